@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { errorMessage, GatewayError } from '../errors.js';
+import { ConfigErrors } from '../config/yaml-file.js';
+import { checkConfigCommand } from './check-config.js';
+import { dryRunCommand } from './dry-run.js';
+
+const program = new Command();
+program
+  .name('invoice-gateway')
+  .description('Turns order and invoice files from legacy software into e-invoices, PDFs and accounting imports')
+  .option('-c, --config <dir>', 'configuration folder (default ./config, else the bundled one)')
+  .option('-m, --mappings <dir>', 'mappings folder (default ./mappings, else the bundled one)')
+  .showHelpAfterError();
+
+/** Runs a command body and turns its result or error into an exit code. */
+function action<A extends unknown[]>(fn: (...args: A) => number | Promise<number>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      process.exitCode = await fn(...args);
+    } catch (err) {
+      if (err instanceof ConfigErrors) process.stderr.write(`configuration has ${err.errors.length} problem(s):\n${err.errors.map((e) => `  ${e.describe()}`).join('\n')}\n`);
+      else if (err instanceof GatewayError) process.stderr.write(`${err.describe()}\n`);
+      else process.stderr.write(`invoice-gateway: ${errorMessage(err)}\n${err instanceof Error && err.stack ? err.stack : ''}\n`);
+      process.exitCode = 2;
+    }
+  };
+}
+
+program
+  .command('dry-run')
+  .description('show the invoices a file holds (canonical JSON with totals) and where each would be routed; sends nothing')
+  .argument('<file>', 'a dropped file: CSV, XML, JSON, fixed-width text or .eml')
+  .option('--mapping <name>', 'use this mapping instead of choosing by file name')
+  .option('--folder <name>', 'inbox folder the file belongs to (default: its parent folder name)')
+  .option('--summary', 'one short entry per invoice instead of the full canonical JSON')
+  .action(action((file: string, opts: { mapping?: string; folder?: string; summary?: boolean }) => dryRunCommand(file, { ...program.opts(), ...opts })));
+
+program
+  .command('check-config')
+  .description('check every YAML file under config/ and mappings/')
+  .action(action(() => checkConfigCommand(program.opts())));
+
+await program.parseAsync(process.argv);

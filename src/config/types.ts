@@ -1,0 +1,63 @@
+import type { Identifier, Party, PaymentInstructions } from '../model/invoice.js';
+
+/** Output formats a route can ask for. */
+export type FormatName = 'pdf' | 'ubl' | 'exact-online' | 'exact-globe' | 'accountview';
+/** Transports a route can use. */
+export type TransportKind = 'email' | 'sftp' | 'folder';
+
+/** When to issue a held-back order (deferred invoicing). */
+export interface SendRule {
+  /** e.g. "14d", "2h", "30m" */
+  after?: string;
+  /** daily batch time "06:00" */
+  at?: string;
+  /** issue when a later drop for the same order carries this status */
+  when?: { status: string; maxWait?: string };
+}
+
+/** A route in customers.yaml: one output format over one transport. */
+export interface RouteConfig {
+  format: FormatName;
+  transport: TransportKind;
+  target?: string;
+  profile?: 'peppol' | 'nlcius' | 'en16931';
+  template?: string;
+  language?: 'nl' | 'en';
+  attachUbl?: boolean;
+  embedPdf?: boolean;
+  hybrid?: boolean;
+  administration?: string;
+  send?: SendRule;
+}
+
+/** Master data of one customer (debtor): party, contact and routes. */
+export interface CustomerConfig {
+  party: Party;
+  email?: string;
+  cc?: string;
+  language?: 'nl' | 'en';
+  paymentTermsDays?: number;
+  buyerReference?: string;
+  debtorCode?: string;
+  routes?: RouteConfig[];
+}
+
+/** config/customers.yaml */
+export interface CustomersConfig {
+  defaults?: { language?: 'nl' | 'en'; paymentTermsDays?: number; routes?: RouteConfig[] };
+  unknownCustomers?: 'default' | 'reject';
+  customers?: Record<string, CustomerConfig>;
+}
+
+/** A seller in config/sellers.yaml: the issuing company and how it is paid. */
+export interface SellerConfig extends Party {
+  payment?: Omit<PaymentInstructions, 'paymentReference'>;
+  logo?: string;
+  website?: string;
+  legalId?: Identifier;
+}
+
+/** config/sellers.yaml */
+export interface SellersConfig {
+  sellers: Record<string, SellerConfig>;
+}

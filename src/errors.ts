@@ -1,0 +1,65 @@
+/** Where something went wrong: the file, and as much of the place inside it as is known. */
+export interface ErrorLocation {
+  file?: string;
+  line?: number;
+  /** a column name, number or character range */
+  column?: string | number;
+  /** a path inside a structured document or YAML file */
+  path?: string;
+  /** the canonical field the value was meant for */
+  field?: string;
+  /** attachment name inside an e-mail */
+  attachment?: string;
+}
+
+/** Formats a location as "file:line, column 'x', path a/b, field y" for people. */
+export function formatLocation(loc: ErrorLocation): string {
+  const parts: string[] = [];
+  let head = loc.file ?? '';
+  if (loc.attachment) head += `${head ? ' ' : ''}[attachment ${loc.attachment}]`;
+  if (loc.line !== undefined) head += `${head ? ':' : 'line '}${loc.line}`;
+  const numericColumn = typeof loc.column === 'number' && loc.line !== undefined;
+  if (numericColumn) head += `:${loc.column}`;
+  if (head) parts.push(head);
+  if (loc.column !== undefined && !numericColumn) parts.push(`column '${loc.column}'`);
+  if (loc.path) parts.push(`at ${loc.path}`);
+  if (loc.field) parts.push(`field ${loc.field}`);
+  return parts.join(', ');
+}
+
+/** Base of every error the gateway reports about its input or configuration. */
+export class GatewayError extends Error {
+  /** a short code for tools: the stage and, for rules, the rule id */
+  readonly code: string;
+  constructor(message: string, readonly location: ErrorLocation = {}, code?: string) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code ?? new.target.name.replace(/Error$/, '').toUpperCase();
+  }
+  /** "file:line, column 'x': message" */
+  describe(): string {
+    const where = formatLocation(this.location);
+    return where ? `${where}: ${this.message}` : this.message;
+  }
+  toJSON(): Record<string, unknown> {
+    return { error: this.name, code: this.code, message: this.message, ...this.location };
+  }
+}
+
+/** The bytes of a file could not be turned into records (encoding, syntax, DOCTYPE, empty). */
+export class ReaderError extends GatewayError {}
+/** A record could not be mapped into the canonical model (missing column, bad number or date). */
+export class MappingError extends GatewayError {}
+/** An invoice breaks an EN 16931 or gateway business rule. */
+export class RuleError extends GatewayError {}
+/** A YAML configuration or mapping file is invalid. */
+export class ConfigError extends GatewayError {}
+/** No route could be found for an invoice. */
+export class RoutingError extends GatewayError {}
+
+/** Message of anything thrown, for logs. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof GatewayError) return err.describe();
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

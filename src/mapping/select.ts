@@ -1,0 +1,29 @@
+import { basename, dirname } from 'node:path';
+import picomatch from 'picomatch';
+import { MappingError } from '../errors.js';
+import type { CompiledMapping } from './compile.js';
+
+/** Whether a mapping applies to a file, by its glob(s) on the name and, if set, its inbox folder. */
+export function mappingMatches(mapping: CompiledMapping, filePath: string, folder?: string): boolean {
+  const { match } = mapping.definition;
+  const name = basename(filePath);
+  if (match.folder && (folder ?? basename(dirname(filePath))) !== match.folder) return false;
+  if (!match.files?.length) return Boolean(match.folder);
+  return match.files.some((glob) => picomatch.isMatch(name, glob, { nocase: true, dot: false }));
+}
+
+/** Picks the one mapping for a file; none or several is an error that names the candidates. */
+export function selectMapping(mappings: CompiledMapping[], filePath: string, options: { folder?: string; mapping?: string } = {}): CompiledMapping {
+  if (options.mapping) {
+    const named = mappings.find((m) => m.name === options.mapping);
+    if (!named) throw new MappingError(`no mapping named '${options.mapping}' (known: ${mappings.map((m) => m.name).join(', ')})`, { file: filePath });
+    return named;
+  }
+  const hits = mappings.filter((m) => mappingMatches(m, filePath, options.folder));
+  const byName = hits.length > 1 ? hits.filter((m) => m.definition.match.files?.length) : hits;
+  if (byName.length === 1) return byName[0]!;
+  if (byName.length === 0) {
+    throw new MappingError(`no mapping applies to '${basename(filePath)}'${options.folder ? ` in folder '${options.folder}'` : ''}; mappings and their files: ${mappings.map((m) => `${m.name} (${m.definition.match.folder ? `${m.definition.match.folder}/` : ''}${(m.definition.match.files ?? ['*']).join(', ')})`).join('; ')}`, { file: filePath });
+  }
+  throw new MappingError(`several mappings apply to '${basename(filePath)}': ${byName.map((m) => m.name).join(', ')}; narrow their match: globs`, { file: filePath });
+}

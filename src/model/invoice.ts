@@ -1,0 +1,350 @@
+/**
+ * The canonical invoice: the EN 16931 semantic model in plain English names.
+ * Every amount, quantity, price and rate is a decimal string ("1249.95"), never a number,
+ * so that a value survives JSON, YAML and XML unchanged.
+ */
+
+/** A decimal in text form: digits, optional sign, optional decimal point ("-12.50"). */
+export type DecimalText = string;
+/** A calendar date in ISO form, yyyy-mm-dd. */
+export type IsoDate = string;
+
+/** Where a value came from in the source file, for error reports. */
+export interface SourcePosition {
+  /** 1-based line in a text file (CSV, fixed-width, JSON) */
+  line?: number;
+  /** column name or 1-based column number, or character range for fixed-width */
+  column?: string;
+  /** path inside a structured document (XML/JSON), e.g. "Facturen/Factuur[3]/Regel[2]" */
+  path?: string;
+  /** attachment name when the file is an e-mail */
+  attachment?: string;
+}
+
+/** BT-3 invoice type codes accepted here (UNTDID 1001 subset used in EN 16931 CIUS). */
+export const INVOICE_TYPE_CODES = ['380', '381', '383', '384', '386', '389', '751', '326', '261', '262', '296', '308', '396', '420', '458', '527', '532'] as const;
+export type InvoiceTypeCode = string;
+
+/** BT-151 / BT-118 VAT category codes (UNCL 5305 subset of EN 16931). */
+export const VAT_CATEGORIES = ['S', 'Z', 'E', 'AE', 'K', 'G', 'O', 'L', 'M'] as const;
+export type VatCategory = (typeof VAT_CATEGORIES)[number];
+
+/** An identifier with an optional scheme (ISO 6523 ICD for legal ids, EAS for endpoints). */
+export interface Identifier {
+  id: string;
+  scheme?: string;
+}
+
+/** BG-5 / BG-8 postal address. */
+export interface PostalAddress {
+  /** BT-35 / BT-50 */
+  line1?: string;
+  /** BT-36 / BT-51 */
+  line2?: string;
+  /** BT-162 / BT-163 */
+  line3?: string;
+  /** BT-37 / BT-52 */
+  city?: string;
+  /** BT-38 / BT-53 */
+  postalCode?: string;
+  /** BT-39 / BT-54 */
+  countrySubdivision?: string;
+  /** BT-40 / BT-55: ISO 3166-1 alpha-2 */
+  country?: string;
+}
+
+/** BG-6 / BG-9 contact. */
+export interface Contact {
+  /** BT-41 / BT-56 */
+  name?: string;
+  /** BT-42 / BT-57 */
+  phone?: string;
+  /** BT-43 / BT-58 */
+  email?: string;
+}
+
+/** BG-4 seller or BG-7 buyer. */
+export interface Party {
+  /** BT-27 / BT-44 */
+  name: string;
+  /** BT-28 / BT-45 */
+  tradingName?: string;
+  /** BT-29 / BT-46 identifiers, e.g. a customer number with no scheme */
+  identifiers?: Identifier[];
+  /** BT-30 / BT-47 legal registration, e.g. KvK with scheme 0106 */
+  legalId?: Identifier;
+  /** BT-31 / BT-48 VAT identifier with country prefix (NL123456789B01) */
+  vatId?: string;
+  /** BT-32 seller tax registration (fiscal number) */
+  taxRegistrationId?: string;
+  /** BT-33 additional legal information */
+  legalInfo?: string;
+  /** BT-34 / BT-49 electronic address (Peppol endpoint) with EAS scheme */
+  endpoint?: Identifier;
+  /** BG-5 / BG-8 */
+  address?: PostalAddress;
+  /** BG-6 / BG-9 */
+  contact?: Contact;
+}
+
+/** BG-13 delivery information. */
+export interface DeliveryInformation {
+  /** BT-70 */
+  partyName?: string;
+  /** BT-71 */
+  locationId?: Identifier;
+  /** BT-72 actual delivery date */
+  date?: IsoDate;
+  /** BG-15 */
+  address?: PostalAddress;
+}
+
+/** BG-16 payment instructions. */
+export interface PaymentInstructions {
+  /** BT-81 UNCL 4461 code: 30 credit transfer, 58 SEPA credit transfer, 49 direct debit, ... */
+  meansCode: string;
+  /** BT-82 */
+  meansText?: string;
+  /** BT-83 payment reference (betalingskenmerk) */
+  paymentReference?: string;
+  /** BT-84 IBAN */
+  iban?: string;
+  /** BT-85 account name */
+  accountName?: string;
+  /** BT-86 BIC */
+  bic?: string;
+  /** BT-89 mandate reference for direct debit */
+  mandateReference?: string;
+  /** BT-91 debited account for direct debit */
+  debitedAccount?: string;
+}
+
+/** BG-20 document allowance (charge=false) or BG-21 document charge (charge=true). */
+export interface DocumentAllowanceCharge {
+  charge: boolean;
+  /** BT-92 / BT-99 */
+  amount: DecimalText;
+  /** BT-93 / BT-100 */
+  baseAmount?: DecimalText;
+  /** BT-94 / BT-101 */
+  percentage?: DecimalText;
+  /** BT-95 / BT-102 */
+  vatCategory: VatCategory;
+  /** BT-96 / BT-103 */
+  vatRate?: DecimalText;
+  /** BT-97 / BT-104 */
+  reason?: string;
+  /** BT-98 / BT-105 */
+  reasonCode?: string;
+}
+
+/** BG-27 line allowance (charge=false) or BG-28 line charge (charge=true). */
+export interface LineAllowanceCharge {
+  charge: boolean;
+  /** BT-136 / BT-141 */
+  amount: DecimalText;
+  /** BT-137 / BT-142 */
+  baseAmount?: DecimalText;
+  /** BT-138 / BT-143 */
+  percentage?: DecimalText;
+  /** BT-139 / BT-144 */
+  reason?: string;
+  /** BT-140 / BT-145 */
+  reasonCode?: string;
+}
+
+/** BG-25 invoice line. */
+export interface InvoiceLine {
+  /** BT-126 */
+  id: string;
+  /** BT-127 */
+  note?: string;
+  /** BT-129 invoiced quantity */
+  quantity: DecimalText;
+  /** BT-130 UN/ECE Rec 20 unit code (C62 piece, HUR hour, KGM kilogram, ...) */
+  unitCode: string;
+  /** BT-131 line net amount; computed when absent, checked against the computation when given */
+  netAmount?: DecimalText;
+  /** BT-132 referenced purchase order line */
+  orderLineReference?: string;
+  /** BT-133 buyer accounting reference (e.g. cost centre) */
+  accountingReference?: string;
+  /** BG-26 invoice line period */
+  period?: { start?: IsoDate; end?: IsoDate };
+  /** BG-27 / BG-28 */
+  allowanceCharges?: LineAllowanceCharge[];
+  /** BT-146 item net price, up to 4 decimals */
+  netPrice: DecimalText;
+  /** BT-147 price discount (gross price − net price) */
+  priceDiscount?: DecimalText;
+  /** BT-148 item gross price */
+  grossPrice?: DecimalText;
+  /** BT-149 price base quantity (default 1) */
+  baseQuantity?: DecimalText;
+  /** BT-151 */
+  vatCategory: VatCategory;
+  /** BT-152 rate in percent; absent for category O */
+  vatRate?: DecimalText;
+  /** BT-153 */
+  itemName: string;
+  /** BT-154 */
+  description?: string;
+  /** BT-155 */
+  sellerItemId?: string;
+  /** BT-156 */
+  buyerItemId?: string;
+  /** BT-157 standard item id, e.g. GTIN with scheme 0160 */
+  standardItemId?: Identifier;
+  /** BT-158 item classification (e.g. the item group used for ledger accounts) */
+  classification?: Identifier;
+  /** where the line came from */
+  source?: SourcePosition;
+}
+
+/** BG-3 preceding invoice reference (required by us for a credit note). */
+export interface PrecedingInvoice {
+  /** BT-25 */
+  number: string;
+  /** BT-26 */
+  issueDate?: IsoDate;
+}
+
+/** VAT exemption reason per category (BT-120 / BT-121). */
+export interface VatExemption {
+  category: VatCategory;
+  reason?: string;
+  reasonCode?: string;
+}
+
+/** The kind of document: an EN 16931 invoice, or a quotation (outside EN 16931). */
+export type DocumentKind = 'invoice' | 'quote';
+
+/** A canonical invoice (or credit note) as mapped from a source, before or after numbering. */
+export interface Invoice {
+  kind: DocumentKind;
+  /** BT-1; absent until numbered, unless the source's number is kept */
+  number?: string;
+  /** BT-2 */
+  issueDate: IsoDate;
+  /** BT-3: 380 commercial invoice, 381 credit note, ... */
+  typeCode: InvoiceTypeCode;
+  /** BT-5 ISO 4217 */
+  currency: string;
+  /** BT-6 VAT accounting currency, when it differs */
+  vatCurrency?: string;
+  /** BT-7 */
+  taxPointDate?: IsoDate;
+  /** BT-9 */
+  dueDate?: IsoDate;
+  /** BT-10 buyer reference */
+  buyerReference?: string;
+  /** BT-11 project reference */
+  projectReference?: string;
+  /** BT-12 contract reference */
+  contractReference?: string;
+  /** BT-13 purchase order reference */
+  orderReference?: string;
+  /** BT-14 sales order reference */
+  salesOrderReference?: string;
+  /** BT-19 buyer accounting reference */
+  accountingReference?: string;
+  /** BT-20 payment terms */
+  paymentTerms?: string;
+  /** BG-1 / BT-22 notes */
+  notes?: string[];
+  /** BG-3 */
+  precedingInvoices?: PrecedingInvoice[];
+  /** BG-4 */
+  seller: Party;
+  /** BG-7 */
+  buyer: Party;
+  /** BG-13 */
+  delivery?: DeliveryInformation;
+  /** BG-14 invoicing period */
+  period?: { start?: IsoDate; end?: IsoDate };
+  /** BG-16 */
+  payment?: PaymentInstructions;
+  /** BG-20 / BG-21 */
+  allowanceCharges?: DocumentAllowanceCharge[];
+  /** BT-120 / BT-121 exemption reasons per category */
+  vatExemptions?: VatExemption[];
+  /** BT-113 amount already paid */
+  prepaidAmount?: DecimalText;
+  /** BT-114 rounding amount */
+  roundingAmount?: DecimalText;
+  /** BG-25 */
+  lines: InvoiceLine[];
+  /** quotes only: the date the offer is valid until */
+  validUntil?: IsoDate;
+  /** gateway data, not part of EN 16931 */
+  meta: InvoiceMeta;
+}
+
+/** What the gateway knows about an invoice besides EN 16931: its origin and its customer. */
+export interface InvoiceMeta {
+  /** key into customer master data (debtor number) */
+  customerKey?: string;
+  /** key into seller config */
+  sellerKey: string;
+  /** the source file the invoice was mapped from */
+  sourceFile: string;
+  /** the group key in the source (e.g. the source's invoice or order number) */
+  sourceKey: string;
+  /** where in the source file the invoice starts */
+  source: SourcePosition;
+  /** true when `number` came from the source and is kept */
+  numberFromSource?: boolean;
+  /** order status from the source (for deferred invoicing: "shipped") */
+  orderStatus?: string;
+  /** totals the source file states, checked against our calculation (BR-CO-*) */
+  declaredTotals?: { netAmount?: DecimalText; vatAmount?: DecimalText; payableAmount?: DecimalText };
+  /** customer language for PDF and e-mail */
+  language?: string;
+  /** free-form values the mapping passes on to routes and templates */
+  extra?: Record<string, string>;
+}
+
+/** BG-23 VAT breakdown per category and rate. */
+export interface VatBreakdown {
+  /** BT-118 */
+  category: VatCategory;
+  /** BT-119 */
+  rate?: DecimalText;
+  /** BT-116 taxable amount */
+  taxableAmount: DecimalText;
+  /** BT-117 */
+  taxAmount: DecimalText;
+  /** BT-120 */
+  exemptionReason?: string;
+  /** BT-121 */
+  exemptionReasonCode?: string;
+}
+
+/** BG-22 document totals. */
+export interface DocumentTotals {
+  /** BT-106 sum of line net amounts */
+  lineNetAmount: DecimalText;
+  /** BT-107 sum of allowances on document level */
+  allowanceTotal: DecimalText;
+  /** BT-108 sum of charges on document level */
+  chargeTotal: DecimalText;
+  /** BT-109 total without VAT */
+  taxExclusiveAmount: DecimalText;
+  /** BT-110 total VAT */
+  taxAmount: DecimalText;
+  /** BT-112 total with VAT */
+  taxInclusiveAmount: DecimalText;
+  /** BT-113 */
+  prepaidAmount: DecimalText;
+  /** BT-114 */
+  roundingAmount: DecimalText;
+  /** BT-115 amount due for payment */
+  payableAmount: DecimalText;
+}
+
+/** An invoice with its computed line amounts, VAT breakdown and totals. */
+export interface CalculatedInvoice extends Invoice {
+  lines: (InvoiceLine & { netAmount: DecimalText })[];
+  vatBreakdown: VatBreakdown[];
+  totals: DocumentTotals;
+}

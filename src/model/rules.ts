@@ -1,0 +1,222 @@
+import { calculateInvoice } from './calculate.js';
+import { dec, isDecimalText } from './decimal.js';
+import { VAT_CATEGORIES, type CalculatedInvoice, type Invoice, type Party, type SourcePosition, type VatCategory } from './invoice.js';
+
+/** One broken business rule: its EN 16931 id (or GW-* for the gateway's own), the field and where it came from. */
+export interface RuleViolation {
+  rule: string;
+  /** canonical field path, e.g. "lines[2].vatRate" */
+  field: string;
+  message: string;
+  source?: SourcePosition;
+}
+
+/** Result of checking an invoice: its calculation and every rule it breaks. */
+export interface InvoiceCheck {
+  invoice: CalculatedInvoice;
+  violations: RuleViolation[];
+}
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+const CURRENCY = /^[A-Z]{3}$/;
+const COUNTRY = /^[A-Z]{2}$/;
+/** Invoice numbers become file names and e-mail headers, so only a safe set of characters is allowed. */
+export const SAFE_INVOICE_NUMBER = /^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/;
+
+/** Collects violations with the invoice's source position as the default location. */
+class Findings {
+  readonly list: RuleViolation[] = [];
+  constructor(private readonly defaultSource: SourcePosition) {}
+  add(rule: string, field: string, message: string, source?: SourcePosition): void {
+    this.list.push({ rule, field, message, source: source ?? this.defaultSource });
+  }
+  require(value: unknown, rule: string, field: string, what: string, source?: SourcePosition): boolean {
+    if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {
+      this.add(rule, field, `${what} is missing`, source);
+      return false;
+    }
+    return true;
+  }
+}
+
+function checkDate(f: Findings, value: string | undefined, field: string, what: string): void {
+  if (value !== undefined && (!ISO_DATE.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`)))) {
+    f.add('GW-DATE', field, `${what} is not a valid date: "${value}"`);
+  }
+}
+
+function checkDecimal(f: Findings, value: string | undefined, field: string, what: string, source?: SourcePosition): boolean {
+  if (value === undefined) return true;
+  if (!isDecimalText(value)) {
+    f.add('GW-NUMBER', field, `${what} is not a number: "${value}"`, source);
+    return false;
+  }
+  return true;
+}
+
+function checkParty(f: Findings, party: Party | undefined, prefix: 'seller' | 'buyer', rules: { name: string; address: string; country: string }): void {
+  const label = prefix === 'seller' ? 'Seller' : 'Buyer';
+  if (!party) {
+    f.add(rules.name, prefix, `${label} is missing`);
+    return;
+  }
+  f.require(party.name, rules.name, `${prefix}.name`, `${label} name (${prefix === 'seller' ? 'BT-27' : 'BT-44'})`);
+  if (!party.address) {
+    f.add(rules.address, `${prefix}.address`, `${label} postal address (${prefix === 'seller' ? 'BG-5' : 'BG-8'}) is missing`);
+    return;
+  }
+  if (f.require(party.address.country, rules.country, `${prefix}.address.country`, `${label} country code`)) {
+    if (!COUNTRY.test(party.address.country!)) {
+      f.add('BR-CL-14', `${prefix}.address.country`, `${label} country code must be ISO 3166-1 alpha-2 (e.g. NL): "${party.address.country}"`);
+    }
+  }
+}
+
+/** Sum check with the rule id when a declared total differs from the computation. */
+function checkDeclared(f: Findings, declared: string | undefined, computed: string, rule: string, field: string, what: string): void {
+  if (declared === undefined) return;
+  if (!isDecimalText(declared)) {
+    f.add('GW-NUMBER', field, `${what} stated in the source is not a number: "${declared}"`);
+  } else if (!dec(declared).equals(dec(computed))) {
+    f.add(rule, field, `${what} stated in the source (${declared}) differs from the sum of the lines (${computed})`);
+  }
+}
+
+/** Checks the category-specific rules BR-S/Z/E/AE/K/G/O for lines and document allowances/charges. */
+function checkVatCategory(f: Findings, invoice: Invoice, category: VatCategory, rate: string | undefined, field: string, source?: SourcePosition): void {
+  const r = rate === undefined ? undefined : dec(rate);
+  const needsSellerVat = category !== 'O';
+  switch (category) {
+    case 'S':
+      if (r === undefined || !r.greaterThan(0)) f.add('BR-S-05', `${field}.vatRate`, `VAT rate must be greater than zero for standard rated (S), got "${rate ?? ''}"`, source);
+      break;
+    case 'Z': case 'E': case 'AE': case 'K': case 'G':
+      if (r === undefined || !r.isZero()) f.add(`BR-${category}-05`, `${field}.vatRate`, `VAT rate must be 0 for category ${category}, got "${rate ?? ''}"`, source);
+      break;
+    case 'O':
+      if (r !== undefined) f.add('BR-O-05', `${field}.vatRate`, `a line outside the scope of VAT (O) must have no VAT rate, got "${rate}"`, source);
+      break;
+    default:
+      break;
+  }
+  if (needsSellerVat && !invoice.seller?.vatId && !invoice.seller?.taxRegistrationId) {
+    f.add(`BR-${category}-02`, 'seller.vatId', `category ${category} needs the seller's VAT identifier (BT-31)`, source);
+  }
+  if (category === 'AE' && !invoice.buyer?.vatId && !invoice.buyer?.legalId) {
+    f.add('BR-AE-02', 'buyer.vatId', "reverse charge (AE, btw verlegd) needs the buyer's VAT identifier (BT-48)", source);
+  }
+  if ((category === 'K') && !invoice.buyer?.vatId) {
+    f.add('BR-IC-02', 'buyer.vatId', "an intra-community supply (K) needs the buyer's VAT identifier (BT-48)", source);
+  }
+  if (category === 'O' && invoice.seller?.vatId) {
+    f.add('BR-O-02', 'seller.vatId', 'an invoice outside the scope of VAT (O) must not carry the seller VAT identifier', source);
+  }
+}
+
+/** The EN 16931 core rules that can be checked on the model, plus the gateway's own (GW-*). */
+export function checkInvoice(invoice: Invoice): InvoiceCheck {
+  const f = new Findings(invoice.meta.source);
+  const isQuote = invoice.kind === 'quote';
+
+  if (invoice.number !== undefined && !SAFE_INVOICE_NUMBER.test(invoice.number)) {
+    f.add('GW-NUMBER-SAFE', 'number', `invoice number "${invoice.number}" may only hold letters, digits, ".", "_" and "-" (at most 40, starting with a letter or digit), because it names files and mails`);
+  }
+  if (f.require(invoice.issueDate, 'BR-03', 'issueDate', 'Invoice issue date (BT-2)')) checkDate(f, invoice.issueDate, 'issueDate', 'Invoice issue date (BT-2)');
+  checkDate(f, invoice.dueDate, 'dueDate', 'Payment due date (BT-9)');
+  checkDate(f, invoice.delivery?.date, 'delivery.date', 'Actual delivery date (BT-72)');
+  if (!isQuote) {
+    if (f.require(invoice.typeCode, 'BR-04', 'typeCode', 'Invoice type code (BT-3)') && !/^\d{3}$/.test(invoice.typeCode)) {
+      f.add('BR-CL-01', 'typeCode', `Invoice type code must be a UNTDID 1001 code such as 380 or 381: "${invoice.typeCode}"`);
+    }
+  }
+  if (f.require(invoice.currency, 'BR-05', 'currency', 'Invoice currency code (BT-5)') && !CURRENCY.test(invoice.currency)) {
+    f.add('BR-CL-04', 'currency', `currency must be an ISO 4217 code such as EUR: "${invoice.currency}"`);
+  }
+  checkParty(f, invoice.seller, 'seller', { name: 'BR-06', address: 'BR-08', country: 'BR-09' });
+  checkParty(f, invoice.buyer, 'buyer', { name: 'BR-07', address: 'BR-10', country: 'BR-11' });
+  if (invoice.typeCode === '381' && !isQuote && !(invoice.precedingInvoices?.length)) {
+    f.add('GW-CREDIT-REF', 'precedingInvoices', 'a credit note (381) must name the invoice it credits (BG-3, BT-25); Dutch law requires the reference');
+  }
+  for (const [i, p] of (invoice.precedingInvoices ?? []).entries()) {
+    f.require(p.number, 'BR-55', `precedingInvoices[${i}].number`, 'Preceding invoice reference (BT-25)');
+  }
+  if (invoice.lines.length === 0) f.add('BR-16', 'lines', 'an invoice needs at least one line (BG-25)');
+
+  let numbersOk = true;
+  const lineIds = new Set<string>();
+  for (const [i, line] of invoice.lines.entries()) {
+    const at = `lines[${i}]`;
+    const src = line.source;
+    f.require(line.id, 'BR-21', `${at}.id`, 'Invoice line identifier (BT-126)', src);
+    if (line.id && lineIds.has(line.id)) f.add('GW-LINE-ID', `${at}.id`, `line id "${line.id}" is used twice in this invoice`, src);
+    lineIds.add(line.id);
+    if (f.require(line.quantity, 'BR-22', `${at}.quantity`, 'Invoiced quantity (BT-129)', src)) numbersOk = checkDecimal(f, line.quantity, `${at}.quantity`, 'Invoiced quantity (BT-129)', src) && numbersOk;
+    else numbersOk = false;
+    if (f.require(line.unitCode, 'BR-23', `${at}.unitCode`, 'Unit of measure code (BT-130)', src) && !/^[A-Z0-9]{2,3}$/.test(line.unitCode)) {
+      f.add('BR-CL-23', `${at}.unitCode`, `unit code must be a UN/ECE Rec 20 code such as C62, HUR or KGM: "${line.unitCode}"`, src);
+    }
+    if (f.require(line.itemName, 'BR-25', `${at}.itemName`, 'Item name (BT-153)', src)) { /* present */ }
+    if (f.require(line.netPrice, 'BR-26', `${at}.netPrice`, 'Item net price (BT-146)', src)) {
+      if (checkDecimal(f, line.netPrice, `${at}.netPrice`, 'Item net price (BT-146)', src)) {
+        if (dec(line.netPrice).isNegative()) f.add('BR-27', `${at}.netPrice`, `Item net price (BT-146) must not be negative: ${line.netPrice}`, src);
+        if (dec(line.netPrice).decimalPlaces() > 4) f.add('GW-PRICE-DECIMALS', `${at}.netPrice`, `Item net price has more than 4 decimals: ${line.netPrice}`, src);
+      } else numbersOk = false;
+    } else numbersOk = false;
+    numbersOk = checkDecimal(f, line.baseQuantity, `${at}.baseQuantity`, 'Price base quantity (BT-149)', src) && numbersOk;
+    if (line.baseQuantity !== undefined && isDecimalText(line.baseQuantity) && !dec(line.baseQuantity).greaterThan(0)) {
+      f.add('GW-BASE-QUANTITY', `${at}.baseQuantity`, `Price base quantity must be positive: ${line.baseQuantity}`, src);
+    }
+    numbersOk = checkDecimal(f, line.grossPrice, `${at}.grossPrice`, 'Item gross price (BT-148)', src) && numbersOk;
+    for (const [j, ac] of (line.allowanceCharges ?? []).entries()) {
+      numbersOk = checkDecimal(f, ac.amount === '' ? undefined : ac.amount, `${at}.allowanceCharges[${j}].amount`, 'Line allowance/charge amount', src) && numbersOk;
+      numbersOk = checkDecimal(f, ac.percentage, `${at}.allowanceCharges[${j}].percentage`, 'Line allowance/charge percentage', src) && numbersOk;
+      numbersOk = checkDecimal(f, ac.baseAmount, `${at}.allowanceCharges[${j}].baseAmount`, 'Line allowance/charge base amount', src) && numbersOk;
+    }
+    if (!isQuote) {
+      if (!VAT_CATEGORIES.includes(line.vatCategory)) {
+        f.add('BR-CO-04', `${at}.vatCategory`, `VAT category must be one of ${VAT_CATEGORIES.join(', ')}: "${line.vatCategory ?? ''}"`, src);
+      } else if (checkDecimal(f, line.vatRate, `${at}.vatRate`, 'VAT rate (BT-152)', src)) {
+        checkVatCategory(f, invoice, line.vatCategory, line.vatRate, at, src);
+      } else numbersOk = false;
+    }
+  }
+  for (const [i, ac] of (invoice.allowanceCharges ?? []).entries()) {
+    const at = `allowanceCharges[${i}]`;
+    if (!ac.reason && !ac.reasonCode) f.add(ac.charge ? 'BR-42' : 'BR-33', `${at}.reason`, `document ${ac.charge ? 'charge' : 'allowance'} needs a reason or reason code`);
+    numbersOk = checkDecimal(f, ac.amount === '' ? undefined : ac.amount, `${at}.amount`, 'Document allowance/charge amount', undefined) && numbersOk;
+    if (!VAT_CATEGORIES.includes(ac.vatCategory)) f.add(ac.charge ? 'BR-37' : 'BR-32', `${at}.vatCategory`, `VAT category must be one of ${VAT_CATEGORIES.join(', ')}: "${ac.vatCategory ?? ''}"`);
+    else if (checkDecimal(f, ac.vatRate, `${at}.vatRate`, 'VAT rate', undefined)) checkVatCategory(f, invoice, ac.vatCategory, ac.vatRate, at);
+    else numbersOk = false;
+  }
+  numbersOk = checkDecimal(f, invoice.prepaidAmount, 'prepaidAmount', 'Paid amount (BT-113)') && numbersOk;
+  numbersOk = checkDecimal(f, invoice.roundingAmount, 'roundingAmount', 'Rounding amount (BT-114)') && numbersOk;
+
+  if (!numbersOk || invoice.lines.length === 0) {
+    return { invoice: emptyCalculation(invoice), violations: f.list };
+  }
+  const calculated = calculateInvoice(invoice);
+  for (const [i, line] of invoice.lines.entries()) {
+    if (line.netAmount !== undefined) {
+      checkDeclared(f, line.netAmount, calculated.lines[i]!.netAmount, 'GW-LINE-NET', `lines[${i}].netAmount`, `Line net amount (BT-131) of line ${line.id}`);
+    }
+  }
+  const declared = invoice.meta.declaredTotals;
+  checkDeclared(f, declared?.netAmount, calculated.totals.taxExclusiveAmount, 'BR-CO-13', 'totals.taxExclusiveAmount', 'Invoice total without VAT (BT-109)');
+  checkDeclared(f, declared?.vatAmount, calculated.totals.taxAmount, 'BR-CO-14', 'totals.taxAmount', 'Invoice total VAT amount (BT-110)');
+  checkDeclared(f, declared?.payableAmount, calculated.totals.payableAmount, 'BR-CO-16', 'totals.payableAmount', 'Amount due for payment (BT-115)');
+  if (!isQuote && calculated.totals.payableAmount !== '0.00' && dec(calculated.totals.payableAmount).greaterThan(0) && !invoice.dueDate && !invoice.paymentTerms) {
+    f.add('BR-CO-25', 'dueDate', 'a positive amount due needs a payment due date (BT-9) or payment terms (BT-20)');
+  }
+  if (isQuote && !invoice.validUntil) f.add('GW-QUOTE-VALID', 'validUntil', 'a quotation needs a validity date');
+  return { invoice: calculated, violations: f.list };
+}
+
+function emptyCalculation(invoice: Invoice): CalculatedInvoice {
+  const zero = '0.00';
+  return {
+    ...invoice,
+    lines: invoice.lines.map((l) => ({ ...l, netAmount: l.netAmount ?? zero })),
+    vatBreakdown: [],
+    totals: { lineNetAmount: zero, allowanceTotal: zero, chargeTotal: zero, taxExclusiveAmount: zero, taxAmount: zero, taxInclusiveAmount: zero, prepaidAmount: zero, roundingAmount: zero, payableAmount: zero },
+  };
+}

@@ -1,0 +1,93 @@
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { ReaderError } from '../errors.js';
+import { decodeToText } from './decode.js';
+import { itemsAt, splitPath } from './path.js';
+import { readAll, type ReadContext, type ReaderInput, type SourceRecord } from './record.js';
+
+/** XML reader options as written in a mapping's `reader:` block. */
+export interface XmlReaderOptions {
+  format: 'xml';
+  /** path of the element that is one record (one invoice), e.g. "Facturen/Factuur" */
+  records: string;
+  /** element names that always form a list (e.g. "Regel"), so one line is not mistaken for a value */
+  arrays?: string[];
+  /** drop namespace prefixes (inv:Factuur → Factuur); default true */
+  removeNamespacePrefixes?: boolean;
+  /** default "utf-8"; the XML declaration's encoding is not trusted blindly */
+  encoding?: string;
+  /** refuse files larger than this (bytes); default 100 MB */
+  maxBytes?: number;
+}
+
+const DEFAULT_MAX_BYTES = 100 * 1024 * 1024;
+
+/** Rejects DOCTYPE and ENTITY declarations: no external entities (XXE), no entity expansion (billion laughs). */
+export function rejectDoctype(text: string, ctx: ReadContext): void {
+  const match = /<!(DOCTYPE|ENTITY)/i.exec(text);
+  if (match) {
+    const line = text.slice(0, match.index).split('\n').length;
+    throw new ReaderError(
+      `XML with a <!${match[1]!.toUpperCase()}> declaration is refused: document type declarations can read local files or expand entities without bound (XXE, billion laughs); remove it from the export`,
+      { file: ctx.file, attachment: ctx.attachment, line },
+    );
+  }
+}
+
+/** Parses a whole XML text with entity processing off and values kept as strings. */
+export function parseXmlText(text: string, ctx: ReadContext, options: { arrays?: (path: string) => boolean; removeNamespacePrefixes?: boolean } = {}): Record<string, unknown> {
+  rejectDoctype(text, ctx);
+  const verdict = XMLValidator.validate(text, { allowBooleanAttributes: true });
+  if (verdict !== true) {
+    const { msg, line, col } = verdict.err;
+    throw new ReaderError(`XML is not well-formed: ${msg}${/end|closed|unclosed/i.test(msg) ? ' (is the file truncated?)' : ''}`, {
+      file: ctx.file, attachment: ctx.attachment, line, column: col,
+    });
+  }
+  const parser = new XMLParser({
+    ignoreAttributes: false,
+    attributeNamePrefix: '@',
+    removeNSPrefix: options.removeNamespacePrefixes ?? true,
+    processEntities: false,
+    htmlEntities: false,
+    parseTagValue: false,
+    parseAttributeValue: false,
+    trimValues: true,
+    ignoreDeclaration: true,
+    ignorePiTags: true,
+    textNodeName: '#text',
+    isArray: options.arrays ? (_name, jpath) => options.arrays!(String(jpath)) : undefined,
+  });
+  return parser.parse(text) as Record<string, unknown>;
+}
+
+/** Reads a legacy XML file into one record per element at `records`. */
+export async function* readXml(input: ReaderInput, options: XmlReaderOptions, ctx: ReadContext): AsyncGenerator<SourceRecord> {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  const bytes = await readAll(input, maxBytes, () => new ReaderError(`XML file is larger than ${maxBytes} bytes`, { file: ctx.file, attachment: ctx.attachment }));
+  if (bytes.length === 0 || bytes.toString('utf-8').trim() === '') throw new ReaderError('the file is empty', { file: ctx.file, attachment: ctx.attachment });
+  const text = await streamToString(decodeToText(bytes, options.encoding ?? 'utf-8', ctx));
+  const recordSteps = splitPath(options.records);
+  const recordPath = recordSteps.join('.');
+  const arrayNames = new Set(options.arrays ?? []);
+  const doc = parseXmlText(text, ctx, {
+    removeNamespacePrefixes: options.removeNamespacePrefixes,
+    arrays: (jpath) => jpath === recordPath || arrayNames.has(jpath.split('.').pop() ?? ''),
+  });
+  const records = itemsAt(doc, recordSteps);
+  if (records.length === 0) {
+    throw new ReaderError(`no <${recordSteps[recordSteps.length - 1]}> elements at ${recordSteps.join('/')}; check reader.records in the mapping`, { file: ctx.file, attachment: ctx.attachment, path: recordSteps.join('/') });
+  }
+  for (const [i, values] of records.entries()) {
+    yield {
+      values: (typeof values === 'object' && values !== null ? values : { '#text': values }) as Record<string, unknown>,
+      position: { path: `${recordSteps.join('/')}[${i + 1}]`, ...(ctx.attachment ? { attachment: ctx.attachment } : {}) },
+    };
+  }
+}
+
+/** Collects a text stream. */
+export async function streamToString(stream: AsyncIterable<string | Buffer>): Promise<string> {
+  let text = '';
+  for await (const chunk of stream) text += typeof chunk === 'string' ? chunk : chunk.toString('utf-8');
+  return text;
+}

@@ -1,0 +1,62 @@
+import type { CustomersConfig, RouteConfig } from '../config/types.js';
+import { RoutingError } from '../errors.js';
+import type { Invoice } from '../model/invoice.js';
+
+/** One planned delivery of an invoice: a format over a transport to a target, with its options. */
+export interface Delivery {
+  /** stable id within the invoice: "<format>-<transport>-<n>" */
+  routeId: string;
+  format: RouteConfig['format'];
+  transport: RouteConfig['transport'];
+  /** e-mail address, or the name of a target in gateway.yaml */
+  target: string;
+  options: Omit<RouteConfig, 'format' | 'transport' | 'target'>;
+  /** why this route was chosen: the customer's own, or the default */
+  reason: string;
+}
+
+const ACCOUNTING_FORMATS = new Set(['exact-online', 'exact-globe', 'accountview']);
+
+/** Decides where an invoice goes: its customer's routes, or the defaults; a quote never goes to accounting or as UBL. */
+export function routeInvoice(invoice: Invoice, customers: CustomersConfig): Delivery[] {
+  const key = invoice.meta.customerKey;
+  const customer = key !== undefined ? customers.customers?.[key] : undefined;
+  const where = { file: invoice.meta.sourceFile, line: invoice.meta.source.line, path: invoice.meta.source.path, field: 'customer' };
+  let routes: RouteConfig[] | undefined;
+  let reason: string;
+  if (customer?.routes?.length) {
+    routes = customer.routes;
+    reason = `routes of customer ${key}`;
+  } else if (customer) {
+    routes = customers.defaults?.routes;
+    reason = `default routes (customer ${key} has none of its own)`;
+  } else {
+    if (customers.unknownCustomers === 'reject') {
+      throw new RoutingError(`customer '${key ?? '(none)'}' is not in config/customers.yaml and unknownCustomers is 'reject'`, where);
+    }
+    routes = customers.defaults?.routes;
+    reason = key === undefined ? 'default routes (the invoice names no customer)' : `default routes (customer ${key} is not in customers.yaml)`;
+  }
+  if (!routes?.length) throw new RoutingError('no routes: neither the customer nor defaults.routes in config/customers.yaml give one', where);
+  const email = invoice.buyer.contact?.email ?? customer?.email;
+  const deliveries: Delivery[] = [];
+  routes.forEach((route, i) => {
+    if (invoice.kind === 'quote' && (route.format === 'ubl' || ACCOUNTING_FORMATS.has(route.format))) return;
+    const { format, transport, target, ...options } = route;
+    let resolved = target;
+    if (transport === 'email') resolved = target ?? email;
+    if (ACCOUNTING_FORMATS.has(format)) resolved = target ?? options.administration ?? 'default';
+    if (!resolved) {
+      throw new RoutingError(
+        transport === 'email'
+          ? `route ${i + 1} (${format} by e-mail) has no address: give the customer an email in customers.yaml, map buyer.email, or set the route's target`
+          : `route ${i + 1} (${format} over ${transport}) needs a target`,
+        { ...where, field: transport === 'email' ? 'buyer.email' : 'routes.target' },
+      );
+    }
+    const language = options.language ?? (invoice.meta.language === 'en' ? 'en' : 'nl');
+    deliveries.push({ routeId: `${format}-${transport}-${i + 1}`, format, transport, target: resolved, options: { ...options, language }, reason });
+  });
+  if (!deliveries.length) throw new RoutingError(`no route fits this ${invoice.kind}: quotations go by PDF only`, where);
+  return deliveries;
+}
