@@ -36,7 +36,11 @@ function locate(err: CsvError, ctx: ReadContext): ReaderError {
 function newlinesIn(record: Record<string, string> | string[]): number {
   let count = 0;
   for (const value of Array.isArray(record) ? record : Object.values(record)) {
-    for (let i = value.indexOf('\n'); i !== -1; i = value.indexOf('\n', i + 1)) count++;
+    // csv-parse counts a quoted CR and LF each as a line break, so they are counted the same way here.
+    for (let i = 0; i < value.length; i++) {
+      const c = value.charCodeAt(i);
+      if (c === 10 || c === 13) count++;
+    }
   }
   return count;
 }
@@ -58,8 +62,8 @@ export async function* readCsv(input: ReaderInput, options: CsvReaderOptions, ct
   text.on('error', (err) => parser.destroy(err));
   text.pipe(parser);
   const firstLine = (options.skipLines ?? 0) + (header ? 2 : 1);
-  // csv-parse's line counter stands at the record's end, off by a constant that depends on the
-  // line endings; the first record (whose start is known) calibrates it.
+  // csv-parse's line counter stands at the record's end; the first record (whose start is
+  // known) calibrates any constant difference.
   let offset: number | undefined;
   try {
     for await (const item of parser as AsyncIterable<{ record: Record<string, string> | string[]; info: { lines: number; empty_lines: number } }>) {

@@ -33,7 +33,7 @@ export async function* readJson(input: ReaderInput, options: JsonReaderOptions, 
     const message = (err as Error).message;
     const pos = /position (\d+)/.exec(message);
     const where = pos ? lineColumn(text, Number(pos[1])) : undefined;
-    throw new ReaderError(`JSON is not valid: ${message.replace(/ in JSON at position \d+.*$/, '')}${/end of JSON/i.test(message) ? ' (is the file truncated?)' : ''}`, {
+    throw new ReaderError(`JSON is not valid: ${message.replace(/ in JSON at position \d+.*$/, '')}${pos && Number(pos[1]) >= text.trimEnd().length ? ' (the file ends too early: is it truncated?)' : /end of JSON/i.test(message) ? ' (is the file truncated?)' : ''}`, {
       file: ctx.file, attachment: ctx.attachment, line: where?.line, column: where?.column,
     });
   }

@@ -39,7 +39,11 @@ export function parseXmlText(text: string, ctx: ReadContext, options: { arrays?:
   const verdict = XMLValidator.validate(text, { allowBooleanAttributes: true });
   if (verdict !== true) {
     const { msg, line, col } = verdict.err;
-    throw new ReaderError(`XML is not well-formed: ${msg}${/end|closed|unclosed/i.test(msg) ? ' (is the file truncated?)' : ''}`, {
+    const unclosed = /^Invalid '\[(.*)\]' found/s.exec(msg);
+    const reason = unclosed
+      ? `elements never closed: ${unclosed[1]!.split(',').map((n) => `<${n.trim().replace(/^"|"$/g, '')}>`).join(', ')} (is the file truncated?)`
+      : msg;
+    throw new ReaderError(`XML is not well-formed: ${reason}`, {
       file: ctx.file, attachment: ctx.attachment, line, column: col,
     });
   }
