@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { SCHEMA_DIR } from '../paths.js';
 import { didYouMean } from './suggest.js';
@@ -33,14 +33,24 @@ function pointerSteps(instancePath: string): (string | number)[] {
   return instancePath.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }
 
+/** Walks the YAML tree by path; map keys compare as text, so "1" finds a customer numbered 1. */
 function nodeAt(doc: Document, steps: readonly (string | number)[]): Node | undefined {
-  const node = doc.getIn(steps, true);
+  let node: unknown = doc.contents;
+  for (const step of steps) {
+    if (isMap(node)) {
+      node = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(step))?.value;
+    } else if (isSeq(node)) {
+      node = node.items[Number(step)];
+    } else {
+      return undefined;
+    }
+  }
   return isNode(node) ? node : undefined;
 }
 
 /** The key node of `property` in the map at `steps` (to point at an unknown key itself). */
 function keyNode(doc: Document, steps: readonly (string | number)[], property: string): Node | undefined {
-  const map = steps.length ? doc.getIn(steps, true) : doc.contents;
+  const map = nodeAt(doc, steps);
   if (!isMap(map)) return undefined;
   const pair = map.items.find((p) => isScalar(p.key) && String(p.key.value) === property);
   return pair && isNode(pair.key) ? pair.key : undefined;
@@ -112,7 +122,7 @@ export function parseYaml<T>(text: string, schema: string, file: string): YamlSo
     return { line: pos.line, column: pos.col };
   };
   if (doc.errors.length) {
-    throw new ConfigErrors(doc.errors.map((e) => new ConfigError(`YAML syntax: ${e.message.split('\n')[0]}`, { file, ...at(e.pos[0]), column: e.linePos?.[0].col })));
+    throw new ConfigErrors(doc.errors.map((e) => new ConfigError(`YAML syntax: ${e.message.split('\n')[0]}`, { file, ...at(e.pos[0]) })));
   }
   const value = (doc.toJS({ maxAliasCount: 100 }) ?? {}) as T;
   const validate = schemaValidator(schema);

@@ -1,5 +1,5 @@
 import type { CustomerConfig, CustomersConfig, SellerConfig } from '../config/types.js';
-import { amountText, dec } from '../model/decimal.js';
+import { amountText, dec, decShared, isDecimalText, ONE_HUNDREDTH, roundAmount } from '../model/decimal.js';
 import type { DocumentAllowanceCharge, Invoice, InvoiceLine, Party, PostalAddress, SourcePosition, VatCategory } from '../model/invoice.js';
 import type { MappingDefinition } from './definition.js';
 import { addDays } from './parse-date.js';
@@ -35,7 +35,8 @@ function addressFrom(v: FieldValues, prefix: string, base?: PostalAddress): Post
 
 /** The buyer: master data as the base, values from the file filling in or replacing it. */
 function buyerFrom(v: FieldValues, customer: CustomerConfig | undefined): Party {
-  const base: Party = customer ? structuredClone(customer.party) : { name: '' };
+  // A shallow copy: nested parts are replaced, never changed, so master data stays untouched.
+  const base: Party = customer ? { ...customer.party } : { name: '' };
   const set = <K extends keyof Party>(key: K, value: Party[K] | undefined): void => {
     if (value !== undefined) base[key] = value;
   };
@@ -59,20 +60,31 @@ function buyerFrom(v: FieldValues, customer: CustomerConfig | undefined): Party 
   return base;
 }
 
+const sellerParties = new WeakMap<SellerConfig, Party>();
+/** The seller as a party, made once per seller and frozen: every invoice of a run shares it. */
 function sellerParty(seller: SellerConfig): Party {
-  const { payment: _payment, logo: _logo, website: _website, ...party } = seller;
-  return structuredClone(party);
+  let party = sellerParties.get(seller);
+  if (!party) {
+    const { payment: _payment, logo: _logo, website: _website, ...rest } = seller;
+    party = deepFreeze(structuredClone(rest));
+    sellerParties.set(seller, party);
+  }
+  return party;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 /** Default VAT category when the mapping gives only a rate: standard above zero, zero-rated at zero. */
 function categoryFor(rate: string | undefined, fallback: string | undefined): VatCategory | undefined {
   if (fallback) return fallback as VatCategory;
-  if (rate === undefined) return undefined;
-  try {
-    return dec(rate).greaterThan(0) ? 'S' : 'Z';
-  } catch {
-    return undefined;
-  }
+  if (rate === undefined || !isDecimalText(rate)) return undefined;
+  return decShared(rate).gt(0) ? 'S' : 'Z';
 }
 
 /** Builds one canonical line from its field values. */
@@ -90,15 +102,25 @@ export function assembleLine(v: FieldValues, index: number, def: MappingDefiniti
   };
   if (category !== 'O' && rateText !== undefined) line.vatRate = rateText;
   if (category && category !== 'O' && category !== 'S' && rateText === undefined) line.vatRate = '0';
-  const optional: [keyof InvoiceLine, string][] = [
-    ['note', 'note'], ['grossPrice', 'grossPrice'], ['baseQuantity', 'baseQuantity'], ['description', 'description'],
-    ['sellerItemId', 'sellerItemId'], ['buyerItemId', 'buyerItemId'], ['orderLineReference', 'orderLineReference'],
-    ['accountingReference', 'accountingReference'], ['netAmount', 'netAmount'],
-  ];
-  for (const [key, field] of optional) {
-    const value = v.get(field);
-    if (value !== undefined) (line as unknown as Record<string, unknown>)[key] = value;
-  }
+  // Optional fields are set one by one in a fixed order, so every line has the same hidden shape.
+  const note = v.get('note');
+  if (note !== undefined) line.note = note;
+  const grossPrice = v.get('grossPrice');
+  if (grossPrice !== undefined) line.grossPrice = grossPrice;
+  const baseQuantity = v.get('baseQuantity');
+  if (baseQuantity !== undefined) line.baseQuantity = baseQuantity;
+  const description = v.get('description');
+  if (description !== undefined) line.description = description;
+  const sellerItemId = v.get('sellerItemId');
+  if (sellerItemId !== undefined) line.sellerItemId = sellerItemId;
+  const buyerItemId = v.get('buyerItemId');
+  if (buyerItemId !== undefined) line.buyerItemId = buyerItemId;
+  const orderLineReference = v.get('orderLineReference');
+  if (orderLineReference !== undefined) line.orderLineReference = orderLineReference;
+  const accountingReference = v.get('accountingReference');
+  if (accountingReference !== undefined) line.accountingReference = accountingReference;
+  const netAmount = v.get('netAmount');
+  if (netAmount !== undefined) line.netAmount = netAmount;
   const gtin = v.get('standardItemId');
   if (gtin) line.standardItemId = { id: gtin, scheme: '0160' };
   const group = v.get('itemGroup');
@@ -112,21 +134,19 @@ export function assembleLine(v: FieldValues, index: number, def: MappingDefiniti
   if (discountAmount !== undefined || discountPercentage !== undefined) {
     let amount = discountAmount;
     let baseAmount: string | undefined;
-    if (amount === undefined && discountPercentage !== undefined) {
-      try {
-        const base = dec(line.quantity).times(dec(line.netPrice)).dividedBy(dec(line.baseQuantity ?? '1'));
-        baseAmount = amountText(base);
-        amount = amountText(base.times(dec(discountPercentage)).dividedBy(100));
-      } catch {
-        amount = '';
-      }
+    if (amount === undefined && discountPercentage !== undefined && isDecimalText(line.quantity) && isDecimalText(line.netPrice) && isDecimalText(discountPercentage)) {
+      let base = dec(line.quantity).times(decShared(line.netPrice));
+      if (line.baseQuantity !== undefined && isDecimalText(line.baseQuantity) && !decShared(line.baseQuantity).eq(0)) base = base.div(decShared(line.baseQuantity));
+      const rounded = roundAmount(base);
+      baseAmount = amountText(rounded);
+      amount = amountText(rounded.times(decShared(discountPercentage)).times(ONE_HUNDREDTH));
     }
-    if (amount !== undefined && amount !== '' && !dec(amount).isZero()) {
+    if (amount !== undefined && isDecimalText(amount) && !dec(amount).eq(0)) {
       allowances.push({ charge: false, amount: amountText(dec(amount)), ...(discountPercentage ? { percentage: discountPercentage } : {}), ...(baseAmount ? { baseAmount } : {}), reason: v.get('discountReason') ?? 'Korting' });
     }
   }
   const chargeAmount = v.get('chargeAmount');
-  if (chargeAmount !== undefined && !dec(chargeAmount).isZero()) allowances.push({ charge: true, amount: amountText(dec(chargeAmount)), reason: v.get('chargeReason') ?? 'Toeslag' });
+  if (chargeAmount !== undefined && !dec(chargeAmount).eq(0)) allowances.push({ charge: true, amount: amountText(dec(chargeAmount)), reason: v.get('chargeReason') ?? 'Toeslag' });
   if (allowances.length) line.allowanceCharges = allowances;
   return line;
 }
@@ -134,7 +154,7 @@ export function assembleLine(v: FieldValues, index: number, def: MappingDefiniti
 /** Builds a document charge/allowance from its field values. */
 export function assembleAllowanceCharge(v: FieldValues, charge: boolean, lines: InvoiceLine[]): DocumentAllowanceCharge | undefined {
   const amount = v.get('amount');
-  if (amount === undefined || dec(amount).isZero()) return undefined;
+  if (amount === undefined || dec(amount).eq(0)) return undefined;
   const rate = v.get('vatRate') ?? lines[0]?.vatRate;
   const category = (v.get('vatCategory')?.toUpperCase() ?? categoryFor(rate, undefined) ?? lines[0]?.vatCategory ?? 'S') as VatCategory;
   return {

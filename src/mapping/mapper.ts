@@ -91,7 +91,7 @@ function checkColumns(record: SourceRecord, mapping: CompiledMapping, ctx: ReadC
   if (mapping.definition.reader.format !== 'csv') return;
   const present = Object.keys(record.values);
   for (const column of mapping.columns) {
-    if (!(column in record.values)) {
+    if (!Object.prototype.hasOwnProperty.call(record.values, column)) {
       throw new MappingError(`column '${column}' is not in the file${didYouMean(column, present)} (the header has: ${present.join(', ')})`, {
         file: ctx.file, attachment: ctx.attachment, line: 1, column, field: `mapping ${mapping.name}`,
       });
@@ -100,8 +100,12 @@ function checkColumns(record: SourceRecord, mapping: CompiledMapping, ctx: ReadC
 }
 
 function groupKey(record: SourceRecord, by: string[]): string {
+  if (by.length === 1 && record.cell) {
+    const v = record.cell(by[0]!);
+    return typeof v === 'string' ? v.trim() : '';
+  }
   return by.map((c) => {
-    const v = record.values[c];
+    const v = record.cell ? record.cell(c) : record.values[c];
     return typeof v === 'string' ? v.trim() : v === undefined || v === null ? '' : String(v);
   }).join('|');
 }

@@ -7,12 +7,15 @@ const PATTERNS: Record<NumberFormat, { grouped: RegExp; simple: RegExp; group: s
   plain: { grouped: /^$/, simple: /^\d*\.?\d+$|^\d+\.$/, group: '', decimal: '.' },
 };
 
+const SIMPLE_INTEGER = /^\d{1,15}$/;
+
 /**
  * Parses a number as written in the source into a plain decimal string, exactly (no floats).
  * Accepts a leading or trailing minus ("12,50-", as COBOL-era exports write), a "+", and a euro sign.
  * Returns an error text instead of throwing, so the caller can add the location.
  */
 export function parseNumber(raw: string, format: NumberFormat): { value: string } | { error: string } {
+  if (SIMPLE_INTEGER.test(raw)) return { value: raw.length > 1 && raw.charCodeAt(0) === 48 ? raw.replace(/^0+(?=\d)/, '') : raw };
   let text = raw.trim().replace(/^€\s*/, '').replace(/\s*€$/, '').replace(/\s/g, '');
   let negative = false;
   if (text.startsWith('-') || text.startsWith('+')) {

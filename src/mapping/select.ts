@@ -23,7 +23,8 @@ export function selectMapping(mappings: CompiledMapping[], filePath: string, opt
   const byName = hits.length > 1 ? hits.filter((m) => m.definition.match.files?.length) : hits;
   if (byName.length === 1) return byName[0]!;
   if (byName.length === 0) {
-    throw new MappingError(`no mapping applies to '${basename(filePath)}'${options.folder ? ` in folder '${options.folder}'` : ''}; mappings and their files: ${mappings.map((m) => `${m.name} (${m.definition.match.folder ? `${m.definition.match.folder}/` : ''}${(m.definition.match.files ?? ['*']).join(', ')})`).join('; ')}`, { file: filePath });
+    const folder = options.folder ?? basename(dirname(filePath));
+    throw new MappingError(`no mapping applies to '${basename(filePath)}' in folder '${folder}'; mappings and their files: ${mappings.map((m) => `${m.name} (${m.definition.match.folder ? `${m.definition.match.folder}/` : ''}${(m.definition.match.files ?? ['*']).join(', ')})`).join('; ')}`, { file: filePath });
   }
   throw new MappingError(`several mappings apply to '${basename(filePath)}': ${byName.map((m) => m.name).join(', ')}; narrow their match: globs`, { file: filePath });
 }

@@ -62,7 +62,7 @@ function applyTransform(step: TransformSpec, text: string | undefined, ctx: Valu
       case 'digits': return text.replace(/\D/g, '');
       case 'strip-leading-zeros': return text.replace(/^0+(?=.)/, '');
       case 'collapse-spaces': return text.replace(/\s+/g, ' ').trim();
-      case 'negate': return isEmpty(text) ? text : dec(text).negated().toFixed();
+      case 'negate': return isEmpty(text) ? text : dec(text).neg().toFixed();
     }
   }
   if ('default' in step) return isEmpty(text) ? scalarText(step.default) : text;
@@ -74,7 +74,7 @@ function applyTransform(step: TransformSpec, text: string | undefined, ctx: Valu
   if ('pad' in step) return text.padStart(step.pad.length, step.pad.with ?? '0');
   if ('number' in step) return numberOrThrow(text, step.number);
   if ('date' in step) return dateOrThrow(text, step.date);
-  if ('divide' in step) return decimalOrThrow(text).dividedBy(dec(String(step.divide))).toFixed();
+  if ('divide' in step) return decimalOrThrow(text).div(dec(String(step.divide))).toFixed();
   if ('multiply' in step) return decimalOrThrow(text).times(dec(String(step.multiply))).toFixed();
   return text;
 }
@@ -137,7 +137,7 @@ export function compileValue(spec: ValueSpec, kind: FieldKind, ctx: ValueContext
   }
   if (spec.column !== undefined) {
     const column = String(spec.column);
-    return { column, async: false, get: (r) => finish(r.values[column]) };
+    return { column, async: false, get: (r) => finish(r.cell ? r.cell(column) : r.values[column]) };
   }
   if (spec.path !== undefined) {
     const steps = splitPath(spec.path);

@@ -1,4 +1,4 @@
-import { Decimal, amountText, dec, roundAmount, sum } from './decimal.js';
+import { Decimal, ONE_HUNDREDTH, amountText, dec, decShared, roundAmount, sum } from './decimal.js';
 import type { CalculatedInvoice, DocumentTotals, Invoice, InvoiceLine, LineAllowanceCharge, VatBreakdown, VatCategory } from './invoice.js';
 
 const ZERO = new Decimal(0);
@@ -17,14 +17,17 @@ const DEFAULT_EXEMPTIONS: Partial<Record<VatCategory, { reason: string; reasonCo
 /** Amount of one line allowance or charge: given, or percentage × base. */
 function allowanceChargeAmount(ac: { amount: string; baseAmount?: string; percentage?: string }): Decimal {
   if (ac.amount !== '') return roundAmount(dec(ac.amount));
-  return roundAmount(dec(ac.baseAmount ?? '0').times(dec(ac.percentage ?? '0')).dividedBy(100));
+  return roundAmount(dec(ac.baseAmount ?? '0').times(dec(ac.percentage ?? '0')).div(100));
 }
 
 /** BT-131: quantity × (net price ÷ base quantity) + charges − allowances, rounded to 2 decimals. */
 export function lineNetAmount(line: InvoiceLine): Decimal {
-  const base = line.baseQuantity ? dec(line.baseQuantity) : new Decimal(1);
-  let net = dec(line.quantity).times(dec(line.netPrice)).dividedBy(base.isZero() ? 1 : base);
-  for (const ac of line.allowanceCharges ?? []) net = applyAllowanceCharge(net, ac);
+  let net = dec(line.quantity).times(decShared(line.netPrice));
+  if (line.baseQuantity !== undefined && line.baseQuantity !== '1') {
+    const base = dec(line.baseQuantity);
+    if (!base.eq(0)) net = net.div(base);
+  }
+  if (line.allowanceCharges) for (const ac of line.allowanceCharges) net = applyAllowanceCharge(net, ac);
   return roundAmount(net);
 }
 
@@ -33,26 +36,42 @@ function applyAllowanceCharge(net: Decimal, ac: LineAllowanceCharge): Decimal {
   return ac.charge ? net.plus(amount) : net.minus(amount);
 }
 
-/** Key for grouping by VAT category and rate: "S|21". */
-function vatKey(category: VatCategory, rate: string | undefined): string {
-  return `${category}|${rate === undefined ? '' : dec(rate).toFixed()}`;
+const normalRates = new Map<string, string>();
+/** A rate in one text form ("21.00" and "21" are the same rate), cached: a file repeats a few rates. */
+function normalRate(rate: string): string {
+  let normal = normalRates.get(rate);
+  if (normal === undefined) {
+    normal = decShared(rate).toFixed();
+    if (normalRates.size < 1000) normalRates.set(rate, normal);
+  }
+  return normal;
 }
 
-/** Compute line amounts, the VAT breakdown (BG-23) and the document totals (BG-22). */
+/** Key for grouping by VAT category and rate: "S|21". */
+function vatKey(category: VatCategory, rate: string | undefined): string {
+  return `${category}|${rate === undefined ? '' : normalRate(rate)}`;
+}
+
+/** Compute line amounts, the VAT breakdown (BG-23) and the document totals (BG-22); line net amounts are set in place. */
 export function calculateInvoice(invoice: Invoice): CalculatedInvoice {
   const groups = new Map<string, { category: VatCategory; rate?: string; taxable: Decimal }>();
   const addToGroup = (category: VatCategory, rate: string | undefined, amount: Decimal): void => {
     const key = vatKey(category, rate);
     const group = groups.get(key);
     if (group) group.taxable = group.taxable.plus(amount);
-    else groups.set(key, { category, rate: rate === undefined ? undefined : dec(rate).toFixed(), taxable: amount });
+    else groups.set(key, { category, rate: rate === undefined ? undefined : normalRate(rate), taxable: amount });
   };
 
-  const lines = invoice.lines.map((line) => {
+  // Lines are completed in place rather than copied: a bulk file holds millions of them, and the
+  // amounts a source declared were compared by checkInvoice before this runs.
+  let lineNet = ZERO;
+  const lines = invoice.lines as (InvoiceLine & { netAmount: string })[];
+  for (const line of lines) {
     const computed = lineNetAmount(line);
+    lineNet = lineNet.plus(computed);
     addToGroup(line.vatCategory, line.vatRate, computed);
-    return { ...line, netAmount: amountText(computed) };
-  });
+    line.netAmount = amountText(computed);
+  }
 
   let allowanceTotal = ZERO;
   let chargeTotal = ZERO;
@@ -60,14 +79,14 @@ export function calculateInvoice(invoice: Invoice): CalculatedInvoice {
     const amount = allowanceChargeAmount(ac);
     if (ac.charge) chargeTotal = chargeTotal.plus(amount);
     else allowanceTotal = allowanceTotal.plus(amount);
-    addToGroup(ac.vatCategory, ac.vatRate, ac.charge ? amount : amount.negated());
+    addToGroup(ac.vatCategory, ac.vatRate, ac.charge ? amount : amount.neg());
   }
 
   const vatBreakdown: VatBreakdown[] = [...groups.values()].map((g) => {
     const taxable = roundAmount(g.taxable);
     const tax = ZERO_TAX_CATEGORIES.has(g.category) || g.rate === undefined
       ? ZERO
-      : roundAmount(taxable.times(dec(g.rate)).dividedBy(100));
+      : roundAmount(taxable.times(decShared(g.rate)).times(ONE_HUNDREDTH));
     const exemption = invoice.vatExemptions?.find((e) => e.category === g.category) ?? DEFAULT_EXEMPTIONS[g.category];
     return {
       category: g.category,
@@ -79,7 +98,6 @@ export function calculateInvoice(invoice: Invoice): CalculatedInvoice {
     };
   });
 
-  const lineNet = sum(lines.map((l) => dec(l.netAmount)));
   const taxExclusive = lineNet.minus(allowanceTotal).plus(chargeTotal);
   const taxAmount = sum(vatBreakdown.map((b) => dec(b.taxAmount)));
   const taxInclusive = taxExclusive.plus(taxAmount);

@@ -1,5 +1,5 @@
 import { calculateInvoice } from './calculate.js';
-import { dec, isDecimalText } from './decimal.js';
+import { dec, decShared, decimalPlaces, isDecimalText } from './decimal.js';
 import { VAT_CATEGORIES, type CalculatedInvoice, type Invoice, type Party, type SourcePosition, type VatCategory } from './invoice.js';
 
 /** One broken business rule: its EN 16931 id (or GW-* for the gateway's own), the field and where it came from. */
@@ -77,21 +77,21 @@ function checkDeclared(f: Findings, declared: string | undefined, computed: stri
   if (declared === undefined) return;
   if (!isDecimalText(declared)) {
     f.add('GW-NUMBER', field, `${what} stated in the source is not a number: "${declared}"`);
-  } else if (!dec(declared).equals(dec(computed))) {
+  } else if (!dec(declared).eq(dec(computed))) {
     f.add(rule, field, `${what} stated in the source (${declared}) differs from the sum of the lines (${computed})`);
   }
 }
 
 /** Checks the category-specific rules BR-S/Z/E/AE/K/G/O for lines and document allowances/charges. */
 function checkVatCategory(f: Findings, invoice: Invoice, category: VatCategory, rate: string | undefined, field: string, source?: SourcePosition): void {
-  const r = rate === undefined ? undefined : dec(rate);
+  const r = rate === undefined ? undefined : decShared(rate);
   const needsSellerVat = category !== 'O';
   switch (category) {
     case 'S':
-      if (r === undefined || !r.greaterThan(0)) f.add('BR-S-05', `${field}.vatRate`, `VAT rate must be greater than zero for standard rated (S), got "${rate ?? ''}"`, source);
+      if (r === undefined || !r.gt(0)) f.add('BR-S-05', `${field}.vatRate`, `VAT rate must be greater than zero for standard rated (S), got "${rate ?? ''}"`, source);
       break;
     case 'Z': case 'E': case 'AE': case 'K': case 'G':
-      if (r === undefined || !r.isZero()) f.add(`BR-${category}-05`, `${field}.vatRate`, `VAT rate must be 0 for category ${category}, got "${rate ?? ''}"`, source);
+      if (r === undefined || !r.eq(0)) f.add(`BR-${category}-05`, `${field}.vatRate`, `VAT rate must be 0 for category ${category}, got "${rate ?? ''}"`, source);
       break;
     case 'O':
       if (r !== undefined) f.add('BR-O-05', `${field}.vatRate`, `a line outside the scope of VAT (O) must have no VAT rate, got "${rate}"`, source);
@@ -111,6 +111,27 @@ function checkVatCategory(f: Findings, invoice: Invoice, category: VatCategory, 
   if (category === 'O' && invoice.seller?.vatId) {
     f.add('BR-O-02', 'seller.vatId', 'an invoice outside the scope of VAT (O) must not carry the seller VAT identifier', source);
   }
+}
+
+const UNIT_CODE = /^[A-Z0-9]{2,3}$/;
+const PLAIN_PRICE = /^\d+(\.\d{0,4})?$/;
+const VAT_CATEGORY_SET: ReadonlySet<string> = new Set(VAT_CATEGORIES);
+
+/**
+ * A line that passes every line-level rule below without a message: all it holds is present and
+ * well-formed. Stricter than the detailed checks, never looser, so skipping them loses nothing.
+ */
+function lineIsPlainlyValid(line: Invoice['lines'][number]): boolean {
+  if (!line.id || !line.itemName || line.itemName.trim() === '' || line.id.trim() === '') return false;
+  if (!isDecimalText(line.quantity) || !UNIT_CODE.test(line.unitCode) || !PLAIN_PRICE.test(line.netPrice)) return false;
+  if (line.baseQuantity !== undefined || line.grossPrice !== undefined) return false;
+  if (!VAT_CATEGORY_SET.has(line.vatCategory) || (line.vatRate !== undefined && !isDecimalText(line.vatRate))) return false;
+  if (line.allowanceCharges) {
+    for (const ac of line.allowanceCharges) {
+      if (!isDecimalText(ac.amount) || (ac.percentage !== undefined && !isDecimalText(ac.percentage)) || (ac.baseAmount !== undefined && !isDecimalText(ac.baseAmount))) return false;
+    }
+  }
+  return true;
 }
 
 /** The EN 16931 core rules that can be checked on the model, plus the gateway's own (GW-*). */
@@ -145,11 +166,16 @@ export function checkInvoice(invoice: Invoice): InvoiceCheck {
   let numbersOk = true;
   const lineIds = new Set<string>();
   for (const [i, line] of invoice.lines.entries()) {
-    const at = `lines[${i}]`;
     const src = line.source;
-    f.require(line.id, 'BR-21', `${at}.id`, 'Invoice line identifier (BT-126)', src);
-    if (line.id && lineIds.has(line.id)) f.add('GW-LINE-ID', `${at}.id`, `line id "${line.id}" is used twice in this invoice`, src);
+    if (line.id && lineIds.has(line.id)) f.add('GW-LINE-ID', `lines[${i}].id`, `line id "${line.id}" is used twice in this invoice`, src);
     lineIds.add(line.id);
+    // Most lines of a bulk file are plainly fine: only the others get the detailed checks and messages.
+    if (lineIsPlainlyValid(line)) {
+      if (!isQuote) checkVatCategory(f, invoice, line.vatCategory, line.vatRate, `lines[${i}]`, src);
+      continue;
+    }
+    const at = `lines[${i}]`;
+    f.require(line.id, 'BR-21', `${at}.id`, 'Invoice line identifier (BT-126)', src);
     if (f.require(line.quantity, 'BR-22', `${at}.quantity`, 'Invoiced quantity (BT-129)', src)) numbersOk = checkDecimal(f, line.quantity, `${at}.quantity`, 'Invoiced quantity (BT-129)', src) && numbersOk;
     else numbersOk = false;
     if (f.require(line.unitCode, 'BR-23', `${at}.unitCode`, 'Unit of measure code (BT-130)', src) && !/^[A-Z0-9]{2,3}$/.test(line.unitCode)) {
@@ -158,12 +184,13 @@ export function checkInvoice(invoice: Invoice): InvoiceCheck {
     if (f.require(line.itemName, 'BR-25', `${at}.itemName`, 'Item name (BT-153)', src)) { /* present */ }
     if (f.require(line.netPrice, 'BR-26', `${at}.netPrice`, 'Item net price (BT-146)', src)) {
       if (checkDecimal(f, line.netPrice, `${at}.netPrice`, 'Item net price (BT-146)', src)) {
-        if (dec(line.netPrice).isNegative()) f.add('BR-27', `${at}.netPrice`, `Item net price (BT-146) must not be negative: ${line.netPrice}`, src);
-        if (dec(line.netPrice).decimalPlaces() > 4) f.add('GW-PRICE-DECIMALS', `${at}.netPrice`, `Item net price has more than 4 decimals: ${line.netPrice}`, src);
+        const price = decShared(line.netPrice);
+        if (price.lt(0)) f.add('BR-27', `${at}.netPrice`, `Item net price (BT-146) must not be negative: ${line.netPrice}`, src);
+        if (decimalPlaces(price) > 4) f.add('GW-PRICE-DECIMALS', `${at}.netPrice`, `Item net price has more than 4 decimals: ${line.netPrice}`, src);
       } else numbersOk = false;
     } else numbersOk = false;
     numbersOk = checkDecimal(f, line.baseQuantity, `${at}.baseQuantity`, 'Price base quantity (BT-149)', src) && numbersOk;
-    if (line.baseQuantity !== undefined && isDecimalText(line.baseQuantity) && !dec(line.baseQuantity).greaterThan(0)) {
+    if (line.baseQuantity !== undefined && isDecimalText(line.baseQuantity) && !dec(line.baseQuantity).gt(0)) {
       f.add('GW-BASE-QUANTITY', `${at}.baseQuantity`, `Price base quantity must be positive: ${line.baseQuantity}`, src);
     }
     numbersOk = checkDecimal(f, line.grossPrice, `${at}.grossPrice`, 'Item gross price (BT-148)', src) && numbersOk;
@@ -194,17 +221,18 @@ export function checkInvoice(invoice: Invoice): InvoiceCheck {
   if (!numbersOk || invoice.lines.length === 0) {
     return { invoice: emptyCalculation(invoice), violations: f.list };
   }
+  const declaredLineAmounts = invoice.lines.map((l) => l.netAmount);
   const calculated = calculateInvoice(invoice);
-  for (const [i, line] of invoice.lines.entries()) {
-    if (line.netAmount !== undefined) {
-      checkDeclared(f, line.netAmount, calculated.lines[i]!.netAmount, 'GW-LINE-NET', `lines[${i}].netAmount`, `Line net amount (BT-131) of line ${line.id}`);
+  declaredLineAmounts.forEach((declaredAmount, i) => {
+    if (declaredAmount !== undefined) {
+      checkDeclared(f, declaredAmount, calculated.lines[i]!.netAmount, 'GW-LINE-NET', `lines[${i}].netAmount`, `Line net amount (BT-131) of line ${invoice.lines[i]!.id}`);
     }
-  }
+  });
   const declared = invoice.meta.declaredTotals;
   checkDeclared(f, declared?.netAmount, calculated.totals.taxExclusiveAmount, 'BR-CO-13', 'totals.taxExclusiveAmount', 'Invoice total without VAT (BT-109)');
   checkDeclared(f, declared?.vatAmount, calculated.totals.taxAmount, 'BR-CO-14', 'totals.taxAmount', 'Invoice total VAT amount (BT-110)');
   checkDeclared(f, declared?.payableAmount, calculated.totals.payableAmount, 'BR-CO-16', 'totals.payableAmount', 'Amount due for payment (BT-115)');
-  if (!isQuote && calculated.totals.payableAmount !== '0.00' && dec(calculated.totals.payableAmount).greaterThan(0) && !invoice.dueDate && !invoice.paymentTerms) {
+  if (!isQuote && calculated.totals.payableAmount !== '0.00' && dec(calculated.totals.payableAmount).gt(0) && !invoice.dueDate && !invoice.paymentTerms) {
     f.add('BR-CO-25', 'dueDate', 'a positive amount due needs a payment due date (BT-9) or payment terms (BT-20)');
   }
   if (isQuote && !invoice.validUntil) f.add('GW-QUOTE-VALID', 'validUntil', 'a quotation needs a validity date');

@@ -48,25 +48,29 @@ class StrictUtf8Decoder extends Transform {
     for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) this.line++;
   }
   private invalid(chunk: Buffer): ReaderError {
-    // Find the first bad byte in this chunk to name its line and byte offset.
-    let good = 0;
-    for (let end = 1; end <= chunk.length; end++) {
-      try {
-        new TextDecoder('utf-8', { fatal: true }).decode(chunk.subarray(0, end), { stream: true });
-        good = end;
-      } catch {
-        break;
-      }
-    }
-    const before = chunk.subarray(0, good).toString('utf-8');
-    this.count(before);
-    const byte = chunk[good] ?? 0;
+    const bad = firstInvalidUtf8(chunk);
+    for (let i = 0; i < bad; i++) if (chunk[i] === 10) this.line++;
+    const byte = chunk[bad] ?? 0;
     return new ReaderError(
-      `the file is not valid UTF-8: byte 0x${byte.toString(16).padStart(2, '0')} at offset ${this.offset + good}; ` +
+      `the file is not valid UTF-8: byte 0x${byte.toString(16).padStart(2, '0')} at offset ${this.offset + bad}; ` +
         'if the source writes Windows-1252 (common for MS Access and older Windows software), set reader.encoding: windows-1252 in the mapping',
       { file: this.ctx.file, attachment: this.ctx.attachment, line: this.line, field: 'reader.encoding' },
     );
   }
+}
+
+/** Index of the first byte that starts an invalid UTF-8 sequence (or the chunk's length). */
+function firstInvalidUtf8(bytes: Buffer): number {
+  let i = 0;
+  while (i < bytes.length) {
+    const b = bytes[i]!;
+    const size = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+    if (size === 0) return i;
+    if (i + size > bytes.length) return i; // a sequence cut off by the chunk's end
+    for (let k = 1; k < size; k++) if ((bytes[i + k]! & 0xc0) !== 0x80) return i;
+    i += size;
+  }
+  return bytes.length;
 }
 
 /** Turns bytes in the given encoding into a text stream; UTF-8 is checked strictly, a BOM is dropped. */

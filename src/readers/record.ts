@@ -8,6 +8,8 @@ export interface SourceRecord {
   position: SourcePosition;
   /** record type for header/line layouts (fixed-width "H"/"R"), when the reader knows it */
   type?: string;
+  /** fast access to one column of a flat record, without building `values` */
+  cell?(column: string): unknown;
 }
 
 /** Where the bytes come from, for error messages. */

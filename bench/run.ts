@@ -1,0 +1,30 @@
+/**
+ * `npm run bench`: the speed and memory targets of the issues, measured on this machine and printed.
+ * Each measurement runs in its own process so that its peak RSS is its own. BENCH_ONLY=csv,... selects some.
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../src/paths.js';
+import { fmt, runIsolated } from './support.js';
+
+const only = process.env['BENCH_ONLY']?.split(',');
+const want = (name: string): boolean => !only || only.includes(name);
+const work = join(PROJECT_ROOT, '.bench-tmp');
+mkdirSync(work, { recursive: true });
+
+function target(ok: boolean): string {
+  return ok ? 'target met' : 'TARGET MISSED';
+}
+
+if (want('csv')) {
+  const file = join(work, 'orders_1m.csv');
+  console.log('== CSV → canonical invoices (1,000,000 lines, 100,000 invoices, Windows-1252, Dutch decimals)');
+  runIsolated('./csv-mapping.js', ['generate', file, '100000', '10']);
+  const base = runIsolated<{ linesPerSecond: number; peakRssMb: number }>('./csv-mapping.js', ['baseline', file]);
+  const gw = runIsolated<{ lines: number; invoices: number; rejected: number; seconds: number; linesPerSecond: number; invoicesPerSecond: number; peakRssMb: number }>('./csv-mapping.js', ['gateway', file]);
+  console.log(`  csv-parse + iconv-lite alone : ${fmt(base.linesPerSecond)} lines/s, peak RSS ${fmt(base.peakRssMb)} MB`);
+  console.log(`  gateway read+map+check+route : ${fmt(gw.linesPerSecond)} lines/s, ${fmt(gw.invoicesPerSecond)} invoices/s, peak RSS ${fmt(gw.peakRssMb)} MB (${fmt(gw.invoices)} invoices, ${gw.rejected} rejected, ${fmt(gw.seconds, 1)} s)`);
+  console.log(`  ratio gateway / parser alone : ${fmt(gw.linesPerSecond / base.linesPerSecond, 2)}`);
+  console.log(`  target ≥ 100,000 lines/s and < 200 MB: ${target(gw.linesPerSecond >= 100000 && gw.peakRssMb < 200)}`);
+  rmSync(file, { force: true });
+}

@@ -1,0 +1,113 @@
+import { strict as assert } from 'node:assert';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import iconv from 'iconv-lite';
+import { GatewayError } from '../src/errors.js';
+import { prepareAll } from './helpers/config.js';
+import { tempDir } from './helpers/paths.js';
+
+const HEADER = 'Ordernr;Orderdatum;Debiteur;Referentie klant;Regel;Artikel;Omschrijving;Aantal;Eenheid;Prijs excl.;Korting %;BTW %';
+
+/** Writes a file into an inbox folder named like the source, as the legacy software would. */
+function drop(folder: string, name: string, content: string | Buffer): string {
+  const dir = join(tempDir(), folder);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, name);
+  writeFileSync(file, content);
+  return file;
+}
+
+function accessCsv(rows: string[]): Buffer {
+  return iconv.encode(`${[HEADER, ...rows].join('\r\n')}\r\n`, 'windows-1252');
+}
+
+async function fileError(file: string): Promise<GatewayError> {
+  try {
+    await prepareAll(file);
+  } catch (err) {
+    assert.ok(err instanceof GatewayError, String(err));
+    return err;
+  }
+  assert.fail('expected the file to be rejected');
+}
+
+describe('bad input: every rejection names file, place, field and reason', () => {
+  it('an unparsable price: file, line, column, field, value', async () => {
+    const file = drop('access', 'orders_1.csv', accessCsv([
+      '1;28-11-2026;10001;;1;A;Pen;2;st;1,50;;21',
+      '2;28-11-2026;10001;;1;A;Pen;2;st;abc;;21',
+    ]));
+    const items = await prepareAll(file);
+    assert.equal(items.filter((i) => i.ok).length, 1, 'the good invoice still goes on');
+    const bad = items.find((i) => !i.ok);
+    assert.ok(bad && !bad.ok);
+    const err = bad.errors[0]!;
+    assert.equal(err.describe(), `orders_1.csv:3, column 'Prijs excl.', field lines[0].netPrice: not a number: "abc"`);
+  });
+
+  it('a date that does not exist (31-02-2026)', async () => {
+    const file = drop('access', 'orders_2.csv', accessCsv(['1;31-02-2026;10001;;1;A;Pen;2;st;1,50;;21']));
+    const [item] = await prepareAll(file);
+    assert.ok(item && !item.ok);
+    assert.match(item.errors[0]!.describe(), /orders_2.csv:2, column 'Orderdatum', field issueDate: date does not exist: "31-02-2026"/);
+  });
+
+  it('a missing column is named, with the near miss in the header', async () => {
+    const file = drop('access', 'orders_3.csv', iconv.encode(`${HEADER.replace('Prijs excl.', 'Prijs ex')}\r\n1;28-11-2026;10001;;1;A;Pen;2;st;1,50;;21\r\n`, 'windows-1252'));
+    const err = await fileError(file);
+    assert.match(err.describe(), /column 'Prijs excl\.' is not in the file, did you mean 'Prijs ex'\?/);
+  });
+
+  it('the wrong encoding: a Windows-1252 file read as UTF-8 names the line and the fix', async () => {
+    const file = drop('members', 'contributie_x.csv', iconv.encode('Lidnummer;Voorletters;Tussenvoegsel;Achternaam;Straat;Huisnummer;Postcode;Woonplaats;E-mail;Soort lid;Contributie;Seizoen;Factuurdatum\n1001;A.;;Çelik;Dorpsstraat;1;3811 AB;Amersfoort;a@example.nl;Senior;215,00;2027;02-01-2027\n', 'windows-1252'));
+    const err = await fileError(file);
+    assert.match(err.describe(), /contributie_x.csv:2, field reader.encoding: the file is not valid UTF-8: byte 0xc7 at offset \d+.*reader.encoding: windows-1252/);
+  });
+
+  it('an invoice number that is not a safe file name is refused', async () => {
+    const xml = '<Facturen><Factuur nummer="../../x" soort="FACTUUR"><Datum>2026-11-27</Datum><Vervaldatum>2026-12-27</Vervaldatum><Debiteur code="10003"/><Regels><Regel nr="1"><Omschrijving>Pen</Omschrijving><Aantal eenheid="C62">1</Aantal><Prijs>1.00</Prijs><Btw code="HOOG" perc="21"/></Regel></Regels></Factuur></Facturen>';
+    const file = drop('erp', 'facturen_bad.xml', xml);
+    const [item] = await prepareAll(file);
+    assert.ok(item && !item.ok);
+    assert.equal(item.key, '../../x');
+    assert.match(item.errors[0]!.describe(), /facturen_bad.xml, at Facturen\/Factuur\[1\], field number: invoice number "..\/..\/x" may only hold/);
+  });
+
+  it('XML with a DOCTYPE, truncated XML and an empty file are refused as a whole', async () => {
+    const doctype = await fileError(drop('erp', 'facturen_a.xml', '<?xml version="1.0"?>\n<!DOCTYPE x SYSTEM "http://evil/x.dtd">\n<Facturen/>'));
+    assert.match(doctype.describe(), /facturen_a.xml:2: XML with a <!DOCTYPE> declaration is refused/);
+    const truncated = await fileError(drop('erp', 'facturen_b.xml', '<Facturen><Factuur nummer="1">\n<Datum>2026-11-27</Datum>\n<Regels><Regel'));
+    assert.match(truncated.describe(), /facturen_b.xml:\d+:\d+: XML is not well-formed/);
+    const empty = await fileError(drop('erp', 'facturen_c.xml', ''));
+    assert.match(empty.describe(), /facturen_c.xml: the file is empty/);
+  });
+
+  it('an empty CSV yields no invoices and no crash; a file no mapping knows is named', async () => {
+    assert.deepEqual(await prepareAll(drop('access', 'orders_4.csv', '')), []);
+    const err = await fileError(drop('access', 'unknown.txt', 'x'));
+    assert.match(err.message, /no mapping applies to 'unknown.txt' in folder 'access'/);
+  });
+
+  it('a business rule failure names the rule and the field', async () => {
+    // debtor 99999 is not in customers.yaml and the file carries no buyer name or address
+    const file = drop('access', 'orders_5.csv', accessCsv(['1;28-11-2026;99999;;1;A;Pen;2;st;1,50;;21']));
+    const [item] = await prepareAll(file);
+    assert.ok(item && !item.ok);
+    assert.deepEqual(item.errors.map((e) => `${e.code} ${e.describe()}`), [
+      'BR-07 orders_5.csv:2, field buyer.name: Buyer name (BT-44) is missing',
+      'BR-10 orders_5.csv:2, field buyer.address: Buyer postal address (BG-8) is missing',
+    ]);
+  });
+
+  it('rows of one invoice that are not together are reported, not merged silently', async () => {
+    const file = drop('access', 'orders_6.csv', accessCsv([
+      '1;28-11-2026;10001;;1;A;Pen;2;st;1,50;;21',
+      '2;28-11-2026;10001;;1;A;Pen;2;st;1,50;;21',
+      '1;28-11-2026;10001;;2;B;Pen;2;st;1,50;;21',
+    ]));
+    const items = await prepareAll(file);
+    const bad = items.find((i) => !i.ok);
+    assert.ok(bad && !bad.ok);
+    assert.match(bad.errors[0]!.describe(), /orders_6.csv:4.*rows of invoice '1' are not together: it appeared before at line 2/);
+  });
+});

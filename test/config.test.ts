@@ -1,0 +1,78 @@
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '../src/config/load.js';
+import { ConfigErrors, parseYaml } from '../src/config/yaml-file.js';
+import { CLI, ROOT, tempDir } from './helpers/paths.js';
+
+function configErrors(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof ConfigErrors, String(err));
+    return err.errors.map((e) => e.describe());
+  }
+  assert.fail('expected configuration errors');
+}
+
+/** A copy of the shipped config and mappings, to break on purpose. */
+function configCopy(): { configDir: string; mappingsDir: string } {
+  const dir = tempDir();
+  cpSync(join(ROOT, 'config'), join(dir, 'config'), { recursive: true });
+  cpSync(join(ROOT, 'mappings'), join(dir, 'mappings'), { recursive: true });
+  return { configDir: join(dir, 'config'), mappingsDir: join(dir, 'mappings') };
+}
+
+describe('configuration files', () => {
+  it('the shipped configuration is valid', () => {
+    const config = loadConfig({ configDir: join(ROOT, 'config'), mappingsDir: join(ROOT, 'mappings') });
+    assert.deepEqual(config.mappings.map((m) => m.name), ['access-orders', 'erp-invoices', 'members-contribution', 'webshop-orders']);
+  });
+
+  it('an unknown transport points at file:line:column and suggests the near miss', () => {
+    const yaml = 'customers:\n  "1":\n    party: { name: A }\n    routes:\n      - format: ubl\n        transport: sftpp\n';
+    assert.deepEqual(configErrors(() => parseYaml(yaml, 'customers', 'customers.yaml')), [
+      "customers.yaml:6:20, at customers.1.routes.0.transport: unknown transport 'sftpp', did you mean 'sftp'?",
+    ]);
+  });
+
+  it('an unknown key in a mapping points at the key and suggests the near miss', () => {
+    const { mappingsDir, configDir } = configCopy();
+    const file = join(mappingsDir, 'access-orders.yaml');
+    writeFileSync(file, readFileSync(file, 'utf-8').replace('  netPrice: { column: Prijs excl. }', '  netPrise: { column: Prijs excl. }'));
+    const errors = configErrors(() => loadConfig({ configDir, mappingsDir }));
+    assert.equal(errors.length, 1);
+    assert.match(errors[0]!, /access-orders.yaml:\d+:3, at line: unknown key 'netPrise' in line, did you mean 'netPrice'\?/);
+  });
+
+  it('a value with two sources, an undefined lookup and a bad date format are each reported at their line', () => {
+    const { mappingsDir, configDir } = configCopy();
+    const file = join(mappingsDir, 'access-orders.yaml');
+    const text = readFileSync(file, 'utf-8')
+      .replace('  issueDate: { column: Orderdatum }', '  issueDate: { column: Orderdatum, const: "2026-01-01" }')
+      .replace('lookup: units }', 'lookup: unitz }')
+      .replace('dateFormat: dd-mm-yyyy', 'dateFormat: dd-mm-jjjj');
+    writeFileSync(file, text);
+    const errors = configErrors(() => loadConfig({ configDir, mappingsDir }));
+    assert.equal(errors.length, 3, errors.join('\n'));
+    assert.match(errors.join('\n'), /access-orders.yaml:\d+:\d+, at defaults.dateFormat: date format "dd-mm-jjjj" has an unknown letter "j"/);
+    assert.match(errors.join('\n'), /at invoice.issueDate: field issueDate has both column and const; give exactly one/);
+    assert.match(errors.join('\n'), /at line.unitCode.lookup: lookup table 'unitz' is not defined under lookups:/);
+  });
+
+  it('a YAML syntax error is reported with its line', () => {
+    assert.match(configErrors(() => parseYaml('customers:\n  a: [1, 2\n', 'customers', 'c.yaml'))[0]!, /^c.yaml:\d+:\d+: YAML syntax/);
+  });
+
+  it('check-config exits 0 on the shipped config and 1 with the problems listed', () => {
+    const ok = spawnSync(process.execPath, [CLI, 'check-config'], { cwd: ROOT, encoding: 'utf-8' });
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /configuration is valid: 2 seller\(s\), 5 customer\(s\), 4 mapping\(s\)/);
+    const { configDir, mappingsDir } = configCopy();
+    writeFileSync(join(configDir, 'customers.yaml'), 'unknownCustomers: rejekt\n');
+    const bad = spawnSync(process.execPath, [CLI, 'check-config', '--config', configDir, '--mappings', mappingsDir], { encoding: 'utf-8' });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /customers.yaml:1:19, at unknownCustomers: unknown unknownCustomers 'rejekt', did you mean 'reject'\?/);
+  });
+});
