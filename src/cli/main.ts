@@ -4,6 +4,8 @@ import { errorMessage, GatewayError } from '../errors.js';
 import { ConfigErrors } from '../config/yaml-file.js';
 import { checkConfigCommand } from './check-config.js';
 import { dryRunCommand } from './dry-run.js';
+import { resendCommand, retryCommand, statusCommand } from './ledger-commands.js';
+import { runCommand } from './run.js';
 
 const program = new Command();
 program
@@ -40,5 +42,35 @@ program
   .command('check-config')
   .description('check every YAML file under config/ and mappings/')
   .action(action(() => checkConfigCommand(program.opts())));
+
+program
+  .command('run')
+  .description('run the service: watch the inbox folders, issue invoices, deliver them')
+  .option('--demo', 'start from an empty data/demo folder with the inbox-sample files, outputs local only')
+  .option('--quiet', 'no log lines on the console (the log file still gets them)')
+  .action(action((opts: { demo?: boolean; quiet?: boolean }) => runCommand({ ...program.opts(), ...opts })));
+
+program
+  .command('status')
+  .description('counts per state, oldest pending delivery, recent failures, progress of bulk runs')
+  .option('--json', 'machine-readable output')
+  .option('--demo', 'the demo ledger (data/demo)')
+  .action(action((opts: { json?: boolean; demo?: boolean }) => statusCommand({ ...program.opts(), ...opts })));
+
+program
+  .command('retry')
+  .description('make a failed or dead delivery due again (or all of a file\'s with --file)')
+  .argument('<id>', 'delivery id (see status), or file id with --file')
+  .option('--file', 'the id is a file id')
+  .option('--demo', 'the demo ledger (data/demo)')
+  .action(action((id: string, opts: { file?: boolean; demo?: boolean }) => retryCommand(id, { ...program.opts(), ...opts })));
+
+program
+  .command('resend')
+  .description('send an issued invoice again over all its routes (explicit and logged)')
+  .argument('<invoice>', 'invoice number')
+  .option('--reason <text>', 'why, for the log')
+  .option('--demo', 'the demo ledger (data/demo)')
+  .action(action((number: string, opts: { reason?: string; demo?: boolean }) => resendCommand(number, { ...program.opts(), ...opts })));
 
 await program.parseAsync(process.argv);

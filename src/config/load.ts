@@ -2,8 +2,27 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { loadMapping, type CompiledMapping } from '../mapping/compile.js';
-import type { CustomersConfig, SellersConfig } from './types.js';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { durationMs } from './duration.js';
+import type { CustomersConfig, GatewayFileConfig, SellersConfig, SeriesFormats, TargetConfig } from './types.js';
 import { ConfigErrors, loadYaml } from './yaml-file.js';
+import { didYouMean } from './suggest.js';
+
+/** Service settings from gateway.yaml with defaults filled in, paths absolute, durations in ms. */
+export interface ServiceSettings {
+  dataDir: string;
+  inbox: string;
+  watch: { polling: boolean; pollIntervalMs: number; stableForMs: number; rescanEveryMs: number; emptyFileTimeoutMs: number; doneMarkers: string[]; concurrency: number };
+  onRejectedInvoice: 'continue' | 'hold-file';
+  onDuplicateFile: 'skip' | 'process';
+  numbering: { default: Required<SeriesFormats>; sellers: Record<string, SeriesFormats> };
+  outbox: { maxAttempts: number; firstRetryAfterMs: number; maxRetryAfterMs: number; concurrency: number; pollIntervalMs: number };
+  scheduler: { checkEveryMs: number };
+  email: { server?: string };
+  targets: Record<string, TargetConfig>;
+  logging: { level: 'error' | 'warn' | 'info' | 'debug'; file?: string; maxSizeMb: number; maxFiles: number };
+  accounting: Record<string, unknown>;
+}
 
 /** Everything the gateway reads from config/ and mappings/. */
 export interface GatewayConfig {
@@ -12,6 +31,66 @@ export interface GatewayConfig {
   sellers: SellersConfig;
   customers: CustomersConfig;
   mappings: CompiledMapping[];
+  service: ServiceSettings;
+}
+
+/** Fills in defaults and makes paths absolute (relative to the folder above config/). */
+export function serviceSettings(file: GatewayFileConfig, base: string): ServiceSettings {
+  const abs = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
+  const dataDir = abs(file.dataDir ?? './data');
+  const targets: Record<string, TargetConfig> = {};
+  for (const [name, t] of Object.entries(file.targets ?? {})) {
+    targets[name] = t.kind === 'folder' || t.kind === 'pickup' ? { ...t, path: abs(t.path) } : t;
+  }
+  const w = file.watch ?? {};
+  const o = file.outbox ?? {};
+  return {
+    dataDir,
+    inbox: abs(file.inbox ?? `${dataDir}/inbox`),
+    watch: {
+      polling: w.polling ?? false,
+      pollIntervalMs: durationMs(w.pollInterval, 1000),
+      stableForMs: durationMs(w.stableFor, 2000),
+      rescanEveryMs: durationMs(w.rescanEvery, 30_000),
+      emptyFileTimeoutMs: durationMs(w.emptyFileTimeout, 60_000),
+      doneMarkers: w.doneMarkers ?? [],
+      concurrency: w.concurrency ?? 4,
+    },
+    onRejectedInvoice: file.onRejectedInvoice ?? 'continue',
+    onDuplicateFile: file.onDuplicateFile ?? 'skip',
+    numbering: {
+      default: { invoice: '{yyyy}-{seq:5}', creditNote: '', quote: 'OFF{yyyy}-{seq:4}', ...(file.numbering?.default ?? {}) } as Required<SeriesFormats>,
+      sellers: file.numbering?.sellers ?? {},
+    },
+    outbox: {
+      maxAttempts: o.maxAttempts ?? 8,
+      firstRetryAfterMs: durationMs(o.firstRetryAfter, 30_000),
+      maxRetryAfterMs: durationMs(o.maxRetryAfter, 3_600_000),
+      concurrency: o.concurrency ?? 8,
+      pollIntervalMs: durationMs(o.pollInterval, 500),
+    },
+    scheduler: { checkEveryMs: durationMs(file.scheduler?.checkEvery, 5000) },
+    email: file.email ?? {},
+    targets,
+    logging: { level: file.logging?.level ?? 'info', file: file.logging?.file ? abs(file.logging.file) : undefined, maxSizeMb: file.logging?.maxSizeMb ?? 20, maxFiles: file.logging?.maxFiles ?? 10 },
+    accounting: file.accounting ?? {},
+  };
+}
+
+/** Route targets that must exist in gateway.yaml: SFTP and folder routes name one. */
+function checkRouteTargets(customers: CustomersConfig, targets: Record<string, TargetConfig>, file: string, errors: ConfigError[]): void {
+  const all = [
+    ...(customers.defaults?.routes ?? []).map((r, i) => ({ r, where: `defaults.routes.${i}` })),
+    ...Object.entries(customers.customers ?? {}).flatMap(([key, c]) => (c.routes ?? []).map((r, i) => ({ r, where: `customers.${key}.routes.${i}` }))),
+  ];
+  for (const { r, where } of all) {
+    if (r.transport === 'sftp' || (r.transport === 'folder' && !['exact-online', 'exact-globe', 'accountview'].includes(r.format))) {
+      if (!r.target) errors.push(new ConfigError(`a ${r.transport} route needs a target (a name under targets: in gateway.yaml)`, { file, path: where }));
+      else if (!targets[r.target]) {
+        errors.push(new ConfigError(`target '${r.target}' is not under targets: in gateway.yaml${didYouMean(r.target, Object.keys(targets))}`, { file, path: `${where}.target` }));
+      }
+    }
+  }
 }
 
 /** Where the configuration lives; both default to the folders shipped with the gateway. */
@@ -64,7 +143,17 @@ export function loadConfig(location: ConfigLocation): GatewayConfig {
       if (mapping) mappings.push(mapping);
     }
   }
+  const gatewayFile = join(location.configDir, 'gateway.yaml');
+  const gateway = existsSync(gatewayFile) ? attempt(() => loadYaml<GatewayFileConfig>(gatewayFile, 'gateway', display(gatewayFile)).value) : {};
+  const service = gateway ? attempt(() => {
+    try {
+      return serviceSettings(gateway, dirname(location.configDir));
+    } catch (err) {
+      throw new ConfigError((err as Error).message, { file: display(gatewayFile) });
+    }
+  }) : undefined;
+  if (customers && service) checkRouteTargets(customers, service.targets, display(customersFile), errors);
   if (errors.length) throw new ConfigErrors(errors);
   normaliseIdentifiers(sellers!, customers!);
-  return { ...location, sellers: sellers!, customers: customers!, mappings };
+  return { ...location, sellers: sellers!, customers: customers!, mappings, service: service! };
 }

@@ -1,7 +1,7 @@
 import type { Identifier, Party, PaymentInstructions } from '../model/invoice.js';
 
 /** Output formats a route can ask for. */
-export type FormatName = 'pdf' | 'ubl' | 'exact-online' | 'exact-globe' | 'accountview';
+export type FormatName = 'pdf' | 'ubl' | 'exact-online' | 'exact-globe' | 'accountview' | 'json';
 /** Transports a route can use. */
 export type TransportKind = 'email' | 'sftp' | 'folder';
 
@@ -60,4 +60,44 @@ export interface SellerConfig extends Party {
 /** config/sellers.yaml */
 export interface SellersConfig {
   sellers: Record<string, SellerConfig>;
+}
+
+/** A delivery target in gateway.yaml. */
+export type TargetConfig =
+  | { kind: 'folder'; path: string; fileName?: string }
+  | { kind: 'pickup'; path: string; from?: string; replyTo?: string; bcc?: string }
+  | {
+      kind: 'sftp'; host: string; port?: number; user: string; privateKeyFile?: string; password?: string;
+      folder: string; fileName?: string; hostKeySha256: string; maxConnections?: number;
+    }
+  | {
+      kind: 'smtp'; host: string; port?: number; secure?: boolean; requireTLS?: boolean; user?: string; password?: string;
+      from?: string; replyTo?: string; bcc?: string; messagesPerMinute?: number; maxConnections?: number;
+      dkim?: { domainName: string; keySelector: string; privateKeyFile: string }; tlsRejectUnauthorized?: boolean;
+    };
+
+/** Invoice number formats for one seller. */
+export interface SeriesFormats {
+  invoice?: string;
+  creditNote?: string;
+  quote?: string;
+}
+
+/** config/gateway.yaml as written. */
+export interface GatewayFileConfig {
+  dataDir?: string;
+  inbox?: string;
+  watch?: {
+    polling?: boolean; pollInterval?: string; stableFor?: string; rescanEvery?: string; emptyFileTimeout?: string;
+    doneMarkers?: string[]; concurrency?: number;
+  };
+  onRejectedInvoice?: 'continue' | 'hold-file';
+  onDuplicateFile?: 'skip' | 'process';
+  numbering?: { default?: SeriesFormats; sellers?: Record<string, SeriesFormats> };
+  outbox?: { maxAttempts?: number; firstRetryAfter?: string; maxRetryAfter?: string; concurrency?: number; pollInterval?: string };
+  scheduler?: { checkEvery?: string };
+  email?: { server?: string };
+  accounting?: Record<string, unknown>;
+  targets?: Record<string, TargetConfig>;
+  logging?: { level?: 'error' | 'warn' | 'info' | 'debug'; file?: string; maxSizeMb?: number; maxFiles?: number };
 }

@@ -55,6 +55,7 @@ export interface MappingDefinition {
     kind?: 'invoice' | 'quote';
   };
   numbering?: { keepSourceNumber?: boolean; series?: string };
+  send?: import('../config/types.js').SendRule;
   group?: { by?: string | string[]; lines?: string; headerType?: string; lineType?: string };
   lookups?: Record<string, Record<string, string | number | boolean>>;
   invoice: FieldTree;

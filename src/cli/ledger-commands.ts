@@ -1,0 +1,84 @@
+import { SqliteLedger } from '../ledger/sqlite.js';
+import { Folders } from '../service/folders.js';
+import { loadCommandConfig, type CommonOptions } from './options.js';
+import type { Ledger, LedgerStatus } from '../ledger/ledger.js';
+import { existsSync } from 'node:fs';
+
+/** Opens the ledger of the configured data folder (the running service may have it open too: WAL allows it). */
+function openLedger(opts: CommonOptions & { demo?: boolean }): Ledger {
+  const config = loadCommandConfig(opts);
+  const settings = opts.demo ? { ...config.service, dataDir: `${config.service.dataDir}/demo` } : config.service;
+  const file = new Folders(settings).ledgerFile();
+  if (!existsSync(file)) throw new Error(`no ledger at ${file}: has the gateway run with this configuration?`);
+  return new SqliteLedger(file);
+}
+
+function ago(iso: string, now: number): string {
+  const s = Math.round((now - Date.parse(iso)) / 1000);
+  if (s < 120) return `${s} s ago`;
+  if (s < 7200) return `${Math.round(s / 60)} min ago`;
+  return `${Math.round(s / 3600)} h ago`;
+}
+
+/** Progress and an ETA for a bulk run, from its sent count and the time since it started. */
+function eta(run: LedgerStatus['runs'][number], now: number): string {
+  const left = run.total - run.done - run.dead;
+  if (left <= 0) return 'complete';
+  if (!run.done || !run.lastSentAt) return `${left} to go`;
+  const elapsed = Date.parse(run.lastSentAt) - Date.parse(run.startedAt);
+  const perItem = elapsed / run.done;
+  return `${left} to go, ETA ${Math.max(1, Math.round((perItem * left) / 1000))} s`;
+}
+
+/** `invoice-gateway status`: counts per state, the oldest pending delivery, recent failures, bulk progress. */
+export function statusCommand(opts: CommonOptions & { json?: boolean; demo?: boolean }): number {
+  const ledger = openLedger(opts);
+  const now = Date.now();
+  const st = ledger.status(now);
+  ledger.close();
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(st, null, 2)}\n`);
+    return 0;
+  }
+  const counts = (r: Record<string, number>): string => Object.entries(r).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+  const out: string[] = [];
+  out.push(`files:      ${counts(st.files)}`);
+  out.push(`invoices:   ${counts(st.invoices)}`);
+  out.push(`deliveries: ${counts(st.deliveries)}`);
+  if (st.oldestPending) out.push(`oldest pending delivery: #${st.oldestPending.id} (invoice ${st.oldestPending.invoiceNumber}), since ${ago(st.oldestPending.since, now)}`);
+  if (st.runs.length) {
+    out.push('', 'runs (files with deliveries):');
+    for (const run of st.runs) out.push(`  #${run.fileId} ${run.name}: ${run.done}/${run.total} sent${run.dead ? `, ${run.dead} dead` : ''} (${eta(run, now)})`);
+  }
+  if (st.recentFailures.length) {
+    out.push('', 'recent failures:');
+    for (const f of st.recentFailures) out.push(`  delivery #${f.id} invoice ${f.invoiceNumber} ${f.routeId}: ${f.state} after ${f.attempts} attempt(s): ${f.error}`);
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+  return 0;
+}
+
+/** `invoice-gateway retry <delivery|file>`: makes failed or dead deliveries due now. */
+export function retryCommand(what: string, opts: CommonOptions & { file?: boolean; demo?: boolean }): number {
+  const ledger = openLedger(opts);
+  const id = Number(what.replace(/^#/, ''));
+  if (!Number.isInteger(id)) throw new Error(`expected a delivery id (or a file id with --file), got "${what}"`);
+  const count = ledger.retry(opts.file ? { fileId: id } : { deliveryId: id });
+  ledger.logEvent('retry', { [opts.file ? 'file' : 'delivery']: id, deliveries: count, by: process.env['USER'] ?? 'unknown' });
+  ledger.close();
+  process.stdout.write(`${count} deliver${count === 1 ? 'y' : 'ies'} due again; the running service sends ${count === 1 ? 'it' : 'them'} within seconds\n`);
+  return count > 0 ? 0 : 1;
+}
+
+/** `invoice-gateway resend <invoice>`: sends an issued invoice again over its routes (explicit, logged). */
+export function resendCommand(number: string, opts: CommonOptions & { reason?: string; demo?: boolean }): number {
+  const ledger = openLedger(opts);
+  const count = ledger.resend(number, opts.reason ?? 'resend requested');
+  ledger.close();
+  if (!count) {
+    process.stderr.write(`invoice ${number} is not an issued invoice in the ledger\n`);
+    return 1;
+  }
+  process.stdout.write(`invoice ${number}: ${count} new deliver${count === 1 ? 'y' : 'ies'} queued (logged as a resend)\n`);
+  return 0;
+}

@@ -1,0 +1,63 @@
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import type { GatewayConfig, ServiceSettings } from '../config/load.js';
+import { PROJECT_ROOT } from '../paths.js';
+import { GatewayService } from '../service/gateway.js';
+import { createLogger } from '../service/log.js';
+import { loadCommandConfig, type CommonOptions } from './options.js';
+
+/** Demo mode: everything under <dataDir>/demo, emptied first, with inbox-sample copied into its inbox. */
+export function demoSettings(settings: ServiceSettings): ServiceSettings {
+  const demoDir = join(settings.dataDir, 'demo');
+  const rebase = (path: string): string => {
+    const rel = relative(settings.dataDir, path);
+    return rel.startsWith('..') ? path : join(demoDir, rel);
+  };
+  const targets = Object.fromEntries(Object.entries(settings.targets).map(([name, t]) => [name, 'path' in t ? { ...t, path: rebase(t.path) } : t]));
+  return {
+    ...settings,
+    dataDir: demoDir,
+    inbox: rebase(settings.inbox),
+    targets,
+    logging: { ...settings.logging, ...(settings.logging.file ? { file: rebase(settings.logging.file) } : {}) },
+    watch: { ...settings.watch, stableForMs: Math.min(settings.watch.stableForMs, 1000) },
+  };
+}
+
+function seedSamples(inbox: string): number {
+  const samples = join(PROJECT_ROOT, 'inbox-sample');
+  let count = 0;
+  for (const folder of readdirSync(samples)) {
+    mkdirSync(join(inbox, folder), { recursive: true });
+    for (const name of readdirSync(join(samples, folder))) {
+      cpSync(join(samples, folder, name), join(inbox, folder, name));
+      count++;
+    }
+  }
+  return count;
+}
+
+/** `invoice-gateway run`: the service; with --demo, on a fresh copy of inbox-sample with local outputs. */
+export async function runCommand(opts: CommonOptions & { demo?: boolean; quiet?: boolean }): Promise<number> {
+  const loaded = loadCommandConfig(opts);
+  const config: GatewayConfig = opts.demo ? { ...loaded, service: demoSettings(loaded.service) } : loaded;
+  const s = config.service;
+  if (opts.demo) {
+    if (existsSync(s.dataDir)) rmSync(s.dataDir, { recursive: true, force: true });
+    const seeded = seedSamples(s.inbox);
+    process.stdout.write(`demo: ${seeded} sample files copied into ${relative(process.cwd(), s.inbox) || s.inbox}; outputs appear in ${relative(process.cwd(), resolve(s.dataDir, 'out'))}, processed files in ${relative(process.cwd(), join(s.dataDir, 'archive'))}. Ctrl+C stops.\n`);
+  }
+  const log = createLogger({ level: s.logging.level, file: s.logging.file, maxSizeMb: s.logging.maxSizeMb, maxFiles: s.logging.maxFiles, console: !opts.quiet });
+  const service = new GatewayService(config, log);
+  await service.start();
+  await new Promise<void>((resolveStop) => {
+    const stop = (signal: string): void => {
+      log.info('signal received', { signal });
+      void service.stop().then(resolveStop);
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  await new Promise<void>((r) => log.on('finish', () => r()).end());
+  return 0;
+}

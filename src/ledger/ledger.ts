@@ -1,0 +1,143 @@
+import type { CalculatedInvoice } from '../model/invoice.js';
+import type { Delivery } from '../routing/route.js';
+
+/** States of a dropped file in the ledger. */
+export type FileState = 'processing' | 'done' | 'partial' | 'error' | 'duplicate';
+/** States of an invoice: held back (deferred, no number yet) or issued (numbered). */
+export type InvoiceState = 'held' | 'issued';
+/** States of one delivery in the outbox. */
+export type DeliveryState = 'pending' | 'sending' | 'sent' | 'failed' | 'dead';
+
+/** A file as the ledger knows it. */
+export interface FileRecord {
+  id: number;
+  source: string;
+  name: string;
+  contentHash: string;
+  state: FileState;
+  processingPath: string;
+  finalPath?: string;
+  claimedAt: string;
+  invoicesFound?: number;
+  invoicesRejected?: number;
+  error?: string;
+}
+
+/** When a held invoice is to be issued. */
+export interface HoldRule {
+  /** epoch ms; issue at or after this time */
+  until?: number;
+  /** issue when a later drop for the same order carries this status */
+  status?: string;
+  /** the order this invoice is for, to match later drops */
+  orderKey: string;
+}
+
+/** One invoice to store: issued now (numbered in the same transaction) or held. */
+export interface IssueRequest {
+  fileId: number;
+  /** ordinal of the invoice in its file; (fileId, seqInFile) is unique, so a resumed file skips what it stored */
+  seqInFile: number;
+  invoice: CalculatedInvoice;
+  deliveries: Delivery[];
+  /** the number format to use when the invoice carries no number of its own */
+  numberFormat: string;
+  hold?: HoldRule;
+}
+
+/** What happened to one IssueRequest. */
+export type IssueResult =
+  | { status: 'issued'; invoiceId: number; number: string }
+  | { status: 'held'; invoiceId: number }
+  | { status: 'existing'; invoiceId: number; number?: string }
+  | { status: 'duplicate-number'; number: string; existingFile?: string };
+
+/** An invoice row. */
+export interface InvoiceRecord {
+  id: number;
+  fileId: number;
+  seller: string;
+  number?: string;
+  state: InvoiceState;
+  orderKey?: string;
+  holdUntil?: number;
+  holdStatus?: string;
+  invoice: CalculatedInvoice;
+  deliveries: Delivery[];
+  numberFormat: string;
+}
+
+/** A delivery row: one invoice over one route. */
+export interface DeliveryRecord {
+  id: number;
+  invoiceId: number;
+  invoiceNumber: string;
+  routeId: string;
+  format: string;
+  transport: string;
+  target: string;
+  options: Delivery['options'];
+  state: DeliveryState;
+  attempts: number;
+  nextAttemptAt: number;
+  lastError?: string;
+  /** deterministic key: file names and Message-IDs derive from it, so a retry is recognised */
+  idempotencyKey: string;
+}
+
+/** Counts and recent problems for `invoice-gateway status`. */
+export interface LedgerStatus {
+  files: Record<string, number>;
+  invoices: Record<string, number>;
+  deliveries: Record<string, number>;
+  oldestPending?: { id: number; invoiceNumber: string; since: string };
+  recentFailures: { id: number; invoiceNumber: string; routeId: string; state: string; attempts: number; error: string; at: string }[];
+  runs: { fileId: number; name: string; total: number; done: number; dead: number; startedAt: string; lastSentAt?: string }[];
+}
+
+/**
+ * The gateway's durable memory. SQLite now; the interface is what a server database would
+ * implement for several nodes: claims are single-winner and numbering is transactional.
+ */
+export interface Ledger {
+  /** Records the claim of a file; returns undefined when another claim of the same processing path won. */
+  claimFile(claim: { source: string; name: string; contentHash: string; processingPath: string }): FileRecord | undefined;
+  /** An earlier file of this source with the same content that issued invoices, if any. */
+  findProcessed(source: string, contentHash: string): FileRecord | undefined;
+  file(id: number): FileRecord | undefined;
+  /** Files claimed but not finished (a crash interrupted them). */
+  unfinishedFiles(): FileRecord[];
+  finishFile(id: number, state: FileState, details: { finalPath?: string; invoicesFound?: number; invoicesRejected?: number; error?: string }): void;
+
+  /** Stores invoices, numbering each in the same transaction that stores it; all or nothing per call. */
+  issue(requests: IssueRequest[]): IssueResult[];
+  /** Issues a held invoice now (with the latest content), numbering it in the same transaction. */
+  issueHeld(invoiceId: number, invoice: CalculatedInvoice, deliveries: Delivery[]): { number: string } | undefined;
+  /** Replaces the content of a held invoice (a later drop for the same order). */
+  updateHeld(invoiceId: number, invoice: CalculatedInvoice, deliveries: Delivery[]): void;
+  /** Held invoices for an order. */
+  heldForOrder(orderKey: string): InvoiceRecord | undefined;
+  /** Whether an order was already invoiced (issued). */
+  issuedForOrder(orderKey: string): InvoiceRecord | undefined;
+  /** Held invoices whose time has come. */
+  dueHeld(now: number): InvoiceRecord[];
+  invoiceByNumber(number: string): InvoiceRecord | undefined;
+  invoiceById(id: number): InvoiceRecord | undefined;
+  invoicesOfFile(fileId: number): { number?: string; state: InvoiceState; sourceKey: string }[];
+
+  /** Deliveries due at `now`, claimed (state sending) for this worker. */
+  claimDueDeliveries(now: number, limit: number): DeliveryRecord[];
+  markSent(id: number, result: string): void;
+  markFailed(id: number, error: string, nextAttemptAt: number, dead: boolean): void;
+  /** After a crash: deliveries left in "sending" become due again (their idempotency key prevents a second copy). */
+  releaseSending(): number;
+  /** Makes failed or dead deliveries due now, by delivery id or by file; returns how many. */
+  retry(selector: { deliveryId?: number; fileId?: number }): number;
+  /** New deliveries for an issued invoice (explicit resend): new idempotency keys, logged. */
+  resend(invoiceNumber: string, reason: string): number;
+  deliveriesOfInvoice(invoiceId: number): DeliveryRecord[];
+
+  status(now: number): LedgerStatus;
+  logEvent(kind: string, detail: Record<string, unknown>): void;
+  close(): void;
+}

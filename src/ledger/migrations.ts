@@ -1,0 +1,86 @@
+/**
+ * Schema migrations, applied in order; PRAGMA user_version holds how many have run.
+ * Never edit a released migration: add the next one.
+ */
+export const MIGRATIONS: string[] = [
+  // 1: files, invoices, number series, deliveries, events
+  `
+  CREATE TABLE files (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    name TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    state TEXT NOT NULL,
+    processing_path TEXT NOT NULL,
+    final_path TEXT,
+    claimed_at TEXT NOT NULL,
+    finished_at TEXT,
+    invoices_found INTEGER,
+    invoices_rejected INTEGER,
+    error TEXT
+  );
+  CREATE UNIQUE INDEX files_claim ON files(processing_path) WHERE state = 'processing';
+  CREATE INDEX files_hash ON files(source, content_hash);
+
+  CREATE TABLE number_series (
+    seller TEXT NOT NULL,
+    counter TEXT NOT NULL,
+    last_seq INTEGER NOT NULL,
+    PRIMARY KEY (seller, counter)
+  );
+
+  CREATE TABLE invoices (
+    id INTEGER PRIMARY KEY,
+    file_id INTEGER NOT NULL REFERENCES files(id),
+    seq_in_file INTEGER NOT NULL,
+    source_key TEXT NOT NULL,
+    seller TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    type_code TEXT NOT NULL,
+    number TEXT,
+    state TEXT NOT NULL,
+    order_key TEXT,
+    hold_until INTEGER,
+    hold_status TEXT,
+    customer TEXT,
+    currency TEXT,
+    payable TEXT,
+    number_format TEXT NOT NULL,
+    document TEXT NOT NULL,
+    routes TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    issued_at TEXT,
+    UNIQUE (file_id, seq_in_file)
+  );
+  CREATE UNIQUE INDEX invoices_number ON invoices(seller, number) WHERE number IS NOT NULL;
+  CREATE INDEX invoices_order ON invoices(order_key);
+  CREATE INDEX invoices_held ON invoices(state, hold_until) WHERE state = 'held';
+
+  CREATE TABLE deliveries (
+    id INTEGER PRIMARY KEY,
+    invoice_id INTEGER NOT NULL REFERENCES invoices(id),
+    route_id TEXT NOT NULL,
+    format TEXT NOT NULL,
+    transport TEXT NOT NULL,
+    target TEXT NOT NULL,
+    options TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error TEXT,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    sent_at TEXT,
+    result TEXT
+  );
+  CREATE INDEX deliveries_due ON deliveries(state, next_attempt_at);
+  CREATE INDEX deliveries_invoice ON deliveries(invoice_id);
+
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL
+  );
+  `,
+];

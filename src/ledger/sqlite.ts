@@ -1,0 +1,343 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { CalculatedInvoice } from '../model/invoice.js';
+import type { Delivery } from '../routing/route.js';
+import type { DeliveryRecord, FileRecord, FileState, InvoiceRecord, IssueRequest, IssueResult, Ledger, LedgerStatus } from './ledger.js';
+import { MIGRATIONS } from './migrations.js';
+import { seriesSlot } from './numbering.js';
+
+type Row = Record<string, unknown>;
+
+const nowIso = (): string => new Date().toISOString();
+
+function fileFromRow(r: Row): FileRecord {
+  return {
+    id: r['id'] as number,
+    source: r['source'] as string,
+    name: r['name'] as string,
+    contentHash: r['content_hash'] as string,
+    state: r['state'] as FileState,
+    processingPath: r['processing_path'] as string,
+    claimedAt: r['claimed_at'] as string,
+    ...(r['final_path'] ? { finalPath: r['final_path'] as string } : {}),
+    ...(r['invoices_found'] !== null && r['invoices_found'] !== undefined ? { invoicesFound: r['invoices_found'] as number } : {}),
+    ...(r['invoices_rejected'] !== null && r['invoices_rejected'] !== undefined ? { invoicesRejected: r['invoices_rejected'] as number } : {}),
+    ...(r['error'] ? { error: r['error'] as string } : {}),
+  };
+}
+
+function invoiceFromRow(r: Row): InvoiceRecord {
+  return {
+    id: r['id'] as number,
+    fileId: r['file_id'] as number,
+    seller: r['seller'] as string,
+    state: r['state'] as InvoiceRecord['state'],
+    numberFormat: r['number_format'] as string,
+    invoice: JSON.parse(r['document'] as string) as CalculatedInvoice,
+    deliveries: JSON.parse(r['routes'] as string) as Delivery[],
+    ...(r['number'] ? { number: r['number'] as string } : {}),
+    ...(r['order_key'] ? { orderKey: r['order_key'] as string } : {}),
+    ...(r['hold_until'] !== null ? { holdUntil: r['hold_until'] as number } : {}),
+    ...(r['hold_status'] ? { holdStatus: r['hold_status'] as string } : {}),
+  };
+}
+
+function deliveryFromRow(r: Row): DeliveryRecord {
+  return {
+    id: r['id'] as number,
+    invoiceId: r['invoice_id'] as number,
+    invoiceNumber: r['number'] as string,
+    routeId: r['route_id'] as string,
+    format: r['format'] as string,
+    transport: r['transport'] as string,
+    target: r['target'] as string,
+    options: JSON.parse(r['options'] as string) as Delivery['options'],
+    state: r['state'] as DeliveryRecord['state'],
+    attempts: r['attempts'] as number,
+    nextAttemptAt: r['next_attempt_at'] as number,
+    idempotencyKey: r['idempotency_key'] as string,
+    ...(r['last_error'] ? { lastError: r['last_error'] as string } : {}),
+  };
+}
+
+/** The ledger on a SQLite file (WAL): one writer at a time, transactions for claims and numbering. */
+export class SqliteLedger implements Ledger {
+  private readonly db: Database.Database;
+  private readonly stmts: Record<string, Database.Statement>;
+
+  constructor(readonly path: string) {
+    mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path, { timeout: 15_000 });
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.migrate();
+    const s = (sql: string): Database.Statement => this.db.prepare(sql);
+    this.stmts = {
+      insertFile: s(`INSERT INTO files (source, name, content_hash, state, processing_path, claimed_at) VALUES (?, ?, ?, 'processing', ?, ?)`),
+      fileById: s('SELECT * FROM files WHERE id = ?'),
+      processed: s(`SELECT * FROM files WHERE source = ? AND content_hash = ? AND state IN ('done', 'partial') ORDER BY id LIMIT 1`),
+      unfinished: s(`SELECT * FROM files WHERE state = 'processing' ORDER BY id`),
+      finishFile: s('UPDATE files SET state = ?, final_path = ?, invoices_found = ?, invoices_rejected = ?, error = ?, finished_at = ? WHERE id = ?'),
+      invoiceBySeq: s('SELECT id, number FROM invoices WHERE file_id = ? AND seq_in_file = ?'),
+      invoiceByNumber: s('SELECT * FROM invoices WHERE seller = ? AND number = ?'),
+      invoiceByNumberAnySeller: s('SELECT * FROM invoices WHERE number = ? ORDER BY id LIMIT 1'),
+      invoiceById: s('SELECT * FROM invoices WHERE id = ?'),
+      fileName: s('SELECT f.name FROM invoices i JOIN files f ON f.id = i.file_id WHERE i.seller = ? AND i.number = ?'),
+      seriesGet: s('SELECT last_seq FROM number_series WHERE seller = ? AND counter = ?'),
+      seriesSet: s('INSERT INTO number_series (seller, counter, last_seq) VALUES (?, ?, ?) ON CONFLICT (seller, counter) DO UPDATE SET last_seq = excluded.last_seq'),
+      insertInvoice: s(`INSERT INTO invoices (file_id, seq_in_file, source_key, seller, kind, type_code, number, state, order_key, hold_until, hold_status, customer, currency, payable, number_format, document, routes, created_at, issued_at)
+        VALUES (@fileId, @seq, @sourceKey, @seller, @kind, @typeCode, @number, @state, @orderKey, @holdUntil, @holdStatus, @customer, @currency, @payable, @numberFormat, @document, @routes, @now, @issuedAt)`),
+      issueHeld: s(`UPDATE invoices SET number = ?, state = 'issued', document = ?, routes = ?, issued_at = ?, hold_until = NULL, hold_status = NULL WHERE id = ? AND state = 'held'`),
+      updateHeld: s(`UPDATE invoices SET document = ?, routes = ?, payable = ? WHERE id = ? AND state = 'held'`),
+      heldForOrder: s(`SELECT * FROM invoices WHERE order_key = ? AND state = 'held' ORDER BY id LIMIT 1`),
+      issuedForOrder: s(`SELECT * FROM invoices WHERE order_key = ? AND state = 'issued' ORDER BY id LIMIT 1`),
+      dueHeld: s(`SELECT * FROM invoices WHERE state = 'held' AND hold_until IS NOT NULL AND hold_until <= ? ORDER BY id LIMIT 500`),
+      invoicesOfFile: s('SELECT number, state, source_key FROM invoices WHERE file_id = ? ORDER BY seq_in_file'),
+      insertDelivery: s(`INSERT INTO deliveries (invoice_id, route_id, format, transport, target, options, state, next_attempt_at, idempotency_key, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`),
+      dueDeliveries: s(`SELECT d.*, i.number FROM deliveries d JOIN invoices i ON i.id = d.invoice_id
+        WHERE d.state IN ('pending', 'failed') AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at, d.id LIMIT ?`),
+      claimDelivery: s(`UPDATE deliveries SET state = 'sending', attempts = attempts + 1 WHERE id = ? AND state IN ('pending', 'failed')`),
+      markSent: s(`UPDATE deliveries SET state = 'sent', sent_at = ?, result = ?, last_error = NULL WHERE id = ?`),
+      markFailed: s(`UPDATE deliveries SET state = ?, last_error = ?, next_attempt_at = ? WHERE id = ?`),
+      releaseSending: s(`UPDATE deliveries SET state = 'pending' WHERE state = 'sending'`),
+      retryById: s(`UPDATE deliveries SET state = 'pending', next_attempt_at = ?, attempts = 0 WHERE id = ? AND state IN ('failed', 'dead')`),
+      retryByFile: s(`UPDATE deliveries SET state = 'pending', next_attempt_at = ?, attempts = 0 WHERE state IN ('failed', 'dead') AND invoice_id IN (SELECT id FROM invoices WHERE file_id = ?)`),
+      deliveriesOfInvoice: s('SELECT d.*, i.number FROM deliveries d JOIN invoices i ON i.id = d.invoice_id WHERE d.invoice_id = ? ORDER BY d.id'),
+      countKeys: s(`SELECT COUNT(*) AS n FROM deliveries WHERE invoice_id = ? AND route_id = ?`),
+      event: s('INSERT INTO events (at, kind, detail) VALUES (?, ?, ?)'),
+    };
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.pragma(`user_version = ${v + 1}`);
+      }).immediate();
+    }
+  }
+
+  claimFile(claim: { source: string; name: string; contentHash: string; processingPath: string }): FileRecord | undefined {
+    try {
+      const info = this.stmts['insertFile']!.run(claim.source, claim.name, claim.contentHash, claim.processingPath, nowIso());
+      return this.file(Number(info.lastInsertRowid));
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return undefined;
+      throw err;
+    }
+  }
+
+  findProcessed(source: string, contentHash: string): FileRecord | undefined {
+    const row = this.stmts['processed']!.get(source, contentHash) as Row | undefined;
+    return row ? fileFromRow(row) : undefined;
+  }
+
+  file(id: number): FileRecord | undefined {
+    const row = this.stmts['fileById']!.get(id) as Row | undefined;
+    return row ? fileFromRow(row) : undefined;
+  }
+
+  unfinishedFiles(): FileRecord[] {
+    return (this.stmts['unfinished']!.all() as Row[]).map(fileFromRow);
+  }
+
+  finishFile(id: number, state: FileState, d: { finalPath?: string; invoicesFound?: number; invoicesRejected?: number; error?: string }): void {
+    this.stmts['finishFile']!.run(state, d.finalPath ?? null, d.invoicesFound ?? null, d.invoicesRejected ?? null, d.error ?? null, nowIso(), id);
+  }
+
+  /** Takes the next number of a series; only ever called inside a write transaction. */
+  private takeNumber(seller: string, format: string, issueDate: string): string {
+    const slot = seriesSlot(format, issueDate);
+    const row = this.stmts['seriesGet']!.get(seller, slot.counter) as { last_seq: number } | undefined;
+    const seq = (row?.last_seq ?? 0) + 1;
+    this.stmts['seriesSet']!.run(seller, slot.counter, seq);
+    return slot.render(seq);
+  }
+
+  private insertDeliveries(invoiceId: number, number: string, deliveries: Delivery[], now: number): void {
+    const created = nowIso();
+    for (const d of deliveries) {
+      this.stmts['insertDelivery']!.run(invoiceId, d.routeId, d.format, d.transport, d.target, JSON.stringify(d.options), now, `${number}.${d.routeId}`, created);
+    }
+  }
+
+  issue(requests: IssueRequest[]): IssueResult[] {
+    const run = this.db.transaction((reqs: IssueRequest[]): IssueResult[] => {
+      const now = Date.now();
+      return reqs.map((req): IssueResult => {
+        const existing = this.stmts['invoiceBySeq']!.get(req.fileId, req.seqInFile) as { id: number; number: string | null } | undefined;
+        if (existing) return { status: 'existing', invoiceId: existing.id, ...(existing.number ? { number: existing.number } : {}) };
+        const inv = req.invoice;
+        const seller = inv.meta.sellerKey;
+        if (inv.number) {
+          const clash = this.stmts['fileName']!.get(seller, inv.number) as { name: string } | undefined;
+          if (clash) return { status: 'duplicate-number', number: inv.number, existingFile: clash.name };
+        }
+        const held = req.hold !== undefined;
+        const number = held ? undefined : inv.number ?? this.takeNumber(seller, req.numberFormat, inv.issueDate);
+        const document: CalculatedInvoice = number ? { ...inv, number } : inv;
+        if (number && document.payment && !document.payment.paymentReference) document.payment = { ...document.payment, paymentReference: number };
+        const info = this.stmts['insertInvoice']!.run({
+          fileId: req.fileId, seq: req.seqInFile, sourceKey: inv.meta.sourceKey, seller, kind: inv.kind, typeCode: inv.typeCode,
+          number: number ?? null, state: held ? 'held' : 'issued', orderKey: req.hold?.orderKey ?? orderKeyOf(inv),
+          holdUntil: req.hold?.until ?? null, holdStatus: req.hold?.status ?? null, customer: inv.meta.customerKey ?? null,
+          currency: inv.currency, payable: inv.totals.payableAmount, numberFormat: req.numberFormat,
+          document: JSON.stringify(document), routes: JSON.stringify(req.deliveries), now: nowIso(), issuedAt: held ? null : nowIso(),
+        });
+        const invoiceId = Number(info.lastInsertRowid);
+        if (!number) return { status: 'held', invoiceId };
+        this.insertDeliveries(invoiceId, number, req.deliveries, now);
+        return { status: 'issued', invoiceId, number };
+      });
+    });
+    return run.immediate(requests);
+  }
+
+  issueHeld(invoiceId: number, invoice: CalculatedInvoice, deliveries: Delivery[]): { number: string } | undefined {
+    return this.db.transaction(() => {
+      const row = this.stmts['invoiceById']!.get(invoiceId) as Row | undefined;
+      if (!row || row['state'] !== 'held') return undefined;
+      const number = invoice.number ?? this.takeNumber(row['seller'] as string, row['number_format'] as string, invoice.issueDate);
+      const document: CalculatedInvoice = { ...invoice, number };
+      if (document.payment && !document.payment.paymentReference) document.payment = { ...document.payment, paymentReference: number };
+      this.stmts['issueHeld']!.run(number, JSON.stringify(document), JSON.stringify(deliveries), nowIso(), invoiceId);
+      this.insertDeliveries(invoiceId, number, deliveries, Date.now());
+      return { number };
+    }).immediate();
+  }
+
+  updateHeld(invoiceId: number, invoice: CalculatedInvoice, deliveries: Delivery[]): void {
+    this.stmts['updateHeld']!.run(JSON.stringify(invoice), JSON.stringify(deliveries), invoice.totals.payableAmount, invoiceId);
+  }
+
+  heldForOrder(orderKey: string): InvoiceRecord | undefined {
+    const row = this.stmts['heldForOrder']!.get(orderKey) as Row | undefined;
+    return row ? invoiceFromRow(row) : undefined;
+  }
+
+  issuedForOrder(orderKey: string): InvoiceRecord | undefined {
+    const row = this.stmts['issuedForOrder']!.get(orderKey) as Row | undefined;
+    return row ? invoiceFromRow(row) : undefined;
+  }
+
+  dueHeld(now: number): InvoiceRecord[] {
+    return (this.stmts['dueHeld']!.all(now) as Row[]).map(invoiceFromRow);
+  }
+
+  invoiceByNumber(number: string): InvoiceRecord | undefined {
+    const row = this.stmts['invoiceByNumberAnySeller']!.get(number) as Row | undefined;
+    return row ? invoiceFromRow(row) : undefined;
+  }
+
+  invoiceById(id: number): InvoiceRecord | undefined {
+    const row = this.stmts['invoiceById']!.get(id) as Row | undefined;
+    return row ? invoiceFromRow(row) : undefined;
+  }
+
+  invoicesOfFile(fileId: number): { number?: string; state: 'held' | 'issued'; sourceKey: string }[] {
+    return (this.stmts['invoicesOfFile']!.all(fileId) as Row[]).map((r) => ({
+      state: r['state'] as 'held' | 'issued', sourceKey: r['source_key'] as string, ...(r['number'] ? { number: r['number'] as string } : {}),
+    }));
+  }
+
+  claimDueDeliveries(now: number, limit: number): DeliveryRecord[] {
+    return this.db.transaction(() => {
+      const rows = this.stmts['dueDeliveries']!.all(now, limit) as Row[];
+      const claimed: DeliveryRecord[] = [];
+      for (const row of rows) {
+        if (this.stmts['claimDelivery']!.run(row['id']).changes === 1) {
+          claimed.push(deliveryFromRow({ ...row, state: 'sending', attempts: (row['attempts'] as number) + 1 }));
+        }
+      }
+      return claimed;
+    }).immediate();
+  }
+
+  markSent(id: number, result: string): void {
+    this.stmts['markSent']!.run(nowIso(), result, id);
+  }
+
+  markFailed(id: number, error: string, nextAttemptAt: number, dead: boolean): void {
+    this.stmts['markFailed']!.run(dead ? 'dead' : 'failed', error, nextAttemptAt, id);
+  }
+
+  releaseSending(): number {
+    return this.stmts['releaseSending']!.run().changes;
+  }
+
+  retry(selector: { deliveryId?: number; fileId?: number }): number {
+    const now = Date.now();
+    if (selector.deliveryId !== undefined) return this.stmts['retryById']!.run(now, selector.deliveryId).changes;
+    if (selector.fileId !== undefined) return this.stmts['retryByFile']!.run(now, selector.fileId).changes;
+    return 0;
+  }
+
+  resend(invoiceNumber: string, reason: string): number {
+    return this.db.transaction(() => {
+      const row = this.stmts['invoiceByNumberAnySeller']!.get(invoiceNumber) as Row | undefined;
+      if (!row || row['state'] !== 'issued') return 0;
+      const invoice = invoiceFromRow(row);
+      const created = nowIso();
+      let count = 0;
+      for (const d of invoice.deliveries) {
+        const n = (this.stmts['countKeys']!.get(invoice.id, d.routeId) as { n: number }).n;
+        // A resend is a new, deliberate copy: its own key, so the target sees a new message.
+        this.stmts['insertDelivery']!.run(invoice.id, d.routeId, d.format, d.transport, d.target, JSON.stringify(d.options), Date.now(), `${invoiceNumber}.${d.routeId}.resend-${n}`, created);
+        count++;
+      }
+      this.logEvent('resend', { invoice: invoiceNumber, deliveries: count, reason });
+      return count;
+    }).immediate();
+  }
+
+  deliveriesOfInvoice(invoiceId: number): DeliveryRecord[] {
+    return (this.stmts['deliveriesOfInvoice']!.all(invoiceId) as Row[]).map(deliveryFromRow);
+  }
+
+  status(now: number): LedgerStatus {
+    const counts = (sql: string): Record<string, number> =>
+      Object.fromEntries((this.db.prepare(sql).all() as { state: string; n: number }[]).map((r) => [r.state, r.n]));
+    const oldest = this.db.prepare(`SELECT d.id, i.number, d.created_at FROM deliveries d JOIN invoices i ON i.id = d.invoice_id
+      WHERE d.state IN ('pending', 'failed', 'sending') ORDER BY d.created_at, d.id LIMIT 1`).get() as { id: number; number: string; created_at: string } | undefined;
+    const failures = this.db.prepare(`SELECT d.id, i.number, d.route_id, d.state, d.attempts, d.last_error, COALESCE(d.sent_at, d.created_at) AS at
+      FROM deliveries d JOIN invoices i ON i.id = d.invoice_id WHERE d.last_error IS NOT NULL AND d.state IN ('failed', 'dead') ORDER BY d.id DESC LIMIT 10`).all() as Row[];
+    const runs = this.db.prepare(`SELECT f.id, f.name, f.claimed_at, COUNT(d.id) AS total,
+        SUM(CASE WHEN d.state = 'sent' THEN 1 ELSE 0 END) AS done, SUM(CASE WHEN d.state = 'dead' THEN 1 ELSE 0 END) AS dead, MAX(d.sent_at) AS last_sent
+      FROM files f JOIN invoices i ON i.file_id = f.id JOIN deliveries d ON d.invoice_id = i.id
+      WHERE f.id IN (SELECT file_id FROM invoices i2 JOIN deliveries d2 ON d2.invoice_id = i2.id WHERE d2.state IN ('pending', 'failed', 'sending'))
+        OR f.id = (SELECT MAX(id) FROM files)
+      GROUP BY f.id ORDER BY f.id DESC LIMIT 10`).all() as Row[];
+    void now;
+    return {
+      files: counts('SELECT state, COUNT(*) AS n FROM files GROUP BY state'),
+      invoices: counts('SELECT state, COUNT(*) AS n FROM invoices GROUP BY state'),
+      deliveries: counts('SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state'),
+      ...(oldest ? { oldestPending: { id: oldest.id, invoiceNumber: oldest.number, since: oldest.created_at } } : {}),
+      recentFailures: failures.map((r) => ({
+        id: r['id'] as number, invoiceNumber: r['number'] as string, routeId: r['route_id'] as string, state: r['state'] as string,
+        attempts: r['attempts'] as number, error: r['last_error'] as string, at: r['at'] as string,
+      })),
+      runs: runs.map((r) => ({
+        fileId: r['id'] as number, name: r['name'] as string, total: r['total'] as number, done: (r['done'] as number) ?? 0, dead: (r['dead'] as number) ?? 0,
+        startedAt: r['claimed_at'] as string, ...(r['last_sent'] ? { lastSentAt: r['last_sent'] as string } : {}),
+      })),
+    };
+  }
+
+  logEvent(kind: string, detail: Record<string, unknown>): void {
+    this.stmts['event']!.run(nowIso(), kind, JSON.stringify(detail));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+/** The order an invoice belongs to, for deferred invoicing and "already invoiced" checks. */
+export function orderKeyOf(invoice: CalculatedInvoice): string {
+  return `${invoice.meta.sellerKey}|${invoice.salesOrderReference ?? invoice.orderReference ?? invoice.meta.sourceKey}`;
+}

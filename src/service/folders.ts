@@ -1,0 +1,74 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
+import type { ServiceSettings } from '../config/load.js';
+
+/** Where files go: the inbox and, beside the data, processing/, archive/, error/, duplicates/. */
+export class Folders {
+  constructor(private readonly settings: ServiceSettings) {}
+
+  inbox(folder: string): string {
+    return join(this.settings.inbox, folder);
+  }
+  /** Inside the inbox, so the claim is a rename on the same file system (single winner, atomic). */
+  processing(folder: string): string {
+    return join(this.settings.inbox, '.processing', folder);
+  }
+  archive(folder: string, date = new Date()): string {
+    const y = String(date.getFullYear());
+    const m = String(date.getMonth() + 1).padStart(2, '0');
+    const d = String(date.getDate()).padStart(2, '0');
+    return join(this.settings.dataDir, 'archive', y, m, d, folder);
+  }
+  error(folder: string): string {
+    return join(this.settings.dataDir, 'error', folder);
+  }
+  duplicates(folder: string): string {
+    return join(this.settings.dataDir, 'duplicates', folder);
+  }
+  ledgerFile(): string {
+    return join(this.settings.dataDir, 'ledger.sqlite');
+  }
+}
+
+/** SHA-256 of a file's content, streamed. */
+export async function hashFile(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** A name in `dir` that is not taken yet: "x.csv", then "x.2.csv", "x.3.csv" ... */
+export async function freeName(dir: string, name: string): Promise<string> {
+  const ext = extname(name);
+  const stem = basename(name, ext);
+  for (let n = 1; ; n++) {
+    const candidate = join(dir, n === 1 ? name : `${stem}.${n}${ext}`);
+    try {
+      await stat(candidate);
+    } catch {
+      return candidate;
+    }
+  }
+}
+
+/** Moves a file into a folder under a free name; across file systems it copies, then removes. */
+export async function moveInto(path: string, dir: string, name = basename(path)): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const target = await freeName(dir, name);
+  try {
+    await rename(path, target);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    await copyFile(path, target);
+    await unlink(path);
+  }
+  return target;
+}
+
+/** Writes a small text file next to another (receipts, reports), creating the folder. */
+export async function writeBeside(path: string, content: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, content);
+}

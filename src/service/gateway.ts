@@ -1,0 +1,194 @@
+import { mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { GatewayConfig } from '../config/load.js';
+import { errorMessage, ReaderError } from '../errors.js';
+import type { FileRecord, Ledger } from '../ledger/ledger.js';
+import { SqliteLedger } from '../ledger/sqlite.js';
+import { MailTemplates } from '../mail/compose.js';
+import { Transports } from '../transports/index.js';
+import { Folders, freeName, hashFile, moveInto, writeBeside } from './folders.js';
+import type { Logger } from './log.js';
+import { Outbox } from './outbox.js';
+import { FileProcessor, type FileOutcome } from './process-file.js';
+import { Scheduler } from './scheduler.js';
+import { InboxWatcher, type ReadyFile } from './watcher.js';
+
+/** A small counting semaphore: at most `limit` file jobs at once. */
+class Limiter {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+  async run<T>(job: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
+    try {
+      return await job();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+/** The running gateway: watcher → claim → file processor → ledger → outbox, plus the scheduler. */
+export class GatewayService {
+  readonly ledger: Ledger;
+  readonly folders: Folders;
+  readonly transports: Transports;
+  private readonly processor: FileProcessor;
+  private readonly outbox: Outbox;
+  private readonly scheduler: Scheduler;
+  private watcher?: InboxWatcher;
+  private readonly limiter: Limiter;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private stopping = false;
+  /** called after each file, for tests and the bench */
+  onFileDone?: (file: FileRecord, outcome: FileOutcome | 'duplicate') => void;
+
+  constructor(readonly config: GatewayConfig, private readonly log: Logger, options: { deliver?: boolean } = {}) {
+    const s = config.service;
+    this.folders = new Folders(s);
+    this.ledger = new SqliteLedger(this.folders.ledgerFile());
+    this.transports = new Transports(s, new MailTemplates(config.configDir));
+    this.outbox = new Outbox(this.ledger, this.transports, s.outbox, log);
+    const wake = options.deliver === false ? () => undefined : () => this.outbox.wake();
+    this.processor = new FileProcessor(config, this.ledger, this.folders, log, wake);
+    this.scheduler = new Scheduler(this.ledger, s.scheduler.checkEveryMs, log, wake);
+    this.limiter = new Limiter(s.watch.concurrency);
+  }
+
+  /** The inbox subfolders the mappings name. */
+  sourceFolders(): { folder: string; doneMarkers: boolean }[] {
+    const seen = new Map<string, boolean>();
+    for (const m of this.config.mappings) {
+      const folder = m.definition.match.folder ?? m.name;
+      seen.set(folder, (seen.get(folder) ?? false) || this.config.service.watch.doneMarkers.includes(m.name) || this.config.service.watch.doneMarkers.includes(folder));
+    }
+    return [...seen].map(([folder, doneMarkers]) => ({ folder, doneMarkers }));
+  }
+
+  /** Recovers what a crash left, then starts watching, sending and scheduling. */
+  async start(): Promise<void> {
+    for (const { folder } of this.sourceFolders()) await mkdir(this.folders.inbox(folder), { recursive: true });
+    const released = this.ledger.releaseSending();
+    if (released) this.log.warn('deliveries interrupted by a stop are due again', { count: released });
+    await this.recover();
+    this.outbox.start();
+    this.scheduler.start();
+    this.watcher = new InboxWatcher(this.config.service, this.sourceFolders(), (f) => this.enqueue(f), this.log);
+    await this.watcher.start();
+    this.log.info('gateway running', { inbox: this.config.service.inbox, sources: this.sourceFolders().map((f) => f.folder), ledger: this.folders.ledgerFile() });
+  }
+
+  /** Files in processing/ from before a crash: resume those the ledger knows, claim the others. */
+  private async recover(): Promise<void> {
+    const known = new Set<string>();
+    for (const file of this.ledger.unfinishedFiles()) {
+      known.add(file.processingPath);
+      const folder = basename(join(file.processingPath, '..'));
+      try {
+        await stat(file.processingPath);
+      } catch {
+        this.ledger.finishFile(file.id, 'error', { error: 'the file disappeared from processing/ during a stop' });
+        this.log.error('claimed file is gone after a stop', { file: file.name, fileId: file.id });
+        continue;
+      }
+      this.log.warn('resuming a file interrupted by a stop', { file: file.name, fileId: file.id });
+      this.track(this.limiter.run(() => this.processClaimed(file, folder)));
+    }
+    for (const { folder } of this.sourceFolders()) {
+      const dir = this.folders.processing(folder);
+      let names: string[] = [];
+      try {
+        names = await readdir(dir);
+      } catch {
+        continue;
+      }
+      for (const name of names.filter((n) => !n.startsWith('.'))) {
+        const path = join(dir, name);
+        if (!known.has(path)) this.track(this.limiter.run(() => this.register(path, folder, name)));
+      }
+    }
+  }
+
+  private track(job: Promise<unknown>): void {
+    this.inFlight.add(job);
+    void job.finally(() => this.inFlight.delete(job));
+  }
+
+  private enqueue(file: ReadyFile): void {
+    if (this.stopping) return;
+    this.track(this.limiter.run(() => (this.stopping ? Promise.resolve() : this.claim(file))));
+  }
+
+  /** Claims a ready file: atomic rename into processing/ (the single winner), then the ledger record. */
+  private async claim(file: ReadyFile): Promise<void> {
+    const dir = this.folders.processing(file.folder);
+    await mkdir(dir, { recursive: true });
+    const processingPath = await freeName(dir, basename(file.path));
+    try {
+      await rename(file.path, processingPath);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // another node or a rescan took it
+      this.log.error('cannot claim file', { file: basename(file.path), error: errorMessage(err) });
+      return;
+    }
+    if (file.marker) await unlink(file.marker).catch(() => undefined);
+    await this.register(processingPath, file.folder, basename(file.path));
+  }
+
+  /** Records a file that is in processing/ and processes it; duplicates and empty files end here. */
+  private async register(processingPath: string, folder: string, name: string): Promise<void> {
+    try {
+      const contentHash = await hashFile(processingPath);
+      const earlier = this.config.service.onDuplicateFile === 'skip' ? this.ledger.findProcessed(folder, contentHash) : undefined;
+      const record = this.ledger.claimFile({ source: folder, name, contentHash, processingPath });
+      if (!record) return;
+      if (earlier) {
+        const finalPath = await moveInto(processingPath, this.folders.duplicates(folder), name);
+        await writeBeside(`${finalPath}.duplicate.txt`, `${name} has the same content (SHA-256 ${contentHash}) as ${earlier.name}, processed on ${earlier.claimedAt} (file #${earlier.id}).\nNothing was issued or sent again. To process it anyway, set onDuplicateFile: process in gateway.yaml.\n`);
+        this.ledger.finishFile(record.id, 'duplicate', { finalPath, error: `same content as file #${earlier.id}` });
+        this.log.warn('duplicate file skipped', { file: name, fileId: record.id, source: folder, sameAs: earlier.id });
+        this.onFileDone?.(record, 'duplicate');
+        return;
+      }
+      if ((await stat(processingPath)).size === 0) {
+        const finalPath = await moveInto(processingPath, this.folders.error(folder), name);
+        const message = `the file is empty (it stayed empty for ${Math.round(this.config.service.watch.emptyFileTimeoutMs / 1000)} s)`;
+        await writeBeside(`${finalPath}.error.txt`, `invoice-gateway could not process ${name}\n\n${message}.\nWhat to do: check the export in the source system and drop the file again.\n`);
+        await writeBeside(`${finalPath}.error.json`, `${JSON.stringify({ file: name, source: folder, rejected: [{ key: '', errors: [new ReaderError(message, { file: name }).toJSON()] }] }, null, 2)}\n`);
+        this.ledger.finishFile(record.id, 'error', { finalPath, error: message });
+        this.log.warn('empty file moved to error/', { file: name, fileId: record.id, source: folder });
+        this.onFileDone?.(record, { state: 'error', issued: 0, held: 0, rejected: 0, finalPath });
+        return;
+      }
+      await this.processClaimed(record, folder);
+    } catch (err) {
+      this.log.error('file could not be registered', { file: name, source: folder, error: errorMessage(err) });
+    }
+  }
+
+  private async processClaimed(file: FileRecord, folder: string): Promise<void> {
+    try {
+      const outcome = await this.processor.process(file, folder);
+      this.onFileDone?.(file, outcome);
+    } catch (err) {
+      // A bug or an I/O failure, not bad input: the file stays in processing/ and is resumed at the next start.
+      this.log.error('file processing failed; it stays in processing/ and is resumed at the next start', { file: file.name, fileId: file.id, error: errorMessage(err), stack: (err as Error).stack });
+    }
+  }
+
+  /** Graceful stop: no new files, finish those under way, let sends complete, close the ledger. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.log.info('stopping: finishing work under way');
+    await this.watcher?.stop();
+    this.scheduler.stop();
+    await Promise.allSettled([...this.inFlight]);
+    await this.outbox.stop();
+    await this.transports.close();
+    this.ledger.close();
+    this.log.info('stopped');
+  }
+}

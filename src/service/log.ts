@@ -1,0 +1,50 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import winston from 'winston';
+
+/** The fields every log line about a file or an invoice carries. */
+export interface LogContext {
+  file?: string;
+  fileId?: number;
+  source?: string;
+  invoice?: string;
+  delivery?: number;
+  [key: string]: unknown;
+}
+
+/** A logger: winston JSON lines to a rotating file, and readable lines on the console. */
+export type Logger = winston.Logger;
+
+const consoleLine = winston.format.printf((info) => {
+  const { level, message, timestamp, ...rest } = info as Record<string, unknown>;
+  const ctx = Object.entries(rest)
+    .filter(([k, v]) => v !== undefined && typeof k === 'string' && k !== 'service')
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
+  return `${String(timestamp).slice(11, 19)} ${String(level).padEnd(5)} ${String(message)}${ctx ? `  ${ctx}` : ''}`;
+});
+
+/** Creates the service logger; `console: false` keeps the console quiet (tests, bench). */
+export function createLogger(options: { level?: string; file?: string; maxSizeMb?: number; maxFiles?: number; console?: boolean }): Logger {
+  const transports: winston.transport[] = [];
+  if (options.file) {
+    mkdirSync(dirname(options.file), { recursive: true });
+    transports.push(new winston.transports.File({
+      filename: options.file,
+      maxsize: (options.maxSizeMb ?? 20) * 1024 * 1024,
+      maxFiles: options.maxFiles ?? 10,
+      tailable: true,
+      format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+    }));
+  }
+  if (options.console !== false) {
+    transports.push(new winston.transports.Console({
+      stderrLevels: ['error', 'warn'],
+      format: process.stdout.isTTY
+        ? winston.format.combine(winston.format.timestamp(), winston.format.colorize(), consoleLine)
+        : winston.format.combine(winston.format.timestamp(), consoleLine),
+    }));
+  }
+  if (!transports.length) transports.push(new winston.transports.Console({ silent: true }));
+  return winston.createLogger({ level: options.level ?? 'info', transports, exitOnError: false });
+}

@@ -1,0 +1,214 @@
+import { basename, join } from 'node:path';
+import type { GatewayConfig, ServiceSettings } from '../config/load.js';
+import { GatewayError, MappingError } from '../errors.js';
+import type { FileRecord, IssueRequest, IssueResult, Ledger } from '../ledger/ledger.js';
+import { orderKeyOf } from '../ledger/sqlite.js';
+import type { CalculatedInvoice } from '../model/invoice.js';
+import { errorReportJson, renderErrorReport, type RejectedItem } from '../report/error-report.js';
+import { Folders, moveInto, writeBeside } from './folders.js';
+import { asIssuedToday, holdFor, sendRuleFor } from './hold.js';
+import type { Logger } from './log.js';
+import { prepareFile, type PreparedInvoice } from './prepare.js';
+
+/** Invoices kept in memory between the check pass and the issue pass; larger files are read twice. */
+const KEEP_IN_MEMORY = 2000;
+/** Invoices stored per ledger transaction. */
+const ISSUE_BATCH = 250;
+/** Rejected invoices listed in full in a report (the count is always exact). */
+const REPORT_LIMIT = 1000;
+
+/** The number format for an invoice: the seller's series for its kind, else the default. */
+export function numberFormatFor(invoice: CalculatedInvoice, settings: ServiceSettings): string {
+  const own = settings.numbering.sellers[invoice.meta.sellerKey] ?? {};
+  const base = settings.numbering.default;
+  if (invoice.kind === 'quote') return own.quote ?? base.quote;
+  if (invoice.typeCode === '381') return own.creditNote || base.creditNote || own.invoice || base.invoice;
+  return own.invoice ?? base.invoice;
+}
+
+/** A line of the receipt written next to the archived file. */
+interface ReceiptInvoice {
+  key: string;
+  number?: string;
+  state: string;
+  payable: string;
+  deliveries: string[];
+}
+
+/** What became of one file, for the caller's log and tests. */
+export interface FileOutcome {
+  state: 'done' | 'partial' | 'error';
+  issued: number;
+  held: number;
+  rejected: number;
+  finalPath: string;
+}
+
+/** Takes a claimed file through check, numbering and storage, then archives it or files it as an error. */
+export class FileProcessor {
+  constructor(
+    private readonly config: GatewayConfig,
+    private readonly ledger: Ledger,
+    private readonly folders: Folders,
+    private readonly log: Logger,
+    private readonly onIssued: () => void = () => undefined,
+  ) {}
+
+  /** Processes (or resumes) a claimed file in processing/. */
+  async process(file: FileRecord, folder: string): Promise<FileOutcome> {
+    const log = this.log.child({ file: file.name, fileId: file.id, source: folder });
+    const rejected: RejectedItem[] = [];
+    let rejectedCount = 0;
+    const reject = (item: RejectedItem): void => {
+      rejectedCount++;
+      if (rejected.length < REPORT_LIMIT) rejected.push(item);
+      log.warn('invoice rejected', { key: item.key, errors: item.errors.map((e) => e.describe()) });
+    };
+
+    // Pass 1: check the whole file before anything is numbered.
+    let kept: PreparedInvoice[] | undefined = [];
+    let okCount = 0;
+    try {
+      for await (const item of prepareFile(file.processingPath, this.config, { folder, displayName: file.name })) {
+        if (item.ok) okCount++;
+        else reject({ key: item.key, mapping: item.mapping, attachment: item.attachment, errors: item.errors });
+        if (kept) {
+          kept.push(item);
+          if (kept.length > KEEP_IN_MEMORY) kept = undefined;
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof GatewayError)) throw err;
+      log.error('file rejected', { error: err.describe() });
+      return this.fail(file, folder, [{ key: '', errors: [err] }], 0);
+    }
+    if (okCount === 0 && rejectedCount === 0) {
+      return this.fail(file, folder, [{ key: '', errors: [new MappingError('the file holds no invoices', { file: file.name })] }], 0);
+    }
+    if (rejectedCount > 0 && (this.config.service.onRejectedInvoice === 'hold-file' || okCount === 0)) {
+      return this.fail(file, folder, rejected, okCount, rejectedCount);
+    }
+
+    // Pass 2: number and store, in batches; a resumed file skips what it stored before the crash.
+    const receipt: ReceiptInvoice[] = [];
+    let issued = 0;
+    let held = 0;
+    const batch: { request: IssueRequest; item: PreparedInvoice & { ok: true } }[] = [];
+    const flush = (): void => {
+      if (!batch.length) return;
+      const results = this.ledger.issue(batch.map((b) => b.request));
+      results.forEach((result, i) => {
+        const { item } = batch[i]!;
+        this.record(result, item, receipt, reject, log);
+        if (result.status === 'issued') issued++;
+        if (result.status === 'held') held++;
+      });
+      batch.length = 0;
+      this.onIssued();
+    };
+    const items = kept ?? prepareFile(file.processingPath, this.config, { folder, displayName: file.name });
+    let seq = 0;
+    const mappingRules = new Map(this.config.mappings.map((m) => [m.name, m.definition.send]));
+    for await (const item of items) {
+      seq++;
+      if (!item.ok) continue;
+      const rule = sendRuleFor(mappingRules.get(item.mapping), item.deliveries);
+      if (rule?.when) {
+        flush(); // an earlier drop of the same order in this batch must be stored before it is looked up
+        if (this.applyStatusUpdate(item, rule.when.status, receipt, log)) continue;
+      }
+      const request: IssueRequest = {
+        fileId: file.id, seqInFile: seq, invoice: item.invoice, deliveries: item.deliveries,
+        numberFormat: numberFormatFor(item.invoice, this.config.service),
+      };
+      const hold = holdFor(rule, item.invoice, new Date());
+      if (hold) request.hold = hold;
+      batch.push({ request, item });
+      if (batch.length >= ISSUE_BATCH) flush();
+    }
+    flush();
+
+    const state = rejectedCount > 0 ? 'partial' : 'done';
+    const finalPath = await moveInto(file.processingPath, this.folders.archive(folder), file.name);
+    await writeBeside(`${finalPath}.receipt.json`, `${JSON.stringify({
+      file: file.name, source: folder, sha256: file.contentHash, claimedAt: file.claimedAt, finishedAt: new Date().toISOString(),
+      issued, held, rejected: rejectedCount, invoices: receipt,
+    }, null, 2)}\n`);
+    if (rejectedCount > 0) await this.writeReports(file, folder, rejected, issued + held, rejectedCount, `The file itself is archived as ${finalPath}; the invoices above were left out.`);
+    this.ledger.finishFile(file.id, state, { finalPath, invoicesFound: issued + held + rejectedCount, invoicesRejected: rejectedCount });
+    log.info('file processed', { state, issued, held, rejected: rejectedCount, archived: finalPath });
+    return { state, issued, held, rejected: rejectedCount, finalPath };
+  }
+
+  /**
+   * A drop for an order that is held waiting for a status: replace its content, and issue it when
+   * the status has come. Returns true when the drop was handled that way (or the order was invoiced before).
+   */
+  private applyStatusUpdate(item: PreparedInvoice & { ok: true }, status: string, receipt: ReceiptInvoice[], log: Logger): boolean {
+    const orderKey = orderKeyOf(item.invoice);
+    const heldBefore = this.ledger.heldForOrder(orderKey);
+    if (heldBefore) {
+      if (item.invoice.meta.orderStatus === status) {
+        const issued = this.ledger.issueHeld(heldBefore.id, asIssuedToday(item.invoice, new Date()), item.deliveries);
+        if (issued) {
+          log.info('held invoice issued: its order reached the status', { key: item.key, invoice: issued.number, status });
+          receipt.push({ key: item.key, number: issued.number, state: 'issued (was held)', payable: item.invoice.totals.payableAmount, deliveries: item.deliveries.map((d) => d.routeId) });
+          this.onIssued();
+        }
+      } else {
+        this.ledger.updateHeld(heldBefore.id, item.invoice, item.deliveries);
+        receipt.push({ key: item.key, state: `held, updated (status ${item.invoice.meta.orderStatus ?? 'none'})`, payable: item.invoice.totals.payableAmount, deliveries: [] });
+      }
+      return true;
+    }
+    const issuedBefore = this.ledger.issuedForOrder(orderKey);
+    if (issuedBefore) {
+      log.info('order already invoiced; status update ignored', { key: item.key, invoice: issuedBefore.number });
+      receipt.push({ key: item.key, number: issuedBefore.number, state: 'already invoiced', payable: item.invoice.totals.payableAmount, deliveries: [] });
+      return true;
+    }
+    return false;
+  }
+
+  private record(result: IssueResult, item: PreparedInvoice & { ok: true }, receipt: ReceiptInvoice[], reject: (r: RejectedItem) => void, log: Logger): void {
+    const deliveries = item.deliveries.map((d) => d.routeId);
+    switch (result.status) {
+      case 'issued':
+        log.info('invoice issued', { key: item.key, invoice: result.number, payable: item.invoice.totals.payableAmount, deliveries });
+        receipt.push({ key: item.key, number: result.number, state: 'issued', payable: item.invoice.totals.payableAmount, deliveries });
+        break;
+      case 'existing':
+        receipt.push({ key: item.key, ...(result.number ? { number: result.number } : {}), state: 'issued before this restart', payable: item.invoice.totals.payableAmount, deliveries });
+        break;
+      case 'held':
+        log.info('invoice held back (deferred)', { key: item.key });
+        receipt.push({ key: item.key, state: 'held', payable: item.invoice.totals.payableAmount, deliveries: [] });
+        break;
+      case 'duplicate-number':
+        reject({
+          key: item.key, mapping: item.mapping,
+          errors: [new MappingError(`invoice number ${result.number} was issued before${result.existingFile ? ` (from ${result.existingFile})` : ''}; an invoice number is never used twice`, { file: item.invoice.meta.sourceFile, line: item.invoice.meta.source.line, path: item.invoice.meta.source.path, field: 'number' })],
+        });
+        break;
+    }
+  }
+
+  /** The whole file goes to error/ with its reports; nothing from it was numbered. */
+  private async fail(file: FileRecord, folder: string, rejected: RejectedItem[], accepted: number, rejectedCount = rejected.length): Promise<FileOutcome> {
+    const finalPath = await moveInto(file.processingPath, this.folders.error(folder), file.name);
+    const policy = accepted > 0 ? `onRejectedInvoice is hold-file: none of the ${accepted} good invoice(s) in this file was issued either.` : undefined;
+    await this.writeReports(file, folder, rejected, 0, rejectedCount, policy, finalPath);
+    const first = rejected[0]?.errors[0];
+    this.ledger.finishFile(file.id, 'error', { finalPath, invoicesFound: accepted + rejectedCount, invoicesRejected: rejectedCount, error: first ? first.describe() : 'rejected' });
+    this.log.warn('file moved to error/', { file: file.name, fileId: file.id, source: folder, rejected: rejectedCount, error: first?.describe() });
+    return { state: 'error', issued: 0, held: 0, rejected: rejectedCount, finalPath };
+  }
+
+  private async writeReports(file: FileRecord, folder: string, rejected: RejectedItem[], accepted: number, rejectedCount: number, note?: string, errorPath?: string): Promise<void> {
+    const base = errorPath ?? join(this.folders.error(folder), basename(file.name));
+    const text = renderErrorReport(file.name, rejected, { accepted, ...(note ? { policy: note } : {}) });
+    const more = rejectedCount > rejected.length ? `\n(${rejectedCount - rejected.length} more rejected invoices are not listed.)\n` : '';
+    await writeBeside(`${base}.error.txt`, text + more);
+    await writeBeside(`${base}.error.json`, `${JSON.stringify(errorReportJson(file.name, rejected, { source: folder, accepted, rejectedCount, fileId: file.id }), null, 2)}\n`);
+  }
+}

@@ -1,0 +1,160 @@
+import { readdir, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import type { ServiceSettings } from '../config/load.js';
+import type { Logger } from './log.js';
+
+/** Names legacy software uses while a file is still being written, and our own markers. */
+const TEMPORARY = [/^\./, /^~\$/, /\.tmp$/i, /\.part$/i, /\.partial$/i, /\.filepart$/i, /\.crdownload$/i, /\.done$/i, /\.ok$/i];
+
+/** True for names that are never taken: temporary files, dot files and done-markers. */
+export function isTemporaryName(name: string): boolean {
+  return TEMPORARY.some((p) => p.test(name));
+}
+
+/** A file that is complete and may be claimed. */
+export interface ReadyFile {
+  path: string;
+  /** the inbox subfolder (source) */
+  folder: string;
+  size: number;
+  /** the done-marker to remove after the claim, if the source writes one */
+  marker?: string;
+}
+
+interface Tracked {
+  folder: string;
+  size: number;
+  mtimeMs: number;
+  stableSince: number;
+  firstSeen: number;
+}
+
+/**
+ * Watches inbox folders: chokidar events, a periodic full rescan (events get lost on shares and
+ * in bursts) and a start-up scan; a file is ready when its size and time have been stable for
+ * `stableFor`, or when its done-marker appears if the source writes one.
+ */
+export class InboxWatcher {
+  private readonly tracked = new Map<string, Tracked>();
+  private watcher?: FSWatcher;
+  private timers: NodeJS.Timeout[] = [];
+  private checking = false;
+  private readonly folderByDir = new Map<string, string>();
+
+  constructor(
+    private readonly settings: ServiceSettings,
+    /** inbox subfolders to watch, with whether the source writes done-markers */
+    private readonly folders: { folder: string; doneMarkers: boolean }[],
+    private readonly onReady: (file: ReadyFile) => void,
+    private readonly log: Logger,
+  ) {
+    for (const f of folders) this.folderByDir.set(join(settings.inbox, f.folder), f.folder);
+  }
+
+  async start(): Promise<void> {
+    const dirs = [...this.folderByDir.keys()];
+    this.watcher = watch(dirs, {
+      depth: 0,
+      ignoreInitial: true,
+      usePolling: this.settings.watch.polling,
+      interval: this.settings.watch.pollIntervalMs,
+      ignored: (path: string) => isTemporaryName(basename(path)) && !this.folderByDir.has(path),
+    });
+    this.watcher.on('add', (path) => this.track(path));
+    this.watcher.on('change', (path) => this.track(path));
+    this.watcher.on('error', (err) => this.log.warn('watcher error; the rescan will catch up', { error: String(err) }));
+    await this.rescan();
+    const w = this.settings.watch;
+    this.timers.push(setInterval(() => void this.rescan(), w.rescanEveryMs));
+    this.timers.push(setInterval(() => void this.check(), Math.max(50, Math.min(500, Math.floor(w.stableForMs / 4)))));
+  }
+
+  /** Lists every inbox folder (start-up scan and periodic rescan). */
+  async rescan(): Promise<void> {
+    for (const dir of this.folderByDir.keys()) {
+      let names: string[];
+      try {
+        names = await readdir(dir);
+      } catch {
+        continue;
+      }
+      for (const name of names) this.track(join(dir, name));
+    }
+  }
+
+  private track(path: string): void {
+    const name = basename(path);
+    if (isTemporaryName(name) && !/\.(done|ok)$/i.test(name)) return;
+    if (/\.(done|ok)$/i.test(name)) {
+      // a marker makes its file ready at the next check
+      const target = path.replace(/\.(done|ok)$/i, '');
+      if (!this.tracked.has(target)) this.track(target);
+      return;
+    }
+    const folder = this.folderByDir.get(dirname(path));
+    if (folder === undefined || this.tracked.has(path)) return;
+    this.tracked.set(path, { folder, size: -1, mtimeMs: -1, stableSince: Date.now(), firstSeen: Date.now() });
+  }
+
+  private async markerOf(path: string): Promise<string | undefined> {
+    for (const suffix of ['.done', '.ok', '.DONE', '.OK']) {
+      try {
+        await stat(path + suffix);
+        return path + suffix;
+      } catch {
+        // not this one
+      }
+    }
+    return undefined;
+  }
+
+  /** Checks tracked files for stability; ready ones are handed on and forgotten. */
+  async check(): Promise<void> {
+    if (this.checking) return;
+    this.checking = true;
+    try {
+      const now = Date.now();
+      const w = this.settings.watch;
+      for (const [path, t] of this.tracked) {
+        let info;
+        try {
+          info = await stat(path);
+        } catch {
+          this.tracked.delete(path);
+          continue;
+        }
+        if (!info.isFile()) {
+          this.tracked.delete(path);
+          continue;
+        }
+        if (info.size !== t.size || info.mtimeMs !== t.mtimeMs) {
+          t.size = info.size;
+          t.mtimeMs = info.mtimeMs;
+          t.stableSince = now;
+          continue;
+        }
+        const usesMarker = this.folders.find((f) => f.folder === t.folder)?.doneMarkers ?? false;
+        if (usesMarker) {
+          const marker = await this.markerOf(path);
+          if (!marker) continue;
+          this.tracked.delete(path);
+          this.onReady({ path, folder: t.folder, size: info.size, marker });
+          continue;
+        }
+        if (now - t.stableSince < w.stableForMs) continue;
+        if (info.size === 0 && now - t.firstSeen < w.emptyFileTimeoutMs) continue;
+        this.tracked.delete(path);
+        this.onReady({ path, folder: t.folder, size: info.size });
+      }
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.watcher?.close();
+  }
+}

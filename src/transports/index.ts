@@ -1,0 +1,44 @@
+import type { ServiceSettings } from '../config/load.js';
+import type { DeliveryRecord } from '../ledger/ledger.js';
+import { MailTemplates } from '../mail/compose.js';
+import { FolderTransport } from './folder.js';
+import { PickupTransport } from './pickup.js';
+import { TransportError, type Transport } from './transport.js';
+
+/** Creates and caches one transport per target; the outbox asks it for the transport of a delivery. */
+export class Transports {
+  private readonly cache = new Map<string, Transport>();
+  private readonly factories = new Map<string, (name: string) => Transport>();
+
+  constructor(private readonly settings: ServiceSettings, private readonly templates: MailTemplates) {}
+
+  /** Lets a module add a transport kind (sftp, smtp) without this file knowing it. */
+  register(kind: string, factory: (name: string, settings: ServiceSettings, templates: MailTemplates) => Transport): void {
+    this.factories.set(kind, (name) => factory(name, this.settings, this.templates));
+  }
+
+  /** The transport for a delivery, by its route's transport and target. */
+  for(delivery: DeliveryRecord): Transport {
+    const targetName = delivery.transport === 'email' ? this.settings.email.server : delivery.target;
+    if (!targetName) throw new TransportError('no mail server: set email.server in gateway.yaml to a target of kind smtp or pickup', true);
+    const cached = this.cache.get(targetName);
+    if (cached) return cached;
+    const target = this.settings.targets[targetName];
+    if (!target) throw new TransportError(`target '${targetName}' is not under targets: in gateway.yaml`, true);
+    let transport: Transport;
+    if (target.kind === 'folder') transport = new FolderTransport(target.path);
+    else if (target.kind === 'pickup') transport = new PickupTransport(target.path, (req) => this.templates.build(req, target));
+    else {
+      const factory = this.factories.get(target.kind);
+      if (!factory) throw new TransportError(`transport kind '${target.kind}' is not available in this gateway`, true);
+      transport = factory(targetName);
+    }
+    this.cache.set(targetName, transport);
+    return transport;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.cache.values()].map((t) => t.close().catch(() => undefined)));
+    this.cache.clear();
+  }
+}

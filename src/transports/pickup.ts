@@ -1,0 +1,27 @@
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import type Mail from 'nodemailer/lib/mailer/index.js';
+import { writeOnce } from './folder.js';
+import { TransportError, type SendRequest, type Transport } from './transport.js';
+
+/** Builds the mail for a delivery (subject, body, attachments, deterministic Message-ID). */
+export type MailBuilder = (request: SendRequest) => Promise<Mail.Options> | Mail.Options;
+
+/** Writes each mail as an .eml file into a pickup folder: the embedded default, no server needed. */
+export class PickupTransport implements Transport {
+  constructor(private readonly dir: string, private readonly build: MailBuilder) {}
+
+  async send(request: SendRequest): Promise<string> {
+    const options = await this.build(request);
+    const message = await new MailComposer(options).compile().build();
+    const name = `${request.delivery.idempotencyKey.replace(/[^A-Za-z0-9._-]/g, '_')}.eml`;
+    try {
+      const outcome = await writeOnce(this.dir, name, message, { sameNameIsEnough: true });
+      return `${name} (${outcome})`;
+    } catch (err) {
+      if (err instanceof TransportError) throw err;
+      throw new TransportError(`cannot write mail to ${this.dir}: ${(err as Error).message}`, false);
+    }
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,35 @@
+import { GatewayError } from '../errors.js';
+import type { RenderedDocument } from '../formats/document.js';
+import type { DeliveryRecord } from '../ledger/ledger.js';
+import type { CalculatedInvoice } from '../model/invoice.js';
+
+/** A failed send: permanent failures (authentication, refused address) are not retried. */
+export class TransportError extends GatewayError {
+  constructor(message: string, readonly permanent: boolean, location = {}) {
+    super(message, location);
+  }
+}
+
+/** What a transport is asked to deliver. */
+export interface SendRequest {
+  delivery: DeliveryRecord;
+  document: RenderedDocument;
+  invoice: CalculatedInvoice;
+}
+
+/** The only code that talks to the outside: takes a rendered document to its target. */
+export interface Transport {
+  /** Delivers; returns a short result for the ledger (path, message id). Idempotent by delivery.idempotencyKey. */
+  send(request: SendRequest): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Replaces ${NAME} with the environment variable, so secrets never live in YAML. */
+export function fromEnvironment(value: string | undefined, what: string): string | undefined {
+  if (value === undefined) return undefined;
+  return value.replace(/\$\{([A-Z0-9_]+)\}/g, (_m, name: string) => {
+    const v = process.env[name];
+    if (v === undefined) throw new TransportError(`${what} refers to environment variable ${name}, which is not set`, true);
+    return v;
+  });
+}
