@@ -111,14 +111,16 @@ export class SqliteLedger implements Ledger {
     };
   }
 
+  /** Applies pending migrations; the version is read inside the write lock, so two starting nodes never both apply one. */
   private migrate(): void {
-    const version = this.db.pragma('user_version', { simple: true }) as number;
-    for (let v = version; v < MIGRATIONS.length; v++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[v]!);
-        this.db.pragma(`user_version = ${v + 1}`);
-      }).immediate();
-    }
+    const step = this.db.transaction((): boolean => {
+      const version = this.db.pragma('user_version', { simple: true }) as number;
+      if (version >= MIGRATIONS.length) return false;
+      this.db.exec(MIGRATIONS[version]!);
+      this.db.pragma(`user_version = ${version + 1}`);
+      return true;
+    });
+    while (step.immediate()) { /* next migration */ }
   }
 
   claimFile(claim: { source: string; name: string; contentHash: string; processingPath: string }): FileRecord | undefined {
