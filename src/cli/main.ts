@@ -1,4 +1,7 @@
 #!/usr/bin/env node
+// File moves, fsyncs and reads of many small files run on libuv's pool; its default of 4 threads
+// is the bottleneck of a burst of drops. Must be set before the first file-system call.
+process.env['UV_THREADPOOL_SIZE'] ??= '16';
 import { Command } from 'commander';
 import { errorMessage, GatewayError } from '../errors.js';
 import { ConfigErrors } from '../config/yaml-file.js';

@@ -54,7 +54,7 @@ export function serviceSettings(file: GatewayFileConfig, base: string): ServiceS
       rescanEveryMs: durationMs(w.rescanEvery, 30_000),
       emptyFileTimeoutMs: durationMs(w.emptyFileTimeout, 60_000),
       doneMarkers: w.doneMarkers ?? [],
-      concurrency: w.concurrency ?? 4,
+      concurrency: w.concurrency ?? 16,
     },
     onRejectedInvoice: file.onRejectedInvoice ?? 'continue',
     onDuplicateFile: file.onDuplicateFile ?? 'skip',

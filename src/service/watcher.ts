@@ -4,6 +4,9 @@ import { watch, type FSWatcher } from 'chokidar';
 import type { ServiceSettings } from '../config/load.js';
 import type { Logger } from './log.js';
 
+/** Above this many files waiting, the watcher scans instead of following events (see adjustForBurst). */
+const BURST_FILES = 200;
+
 /** Names legacy software uses while a file is still being written, and our own markers. */
 const TEMPORARY = [/^\./, /^~\$/, /\.tmp$/i, /\.part$/i, /\.partial$/i, /\.filepart$/i, /\.crdownload$/i, /\.done$/i, /\.ok$/i];
 
@@ -41,6 +44,9 @@ export class InboxWatcher {
   private timers: NodeJS.Timeout[] = [];
   private checking = false;
   private readonly folderByDir = new Map<string, string>();
+  /** true while a burst of files is drained by scanning instead of file-system events */
+  private bursting = false;
+  private scanTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly settings: ServiceSettings,
@@ -109,11 +115,34 @@ export class InboxWatcher {
     return undefined;
   }
 
+  /**
+   * In a burst (thousands of files at once) chokidar re-reads and stats the whole folder on every
+   * event, which costs more than the work itself; the watcher then drains the burst by scanning the
+   * folders every second and returns to events when the backlog is small again.
+   */
+  private async adjustForBurst(): Promise<void> {
+    if (!this.watcher) return;
+    const dirs = [...this.folderByDir.keys()];
+    if (!this.bursting && this.tracked.size > BURST_FILES) {
+      this.bursting = true;
+      this.watcher.unwatch(dirs);
+      this.scanTimer = setInterval(() => void this.rescan(), 1000);
+      this.log.info('many files at once: scanning the inbox instead of watching events until the backlog is done', { waiting: this.tracked.size });
+    } else if (this.bursting && this.tracked.size < BURST_FILES / 4) {
+      this.bursting = false;
+      if (this.scanTimer) clearInterval(this.scanTimer);
+      this.watcher.add(dirs);
+      await this.rescan();
+      this.log.info('backlog done: watching events again');
+    }
+  }
+
   /** Checks tracked files for stability; ready ones are handed on and forgotten. */
   async check(): Promise<void> {
     if (this.checking) return;
     this.checking = true;
     try {
+      await this.adjustForBurst();
       const now = Date.now();
       const w = this.settings.watch;
       for (const [path, t] of this.tracked) {
@@ -153,6 +182,7 @@ export class InboxWatcher {
   }
 
   async stop(): Promise<void> {
+    if (this.scanTimer) clearInterval(this.scanTimer);
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     await this.watcher?.close();
