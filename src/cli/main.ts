@@ -9,6 +9,8 @@ import { checkConfigCommand } from './check-config.js';
 import { dryRunCommand } from './dry-run.js';
 import { resendCommand, retryCommand, statusCommand } from './ledger-commands.js';
 import { runCommand } from './run.js';
+import { installStandardsCommand } from './install-standards.js';
+import { validateCommand } from './validate.js';
 
 const program = new Command();
 program
@@ -75,5 +77,21 @@ program
   .option('--reason <text>', 'why, for the log')
   .option('--demo', 'the demo ledger (data/demo)')
   .action(action((number: string, opts: { reason?: string; demo?: boolean }) => resendCommand(number, { ...program.opts(), ...opts })));
+
+program
+  .command('validate')
+  .description('validate UBL files with the XSD and the official rules; exit 0 valid, 1 invalid, 2 could not validate')
+  .argument('<files...>', 'UBL Invoice or CreditNote files')
+  .option('--profile <name>', 'en16931, peppol or nlcius (default: from the CustomizationID)')
+  .option('--engine <name>', 'jvm (Saxon-HE) or saxon-js (default: jvm where Java and Saxon-HE are installed)')
+  .option('--json', 'a JSON report for tools')
+  .action(action((files: string[], opts: { profile?: 'en16931' | 'peppol' | 'nlcius'; json?: boolean; engine?: 'jvm' | 'saxon-js' }) => validateCommand(files, opts)));
+
+program
+  .command('install-standards')
+  .description('install the official UBL/EN 16931/Peppol/NLCIUS artefacts from STANDARDS_DIR, checked by SHA-256')
+  .option('--from <dir>', 'the folder with the artefacts (default: $STANDARDS_DIR, else ../shared/standards)')
+  .option('--if-needed', 'do nothing when the current set is installed')
+  .action(action((opts: { from?: string; ifNeeded?: boolean }) => installStandardsCommand(opts)));
 
 await program.parseAsync(process.argv);

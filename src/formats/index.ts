@@ -3,6 +3,7 @@ import type { CalculatedInvoice } from '../model/invoice.js';
 import type { Delivery } from '../routing/route.js';
 import type { Format, RenderedDocument } from './document.js';
 import { jsonFormat } from './json.js';
+import { ublFormat } from './ubl/index.js';
 
 /** A format that does not exist (yet) or cannot express this invoice: permanent for the delivery. */
 export class FormatError extends GatewayError {}
@@ -14,6 +15,7 @@ export function registerFormat(format: Format): void {
   formats.set(format.name, format);
 }
 registerFormat(jsonFormat);
+registerFormat(ublFormat);
 
 /** Known format names. */
 export function formatNames(): string[] {

@@ -6,6 +6,7 @@ import type { FileRecord, Ledger } from '../ledger/ledger.js';
 import { SqliteLedger } from '../ledger/sqlite.js';
 import { MailTemplates } from '../mail/compose.js';
 import { Transports } from '../transports/index.js';
+import { UblGate } from '../validation/gate.js';
 import { Folders, freeName, hashFile, moveInto, writeBeside } from './folders.js';
 import type { Logger } from './log.js';
 import { Outbox } from './outbox.js';
@@ -40,6 +41,7 @@ export class GatewayService {
   private readonly scheduler: Scheduler;
   private watcher?: InboxWatcher;
   private readonly limiter: Limiter;
+  private readonly gate: UblGate;
   private readonly inFlight = new Set<Promise<unknown>>();
   private stopping = false;
   /** called after each file, for tests and the bench */
@@ -50,9 +52,10 @@ export class GatewayService {
     this.folders = new Folders(s);
     this.ledger = new SqliteLedger(this.folders.ledgerFile());
     this.transports = new Transports(s, new MailTemplates(config.configDir));
-    this.outbox = new Outbox(this.ledger, this.transports, s.outbox, log);
+    this.gate = new UblGate(log);
+    this.outbox = new Outbox(this.ledger, this.transports, s.outbox, log, this.gate);
     const wake = options.deliver === false ? () => undefined : () => this.outbox.wake();
-    this.processor = new FileProcessor(config, this.ledger, this.folders, log, wake);
+    this.processor = new FileProcessor(config, this.ledger, this.folders, log, wake, this.gate);
     this.scheduler = new Scheduler(this.ledger, s.scheduler.checkEveryMs, log, wake);
     this.limiter = new Limiter(s.watch.concurrency);
   }
@@ -188,6 +191,7 @@ export class GatewayService {
     await Promise.allSettled([...this.inFlight]);
     await this.outbox.stop();
     await this.transports.close();
+    await this.gate.close();
     this.ledger.close();
     this.log.info('stopped');
   }

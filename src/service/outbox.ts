@@ -5,6 +5,7 @@ import type { DeliveryRecord, Ledger } from '../ledger/ledger.js';
 import { TransportError } from '../transports/transport.js';
 import type { Transports } from '../transports/index.js';
 import type { Logger } from './log.js';
+import { findingsToErrors, type UblGate } from '../validation/gate.js';
 
 /** Exponential back-off with ±20 % jitter, so retries of many deliveries do not arrive in step. */
 export function retryDelay(attempt: number, firstMs: number, maxMs: number, random = Math.random): number {
@@ -31,6 +32,7 @@ export class Outbox {
     private readonly transports: Transports,
     private readonly settings: ServiceSettings['outbox'],
     private readonly log: Logger,
+    private readonly gate?: UblGate,
   ) {}
 
   start(): void {
@@ -78,6 +80,12 @@ export class Outbox {
       const record = this.ledger.invoiceById(delivery.invoiceId);
       if (!record) throw new TransportError(`invoice ${delivery.invoiceId} is not in the ledger`, true);
       const document = await renderDocument(delivery.format, record.invoice, delivery.options, documentBaseName(delivery));
+      if (delivery.format === 'ubl' && this.gate) {
+        // the final gate: the document as it will leave, with its real number
+        const profile = delivery.options.profile ?? 'peppol';
+        const errors = findingsToErrors(await this.gate.validator().validate(document.content, profile), record.invoice, profile);
+        if (errors.length) throw new FormatError(`the UBL fails the official ${profile} rules: ${errors.map((e) => `[${e.code}] ${e.message}`).join('; ')}`, {});
+      }
       const result = await this.transports.for(delivery).send({ delivery, document, invoice: record.invoice });
       this.ledger.markSent(delivery.id, result);
       log.info('delivery sent', { result, attempt: delivery.attempts });

@@ -9,6 +9,7 @@ import { Folders, moveInto, writeBeside } from './folders.js';
 import { asIssuedToday, holdFor, sendRuleFor } from './hold.js';
 import type { Logger } from './log.js';
 import { prepareFile, type PreparedInvoice } from './prepare.js';
+import type { UblGate } from '../validation/gate.js';
 
 /** Invoices kept in memory between the check pass and the issue pass; larger files are read twice. */
 const KEEP_IN_MEMORY = 2000;
@@ -52,6 +53,7 @@ export class FileProcessor {
     private readonly folders: Folders,
     private readonly log: Logger,
     private readonly onIssued: () => void = () => undefined,
+    private readonly gate?: UblGate,
   ) {}
 
   /** Processes (or resumes) a claimed file in processing/. */
@@ -69,7 +71,8 @@ export class FileProcessor {
     let kept: PreparedInvoice[] | undefined = [];
     let okCount = 0;
     try {
-      for await (const item of prepareFile(file.processingPath, this.config, { folder, displayName: file.name })) {
+      for await (const prepared of prepareFile(file.processingPath, this.config, { folder, displayName: file.name })) {
+        const item = await this.gated(prepared);
         if (item.ok) okCount++;
         else reject({ key: item.key, mapping: item.mapping, attachment: item.attachment, errors: item.errors });
         if (kept) {
@@ -106,7 +109,7 @@ export class FileProcessor {
       batch.length = 0;
       this.onIssued();
     };
-    const items = kept ?? prepareFile(file.processingPath, this.config, { folder, displayName: file.name });
+    const items = kept ?? this.gatedAll(prepareFile(file.processingPath, this.config, { folder, displayName: file.name }));
     let seq = 0;
     const mappingRules = new Map(this.config.mappings.map((m) => [m.name, m.definition.send]));
     for await (const item of items) {
@@ -138,6 +141,18 @@ export class FileProcessor {
     this.ledger.finishFile(file.id, state, { finalPath, invoicesFound: issued + held + rejectedCount, invoicesRejected: rejectedCount });
     log.info('file processed', { state, issued, held, rejected: rejectedCount, archived: finalPath });
     return { state, issued, held, rejected: rejectedCount, finalPath };
+  }
+
+  /** An invoice with a UBL route that the official rules reject becomes a rejected item, before it gets a number. */
+  private async gated(item: PreparedInvoice): Promise<PreparedInvoice> {
+    if (!item.ok || !this.gate) return item;
+    const errors = await this.gate.check(item.invoice, item.deliveries);
+    if (!errors.length) return item;
+    return { ok: false, key: item.key, mapping: item.mapping, ...(item.attachment ? { attachment: item.attachment } : {}), source: item.invoice.meta.source, errors };
+  }
+
+  private async *gatedAll(items: AsyncIterable<PreparedInvoice>): AsyncGenerator<PreparedInvoice> {
+    for await (const item of items) yield await this.gated(item);
   }
 
   /**

@@ -1,0 +1,241 @@
+import { create } from 'xmlbuilder2';
+import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
+import type { CalculatedInvoice, DocumentAllowanceCharge, Identifier, InvoiceLine, Party, PostalAddress } from '../../model/invoice.js';
+import { UBL_PROFILES, type UblProfile } from './profiles.js';
+
+const NS = {
+  Invoice: 'urn:oasis:names:specification:ubl:schema:xsd:Invoice-2',
+  CreditNote: 'urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2',
+  cac: 'urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2',
+  cbc: 'urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2',
+};
+
+/** Options of a UBL route. */
+export interface UblOptions {
+  profile?: UblProfile;
+  /** a PDF rendition to embed (AdditionalDocumentReference, base64) */
+  pdf?: { fileName: string; content: Buffer };
+}
+
+function text(parent: XMLBuilder, name: string, value: string | undefined, attrs?: Record<string, string | undefined>): void {
+  if (value === undefined || value === '') return;
+  const clean = attrs ? Object.fromEntries(Object.entries(attrs).filter(([, v]) => v !== undefined && v !== '')) as Record<string, string> : undefined;
+  parent.ele(NS.cbc, `cbc:${name}`, clean).txt(value);
+}
+
+function amount(parent: XMLBuilder, name: string, value: string, currency: string): void {
+  parent.ele(NS.cbc, `cbc:${name}`, { currencyID: currency }).txt(value);
+}
+
+function address(parent: XMLBuilder, name: string, a: PostalAddress | undefined): void {
+  if (!a) return;
+  const el = parent.ele(NS.cac, `cac:${name}`);
+  text(el, 'StreetName', a.line1);
+  text(el, 'AdditionalStreetName', a.line2);
+  text(el, 'CityName', a.city);
+  text(el, 'PostalZone', a.postalCode);
+  text(el, 'CountrySubentity', a.countrySubdivision);
+  if (a.line3) el.ele(NS.cac, 'cac:AddressLine').ele(NS.cbc, 'cbc:Line').txt(a.line3);
+  if (a.country) el.ele(NS.cac, 'cac:Country').ele(NS.cbc, 'cbc:IdentificationCode').txt(a.country);
+}
+
+function identifier(parent: XMLBuilder, name: string, id: Identifier | undefined, schemeAttr = 'schemeID'): void {
+  if (!id) return;
+  text(parent, name, id.id, { [schemeAttr]: id.scheme });
+}
+
+/** BG-4 / BG-7 as cac:Party, in the order of the UBL schema. */
+function party(parent: XMLBuilder, wrapper: string, p: Party, role: 'seller' | 'buyer'): void {
+  const el = parent.ele(NS.cac, `cac:${wrapper}`).ele(NS.cac, 'cac:Party');
+  identifier(el, 'EndpointID', p.endpoint);
+  const ids = [...(p.identifiers ?? [])];
+  for (const id of ids) identifier(el.ele(NS.cac, 'cac:PartyIdentification'), 'ID', id);
+  if (p.tradingName) el.ele(NS.cac, 'cac:PartyName').ele(NS.cbc, 'cbc:Name').txt(p.tradingName);
+  address(el, 'PostalAddress', p.address ?? {});
+  if (p.vatId) {
+    const tax = el.ele(NS.cac, 'cac:PartyTaxScheme');
+    text(tax, 'CompanyID', p.vatId);
+    tax.ele(NS.cac, 'cac:TaxScheme').ele(NS.cbc, 'cbc:ID').txt('VAT');
+  }
+  if (role === 'seller' && p.taxRegistrationId) {
+    const tax = el.ele(NS.cac, 'cac:PartyTaxScheme');
+    text(tax, 'CompanyID', p.taxRegistrationId);
+    tax.ele(NS.cac, 'cac:TaxScheme').ele(NS.cbc, 'cbc:ID').txt('FC');
+  }
+  const legal = el.ele(NS.cac, 'cac:PartyLegalEntity');
+  text(legal, 'RegistrationName', p.name);
+  identifier(legal, 'CompanyID', p.legalId);
+  if (role === 'seller') text(legal, 'CompanyLegalForm', p.legalInfo);
+  if (p.contact && (p.contact.name || p.contact.phone || p.contact.email)) {
+    const c = el.ele(NS.cac, 'cac:Contact');
+    text(c, 'Name', p.contact.name);
+    text(c, 'Telephone', p.contact.phone);
+    text(c, 'ElectronicMail', p.contact.email);
+  }
+}
+
+function taxCategory(parent: XMLBuilder, name: string, category: string, rate: string | undefined, exemption?: { reason?: string; code?: string }): void {
+  const el = parent.ele(NS.cac, `cac:${name}`);
+  text(el, 'ID', category);
+  if (category !== 'O' && rate !== undefined) text(el, 'Percent', rate);
+  if (exemption) {
+    text(el, 'TaxExemptionReasonCode', exemption.code);
+    text(el, 'TaxExemptionReason', exemption.reason);
+  }
+  el.ele(NS.cac, 'cac:TaxScheme').ele(NS.cbc, 'cbc:ID').txt('VAT');
+}
+
+function documentAllowanceCharge(parent: XMLBuilder, ac: DocumentAllowanceCharge, currency: string): void {
+  const el = parent.ele(NS.cac, 'cac:AllowanceCharge');
+  text(el, 'ChargeIndicator', ac.charge ? 'true' : 'false');
+  text(el, 'AllowanceChargeReasonCode', ac.reasonCode);
+  text(el, 'AllowanceChargeReason', ac.reason);
+  text(el, 'MultiplierFactorNumeric', ac.percentage);
+  amount(el, 'Amount', ac.amount, currency);
+  if (ac.baseAmount) amount(el, 'BaseAmount', ac.baseAmount, currency);
+  taxCategory(el, 'TaxCategory', ac.vatCategory, ac.vatRate);
+}
+
+function line(parent: XMLBuilder, l: InvoiceLine & { netAmount: string }, currency: string, credit: boolean): void {
+  const el = parent.ele(NS.cac, credit ? 'cac:CreditNoteLine' : 'cac:InvoiceLine');
+  text(el, 'ID', l.id);
+  text(el, 'Note', l.note);
+  text(el, credit ? 'CreditedQuantity' : 'InvoicedQuantity', l.quantity, { unitCode: l.unitCode });
+  amount(el, 'LineExtensionAmount', l.netAmount, currency);
+  text(el, 'AccountingCost', l.accountingReference);
+  if (l.period) {
+    const p = el.ele(NS.cac, 'cac:InvoicePeriod');
+    text(p, 'StartDate', l.period.start);
+    text(p, 'EndDate', l.period.end);
+  }
+  if (l.orderLineReference) el.ele(NS.cac, 'cac:OrderLineReference').ele(NS.cbc, 'cbc:LineID').txt(l.orderLineReference);
+  for (const ac of l.allowanceCharges ?? []) {
+    const a = el.ele(NS.cac, 'cac:AllowanceCharge');
+    text(a, 'ChargeIndicator', ac.charge ? 'true' : 'false');
+    text(a, 'AllowanceChargeReasonCode', ac.reasonCode);
+    text(a, 'AllowanceChargeReason', ac.reason);
+    text(a, 'MultiplierFactorNumeric', ac.percentage);
+    amount(a, 'Amount', ac.amount, currency);
+    if (ac.baseAmount) amount(a, 'BaseAmount', ac.baseAmount, currency);
+  }
+  const item = el.ele(NS.cac, 'cac:Item');
+  text(item, 'Description', l.description);
+  text(item, 'Name', l.itemName);
+  if (l.buyerItemId) item.ele(NS.cac, 'cac:BuyersItemIdentification').ele(NS.cbc, 'cbc:ID').txt(l.buyerItemId);
+  if (l.sellerItemId) item.ele(NS.cac, 'cac:SellersItemIdentification').ele(NS.cbc, 'cbc:ID').txt(l.sellerItemId);
+  if (l.standardItemId) identifier(item.ele(NS.cac, 'cac:StandardItemIdentification'), 'ID', l.standardItemId);
+  if (l.classification) identifier(item.ele(NS.cac, 'cac:CommodityClassification'), 'ItemClassificationCode', l.classification, 'listID');
+  taxCategory(item, 'ClassifiedTaxCategory', l.vatCategory, l.vatRate);
+  const price = el.ele(NS.cac, 'cac:Price');
+  amount(price, 'PriceAmount', l.netPrice, currency);
+  if (l.baseQuantity) text(price, 'BaseQuantity', l.baseQuantity, { unitCode: l.unitCode });
+  if (l.grossPrice || l.priceDiscount) {
+    const a = price.ele(NS.cac, 'cac:AllowanceCharge');
+    text(a, 'ChargeIndicator', 'false');
+    amount(a, 'Amount', l.priceDiscount ?? '0.00', currency);
+    if (l.grossPrice) amount(a, 'BaseAmount', l.grossPrice, currency);
+  }
+}
+
+/** Writes a canonical invoice as UBL 2.1 Invoice or CreditNote (381), elements in schema order. */
+export function writeUbl(inv: CalculatedInvoice, options: UblOptions = {}): string {
+  const credit = inv.typeCode === '381';
+  const root = credit ? 'CreditNote' : 'Invoice';
+  const profile = UBL_PROFILES[options.profile ?? 'peppol'];
+  const doc = create({ version: '1.0', encoding: 'UTF-8' }).ele(NS[root], root, { 'xmlns:cac': NS.cac, 'xmlns:cbc': NS.cbc });
+  const cur = inv.currency;
+  text(doc, 'CustomizationID', profile.customizationId);
+  text(doc, 'ProfileID', profile.profileId);
+  text(doc, 'ID', inv.number ?? '');
+  text(doc, 'IssueDate', inv.issueDate);
+  if (!credit) text(doc, 'DueDate', inv.dueDate);
+  text(doc, credit ? 'CreditNoteTypeCode' : 'InvoiceTypeCode', inv.typeCode);
+  for (const note of inv.notes ?? []) text(doc, 'Note', note);
+  text(doc, 'TaxPointDate', inv.taxPointDate);
+  text(doc, 'DocumentCurrencyCode', cur);
+  text(doc, 'TaxCurrencyCode', inv.vatCurrency);
+  text(doc, 'AccountingCost', inv.accountingReference);
+  text(doc, 'BuyerReference', inv.buyerReference);
+  if (inv.period) {
+    const p = doc.ele(NS.cac, 'cac:InvoicePeriod');
+    text(p, 'StartDate', inv.period.start);
+    text(p, 'EndDate', inv.period.end);
+  }
+  if (inv.orderReference || inv.salesOrderReference) {
+    const o = doc.ele(NS.cac, 'cac:OrderReference');
+    text(o, 'ID', inv.orderReference ?? 'NA');
+    text(o, 'SalesOrderID', inv.salesOrderReference);
+  }
+  for (const p of inv.precedingInvoices ?? []) {
+    const ref = doc.ele(NS.cac, 'cac:BillingReference').ele(NS.cac, 'cac:InvoiceDocumentReference');
+    text(ref, 'ID', p.number);
+    text(ref, 'IssueDate', p.issueDate);
+  }
+  if (inv.contractReference) doc.ele(NS.cac, 'cac:ContractDocumentReference').ele(NS.cbc, 'cbc:ID').txt(inv.contractReference);
+  if (options.pdf) {
+    const ref = doc.ele(NS.cac, 'cac:AdditionalDocumentReference');
+    text(ref, 'ID', inv.number ?? 'invoice');
+    text(ref, 'DocumentDescription', credit ? 'Credit note' : 'Invoice');
+    ref.ele(NS.cac, 'cac:Attachment').ele(NS.cbc, 'cbc:EmbeddedDocumentBinaryObject', { mimeCode: 'application/pdf', filename: options.pdf.fileName }).txt(options.pdf.content.toString('base64'));
+  }
+  if (inv.projectReference) {
+    if (credit) {
+      const ref = doc.ele(NS.cac, 'cac:AdditionalDocumentReference');
+      text(ref, 'ID', inv.projectReference);
+      text(ref, 'DocumentTypeCode', '50');
+    } else {
+      doc.ele(NS.cac, 'cac:ProjectReference').ele(NS.cbc, 'cbc:ID').txt(inv.projectReference);
+    }
+  }
+  party(doc, 'AccountingSupplierParty', inv.seller, 'seller');
+  party(doc, 'AccountingCustomerParty', inv.buyer, 'buyer');
+  if (inv.delivery) {
+    const d = doc.ele(NS.cac, 'cac:Delivery');
+    text(d, 'ActualDeliveryDate', inv.delivery.date);
+    if (inv.delivery.locationId || inv.delivery.address) {
+      const loc = d.ele(NS.cac, 'cac:DeliveryLocation');
+      identifier(loc, 'ID', inv.delivery.locationId);
+      address(loc, 'Address', inv.delivery.address);
+    }
+    if (inv.delivery.partyName) d.ele(NS.cac, 'cac:DeliveryParty').ele(NS.cac, 'cac:PartyName').ele(NS.cbc, 'cbc:Name').txt(inv.delivery.partyName);
+  }
+  if (inv.payment) {
+    const pm = doc.ele(NS.cac, 'cac:PaymentMeans');
+    text(pm, 'PaymentMeansCode', inv.payment.meansCode, { name: inv.payment.meansText });
+    if (credit) text(pm, 'PaymentDueDate', inv.dueDate);
+    text(pm, 'PaymentID', inv.payment.paymentReference);
+    if (inv.payment.iban && inv.payment.meansCode !== '49' && inv.payment.meansCode !== '59') {
+      const acct = pm.ele(NS.cac, 'cac:PayeeFinancialAccount');
+      text(acct, 'ID', inv.payment.iban);
+      text(acct, 'Name', inv.payment.accountName);
+      if (inv.payment.bic) acct.ele(NS.cac, 'cac:FinancialInstitutionBranch').ele(NS.cbc, 'cbc:ID').txt(inv.payment.bic);
+    }
+    if (inv.payment.mandateReference) {
+      const m = pm.ele(NS.cac, 'cac:PaymentMandate');
+      text(m, 'ID', inv.payment.mandateReference);
+      if (inv.payment.debitedAccount) m.ele(NS.cac, 'cac:PayerFinancialAccount').ele(NS.cbc, 'cbc:ID').txt(inv.payment.debitedAccount);
+    }
+  }
+  if (inv.paymentTerms) doc.ele(NS.cac, 'cac:PaymentTerms').ele(NS.cbc, 'cbc:Note').txt(inv.paymentTerms);
+  for (const ac of inv.allowanceCharges ?? []) documentAllowanceCharge(doc, ac, cur);
+  const tax = doc.ele(NS.cac, 'cac:TaxTotal');
+  amount(tax, 'TaxAmount', inv.totals.taxAmount, cur);
+  for (const b of inv.vatBreakdown) {
+    const sub = tax.ele(NS.cac, 'cac:TaxSubtotal');
+    amount(sub, 'TaxableAmount', b.taxableAmount, cur);
+    amount(sub, 'TaxAmount', b.taxAmount, cur);
+    taxCategory(sub, 'TaxCategory', b.category, b.rate, b.category === 'S' || b.category === 'Z' || b.category === 'L' || b.category === 'M' ? undefined : { reason: b.exemptionReason, code: b.exemptionReasonCode });
+  }
+  const t = inv.totals;
+  const total = doc.ele(NS.cac, 'cac:LegalMonetaryTotal');
+  amount(total, 'LineExtensionAmount', t.lineNetAmount, cur);
+  amount(total, 'TaxExclusiveAmount', t.taxExclusiveAmount, cur);
+  amount(total, 'TaxInclusiveAmount', t.taxInclusiveAmount, cur);
+  if ((inv.allowanceCharges ?? []).some((a) => !a.charge)) amount(total, 'AllowanceTotalAmount', t.allowanceTotal, cur);
+  if ((inv.allowanceCharges ?? []).some((a) => a.charge)) amount(total, 'ChargeTotalAmount', t.chargeTotal, cur);
+  if (t.prepaidAmount !== '0.00') amount(total, 'PrepaidAmount', t.prepaidAmount, cur);
+  if (t.roundingAmount !== '0.00') amount(total, 'PayableRoundingAmount', t.roundingAmount, cur);
+  amount(total, 'PayableAmount', t.payableAmount, cur);
+  for (const l of inv.lines) line(doc, l, cur, credit);
+  return doc.end({ prettyPrint: true });
+}

@@ -1,0 +1,53 @@
+import { RuleError } from '../errors.js';
+import { writeUbl } from '../formats/ubl/write.js';
+import type { UblProfile } from '../formats/ubl/profiles.js';
+import type { CalculatedInvoice } from '../model/invoice.js';
+import type { Delivery } from '../routing/route.js';
+import type { Logger } from '../service/log.js';
+import type { Finding, ValidationEngine } from './engine.js';
+import { createEngine } from './index.js';
+
+/** Findings as errors for an error report, at the invoice's place in its file. */
+export function findingsToErrors(findings: Finding[], invoice: CalculatedInvoice, profile: string): RuleError[] {
+  return findings.filter((f) => f.severity === 'fatal').map((f) => new RuleError(`${profile} UBL: ${f.message}${f.location ? ` (at ${f.location})` : ''}`, {
+    file: invoice.meta.sourceFile, line: invoice.meta.source.line, path: invoice.meta.source.path,
+  }, f.rule));
+}
+
+/**
+ * Nothing leaves as UBL unless the official rules accept it: each invoice with a UBL route is
+ * written and validated before it gets a number (with a provisional one), and again when sent.
+ */
+export class UblGate {
+  private engine?: ValidationEngine;
+
+  constructor(private readonly log: Logger) {}
+
+  /** The engine, started on first use (a JVM pool, or SaxonJS where Java is missing). */
+  validator(): ValidationEngine {
+    if (!this.engine) {
+      const { engine, why } = createEngine();
+      this.engine = engine;
+      this.log.info('UBL validation engine started', { engine: engine.name, why });
+    }
+    return this.engine;
+  }
+
+  /** Fatal findings of every UBL profile the invoice's routes use (empty when none or all pass). */
+  async check(invoice: CalculatedInvoice, deliveries: Delivery[]): Promise<RuleError[]> {
+    const profiles = [...new Set(deliveries.filter((d) => d.format === 'ubl').map((d) => (d.options.profile ?? 'peppol') as UblProfile))];
+    if (!profiles.length) return [];
+    const provisional: CalculatedInvoice = invoice.number ? invoice : { ...invoice, number: 'PROVISIONAL-1' };
+    if (provisional.payment && !provisional.payment.paymentReference) provisional.payment = { ...provisional.payment, paymentReference: provisional.number };
+    const errors: RuleError[] = [];
+    for (const profile of profiles) {
+      const findings = await this.validator().validate(writeUbl(provisional, { profile }), profile);
+      errors.push(...findingsToErrors(findings, invoice, profile));
+    }
+    return errors;
+  }
+
+  async close(): Promise<void> {
+    await this.engine?.close();
+  }
+}
