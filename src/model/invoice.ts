@@ -117,6 +117,24 @@ export interface PaymentInstructions {
   mandateReference?: string;
   /** BT-91 debited account for direct debit */
   debitedAccount?: string;
+  /** BG-18 payment card */
+  card?: { accountNumber: string; network: string; holder?: string };
+}
+
+/** BG-24 additional supporting document (or BT-18 invoiced object with typeCode 130). */
+export interface SupportingDocument {
+  /** BT-122 */
+  id: string;
+  scheme?: string;
+  typeCode?: string;
+  /** BT-123 */
+  description?: string;
+  /** BT-124 */
+  uri?: string;
+  /** BT-125 base64 content, with its mime code and file name */
+  content?: string;
+  mimeCode?: string;
+  fileName?: string;
 }
 
 /** BG-20 document allowance (charge=false) or BG-21 document charge (charge=true). */
@@ -197,6 +215,14 @@ export interface InvoiceLine {
   standardItemId?: Identifier;
   /** BT-158 item classification (e.g. the item group used for ledger accounts) */
   classification?: Identifier;
+  /** BT-128 invoice line object identifier */
+  objectIdentifier?: Identifier;
+  /** BT-159 item country of origin */
+  originCountry?: string;
+  /** BG-32 item attributes */
+  attributes?: { name: string; value: string }[];
+  /** further BT-158 classifications beyond the first */
+  moreClassifications?: Identifier[];
   /** where the line came from */
   source?: SourcePosition;
 }
@@ -248,6 +274,20 @@ export interface Invoice {
   salesOrderReference?: string;
   /** BT-19 buyer accounting reference */
   accountingReference?: string;
+  /** BT-15 receiving advice reference */
+  receiptReference?: string;
+  /** BT-16 despatch advice reference */
+  despatchReference?: string;
+  /** BT-17 tender or lot reference */
+  tenderReference?: string;
+  /** BG-24 supporting documents, and BT-18 (typeCode 130) */
+  attachments?: SupportingDocument[];
+  /** BG-10 payee, when not the seller */
+  payee?: Party;
+  /** BG-11 seller tax representative */
+  taxRepresentative?: Party;
+  /** BT-111 total VAT in the VAT accounting currency (BT-6) */
+  vatTotalInAccountingCurrency?: DecimalText;
   /** BT-20 payment terms */
   paymentTerms?: string;
   /** BG-1 / BT-22 notes */
@@ -302,6 +342,11 @@ export interface InvoiceMeta {
   language?: string;
   /** free-form values the mapping passes on to routes and templates */
   extra?: Record<string, string>;
+  /**
+   * The document states its own line amounts, VAT breakdown and totals (a UBL file): they are kept
+   * as the legally binding figures, and the official rules, not a recalculation, judge them.
+   */
+  amountsDeclared?: boolean;
 }
 
 /** BG-23 VAT breakdown per category and rate. */

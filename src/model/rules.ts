@@ -221,6 +221,10 @@ export function checkInvoice(invoice: Invoice): InvoiceCheck {
   if (!numbersOk || invoice.lines.length === 0) {
     return { invoice: emptyCalculation(invoice), violations: f.list };
   }
+  if (invoice.meta.amountsDeclared) {
+    // A UBL document's own figures are binding; the official rules check them, not a recalculation.
+    return { invoice: invoice as CalculatedInvoice, violations: f.list };
+  }
   const declaredLineAmounts = invoice.lines.map((l) => l.netAmount);
   const calculated = calculateInvoice(invoice);
   declaredLineAmounts.forEach((declaredAmount, i) => {

@@ -51,7 +51,8 @@ export function parseXmlText(text: string, ctx: ReadContext, options: { arrays?:
     ignoreAttributes: false,
     attributeNamePrefix: '@',
     removeNSPrefix: options.removeNamespacePrefixes ?? true,
-    processEntities: false,
+    // &amp; &lt; and the other predefined entities are decoded; a DOCTYPE that could define more was refused above
+    processEntities: true,
     htmlEntities: false,
     parseTagValue: false,
     parseAttributeValue: false,

@@ -33,7 +33,8 @@ function compiledHelper(saxonJar: string): string {
 interface Pending {
   resolve: (findings: Finding[]) => void;
   reject: (err: Error) => void;
-  profile: ProfileName;
+  /** the profile, with ":rules" for schematron only */
+  profile: string;
   xml: Buffer;
   retried: boolean;
 }
@@ -137,14 +138,14 @@ export class JvmEngine implements ValidationEngine {
     return this.helpers.map((h) => h.pid ?? -1);
   }
 
-  async validate(xml: string | Buffer, profile: ProfileName): Promise<Finding[]> {
+  async validate(xml: string | Buffer, profile: ProfileName, options: { rulesOnly?: boolean } = {}): Promise<Finding[]> {
     const bytes = Buffer.isBuffer(xml) ? xml : Buffer.from(xml, 'utf-8');
     // the least busy helper
     let helper = this.helpers[this.next++ % this.helpers.length]!;
     for (const h of this.helpers) if (h.pending.size < helper.pending.size) helper = h;
     await helper.ready;
     const id = `${process.pid}-${this.next}-${Math.random().toString(36).slice(2, 8)}`;
-    return new Promise((resolve, reject) => helper.send(id, { resolve, reject, profile, xml: bytes, retried: false }));
+    return new Promise((resolve, reject) => helper.send(id, { resolve, reject, profile: options.rulesOnly ? `${profile}:rules` : profile, xml: bytes, retried: false }));
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
-import type { CalculatedInvoice, DocumentAllowanceCharge, Identifier, InvoiceLine, Party, PostalAddress } from '../../model/invoice.js';
+import type { CalculatedInvoice, DocumentAllowanceCharge, Identifier, InvoiceLine, Party, PostalAddress, SupportingDocument } from '../../model/invoice.js';
 import { UBL_PROFILES, type UblProfile } from './profiles.js';
 
 const NS = {
@@ -57,7 +57,7 @@ function party(parent: XMLBuilder, wrapper: string, p: Party, role: 'seller' | '
     text(tax, 'CompanyID', p.vatId);
     tax.ele(NS.cac, 'cac:TaxScheme').ele(NS.cbc, 'cbc:ID').txt('VAT');
   }
-  if (role === 'seller' && p.taxRegistrationId) {
+  if (p.taxRegistrationId) {
     const tax = el.ele(NS.cac, 'cac:PartyTaxScheme');
     text(tax, 'CompanyID', p.taxRegistrationId);
     tax.ele(NS.cac, 'cac:TaxScheme').ele(NS.cbc, 'cbc:ID').txt('FC');
@@ -109,6 +109,11 @@ function line(parent: XMLBuilder, l: InvoiceLine & { netAmount: string }, curren
     text(p, 'EndDate', l.period.end);
   }
   if (l.orderLineReference) el.ele(NS.cac, 'cac:OrderLineReference').ele(NS.cbc, 'cbc:LineID').txt(l.orderLineReference);
+  if (l.objectIdentifier) {
+    const ref = el.ele(NS.cac, 'cac:DocumentReference');
+    identifier(ref, 'ID', l.objectIdentifier);
+    text(ref, 'DocumentTypeCode', '130');
+  }
   for (const ac of l.allowanceCharges ?? []) {
     const a = el.ele(NS.cac, 'cac:AllowanceCharge');
     text(a, 'ChargeIndicator', ac.charge ? 'true' : 'false');
@@ -124,8 +129,16 @@ function line(parent: XMLBuilder, l: InvoiceLine & { netAmount: string }, curren
   if (l.buyerItemId) item.ele(NS.cac, 'cac:BuyersItemIdentification').ele(NS.cbc, 'cbc:ID').txt(l.buyerItemId);
   if (l.sellerItemId) item.ele(NS.cac, 'cac:SellersItemIdentification').ele(NS.cbc, 'cbc:ID').txt(l.sellerItemId);
   if (l.standardItemId) identifier(item.ele(NS.cac, 'cac:StandardItemIdentification'), 'ID', l.standardItemId);
-  if (l.classification) identifier(item.ele(NS.cac, 'cac:CommodityClassification'), 'ItemClassificationCode', l.classification, 'listID');
+  if (l.originCountry) item.ele(NS.cac, 'cac:OriginCountry').ele(NS.cbc, 'cbc:IdentificationCode').txt(l.originCountry);
+  for (const c of [l.classification, ...(l.moreClassifications ?? [])]) {
+    if (c) identifier(item.ele(NS.cac, 'cac:CommodityClassification'), 'ItemClassificationCode', c, 'listID');
+  }
   taxCategory(item, 'ClassifiedTaxCategory', l.vatCategory, l.vatRate);
+  for (const a of l.attributes ?? []) {
+    const prop = item.ele(NS.cac, 'cac:AdditionalItemProperty');
+    text(prop, 'Name', a.name);
+    text(prop, 'Value', a.value);
+  }
   const price = el.ele(NS.cac, 'cac:Price');
   amount(price, 'PriceAmount', l.netPrice, currency);
   if (l.baseQuantity) text(price, 'BaseQuantity', l.baseQuantity, { unitCode: l.unitCode });
@@ -135,6 +148,22 @@ function line(parent: XMLBuilder, l: InvoiceLine & { netAmount: string }, curren
     amount(a, 'Amount', l.priceDiscount ?? '0.00', currency);
     if (l.grossPrice) amount(a, 'BaseAmount', l.grossPrice, currency);
   }
+}
+
+function supportingDocument(parent: XMLBuilder, d: SupportingDocument): void {
+  const ref = parent.ele(NS.cac, 'cac:AdditionalDocumentReference');
+  text(ref, 'ID', d.id, { schemeID: d.scheme });
+  text(ref, 'DocumentTypeCode', d.typeCode);
+  text(ref, 'DocumentDescription', d.description);
+  if (d.content || d.uri) {
+    const att = ref.ele(NS.cac, 'cac:Attachment');
+    if (d.content) att.ele(NS.cbc, 'cbc:EmbeddedDocumentBinaryObject', compactAttrs({ mimeCode: d.mimeCode, filename: d.fileName })).txt(d.content);
+    if (d.uri) att.ele(NS.cac, 'cac:ExternalReference').ele(NS.cbc, 'cbc:URI').txt(d.uri);
+  }
+}
+
+function compactAttrs(attrs: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(attrs).filter(([, v]) => v !== undefined)) as Record<string, string>;
 }
 
 /** Writes a canonical invoice as UBL 2.1 Invoice or CreditNote (381), elements in schema order. */
@@ -149,9 +178,10 @@ export function writeUbl(inv: CalculatedInvoice, options: UblOptions = {}): stri
   text(doc, 'ID', inv.number ?? '');
   text(doc, 'IssueDate', inv.issueDate);
   if (!credit) text(doc, 'DueDate', inv.dueDate);
+  if (credit) text(doc, 'TaxPointDate', inv.taxPointDate);
   text(doc, credit ? 'CreditNoteTypeCode' : 'InvoiceTypeCode', inv.typeCode);
   for (const note of inv.notes ?? []) text(doc, 'Note', note);
-  text(doc, 'TaxPointDate', inv.taxPointDate);
+  if (!credit) text(doc, 'TaxPointDate', inv.taxPointDate);
   text(doc, 'DocumentCurrencyCode', cur);
   text(doc, 'TaxCurrencyCode', inv.vatCurrency);
   text(doc, 'AccountingCost', inv.accountingReference);
@@ -171,24 +201,41 @@ export function writeUbl(inv: CalculatedInvoice, options: UblOptions = {}): stri
     text(ref, 'ID', p.number);
     text(ref, 'IssueDate', p.issueDate);
   }
-  if (inv.contractReference) doc.ele(NS.cac, 'cac:ContractDocumentReference').ele(NS.cbc, 'cbc:ID').txt(inv.contractReference);
+  const simpleRef = (name: string, id: string | undefined): void => {
+    if (id) doc.ele(NS.cac, `cac:${name}`).ele(NS.cbc, 'cbc:ID').txt(id);
+  };
+  simpleRef('DespatchDocumentReference', inv.despatchReference);
+  simpleRef('ReceiptDocumentReference', inv.receiptReference);
+  if (!credit) simpleRef('OriginatorDocumentReference', inv.tenderReference);
+  simpleRef('ContractDocumentReference', inv.contractReference);
+  for (const a of inv.attachments ?? []) supportingDocument(doc, a);
   if (options.pdf) {
-    const ref = doc.ele(NS.cac, 'cac:AdditionalDocumentReference');
-    text(ref, 'ID', inv.number ?? 'invoice');
-    text(ref, 'DocumentDescription', credit ? 'Credit note' : 'Invoice');
-    ref.ele(NS.cac, 'cac:Attachment').ele(NS.cbc, 'cbc:EmbeddedDocumentBinaryObject', { mimeCode: 'application/pdf', filename: options.pdf.fileName }).txt(options.pdf.content.toString('base64'));
+    supportingDocument(doc, { id: inv.number ?? 'invoice', description: credit ? 'Credit note' : 'Invoice', content: options.pdf.content.toString('base64'), mimeCode: 'application/pdf', fileName: options.pdf.fileName });
   }
   if (inv.projectReference) {
-    if (credit) {
-      const ref = doc.ele(NS.cac, 'cac:AdditionalDocumentReference');
-      text(ref, 'ID', inv.projectReference);
-      text(ref, 'DocumentTypeCode', '50');
-    } else {
-      doc.ele(NS.cac, 'cac:ProjectReference').ele(NS.cbc, 'cbc:ID').txt(inv.projectReference);
-    }
+    // a CreditNote has no ProjectReference: Peppol carries the project as a document reference of type 50
+    if (credit) supportingDocument(doc, { id: inv.projectReference, typeCode: '50' });
+    else doc.ele(NS.cac, 'cac:ProjectReference').ele(NS.cbc, 'cbc:ID').txt(inv.projectReference);
   }
+  if (credit) simpleRef('OriginatorDocumentReference', inv.tenderReference);
   party(doc, 'AccountingSupplierParty', inv.seller, 'seller');
   party(doc, 'AccountingCustomerParty', inv.buyer, 'buyer');
+  if (inv.payee) {
+    const p = doc.ele(NS.cac, 'cac:PayeeParty');
+    for (const id of inv.payee.identifiers ?? []) identifier(p.ele(NS.cac, 'cac:PartyIdentification'), 'ID', id);
+    p.ele(NS.cac, 'cac:PartyName').ele(NS.cbc, 'cbc:Name').txt(inv.payee.name);
+    if (inv.payee.legalId) identifier(p.ele(NS.cac, 'cac:PartyLegalEntity'), 'CompanyID', inv.payee.legalId);
+  }
+  if (inv.taxRepresentative) {
+    const p = doc.ele(NS.cac, 'cac:TaxRepresentativeParty');
+    p.ele(NS.cac, 'cac:PartyName').ele(NS.cbc, 'cbc:Name').txt(inv.taxRepresentative.name);
+    address(p, 'PostalAddress', inv.taxRepresentative.address ?? {});
+    if (inv.taxRepresentative.vatId) {
+      const tax = p.ele(NS.cac, 'cac:PartyTaxScheme');
+      text(tax, 'CompanyID', inv.taxRepresentative.vatId);
+      tax.ele(NS.cac, 'cac:TaxScheme').ele(NS.cbc, 'cbc:ID').txt('VAT');
+    }
+  }
   if (inv.delivery) {
     const d = doc.ele(NS.cac, 'cac:Delivery');
     text(d, 'ActualDeliveryDate', inv.delivery.date);
@@ -204,6 +251,12 @@ export function writeUbl(inv: CalculatedInvoice, options: UblOptions = {}): stri
     text(pm, 'PaymentMeansCode', inv.payment.meansCode, { name: inv.payment.meansText });
     if (credit) text(pm, 'PaymentDueDate', inv.dueDate);
     text(pm, 'PaymentID', inv.payment.paymentReference);
+    if (inv.payment.card) {
+      const card = pm.ele(NS.cac, 'cac:CardAccount');
+      text(card, 'PrimaryAccountNumberID', inv.payment.card.accountNumber);
+      text(card, 'NetworkID', inv.payment.card.network);
+      text(card, 'HolderName', inv.payment.card.holder);
+    }
     if (inv.payment.iban && inv.payment.meansCode !== '49' && inv.payment.meansCode !== '59') {
       const acct = pm.ele(NS.cac, 'cac:PayeeFinancialAccount');
       text(acct, 'ID', inv.payment.iban);
@@ -226,13 +279,16 @@ export function writeUbl(inv: CalculatedInvoice, options: UblOptions = {}): stri
     amount(sub, 'TaxAmount', b.taxAmount, cur);
     taxCategory(sub, 'TaxCategory', b.category, b.rate, b.category === 'S' || b.category === 'Z' || b.category === 'L' || b.category === 'M' ? undefined : { reason: b.exemptionReason, code: b.exemptionReasonCode });
   }
+  if (inv.vatCurrency && inv.vatTotalInAccountingCurrency !== undefined) {
+    amount(doc.ele(NS.cac, 'cac:TaxTotal'), 'TaxAmount', inv.vatTotalInAccountingCurrency, inv.vatCurrency);
+  }
   const t = inv.totals;
   const total = doc.ele(NS.cac, 'cac:LegalMonetaryTotal');
   amount(total, 'LineExtensionAmount', t.lineNetAmount, cur);
   amount(total, 'TaxExclusiveAmount', t.taxExclusiveAmount, cur);
   amount(total, 'TaxInclusiveAmount', t.taxInclusiveAmount, cur);
-  if ((inv.allowanceCharges ?? []).some((a) => !a.charge)) amount(total, 'AllowanceTotalAmount', t.allowanceTotal, cur);
-  if ((inv.allowanceCharges ?? []).some((a) => a.charge)) amount(total, 'ChargeTotalAmount', t.chargeTotal, cur);
+  if ((inv.allowanceCharges ?? []).some((a) => !a.charge) || !/^0(\.0+)?$/.test(t.allowanceTotal)) amount(total, 'AllowanceTotalAmount', t.allowanceTotal, cur);
+  if ((inv.allowanceCharges ?? []).some((a) => a.charge) || !/^0(\.0+)?$/.test(t.chargeTotal)) amount(total, 'ChargeTotalAmount', t.chargeTotal, cur);
   if (t.prepaidAmount !== '0.00') amount(total, 'PrepaidAmount', t.prepaidAmount, cur);
   if (t.roundingAmount !== '0.00') amount(total, 'PayableRoundingAmount', t.roundingAmount, cur);
   amount(total, 'PayableAmount', t.payableAmount, cur);

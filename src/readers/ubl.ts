@@ -1,0 +1,300 @@
+import { XMLParser } from 'fast-xml-parser';
+import { ReaderError } from '../errors.js';
+import type {
+  CalculatedInvoice, DocumentAllowanceCharge, Identifier, InvoiceLine, LineAllowanceCharge, Party, PaymentInstructions, PostalAddress, SupportingDocument, VatBreakdown, VatCategory,
+} from '../model/invoice.js';
+import { rejectDoctype } from './xml.js';
+import type { ReadContext } from './record.js';
+
+type Node = Record<string, unknown>;
+
+/** Elements that may repeat, so they are always read as lists. */
+const REPEATING = new Set([
+  'InvoiceLine', 'CreditNoteLine', 'AllowanceCharge', 'TaxSubtotal', 'TaxTotal', 'Note', 'PartyIdentification', 'AdditionalDocumentReference',
+  'BillingReference', 'PaymentMeans', 'PaymentTerms', 'AdditionalItemProperty', 'CommodityClassification', 'PartyTaxScheme', 'PartyName', 'AddressLine',
+  'DocumentReference', 'InvoicePeriod',
+]);
+
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  removeNSPrefix: true,
+  // only the five predefined entities can occur: a DOCTYPE (which could define others) is refused first
+  processEntities: true,
+  htmlEntities: false,
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: true,
+  textNodeName: '#text',
+  isArray: (name) => REPEATING.has(name),
+});
+
+function node(v: unknown): Node | undefined {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Node) : Array.isArray(v) ? (v[0] as Node | undefined) : undefined;
+}
+function list(v: unknown): Node[] {
+  return v === undefined ? [] : Array.isArray(v) ? (v as Node[]) : [v as Node];
+}
+function txt(v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string') return v === '' ? undefined : v;
+  if (Array.isArray(v)) return txt(v[0]);
+  if (typeof v === 'object') return txt((v as Node)['#text']);
+  return String(v);
+}
+function attr(v: unknown, name: string): string | undefined {
+  const n = node(v);
+  const a = n?.[`@${name}`];
+  return typeof a === 'string' ? a : undefined;
+}
+function ident(v: unknown, schemeAttr = 'schemeID'): Identifier | undefined {
+  const id = txt(v);
+  if (id === undefined) return undefined;
+  const scheme = attr(v, schemeAttr);
+  return scheme ? { id, scheme } : { id };
+}
+function path(n: Node | undefined, ...steps: string[]): unknown {
+  let cur: unknown = n;
+  for (const s of steps) cur = node(cur)?.[s];
+  return cur;
+}
+function compact<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))) as T;
+}
+
+function address(n: unknown): PostalAddress | undefined {
+  const a = node(n);
+  if (!a) return undefined;
+  return compact({
+    line1: txt(a['StreetName']), line2: txt(a['AdditionalStreetName']), line3: txt(path(a, 'AddressLine', 'Line')),
+    city: txt(a['CityName']), postalCode: txt(a['PostalZone']), countrySubdivision: txt(a['CountrySubentity']),
+    country: txt(path(a, 'Country', 'IdentificationCode')),
+  });
+}
+
+function party(n: unknown): Party | undefined {
+  const p = node(n);
+  if (!p) return undefined;
+  const schemes = list(p['PartyTaxScheme']);
+  const vat = schemes.find((s) => txt(path(s, 'TaxScheme', 'ID')) === 'VAT') ?? (schemes.length === 1 && !txt(path(schemes[0], 'TaxScheme', 'ID')) ? schemes[0] : undefined);
+  const fiscal = schemes.find((s) => s !== vat);
+  const legal = node(p['PartyLegalEntity']);
+  const contact = node(p['Contact']);
+  const name = txt(legal?.['RegistrationName']) ?? txt(path(list(p['PartyName'])[0], 'Name')) ?? '';
+  const tradingName = txt(path(list(p['PartyName'])[0], 'Name'));
+  return compact({
+    name,
+    tradingName: tradingName && tradingName !== name ? tradingName : legal?.['RegistrationName'] ? tradingName : undefined,
+    identifiers: list(p['PartyIdentification']).map((i) => ident(i['ID'])).filter((i): i is Identifier => i !== undefined),
+    legalId: ident(legal?.['CompanyID']),
+    vatId: txt(vat?.['CompanyID']),
+    taxRegistrationId: fiscal ? txt(fiscal['CompanyID']) : undefined,
+    legalInfo: txt(legal?.['CompanyLegalForm']),
+    endpoint: ident(p['EndpointID']),
+    address: address(p['PostalAddress']),
+    contact: contact ? compact({ name: txt(contact['Name']), phone: txt(contact['Telephone']), email: txt(contact['ElectronicMail']) }) : undefined,
+  }) as Party;
+}
+
+function payee(n: unknown): Party | undefined {
+  const p = node(n);
+  if (!p) return undefined;
+  return compact({
+    name: txt(path(list(p['PartyName'])[0], 'Name')) ?? '',
+    identifiers: list(p['PartyIdentification']).map((i) => ident(i['ID'])).filter((i): i is Identifier => i !== undefined),
+    legalId: ident(path(p, 'PartyLegalEntity', 'CompanyID')),
+  }) as Party;
+}
+
+function taxRepresentative(n: unknown): Party | undefined {
+  const p = node(n);
+  if (!p) return undefined;
+  return compact({
+    name: txt(path(list(p['PartyName'])[0], 'Name')) ?? '',
+    vatId: txt(path(list(p['PartyTaxScheme'])[0], 'CompanyID')),
+    address: address(p['PostalAddress']),
+  }) as Party;
+}
+
+function allowanceCharge(a: Node): { charge: boolean; amount: string; baseAmount?: string; percentage?: string; reason?: string; reasonCode?: string } {
+  return compact({
+    charge: txt(a['ChargeIndicator']) === 'true',
+    amount: txt(a['Amount']) ?? '0',
+    baseAmount: txt(a['BaseAmount']),
+    percentage: txt(a['MultiplierFactorNumeric']),
+    reason: txt(a['AllowanceChargeReason']),
+    reasonCode: txt(a['AllowanceChargeReasonCode']),
+  });
+}
+
+function line(l: Node, credit: boolean): InvoiceLine & { netAmount: string } {
+  const item = node(l['Item']) ?? {};
+  const price = node(l['Price']) ?? {};
+  const tax = node(item['ClassifiedTaxCategory']) ?? {};
+  const qty = credit ? l['CreditedQuantity'] : l['InvoicedQuantity'];
+  const priceAc = node(price['AllowanceCharge']);
+  const classes = list(item['CommodityClassification']).map((c) => ident(c['ItemClassificationCode'], 'listID')).filter((c): c is Identifier => c !== undefined);
+  const period = list(l['InvoicePeriod'])[0];
+  const objectRef = list(l['DocumentReference']).find((d) => txt(d['DocumentTypeCode']) === '130') ?? list(l['DocumentReference'])[0];
+  return compact({
+    id: txt(l['ID']) ?? '',
+    note: txt(list(l['Note'])[0]),
+    quantity: txt(qty) ?? '',
+    unitCode: attr(qty, 'unitCode') ?? '',
+    netAmount: txt(l['LineExtensionAmount']) ?? '0.00',
+    accountingReference: txt(l['AccountingCost']),
+    period: period ? compact({ start: txt(period['StartDate']), end: txt(period['EndDate']) }) : undefined,
+    orderLineReference: txt(path(node(l['OrderLineReference']), 'LineID')),
+    objectIdentifier: objectRef ? ident(objectRef['ID']) : undefined,
+    allowanceCharges: list(l['AllowanceCharge']).map((a) => allowanceCharge(a) as LineAllowanceCharge),
+    netPrice: txt(price['PriceAmount']) ?? '',
+    priceDiscount: priceAc ? txt(priceAc['Amount']) : undefined,
+    grossPrice: priceAc ? txt(priceAc['BaseAmount']) : undefined,
+    baseQuantity: txt(price['BaseQuantity']),
+    vatCategory: (txt(tax['ID']) ?? '') as VatCategory,
+    vatRate: txt(tax['Percent']),
+    itemName: txt(item['Name']) ?? '',
+    description: txt(item['Description']),
+    sellerItemId: txt(path(item, 'SellersItemIdentification', 'ID')),
+    buyerItemId: txt(path(item, 'BuyersItemIdentification', 'ID')),
+    standardItemId: ident(path(item, 'StandardItemIdentification', 'ID')),
+    originCountry: txt(path(item, 'OriginCountry', 'IdentificationCode')),
+    classification: classes[0],
+    moreClassifications: classes.slice(1),
+    attributes: list(item['AdditionalItemProperty']).map((p) => ({ name: txt(p['Name']) ?? '', value: txt(p['Value']) ?? '' })),
+  }) as InvoiceLine & { netAmount: string };
+}
+
+function payment(doc: Node, dueDateFallback: string | undefined): PaymentInstructions | undefined {
+  const means = list(doc['PaymentMeans']);
+  const pm = means[0];
+  if (!pm) return undefined;
+  const card = node(pm['CardAccount']);
+  const mandate = node(pm['PaymentMandate']);
+  void dueDateFallback;
+  return compact({
+    meansCode: txt(pm['PaymentMeansCode']) ?? '',
+    meansText: attr(pm['PaymentMeansCode'], 'name'),
+    paymentReference: txt(pm['PaymentID']),
+    iban: txt(path(pm, 'PayeeFinancialAccount', 'ID')),
+    accountName: txt(path(pm, 'PayeeFinancialAccount', 'Name')),
+    bic: txt(path(pm, 'PayeeFinancialAccount', 'FinancialInstitutionBranch', 'ID')),
+    mandateReference: txt(mandate?.['ID']),
+    debitedAccount: txt(path(mandate, 'PayerFinancialAccount', 'ID')),
+    card: card ? compact({ accountNumber: txt(card['PrimaryAccountNumberID']) ?? '', network: txt(card['NetworkID']) ?? '', holder: txt(card['HolderName']) }) : undefined,
+  }) as PaymentInstructions;
+}
+
+function supportingDocument(d: Node): SupportingDocument {
+  const bin = path(node(d['Attachment']), 'EmbeddedDocumentBinaryObject');
+  return compact({
+    id: txt(d['ID']) ?? '',
+    scheme: attr(d['ID'], 'schemeID'),
+    typeCode: txt(d['DocumentTypeCode']),
+    description: txt(d['DocumentDescription']),
+    uri: txt(path(node(d['Attachment']), 'ExternalReference', 'URI')),
+    content: txt(bin),
+    mimeCode: attr(bin, 'mimeCode'),
+    fileName: attr(bin, 'filename'),
+  });
+}
+
+/**
+ * Reads a UBL 2.1 Invoice or CreditNote into the canonical model, keeping the amounts, VAT
+ * breakdown and totals the document states (they are the legally binding ones).
+ */
+export function readUbl(xml: string, ctx: ReadContext): CalculatedInvoice {
+  rejectDoctype(xml, ctx);
+  let parsed: Node;
+  try {
+    parsed = parser.parse(xml) as Node;
+  } catch (err) {
+    throw new ReaderError(`UBL is not well-formed XML: ${(err as Error).message}`, { file: ctx.file, attachment: ctx.attachment });
+  }
+  const credit = parsed['CreditNote'] !== undefined;
+  const doc = node(parsed['CreditNote'] ?? parsed['Invoice']);
+  if (!doc) throw new ReaderError('not a UBL Invoice or CreditNote (the root element is neither)', { file: ctx.file, attachment: ctx.attachment });
+  const currency = txt(doc['DocumentCurrencyCode']) ?? '';
+  const taxTotals = list(doc['TaxTotal']);
+  const main = taxTotals.find((t) => attr(t['TaxAmount'], 'currencyID') === currency) ?? taxTotals[0];
+  const accounting = taxTotals.find((t) => t !== main);
+  const total = node(doc['LegalMonetaryTotal']) ?? {};
+  const lines = list(doc[credit ? 'CreditNoteLine' : 'InvoiceLine']).map((l) => line(l, credit));
+  const allowances = list(doc['AllowanceCharge']).map((a) => {
+    const ac = allowanceCharge(a);
+    const cat = node(a['TaxCategory']) ?? {};
+    return compact({ ...ac, vatCategory: (txt(cat['ID']) ?? '') as VatCategory, vatRate: txt(cat['Percent']) }) as DocumentAllowanceCharge;
+  });
+  const breakdown: VatBreakdown[] = list(main?.['TaxSubtotal']).map((s) => {
+    const cat = node(s['TaxCategory']) ?? {};
+    return compact({
+      category: (txt(cat['ID']) ?? '') as VatCategory,
+      rate: txt(cat['Percent']),
+      taxableAmount: txt(s['TaxableAmount']) ?? '0.00',
+      taxAmount: txt(s['TaxAmount']) ?? '0.00',
+      exemptionReason: txt(cat['TaxExemptionReason']),
+      exemptionReasonCode: txt(cat['TaxExemptionReasonCode']),
+    });
+  });
+  const period = list(doc['InvoicePeriod'])[0];
+  const delivery = node(doc['Delivery']);
+  const dueDate = txt(doc['DueDate']) ?? txt(path(list(doc['PaymentMeans'])[0], 'PaymentDueDate'));
+  const docs = list(doc['AdditionalDocumentReference']).map(supportingDocument);
+  const projectAsDoc = credit ? docs.find((d) => d.typeCode === '50') : undefined;
+  const zero = '0.00';
+  const invoice: CalculatedInvoice = compact({
+    kind: 'invoice' as const,
+    number: txt(doc['ID']),
+    issueDate: txt(doc['IssueDate']) ?? '',
+    typeCode: txt(doc[credit ? 'CreditNoteTypeCode' : 'InvoiceTypeCode']) ?? '',
+    currency,
+    vatCurrency: txt(doc['TaxCurrencyCode']),
+    taxPointDate: txt(doc['TaxPointDate']),
+    dueDate,
+    buyerReference: txt(doc['BuyerReference']),
+    projectReference: txt(path(list(doc['ProjectReference'])[0] as Node | undefined, 'ID')) ?? projectAsDoc?.id,
+    contractReference: txt(path(node(doc['ContractDocumentReference']), 'ID')),
+    orderReference: txt(path(node(doc['OrderReference']), 'ID')),
+    salesOrderReference: txt(path(node(doc['OrderReference']), 'SalesOrderID')),
+    accountingReference: txt(doc['AccountingCost']),
+    receiptReference: txt(path(node(doc['ReceiptDocumentReference']), 'ID')),
+    despatchReference: txt(path(node(doc['DespatchDocumentReference']), 'ID')),
+    tenderReference: txt(path(node(doc['OriginatorDocumentReference']), 'ID')),
+    attachments: docs.filter((d) => d !== projectAsDoc),
+    paymentTerms: txt(path(list(doc['PaymentTerms'])[0], 'Note')),
+    notes: list(doc['Note']).map((n) => txt(n)).filter((n): n is string => n !== undefined),
+    precedingInvoices: list(doc['BillingReference']).map((b) => node(b['InvoiceDocumentReference'])).filter((r): r is Node => r !== undefined)
+      .map((r) => compact({ number: txt(r['ID']) ?? '', issueDate: txt(r['IssueDate']) })),
+    seller: party(path(doc, 'AccountingSupplierParty', 'Party')) ?? { name: '' },
+    buyer: party(path(doc, 'AccountingCustomerParty', 'Party')) ?? { name: '' },
+    payee: payee(doc['PayeeParty']),
+    taxRepresentative: taxRepresentative(doc['TaxRepresentativeParty']),
+    delivery: delivery ? compact({
+      partyName: txt(path(node(delivery['DeliveryParty']), 'PartyName', 'Name')),
+      locationId: ident(path(node(delivery['DeliveryLocation']), 'ID')),
+      date: txt(delivery['ActualDeliveryDate']),
+      address: address(path(node(delivery['DeliveryLocation']), 'Address')),
+    }) : undefined,
+    period: period ? compact({ start: txt(period['StartDate']), end: txt(period['EndDate']) }) : undefined,
+    payment: payment(doc, dueDate),
+    allowanceCharges: allowances,
+    prepaidAmount: txt(total['PrepaidAmount']),
+    roundingAmount: txt(total['PayableRoundingAmount']),
+    vatTotalInAccountingCurrency: accounting ? txt(accounting['TaxAmount']) : undefined,
+    lines,
+    vatBreakdown: breakdown,
+    totals: {
+      lineNetAmount: txt(total['LineExtensionAmount']) ?? zero,
+      allowanceTotal: txt(total['AllowanceTotalAmount']) ?? zero,
+      chargeTotal: txt(total['ChargeTotalAmount']) ?? zero,
+      taxExclusiveAmount: txt(total['TaxExclusiveAmount']) ?? zero,
+      taxAmount: txt(main?.['TaxAmount']) ?? zero,
+      taxInclusiveAmount: txt(total['TaxInclusiveAmount']) ?? zero,
+      prepaidAmount: txt(total['PrepaidAmount']) ?? zero,
+      roundingAmount: txt(total['PayableRoundingAmount']) ?? zero,
+      payableAmount: txt(total['PayableAmount']) ?? zero,
+    },
+    meta: { sellerKey: 'ubl', sourceFile: ctx.file, sourceKey: txt(doc['ID']) ?? '', source: { path: credit ? 'CreditNote' : 'Invoice' }, amountsDeclared: true, numberFromSource: true },
+  });
+  return invoice;
+}
