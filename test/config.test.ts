@@ -27,7 +27,7 @@ function configCopy(): { configDir: string; mappingsDir: string } {
 describe('configuration files', () => {
   it('the shipped configuration is valid', () => {
     const config = loadConfig({ configDir: join(ROOT, 'config'), mappingsDir: join(ROOT, 'mappings') });
-    assert.deepEqual(config.mappings.map((m) => m.name), ['access-orders', 'erp-invoices', 'members-contribution', 'webshop-orders']);
+    assert.deepEqual(config.mappings.map((m) => m.name), ['access-orders', 'erp-invoices', 'members-contribution', 'ubl-invoices', 'webshop-orders']);
   });
 
   it('an unknown transport points at file:line:column and suggests the near miss', () => {

@@ -14,6 +14,7 @@ const SAMPLE_FILES = [
   'erp/facturen_20261130.xml',
   'webshop/orders-20261130-0600.json',
   'members/contributie_2027.csv',
+  'ubl/WEB-2026-0415.xml',
 ];
 
 describe('golden files: inbox-sample → canonical invoices', () => {

@@ -151,6 +151,9 @@ export function compileMapping(yaml: YamlSource<MappingDefinition>): CompiledMap
   };
   const c = new Compiler(yaml, ctx);
   if (def.defaults?.dateFormat) c.dateFormat(def.defaults.dateFormat, ['defaults', 'dateFormat']);
+  if (def.reader.format !== 'ubl' && (!def.invoice || !def.line)) c.problem(`a ${def.reader.format} mapping needs invoice: and line: sections`, []);
+  def.invoice ??= {};
+  def.line ??= {};
   const invoiceFields = c.tree(def.invoice, '', ['invoice'], new Set(['charges', 'allowances']));
   const lineFields = c.tree(def.line, '', ['line'], new Set(['skipWhen']));
   const allowanceCharges = [

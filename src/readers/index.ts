@@ -6,7 +6,7 @@ import type { ReadContext, ReaderInput, SourceRecord } from './record.js';
 import { readXml, type XmlReaderOptions } from './xml.js';
 
 /** Reader options of any format, as in a mapping's `reader:` block. */
-export type ReaderOptions = CsvReaderOptions | XmlReaderOptions | JsonReaderOptions | FixedWidthReaderOptions;
+export type ReaderOptions = CsvReaderOptions | XmlReaderOptions | JsonReaderOptions | FixedWidthReaderOptions | { format: 'ubl'; maxBytes?: number };
 
 /** Reads records of the mapping's format; every reader reports errors as ReaderError with a location. */
 export function readRecords(input: ReaderInput, options: ReaderOptions, ctx: ReadContext): AsyncGenerator<SourceRecord> {
@@ -15,6 +15,7 @@ export function readRecords(input: ReaderInput, options: ReaderOptions, ctx: Rea
     case 'xml': return readXml(input, options, ctx);
     case 'json': return readJson(input, options, ctx);
     case 'fixed-width': return readFixedWidth(input, options, ctx);
+    case 'ubl': throw new ReaderError('UBL files are read whole (readUbl), not as records', { file: ctx.file });
     default: throw new ReaderError(`unknown reader format "${(options as { format: string }).format}"`, { file: ctx.file, field: 'reader.format' });
   }
 }

@@ -3,6 +3,7 @@ import { basename, extname } from 'node:path';
 import type { GatewayConfig } from '../config/load.js';
 import { GatewayError, RuleError } from '../errors.js';
 import { mapRecords } from '../mapping/mapper.js';
+import { mapUblFile } from '../mapping/ubl-source.js';
 import { selectMapping } from '../mapping/select.js';
 import type { CalculatedInvoice, SourcePosition } from '../model/invoice.js';
 import { checkInvoice } from '../model/rules.js';
@@ -44,9 +45,12 @@ export async function* prepareFile(path: string, config: GatewayConfig, options:
     const mapping = selectMapping(config.mappings, doc.name, { folder: options.folder, mapping: doc.attachment ? undefined : options.mapping });
     const ctx = { file: displayName, ...(doc.attachment ? { attachment: doc.attachment } : {}) };
     const input = typeof doc.input === 'function' ? doc.input() : doc.input;
-    const records = readRecords(input, mapping.definition.reader, ctx);
+    const master = { sellers: config.sellers.sellers, customers: config.customers };
+    const groups = mapping.definition.reader.format === 'ubl'
+      ? mapUblFile(input, mapping, master, ctx)
+      : mapRecords(readRecords(input, mapping.definition.reader, ctx), mapping, master, ctx);
     const tag = { mapping: mapping.name, ...(doc.attachment ? { attachment: doc.attachment } : {}) };
-    for await (const group of mapRecords(records, mapping, { sellers: config.sellers.sellers, customers: config.customers }, ctx)) {
+    for await (const group of groups) {
       if (!group.ok) {
         yield { ...tag, ok: false, key: group.key, source: group.source, errors: group.errors };
         continue;
