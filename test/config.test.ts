@@ -68,7 +68,7 @@ describe('configuration files', () => {
   it('check-config exits 0 on the shipped config and 1 with the problems listed', () => {
     const ok = spawnSync(process.execPath, [CLI, 'check-config'], { cwd: ROOT, encoding: 'utf-8' });
     assert.equal(ok.status, 0, ok.stderr);
-    assert.match(ok.stdout, /configuration is valid: 2 seller\(s\), 5 customer\(s\), 4 mapping\(s\)/);
+    assert.match(ok.stdout, /configuration is valid: 2 seller\(s\), 5 customer\(s\), 5 mapping\(s\)/);
     const { configDir, mappingsDir } = configCopy();
     writeFileSync(join(configDir, 'customers.yaml'), 'unknownCustomers: rejekt\n');
     const bad = spawnSync(process.execPath, [CLI, 'check-config', '--config', configDir, '--mappings', mappingsDir], { encoding: 'utf-8' });

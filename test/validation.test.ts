@@ -69,7 +69,7 @@ describe('validation with the official artefacts', function () {
     const en = await runUnitTests(saxonjs, en16931Tests, 'en16931');
     assert.deepEqual(en.failed, []);
     const peppol = await runUnitTests(saxonjs, peppolTests, 'peppol');
-    const unexpected = peppol.failed.filter((f) => ![...SAXONJS_KNOWN].some((rule) => f.endsWith(` ${rule}`)));
+    const unexpected = peppol.failed.filter((f) => ![...SAXONJS_KNOWN].some((rule) => f.includes(` ${rule},`)));
     assert.deepEqual(unexpected, []);
     assert.ok(peppol.failed.length <= 1, `known SaxonJS failures: ${peppol.failed.join(', ')}`);
     console.log(`      SaxonJS: EN 16931 ${en.passed}/${en.checks}, Peppol ${peppol.passed}/${peppol.checks} (${peppol.failed.join(', ') || 'no known-bug case hit'})`);
