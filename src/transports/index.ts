@@ -3,6 +3,7 @@ import type { DeliveryRecord } from '../ledger/ledger.js';
 import { MailTemplates } from '../mail/compose.js';
 import { FolderTransport } from './folder.js';
 import { PickupTransport } from './pickup.js';
+import { SftpTransport } from './sftp.js';
 import { TransportError, type Transport } from './transport.js';
 
 /** Creates and caches one transport per target; the outbox asks it for the transport of a delivery. */
@@ -28,6 +29,7 @@ export class Transports {
     let transport: Transport;
     if (target.kind === 'folder') transport = new FolderTransport(target.path);
     else if (target.kind === 'pickup') transport = new PickupTransport(target.path, (req) => this.templates.build(req, target));
+    else if (target.kind === 'sftp') transport = new SftpTransport(targetName, target);
     else {
       const factory = this.factories.get(target.kind);
       if (!factory) throw new TransportError(`transport kind '${target.kind}' is not available in this gateway`, true);

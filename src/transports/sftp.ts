@@ -1,0 +1,157 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { posix } from 'node:path';
+import SftpClient from 'ssh2-sftp-client';
+import type { TargetConfig } from '../config/types.js';
+import { fromEnvironment, TransportError, type SendRequest, type Transport } from './transport.js';
+
+type SftpTarget = Extract<TargetConfig, { kind: 'sftp' }>;
+
+/** OpenSSH's fingerprint form of a host key: "SHA256:" + unpadded base64 of its SHA-256. */
+export function hostKeyFingerprint(key: Buffer): string {
+  return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
+}
+
+/** File names on the server: the route's pattern with {number}, {ext}, {name}; safe characters only. */
+export function remoteName(pattern: string | undefined, fileName: string): string {
+  const ext = fileName.includes('.') ? fileName.slice(fileName.lastIndexOf('.') + 1) : '';
+  const stem = ext ? fileName.slice(0, -(ext.length + 1)) : fileName;
+  const name = (pattern ?? '{name}').replace(/\{number\}/g, stem).replace(/\{ext\}/g, ext).replace(/\{name\}/g, fileName);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$/.test(name)) throw new TransportError(`remote file name "${name}" has unsafe characters (allowed: letters, digits, . _ -)`, true);
+  return name;
+}
+
+const PERMANENT = /authentication|host key|hostkey|fingerprint|permission denied|EACCES|no such file/i;
+
+function classify(err: unknown, what: string): TransportError {
+  if (err instanceof TransportError) return err;
+  const message = (err as Error).message ?? String(err);
+  return new TransportError(`${what}: ${message}`, PERMANENT.test(message));
+}
+
+/**
+ * Uploads to an SFTP drop: a complete file or none. Written under a temporary name, then renamed
+ * with the plain SFTP rename, which on OpenSSH is atomic and refuses an existing target (the
+ * posix-rename extension would overwrite, so it is not used). The server's host key must match
+ * the configured SHA-256 fingerprint. Connections are reused, at most maxConnections per target.
+ */
+export class SftpTransport implements Transport {
+  private readonly idle: SftpClient[] = [];
+  private open = 0;
+  private readonly waiting: ((client: SftpClient) => void)[] = [];
+  private readonly limit: number;
+
+  constructor(private readonly name: string, private readonly target: SftpTarget) {
+    this.limit = target.maxConnections ?? 2;
+  }
+
+  private async connect(): Promise<SftpClient> {
+    const client = new SftpClient(`igw-${this.name}`);
+    const expected = this.target.hostKeySha256.trim();
+    let offered: string | undefined;
+    const password = fromEnvironment(this.target.password, `target ${this.name} password`);
+    const keyFile = fromEnvironment(this.target.privateKeyFile, `target ${this.name} privateKeyFile`);
+    let privateKey: Buffer | undefined;
+    if (keyFile) {
+      try {
+        privateKey = readFileSync(keyFile);
+      } catch (err) {
+        throw new TransportError(`target ${this.name}: cannot read private key ${keyFile}: ${(err as Error).message}`, true);
+      }
+    }
+    // Own reconnect with back-off: the library tries once.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await client.connect({
+          host: this.target.host,
+          port: this.target.port ?? 22,
+          username: this.target.user,
+          ...(privateKey ? { privateKey } : {}),
+          ...(password ? { password } : {}),
+          readyTimeout: 10_000,
+          retries: 0,
+          hostVerifier: (key: Buffer) => {
+            offered = hostKeyFingerprint(key);
+            return offered === expected;
+          },
+        } as SftpClient.ConnectOptions);
+        return client;
+      } catch (err) {
+        if (offered && offered !== expected) {
+          throw new TransportError(`target ${this.name}: the server's host key ${offered} is not the configured ${expected}; refusing to connect (if the server's key really changed, update hostKeySha256)`, true);
+        }
+        const e = classify(err, `target ${this.name}: cannot connect to ${this.target.host}:${this.target.port ?? 22}`);
+        if (e.permanent || attempt >= 3) throw e;
+        await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+      }
+    }
+  }
+
+  private async acquire(): Promise<SftpClient> {
+    const client = this.idle.pop();
+    if (client) return client;
+    if (this.open < this.limit) {
+      this.open++;
+      try {
+        return await this.connect();
+      } catch (err) {
+        this.open--;
+        throw err;
+      }
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(client: SftpClient, broken: boolean): void {
+    if (broken) {
+      this.open--;
+      void client.end().catch(() => undefined);
+      const next = this.waiting.shift();
+      if (next) void this.acquire().then(next, () => undefined);
+      return;
+    }
+    const next = this.waiting.shift();
+    if (next) next(client);
+    else this.idle.push(client);
+  }
+
+  async send({ document }: SendRequest): Promise<string> {
+    const name = remoteName(this.target.fileName, document.fileName);
+    const dir = this.target.folder;
+    const final = posix.join(dir, name);
+    const temp = posix.join(dir, `.${name}.${process.pid}.part`);
+    const client = await this.acquire();
+    let broken = false;
+    try {
+      if (await client.exists(final)) {
+        const existing = (await client.get(final)) as Buffer;
+        if (Buffer.compare(existing, document.content) === 0) return `${this.name}:${final} (already there)`;
+        throw new TransportError(`${this.name}:${final} already exists with different content; it is not overwritten`, true);
+      }
+      await client.put(document.content, temp);
+      try {
+        await client.rename(temp, final);
+      } catch (err) {
+        await client.delete(temp, true).catch(() => undefined);
+        if (await client.exists(final).catch(() => false)) {
+          const existing = (await client.get(final)) as Buffer;
+          if (Buffer.compare(existing, document.content) === 0) return `${this.name}:${final} (already there)`;
+        }
+        throw err;
+      }
+      return `${this.name}:${final}`;
+    } catch (err) {
+      const e = classify(err, `target ${this.name}: upload of ${name} failed`);
+      broken = !e.permanent || !(err instanceof TransportError);
+      throw e;
+    } finally {
+      this.release(client, broken);
+    }
+  }
+
+  async close(): Promise<void> {
+    const clients = this.idle.splice(0);
+    this.open -= clients.length;
+    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+  }
+}
