@@ -11,6 +11,7 @@ import { resendCommand, retryCommand, statusCommand } from './ledger-commands.js
 import { runCommand } from './run.js';
 import { installStandardsCommand } from './install-standards.js';
 import { validateCommand } from './validate.js';
+import { runOnceCommand } from './run-once.js';
 
 const program = new Command();
 program
@@ -54,6 +55,13 @@ program
   .option('--demo', 'start from an empty data/demo folder with the inbox-sample files, outputs local only')
   .option('--quiet', 'no log lines on the console (the log file still gets them)')
   .action(action((opts: { demo?: boolean; quiet?: boolean }) => runCommand({ ...program.opts(), ...opts })));
+
+program
+  .command('run-once')
+  .description('process one file in the foreground and send its invoices, with a progress bar')
+  .argument('<file>', 'the file to process (it is copied; the original stays)')
+  .option('--folder <name>', 'the source (inbox folder) it belongs to (default: from the mapping that matches its name)')
+  .action(action((file: string, opts: { folder?: string }) => runOnceCommand(file, { ...program.opts(), ...opts })));
 
 program
   .command('status')

@@ -3,7 +3,9 @@ import type { CalculatedInvoice } from '../model/invoice.js';
 import type { Delivery } from '../routing/route.js';
 import type { Format, RenderedDocument } from './document.js';
 import { jsonFormat } from './json.js';
-import { ublFormat } from './ubl/index.js';
+import { setPdfRenderer, ublFormat } from './ubl/index.js';
+import { pdfFor, pdfFormat } from './pdf/index.js';
+import type { SellerConfig } from '../config/types.js';
 
 /** A format that does not exist (yet) or cannot express this invoice: permanent for the delivery. */
 export class FormatError extends GatewayError {}
@@ -17,6 +19,12 @@ export function registerFormat(format: Format): void {
 registerFormat(jsonFormat);
 registerFormat(ublFormat);
 
+/** Registers the formats that need configuration (the PDF's logos); call once at start. */
+export function configureFormats(sellers: Record<string, SellerConfig>, configDir: string): void {
+  registerFormat(pdfFormat(sellers, configDir));
+  setPdfRenderer((invoice, options) => pdfFor(invoice, options, sellers, configDir));
+}
+
 /** Known format names. */
 export function formatNames(): string[] {
   return [...formats.keys()];
@@ -27,5 +35,10 @@ export async function renderDocument(formatName: string, invoice: CalculatedInvo
   const format = formats.get(formatName);
   if (!format) throw new FormatError(`format '${formatName}' is not available in this gateway (available: ${formatNames().join(', ')})`, { field: 'format' });
   const content = await format.render(invoice, options);
-  return { fileName: `${baseName}.${format.extension}`, mediaType: format.mediaType, content };
+  const document: RenderedDocument = { fileName: `${baseName}.${format.extension}`, mediaType: format.mediaType, content };
+  if (options.attachUbl && formatName === 'pdf' && invoice.kind === 'invoice') {
+    // an e-mail with the PDF for people and the UBL for their bookkeeping software
+    document.attachments = [await renderDocument('ubl', invoice, options, baseName)];
+  }
+  return document;
 }

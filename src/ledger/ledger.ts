@@ -136,6 +136,8 @@ export interface Ledger {
   /** New deliveries for an issued invoice (explicit resend): new idempotency keys, logged. */
   resend(invoiceNumber: string, reason: string): number;
   deliveriesOfInvoice(invoiceId: number): DeliveryRecord[];
+  /** Delivery counts of one file's invoices, for progress. */
+  deliveryStatesOfFile(fileId: number): { total: number; sent: number; dead: number; failed: number };
 
   status(now: number): LedgerStatus;
   logEvent(kind: string, detail: Record<string, unknown>): void;

@@ -296,6 +296,12 @@ export class SqliteLedger implements Ledger {
     }).immediate();
   }
 
+  deliveryStatesOfFile(fileId: number): { total: number; sent: number; dead: number; failed: number } {
+    const row = this.db.prepare(`SELECT COUNT(*) AS total, SUM(d.state = 'sent') AS sent, SUM(d.state = 'dead') AS dead, SUM(d.state = 'failed') AS failed
+      FROM deliveries d JOIN invoices i ON i.id = d.invoice_id WHERE i.file_id = ?`).get(fileId) as Record<string, number | null>;
+    return { total: row['total'] ?? 0, sent: row['sent'] ?? 0, dead: row['dead'] ?? 0, failed: row['failed'] ?? 0 };
+  }
+
   deliveriesOfInvoice(invoiceId: number): DeliveryRecord[] {
     return (this.stmts['deliveriesOfInvoice']!.all(invoiceId) as Row[]).map(deliveryFromRow);
   }

@@ -1,4 +1,4 @@
-import { mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { GatewayConfig } from '../config/load.js';
 import { errorMessage, ReaderError } from '../errors.js';
@@ -6,6 +6,7 @@ import type { FileRecord, Ledger } from '../ledger/ledger.js';
 import { SqliteLedger } from '../ledger/sqlite.js';
 import { MailTemplates } from '../mail/compose.js';
 import { Transports } from '../transports/index.js';
+import { configureFormats } from '../formats/index.js';
 import { UblGate } from '../validation/gate.js';
 import { Folders, freeName, hashFile, moveInto, writeBeside } from './folders.js';
 import type { Logger } from './log.js';
@@ -49,6 +50,7 @@ export class GatewayService {
 
   constructor(readonly config: GatewayConfig, private readonly log: Logger, options: { deliver?: boolean } = {}) {
     const s = config.service;
+    configureFormats(config.sellers.sellers, config.configDir);
     this.folders = new Folders(s);
     this.ledger = new SqliteLedger(this.folders.ledgerFile());
     this.transports = new Transports(s, new MailTemplates(config.configDir));
@@ -178,6 +180,37 @@ export class GatewayService {
     } catch (err) {
       // A bug or an I/O failure, not bad input: the file stays in processing/ and is resumed at the next start.
       this.log.error('file processing failed; it stays in processing/ and is resumed at the next start', { file: file.name, fileId: file.id, error: errorMessage(err), stack: (err as Error).stack });
+    }
+  }
+
+  /**
+   * run-once: takes one file (copied, so the original stays where it is) through the pipeline and
+   * the outbox, without watching; `progress` is called as deliveries finish.
+   */
+  async runOnce(path: string, folder: string, progress: (done: number, total: number) => void): Promise<{ file: FileRecord | undefined; sent: number; dead: number; waiting: number }> {
+    const released = this.ledger.releaseSending();
+    if (released) this.log.warn('deliveries interrupted by a stop are due again', { count: released });
+    const dir = this.folders.processing(folder);
+    await mkdir(dir, { recursive: true });
+    const processingPath = await freeName(dir, basename(path));
+    await copyFile(path, processingPath);
+    let record: FileRecord | undefined;
+    this.onFileDone = (file) => { record = file; };
+    this.outbox.start();
+    await this.register(processingPath, folder, basename(path));
+    const count = () => {
+      if (!record) return { total: 0, sent: 0, dead: 0, waiting: 0 };
+      const rows = this.ledger.deliveryStatesOfFile(record.id);
+      return { total: rows.total, sent: rows.sent, dead: rows.dead, waiting: rows.failed };
+    };
+    for (;;) {
+      const c = count();
+      progress(c.sent + c.dead, c.total);
+      if (c.sent + c.dead + c.waiting >= c.total) {
+        await this.outbox.stop();
+        return { file: record ? this.ledger.file(record.id) : undefined, sent: c.sent, dead: c.dead, waiting: c.waiting };
+      }
+      await new Promise((r) => setTimeout(r, 200));
     }
   }
 

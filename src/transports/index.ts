@@ -4,19 +4,14 @@ import { MailTemplates } from '../mail/compose.js';
 import { FolderTransport } from './folder.js';
 import { PickupTransport } from './pickup.js';
 import { SftpTransport } from './sftp.js';
+import { SmtpTransport } from './smtp.js';
 import { TransportError, type Transport } from './transport.js';
 
 /** Creates and caches one transport per target; the outbox asks it for the transport of a delivery. */
 export class Transports {
   private readonly cache = new Map<string, Transport>();
-  private readonly factories = new Map<string, (name: string) => Transport>();
 
   constructor(private readonly settings: ServiceSettings, private readonly templates: MailTemplates) {}
-
-  /** Lets a module add a transport kind (sftp, smtp) without this file knowing it. */
-  register(kind: string, factory: (name: string, settings: ServiceSettings, templates: MailTemplates) => Transport): void {
-    this.factories.set(kind, (name) => factory(name, this.settings, this.templates));
-  }
 
   /** The transport for a delivery, by its route's transport and target. */
   for(delivery: DeliveryRecord): Transport {
@@ -30,11 +25,8 @@ export class Transports {
     if (target.kind === 'folder') transport = new FolderTransport(target.path);
     else if (target.kind === 'pickup') transport = new PickupTransport(target.path, (req) => this.templates.build(req, target));
     else if (target.kind === 'sftp') transport = new SftpTransport(targetName, target);
-    else {
-      const factory = this.factories.get(target.kind);
-      if (!factory) throw new TransportError(`transport kind '${target.kind}' is not available in this gateway`, true);
-      transport = factory(targetName);
-    }
+    else if (target.kind === 'smtp') transport = new SmtpTransport(targetName, target, this.templates);
+    else throw new TransportError(`transport kind '${(target as { kind: string }).kind}' is not available in this gateway`, true);
     this.cache.set(targetName, transport);
     return transport;
   }

@@ -1,0 +1,250 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, isAbsolute, join } from 'node:path';
+import PDFDocument from 'pdfkit';
+import { dec } from '../../model/decimal.js';
+import { formatDate, formatDecimal, formatMoney } from '../../model/display.js';
+import type { CalculatedInvoice, Party } from '../../model/invoice.js';
+import { fill, LABELS, type Labels } from './labels.js';
+
+const require = createRequire(import.meta.url);
+/** DejaVu Sans from npm (dejavu-fonts-ttf): euro sign, diacritics and the ĳ ligature, embedded as TrueType. */
+const FONT_DIR = join(dirname(require.resolve('dejavu-fonts-ttf/package.json')), 'ttf');
+const FONT = join(FONT_DIR, 'DejaVuSans.ttf');
+const FONT_BOLD = join(FONT_DIR, 'DejaVuSans-Bold.ttf');
+
+/** What the PDF needs besides the invoice. */
+export interface PdfOptions {
+  language?: 'nl' | 'en';
+  /** a logo image (PNG or JPEG) */
+  logo?: string;
+  /** the invoice's UBL, embedded as the machine-readable alternative (a hybrid invoice) */
+  ubl?: { fileName: string; content: Buffer };
+  website?: string;
+}
+
+const PAGE = { width: 595.28, height: 841.89, margin: 50 };
+const COLUMNS = [
+  { key: 'description', x: 50, width: 215, align: 'left' as const },
+  { key: 'quantity', x: 265, width: 50, align: 'right' as const },
+  { key: 'unit', x: 320, width: 40, align: 'left' as const },
+  { key: 'price', x: 360, width: 65, align: 'right' as const },
+  { key: 'vat', x: 425, width: 40, align: 'right' as const },
+  { key: 'amount', x: 465, width: 80, align: 'right' as const },
+];
+const UNIT_NAMES: Record<string, { nl: string; en: string }> = {
+  C62: { nl: 'st', en: 'pcs' }, H87: { nl: 'st', en: 'pcs' }, EA: { nl: 'st', en: 'ea' }, KGM: { nl: 'kg', en: 'kg' }, HUR: { nl: 'uur', en: 'hr' },
+  XBX: { nl: 'doos', en: 'box' }, XPK: { nl: 'pak', en: 'pack' }, MTR: { nl: 'm', en: 'm' }, LTR: { nl: 'l', en: 'l' }, DAY: { nl: 'dag', en: 'day' }, MON: { nl: 'mnd', en: 'month' },
+};
+
+function partyLines(p: Party): string[] {
+  const a = p.address ?? {};
+  return [p.name, p.contact?.name ? `t.a.v. ${p.contact.name}` : undefined, a.line1, a.line2, a.line3, [a.postalCode, a.city].filter(Boolean).join('  '), a.country && a.country !== 'NL' ? a.country : undefined]
+    .filter((l): l is string => Boolean(l));
+}
+
+function vatNote(category: string, l: Labels): string | undefined {
+  switch (category) {
+    case 'AE': return l.reverseCharge;
+    case 'K': return l.intraCommunity;
+    case 'E': return l.exempt;
+    case 'G': return l.export;
+    case 'O': return l.outOfScope;
+    default: return undefined;
+  }
+}
+
+/**
+ * Renders a professional Dutch (or English) invoice, credit note or quotation as PDF/A-3b:
+ * embedded TrueType font, lines that flow over pages with the header repeated, "page x of y",
+ * VAT breakdown, totals, payment instruction and the legally required details.
+ */
+export async function renderPdf(inv: CalculatedInvoice, options: PdfOptions = {}): Promise<Buffer> {
+  const lang = options.language ?? (inv.meta.language === 'en' ? 'en' : 'nl');
+  const l: Labels = LABELS[lang];
+  const cur = inv.currency;
+  const money = (v: string) => formatMoney(v, cur, lang);
+  const isQuote = inv.kind === 'quote';
+  const isCredit = inv.typeCode === '381';
+  const title = isQuote ? l.quote : isCredit ? l.creditNote : l.invoice;
+  const doc = new PDFDocument({
+    size: 'A4', margin: PAGE.margin, bufferPages: true, pdfVersion: '1.7', subset: 'PDF/A-3b', tagged: false, lang: lang === 'en' ? 'en-GB' : 'nl-NL',
+    info: { Title: `${title} ${inv.number ?? ''}`.trim(), Author: inv.seller.name, Subject: `${title} ${inv.number ?? ''} ${inv.buyer.name}`, Creator: 'invoice-gateway' },
+    autoFirstPage: true,
+  } as PDFKit.PDFDocumentOptions);
+  const chunks: Buffer[] = [];
+  doc.on('data', (c: Buffer) => chunks.push(c));
+  const done = new Promise<Buffer>((resolve) => doc.on('end', () => resolve(Buffer.concat(chunks))));
+  doc.registerFont('body', FONT);
+  doc.registerFont('bold', FONT_BOLD);
+  doc.font('body');
+
+  // Seller block and logo
+  const s = inv.seller;
+  let top = PAGE.margin;
+  if (options.logo && existsSync(options.logo)) {
+    try {
+      doc.image(options.logo, PAGE.margin, top, { fit: [160, 60] });
+    } catch {
+      // an unreadable logo must not stop an invoice
+    }
+  } else {
+    doc.font('bold').fontSize(16).text(s.tradingName ?? s.name, PAGE.margin, top, { width: 260 });
+  }
+  const sellerLines = [s.name, s.address?.line1, [s.address?.postalCode, s.address?.city].filter(Boolean).join('  '), s.contact?.phone, s.contact?.email, options.website]
+    .filter((x): x is string => Boolean(x));
+  doc.font('body').fontSize(8.5).fillColor('#333333').text(sellerLines.join('\n'), 345, top, { width: 200, align: 'right' });
+
+  // Buyer address block (window envelope position)
+  top = 150;
+  doc.fillColor('black').fontSize(10).text(partyLines(inv.buyer).join('\n'), PAGE.margin, top, { width: 250 });
+  if (inv.buyer.vatId) doc.fontSize(8.5).fillColor('#333333').text(`${l.buyerVat}: ${inv.buyer.vatId}`, { width: 250 });
+
+  // Title and document details
+  top = 250;
+  doc.fillColor('black').font('bold').fontSize(18).text(title, PAGE.margin, top);
+  const details: [string, string | undefined][] = [
+    [isQuote ? l.quoteNumber : isCredit ? l.creditNumber : l.number, inv.number],
+    [isQuote || isCredit ? l.quoteDate : l.date, formatDate(inv.issueDate, lang)],
+    [isQuote ? l.validUntil : l.dueDate, isCredit ? undefined : formatDate(isQuote ? inv.validUntil : inv.dueDate, lang) || undefined],
+    [l.customerNumber, inv.meta.customerKey],
+    [l.yourReference, inv.buyerReference],
+    [l.yourOrder, inv.orderReference],
+    [l.orderNumber, inv.salesOrderReference],
+    [l.project, inv.projectReference],
+    [l.deliveryDate, inv.delivery?.date ? formatDate(inv.delivery.date, lang) : undefined],
+    [l.period, inv.period ? `${formatDate(inv.period.start, lang)} – ${formatDate(inv.period.end, lang)}` : undefined],
+  ];
+  let y = top + 30;
+  doc.fontSize(9);
+  for (const [label, value] of details) {
+    if (!value) continue;
+    doc.font('body').fillColor('#555555').text(label, PAGE.margin, y, { width: 110 });
+    doc.font('bold').fillColor('black').text(value, PAGE.margin + 110, y, { width: 200 });
+    y += 13;
+  }
+  if (isCredit && inv.precedingInvoices?.length) {
+    const p = inv.precedingInvoices[0]!;
+    doc.font('body').text(fill(l.creditFor, { number: p.number, date: p.issueDate ? ` (${formatDate(p.issueDate, lang)})` : '' }), PAGE.margin, y + 4, { width: 495 });
+    y = doc.y + 4;
+  }
+  for (const note of inv.notes ?? []) {
+    doc.font('body').fillColor('#333333').text(note, PAGE.margin, y + 4, { width: 495 });
+    y = doc.y + 2;
+  }
+
+  // Lines table, flowing over pages with its header repeated
+  const header = (atY: number): number => {
+    doc.font('bold').fontSize(8.5).fillColor('black');
+    for (const c of COLUMNS) doc.text(l[c.key as keyof Labels] as string, c.x, atY, { width: c.width, align: c.align });
+    doc.moveTo(PAGE.margin, atY + 13).lineTo(PAGE.width - PAGE.margin, atY + 13).lineWidth(0.6).strokeColor('#999999').stroke();
+    return atY + 18;
+  };
+  y = header(y + 16);
+  const bottom = PAGE.height - PAGE.margin - 40;
+  doc.font('body').fontSize(8.5);
+  for (const line of inv.lines) {
+    const description = [line.itemName, line.description, ...(line.allowanceCharges ?? []).map((ac) => `${ac.charge ? l.charge : l.discount}${ac.percentage ? ` ${formatDecimal(ac.percentage, lang, 0)}%` : ''}: ${money(ac.amount)}${ac.reason && !/^(korting|toeslag|discount|charge)$/i.test(ac.reason) ? ` (${ac.reason})` : ''}`)]
+      .filter(Boolean).join('\n');
+    const height = Math.max(doc.heightOfString(description, { width: COLUMNS[0]!.width - 5 }), 11);
+    if (y + height > bottom) {
+      doc.addPage();
+      y = header(PAGE.margin);
+      doc.font('body').fontSize(8.5);
+    }
+    const unit = UNIT_NAMES[line.unitCode]?.[lang] ?? line.unitCode;
+    const cells: Record<string, string> = {
+      description,
+      quantity: formatDecimal(line.quantity, lang, 0),
+      unit,
+      price: formatDecimal(line.netPrice, lang, 2),
+      vat: line.vatCategory === 'S' || line.vatCategory === 'Z' ? `${formatDecimal(line.vatRate ?? '0', lang, 0)}%` : line.vatCategory,
+      amount: formatDecimal(line.netAmount, lang, 2),
+    };
+    doc.fillColor('black');
+    for (const c of COLUMNS) doc.text(cells[c.key] ?? '', c.x, y, { width: c.key === 'description' ? c.width - 5 : c.width, align: c.align });
+    y += height + 4;
+  }
+  doc.moveTo(PAGE.margin, y).lineTo(PAGE.width - PAGE.margin, y).lineWidth(0.6).strokeColor('#999999').stroke();
+  y += 8;
+
+  // Document allowances/charges, VAT breakdown and totals
+  const totalRows: [string, string, boolean?][] = [];
+  totalRows.push([l.subtotal, money(inv.totals.lineNetAmount)]);
+  for (const ac of inv.allowanceCharges ?? []) totalRows.push([`${ac.reason ?? (ac.charge ? l.charge : l.discount)}`, money(ac.charge ? ac.amount : `-${ac.amount}`)]);
+  totalRows.push([l.totalExcl, money(inv.totals.taxExclusiveAmount)]);
+  for (const b of inv.vatBreakdown) {
+    const label = b.category === 'S' || b.category === 'Z'
+      ? fill(l.vatOn, { rate: formatDecimal(b.rate ?? '0', lang, 0), base: money(b.taxableAmount) })
+      : fill(l.vatCategory, { category: b.category, base: money(b.taxableAmount) });
+    totalRows.push([label, money(b.taxAmount)]);
+  }
+  totalRows.push([l.totalIncl, money(inv.totals.taxInclusiveAmount), true]);
+  if (inv.totals.prepaidAmount !== '0.00') totalRows.push([l.paid, money(`-${inv.totals.prepaidAmount}`)]);
+  if (!isQuote) totalRows.push([l.due, money(inv.totals.payableAmount), true]);
+  if (y + totalRows.length * 14 + 120 > bottom) {
+    doc.addPage();
+    y = PAGE.margin;
+  }
+  for (const [label, value, strong] of totalRows) {
+    doc.font(strong ? 'bold' : 'body').fontSize(strong ? 10 : 9).fillColor('black');
+    doc.text(label, 285, y, { width: 180, align: 'right' });
+    doc.text(value, 465, y, { width: 80, align: 'right' });
+    y += strong ? 16 : 13;
+  }
+
+  // Payment instruction and VAT notes
+  y += 10;
+  doc.font('body').fontSize(9).fillColor('black');
+  const texts: string[] = [];
+  if (isQuote) {
+    if (inv.validUntil) texts.push(fill(l.quoteValid, { date: formatDate(inv.validUntil, lang) }));
+  } else {
+    const due = dec(inv.totals.payableAmount);
+    if (isCredit) {
+      if (!due.eq(0)) texts.push(fill(l.refund, { amount: money(due.abs().toFixed(2)) }));
+    } else if (due.gt(0) && inv.payment?.iban) {
+      texts.push(fill(l.payment, {
+        amount: money(inv.totals.payableAmount), dueDate: formatDate(inv.dueDate, lang), iban: inv.payment.iban,
+        accountName: inv.payment.accountName ?? inv.seller.name, reference: inv.payment.paymentReference ?? inv.number ?? '',
+      }));
+    } else if (due.eq(0)) texts.push(l.paidInFull);
+    else texts.push(fill(l.refund, { amount: money(due.abs().toFixed(2)) }));
+  }
+  for (const category of new Set(inv.vatBreakdown.map((b) => b.category))) {
+    const note = vatNote(category, l);
+    const reason = inv.vatBreakdown.find((b) => b.category === category)?.exemptionReason;
+    if (note) texts.push(category === 'E' && reason && reason !== 'Exempt from VAT' ? `${note} ${reason}` : note);
+  }
+  if (inv.paymentTerms) texts.push(inv.paymentTerms);
+  doc.text(texts.join('\n'), PAGE.margin, y, { width: 495 });
+
+  // Footer with legal details and page numbers on every page
+  const legal = [
+    s.name,
+    s.legalId ? `${l.kvk} ${s.legalId.id}` : undefined,
+    s.vatId ? `${l.vatId} ${s.vatId}` : undefined,
+    inv.payment?.iban ? `${l.iban} ${inv.payment.iban}` : undefined,
+    inv.payment?.bic ? `${l.bic} ${inv.payment.bic}` : undefined,
+  ].filter(Boolean).join('  ·  ');
+  const range = doc.bufferedPageRange();
+  for (let i = range.start; i < range.start + range.count; i++) {
+    doc.switchToPage(i);
+    doc.font('body').fontSize(7.5).fillColor('#555555');
+    const footerY = PAGE.height - PAGE.margin - 22;
+    doc.moveTo(PAGE.margin, footerY - 4).lineTo(PAGE.width - PAGE.margin, footerY - 4).lineWidth(0.4).strokeColor('#bbbbbb').stroke();
+    doc.text(legal, PAGE.margin, footerY, { width: 495, lineBreak: false, height: 10 });
+    doc.text(fill(l.page, { page: String(i + 1), pages: String(range.count) }), PAGE.margin, footerY + 11, { width: 495, align: 'right', lineBreak: false, height: 10 });
+  }
+  if (options.ubl) {
+    doc.file(options.ubl.content, { name: options.ubl.fileName, type: 'application/xml', relationship: 'Alternative', description: `${title} ${inv.number ?? ''} (UBL)` } as Parameters<PDFKit.PDFDocument['file']>[1]);
+  }
+  doc.end();
+  return done;
+}
+
+/** A logo path from config, relative to the config folder. */
+export function logoPath(configDir: string, logo: string | undefined): string | undefined {
+  if (!logo) return undefined;
+  return isAbsolute(logo) ? logo : join(configDir, logo);
+}

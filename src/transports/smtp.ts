@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import nodemailer, { type Transporter } from 'nodemailer';
+import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
+import type { TargetConfig } from '../config/types.js';
+import type { MailTemplates } from '../mail/compose.js';
+import { fromEnvironment, TransportError, type SendRequest, type Transport } from './transport.js';
+
+type SmtpTarget = Extract<TargetConfig, { kind: 'smtp' }>;
+
+/**
+ * Paces sends to `perMinute` messages a minute for one server, across all connections: the
+ * gateway's own queue, since nodemailer's limiter works per connection.
+ */
+export class RateLimiter {
+  private next = 0;
+  constructor(private readonly perMinute: number) {}
+  async wait(): Promise<void> {
+    if (!this.perMinute) return;
+    const interval = 60_000 / this.perMinute;
+    const now = Date.now();
+    const at = Math.max(now, this.next);
+    this.next = at + interval;
+    if (at > now) await new Promise((r) => setTimeout(r, at - now));
+  }
+}
+
+/** An SMTP reply code from a nodemailer error, if the server gave one. */
+function replyCode(err: unknown): number | undefined {
+  const e = err as { responseCode?: number; response?: string };
+  if (typeof e.responseCode === 'number') return e.responseCode;
+  const m = /^(\d{3})[ -]/.exec(e.response ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * E-mail over SMTP (nodemailer, pooled connections, STARTTLS/TLS, auth from the environment,
+ * optional DKIM). 4xx answers and connection failures are retried through the outbox; 5xx answers
+ * are permanent, with the server's text kept.
+ */
+export class SmtpTransport implements Transport {
+  private readonly transporter: Transporter<SMTPPool.SentMessageInfo>;
+  private readonly limiter: RateLimiter;
+
+  constructor(private readonly name: string, private readonly target: SmtpTarget, private readonly templates: MailTemplates) {
+    const user = fromEnvironment(target.user, `target ${name} user`);
+    const pass = fromEnvironment(target.password, `target ${name} password`);
+    this.transporter = nodemailer.createTransport({
+      pool: true,
+      host: target.host,
+      port: target.port ?? (target.secure ? 465 : 587),
+      secure: target.secure ?? false,
+      requireTLS: target.requireTLS ?? false,
+      maxConnections: target.maxConnections ?? 3,
+      ...(user ? { auth: { user, pass: pass ?? '' } } : {}),
+      ...(target.dkim ? { dkim: { domainName: target.dkim.domainName, keySelector: target.dkim.keySelector, privateKey: readFileSync(target.dkim.privateKeyFile, 'utf-8') } } : {}),
+      tls: { rejectUnauthorized: target.tlsRejectUnauthorized ?? true },
+      connectionTimeout: 15_000,
+      greetingTimeout: 15_000,
+      socketTimeout: 60_000,
+    } as SMTPPool.Options);
+    this.limiter = new RateLimiter(target.messagesPerMinute ?? 0);
+  }
+
+  async send(request: SendRequest): Promise<string> {
+    await this.limiter.wait();
+    const mail = this.templates.build(request, this.target);
+    try {
+      const info = await this.transporter.sendMail(mail);
+      const rejected = (info.rejected ?? []).map(String);
+      if (rejected.length) {
+        // the message went to the other recipients (the archive BCC); the customer's address was refused
+        const errors = ((info as { rejectedErrors?: { response?: string; responseCode?: number }[] }).rejectedErrors ?? []);
+        const reasons = errors.map((e) => e.response).filter(Boolean).join('; ');
+        const permanent = errors.every((e) => (e.responseCode ?? 550) >= 500);
+        throw new TransportError(`${this.name}: the mail server refused ${rejected.join(', ')}: ${reasons || info.response}`, permanent);
+      }
+      return `${this.name}: ${info.messageId} ${info.response}`;
+    } catch (err) {
+      if (err instanceof TransportError) throw err;
+      const code = replyCode(err);
+      const text = (err as { response?: string }).response ?? (err as Error).message;
+      if (code !== undefined && code >= 500) throw new TransportError(`${this.name}: the mail server refused the message: ${text}`, true);
+      if ((err as { code?: string }).code === 'EAUTH') throw new TransportError(`${this.name}: authentication failed: ${text}`, true);
+      throw new TransportError(`${this.name}: ${code ? `temporary failure ${text}` : `could not deliver: ${text}`}`, false);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.transporter.close();
+  }
+}

@@ -1,0 +1,46 @@
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import type { AddressInfo } from 'node:net';
+
+/** A real SMTP server on a loopback port; every accepted message is parsed back with mailparser. */
+export interface TestSmtp {
+  port: number;
+  received: ParsedMail[];
+  /** answer this code (e.g. 451 or 550) for matching recipients; return undefined to accept */
+  reject?: (recipient: string) => { code: number; message: string } | undefined;
+  close(): Promise<void>;
+}
+
+export async function startSmtp(): Promise<TestSmtp> {
+  const state: TestSmtp = { port: 0, received: [], close: async () => undefined };
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    size: 50 * 1024 * 1024,
+    onRcptTo(address, _session, callback) {
+      const answer = state.reject?.(address.address);
+      if (answer) {
+        const err = new Error(answer.message) as Error & { responseCode: number };
+        err.responseCode = answer.code;
+        callback(err);
+        return;
+      }
+      callback();
+    },
+    onData(stream: SMTPServerDataStream, _session: SMTPServerSession, callback: (err?: Error | null) => void) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        void simpleParser(Buffer.concat(chunks)).then((mail) => {
+          state.received.push(mail);
+          callback();
+        }, callback);
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  state.port = (server.server.address() as AddressInfo).port;
+  state.close = () => new Promise((resolve) => server.close(() => resolve()));
+  return state;
+}
