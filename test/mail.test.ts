@@ -85,7 +85,8 @@ describe('PDF invoices by e-mail through a real SMTP server', function () {
     const [dead] = query<{ last_error: string; attempts: number }>(ws, "SELECT last_error, attempts FROM deliveries WHERE state = 'dead'");
     assert.match(dead!.last_error, /550 Mailbox unavailable/);
     assert.equal(dead!.attempts, 1, 'a 5xx answer is not retried');
-    assert.equal(smtp.received.length, 2);
+    const toMembers = smtp.received.filter((m) => !JSON.stringify(m.to).includes('lid5002'));
+    assert.equal(toMembers.length, 2, 'the two others arrived');
   });
 
   it('the service killed in the middle of a 500-invoice bulk run: after a restart every member has exactly one mail', async () => {
