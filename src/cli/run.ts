@@ -1,5 +1,5 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { GatewayConfig, ServiceSettings } from '../config/load.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { GatewayService } from '../service/gateway.js';
@@ -24,6 +24,17 @@ export function demoSettings(settings: ServiceSettings): ServiceSettings {
   };
 }
 
+/** The whole configuration in demo mode: service folders and accounting pick-up folders under data/demo. */
+function demoConfig(config: GatewayConfig): GatewayConfig {
+  const service = demoSettings(config.service);
+  const accounting = Object.fromEntries(Object.entries(config.accounting).map(([name, a]) => {
+    const abs = isAbsolute(a.pickupFolder) ? a.pickupFolder : resolve(config.configDir, '..', a.pickupFolder);
+    const rel = relative(config.service.dataDir, abs);
+    return [name, { ...a, pickupFolder: rel.startsWith('..') ? abs : join(service.dataDir, rel) }];
+  }));
+  return { ...config, service, accounting };
+}
+
 function seedSamples(inbox: string): number {
   const samples = join(PROJECT_ROOT, 'inbox-sample');
   let count = 0;
@@ -40,7 +51,7 @@ function seedSamples(inbox: string): number {
 /** `invoice-gateway run`: the service; with --demo, on a fresh copy of inbox-sample with local outputs. */
 export async function runCommand(opts: CommonOptions & { demo?: boolean; quiet?: boolean }): Promise<number> {
   const loaded = loadCommandConfig(opts);
-  const config: GatewayConfig = opts.demo ? { ...loaded, service: demoSettings(loaded.service) } : loaded;
+  const config: GatewayConfig = opts.demo ? demoConfig(loaded) : loaded;
   const s = config.service;
   if (opts.demo) {
     if (existsSync(s.dataDir)) rmSync(s.dataDir, { recursive: true, force: true });

@@ -5,6 +5,7 @@ import { loadMapping, type CompiledMapping } from '../mapping/compile.js';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { durationMs } from './duration.js';
 import type { CustomersConfig, GatewayFileConfig, SellersConfig, SeriesFormats, TargetConfig } from './types.js';
+import type { AdministrationConfig } from '../formats/accounting/admin.js';
 import { ConfigErrors, loadYaml } from './yaml-file.js';
 import { didYouMean } from './suggest.js';
 
@@ -32,6 +33,8 @@ export interface GatewayConfig {
   customers: CustomersConfig;
   mappings: CompiledMapping[];
   service: ServiceSettings;
+  /** config/accounting.yaml: the administrations accounting files go to */
+  accounting: Record<string, AdministrationConfig>;
 }
 
 /** Fills in defaults and makes paths absolute (relative to the folder above config/). */
@@ -75,6 +78,16 @@ export function serviceSettings(file: GatewayFileConfig, base: string): ServiceS
     logging: { level: file.logging?.level ?? 'info', file: file.logging?.file ? abs(file.logging.file) : undefined, maxSizeMb: file.logging?.maxSizeMb ?? 20, maxFiles: file.logging?.maxFiles ?? 10 },
     accounting: file.accounting ?? {},
   };
+}
+
+/** Accounting routes must name an administration of accounting.yaml. */
+function checkAdministrations(customers: CustomersConfig, administrations: Record<string, AdministrationConfig>, file: string, errors: ConfigError[]): void {
+  const routes = [...(customers.defaults?.routes ?? []), ...Object.values(customers.customers ?? {}).flatMap((c) => c.routes ?? [])];
+  for (const r of routes) {
+    if (!['exact-online', 'exact-globe', 'accountview'].includes(r.format)) continue;
+    const name = r.administration ?? r.target ?? 'default';
+    if (!administrations[name]) errors.push(new ConfigError(`administration '${name}' of a ${r.format} route is not in config/accounting.yaml${didYouMean(name, Object.keys(administrations))}`, { file, field: 'administration' }));
+  }
 }
 
 /** Route targets that must exist in gateway.yaml: SFTP and folder routes name one. */
@@ -153,7 +166,10 @@ export function loadConfig(location: ConfigLocation): GatewayConfig {
     }
   }) : undefined;
   if (customers && service) checkRouteTargets(customers, service.targets, display(customersFile), errors);
+  const accountingFile = join(location.configDir, 'accounting.yaml');
+  const accounting = existsSync(accountingFile) ? attempt(() => loadYaml<{ administrations: Record<string, AdministrationConfig> }>(accountingFile, 'accounting', display(accountingFile)).value.administrations) : {};
+  if (customers && accounting) checkAdministrations(customers, accounting, display(customersFile), errors);
   if (errors.length) throw new ConfigErrors(errors);
   normaliseIdentifiers(sellers!, customers!);
-  return { ...location, sellers: sellers!, customers: customers!, mappings, service: service! };
+  return { ...location, sellers: sellers!, customers: customers!, mappings, service: service!, accounting: accounting ?? {} };
 }

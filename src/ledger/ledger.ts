@@ -85,6 +85,16 @@ export interface DeliveryRecord {
   idempotencyKey: string;
 }
 
+/** An accounting import file as the ledger knows it. */
+export interface ExportBatch {
+  id: number;
+  format: string;
+  administration: string;
+  fileName: string;
+  contentHash: string;
+  deliveryIds: number[];
+}
+
 /** Counts and recent problems for `invoice-gateway status`. */
 export interface LedgerStatus {
   files: Record<string, number>;
@@ -136,8 +146,22 @@ export interface Ledger {
   /** New deliveries for an issued invoice (explicit resend): new idempotency keys, logged. */
   resend(invoiceNumber: string, reason: string): number;
   deliveriesOfInvoice(invoiceId: number): DeliveryRecord[];
+  deliveryById(id: number): DeliveryRecord | undefined;
   /** Delivery counts of one file's invoices, for progress. */
   deliveryStatesOfFile(fileId: number): { total: number; sent: number; dead: number; failed: number };
+
+  /** Accounting deliveries waiting for a batch of this format and administration. */
+  pendingExports(format: string, administration: string, now: number): DeliveryRecord[];
+  /** Records a batch before its file is written, claiming its deliveries (crash-safe: see finishBatch). */
+  openBatch(batch: { format: string; administration: string; fileName: string; contentHash: string; deliveryIds: number[] }): number;
+  /** After the file is written: every invoice recorded as exported, its deliveries sent, the batch done. */
+  finishBatch(batchId: number, exported: { invoiceNumber: string; contentHash: string }[]): void;
+  /** Batches whose file may or may not have been written when the process stopped. */
+  unfinishedBatches(): ExportBatch[];
+  /** The batch that exported an invoice to an administration, if any. */
+  exportedIn(format: string, administration: string, invoiceNumber: string): number | undefined;
+  /** Forgets an export and queues the route again: an explicit, logged re-issue. */
+  reexport(invoiceNumber: string, format: string, administration: string, reason: string): boolean;
 
   status(now: number): LedgerStatus;
   logEvent(kind: string, detail: Record<string, unknown>): void;

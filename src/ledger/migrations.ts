@@ -83,4 +83,27 @@ export const MIGRATIONS: string[] = [
     detail TEXT NOT NULL
   );
   `,
+  // 2: accounting export batches and the export ledger (one row per exported invoice)
+  `
+  CREATE TABLE export_batches (
+    id INTEGER PRIMARY KEY,
+    format TEXT NOT NULL,
+    administration TEXT NOT NULL,
+    file_name TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    delivery_ids TEXT NOT NULL,
+    state TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    finished_at TEXT
+  );
+  CREATE TABLE exports (
+    format TEXT NOT NULL,
+    administration TEXT NOT NULL,
+    invoice_number TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    batch_id INTEGER NOT NULL REFERENCES export_batches(id),
+    exported_at TEXT NOT NULL,
+    PRIMARY KEY (format, administration, invoice_number)
+  );
+  `,
 ];

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CalculatedInvoice } from '../model/invoice.js';
 import type { Delivery } from '../routing/route.js';
-import type { DeliveryRecord, FileRecord, FileState, InvoiceRecord, IssueRequest, IssueResult, Ledger, LedgerStatus } from './ledger.js';
+import type { DeliveryRecord, ExportBatch, FileRecord, FileState, InvoiceRecord, IssueRequest, IssueResult, Ledger, LedgerStatus } from './ledger.js';
 import { MIGRATIONS } from './migrations.js';
 import { seriesSlot } from './numbering.js';
 
@@ -98,7 +98,8 @@ export class SqliteLedger implements Ledger {
       insertDelivery: s(`INSERT INTO deliveries (invoice_id, route_id, format, transport, target, options, state, next_attempt_at, idempotency_key, created_at)
         VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`),
       dueDeliveries: s(`SELECT d.*, i.number FROM deliveries d JOIN invoices i ON i.id = d.invoice_id
-        WHERE d.state IN ('pending', 'failed') AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at, d.id LIMIT ?`),
+        WHERE d.state IN ('pending', 'failed') AND d.next_attempt_at <= ? AND d.format NOT IN ('exact-online', 'exact-globe', 'accountview')
+        ORDER BY d.next_attempt_at, d.id LIMIT ?`),
       claimDelivery: s(`UPDATE deliveries SET state = 'sending', attempts = attempts + 1 WHERE id = ? AND state IN ('pending', 'failed')`),
       markSent: s(`UPDATE deliveries SET state = 'sent', sent_at = ?, result = ?, last_error = NULL WHERE id = ?`),
       markFailed: s(`UPDATE deliveries SET state = ?, last_error = ?, next_attempt_at = ? WHERE id = ?`),
@@ -296,6 +297,11 @@ export class SqliteLedger implements Ledger {
     }).immediate();
   }
 
+  deliveryById(id: number): DeliveryRecord | undefined {
+    const row = this.db.prepare('SELECT d.*, i.number FROM deliveries d JOIN invoices i ON i.id = d.invoice_id WHERE d.id = ?').get(id) as Row | undefined;
+    return row ? deliveryFromRow(row) : undefined;
+  }
+
   deliveryStatesOfFile(fileId: number): { total: number; sent: number; dead: number; failed: number } {
     const row = this.db.prepare(`SELECT COUNT(*) AS total, SUM(d.state = 'sent') AS sent, SUM(d.state = 'dead') AS dead, SUM(d.state = 'failed') AS failed
       FROM deliveries d JOIN invoices i ON i.id = d.invoice_id WHERE i.file_id = ?`).get(fileId) as Record<string, number | null>;
@@ -304,6 +310,58 @@ export class SqliteLedger implements Ledger {
 
   deliveriesOfInvoice(invoiceId: number): DeliveryRecord[] {
     return (this.stmts['deliveriesOfInvoice']!.all(invoiceId) as Row[]).map(deliveryFromRow);
+  }
+
+  pendingExports(format: string, administration: string, now: number): DeliveryRecord[] {
+    return (this.db.prepare(`SELECT d.*, i.number FROM deliveries d JOIN invoices i ON i.id = d.invoice_id
+      WHERE d.format = ? AND d.target = ? AND d.state IN ('pending', 'failed') AND d.next_attempt_at <= ? ORDER BY i.number, d.id`).all(format, administration, now) as Row[]).map(deliveryFromRow);
+  }
+
+  openBatch(batch: { format: string; administration: string; fileName: string; contentHash: string; deliveryIds: number[] }): number {
+    return this.db.transaction(() => {
+      const info = this.db.prepare(`INSERT INTO export_batches (format, administration, file_name, content_hash, delivery_ids, state, created_at) VALUES (?, ?, ?, ?, ?, 'writing', ?)`)
+        .run(batch.format, batch.administration, batch.fileName, batch.contentHash, JSON.stringify(batch.deliveryIds), nowIso());
+      const claim = this.db.prepare(`UPDATE deliveries SET state = 'sending', attempts = attempts + 1 WHERE id = ?`);
+      for (const id of batch.deliveryIds) claim.run(id);
+      return Number(info.lastInsertRowid);
+    }).immediate();
+  }
+
+  finishBatch(batchId: number, exported: { invoiceNumber: string; contentHash: string }[]): void {
+    this.db.transaction(() => {
+      const b = this.db.prepare('SELECT * FROM export_batches WHERE id = ?').get(batchId) as Row;
+      const insert = this.db.prepare(`INSERT OR IGNORE INTO exports (format, administration, invoice_number, content_hash, batch_id, exported_at) VALUES (?, ?, ?, ?, ?, ?)`);
+      for (const e of exported) insert.run(b['format'], b['administration'], e.invoiceNumber, e.contentHash, batchId, nowIso());
+      const sent = this.stmts['markSent']!;
+      for (const id of JSON.parse(b['delivery_ids'] as string) as number[]) sent.run(nowIso(), `${b['file_name']} (batch ${batchId})`, id);
+      this.db.prepare(`UPDATE export_batches SET state = 'done', finished_at = ? WHERE id = ?`).run(nowIso(), batchId);
+    }).immediate();
+  }
+
+  unfinishedBatches(): ExportBatch[] {
+    return (this.db.prepare(`SELECT * FROM export_batches WHERE state = 'writing' ORDER BY id`).all() as Row[]).map((r) => ({
+      id: r['id'] as number, format: r['format'] as string, administration: r['administration'] as string, fileName: r['file_name'] as string,
+      contentHash: r['content_hash'] as string, deliveryIds: JSON.parse(r['delivery_ids'] as string) as number[],
+    }));
+  }
+
+  exportedIn(format: string, administration: string, invoiceNumber: string): number | undefined {
+    const row = this.db.prepare('SELECT batch_id FROM exports WHERE format = ? AND administration = ? AND invoice_number = ?').get(format, administration, invoiceNumber) as { batch_id: number } | undefined;
+    return row?.batch_id;
+  }
+
+  reexport(invoiceNumber: string, format: string, administration: string, reason: string): boolean {
+    return this.db.transaction(() => {
+      const invoice = this.stmts['invoiceByNumberAnySeller']!.get(invoiceNumber) as Row | undefined;
+      if (!invoice) return false;
+      const removed = this.db.prepare('DELETE FROM exports WHERE format = ? AND administration = ? AND invoice_number = ?').run(format, administration, invoiceNumber).changes;
+      const route = (JSON.parse(invoice['routes'] as string) as Delivery[]).find((d) => d.format === format && d.target === administration);
+      if (!route) return false;
+      const n = (this.stmts['countKeys']!.get(invoice['id'], route.routeId) as { n: number }).n;
+      this.stmts['insertDelivery']!.run(invoice['id'], route.routeId, route.format, route.transport, route.target, JSON.stringify(route.options), Date.now(), `${invoiceNumber}.${route.routeId}.reexport-${n}`, nowIso());
+      this.logEvent('reexport', { invoice: invoiceNumber, format, administration, reason, previousExportRemoved: removed > 0 });
+      return true;
+    }).immediate();
   }
 
   status(now: number): LedgerStatus {

@@ -45,7 +45,7 @@ export function routeInvoice(invoice: Invoice, customers: CustomersConfig): Deli
     const { format, transport, target, ...options } = route;
     let resolved = target;
     if (transport === 'email') resolved = target ?? email;
-    if (ACCOUNTING_FORMATS.has(format)) resolved = target ?? options.administration ?? 'default';
+    if (ACCOUNTING_FORMATS.has(format)) resolved = options.administration ?? target ?? 'default';
     if (!resolved) {
       throw new RoutingError(
         transport === 'email'

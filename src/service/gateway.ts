@@ -13,6 +13,7 @@ import type { Logger } from './log.js';
 import { Outbox } from './outbox.js';
 import { FileProcessor, type FileOutcome } from './process-file.js';
 import { Scheduler } from './scheduler.js';
+import { ExportBatcher } from './exports.js';
 import { InboxWatcher, type ReadyFile } from './watcher.js';
 
 /** A small counting semaphore: at most `limit` file jobs at once. */
@@ -43,6 +44,7 @@ export class GatewayService {
   private watcher?: InboxWatcher;
   private readonly limiter: Limiter;
   private readonly gate: UblGate;
+  readonly exports: ExportBatcher;
   private readonly inFlight = new Set<Promise<unknown>>();
   private stopping = false;
   /** called after each file, for tests and the bench */
@@ -60,6 +62,7 @@ export class GatewayService {
     this.processor = new FileProcessor(config, this.ledger, this.folders, log, wake, this.gate);
     this.scheduler = new Scheduler(this.ledger, s.scheduler.checkEveryMs, log, wake);
     this.limiter = new Limiter(s.watch.concurrency);
+    this.exports = new ExportBatcher(config, this.ledger, log, () => this.inFlight.size > 0);
   }
 
   /** The inbox subfolders the mappings name. */
@@ -80,6 +83,7 @@ export class GatewayService {
     await this.recover();
     this.outbox.start();
     this.scheduler.start();
+    this.exports.start();
     this.watcher = new InboxWatcher(this.config.service, this.sourceFolders(), (f) => this.enqueue(f), this.log);
     await this.watcher.start();
     this.log.info('gateway running', { inbox: this.config.service.inbox, sources: this.sourceFolders().map((f) => f.folder), ledger: this.folders.ledgerFile() });
@@ -222,6 +226,8 @@ export class GatewayService {
     await this.watcher?.stop();
     this.scheduler.stop();
     await Promise.allSettled([...this.inFlight]);
+    this.exports.stop();
+    await this.exports.tick();
     await this.outbox.stop();
     await this.transports.close();
     await this.gate.close();

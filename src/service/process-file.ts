@@ -118,7 +118,7 @@ export class FileProcessor {
       const rule = sendRuleFor(mappingRules.get(item.mapping), item.deliveries);
       if (rule?.when) {
         flush(); // an earlier drop of the same order in this batch must be stored before it is looked up
-        if (this.applyStatusUpdate(item, rule.when.status, receipt, log)) continue;
+        if (await this.applyStatusUpdate(item, rule.when.status, receipt, log)) continue;
       }
       const request: IssueRequest = {
         fileId: file.id, seqInFile: seq, invoice: item.invoice, deliveries: item.deliveries,
@@ -146,6 +146,9 @@ export class FileProcessor {
   /** An invoice with a UBL route that the official rules reject becomes a rejected item, before it gets a number. */
   private async gated(item: PreparedInvoice): Promise<PreparedInvoice> {
     if (!item.ok || !this.gate) return item;
+    // an order held back is checked when it is issued, with the content it has then (a shipped order has its delivery date)
+    const rule = sendRuleFor(this.config.mappings.find((m) => m.name === item.mapping)?.definition.send, item.deliveries);
+    if (holdFor(rule, item.invoice, new Date())) return item;
     const errors = await this.gate.check(item.invoice, item.deliveries);
     if (!errors.length) return item;
     return { ok: false, key: item.key, mapping: item.mapping, ...(item.attachment ? { attachment: item.attachment } : {}), source: item.invoice.meta.source, errors };
@@ -159,11 +162,18 @@ export class FileProcessor {
    * A drop for an order that is held waiting for a status: replace its content, and issue it when
    * the status has come. Returns true when the drop was handled that way (or the order was invoiced before).
    */
-  private applyStatusUpdate(item: PreparedInvoice & { ok: true }, status: string, receipt: ReceiptInvoice[], log: Logger): boolean {
+  private async applyStatusUpdate(item: PreparedInvoice & { ok: true }, status: string, receipt: ReceiptInvoice[], log: Logger): Promise<boolean> {
     const orderKey = orderKeyOf(item.invoice);
     const heldBefore = this.ledger.heldForOrder(orderKey);
     if (heldBefore) {
       if (item.invoice.meta.orderStatus === status) {
+        const errors = this.gate ? await this.gate.check(item.invoice, item.deliveries) : [];
+        if (errors.length) {
+          this.ledger.updateHeld(heldBefore.id, item.invoice, item.deliveries);
+          log.warn('order reached its status but its UBL fails the rules; it stays held', { key: item.key, errors: errors.map((e) => `[${e.code}] ${e.message}`) });
+          receipt.push({ key: item.key, state: `held: ${errors.map((e) => e.code).join(', ')}`, payable: item.invoice.totals.payableAmount, deliveries: [] });
+          return true;
+        }
         const issued = this.ledger.issueHeld(heldBefore.id, asIssuedToday(item.invoice, new Date()), item.deliveries);
         if (issued) {
           log.info('held invoice issued: its order reached the status', { key: item.key, invoice: issued.number, status });

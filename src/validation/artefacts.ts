@@ -10,6 +10,15 @@ export class ArtefactError extends GatewayError {}
 interface Manifest {
   downloads: Record<string, string>;
   files: Record<string, string>;
+  accountingSchemas: { downloads: Record<string, string>; files: Record<string, string> };
+}
+
+/** Where the Exact XSDs come from: ACCOUNTING_XSD_DIR, else ../shared/specs/accounting-samples. */
+export function accountingSchemaSource(): string | undefined {
+  const given = process.env['ACCOUNTING_XSD_DIR'];
+  if (given) return resolve(given);
+  const beside = resolve(PROJECT_ROOT, '..', 'shared', 'specs', 'accounting-samples');
+  return existsSync(beside) ? beside : undefined;
 }
 
 /** Where the installed artefacts live (ignored by git). */
@@ -60,11 +69,20 @@ export function installStandards(from = standardsSource()): { installed: number;
   if (problems.length) {
     throw new ArtefactError(`the artefacts in ${from} do not match schemas/standards-manifest.json (${problems.length} problem(s)):\n  ${problems.slice(0, 10).join('\n  ')}${problems.length > 10 ? '\n  ...' : ''}\n${howToInstall()}`);
   }
+  const xsdFrom = accountingSchemaSource();
+  for (const [name, expected] of Object.entries(m.accountingSchemas.files)) {
+    const source = xsdFrom ? join(xsdFrom, name) : undefined;
+    if (!source || !existsSync(source)) problems.push(`missing Exact XSD: ${name} (set ACCOUNTING_XSD_DIR)`);
+    else if (sha256(source) !== expected) problems.push(`altered (SHA-256 differs): ${name}`);
+  }
+  if (problems.length) throw new ArtefactError(`the Exact schemas do not match schemas/standards-manifest.json:\n  ${problems.join('\n  ')}`);
   for (const rel of Object.keys(m.files)) {
     const target = join(STANDARDS_HOME, rel);
     mkdirSync(dirname(target), { recursive: true });
     copyFileSync(join(from, rel), target);
   }
+  mkdirSync(join(STANDARDS_HOME, 'exact'), { recursive: true });
+  for (const name of Object.keys(m.accountingSchemas.files)) copyFileSync(join(xsdFrom!, name), join(STANDARDS_HOME, 'exact', name));
   writeFileSync(join(STANDARDS_HOME, STAMP), manifestHash());
   return { installed: Object.keys(m.files).length, target: STANDARDS_HOME };
 }

@@ -1,0 +1,169 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { GatewayConfig } from '../config/load.js';
+import { errorMessage } from '../errors.js';
+import { ExportError, type AdministrationConfig } from '../formats/accounting/admin.js';
+import { ACCOUNTING_FORMATS, importFile, summaryText, type AccountingFormat } from '../formats/accounting/batch.js';
+import type { DeliveryRecord, ExportBatch, Ledger } from '../ledger/ledger.js';
+import type { CalculatedInvoice } from '../model/invoice.js';
+import { writeOnce } from '../transports/folder.js';
+import { STANDARDS_HOME } from '../validation/artefacts.js';
+import { nextDailyTime } from './hold.js';
+import type { Logger } from './log.js';
+
+const require = createRequire(import.meta.url);
+const XSD: Partial<Record<AccountingFormat, string>> = {
+  'exact-online': 'exact/exact-online-eExact-XML.xsd',
+  'exact-globe': 'exact/exact-globe-eExact-Schema.xsd',
+};
+
+const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+
+/** Validates an Exact import file against its XSD in one JVM call (xsd-schema-validator). */
+async function validateExactFile(format: AccountingFormat, content: Buffer): Promise<string | undefined> {
+  const xsd = XSD[format];
+  if (!xsd) return undefined;
+  const { validateXML } = require('xsd-schema-validator') as { validateXML(xml: string, schema: string): Promise<{ valid: boolean }> };
+  try {
+    await validateXML(content.toString('utf-8'), join(STANDARDS_HOME, xsd));
+    return undefined;
+  } catch (err) {
+    const messages = (err as { messages?: string[] }).messages;
+    return messages?.length ? messages.slice(0, 5).join('; ') : (err as Error).message;
+  }
+}
+
+/**
+ * Collects the invoices bound for each accounting administration into one import file per batch
+ * window, written atomically into the pick-up folder with a summary. An export ledger makes sure
+ * an invoice is exported once; a batch is recorded before its file is written, so a crash in
+ * between is finished on restart without a second file.
+ */
+export class ExportBatcher {
+  private timer?: NodeJS.Timeout;
+  private readonly lastRun = new Map<string, number>();
+  private running = false;
+  readonly administrations: Record<string, AdministrationConfig>;
+
+  constructor(private readonly config: GatewayConfig, private readonly ledger: Ledger, private readonly log: Logger, private readonly busy: () => boolean = () => false) {
+    this.administrations = config.accounting;
+  }
+
+  private folderOf(admin: AdministrationConfig): string {
+    return isAbsolute(admin.pickupFolder) ? admin.pickupFolder : resolve(this.config.configDir, '..', admin.pickupFolder);
+  }
+
+  start(everyMs = 1000): void {
+    this.timer = setInterval(() => void this.tick(), everyMs);
+  }
+
+  /** Whether the window of an administration is open now. */
+  private due(name: string, admin: AdministrationConfig, now: number): boolean {
+    const last = this.lastRun.get(name) ?? 0;
+    switch (admin.batch ?? 'per-run') {
+      // one file per run: wait until the files under way are done
+      case 'per-run': return !this.busy();
+      case 'hourly': return Math.floor(now / 3_600_000) !== Math.floor(last / 3_600_000);
+      case 'daily': return nextDailyTime(admin.at ?? '06:00', new Date(last || now - 86_400_000)) <= now;
+    }
+  }
+
+  /** One pass: unfinished batches first, then every administration whose window is open. */
+  async tick(now = Date.now()): Promise<number> {
+    if (this.running) return 0;
+    this.running = true;
+    let files = 0;
+    try {
+      for (const batch of this.ledger.unfinishedBatches()) await this.recover(batch);
+      for (const [name, admin] of Object.entries(this.administrations)) {
+        if (!this.due(name, admin, now)) continue;
+        for (const format of ACCOUNTING_FORMATS) {
+          if (await this.export(format, name, admin, now)) files++;
+        }
+        this.lastRun.set(name, now);
+      }
+    } catch (err) {
+      this.log.error('accounting export failed', { error: errorMessage(err) });
+    } finally {
+      this.running = false;
+    }
+    return files;
+  }
+
+  private invoicesOf(deliveries: DeliveryRecord[]): CalculatedInvoice[] {
+    return deliveries.map((d) => this.ledger.invoiceById(d.invoiceId)!.invoice);
+  }
+
+  private debtorCodes(): Record<string, string | undefined> {
+    return Object.fromEntries(Object.entries(this.config.customers.customers ?? {}).map(([k, c]) => [k, c.debtorCode]));
+  }
+
+  /** Writes one batch file for a format and administration; returns whether a file was written. */
+  private async export(format: AccountingFormat, name: string, admin: AdministrationConfig, now: number): Promise<boolean> {
+    let deliveries = this.ledger.pendingExports(format, name, now);
+    if (!deliveries.length) return false;
+    // already exported (a reissue goes through `reexport`): recorded, not written again
+    const fresh: DeliveryRecord[] = [];
+    for (const d of deliveries) {
+      const batch = this.ledger.exportedIn(format, name, d.invoiceNumber);
+      if (batch !== undefined) this.ledger.markSent(d.id, `already exported in batch ${batch}; not exported twice`);
+      else fresh.push(d);
+    }
+    deliveries = fresh;
+    const ctx = { name, admin, debtorCodes: this.debtorCodes() };
+    for (;;) {
+      if (!deliveries.length) return false;
+      try {
+        const file = importFile(format, this.invoicesOf(deliveries), ctx);
+        const invalid = await validateExactFile(format, file.content);
+        if (invalid) {
+          for (const d of deliveries) this.ledger.markFailed(d.id, `the ${format} file does not validate against its XSD: ${invalid}`, now, true);
+          this.log.error('accounting file fails its XSD; nothing written', { format, administration: name, error: invalid });
+          return false;
+        }
+        const stamp = new Date(now).toISOString().replace(/[-:]/g, '').slice(0, 15);
+        const fileName = `${format}-${name}-${stamp}-${sha256(file.content).slice(0, 8)}.${file.extension}`;
+        const batchId = this.ledger.openBatch({ format, administration: name, fileName, contentHash: sha256(file.content), deliveryIds: deliveries.map((d) => d.id) });
+        await this.write(admin, fileName, file.content, summaryText(file.summary, fileName));
+        this.ledger.finishBatch(batchId, deliveries.map((d, i) => ({ invoiceNumber: d.invoiceNumber, contentHash: sha256(JSON.stringify(this.invoicesOf([deliveries[i]!])[0]!.totals)) })));
+        this.log.info('accounting import file written', { format, administration: name, file: fileName, entries: file.summary.entries, totalExclVat: file.summary.totalExclVat, totalVat: file.summary.totalVat });
+        return true;
+      } catch (err) {
+        if (!(err instanceof ExportError)) throw err;
+        // one invoice that cannot be expressed is dead with the reason; the others go on
+        const number = /invoice (?:number )?(\S+?)[:\s]/.exec(err.message)?.[1];
+        const bad = deliveries.filter((d) => d.invoiceNumber === number);
+        const culprits = bad.length ? bad : deliveries;
+        for (const d of culprits) this.ledger.markFailed(d.id, err.message, now, true);
+        this.log.error('invoice cannot be exported', { format, administration: name, error: err.message });
+        deliveries = deliveries.filter((d) => !culprits.includes(d));
+      }
+    }
+  }
+
+  private async write(admin: AdministrationConfig, fileName: string, content: Buffer, summary: string): Promise<void> {
+    const dir = this.folderOf(admin);
+    await writeOnce(dir, fileName, content);
+    await writeOnce(dir, `${fileName}.summary.txt`, Buffer.from(summary), { sameNameIsEnough: true });
+  }
+
+  /** A batch recorded but not finished: its file is there (finish it) or not (write the same file again). */
+  private async recover(batch: ExportBatch): Promise<void> {
+    const admin = this.administrations[batch.administration];
+    if (!admin) return;
+    const path = join(this.folderOf(admin), batch.fileName);
+    const rows = batch.deliveryIds.map((id) => this.ledger.deliveryById(id)).filter((d): d is DeliveryRecord => d !== undefined);
+    if (!existsSync(path) || sha256(readFileSync(path)) !== batch.contentHash) {
+      const file = importFile(batch.format as AccountingFormat, this.invoicesOf(rows), { name: batch.administration, admin, debtorCodes: this.debtorCodes() });
+      await this.write(admin, batch.fileName, file.content, summaryText(file.summary, batch.fileName));
+    }
+    this.ledger.finishBatch(batch.id, rows.map((d) => ({ invoiceNumber: d.invoiceNumber, contentHash: sha256(JSON.stringify(this.invoicesOf([d])[0]!.totals)) })));
+    this.log.warn('accounting batch interrupted by a stop was finished', { format: batch.format, administration: batch.administration, file: batch.fileName });
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}
