@@ -37,3 +37,41 @@ if (want('service')) {
   console.log(`  claim-to-archive latency (one file's own processing): p50 ${fmt(r.claimToArchiveP50)} ms, p99 ${fmt(r.claimToArchiveP99)} ms`);
   console.log(`  target ≥ 300 files/s: ${target(r.filesPerSecond >= 300)}; p99 < 2 s: drop-to-archive ${target(r.p99 < 2000)}, claim-to-archive ${target(r.claimToArchiveP99 < 2000)}`);
 }
+
+if (want('validation')) {
+  console.log('== Validation: full Peppol BIS 3 (XSD + CEN + Peppol) of generated invoices, 2 cores');
+  const jvm = runIsolated<{ count: number; perSecond: number; peakRssMb: number; invalid: number }>('./formats.js', ['validate-jvm', '2000']);
+  const sjs = runIsolated<{ count: number; perSecond: number; peakRssMb: number }>('./formats.js', ['validate-saxonjs', '100']);
+  const cli = runIsolated<{ msPerDocSchematron: number; perSecondOneCore: number }>('./formats.js', ['saxon-cli', '200']);
+  console.log(`  Saxon-HE JVM helpers (default engine): ${fmt(jvm.perSecond)} invoices/s over ${fmt(jvm.count)}, peak RSS ${fmt(jvm.peakRssMb)} MB (Node side; JVMs separate)`);
+  console.log(`  SaxonJS (fallback engine):             ${fmt(sjs.perSecond, 1)} invoices/s over ${fmt(sjs.count)}, peak RSS ${fmt(sjs.peakRssMb)} MB`);
+  console.log(`  Saxon-HE command line -repeat:          ${fmt(cli.msPerDocSchematron, 2)} ms per document for CEN + Peppol on one core (${fmt(cli.perSecondOneCore)} /s/core, ${fmt(cli.perSecondOneCore * 2)} /s on 2 cores, XSD not included)`);
+  const ratio = jvm.perSecond / (cli.perSecondOneCore * 2);
+  console.log(`  ratio to Saxon-HE's own speed on 2 cores: ${fmt(ratio, 2)}; target ≥ 250/s and ≥ 0.8: ${target(jvm.perSecond >= 250 && ratio >= 0.8)}`);
+}
+
+if (want('ubl')) {
+  console.log('== UBL generation (4-line invoice)');
+  const ours = runIsolated<{ count: number; perSecond: number; peakRssMb: number }>('./formats.js', ['ubl', '10000']);
+  console.log(`  invoice-gateway: ${fmt(ours.perSecond)} invoices/s over ${fmt(ours.count)} on one core, peak RSS ${fmt(ours.peakRssMb)} MB; target ≥ 2,000/s: ${target(ours.perSecond >= 2000)}`);
+  try {
+    const theirs = runIsolated<{ count: number; perSecond: number }>('./formats.js', ['e-invoice-eu', '200']);
+    console.log(`  @e-invoice-eu/core: ${fmt(theirs.perSecond, 1)} invoices/s over ${fmt(theirs.count)}; ratio ${fmt(ours.perSecond / theirs.perSecond)}x (target > 100x: ${target(ours.perSecond / theirs.perSecond > 100)})`);
+  } catch (err) {
+    console.log(`  @e-invoice-eu/core: not measured (${(err as Error).message.split('\n')[0]})`);
+  }
+}
+
+if (want('exact')) {
+  console.log('== Exact Online XML for 10,000 invoices, then one XSD validation of the batch file');
+  const r = runIsolated<{ perSecond: number; genSeconds: number; validateSeconds: number; valid: boolean; bytes: number; peakRssMb: number }>('./formats.js', ['exact', '10000']);
+  console.log(`  generation ${fmt(r.perSecond)} invoices/s (${fmt(r.genSeconds, 1)} s), XSD validation of the ${fmt(r.bytes / 1e6, 1)} MB file ${fmt(r.validateSeconds, 1)} s (valid: ${r.valid}), peak RSS ${fmt(r.peakRssMb)} MB; target ≥ 2,000/s: ${target(r.perSecond >= 2000)}`);
+}
+
+if (want('pdf')) {
+  console.log('== PDF rendering (one-page invoices, DejaVu Sans embedded, PDF/A-3b)');
+  const one = runIsolated<{ perSecond: number; peakRssMb: number }>('./formats.js', ['pdf', '300']);
+  const many = runIsolated<{ perSecond: number; workers: number; peakRssMb: number }>('./formats.js', ['pdf-workers', '1000']);
+  console.log(`  one thread: ${fmt(one.perSecond, 1)} PDFs/s, peak RSS ${fmt(one.peakRssMb)} MB`);
+  console.log(`  ${many.workers} worker threads: ${fmt(many.perSecond, 1)} PDFs/s over 1,000, peak RSS ${fmt(many.peakRssMb)} MB; target ≥ 100/s: ${target(many.perSecond >= 100)}`);
+}

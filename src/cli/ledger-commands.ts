@@ -82,3 +82,16 @@ export function resendCommand(number: string, opts: CommonOptions & { reason?: s
   process.stdout.write(`invoice ${number}: ${count} new deliver${count === 1 ? 'y' : 'ies'} queued (logged as a resend)\n`);
   return 0;
 }
+
+/** `invoice-gateway reexport <invoice> --format <f> --administration <a>`: an explicit, logged re-issue of an accounting export. */
+export function reexportCommand(number: string, opts: CommonOptions & { format: string; administration: string; reason?: string; demo?: boolean }): number {
+  const ledger = openLedger(opts);
+  const ok = ledger.reexport(number, opts.format, opts.administration, opts.reason ?? 'reexport requested');
+  ledger.close();
+  if (!ok) {
+    process.stderr.write(`invoice ${number} has no ${opts.format} route to administration ${opts.administration}\n`);
+    return 1;
+  }
+  process.stdout.write(`invoice ${number} will be in the next ${opts.format} file for ${opts.administration} (logged as a reexport)\n`);
+  return 0;
+}

@@ -7,7 +7,7 @@ import { errorMessage, GatewayError } from '../errors.js';
 import { ConfigErrors } from '../config/yaml-file.js';
 import { checkConfigCommand } from './check-config.js';
 import { dryRunCommand } from './dry-run.js';
-import { resendCommand, retryCommand, statusCommand } from './ledger-commands.js';
+import { reexportCommand, resendCommand, retryCommand, statusCommand } from './ledger-commands.js';
 import { runCommand } from './run.js';
 import { installStandardsCommand } from './install-standards.js';
 import { validateCommand } from './validate.js';
@@ -94,6 +94,16 @@ program
   .option('--engine <name>', 'jvm (Saxon-HE) or saxon-js (default: jvm where Java and Saxon-HE are installed)')
   .option('--json', 'a JSON report for tools')
   .action(action((files: string[], opts: { profile?: 'en16931' | 'peppol' | 'nlcius'; json?: boolean; engine?: 'jvm' | 'saxon-js' }) => validateCommand(files, opts)));
+
+program
+  .command('reexport')
+  .description('put an invoice in the next accounting import file again (explicit and logged)')
+  .argument('<invoice>', 'invoice number')
+  .requiredOption('--format <name>', 'exact-online, exact-globe or accountview')
+  .requiredOption('--administration <name>', 'the administration in config/accounting.yaml')
+  .option('--reason <text>', 'why, for the log')
+  .option('--demo', 'the demo ledger (data/demo)')
+  .action(action((number: string, opts: { format: string; administration: string; reason?: string; demo?: boolean }) => reexportCommand(number, { ...program.opts(), ...opts })));
 
 program
   .command('install-standards')

@@ -76,9 +76,9 @@ export function bookingLines(invoice: CalculatedInvoice, admin: AdministrationCo
   const number = invoice.number ?? '?';
   const raw: (BookingLine & { key: string })[] = invoice.lines.map((l) => ({
     key: `${l.vatCategory}|${l.vatRate ?? ''}`,
+    vatCode: vatCodeFor(admin, name, l.vatCategory, l.vatRate, number),
     account: revenueAccountFor(admin, name, l, number),
     description: l.itemName,
-    vatCode: vatCodeFor(admin, name, l.vatCategory, l.vatRate, number),
     ...(l.vatRate !== undefined ? { vatRate: l.vatRate } : {}),
     amount: l.netAmount,
     vatAmount: '0.00',

@@ -1,0 +1,137 @@
+/**
+ * Format and transport throughput, one measurement per process:
+ *   node dist/bench/formats.js ubl|exact|pdf|pdf-workers|validate-jvm|validate-saxonjs|sftp|mail <count>
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { loadConfig } from '../src/config/load.js';
+import { importFile } from '../src/formats/accounting/batch.js';
+import { pdfFor } from '../src/formats/pdf/index.js';
+import { writeUbl } from '../src/formats/ubl/write.js';
+import type { CalculatedInvoice } from '../src/model/invoice.js';
+import { PROJECT_ROOT } from '../src/paths.js';
+import { prepareFile } from '../src/service/prepare.js';
+import { peakRssMb } from './support.js';
+
+const config = loadConfig({ configDir: join(PROJECT_ROOT, 'config'), mappingsDir: join(PROJECT_ROOT, 'mappings') });
+
+/** A realistic invoice: the 4-line Access sample order, numbered. */
+async function sampleInvoice(): Promise<CalculatedInvoice> {
+  for await (const item of prepareFile(join(PROJECT_ROOT, 'inbox-sample', 'access', 'orders_20261130.csv'), config, { folder: 'access' })) {
+    if (item.ok) return { ...item.invoice, number: '2026-00001', payment: { ...item.invoice.payment!, paymentReference: '2026-00001' } };
+  }
+  throw new Error('no sample invoice');
+}
+
+function variant(inv: CalculatedInvoice, i: number): CalculatedInvoice {
+  return { ...inv, number: `2026-${String(i + 1).padStart(5, '0')}` };
+}
+
+async function time(count: number, fn: (i: number) => unknown): Promise<Record<string, number>> {
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) await fn(i);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { count, seconds, perSecond: count / seconds, peakRssMb: peakRssMb() };
+}
+
+if (!isMainThread) {
+  // PDF worker: renders the invoices it is sent
+  const inv = await sampleInvoice();
+  parentPort!.on('message', async (i: number) => {
+    await pdfFor(variant(inv, i), { language: 'nl' }, config.sellers.sellers, config.configDir);
+    parentPort!.postMessage(i);
+  });
+} else {
+  const [mode, countText] = process.argv.slice(2);
+  const count = Number(countText ?? 1000);
+  const inv = await sampleInvoice();
+  let result: Record<string, unknown> = {};
+  switch (mode) {
+    case 'ubl':
+      result = await time(count, (i) => writeUbl(variant(inv, i)));
+      break;
+    case 'e-invoice-eu': {
+      // the same invoices through @e-invoice-eu/core (a bench-only dev dependency), for comparison
+      const core = await import('@e-invoice-eu/core' as string) as { InvoiceService: new (logger: unknown) => { generate(data: unknown, options: unknown): Promise<string | Uint8Array> } };
+      const service = new core.InvoiceService(console);
+      const data = JSON.parse(readFileSync(join(PROJECT_ROOT, 'bench', 'e-invoice-eu-invoice.json'), 'utf-8')) as { 'ubl:Invoice': Record<string, unknown> };
+      result = await time(count, (i) => service.generate({ ...data, 'ubl:Invoice': { ...data['ubl:Invoice'], 'cbc:ID': `2026-${i}` } }, { format: 'UBL', lang: 'en-us' }));
+      break;
+    }
+    case 'exact': {
+      const invoices = Array.from({ length: count }, (_, i) => variant(inv, i));
+      const started = process.hrtime.bigint();
+      const file = importFile('exact-online', invoices, { name: 'devries', admin: config.accounting['devries']!, debtorCodes: {} });
+      const genSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const { createRequire } = await import('node:module');
+      const { validateXML } = createRequire(import.meta.url)('xsd-schema-validator') as { validateXML(xml: string, schema: string): Promise<{ valid: boolean }> };
+      const v0 = process.hrtime.bigint();
+      const verdict = await validateXML(file.content.toString('utf-8'), join(PROJECT_ROOT, 'standards', 'exact', 'exact-online-eExact-XML.xsd'));
+      const validateSeconds = Number(process.hrtime.bigint() - v0) / 1e9;
+      result = { count, genSeconds, perSecond: count / genSeconds, validateSeconds, valid: verdict.valid, bytes: file.content.length, peakRssMb: peakRssMb() };
+      break;
+    }
+    case 'pdf':
+      result = await time(count, (i) => pdfFor(variant(inv, i), { language: 'nl' }, config.sellers.sellers, config.configDir));
+      break;
+    case 'pdf-workers': {
+      const size = availableParallelism();
+      const workers = Array.from({ length: size }, () => new Worker(new URL(import.meta.url)));
+      await new Promise((r) => setTimeout(r, 1500)); // workers load the fonts and config
+      const started = process.hrtime.bigint();
+      let next = 0;
+      let done = 0;
+      await new Promise<void>((resolve) => {
+        for (const w of workers) {
+          w.on('message', () => {
+            done++;
+            if (done === count) resolve();
+            else if (next < count) w.postMessage(next++);
+          });
+          w.postMessage(next++);
+        }
+      });
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      await Promise.all(workers.map((w) => w.terminate()));
+      result = { count, seconds, perSecond: count / seconds, workers: size, peakRssMb: peakRssMb() };
+      break;
+    }
+    case 'validate-jvm':
+    case 'validate-saxonjs': {
+      const { JvmEngine } = await import('../src/validation/jvm-engine.js');
+      const { SaxonJsEngine } = await import('../src/validation/saxonjs-engine.js');
+      const engine = mode === 'validate-jvm' ? new JvmEngine() : new SaxonJsEngine();
+      const docs = Array.from({ length: count }, (_, i) => writeUbl(variant(inv, i), { profile: 'peppol' }));
+      // warm up: stylesheets compiled, JIT warm (the reference validators run warm too)
+      const warm = mode === 'validate-jvm' ? 600 : 20;
+      await Promise.all(docs.slice(0, warm).map((d) => engine.validate(d, 'peppol')));
+      const started = process.hrtime.bigint();
+      const results = mode === 'validate-jvm' ? await Promise.all(docs.map((d) => engine.validate(d, 'peppol'))) : await (async () => { const r = []; for (const d of docs) r.push(await engine.validate(d, 'peppol')); return r; })();
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      await engine.close();
+      result = { count, seconds, perSecond: count / seconds, invalid: results.filter((f) => f.some((x) => x.severity === 'fatal')).length, peakRssMb: peakRssMb() };
+      break;
+    }
+    case 'saxon-cli': {
+      // Saxon-HE's own command line, -repeat, on the same stylesheets and one of the same documents
+      const { spawnSync } = await import('node:child_process');
+      const { writeFileSync } = await import('node:fs');
+      const doc = join(PROJECT_ROOT, '.bench-tmp', 'invoice.xml');
+      writeFileSync(doc, writeUbl(inv, { profile: 'peppol' }));
+      const perSheet: Record<string, number> = {};
+      for (const sheet of ['en16931/ubl/xslt/EN16931-UBL-validation.xslt', 'peppol-bis-3/release-2026.5/xslt/PEPPOL-EN16931-UBL.xslt']) {
+        const r = spawnSync('java', ['-cp', '/usr/share/java/Saxon-HE.jar', 'net.sf.saxon.Transform', '-t', `-repeat:${count}`, `-s:${doc}`, `-xsl:${join(PROJECT_ROOT, 'standards', sheet)}`, '-o:/dev/null'], { encoding: 'utf-8' });
+        const m = /Average execution time over last \d+ runs: ([\d.]+)ms/.exec(r.stderr) ?? /Average execution time: ([\d.]+)ms/.exec(r.stderr);
+        perSheet[sheet] = m ? Number(m[1]) : NaN;
+      }
+      const msPerDoc = Object.values(perSheet).reduce((a, b) => a + b, 0);
+      result = { perSheet, msPerDocSchematron: msPerDoc, perSecondOneCore: 1000 / msPerDoc };
+      break;
+    }
+    default:
+      throw new Error(`unknown mode ${mode}`);
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
