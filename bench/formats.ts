@@ -130,6 +130,27 @@ if (!isMainThread) {
       result = { perSheet, msPerDocSchematron: msPerDoc, perSecondOneCore: 1000 / msPerDoc };
       break;
     }
+    case 'sftp': {
+      // 1,000 UBL files to a real OpenSSH server on loopback (started like the tests start it)
+      const { startSshd, currentUser } = await import('../test/helpers/sshd.js');
+      const { SftpTransport } = await import('../src/transports/sftp.js');
+      const sshd = await startSshd();
+      const transport = new SftpTransport('bench', { kind: 'sftp', host: '127.0.0.1', port: sshd.port, user: currentUser(), privateKeyFile: sshd.clientKeyFile, folder: sshd.folder, hostKeySha256: sshd.hostKeySha256, maxConnections: 4 });
+      const docs = Array.from({ length: count }, (_, i) => Buffer.from(writeUbl(variant(inv, i))));
+      const started = process.hrtime.bigint();
+      let next = 0;
+      await Promise.all(Array.from({ length: 8 }, async () => {
+        while (next < count) {
+          const i = next++;
+          await transport.send({ delivery: { idempotencyKey: `k${i}` } as never, document: { fileName: `2026-${String(i + 1).padStart(5, '0')}.xml`, mediaType: 'application/xml', content: docs[i]! }, invoice: inv });
+        }
+      }));
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      await transport.close();
+      await sshd.stop();
+      result = { count, seconds, perSecond: count / seconds, peakRssMb: peakRssMb() };
+      break;
+    }
     default:
       throw new Error(`unknown mode ${mode}`);
   }

@@ -75,3 +75,9 @@ if (want('pdf')) {
   console.log(`  one thread: ${fmt(one.perSecond, 1)} PDFs/s, peak RSS ${fmt(one.peakRssMb)} MB`);
   console.log(`  ${many.workers} worker threads: ${fmt(many.perSecond, 1)} PDFs/s over 1,000, peak RSS ${fmt(many.peakRssMb)} MB; target ≥ 100/s: ${target(many.perSecond >= 100)}`);
 }
+
+if (want('sftp')) {
+  console.log('== SFTP: 1,000 UBL files uploaded to a local OpenSSH server (temp name + rename, 4 connections)');
+  const r = runIsolated<{ count: number; perSecond: number; seconds: number }>('./formats.js', ['sftp', '1000']);
+  console.log(`  ${fmt(r.perSecond)} files/s (${fmt(r.count)} in ${fmt(r.seconds, 1)} s); target ≥ 100/s: ${target(r.perSecond >= 100)}`);
+}
