@@ -7,6 +7,7 @@ import { installStandards, STANDARDS_HOME } from '../src/validation/artefacts.js
 import { CREDIT_NOTE_XSD, INVOICE_XSD, profileOf, type Finding, type ProfileName, type ValidationEngine } from '../src/validation/engine.js';
 import { JvmEngine } from '../src/validation/jvm-engine.js';
 import { SaxonJsEngine } from '../src/validation/saxonjs-engine.js';
+import { SaxonJsPool } from '../src/validation/saxonjs-pool.js';
 import { CLI, ROOT, tempDir } from './helpers/paths.js';
 import { exampleDocuments, unitTests, type UnitTest } from './helpers/standards.js';
 
@@ -125,6 +126,19 @@ describe('validation with the official artefacts', function () {
       });
     } finally {
       await engine.close();
+    }
+  });
+
+  it('SaxonJS in worker threads (the fallback engine) gives the same findings as in the main thread', async () => {
+    const pool = new SaxonJsPool(2);
+    try {
+      const docs = exampleDocuments().filter((f) => f.includes('peppol-bis-3/rules/examples')).slice(0, 4).map((f) => readFileSync(f, 'utf-8'));
+      docs.push(docs[0]!.replace('<cbc:PayableAmount currencyID="EUR">', '<cbc:PayableAmount currencyID="EUR">9'));
+      const [inPool, inThread] = await Promise.all([Promise.all(docs.map((d) => pool.validate(d, 'peppol'))), Promise.all(docs.map((d) => saxonjs.validate(d, 'peppol')))]);
+      assert.deepEqual(inPool.map((f) => f.map((x) => x.rule)), inThread.map((f) => f.map((x) => x.rule)));
+      assert.ok(inPool[inPool.length - 1]!.some((f) => f.rule === 'BR-CO-16'));
+    } finally {
+      await pool.close();
     }
   });
 

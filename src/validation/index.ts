@@ -1,14 +1,14 @@
 import { JvmEngine, jvmUnavailable } from './jvm-engine.js';
-import { SaxonJsEngine } from './saxonjs-engine.js';
+import { SaxonJsPool } from './saxonjs-pool.js';
 import { PROFILE_ARTEFACTS, type ProfileName, type ValidationEngine, type ValidationReport } from './engine.js';
 
 /** Picks the engine: Saxon-HE on Java where present (reference speed and correctness), else SaxonJS. */
 export function createEngine(prefer: 'auto' | 'jvm' | 'saxon-js' = (process.env['VALIDATION_ENGINE'] as 'jvm' | 'saxon-js' | undefined) ?? 'auto'): { engine: ValidationEngine; why: string } {
-  if (prefer === 'saxon-js') return { engine: new SaxonJsEngine(), why: 'chosen explicitly' };
+  if (prefer === 'saxon-js') return { engine: new SaxonJsPool(), why: 'chosen explicitly' };
   const missing = jvmUnavailable();
   if (!missing) return { engine: new JvmEngine(), why: 'Java and Saxon-HE are installed' };
   if (prefer === 'jvm') throw new Error(`the JVM validation engine cannot run: ${missing}`);
-  return { engine: new SaxonJsEngine(), why: `falling back to SaxonJS: ${missing}` };
+  return { engine: new SaxonJsPool(), why: `falling back to SaxonJS in worker threads: ${missing}` };
 }
 
 /** Validates and wraps the findings as a report. */
