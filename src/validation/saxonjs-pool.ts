@@ -36,7 +36,6 @@ export class SaxonJsPool implements ValidationEngine {
         if (a.error !== undefined) p?.reject(new Error(a.error));
         else p?.resolve(a.findings ?? []);
       });
-      worker.unref();
       this.workers.push(slot);
     }
   }
