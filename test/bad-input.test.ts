@@ -1,10 +1,10 @@
 import { strict as assert } from 'node:assert';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
 import { GatewayError } from '../src/errors.js';
 import { prepareAll } from './helpers/config.js';
-import { tempDir } from './helpers/paths.js';
+import { SAMPLES as SAMPLES_DIR, tempDir } from './helpers/paths.js';
 
 const HEADER = 'Ordernr;Orderdatum;Debiteur;Referentie klant;Regel;Artikel;Omschrijving;Aantal;Eenheid;Prijs excl.;Korting %;BTW %';
 
@@ -109,5 +109,22 @@ describe('bad input: every rejection names file, place, field and reason', () =>
     const bad = items.find((i) => !i.ok);
     assert.ok(bad && !bad.ok);
     assert.match(bad.errors[0]!.describe(), /orders_6.csv:4.*rows of invoice '1' are not together: it appeared before at line 2/);
+  });
+});
+
+describe('mail files', () => {
+  it('an .eml file: each attachment goes through the mapping chosen for its file name', async () => {
+    const csv = readFileSync(join(SAMPLES_DIR, 'access', 'orders_20261130.csv'));
+    const eml = [
+      'From: access@devries-kantoor.nl', 'To: gateway@devries-kantoor.nl', 'Subject: orders', 'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="b1"', '', '--b1', 'Content-Type: text/plain', '', 'Orders attached.', '--b1',
+      'Content-Type: text/csv; name="orders_20261130.csv"', 'Content-Disposition: attachment; filename="orders_20261130.csv"', 'Content-Transfer-Encoding: base64', '',
+      csv.toString('base64').replace(/(.{76})/g, '$1\r\n'), '--b1--', '',
+    ].join('\r\n');
+    const file = drop('access', 'mail-1.eml', eml);
+    const items = await prepareAll(file);
+    assert.deepEqual(items.map((i) => [i.ok, i.key, i.mapping, i.attachment]), [
+      [true, '40117', 'access-orders', 'orders_20261130.csv'], [true, '40118', 'access-orders', 'orders_20261130.csv'], [true, '40119', 'access-orders', 'orders_20261130.csv'],
+    ]);
   });
 });

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { basename, extname } from 'node:path';
+import { basename, dirname, extname } from 'node:path';
 import type { GatewayConfig } from '../config/load.js';
 import { GatewayError, RuleError } from '../errors.js';
 import { mapRecords } from '../mapping/mapper.js';
@@ -42,7 +42,9 @@ async function* documents(path: string, displayName: string): AsyncGenerator<{ i
 export async function* prepareFile(path: string, config: GatewayConfig, options: PrepareOptions = {}): AsyncGenerator<PreparedInvoice> {
   const displayName = options.displayName ?? basename(path);
   for await (const doc of documents(path, displayName)) {
-    const mapping = selectMapping(config.mappings, doc.name, { folder: options.folder, mapping: doc.attachment ? undefined : options.mapping });
+    // an attachment belongs to the source (inbox folder) of the mail that carried it
+    const folder = options.folder ?? basename(dirname(path));
+    const mapping = selectMapping(config.mappings, doc.name, { folder, mapping: doc.attachment ? undefined : options.mapping });
     const ctx = { file: displayName, ...(doc.attachment ? { attachment: doc.attachment } : {}) };
     const input = typeof doc.input === 'function' ? doc.input() : doc.input;
     const master = { sellers: config.sellers.sellers, customers: config.customers };
