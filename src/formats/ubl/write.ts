@@ -1,6 +1,6 @@
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
-import type { CalculatedInvoice, DocumentAllowanceCharge, Identifier, InvoiceLine, Party, PostalAddress, SupportingDocument } from '../../model/invoice.js';
+import type { CalculatedInvoice, DocumentAllowanceCharge, Identifier, InvoiceLine, LineAllowanceCharge, Party, PostalAddress, SupportingDocument } from '../../model/invoice.js';
 import { UBL_PROFILES, type UblProfile } from './profiles.js';
 
 const NS = {
@@ -85,7 +85,8 @@ function taxCategory(parent: XMLBuilder, name: string, category: string, rate: s
   el.ele(NS.cac, 'cac:TaxScheme').ele(NS.cbc, 'cbc:ID').txt('VAT');
 }
 
-function documentAllowanceCharge(parent: XMLBuilder, ac: DocumentAllowanceCharge, currency: string): void {
+/** cac:AllowanceCharge of a line (BG-27/28) or, with its tax category, of the document (BG-20/21). */
+function allowanceCharge(parent: XMLBuilder, ac: LineAllowanceCharge | DocumentAllowanceCharge, currency: string): void {
   const el = parent.ele(NS.cac, 'cac:AllowanceCharge');
   text(el, 'ChargeIndicator', ac.charge ? 'true' : 'false');
   text(el, 'AllowanceChargeReasonCode', ac.reasonCode);
@@ -93,7 +94,7 @@ function documentAllowanceCharge(parent: XMLBuilder, ac: DocumentAllowanceCharge
   text(el, 'MultiplierFactorNumeric', ac.percentage);
   amount(el, 'Amount', ac.amount, currency);
   if (ac.baseAmount) amount(el, 'BaseAmount', ac.baseAmount, currency);
-  taxCategory(el, 'TaxCategory', ac.vatCategory, ac.vatRate);
+  if ('vatCategory' in ac) taxCategory(el, 'TaxCategory', ac.vatCategory, ac.vatRate);
 }
 
 function line(parent: XMLBuilder, l: InvoiceLine & { netAmount: string }, currency: string, credit: boolean): void {
@@ -114,15 +115,7 @@ function line(parent: XMLBuilder, l: InvoiceLine & { netAmount: string }, curren
     identifier(ref, 'ID', l.objectIdentifier);
     text(ref, 'DocumentTypeCode', '130');
   }
-  for (const ac of l.allowanceCharges ?? []) {
-    const a = el.ele(NS.cac, 'cac:AllowanceCharge');
-    text(a, 'ChargeIndicator', ac.charge ? 'true' : 'false');
-    text(a, 'AllowanceChargeReasonCode', ac.reasonCode);
-    text(a, 'AllowanceChargeReason', ac.reason);
-    text(a, 'MultiplierFactorNumeric', ac.percentage);
-    amount(a, 'Amount', ac.amount, currency);
-    if (ac.baseAmount) amount(a, 'BaseAmount', ac.baseAmount, currency);
-  }
+  for (const ac of l.allowanceCharges ?? []) allowanceCharge(el, ac, currency);
   const item = el.ele(NS.cac, 'cac:Item');
   text(item, 'Description', l.description);
   text(item, 'Name', l.itemName);
@@ -270,7 +263,7 @@ export function writeUbl(inv: CalculatedInvoice, options: UblOptions = {}): stri
     }
   }
   if (inv.paymentTerms) doc.ele(NS.cac, 'cac:PaymentTerms').ele(NS.cbc, 'cbc:Note').txt(inv.paymentTerms);
-  for (const ac of inv.allowanceCharges ?? []) documentAllowanceCharge(doc, ac, cur);
+  for (const ac of inv.allowanceCharges ?? []) allowanceCharge(doc, ac, cur);
   const tax = doc.ele(NS.cac, 'cac:TaxTotal');
   amount(tax, 'TaxAmount', inv.totals.taxAmount, cur);
   for (const b of inv.vatBreakdown) {
