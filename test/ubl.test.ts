@@ -1,13 +1,16 @@
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
+import { configureFormats, renderDocument } from '../src/formats/index.js';
 import { writeUbl } from '../src/formats/ubl/write.js';
+import { formatDecimal } from '../src/model/display.js';
 import type { CalculatedInvoice } from '../src/model/invoice.js';
 import { readUbl } from '../src/readers/ubl.js';
 import { STANDARDS_HOME } from '../src/validation/artefacts.js';
 import { profileOf, type ProfileName } from '../src/validation/engine.js';
 import { JvmEngine } from '../src/validation/jvm-engine.js';
-import { prepareAll } from './helpers/config.js';
+import { prepareAll, shippedConfig } from './helpers/config.js';
 import { SAMPLES } from './helpers/paths.js';
 import { exampleDocuments } from './helpers/standards.js';
 
@@ -85,6 +88,28 @@ describe('UBL in and out: the conformance corpus', function () {
     }
     assert.deepEqual(results, []);
     assert.ok(checked >= 8, `checked ${checked} documents`);
+  });
+
+  it('a hybrid route embeds the PDF rendition: the UBL still passes Peppol BIS 3 and the PDF inside reads back', async () => {
+    const config = shippedConfig();
+    configureFormats(config.sellers.sellers, config.configDir);
+    const item = (await prepareAll(join(SAMPLES, 'access', 'orders_20261130.csv'), undefined, { folder: 'access' })).find((i) => i.ok);
+    assert.ok(item && item.ok);
+    const invoice = { ...item.invoice, number: '2026-00042', payment: { ...item.invoice.payment!, paymentReference: '2026-00042' } };
+    const rendered = await renderDocument('ubl', invoice, { profile: 'peppol', embedPdf: true }, '2026-00042');
+    const xml = rendered.content.toString('utf-8');
+    const findings = (await engine.validate(xml, 'peppol')).filter((f) => f.severity === 'fatal');
+    assert.deepEqual(findings, []);
+    const embedded = /<cbc:EmbeddedDocumentBinaryObject mimeCode="application\/pdf" filename="([^"]+)">([^<]+)</.exec(xml);
+    assert.ok(embedded, 'an AdditionalDocumentReference with the PDF');
+    assert.equal(embedded[1], '2026-00042.pdf');
+    const pdf = Buffer.from(embedded[2]!, 'base64');
+    assert.equal(pdf.subarray(0, 5).toString('latin1'), '%PDF-');
+    const text = spawnSync('pdftotext', ['-layout', '-', '-'], { input: pdf, encoding: 'utf-8' }).stdout;
+    assert.match(text, /2026-00042/);
+    assert.ok(text.includes(formatDecimal(invoice.totals.payableAmount, 'nl')), `the PDF shows the amount due ${invoice.totals.payableAmount}`);
+    // the reader keeps it as a supporting document, so a hybrid invoice dropped back in loses nothing
+    assert.ok(readUbl(xml, { file: 'hybrid.xml' }).attachments?.some((a) => a.mimeCode === 'application/pdf'));
   });
 
   it('the shipped webshop order for a Belgian business passes Peppol once it has shipped', async () => {
