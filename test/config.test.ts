@@ -27,7 +27,7 @@ function configCopy(): { configDir: string; mappingsDir: string } {
 describe('configuration files', () => {
   it('the shipped configuration is valid', () => {
     const config = loadConfig({ configDir: join(ROOT, 'config'), mappingsDir: join(ROOT, 'mappings') });
-    assert.deepEqual(config.mappings.map((m) => m.name), ['access-orders', 'erp-invoices', 'members-contribution', 'ubl-invoices', 'webshop-orders']);
+    assert.deepEqual(config.mappings.map((m) => m.name), ['access-orders', 'access-quotes', 'erp-invoices', 'members-contribution', 'ubl-invoices', 'webshop-orders']);
   });
 
   it('an unknown transport points at file:line:column and suggests the near miss', () => {
@@ -68,7 +68,7 @@ describe('configuration files', () => {
   it('check-config exits 0 on the shipped config and 1 with the problems listed', () => {
     const ok = spawnSync(process.execPath, [CLI, 'check-config'], { cwd: ROOT, encoding: 'utf-8' });
     assert.equal(ok.status, 0, ok.stderr);
-    assert.match(ok.stdout, /configuration is valid: 2 seller\(s\), 5 customer\(s\), 5 mapping\(s\)/);
+    assert.match(ok.stdout, /configuration is valid: 2 seller\(s\), 5 customer\(s\), 6 mapping\(s\)/);
     const { configDir, mappingsDir } = configCopy();
     writeFileSync(join(configDir, 'customers.yaml'), 'unknownCustomers: rejekt\n');
     const bad = spawnSync(process.execPath, [CLI, 'check-config', '--config', configDir, '--mappings', mappingsDir], { encoding: 'utf-8' });

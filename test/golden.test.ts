@@ -11,6 +11,7 @@ import { GOLDEN, SAMPLES } from './helpers/paths.js';
  */
 const SAMPLE_FILES = [
   'access/orders_20261130.csv',
+  'access/offertes_20261130.csv',
   'erp/facturen_20261130.xml',
   'webshop/orders-20261130-0600.json',
   'members/contributie_2027.csv',

@@ -1,16 +1,20 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI } from './helpers/paths.js';
-import { membersCsv, query, startService, stopService, waitFor, workspace, type Workspace } from './helpers/service.js';
+import { parse } from 'yaml';
+import type { CustomersConfig } from '../src/config/types.js';
+import { CLI, ROOT, SAMPLES } from './helpers/paths.js';
+import { filesIn, membersCsv, query, startService, stopService, waitFor, workspace, type Workspace } from './helpers/service.js';
 import { startSmtp, type TestSmtp } from './helpers/smtp.js';
 
-function mailWorkspace(smtp: TestSmtp, extra: Record<string, unknown> = {}): Workspace {
+const MEMBERSHIP_CUSTOMERS = { defaults: { paymentTermsDays: 30, routes: [{ format: 'pdf', transport: 'email', template: 'membership' }] } };
+
+function mailWorkspace(smtp: TestSmtp, extra: Record<string, unknown> = {}, customers: Record<string, unknown> = MEMBERSHIP_CUSTOMERS): Workspace {
   const ws = workspace({
     email: { server: 'mail' },
     ...extra,
-  }, { defaults: { paymentTermsDays: 30, routes: [{ format: 'pdf', transport: 'email', template: 'membership' }] } });
+  }, customers);
   // add the SMTP target to the test gateway.yaml
   const file = join(ws.config, 'gateway.yaml');
   const yaml = (spawnSync('cat', [file], { encoding: 'utf-8' }).stdout).replace(/^targets:\n/m, `targets:\n  mail:\n    kind: smtp\n    host: 127.0.0.1\n    port: ${smtp.port}\n    secure: false\n    from: "TV De Lobbers <penningmeester@tvdelobbers.nl>"\n    replyTo: penningmeester@tvdelobbers.nl\n    bcc: archief@tvdelobbers.nl\n    tlsRejectUnauthorized: false\n`);
@@ -53,6 +57,50 @@ describe('PDF invoices by e-mail through a real SMTP server', function () {
     assert.match(text, /Vrijgesteld van btw/);
     assert.match(text, /KvK 40478215/);
     assert.match(text, /Pagina 1 van 1/);
+  });
+
+  it('quotations: their own number series, a PDF titled Offerte with its validity date, mailed, never UBL or accounting', async () => {
+    // the shipped customers, each routed to PDF by e-mail and Exact, and UBL where they have a Peppol
+    // address: the routes a quotation must skip
+    const shipped = parse(readFileSync(join(ROOT, 'config', 'customers.yaml'), 'utf-8')) as CustomersConfig;
+    const routesOf = (peppol: boolean) => [{ format: 'pdf', transport: 'email' }, ...(peppol ? [{ format: 'ubl', transport: 'folder', target: 'out' }] : []), { format: 'exact-online', transport: 'folder', administration: 'devries' }];
+    const customers = { ...shipped, customers: Object.fromEntries(Object.entries(shipped.customers ?? {}).map(([key, c]) => [key, { ...c, routes: routesOf(Boolean(c.party.endpoint)) }])) };
+    const ws = mailWorkspace(smtp, {}, customers);
+    const service = startService(ws);
+    try {
+      copyFileSync(join(SAMPLES, 'access', 'offertes_20261130.csv'), join(ws.inbox, 'access', 'offertes_20261130.csv'));
+      await waitFor('2 quotations mailed', () => count(ws, "SELECT COUNT(*) n FROM deliveries d JOIN invoices i ON i.id = d.invoice_id WHERE i.kind = 'quote' AND d.state = 'sent'") === 2, 60_000, 100);
+      copyFileSync(join(SAMPLES, 'access', 'orders_20261130.csv'), join(ws.inbox, 'access', 'orders_20261130.csv'));
+      await waitFor('3 invoices mailed, 2 as UBL too', () => count(ws, "SELECT COUNT(*) n FROM deliveries d JOIN invoices i ON i.id = d.invoice_id WHERE i.kind = 'invoice' AND d.state = 'sent' AND d.format IN ('pdf', 'ubl')") === 5, 90_000, 100);
+    } finally {
+      await stopService(service);
+    }
+    const numbers = query<{ kind: string; number: string }>(ws, 'SELECT kind, number FROM invoices ORDER BY id');
+    assert.deepEqual(numbers, [
+      { kind: 'quote', number: 'OFF2026-0001' }, { kind: 'quote', number: 'OFF2026-0002' },
+      { kind: 'invoice', number: '2026-00001' }, { kind: 'invoice', number: '2026-00002' }, { kind: 'invoice', number: '2026-00003' },
+    ], 'quotations take no invoice number: the invoice series starts at 1 after them');
+    const quoteFormats = query<{ format: string }>(ws, "SELECT DISTINCT d.format FROM deliveries d JOIN invoices i ON i.id = d.invoice_id WHERE i.kind = 'quote'");
+    assert.deepEqual(quoteFormats, [{ format: 'pdf' }], 'a quotation goes only as PDF');
+    assert.deepEqual(filesIn(ws.out, (n) => n.startsWith('OFF')), [], 'no UBL file for a quotation');
+
+    const mail = smtp.received.find((m) => m.subject?.includes('OFF2026-0001'));
+    assert.ok(mail, 'the first quotation was mailed');
+    assert.equal((mail.to as { text: string }).text, 'administratie@bakkerijjansen.nl');
+    assert.equal(mail.subject, 'Offerte OFF2026-0001 van De Vries Kantoorartikelen B.V.');
+    assert.match(mail.text ?? '', /offerte OFF2026-0001 voor € 3\.033,97, geldig tot 15-01-2027/);
+    const pdf = mail.attachments.find((a) => a.contentType === 'application/pdf');
+    assert.ok(pdf);
+    assert.equal(pdf.filename, 'OFF2026-0001.pdf');
+    const text = spawnSync('pdftotext', ['-layout', '-', '-'], { input: pdf.content, encoding: 'utf-8' }).stdout;
+    assert.match(text, /^\s*Offerte\s*$/m);
+    assert.match(text, /Offertenummer\s+OFF2026-0001/);
+    assert.match(text, /Geldig tot\s+15-01-2027/);
+    assert.match(text, /Totaal incl\. btw\s+€ 3\.033,97/);
+    assert.doesNotMatch(text, /Te betalen|Factuur/, 'a quotation asks for no payment');
+    // the second quotation has no end date in the file: the default 30 days
+    const second = smtp.received.find((m) => m.subject?.includes('OFF2026-0002'));
+    assert.match(second?.text ?? '', /geldig tot 30-12-2026/);
   });
 
   it('a server answering 451 for a while: the mails arrive later, once each', async () => {

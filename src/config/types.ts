@@ -37,6 +37,8 @@ export interface CustomerConfig {
   cc?: string;
   language?: 'nl' | 'en';
   paymentTermsDays?: number;
+  /** how long a quotation stands when its source gives no validity date (default 30 days) */
+  quoteValidDays?: number;
   buyerReference?: string;
   debtorCode?: string;
   routes?: RouteConfig[];
@@ -44,7 +46,7 @@ export interface CustomerConfig {
 
 /** config/customers.yaml */
 export interface CustomersConfig {
-  defaults?: { language?: 'nl' | 'en'; paymentTermsDays?: number; routes?: RouteConfig[] };
+  defaults?: { language?: 'nl' | 'en'; paymentTermsDays?: number; quoteValidDays?: number; routes?: RouteConfig[] };
   unknownCustomers?: 'default' | 'reject';
   customers?: Record<string, CustomerConfig>;
 }

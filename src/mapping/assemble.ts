@@ -60,6 +60,9 @@ function buyerFrom(v: FieldValues, customer: CustomerConfig | undefined): Party 
   return base;
 }
 
+/** How long a quotation stands when neither its source nor the customer's settings say. */
+const DEFAULT_QUOTE_VALID_DAYS = 30;
+
 const sellerParties = new WeakMap<SellerConfig, Party>();
 /** The seller as a party, made once per seller and frozen: every invoice of a run shares it. */
 function sellerParty(seller: SellerConfig): Party {
@@ -224,6 +227,10 @@ export function assembleInvoice(
     if (value !== undefined) (invoice as unknown as Record<string, unknown>)[key] = value;
   }
   if (!invoice.buyerReference && customer?.buyerReference) invoice.buyerReference = customer.buyerReference;
+  if (kind === 'quote' && !invoice.validUntil && /^\d{4}-\d{2}-\d{2}$/.test(issueDate)) {
+    // an offer without an end date in the source stands for the customer's usual period
+    invoice.validUntil = addDays(issueDate, customer?.quoteValidDays ?? master.customers.defaults?.quoteValidDays ?? DEFAULT_QUOTE_VALID_DAYS);
+  }
   const note = v.get('note');
   if (note) invoice.notes = [note];
   const preceding = v.get('precedingInvoice.number');
