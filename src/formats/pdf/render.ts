@@ -96,9 +96,10 @@ export async function renderPdf(inv: CalculatedInvoice, options: PdfOptions = {}
   // Seller block and logo
   const s = inv.seller;
   let top = PAGE.margin;
-  if (options.logo && existsSync(options.logo)) {
+  const logo = options.logo ? logoBytes(options.logo) : undefined;
+  if (logo) {
     try {
-      doc.image(options.logo, PAGE.margin, top, { fit: [160, 60] });
+      doc.image(logo, PAGE.margin, top, { fit: [160, 60] });
     } catch {
       // an unreadable logo must not stop an invoice
     }
@@ -195,7 +196,7 @@ export async function renderPdf(inv: CalculatedInvoice, options: PdfOptions = {}
   }
   totalRows.push([l.totalIncl, money(inv.totals.taxInclusiveAmount), true]);
   if (inv.totals.prepaidAmount !== '0.00') totalRows.push([l.paid, money(`-${inv.totals.prepaidAmount}`)]);
-  if (!isQuote) totalRows.push([l.due, money(inv.totals.payableAmount), true]);
+  if (!isQuote) totalRows.push([isCredit ? l.credited : l.due, money(inv.totals.payableAmount), true]);
   if (y + totalRows.length * 14 + 120 > bottom) {
     doc.addPage();
     y = PAGE.margin;
@@ -251,10 +252,20 @@ export async function renderPdf(inv: CalculatedInvoice, options: PdfOptions = {}
     doc.text(fill(l.page, { page: String(i + 1), pages: String(range.count) }), PAGE.margin, footerY + 11, { width: 495, align: 'right', lineBreak: false, height: 10 });
   }
   if (options.ubl) {
-    doc.file(options.ubl.content, { name: options.ubl.fileName, type: 'application/xml', relationship: 'Alternative', description: `${title} ${inv.number ?? ''} (UBL)` } as Parameters<PDFKit.PDFDocument['file']>[1]);
+    // PDF/A-3 (and Factur-X readers) want the embedded file's dates in its Params
+    const written = new Date();
+    doc.file(options.ubl.content, { name: options.ubl.fileName, type: 'application/xml', relationship: 'Alternative', description: `${title} ${inv.number ?? ''} (UBL)`, creationDate: written, modifiedDate: written } as Parameters<PDFKit.PDFDocument['file']>[1]);
   }
   doc.end();
   return done;
+}
+
+const logos = new Map<string, Buffer | undefined>();
+
+/** A logo's bytes, read once per process (a bulk run puts the same logo on thousands of PDFs). */
+function logoBytes(file: string): Buffer | undefined {
+  if (!logos.has(file)) logos.set(file, existsSync(file) ? readFileSync(file) : undefined);
+  return logos.get(file);
 }
 
 /** A logo path from config, relative to the config folder. */
