@@ -2,9 +2,9 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import type { CustomersConfig } from '../src/config/types.js';
-import { CLI, ROOT, SAMPLES } from './helpers/paths.js';
+import { CLI, ROOT, SAMPLES, tempDir } from './helpers/paths.js';
 import { filesIn, membersCsv, query, startService, stopService, waitFor, workspace, type Workspace } from './helpers/service.js';
 import { startSmtp, type TestSmtp } from './helpers/smtp.js';
 
@@ -101,6 +101,74 @@ describe('PDF invoices by e-mail through a real SMTP server', function () {
     // the second quotation has no end date in the file: the default 30 days
     const second = smtp.received.find((m) => m.subject?.includes('OFF2026-0002'));
     assert.match(second?.text ?? '', /geldig tot 30-12-2026/);
+  });
+
+  it('STARTTLS with a verified certificate, login from the environment, DKIM, the UBL attached, the archive BCC and our own pace', async () => {
+    const certs = tempDir('igw-tls-');
+    const openssl = (...args: string[]) => assert.equal(spawnSync('openssl', args, { encoding: 'utf-8' }).status, 0, `openssl ${args.join(' ')}`);
+    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(certs, 'key.pem'), '-out', join(certs, 'cert.pem'), '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost');
+    openssl('genrsa', '-out', join(certs, 'dkim.pem'), '2048');
+    const secureSmtp = await startSmtp({ tls: { key: readFileSync(join(certs, 'key.pem')), cert: readFileSync(join(certs, 'cert.pem')) }, auth: { user: 'gateway', pass: 's3cret wachtwoord' } });
+    process.env['IGW_TEST_SMTP_USER'] = 'gateway';
+    process.env['IGW_TEST_SMTP_PASSWORD'] = 's3cret wachtwoord';
+    const ws = workspace({ email: { server: 'mail' } }, { defaults: { paymentTermsDays: 30, routes: [{ format: 'pdf', transport: 'email', template: 'membership', attachUbl: true }] } });
+    const gatewayFile = join(ws.config, 'gateway.yaml');
+    const settings = parse(readFileSync(gatewayFile, 'utf-8')) as { targets: Record<string, unknown> };
+    settings.targets['mail'] = {
+      kind: 'smtp', host: '127.0.0.1', port: secureSmtp.port, secure: false, requireTLS: true, caFile: join(certs, 'cert.pem'),
+      user: '${IGW_TEST_SMTP_USER}', password: '${IGW_TEST_SMTP_PASSWORD}', from: 'TV De Lobbers <penningmeester@tvdelobbers.nl>', bcc: 'archief@tvdelobbers.nl',
+      dkim: { domainName: 'tvdelobbers.nl', keySelector: 'igw2026', privateKeyFile: join(certs, 'dkim.pem') },
+      messagesPerMinute: 300,
+    };
+    writeFileSync(gatewayFile, stringify(settings));
+    const service = startService(ws);
+    try {
+      writeFileSync(join(ws.inbox, 'members', 'contributie_tls.csv'), membersCsv(6));
+      await waitFor('6 mails', () => secureSmtp.received.length >= 6, 60_000);
+    } finally {
+      await stopService(service);
+      await secureSmtp.close();
+    }
+    assert.equal(secureSmtp.received.length, 6);
+    for (const envelope of secureSmtp.envelopes) {
+      assert.equal(envelope.secure, true, 'upgraded to TLS before the login and the mail');
+      assert.equal(envelope.user, 'gateway');
+      assert.ok(envelope.to.includes('archief@tvdelobbers.nl'), 'the archive gets a blind copy');
+    }
+    for (const mail of secureSmtp.received) {
+      const dkim = mail.headers.get('dkim-signature') as { params?: Record<string, string> } | undefined;
+      assert.equal(dkim?.params?.['d'], 'tvdelobbers.nl', 'signed with DKIM for the sender domain');
+      assert.equal(dkim?.params?.['s'], 'igw2026');
+      assert.match(dkim?.params?.['h'] ?? '', /from:subject:date:message-id:to/);
+      assert.equal(mail.bcc, undefined, 'the BCC is in the envelope, not in the headers');
+      assert.deepEqual(mail.attachments.map((a) => a.contentType).sort(), ['application/pdf', 'application/xml']);
+    }
+    // 300 a minute is one each 200 ms, over all connections together
+    const times = secureSmtp.envelopes.map((e) => e.at).sort((a, b) => a - b);
+    assert.ok(times[times.length - 1]! - times[0]! >= 5 * 200 * 0.8, `6 mails spread over ${times[times.length - 1]! - times[0]!} ms`);
+  });
+
+  it('a wrong SMTP password: the deliveries are dead with the server\'s reason, nothing is retried in vain', async () => {
+    const secureSmtp = await startSmtp({ auth: { user: 'gateway', pass: 'right' } });
+    const ws = workspace({ email: { server: 'mail' } }, MEMBERSHIP_CUSTOMERS);
+    const gatewayFile = join(ws.config, 'gateway.yaml');
+    const settings = parse(readFileSync(gatewayFile, 'utf-8')) as { targets: Record<string, unknown> };
+    settings.targets['mail'] = { kind: 'smtp', host: '127.0.0.1', port: secureSmtp.port, secure: false, user: 'gateway', password: 'wrong', from: 'penningmeester@tvdelobbers.nl' };
+    writeFileSync(gatewayFile, stringify(settings));
+    const service = startService(ws);
+    try {
+      writeFileSync(join(ws.inbox, 'members', 'contributie_auth.csv'), membersCsv(2));
+      await waitFor('2 dead deliveries', () => count(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'dead'") === 2, 60_000, 100);
+    } finally {
+      await stopService(service);
+      await secureSmtp.close();
+    }
+    const rows = query<{ attempts: number; last_error: string }>(ws, 'SELECT attempts, last_error FROM deliveries');
+    for (const row of rows) {
+      assert.equal(row.attempts, 1, 'an authentication failure is not retried');
+      assert.match(row.last_error, /mail: authentication failed/);
+    }
+    assert.equal(secureSmtp.received.length, 0);
   });
 
   it('a server answering 451 for a while: the mails arrive later, once each', async () => {

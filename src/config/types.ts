@@ -76,6 +76,8 @@ export type TargetConfig =
       kind: 'smtp'; host: string; port?: number; secure?: boolean; requireTLS?: boolean; user?: string; password?: string;
       from?: string; replyTo?: string; bcc?: string; messagesPerMinute?: number; maxConnections?: number;
       dkim?: { domainName: string; keySelector: string; privateKeyFile: string }; tlsRejectUnauthorized?: boolean;
+      /** PEM file of the CA the server's certificate must chain to (an in-house mail server) */
+      caFile?: string;
     };
 
 /** Invoice number formats for one seller. */

@@ -53,7 +53,7 @@ export class SmtpTransport implements Transport {
       maxConnections: target.maxConnections ?? 3,
       ...(user ? { auth: { user, pass: pass ?? '' } } : {}),
       ...(target.dkim ? { dkim: { domainName: target.dkim.domainName, keySelector: target.dkim.keySelector, privateKey: readFileSync(target.dkim.privateKeyFile, 'utf-8') } } : {}),
-      tls: { rejectUnauthorized: target.tlsRejectUnauthorized ?? true },
+      tls: { rejectUnauthorized: target.tlsRejectUnauthorized ?? true, ...(target.caFile ? { ca: readFileSync(target.caFile) } : {}) },
       connectionTimeout: 15_000,
       greetingTimeout: 15_000,
       socketTimeout: 60_000,
@@ -79,8 +79,9 @@ export class SmtpTransport implements Transport {
       if (err instanceof TransportError) throw err;
       const code = replyCode(err);
       const text = (err as { response?: string }).response ?? (err as Error).message;
+      // a refused login is permanent (a wrong password does not heal), a 454 "try later" is not
+      if ((err as { code?: string }).code === 'EAUTH') throw new TransportError(`${this.name}: authentication failed: ${text}`, code === undefined || code >= 500);
       if (code !== undefined && code >= 500) throw new TransportError(`${this.name}: the mail server refused the message: ${text}`, true);
-      if ((err as { code?: string }).code === 'EAUTH') throw new TransportError(`${this.name}: authentication failed: ${text}`, true);
       throw new TransportError(`${this.name}: ${code ? `temporary failure ${text}` : `could not deliver: ${text}`}`, false);
     }
   }

@@ -6,16 +6,31 @@ import type { AddressInfo } from 'node:net';
 export interface TestSmtp {
   port: number;
   received: ParsedMail[];
+  /** the SMTP side of each accepted message: envelope recipients, TLS, login, arrival time */
+  envelopes: { to: string[]; secure: boolean; user?: string; at: number }[];
   /** answer this code (e.g. 451 or 550) for matching recipients; return undefined to accept */
   reject?: (recipient: string) => { code: number; message: string } | undefined;
   close(): Promise<void>;
 }
 
-export async function startSmtp(): Promise<TestSmtp> {
-  const state: TestSmtp = { port: 0, received: [], close: async () => undefined };
+/** Options of the test server: STARTTLS with this key and certificate, and a required login. */
+export interface TestSmtpOptions {
+  tls?: { key: Buffer; cert: Buffer };
+  auth?: { user: string; pass: string };
+}
+
+export async function startSmtp(options: TestSmtpOptions = {}): Promise<TestSmtp> {
+  const state: TestSmtp = { port: 0, received: [], envelopes: [], close: async () => undefined };
   const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
+    authOptional: !options.auth,
+    ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
+    disabledCommands: options.tls ? [] : ['STARTTLS'],
+    // a login only over TLS, as a real server would insist
+    allowInsecureAuth: false,
+    onAuth(auth, _session, callback) {
+      if (options.auth && auth.username === options.auth.user && auth.password === options.auth.pass) callback(null, { user: auth.username });
+      else callback(new Error('Invalid username or password'));
+    },
     logger: false,
     size: 50 * 1024 * 1024,
     onRcptTo(address, _session, callback) {
@@ -28,10 +43,11 @@ export async function startSmtp(): Promise<TestSmtp> {
       }
       callback();
     },
-    onData(stream: SMTPServerDataStream, _session: SMTPServerSession, callback: (err?: Error | null) => void) {
+    onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: (err?: Error | null) => void) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
+        state.envelopes.push({ to: session.envelope.rcptTo.map((r) => r.address), secure: session.secure, ...(session.user ? { user: String(session.user) } : {}), at: Date.now() });
         void simpleParser(Buffer.concat(chunks)).then((mail) => {
           state.received.push(mail);
           callback();
