@@ -53,7 +53,7 @@ describe('PDF invoices by e-mail through a real SMTP server', function () {
     const text = spawnSync('pdftotext', ['-layout', pdfFile, '-'], { encoding: 'utf-8' }).stdout;
     assert.match(text, /Factuurnummer\s+LID2027-0001/);
     assert.match(text, /Te betalen\s+€ 215,00/);
-    assert.match(text, /Btw E over € 215,00\s+€ 0,00/);
+    assert.match(text, /Vrijgesteld van btw over € 215,00\s+€ 0,00/);
     assert.match(text, /Vrijgesteld van btw/);
     assert.match(text, /KvK 40478215/);
     assert.match(text, /Pagina 1 van 1/);

@@ -60,6 +60,19 @@ describe('PDF invoices: layout, text and PDF/A-3b', function () {
     assert.doesNotMatch(text, /Amount due|Factuur|Btw-nr/);
   });
 
+  it('shows what Dutch law asks of a reverse-charge invoice: both VAT ids, KvK, the "btw verlegd" text', async () => {
+    const base = await sampleInvoice();
+    const lines = base.lines.map((l, i) => ({ ...l, vatCategory: 'AE' as const, vatRate: '0', itemName: i === 0 ? 'Koffiezetapparaat Bosch, café-model, ëxtra groot' : l.itemName }));
+    const reverse = calculateInvoice({ ...base, lines });
+    const text = pdfText(await render('reverse-charge', reverse));
+    assert.match(text, /Btw verlegd naar de afnemer/);
+    assert.match(text, /Btw-nr\. afnemer: NL001234567B01/);
+    assert.match(text, /Btw-nr\. NL859843719B01/);
+    assert.match(text, /KvK 68750110/);
+    assert.match(text, /café-model, ëxtra groot/);
+    assert.match(text, /Btw verlegd over € 1\.683,05\s+€ 0,00/);
+  });
+
   it('every kind of document passes PDFBox Preflight except the PDF/A-1 rules that PDF/A-3 dropped', async () => {
     const base = await sampleInvoice();
     const files = {

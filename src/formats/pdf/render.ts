@@ -191,7 +191,7 @@ export async function renderPdf(inv: CalculatedInvoice, options: PdfOptions = {}
   for (const b of inv.vatBreakdown) {
     const label = b.category === 'S' || b.category === 'Z'
       ? fill(l.vatOn, { rate: formatDecimal(b.rate ?? '0', lang, 0), base: money(b.taxableAmount) })
-      : fill(l.vatCategory, { category: b.category, base: money(b.taxableAmount) });
+      : fill(l.vatCategory, { category: l[`cat${b.category}` as keyof Labels] ?? b.category, base: money(b.taxableAmount) });
     totalRows.push([label, money(b.taxAmount)]);
   }
   totalRows.push([l.totalIncl, money(inv.totals.taxInclusiveAmount), true]);
