@@ -5,7 +5,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { loadConfig } from '../src/config/load.js';
 import { importFile } from '../src/formats/accounting/batch.js';
 import { pdfFor } from '../src/formats/pdf/index.js';
@@ -47,129 +46,114 @@ async function time(count: number, fn: (i: number) => unknown): Promise<Record<s
   return { count, seconds, perSecond: count / seconds, peakRssMb: peakRssMb() };
 }
 
-if (!isMainThread) {
-  // PDF worker: renders the invoices it is sent
-  const inv = await sampleInvoice();
-  parentPort!.on('message', async (i: number) => {
-    await pdfFor(variant(inv, i), { language: 'nl' }, config.sellers.sellers, config.configDir);
-    parentPort!.postMessage(i);
-  });
-} else {
-  const [mode, countText] = process.argv.slice(2);
-  const count = Number(countText ?? 1000);
-  const inv = await sampleInvoice();
-  let result: Record<string, unknown> = {};
-  switch (mode) {
-    case 'ubl':
-      result = { ...(await time(count, (i) => writeUbl(variant(inv, i), { profile: 'peppol' }))), lines: inv.lines.length };
-      break;
-    case 'e-invoice-eu': {
-      // the same invoices through @e-invoice-eu/core (a bench-only dev dependency), for comparison;
-      // each is handed over in its own JSON format, converted from our UBL before the clock starts
-      const { loadEInvoiceEu, toEInvoiceEu } = await import('./e-invoice-eu.js');
-      const lib = loadEInvoiceEu();
-      const service = new lib.InvoiceService({ log() {}, warn() {}, error: console.error });
-      const inputs = Array.from({ length: count }, (_, i) => toEInvoiceEu(writeUbl(variant(inv, i), { profile: 'peppol' }), lib));
-      const outputs: string[] = [];
-      result = await time(count, async (i) => { outputs.push(String(await service.generate(inputs[i]!.data, { format: 'UBL', lang: 'en-us', noWarnings: true }))); });
-      const payable = (xml: string) => /<cbc:PayableAmount[^>]*>([^<]+)</.exec(xml)?.[1];
-      const ours = writeUbl(variant(inv, 0), { profile: 'peppol' });
-      result = { ...result, lines: inv.lines.length, samePayableAmount: payable(outputs[0]!) === payable(ours), payableAmount: payable(outputs[0]!), notInTheirSchema: inputs[0]!.dropped };
-      break;
-    }
-    case 'exact': {
-      const invoices = Array.from({ length: count }, (_, i) => variant(inv, i));
-      const started = process.hrtime.bigint();
-      const file = importFile('exact-online', invoices, { name: 'devries', admin: config.accounting['devries']!, debtorCodes: {} });
-      const genSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const { createRequire } = await import('node:module');
-      const { validateXML } = createRequire(import.meta.url)('xsd-schema-validator') as { validateXML(xml: string, schema: string): Promise<{ valid: boolean }> };
-      const v0 = process.hrtime.bigint();
-      const verdict = await validateXML(file.content.toString('utf-8'), join(PROJECT_ROOT, 'standards', 'exact', 'exact-online-eExact-XML.xsd'));
-      const validateSeconds = Number(process.hrtime.bigint() - v0) / 1e9;
-      result = { count, genSeconds, perSecond: count / genSeconds, validateSeconds, valid: verdict.valid, bytes: file.content.length, peakRssMb: peakRssMb() };
-      break;
-    }
-    case 'pdf':
-      result = await time(count, (i) => pdfFor(variant(inv, i), { language: 'nl' }, config.sellers.sellers, config.configDir));
-      break;
-    case 'pdf-workers': {
-      const size = availableParallelism();
-      const workers = Array.from({ length: size }, () => new Worker(new URL(import.meta.url)));
-      await new Promise((r) => setTimeout(r, 1500)); // workers load the fonts and config
-      const started = process.hrtime.bigint();
-      let next = 0;
-      let done = 0;
-      await new Promise<void>((resolve) => {
-        for (const w of workers) {
-          w.on('message', () => {
-            done++;
-            if (done === count) resolve();
-            else if (next < count) w.postMessage(next++);
-          });
-          w.postMessage(next++);
-        }
-      });
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      await Promise.all(workers.map((w) => w.terminate()));
-      result = { count, seconds, perSecond: count / seconds, workers: size, peakRssMb: peakRssMb() };
-      break;
-    }
-    case 'validate-jvm':
-    case 'validate-saxonjs': {
-      const { JvmEngine } = await import('../src/validation/jvm-engine.js');
-      const { SaxonJsPool } = await import('../src/validation/saxonjs-pool.js');
-      const engine = mode === 'validate-jvm' ? new JvmEngine() : new SaxonJsPool();
-      const docs = Array.from({ length: count }, (_, i) => writeUbl(variant(inv, i), { profile: 'peppol' }));
-      // warm up: stylesheets compiled, JIT warm (the reference validators run warm too)
-      const warm = mode === 'validate-jvm' ? 600 : 10;
-      await Promise.all(docs.slice(0, warm).map((d) => engine.validate(d, 'peppol')));
-      const started = process.hrtime.bigint();
-      const results = await Promise.all(docs.map((d) => engine.validate(d, 'peppol')));
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      await engine.close();
-      result = { count, seconds, perSecond: count / seconds, invalid: results.filter((f) => f.some((x) => x.severity === 'fatal')).length, peakRssMb: peakRssMb() };
-      break;
-    }
-    case 'saxon-cli': {
-      // Saxon-HE's own command line, -repeat, on the same stylesheets and one of the same documents
-      const { spawnSync } = await import('node:child_process');
-      const { writeFileSync } = await import('node:fs');
-      const doc = join(PROJECT_ROOT, '.bench-tmp', 'invoice.xml');
-      writeFileSync(doc, writeUbl(inv, { profile: 'peppol' }));
-      const perSheet: Record<string, number> = {};
-      for (const sheet of ['en16931/ubl/xslt/EN16931-UBL-validation.xslt', 'peppol-bis-3/release-2026.5/xslt/PEPPOL-EN16931-UBL.xslt']) {
-        const r = spawnSync('java', ['-cp', '/usr/share/java/Saxon-HE.jar', 'net.sf.saxon.Transform', '-t', `-repeat:${count}`, `-s:${doc}`, `-xsl:${join(PROJECT_ROOT, 'standards', sheet)}`, '-o:/dev/null'], { encoding: 'utf-8' });
-        const m = /Average execution time over last \d+ runs: ([\d.]+)ms/.exec(r.stderr) ?? /Average execution time: ([\d.]+)ms/.exec(r.stderr);
-        perSheet[sheet] = m ? Number(m[1]) : NaN;
-      }
-      const msPerDoc = Object.values(perSheet).reduce((a, b) => a + b, 0);
-      result = { perSheet, msPerDocSchematron: msPerDoc, perSecondOneCore: 1000 / msPerDoc };
-      break;
-    }
-    case 'sftp': {
-      // 1,000 UBL files to a real OpenSSH server on loopback (started like the tests start it)
-      const { startSshd, currentUser } = await import('../test/helpers/sshd.js');
-      const { SftpTransport } = await import('../src/transports/sftp.js');
-      const sshd = await startSshd();
-      const transport = new SftpTransport('bench', { kind: 'sftp', host: '127.0.0.1', port: sshd.port, user: currentUser(), privateKeyFile: sshd.clientKeyFile, folder: sshd.folder, hostKeySha256: sshd.hostKeySha256, maxConnections: 4 });
-      const docs = Array.from({ length: count }, (_, i) => Buffer.from(writeUbl(variant(inv, i))));
-      const started = process.hrtime.bigint();
-      let next = 0;
-      await Promise.all(Array.from({ length: 8 }, async () => {
-        while (next < count) {
-          const i = next++;
-          await transport.send({ delivery: { idempotencyKey: `k${i}` } as never, document: { fileName: `2026-${String(i + 1).padStart(5, '0')}.xml`, mediaType: 'application/xml', content: docs[i]! }, invoice: inv });
-        }
-      }));
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      await transport.close();
-      await sshd.stop();
-      result = { count, seconds, perSecond: count / seconds, peakRssMb: peakRssMb() };
-      break;
-    }
-    default:
-      throw new Error(`unknown mode ${mode}`);
+const [mode, countText] = process.argv.slice(2);
+const count = Number(countText ?? 1000);
+const inv = await sampleInvoice();
+let result: Record<string, unknown> = {};
+switch (mode) {
+  case 'ubl':
+    result = { ...(await time(count, (i) => writeUbl(variant(inv, i), { profile: 'peppol' }))), lines: inv.lines.length };
+    break;
+  case 'e-invoice-eu': {
+    // the same invoices through @e-invoice-eu/core (a bench-only dev dependency), for comparison;
+    // each is handed over in its own JSON format, converted from our UBL before the clock starts
+    const { loadEInvoiceEu, toEInvoiceEu } = await import('./e-invoice-eu.js');
+    const lib = loadEInvoiceEu();
+    const service = new lib.InvoiceService({ log() {}, warn() {}, error: console.error });
+    const inputs = Array.from({ length: count }, (_, i) => toEInvoiceEu(writeUbl(variant(inv, i), { profile: 'peppol' }), lib));
+    const outputs: string[] = [];
+    result = await time(count, async (i) => { outputs.push(String(await service.generate(inputs[i]!.data, { format: 'UBL', lang: 'en-us', noWarnings: true }))); });
+    const payable = (xml: string) => /<cbc:PayableAmount[^>]*>([^<]+)</.exec(xml)?.[1];
+    const ours = writeUbl(variant(inv, 0), { profile: 'peppol' });
+    result = { ...result, lines: inv.lines.length, samePayableAmount: payable(outputs[0]!) === payable(ours), payableAmount: payable(outputs[0]!), notInTheirSchema: inputs[0]!.dropped };
+    break;
   }
-  process.stdout.write(`${JSON.stringify(result)}\n`);
+  case 'exact': {
+    const invoices = Array.from({ length: count }, (_, i) => variant(inv, i));
+    const started = process.hrtime.bigint();
+    const file = importFile('exact-online', invoices, { name: 'devries', admin: config.accounting['devries']!, debtorCodes: {} });
+    const genSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const { createRequire } = await import('node:module');
+    const { validateXML } = createRequire(import.meta.url)('xsd-schema-validator') as { validateXML(xml: string, schema: string): Promise<{ valid: boolean }> };
+    const v0 = process.hrtime.bigint();
+    const verdict = await validateXML(file.content.toString('utf-8'), join(PROJECT_ROOT, 'standards', 'exact', 'exact-online-eExact-XML.xsd'));
+    const validateSeconds = Number(process.hrtime.bigint() - v0) / 1e9;
+    result = { count, genSeconds, perSecond: count / genSeconds, validateSeconds, valid: verdict.valid, bytes: file.content.length, peakRssMb: peakRssMb() };
+    break;
+  }
+  case 'pdf':
+    result = await time(count, (i) => pdfFor(variant(inv, i), { language: 'nl' }, config.sellers.sellers, config.configDir));
+    break;
+  case 'pdf-workers': {
+    // the gateway's own render pool, one thread per core, kept busy with 4 requests per thread
+    const { PdfRenderPool } = await import('../src/formats/pdf/pool.js');
+    const size = availableParallelism();
+    const pool = new PdfRenderPool(size, config.sellers.sellers, config.configDir);
+    await Promise.all(Array.from({ length: size * 2 }, (_, i) => pool.render(variant(inv, i), { language: 'nl' }))); // threads started, fonts loaded
+    const started = process.hrtime.bigint();
+    let next = 0;
+    await Promise.all(Array.from({ length: size * 4 }, async () => {
+      while (next < count) await pool.render(variant(inv, next++), { language: 'nl' });
+    }));
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    await pool.close();
+    result = { count, seconds, perSecond: count / seconds, workers: size, peakRssMb: peakRssMb() };
+    break;
+  }
+  case 'validate-jvm':
+  case 'validate-saxonjs': {
+    const { JvmEngine } = await import('../src/validation/jvm-engine.js');
+    const { SaxonJsPool } = await import('../src/validation/saxonjs-pool.js');
+    const engine = mode === 'validate-jvm' ? new JvmEngine() : new SaxonJsPool();
+    const docs = Array.from({ length: count }, (_, i) => writeUbl(variant(inv, i), { profile: 'peppol' }));
+    // warm up: stylesheets compiled, JIT warm (the reference validators run warm too)
+    const warm = mode === 'validate-jvm' ? 600 : 10;
+    await Promise.all(docs.slice(0, warm).map((d) => engine.validate(d, 'peppol')));
+    const started = process.hrtime.bigint();
+    const results = await Promise.all(docs.map((d) => engine.validate(d, 'peppol')));
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    await engine.close();
+    result = { count, seconds, perSecond: count / seconds, invalid: results.filter((f) => f.some((x) => x.severity === 'fatal')).length, peakRssMb: peakRssMb() };
+    break;
+  }
+  case 'saxon-cli': {
+    // Saxon-HE's own command line, -repeat, on the same stylesheets and one of the same documents
+    const { spawnSync } = await import('node:child_process');
+    const { writeFileSync } = await import('node:fs');
+    const doc = join(PROJECT_ROOT, '.bench-tmp', 'invoice.xml');
+    writeFileSync(doc, writeUbl(inv, { profile: 'peppol' }));
+    const perSheet: Record<string, number> = {};
+    for (const sheet of ['en16931/ubl/xslt/EN16931-UBL-validation.xslt', 'peppol-bis-3/release-2026.5/xslt/PEPPOL-EN16931-UBL.xslt']) {
+      const r = spawnSync('java', ['-cp', '/usr/share/java/Saxon-HE.jar', 'net.sf.saxon.Transform', '-t', `-repeat:${count}`, `-s:${doc}`, `-xsl:${join(PROJECT_ROOT, 'standards', sheet)}`, '-o:/dev/null'], { encoding: 'utf-8' });
+      const m = /Average execution time over last \d+ runs: ([\d.]+)ms/.exec(r.stderr) ?? /Average execution time: ([\d.]+)ms/.exec(r.stderr);
+      perSheet[sheet] = m ? Number(m[1]) : NaN;
+    }
+    const msPerDoc = Object.values(perSheet).reduce((a, b) => a + b, 0);
+    result = { perSheet, msPerDocSchematron: msPerDoc, perSecondOneCore: 1000 / msPerDoc };
+    break;
+  }
+  case 'sftp': {
+    // 1,000 UBL files to a real OpenSSH server on loopback (started like the tests start it)
+    const { startSshd, currentUser } = await import('../test/helpers/sshd.js');
+    const { SftpTransport } = await import('../src/transports/sftp.js');
+    const sshd = await startSshd();
+    const transport = new SftpTransport('bench', { kind: 'sftp', host: '127.0.0.1', port: sshd.port, user: currentUser(), privateKeyFile: sshd.clientKeyFile, folder: sshd.folder, hostKeySha256: sshd.hostKeySha256, maxConnections: 4 });
+    const docs = Array.from({ length: count }, (_, i) => Buffer.from(writeUbl(variant(inv, i))));
+    const started = process.hrtime.bigint();
+    let next = 0;
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      while (next < count) {
+        const i = next++;
+        await transport.send({ delivery: { idempotencyKey: `k${i}` } as never, document: { fileName: `2026-${String(i + 1).padStart(5, '0')}.xml`, mediaType: 'application/xml', content: docs[i]! }, invoice: inv });
+      }
+    }));
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    await transport.close();
+    await sshd.stop();
+    result = { count, seconds, perSecond: count / seconds, peakRssMb: peakRssMb() };
+    break;
+  }
+  default:
+    throw new Error(`unknown mode ${mode}`);
 }
+process.stdout.write(`${JSON.stringify(result)}\n`);

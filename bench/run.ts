@@ -77,7 +77,7 @@ if (want('pdf')) {
   const one = runIsolated<{ perSecond: number; peakRssMb: number }>('./formats.js', ['pdf', '1000']);
   const many = runIsolated<{ perSecond: number; workers: number; peakRssMb: number }>('./formats.js', ['pdf-workers', '1000']);
   console.log(`  one thread: ${fmt(one.perSecond, 1)} PDFs/s (${fmt(1000 / one.perSecond, 1)} ms each), peak RSS ${fmt(one.peakRssMb)} MB`);
-  console.log(`  ${many.workers} worker threads: ${fmt(many.perSecond, 1)} PDFs/s over 1,000, peak RSS ${fmt(many.peakRssMb)} MB; target ≥ 100/s: ${target(many.perSecond >= 100)}`);
+  console.log(`  the gateway's render pool, ${many.workers} threads: ${fmt(many.perSecond, 1)} PDFs/s over 1,000, peak RSS ${fmt(many.peakRssMb)} MB; target ≥ 100/s: ${target(many.perSecond >= 100)}`);
 }
 
 if (want('mail')) {

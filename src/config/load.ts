@@ -1,4 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { loadMapping, type CompiledMapping } from '../mapping/compile.js';
@@ -17,7 +18,7 @@ export interface ServiceSettings {
   onRejectedInvoice: 'continue' | 'hold-file';
   onDuplicateFile: 'skip' | 'process';
   numbering: { default: Required<SeriesFormats>; sellers: Record<string, SeriesFormats> };
-  outbox: { maxAttempts: number; firstRetryAfterMs: number; maxRetryAfterMs: number; concurrency: number; pollIntervalMs: number };
+  outbox: { maxAttempts: number; firstRetryAfterMs: number; maxRetryAfterMs: number; concurrency: number; pollIntervalMs: number; renderThreads: number };
   scheduler: { checkEveryMs: number };
   email: { server?: string };
   targets: Record<string, TargetConfig>;
@@ -71,6 +72,8 @@ export function serviceSettings(file: GatewayFileConfig, base: string): ServiceS
       maxRetryAfterMs: durationMs(o.maxRetryAfter, 3_600_000),
       concurrency: o.concurrency ?? 8,
       pollIntervalMs: durationMs(o.pollInterval, 500),
+      // one PDF thread per core (up to 4): the main thread mostly waits on the ledger and the network
+      renderThreads: o.renderThreads ?? Math.min(4, availableParallelism()),
     },
     scheduler: { checkEveryMs: durationMs(file.scheduler?.checkEvery, 5000) },
     email: file.email ?? {},

@@ -98,7 +98,7 @@ export interface GatewayFileConfig {
   onRejectedInvoice?: 'continue' | 'hold-file';
   onDuplicateFile?: 'skip' | 'process';
   numbering?: { default?: SeriesFormats; sellers?: Record<string, SeriesFormats> };
-  outbox?: { maxAttempts?: number; firstRetryAfter?: string; maxRetryAfter?: string; concurrency?: number; pollInterval?: string };
+  outbox?: { maxAttempts?: number; firstRetryAfter?: string; maxRetryAfter?: string; concurrency?: number; pollInterval?: string; renderThreads?: number };
   scheduler?: { checkEvery?: string };
   email?: { server?: string };
   accounting?: Record<string, unknown>;

@@ -4,7 +4,8 @@ import type { Delivery } from '../routing/route.js';
 import type { Format, RenderedDocument } from './document.js';
 import { jsonFormat } from './json.js';
 import { setPdfRenderer, ublFormat } from './ubl/index.js';
-import { pdfFor, pdfFormat } from './pdf/index.js';
+import { pdfFormat } from './pdf/index.js';
+import { PdfRenderPool } from './pdf/pool.js';
 import type { SellerConfig } from '../config/types.js';
 
 /** A format that does not exist (yet) or cannot express this invoice: permanent for the delivery. */
@@ -19,10 +20,24 @@ export function registerFormat(format: Format): void {
 registerFormat(jsonFormat);
 registerFormat(ublFormat);
 
-/** Registers the formats that need configuration (the PDF's logos); call once at start. */
-export function configureFormats(sellers: Record<string, SellerConfig>, configDir: string): void {
-  registerFormat(pdfFormat(sellers, configDir));
-  setPdfRenderer((invoice, options) => pdfFor(invoice, options, sellers, configDir));
+let pdfPool: PdfRenderPool | undefined;
+
+/**
+ * Registers the formats that need configuration (the PDF's logos); call once at start. With
+ * `renderThreads` above 0 the PDFs are rendered on that many worker threads.
+ */
+export function configureFormats(sellers: Record<string, SellerConfig>, configDir: string, renderThreads = 0): void {
+  void pdfPool?.close();
+  pdfPool = renderThreads > 0 ? new PdfRenderPool(renderThreads, sellers, configDir) : undefined;
+  const pdf = pdfFormat(sellers, configDir, pdfPool);
+  registerFormat(pdf);
+  setPdfRenderer((invoice, options) => pdf.render(invoice, options) as Promise<Buffer>);
+}
+
+/** Stops the render threads, if any. */
+export async function closeFormats(): Promise<void> {
+  await pdfPool?.close();
+  pdfPool = undefined;
 }
 
 /** Known format names. */

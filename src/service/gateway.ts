@@ -6,7 +6,7 @@ import type { FileRecord, Ledger } from '../ledger/ledger.js';
 import { SqliteLedger } from '../ledger/sqlite.js';
 import { MailTemplates } from '../mail/compose.js';
 import { Transports } from '../transports/index.js';
-import { configureFormats } from '../formats/index.js';
+import { closeFormats, configureFormats } from '../formats/index.js';
 import { UblGate } from '../validation/gate.js';
 import { Folders, freeName, hashFile, moveInto, writeBeside } from './folders.js';
 import type { Logger } from './log.js';
@@ -52,7 +52,7 @@ export class GatewayService {
 
   constructor(readonly config: GatewayConfig, private readonly log: Logger, options: { deliver?: boolean } = {}) {
     const s = config.service;
-    configureFormats(config.sellers.sellers, config.configDir);
+    configureFormats(config.sellers.sellers, config.configDir, s.outbox.renderThreads);
     this.folders = new Folders(s);
     this.ledger = new SqliteLedger(this.folders.ledgerFile());
     this.transports = new Transports(s, new MailTemplates(config.configDir));
@@ -230,6 +230,7 @@ export class GatewayService {
     await this.exports.tick();
     await this.outbox.stop();
     await this.transports.close();
+    await closeFormats();
     await this.gate.close();
     this.ledger.close();
     this.log.info('stopped');

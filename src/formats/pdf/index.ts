@@ -1,31 +1,16 @@
 import type { SellerConfig } from '../../config/types.js';
-import type { CalculatedInvoice } from '../../model/invoice.js';
-import type { Delivery } from '../../routing/route.js';
 import type { Format } from '../document.js';
-import type { UblProfile } from '../ubl/profiles.js';
-import { writeUbl } from '../ubl/write.js';
-import { logoPath, renderPdf } from './render.js';
+import { pdfFor } from './for-route.js';
+import type { PdfRenderPool } from './pool.js';
 
-/** The PDF of an invoice for a route: language from the route, logo from the seller, UBL embedded for a hybrid invoice. */
-export function pdfFor(invoice: CalculatedInvoice, options: Delivery['options'], sellers: Record<string, SellerConfig>, configDir: string): Promise<Buffer> {
-  const seller = sellers[invoice.meta.sellerKey];
-  const ubl = options.hybrid && invoice.kind === 'invoice'
-    ? { fileName: `${invoice.number ?? 'invoice'}.xml`, content: Buffer.from(writeUbl(invoice, { profile: (options.profile ?? 'peppol') as UblProfile })) }
-    : undefined;
-  return renderPdf(invoice, {
-    language: options.language === 'en' ? 'en' : 'nl',
-    ...(seller?.logo ? { logo: logoPath(configDir, seller.logo) } : {}),
-    ...(seller?.website ? { website: seller.website } : {}),
-    ...(ubl ? { ubl } : {}),
-  });
-}
+export { pdfFor } from './for-route.js';
 
-/** The PDF format, bound to the sellers' configuration (logos, websites). */
-export function pdfFormat(sellers: Record<string, SellerConfig>, configDir: string): Format {
+/** The PDF format, bound to the sellers' configuration (logos, websites); rendered on a pool's threads when given one. */
+export function pdfFormat(sellers: Record<string, SellerConfig>, configDir: string, pool?: PdfRenderPool): Format {
   return {
     name: 'pdf',
     extension: 'pdf',
     mediaType: 'application/pdf',
-    render: (invoice, options) => pdfFor(invoice, options, sellers, configDir),
+    render: (invoice, options) => (pool ? pool.render(invoice, options) : pdfFor(invoice, options, sellers, configDir)),
   };
 }

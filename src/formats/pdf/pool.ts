@@ -1,0 +1,41 @@
+import { isMainThread, workerData } from 'node:worker_threads';
+import type { SellerConfig } from '../../config/types.js';
+import type { CalculatedInvoice } from '../../model/invoice.js';
+import type { Delivery } from '../../routing/route.js';
+import { serveRequests, WorkerPool } from '../../workers/pool.js';
+import { pdfFor } from './for-route.js';
+
+interface Job { invoice: CalculatedInvoice; options: Delivery['options'] }
+interface Setup { role: string; sellers: Record<string, SellerConfig>; configDir: string }
+const ROLE = 'pdf-render';
+
+if (!isMainThread && (workerData as Setup | undefined)?.role === ROLE) {
+  // A worker: fonts and logos loaded once, PDFs rendered in turn and moved (not copied) back.
+  const { sellers, configDir } = workerData as Setup;
+  serveRequests<Job, Uint8Array>(async ({ invoice, options }) => {
+    const bytes = new Uint8Array(await pdfFor(invoice, options, sellers, configDir));
+    return { result: bytes, transfer: [bytes.buffer] };
+  });
+}
+
+/**
+ * PDF rendering on worker threads: a PDF takes about 10 ms of CPU, which on the main thread would hold up
+ * the watcher, the ledger and the mail connections during a bulk run.
+ */
+export class PdfRenderPool {
+  private readonly pool: WorkerPool<Job, Uint8Array>;
+
+  constructor(threads: number, sellers: Record<string, SellerConfig>, configDir: string) {
+    this.pool = new WorkerPool(new URL(import.meta.url), threads, { role: ROLE, sellers, configDir } satisfies Setup, 'PDF rendering');
+  }
+
+  /** The PDF of an invoice for a route, rendered on a worker. */
+  async render(invoice: CalculatedInvoice, options: Delivery['options']): Promise<Buffer> {
+    const bytes = await this.pool.call({ invoice, options });
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
