@@ -170,6 +170,25 @@ describe('gateway service (real files, real processes)', function () {
     assert.match(String(query(ws, "SELECT detail FROM events WHERE kind = 'resend'")[0]?.['detail']), /member lost the mail/);
   });
 
+  it('run-once: a bulk file processed in the foreground, progress shown, every member mailed, then it exits', async () => {
+    ws = workspace({}, { defaults: { paymentTermsDays: 30, routes: [{ format: 'pdf', transport: 'email', template: 'membership' }] } });
+    const file = join(ws.root, 'contributie_knop.csv');
+    writeFileSync(file, membersCsv(40));
+    const run = spawnSync(process.execPath, [CLI, 'run-once', file, '--config', ws.config, '--mappings', ws.mappings], { encoding: 'utf-8', timeout: 120_000 });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stderr, /^40\/40 deliveries$/m, 'progress lines when stderr is not a terminal');
+    assert.match(run.stdout, /contributie_knop\.csv: done; 40 invoice\(s\) found, 0 rejected/);
+    assert.match(run.stdout, /deliveries: 40 sent, 0 failed for good/);
+    const mails = filesIn(join(ws.root, 'data', 'out', 'mail'), (n) => n.endsWith('.eml'));
+    assert.equal(mails.length, 40);
+    assert.ok(readFileSync(mails[0]!, 'utf-8').includes('application/pdf'));
+    assert.ok(existsSync(file), 'the original stays where it was');
+    // pressing the button twice sends nothing twice
+    const again = spawnSync(process.execPath, [CLI, 'run-once', file, '--config', ws.config, '--mappings', ws.mappings], { encoding: 'utf-8', timeout: 60_000 });
+    assert.match(again.stdout, /duplicate/);
+    assert.equal(filesIn(join(ws.root, 'data', 'out', 'mail'), (n) => n.endsWith('.eml')).length, 40);
+  });
+
   it('stops gracefully on SIGTERM', async () => {
     ws = workspace();
     service = startService(ws);
