@@ -8,6 +8,8 @@ export interface TestSmtp {
   received: ParsedMail[];
   /** the SMTP side of each accepted message: envelope recipients, TLS, login, arrival time */
   envelopes: { to: string[]; secure: boolean; user?: string; at: number }[];
+  /** each accepted message as the server got it (for signature checks) */
+  raw: Buffer[];
   /** answer this code (e.g. 451 or 550) for matching recipients; return undefined to accept */
   reject?: (recipient: string) => { code: number; message: string } | undefined;
   close(): Promise<void>;
@@ -20,7 +22,7 @@ export interface TestSmtpOptions {
 }
 
 export async function startSmtp(options: TestSmtpOptions = {}): Promise<TestSmtp> {
-  const state: TestSmtp = { port: 0, received: [], envelopes: [], close: async () => undefined };
+  const state: TestSmtp = { port: 0, received: [], envelopes: [], raw: [], close: async () => undefined };
   const server = new SMTPServer({
     authOptional: !options.auth,
     ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
@@ -47,6 +49,7 @@ export async function startSmtp(options: TestSmtpOptions = {}): Promise<TestSmtp
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
+        state.raw.push(Buffer.concat(chunks));
         state.envelopes.push({ to: session.envelope.rcptTo.map((r) => r.address), secure: session.secure, ...(session.user ? { user: String(session.user) } : {}), at: Date.now() });
         void simpleParser(Buffer.concat(chunks)).then((mail) => {
           state.received.push(mail);
