@@ -1,0 +1,52 @@
+import { strict as assert } from 'node:assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI, ROOT, tempDir } from './helpers/paths.js';
+import { filesIn, stopService, waitFor } from './helpers/service.js';
+
+/**
+ * The README's first command: `npm start` runs `invoice-gateway run --demo` on the bundled samples with the
+ * embedded defaults. Here on a copy of config/ and mappings/, so that its data/demo is the test's own.
+ */
+describe('the demo (npm start) on the bundled inbox-sample', function () {
+  this.timeout(180_000);
+
+  it('processes every sample file: mails, UBL in the SFTP folders, accounting files, nothing failed', async () => {
+    const root = tempDir('igw-demo-');
+    cpSync(join(ROOT, 'config'), join(root, 'config'), { recursive: true });
+    cpSync(join(ROOT, 'mappings'), join(root, 'mappings'), { recursive: true });
+    const args = ['--config', join(root, 'config'), '--mappings', join(root, 'mappings')];
+    const child = spawn(process.execPath, [CLI, 'run', '--demo', '--quiet', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout?.on('data', (d: Buffer) => { stdout += d.toString(); });
+    const demo = join(root, 'data', 'demo');
+    const status = (): { files: Record<string, number>; invoices: Record<string, number>; deliveries: Record<string, number> } | undefined => {
+      if (!existsSync(join(demo, 'ledger.sqlite'))) return undefined;
+      const run = spawnSync(process.execPath, [CLI, 'status', '--demo', '--json', ...args], { cwd: root, encoding: 'utf-8' });
+      return run.status === 0 ? JSON.parse(run.stdout) : undefined;
+    };
+    try {
+      // everything that can go now has gone: only the webshop order that has not shipped is held back
+      await waitFor('the demo to finish', () => {
+        const s = status();
+        const pending = Object.entries(s?.deliveries ?? {}).filter(([state]) => state !== 'sent').length;
+        return s && s.files['done'] === 6 && (s.deliveries['sent'] ?? 0) > 300 && pending === 0 && filesIn(join(demo, 'out', 'accounting', 'devries')).length === 6;
+      }, 150_000, 500);
+    } finally {
+      await stopService(child);
+    }
+    assert.match(stdout, /^demo: 6 sample files copied into data\/demo\/inbox/);
+    const s = status()!;
+    assert.deepEqual(s.files, { done: 6 });
+    assert.equal(s.invoices['held'], 1, 'the webshop order that has not shipped yet waits');
+    const mails = filesIn(join(demo, 'out', 'mail')).map((p) => p.split('/').pop()!);
+    assert.ok(mails.length > 300, `${mails.length} mails`);
+    assert.ok(mails.includes('OFF2026-0001.pdf-email-1.eml') && mails.includes('LID2027-0001.pdf-email-1.eml'));
+    assert.ok(filesIn(join(demo, 'out', 'sftp', 'jansen'), (n) => n.endsWith('.xml')).length >= 3);
+    assert.equal(filesIn(join(demo, 'out', 'sftp', 'gemeente'), (n) => n.endsWith('.xml')).length, 1);
+    const accounting = filesIn(join(demo, 'out', 'accounting', 'devries')).map((p) => p.split('/').pop()!);
+    for (const kind of ['exact-online', 'exact-globe', 'accountview']) assert.equal(accounting.filter((n) => n.startsWith(kind) && !n.endsWith('.summary.txt')).length, 1, kind);
+    assert.equal(existsSync(join(demo, 'error')) ? filesIn(join(demo, 'error')).length : 0, 0, 'no sample file is refused');
+  });
+});
