@@ -11,15 +11,20 @@ import { startSmtp, type TestSmtp } from './helpers/smtp.js';
 
 const MEMBERSHIP_CUSTOMERS = { defaults: { paymentTermsDays: 30, routes: [{ format: 'pdf', transport: 'email', template: 'membership' }] } };
 
-function mailWorkspace(smtp: TestSmtp, extra: Record<string, unknown> = {}, customers: Record<string, unknown> = MEMBERSHIP_CUSTOMERS): Workspace {
-  const ws = workspace({
-    email: { server: 'mail' },
-    ...extra,
-  }, customers);
-  // add the SMTP target to the test gateway.yaml
+/**
+ * A workspace whose mail goes to `smtp` as TV De Lobbers (Reply-To and archive BCC set); `target`
+ * overrides settings of that SMTP target.
+ */
+function mailWorkspace(smtp: TestSmtp, target: Record<string, unknown> = {}, customers: Record<string, unknown> = MEMBERSHIP_CUSTOMERS): Workspace {
+  const ws = workspace({ email: { server: 'mail' } }, customers);
   const file = join(ws.config, 'gateway.yaml');
-  const yaml = (spawnSync('cat', [file], { encoding: 'utf-8' }).stdout).replace(/^targets:\n/m, `targets:\n  mail:\n    kind: smtp\n    host: 127.0.0.1\n    port: ${smtp.port}\n    secure: false\n    from: "TV De Lobbers <penningmeester@tvdelobbers.nl>"\n    replyTo: penningmeester@tvdelobbers.nl\n    bcc: archief@tvdelobbers.nl\n    tlsRejectUnauthorized: false\n`);
-  writeFileSync(file, yaml);
+  const settings = parse(readFileSync(file, 'utf-8')) as { targets: Record<string, unknown> };
+  settings.targets['mail'] = {
+    kind: 'smtp', host: '127.0.0.1', port: smtp.port, secure: false, tlsRejectUnauthorized: false,
+    from: 'TV De Lobbers <penningmeester@tvdelobbers.nl>', replyTo: 'penningmeester@tvdelobbers.nl', bcc: 'archief@tvdelobbers.nl',
+    ...target,
+  };
+  writeFileSync(file, stringify(settings));
   return ws;
 }
 
@@ -112,16 +117,12 @@ describe('PDF invoices by e-mail through a real SMTP server', function () {
     const secureSmtp = await startSmtp({ tls: { key: readFileSync(join(certs, 'key.pem')), cert: readFileSync(join(certs, 'cert.pem')) }, auth: { user: 'gateway', pass: 's3cret wachtwoord' } });
     process.env['IGW_TEST_SMTP_USER'] = 'gateway';
     process.env['IGW_TEST_SMTP_PASSWORD'] = 's3cret wachtwoord';
-    const ws = workspace({ email: { server: 'mail' } }, { defaults: { paymentTermsDays: 30, routes: [{ format: 'pdf', transport: 'email', template: 'membership', attachUbl: true }] } });
-    const gatewayFile = join(ws.config, 'gateway.yaml');
-    const settings = parse(readFileSync(gatewayFile, 'utf-8')) as { targets: Record<string, unknown> };
-    settings.targets['mail'] = {
-      kind: 'smtp', host: '127.0.0.1', port: secureSmtp.port, secure: false, requireTLS: true, caFile: join(certs, 'cert.pem'),
-      user: '${IGW_TEST_SMTP_USER}', password: '${IGW_TEST_SMTP_PASSWORD}', from: 'TV De Lobbers <penningmeester@tvdelobbers.nl>', bcc: 'archief@tvdelobbers.nl',
+    const ws = mailWorkspace(secureSmtp, {
+      requireTLS: true, tlsRejectUnauthorized: true, caFile: join(certs, 'cert.pem'),
+      user: '${IGW_TEST_SMTP_USER}', password: '${IGW_TEST_SMTP_PASSWORD}',
       dkim: { domainName: 'tvdelobbers.nl', keySelector: 'igw2026', privateKeyFile: join(certs, 'dkim.pem') },
       messagesPerMinute: 60,
-    };
-    writeFileSync(gatewayFile, stringify(settings));
+    }, { defaults: { paymentTermsDays: 30, routes: [{ format: 'pdf', transport: 'email', template: 'membership', attachUbl: true }] } });
     const service = startService(ws);
     try {
       writeFileSync(join(ws.inbox, 'members', 'contributie_tls.csv'), membersCsv(4));
@@ -158,11 +159,7 @@ describe('PDF invoices by e-mail through a real SMTP server', function () {
 
   it('a wrong SMTP password: the deliveries are dead with the server\'s reason, nothing is retried in vain', async () => {
     const secureSmtp = await startSmtp({ auth: { user: 'gateway', pass: 'right' } });
-    const ws = workspace({ email: { server: 'mail' } }, MEMBERSHIP_CUSTOMERS);
-    const gatewayFile = join(ws.config, 'gateway.yaml');
-    const settings = parse(readFileSync(gatewayFile, 'utf-8')) as { targets: Record<string, unknown> };
-    settings.targets['mail'] = { kind: 'smtp', host: '127.0.0.1', port: secureSmtp.port, secure: false, user: 'gateway', password: 'wrong', from: 'penningmeester@tvdelobbers.nl' };
-    writeFileSync(gatewayFile, stringify(settings));
+    const ws = mailWorkspace(secureSmtp, { user: 'gateway', password: 'wrong' });
     const service = startService(ws);
     try {
       writeFileSync(join(ws.inbox, 'members', 'contributie_auth.csv'), membersCsv(2));

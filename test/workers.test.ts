@@ -12,7 +12,7 @@ describe('worker threads: the pool, and PDFs rendered on it', function () {
   this.timeout(60_000);
 
   it('spreads requests, passes errors back, and survives a worker that dies', async () => {
-    const pool = new WorkerPool<string, string>(new URL('./helpers/echo-worker.js', import.meta.url), 2, undefined, 'echo');
+    const pool = new WorkerPool<string, string>(new URL('./helpers/echo-worker.js', import.meta.url), 2, 'echo');
     try {
       assert.deepEqual(await Promise.all(['a', 'b', 'c', 'd'].map((p) => pool.call(p))), ['echo a', 'echo b', 'echo c', 'echo d']);
       await assert.rejects(pool.call('fail'), /asked to fail/);

@@ -31,7 +31,7 @@ export function configureFormats(sellers: Record<string, SellerConfig>, configDi
   pdfPool = renderThreads > 0 ? new PdfRenderPool(renderThreads, sellers, configDir) : undefined;
   const pdf = pdfFormat(sellers, configDir, pdfPool);
   registerFormat(pdf);
-  setPdfRenderer((invoice, options) => pdf.render(invoice, options) as Promise<Buffer>);
+  setPdfRenderer(async (invoice, options) => pdf.render(invoice, options));
 }
 
 /** Stops the render threads, if any. */

@@ -193,7 +193,9 @@ export function assembleInvoice(
   const issueDate = v.get('issueDate') ?? '';
   const kind = (v.get('kind') ?? def.defaults?.kind ?? 'invoice') as Invoice['kind'];
   const terms = customer?.paymentTermsDays ?? master.customers.defaults?.paymentTermsDays;
-  const dueDate = v.get('dueDate') ?? (kind === 'invoice' && issueDate && /^\d{4}-\d{2}-\d{2}$/.test(issueDate) && terms !== undefined ? addDays(issueDate, terms) : undefined);
+  // dates are counted from the issue date only once it parsed (a bad one is reported by the checks)
+  const issueDateValid = /^\d{4}-\d{2}-\d{2}$/.test(issueDate);
+  const dueDate = v.get('dueDate') ?? (kind === 'invoice' && issueDateValid && terms !== undefined ? addDays(issueDate, terms) : undefined);
   const invoice: Invoice = {
     kind,
     issueDate,
@@ -227,7 +229,7 @@ export function assembleInvoice(
     if (value !== undefined) (invoice as unknown as Record<string, unknown>)[key] = value;
   }
   if (!invoice.buyerReference && customer?.buyerReference) invoice.buyerReference = customer.buyerReference;
-  if (kind === 'quote' && !invoice.validUntil && /^\d{4}-\d{2}-\d{2}$/.test(issueDate)) {
+  if (kind === 'quote' && !invoice.validUntil && issueDateValid) {
     // an offer without an end date in the source stands for the customer's usual period
     invoice.validUntil = addDays(issueDate, customer?.quoteValidDays ?? master.customers.defaults?.quoteValidDays ?? DEFAULT_QUOTE_VALID_DAYS);
   }

@@ -1,13 +1,12 @@
 import { availableParallelism } from 'node:os';
-import { isMainThread, workerData } from 'node:worker_threads';
-import { serveRequests, WorkerPool } from '../workers/pool.js';
+import { serveRequests, WorkerPool, workerSetup } from '../workers/pool.js';
 import type { Finding, ProfileName, ValidationEngine } from './engine.js';
 import { SaxonJsEngine } from './saxonjs-engine.js';
 
 interface Request { xml: string; profile: ProfileName; rulesOnly?: boolean }
-const ROLE = 'saxonjs-validation';
+const ROLE = 'SaxonJS validation';
 
-if (!isMainThread && (workerData as { role?: string } | undefined)?.role === ROLE) {
+if (workerSetup(ROLE)) {
   // A worker: one SaxonJS engine, its stylesheets loaded once, answering requests in turn.
   const engine = new SaxonJsEngine();
   serveRequests<Request, Finding[]>(async (req) => ({ result: await engine.validate(req.xml, req.profile, { rulesOnly: req.rulesOnly }) }));
@@ -19,7 +18,7 @@ export class SaxonJsPool implements ValidationEngine {
   private readonly pool: WorkerPool<Request, Finding[]>;
 
   constructor(size = availableParallelism()) {
-    this.pool = new WorkerPool(new URL(import.meta.url), size, { role: ROLE }, 'SaxonJS validation');
+    this.pool = new WorkerPool(new URL(import.meta.url), size, ROLE);
   }
 
   validate(xml: string | Buffer, profile: ProfileName, options: { rulesOnly?: boolean } = {}): Promise<Finding[]> {

@@ -1,4 +1,4 @@
-import { Worker, parentPort, type TransferListItem } from 'node:worker_threads';
+import { Worker, isMainThread, parentPort, workerData, type TransferListItem } from 'node:worker_threads';
 
 interface Request<Q> { id: number; payload: Q }
 interface Answer<A> { id: number; result?: A; error?: string }
@@ -18,6 +18,16 @@ export function serveRequests<Q, A>(handle: (payload: Q) => Promise<{ result: A;
   });
 }
 
+/**
+ * What a pool handed to this thread when it is one of the workers of `role`; undefined on the main thread
+ * and in other pools' workers (a module that serves one role may be loaded by a worker of another).
+ */
+export function workerSetup<T extends object>(role: string): T | undefined {
+  if (isMainThread) return undefined;
+  const data = workerData as { role?: string } | undefined;
+  return data?.role === role ? (data as T) : undefined;
+}
+
 interface Slot { worker: Worker; busy: number }
 
 /**
@@ -31,10 +41,11 @@ export class WorkerPool<Q, A> {
   private next = 0;
   private closed = false;
 
-  constructor(private readonly script: URL, private readonly size: number, private readonly workerData?: unknown, private readonly what = 'worker') {}
+  /** `role` names the threads in errors and lets the script see it is one of them (`workerSetup`). */
+  constructor(private readonly script: URL, private readonly size: number, private readonly role: string, private readonly setup: object = {}) {}
 
   private spawn(): Slot {
-    const worker = new Worker(this.script, { workerData: this.workerData });
+    const worker = new Worker(this.script, { workerData: { ...this.setup, role: this.role } });
     const slot: Slot = { worker, busy: 0 };
     worker.unref();
     worker.on('message', (a: Answer<A>) => {
@@ -50,7 +61,7 @@ export class WorkerPool<Q, A> {
       for (const [id, p] of this.pending) {
         if (p.slot !== slot) continue;
         this.pending.delete(id);
-        p.reject(new Error(`the ${this.what} thread stopped (${reason}); the request can be retried`));
+        p.reject(new Error(`the ${this.role} thread stopped (${reason}); the request can be retried`));
       }
     };
     worker.on('error', (err) => fail(err.message));
@@ -66,7 +77,7 @@ export class WorkerPool<Q, A> {
 
   /** Runs one request on a worker; rejects with the worker's error message. */
   call(payload: Q, transfer: TransferListItem[] = []): Promise<A> {
-    if (this.closed) return Promise.reject(new Error(`the ${this.what} pool is closed`));
+    if (this.closed) return Promise.reject(new Error(`the ${this.role} pool is closed`));
     const idle = this.slots.find((s) => s.busy === 0);
     const slot = idle ?? (this.slots.length < this.size ? this.spawn() : this.slots.reduce((a, b) => (b.busy < a.busy ? b : a)));
     if (slot.busy++ === 0) slot.worker.ref();

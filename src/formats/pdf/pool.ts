@@ -1,17 +1,17 @@
-import { isMainThread, workerData } from 'node:worker_threads';
 import type { SellerConfig } from '../../config/types.js';
 import type { CalculatedInvoice } from '../../model/invoice.js';
 import type { Delivery } from '../../routing/route.js';
-import { serveRequests, WorkerPool } from '../../workers/pool.js';
+import { serveRequests, WorkerPool, workerSetup } from '../../workers/pool.js';
 import { pdfFor } from './for-route.js';
 
 interface Job { invoice: CalculatedInvoice; options: Delivery['options'] }
-interface Setup { role: string; sellers: Record<string, SellerConfig>; configDir: string }
-const ROLE = 'pdf-render';
+interface Setup { sellers: Record<string, SellerConfig>; configDir: string }
+const ROLE = 'PDF rendering';
 
-if (!isMainThread && (workerData as Setup | undefined)?.role === ROLE) {
+const setup = workerSetup<Setup>(ROLE);
+if (setup) {
   // A worker: fonts and logos loaded once, PDFs rendered in turn and moved (not copied) back.
-  const { sellers, configDir } = workerData as Setup;
+  const { sellers, configDir } = setup;
   serveRequests<Job, Uint8Array>(async ({ invoice, options }) => {
     const bytes = new Uint8Array(await pdfFor(invoice, options, sellers, configDir));
     return { result: bytes, transfer: [bytes.buffer] };
@@ -26,7 +26,7 @@ export class PdfRenderPool {
   private readonly pool: WorkerPool<Job, Uint8Array>;
 
   constructor(threads: number, sellers: Record<string, SellerConfig>, configDir: string) {
-    this.pool = new WorkerPool(new URL(import.meta.url), threads, { role: ROLE, sellers, configDir } satisfies Setup, 'PDF rendering');
+    this.pool = new WorkerPool(new URL(import.meta.url), threads, ROLE, { sellers, configDir } satisfies Setup);
   }
 
   /** The PDF of an invoice for a route, rendered on a worker. */

@@ -19,9 +19,12 @@ let parsedFonts: { body: PDFKit.Mixins.PDFFontSource; bold: PDFKit.Mixins.PDFFon
  * document was most of a PDF's rendering time. Each document still embeds its own subset.
  */
 function fonts(): NonNullable<typeof parsedFonts> {
-  const load = (file: string) => fontkit.create(readFileSync(join(FONT_DIR, file))) as unknown as PDFKit.Mixins.PDFFontSource;
-  parsedFonts ??= { body: load('DejaVuSans.ttf'), bold: load('DejaVuSans-Bold.ttf') };
+  parsedFonts ??= { body: loadFont('DejaVuSans.ttf'), bold: loadFont('DejaVuSans-Bold.ttf') };
   return parsedFonts;
+}
+
+function loadFont(file: string): PDFKit.Mixins.PDFFontSource {
+  return fontkit.create(readFileSync(join(FONT_DIR, file))) as unknown as PDFKit.Mixins.PDFFontSource;
 }
 
 /** What the PDF needs besides the invoice. */
