@@ -4,17 +4,14 @@
  * Prints mails/s from the drop to the last mail accepted, and the gateway's peak RSS.
  *   node dist/bench/bulk-mail.js [invoices]
  */
-import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
-import { parse, stringify } from 'yaml';
-import { PROJECT_ROOT } from '../src/paths.js';
 import { membersCsv } from '../test/helpers/service.js';
+import { benchGateway } from './support.js';
 
 const invoices = Number(process.argv[2] ?? 2000);
-const root = join(PROJECT_ROOT, '.bench-tmp', `bulk-mail-${Date.now()}`);
 
 // A real SMTP server that keeps only what the bench counts: Message-ID, recipient and size, and
 // whether a PDF is attached (parsing every mail fully would take the gateway's CPU on a 2-core machine).
@@ -43,12 +40,7 @@ const server = new SMTPServer({
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const port = (server.server.address() as AddressInfo).port;
 
-const config = join(root, 'config');
-cpSync(join(PROJECT_ROOT, 'config'), config, { recursive: true });
-const base = parse(readFileSync(join(config, 'gateway.yaml'), 'utf-8')) as Record<string, unknown>;
-writeFileSync(join(config, 'gateway.yaml'), stringify({
-  ...base,
-  dataDir: join(root, 'data'), inbox: join(root, 'inbox'),
+const gateway = benchGateway('bulk-mail', (_root, base) => ({
   watch: { stableFor: '200ms', rescanEvery: '30s' },
   email: { server: 'mail' },
   targets: {
@@ -56,18 +48,14 @@ writeFileSync(join(config, 'gateway.yaml'), stringify({
     // no messagesPerMinute: the run goes as fast as the gateway can render and the server can take
     mail: { kind: 'smtp', host: '127.0.0.1', port, secure: false, from: 'TV De Lobbers <penningmeester@tvdelobbers.nl>', tlsRejectUnauthorized: false, maxConnections: 4 },
   },
-  logging: { level: 'warn', file: join(root, 'data', 'gateway.log') },
-}));
-writeFileSync(join(config, 'customers.yaml'), stringify({ defaults: { paymentTermsDays: 30, routes: [{ format: 'pdf', transport: 'email', template: 'membership' }] } }));
+}), { defaults: { paymentTermsDays: 30, routes: [{ format: 'pdf', transport: 'email', template: 'membership' }] } });
+const root = gateway.root;
 
 const inbox = join(root, 'inbox', 'members');
 mkdirSync(inbox, { recursive: true });
 const staged = join(root, 'contributie_bulk.csv');
 writeFileSync(staged, membersCsv(invoices));
-
-const child = spawn(process.execPath, [join(PROJECT_ROOT, 'dist', 'src', 'cli', 'main.js'), 'run', '--config', config, '--mappings', join(PROJECT_ROOT, 'mappings'), '--quiet'], { stdio: 'ignore' });
-while (!existsSync(join(root, 'data', 'ledger.sqlite'))) await new Promise((r) => setTimeout(r, 50));
-await new Promise((r) => setTimeout(r, 500));
+const child = await gateway.start();
 
 /** The gateway's peak resident memory so far (VmHWM), in MB. */
 function childPeakRssMb(): number {

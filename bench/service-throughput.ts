@@ -3,29 +3,19 @@
  * Prints files/s through the whole service and drop-to-archive latency p50/p99, stability wait excluded.
  *   node dist/bench/service-throughput.js [files]
  */
-import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { parse, stringify } from 'yaml';
-import { PROJECT_ROOT } from '../src/paths.js';
+import { benchGateway } from './support.js';
 
 const files = Number(process.argv[2] ?? 10_000);
 const stableMs = 200;
-const root = join(PROJECT_ROOT, '.bench-tmp', `service-${Date.now()}`);
-const config = join(root, 'config');
-cpSync(join(PROJECT_ROOT, 'config'), config, { recursive: true });
-const mappings = join(PROJECT_ROOT, 'mappings');
-const base = parse(readFileSync(join(config, 'gateway.yaml'), 'utf-8')) as Record<string, unknown>;
-writeFileSync(join(config, 'gateway.yaml'), stringify({
-  ...base,
-  dataDir: join(root, 'data'), inbox: join(root, 'inbox'),
+const gateway = benchGateway('service', (root, base) => ({
   watch: { stableFor: `${stableMs}ms`, rescanEvery: '30s', concurrency: Number(process.env['BENCH_FILE_CONCURRENCY'] ?? 16) },
   outbox: { concurrency: 16, pollInterval: '100ms' },
   targets: { ...(base['targets'] as object), out: { kind: 'folder', path: join(root, 'out') } },
-  logging: { level: 'warn', file: join(root, 'data', 'gateway.log') },
-}));
-writeFileSync(join(config, 'customers.yaml'), stringify({ defaults: { paymentTermsDays: 30, routes: [{ format: 'json', transport: 'folder', target: 'out' }] } }));
+}), { defaults: { paymentTermsDays: 30, routes: [{ format: 'json', transport: 'folder', target: 'out' }] } });
+const root = gateway.root;
 
 const staging = join(root, 'staging');
 const inbox = join(root, 'inbox', 'members');
@@ -37,10 +27,8 @@ for (let i = 0; i < files; i++) {
 }
 
 const profile = process.env['BENCH_PROFILE'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`] : [];
-const child = spawn(process.execPath, [...profile, join(PROJECT_ROOT, 'dist', 'src', 'cli', 'main.js'), 'run', '--config', config, '--mappings', mappings, '--quiet'], { stdio: 'ignore' });
-const ledgerFile = join(root, 'data', 'ledger.sqlite');
-while (!existsSync(ledgerFile)) await new Promise((r) => setTimeout(r, 50));
-await new Promise((r) => setTimeout(r, 500));
+const child = await gateway.start(profile);
+const ledgerFile = gateway.ledgerFile;
 
 // Drop: rename each prepared file into the inbox (how most legacy software finishes a write).
 const dropped = new Map<string, number>();

@@ -1,5 +1,9 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
+import { PROJECT_ROOT } from '../src/paths.js';
 
 /** Peak resident memory of this process so far, in MB. */
 export function peakRssMb(): number {
@@ -18,4 +22,38 @@ export function runIsolated<T>(script: string, args: string[], env: NodeJS.Proce
 /** A number with thousands separators, for printing. */
 export function fmt(n: number, decimals = 0): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: decimals, minimumFractionDigits: decimals });
+}
+
+/** A gateway installed for one bench run: the shipped config with overrides, started as a child process. */
+export interface BenchGateway {
+  root: string;
+  config: string;
+  ledgerFile: string;
+  /** starts `invoice-gateway run` and resolves once its ledger exists and it watches the inbox */
+  start(extraNodeArgs?: string[]): Promise<ChildProcess>;
+}
+
+/** Copies config/ under .bench-tmp/<name>-<time>, with `gateway` settings over gateway.yaml and the given customers. */
+export function benchGateway(name: string, gateway: (root: string, base: Record<string, unknown>) => Record<string, unknown>, customers: Record<string, unknown>): BenchGateway {
+  const root = join(PROJECT_ROOT, '.bench-tmp', `${name}-${Date.now()}`);
+  const config = join(root, 'config');
+  cpSync(join(PROJECT_ROOT, 'config'), config, { recursive: true });
+  const base = parse(readFileSync(join(config, 'gateway.yaml'), 'utf-8')) as Record<string, unknown>;
+  writeFileSync(join(config, 'gateway.yaml'), stringify({
+    ...base,
+    dataDir: join(root, 'data'), inbox: join(root, 'inbox'),
+    logging: { level: 'warn', file: join(root, 'data', 'gateway.log') },
+    ...gateway(root, base),
+  }));
+  writeFileSync(join(config, 'customers.yaml'), stringify(customers));
+  const ledgerFile = join(root, 'data', 'ledger.sqlite');
+  return {
+    root, config, ledgerFile,
+    async start(extraNodeArgs = []) {
+      const child = spawn(process.execPath, [...extraNodeArgs, join(PROJECT_ROOT, 'dist', 'src', 'cli', 'main.js'), 'run', '--config', config, '--mappings', join(PROJECT_ROOT, 'mappings'), '--quiet'], { stdio: 'ignore' });
+      while (!existsSync(ledgerFile)) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 500));
+      return child;
+    },
+  };
 }
