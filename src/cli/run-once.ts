@@ -40,7 +40,9 @@ export async function runOnceCommand(file: string, opts: CommonOptions & { folde
   const out = [`${basename(path)}: ${f?.state ?? 'not processed'}; ${f?.invoicesFound ?? 0} invoice(s) found, ${f?.invoicesRejected ?? 0} rejected`];
   out.push(`deliveries: ${result.sent} sent, ${result.dead} failed for good${result.waiting ? `, ${result.waiting} waiting for a retry (the service sends them, or run-once again later)` : ''}`);
   if (f?.finalPath) out.push(`file archived as ${f.finalPath}`);
-  if (f?.invoicesRejected) out.push(`error report: ${f.state === 'error' ? f.finalPath : ''}.error.txt in the error folder`);
+  const report = typeof result.outcome === 'object' ? result.outcome.reportPath : undefined;
+  if (report) out.push(`error report: ${report}`);
+  if (result.outcome === 'duplicate') out.push('the same content was processed before: nothing was issued again (see the duplicates folder)');
   process.stdout.write(`${out.join('\n')}\n`);
-  return f && f.state !== 'error' && result.dead === 0 ? 0 : 1;
+  return f && (f.state === 'done' || f.state === 'duplicate') && result.dead === 0 ? 0 : 1;
 }

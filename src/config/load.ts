@@ -9,6 +9,7 @@ import type { CustomersConfig, GatewayFileConfig, SellersConfig, SeriesFormats, 
 import type { AdministrationConfig } from '../formats/accounting/admin.js';
 import { ConfigErrors, loadYaml } from './yaml-file.js';
 import { didYouMean } from './suggest.js';
+import { DEFAULT_LIMITS, type PlausibilityLimits } from '../model/limits.js';
 
 /** Service settings from gateway.yaml with defaults filled in, paths absolute, durations in ms. */
 export interface ServiceSettings {
@@ -24,6 +25,10 @@ export interface ServiceSettings {
   targets: Record<string, TargetConfig>;
   logging: { level: 'error' | 'warn' | 'info' | 'debug'; file?: string; maxSizeMb: number; maxFiles: number };
   accounting: Record<string, unknown>;
+  /** plausibility limits checked before an invoice takes a number */
+  limits: PlausibilityLimits;
+  /** permission bits taken away from every file and folder the gateway creates (ledger, logs, outputs) */
+  umask: number;
 }
 
 /** Everything the gateway reads from config/ and mappings/. */
@@ -80,6 +85,8 @@ export function serviceSettings(file: GatewayFileConfig, base: string): ServiceS
     targets,
     logging: { level: file.logging?.level ?? 'info', file: file.logging?.file ? abs(file.logging.file) : undefined, maxSizeMb: file.logging?.maxSizeMb ?? 20, maxFiles: file.logging?.maxFiles ?? 10 },
     accounting: file.accounting ?? {},
+    limits: { ...DEFAULT_LIMITS, ...(file.limits ?? {}) },
+    umask: parseInt(file.umask ?? '027', 8),
   };
 }
 

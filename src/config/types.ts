@@ -104,4 +104,7 @@ export interface GatewayFileConfig {
   accounting?: Record<string, unknown>;
   targets?: Record<string, TargetConfig>;
   logging?: { level?: 'error' | 'warn' | 'info' | 'debug'; file?: string; maxSizeMb?: number; maxFiles?: number };
+  limits?: Partial<import('../model/limits.js').PlausibilityLimits>;
+  /** octal, e.g. "027": files 0640, folders 0750 */
+  umask?: string;
 }

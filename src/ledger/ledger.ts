@@ -3,8 +3,8 @@ import type { Delivery } from '../routing/route.js';
 
 /** States of a dropped file in the ledger. */
 export type FileState = 'processing' | 'done' | 'partial' | 'error' | 'duplicate';
-/** States of an invoice: held back (deferred, no number yet) or issued (numbered). */
-export type InvoiceState = 'held' | 'issued';
+/** States of an invoice: held back (deferred, no number yet), issued (numbered), or rejected when its moment came. */
+export type InvoiceState = 'held' | 'issued' | 'rejected';
 /** States of one delivery in the outbox. */
 export type DeliveryState = 'pending' | 'sending' | 'sent' | 'failed' | 'dead';
 
@@ -43,6 +43,10 @@ export interface IssueRequest {
   /** the number format to use when the invoice carries no number of its own */
   numberFormat: string;
   hold?: HoldRule;
+  /** what makes it the same invoice in a later drop (see businessKeyOf); an issued one is not issued again */
+  businessKey?: string;
+  /** issue even when the business key was issued before (a deliberate reissue) */
+  issueAgain?: boolean;
 }
 
 /** What happened to one IssueRequest. */
@@ -50,7 +54,8 @@ export type IssueResult =
   | { status: 'issued'; invoiceId: number; number: string }
   | { status: 'held'; invoiceId: number }
   | { status: 'existing'; invoiceId: number; number?: string }
-  | { status: 'duplicate-number'; number: string; existingFile?: string };
+  | { status: 'duplicate-number'; number: string; existingFile?: string }
+  | { status: 'issued-before'; invoiceId: number; number?: string; existingFile: string };
 
 /** An invoice row. */
 export interface InvoiceRecord {
@@ -123,6 +128,8 @@ export interface Ledger {
   issue(requests: IssueRequest[]): IssueResult[];
   /** Issues a held invoice now (with the latest content), numbering it in the same transaction. */
   issueHeld(invoiceId: number, invoice: CalculatedInvoice, deliveries: Delivery[]): { number: string } | undefined;
+  /** A held invoice that failed its checks when its moment came: it stays unnumbered, out of the schedule. */
+  rejectHeld(invoiceId: number, reason: string): void;
   /** Replaces the content of a held invoice (a later drop for the same order). */
   updateHeld(invoiceId: number, invoice: CalculatedInvoice, deliveries: Delivery[]): void;
   /** Held invoices for an order. */

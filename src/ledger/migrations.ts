@@ -106,4 +106,9 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (format, administration, invoice_number)
   );
   `,
+  // 3: the business key of an invoice (a corrected file issues only what was not issued before)
+  `
+  ALTER TABLE invoices ADD COLUMN business_key TEXT;
+  CREATE INDEX invoices_business ON invoices(seller, business_key) WHERE business_key IS NOT NULL;
+  `,
 ];

@@ -3,9 +3,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CalculatedInvoice } from '../model/invoice.js';
 import type { Delivery } from '../routing/route.js';
-import type { DeliveryRecord, ExportBatch, FileRecord, FileState, InvoiceRecord, IssueRequest, IssueResult, Ledger, LedgerStatus } from './ledger.js';
+import type { DeliveryRecord, ExportBatch, FileRecord, FileState, InvoiceRecord, InvoiceState, IssueRequest, IssueResult, Ledger, LedgerStatus } from './ledger.js';
 import { MIGRATIONS } from './migrations.js';
 import { seriesSlot } from './numbering.js';
+import { orderKeyOf } from './keys.js';
 
 type Row = Record<string, unknown>;
 
@@ -81,14 +82,16 @@ export class SqliteLedger implements Ledger {
       unfinished: s(`SELECT * FROM files WHERE state = 'processing' ORDER BY id`),
       finishFile: s('UPDATE files SET state = ?, final_path = ?, invoices_found = ?, invoices_rejected = ?, error = ?, finished_at = ? WHERE id = ?'),
       invoiceBySeq: s('SELECT id, number FROM invoices WHERE file_id = ? AND seq_in_file = ?'),
+      invoiceByBusinessKey: s(`SELECT i.id, i.number, i.state, f.name FROM invoices i JOIN files f ON f.id = i.file_id
+        WHERE i.seller = ? AND i.business_key = ? AND i.state IN ('issued', 'held') ORDER BY i.id LIMIT 1`),
       invoiceByNumber: s('SELECT * FROM invoices WHERE seller = ? AND number = ?'),
       invoiceByNumberAnySeller: s('SELECT * FROM invoices WHERE number = ? ORDER BY id LIMIT 1'),
       invoiceById: s('SELECT * FROM invoices WHERE id = ?'),
       fileName: s('SELECT f.name FROM invoices i JOIN files f ON f.id = i.file_id WHERE i.seller = ? AND i.number = ?'),
       seriesGet: s('SELECT last_seq FROM number_series WHERE seller = ? AND counter = ?'),
       seriesSet: s('INSERT INTO number_series (seller, counter, last_seq) VALUES (?, ?, ?) ON CONFLICT (seller, counter) DO UPDATE SET last_seq = excluded.last_seq'),
-      insertInvoice: s(`INSERT INTO invoices (file_id, seq_in_file, source_key, seller, kind, type_code, number, state, order_key, hold_until, hold_status, customer, currency, payable, number_format, document, routes, created_at, issued_at)
-        VALUES (@fileId, @seq, @sourceKey, @seller, @kind, @typeCode, @number, @state, @orderKey, @holdUntil, @holdStatus, @customer, @currency, @payable, @numberFormat, @document, @routes, @now, @issuedAt)`),
+      insertInvoice: s(`INSERT INTO invoices (file_id, seq_in_file, source_key, business_key, seller, kind, type_code, number, state, order_key, hold_until, hold_status, customer, currency, payable, number_format, document, routes, created_at, issued_at)
+        VALUES (@fileId, @seq, @sourceKey, @businessKey, @seller, @kind, @typeCode, @number, @state, @orderKey, @holdUntil, @holdStatus, @customer, @currency, @payable, @numberFormat, @document, @routes, @now, @issuedAt)`),
       issueHeld: s(`UPDATE invoices SET number = ?, state = 'issued', document = ?, routes = ?, issued_at = ?, hold_until = NULL, hold_status = NULL WHERE id = ? AND state = 'held'`),
       updateHeld: s(`UPDATE invoices SET document = ?, routes = ?, payable = ? WHERE id = ? AND state = 'held'`),
       heldForOrder: s(`SELECT * FROM invoices WHERE order_key = ? AND state = 'held' ORDER BY id LIMIT 1`),
@@ -176,6 +179,10 @@ export class SqliteLedger implements Ledger {
         if (existing) return { status: 'existing', invoiceId: existing.id, ...(existing.number ? { number: existing.number } : {}) };
         const inv = req.invoice;
         const seller = inv.meta.sellerKey;
+        if (req.businessKey && !req.issueAgain) {
+          const before = this.stmts['invoiceByBusinessKey']!.get(seller, req.businessKey) as { id: number; number: string | null; state: string; name: string } | undefined;
+          if (before) return { status: 'issued-before', invoiceId: before.id, ...(before.number ? { number: before.number } : {}), existingFile: before.name };
+        }
         if (inv.number) {
           const clash = this.stmts['fileName']!.get(seller, inv.number) as { name: string } | undefined;
           if (clash) return { status: 'duplicate-number', number: inv.number, existingFile: clash.name };
@@ -185,7 +192,7 @@ export class SqliteLedger implements Ledger {
         const document: CalculatedInvoice = number ? { ...inv, number } : inv;
         if (number && document.payment && !document.payment.paymentReference) document.payment = { ...document.payment, paymentReference: number };
         const info = this.stmts['insertInvoice']!.run({
-          fileId: req.fileId, seq: req.seqInFile, sourceKey: inv.meta.sourceKey, seller, kind: inv.kind, typeCode: inv.typeCode,
+          fileId: req.fileId, seq: req.seqInFile, sourceKey: inv.meta.sourceKey, businessKey: req.businessKey ?? null, seller, kind: inv.kind, typeCode: inv.typeCode,
           number: number ?? null, state: held ? 'held' : 'issued', orderKey: req.hold?.orderKey ?? orderKeyOf(inv),
           holdUntil: req.hold?.until ?? null, holdStatus: req.hold?.status ?? null, customer: inv.meta.customerKey ?? null,
           currency: inv.currency, payable: inv.totals.payableAmount, numberFormat: req.numberFormat,
@@ -210,6 +217,14 @@ export class SqliteLedger implements Ledger {
       this.stmts['issueHeld']!.run(number, JSON.stringify(document), JSON.stringify(deliveries), nowIso(), invoiceId);
       this.insertDeliveries(invoiceId, number, deliveries, Date.now());
       return { number };
+    }).immediate();
+  }
+
+  rejectHeld(invoiceId: number, reason: string): void {
+    this.db.transaction(() => {
+      if (this.db.prepare(`UPDATE invoices SET state = 'rejected', hold_until = NULL WHERE id = ? AND state = 'held'`).run(invoiceId).changes) {
+        this.logEvent('held-rejected', { invoiceId, reason });
+      }
     }).immediate();
   }
 
@@ -241,9 +256,9 @@ export class SqliteLedger implements Ledger {
     return row ? invoiceFromRow(row) : undefined;
   }
 
-  invoicesOfFile(fileId: number): { number?: string; state: 'held' | 'issued'; sourceKey: string }[] {
+  invoicesOfFile(fileId: number): { number?: string; state: InvoiceState; sourceKey: string }[] {
     return (this.stmts['invoicesOfFile']!.all(fileId) as Row[]).map((r) => ({
-      state: r['state'] as 'held' | 'issued', sourceKey: r['source_key'] as string, ...(r['number'] ? { number: r['number'] as string } : {}),
+      state: r['state'] as InvoiceState, sourceKey: r['source_key'] as string, ...(r['number'] ? { number: r['number'] as string } : {}),
     }));
   }
 
@@ -403,7 +418,3 @@ export class SqliteLedger implements Ledger {
   }
 }
 
-/** The order an invoice belongs to, for deferred invoicing and "already invoiced" checks. */
-export function orderKeyOf(invoice: CalculatedInvoice): string {
-  return `${invoice.meta.sellerKey}|${invoice.salesOrderReference ?? invoice.orderReference ?? invoice.meta.sourceKey}`;
-}

@@ -56,6 +56,8 @@ export interface MappingDefinition {
   };
   numbering?: { keepSourceNumber?: boolean; series?: string };
   send?: import('../config/types.js').SendRule;
+  /** skip (default): an invoice whose business key was issued before is not issued again */
+  onIssuedBefore?: 'skip' | 'issue-again';
   group?: { by?: string | string[]; lines?: string; headerType?: string; lineType?: string };
   lookups?: Record<string, Record<string, string | number | boolean>>;
   invoice: FieldTree;

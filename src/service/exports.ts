@@ -70,15 +70,15 @@ export class ExportBatcher {
     }
   }
 
-  /** One pass: unfinished batches first, then every administration whose window is open. */
-  async tick(now = Date.now()): Promise<number> {
+  /** One pass: unfinished batches first, then every administration whose window is open (all of them with `force`). */
+  async tick(now = Date.now(), options: { force?: boolean } = {}): Promise<number> {
     if (this.running) return 0;
     this.running = true;
     let files = 0;
     try {
       for (const batch of this.ledger.unfinishedBatches()) await this.recover(batch);
       for (const [name, admin] of Object.entries(this.administrations)) {
-        if (!this.due(name, admin, now)) continue;
+        if (!options.force && !this.due(name, admin, now)) continue;
         for (const format of ACCOUNTING_FORMATS) {
           if (await this.export(format, name, admin, now)) files++;
         }

@@ -53,6 +53,17 @@ export async function freeName(dir: string, name: string): Promise<string> {
   }
 }
 
+/** A base path in `dir` for `<base>.error.txt`/`.error.json` that no earlier report uses ("x.csv", "x.2.csv" ...). */
+export async function freeReportBase(dir: string, name: string): Promise<string> {
+  const ext = extname(name);
+  const stem = basename(name, ext);
+  for (let n = 1; ; n++) {
+    const candidate = join(dir, n === 1 ? name : `${stem}.${n}${ext}`);
+    const taken = await Promise.all([candidate, `${candidate}.error.txt`].map((p) => stat(p).then(() => true, () => false)));
+    if (!taken.some(Boolean)) return candidate;
+  }
+}
+
 /** Moves a file into a folder under a free name; across file systems it copies, then removes. */
 export async function moveInto(path: string, dir: string, name = basename(path)): Promise<string> {
   await mkdir(dir, { recursive: true });

@@ -13,6 +13,7 @@ import type { Logger } from './log.js';
 import { Outbox } from './outbox.js';
 import { FileProcessor, type FileOutcome } from './process-file.js';
 import { Scheduler } from './scheduler.js';
+import { Issuer } from './issuing.js';
 import { ExportBatcher } from './exports.js';
 import { InboxWatcher, type ReadyFile } from './watcher.js';
 
@@ -44,6 +45,7 @@ export class GatewayService {
   private watcher?: InboxWatcher;
   private readonly limiter: Limiter;
   private readonly gate: UblGate;
+  private readonly issuer: Issuer;
   readonly exports: ExportBatcher;
   private readonly inFlight = new Set<Promise<unknown>>();
   private stopping = false;
@@ -59,8 +61,9 @@ export class GatewayService {
     this.gate = new UblGate(log);
     this.outbox = new Outbox(this.ledger, this.transports, s.outbox, log, this.gate);
     const wake = options.deliver === false ? () => undefined : () => this.outbox.wake();
-    this.processor = new FileProcessor(config, this.ledger, this.folders, log, wake, this.gate);
-    this.scheduler = new Scheduler(this.ledger, s.scheduler.checkEveryMs, log, wake);
+    this.issuer = new Issuer(config, this.gate);
+    this.processor = new FileProcessor(config, this.ledger, this.folders, log, this.issuer, wake);
+    this.scheduler = new Scheduler(this.ledger, this.issuer, this.folders, s.scheduler.checkEveryMs, log, wake);
     this.limiter = new Limiter(s.watch.concurrency);
     this.exports = new ExportBatcher(config, this.ledger, log, () => this.inFlight.size > 0);
   }
@@ -188,10 +191,11 @@ export class GatewayService {
   }
 
   /**
-   * run-once: takes one file (copied, so the original stays where it is) through the pipeline and
-   * the outbox, without watching; `progress` is called as deliveries finish.
+   * run-once: takes one file (copied, so the original stays where it is) through the pipeline, the
+   * outbox and the accounting batches (written now, whatever their window), without watching;
+   * `progress` is called as deliveries finish.
    */
-  async runOnce(path: string, folder: string, progress: (done: number, total: number) => void): Promise<{ file: FileRecord | undefined; sent: number; dead: number; waiting: number }> {
+  async runOnce(path: string, folder: string, progress: (done: number, total: number) => void): Promise<{ file: FileRecord | undefined; outcome?: FileOutcome | 'duplicate'; sent: number; dead: number; waiting: number }> {
     const released = this.ledger.releaseSending();
     if (released) this.log.warn('deliveries interrupted by a stop are due again', { count: released });
     const dir = this.folders.processing(folder);
@@ -199,20 +203,18 @@ export class GatewayService {
     const processingPath = await freeName(dir, basename(path));
     await copyFile(path, processingPath);
     let record: FileRecord | undefined;
-    this.onFileDone = (file) => { record = file; };
+    let outcome: FileOutcome | 'duplicate' | undefined;
+    this.onFileDone = (file, result) => { record = file; outcome = result; };
     this.outbox.start();
     await this.register(processingPath, folder, basename(path));
-    const count = () => {
-      if (!record) return { total: 0, sent: 0, dead: 0, waiting: 0 };
-      const rows = this.ledger.deliveryStatesOfFile(record.id);
-      return { total: rows.total, sent: rows.sent, dead: rows.dead, waiting: rows.failed };
-    };
+    await this.scheduler.tick();
     for (;;) {
-      const c = count();
+      await this.exports.tick(Date.now(), { force: true });
+      const c = record ? this.ledger.deliveryStatesOfFile(record.id) : { total: 0, sent: 0, dead: 0, failed: 0 };
       progress(c.sent + c.dead, c.total);
-      if (c.sent + c.dead + c.waiting >= c.total) {
+      if (c.sent + c.dead + c.failed >= c.total) {
         await this.outbox.stop();
-        return { file: record ? this.ledger.file(record.id) : undefined, sent: c.sent, dead: c.dead, waiting: c.waiting };
+        return { file: record ? this.ledger.file(record.id) : undefined, ...(outcome ? { outcome } : {}), sent: c.sent, dead: c.dead, waiting: c.failed };
       }
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -224,7 +226,7 @@ export class GatewayService {
     this.stopping = true;
     this.log.info('stopping: finishing work under way');
     await this.watcher?.stop();
-    this.scheduler.stop();
+    await this.scheduler.stop();
     await Promise.allSettled([...this.inFlight]);
     this.exports.stop();
     await this.exports.tick();

@@ -1,7 +1,7 @@
 import { durationMs } from '../config/duration.js';
 import type { SendRule } from '../config/types.js';
 import type { HoldRule } from '../ledger/ledger.js';
-import { orderKeyOf } from '../ledger/sqlite.js';
+import { orderKeyOf } from '../ledger/keys.js';
 import type { CalculatedInvoice } from '../model/invoice.js';
 import type { Delivery } from '../routing/route.js';
 

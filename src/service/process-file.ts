@@ -2,14 +2,14 @@ import { basename, join } from 'node:path';
 import type { GatewayConfig, ServiceSettings } from '../config/load.js';
 import { GatewayError, MappingError } from '../errors.js';
 import type { FileRecord, IssueRequest, IssueResult, Ledger } from '../ledger/ledger.js';
-import { orderKeyOf } from '../ledger/sqlite.js';
+import { businessKeyOf, orderKeyOf } from '../ledger/keys.js';
 import type { CalculatedInvoice } from '../model/invoice.js';
 import { errorReportJson, renderErrorReport, type RejectedItem } from '../report/error-report.js';
-import { Folders, moveInto, writeBeside } from './folders.js';
-import { asIssuedToday, holdFor, sendRuleFor } from './hold.js';
+import { Folders, freeReportBase, moveInto, writeBeside } from './folders.js';
+import { sendRuleFor } from './hold.js';
+import type { Issuer } from './issuing.js';
 import type { Logger } from './log.js';
 import { prepareFile, type PreparedInvoice } from './prepare.js';
-import type { UblGate } from '../validation/gate.js';
 
 /** Invoices kept in memory between the check pass and the issue pass; larger files are read twice. */
 const KEEP_IN_MEMORY = 2000;
@@ -43,6 +43,8 @@ export interface FileOutcome {
   held: number;
   rejected: number;
   finalPath: string;
+  /** the error report for people, when something was rejected */
+  reportPath?: string;
 }
 
 /** Takes a claimed file through check, numbering and storage, then archives it or files it as an error. */
@@ -52,8 +54,8 @@ export class FileProcessor {
     private readonly ledger: Ledger,
     private readonly folders: Folders,
     private readonly log: Logger,
+    private readonly issuer: Issuer,
     private readonly onIssued: () => void = () => undefined,
-    private readonly gate?: UblGate,
   ) {}
 
   /** Processes (or resumes) a claimed file in processing/. */
@@ -72,7 +74,7 @@ export class FileProcessor {
     let okCount = 0;
     try {
       for await (const prepared of prepareFile(file.processingPath, this.config, { folder, displayName: file.name })) {
-        const item = await this.gated(prepared);
+        const item = await this.issuer.check(prepared);
         if (item.ok) okCount++;
         else reject({ key: item.key, mapping: item.mapping, attachment: item.attachment, errors: item.errors });
         if (kept) {
@@ -96,6 +98,7 @@ export class FileProcessor {
     const receipt: ReceiptInvoice[] = [];
     let issued = 0;
     let held = 0;
+    let issuedBefore = 0;
     const batch: { request: IssueRequest; item: PreparedInvoice & { ok: true } }[] = [];
     const flush = (): void => {
       if (!batch.length) return;
@@ -105,17 +108,19 @@ export class FileProcessor {
         this.record(result, item, receipt, reject, log);
         if (result.status === 'issued') issued++;
         if (result.status === 'held') held++;
+        if (result.status === 'issued-before') issuedBefore++;
       });
       batch.length = 0;
       this.onIssued();
     };
-    const items = kept ?? this.gatedAll(prepareFile(file.processingPath, this.config, { folder, displayName: file.name }));
+    const items = kept ?? this.checkedAll(prepareFile(file.processingPath, this.config, { folder, displayName: file.name }));
     let seq = 0;
-    const mappingRules = new Map(this.config.mappings.map((m) => [m.name, m.definition.send]));
+    const mappings = new Map(this.config.mappings.map((m) => [m.name, m.definition]));
     for await (const item of items) {
       seq++;
       if (!item.ok) continue;
-      const rule = sendRuleFor(mappingRules.get(item.mapping), item.deliveries);
+      const definition = mappings.get(item.mapping);
+      const rule = sendRuleFor(definition?.send, item.deliveries);
       if (rule?.when) {
         flush(); // an earlier drop of the same order in this batch must be stored before it is looked up
         if (await this.applyStatusUpdate(item, rule.when.status, receipt, log)) continue;
@@ -123,8 +128,10 @@ export class FileProcessor {
       const request: IssueRequest = {
         fileId: file.id, seqInFile: seq, invoice: item.invoice, deliveries: item.deliveries,
         numberFormat: numberFormatFor(item.invoice, this.config.service),
+        businessKey: businessKeyOf(item.invoice, item.mapping),
+        ...(definition?.onIssuedBefore === 'issue-again' ? { issueAgain: true } : {}),
       };
-      const hold = holdFor(rule, item.invoice, new Date());
+      const hold = this.issuer.holdOf(item);
       if (hold) request.hold = hold;
       batch.push({ request, item });
       if (batch.length >= ISSUE_BATCH) flush();
@@ -135,27 +142,16 @@ export class FileProcessor {
     const finalPath = await moveInto(file.processingPath, this.folders.archive(folder), file.name);
     await writeBeside(`${finalPath}.receipt.json`, `${JSON.stringify({
       file: file.name, source: folder, sha256: file.contentHash, claimedAt: file.claimedAt, finishedAt: new Date().toISOString(),
-      issued, held, rejected: rejectedCount, invoices: receipt,
+      issued, held, issuedBefore, rejected: rejectedCount, invoices: receipt,
     }, null, 2)}\n`);
-    if (rejectedCount > 0) await this.writeReports(file, folder, rejected, issued + held, rejectedCount, `The file itself is archived as ${finalPath}; the invoices above were left out.`);
-    this.ledger.finishFile(file.id, state, { finalPath, invoicesFound: issued + held + rejectedCount, invoicesRejected: rejectedCount });
-    log.info('file processed', { state, issued, held, rejected: rejectedCount, archived: finalPath });
-    return { state, issued, held, rejected: rejectedCount, finalPath };
+    const reportPath = rejectedCount > 0 ? await this.writeReports(file, folder, rejected, issued + held + issuedBefore, rejectedCount, `The file itself is archived as ${finalPath}; the invoices above were left out.`) : undefined;
+    this.ledger.finishFile(file.id, state, { finalPath, invoicesFound: issued + held + issuedBefore + rejectedCount, invoicesRejected: rejectedCount });
+    log.info('file processed', { state, issued, held, issuedBefore, rejected: rejectedCount, archived: finalPath });
+    return { state, issued, held, rejected: rejectedCount, finalPath, ...(reportPath ? { reportPath } : {}) };
   }
 
-  /** An invoice with a UBL route that the official rules reject becomes a rejected item, before it gets a number. */
-  private async gated(item: PreparedInvoice): Promise<PreparedInvoice> {
-    if (!item.ok || !this.gate) return item;
-    // an order held back is checked when it is issued, with the content it has then (a shipped order has its delivery date)
-    const rule = sendRuleFor(this.config.mappings.find((m) => m.name === item.mapping)?.definition.send, item.deliveries);
-    if (holdFor(rule, item.invoice, new Date())) return item;
-    const errors = await this.gate.check(item.invoice, item.deliveries);
-    if (!errors.length) return item;
-    return { ok: false, key: item.key, mapping: item.mapping, ...(item.attachment ? { attachment: item.attachment } : {}), source: item.invoice.meta.source, errors };
-  }
-
-  private async *gatedAll(items: AsyncIterable<PreparedInvoice>): AsyncGenerator<PreparedInvoice> {
-    for await (const item of items) yield await this.gated(item);
+  private async *checkedAll(items: AsyncIterable<PreparedInvoice>): AsyncGenerator<PreparedInvoice> {
+    for await (const item of items) yield await this.issuer.check(item);
   }
 
   /**
@@ -167,17 +163,16 @@ export class FileProcessor {
     const heldBefore = this.ledger.heldForOrder(orderKey);
     if (heldBefore) {
       if (item.invoice.meta.orderStatus === status) {
-        const errors = this.gate ? await this.gate.check(item.invoice, item.deliveries) : [];
-        if (errors.length) {
+        const outcome = await this.issuer.issueHeld(this.ledger, heldBefore, item.invoice, item.deliveries);
+        if (outcome.status === 'rejected') {
           this.ledger.updateHeld(heldBefore.id, item.invoice, item.deliveries);
-          log.warn('order reached its status but its UBL fails the rules; it stays held', { key: item.key, errors: errors.map((e) => `[${e.code}] ${e.message}`) });
-          receipt.push({ key: item.key, state: `held: ${errors.map((e) => e.code).join(', ')}`, payable: item.invoice.totals.payableAmount, deliveries: [] });
+          log.warn('order reached its status but fails the checks; it stays held', { key: item.key, errors: outcome.errors.map((e) => `[${e.code}] ${e.message}`) });
+          receipt.push({ key: item.key, state: `held: ${outcome.errors.map((e) => e.code).join(', ')}`, payable: item.invoice.totals.payableAmount, deliveries: [] });
           return true;
         }
-        const issued = this.ledger.issueHeld(heldBefore.id, asIssuedToday(item.invoice, new Date()), item.deliveries);
-        if (issued) {
-          log.info('held invoice issued: its order reached the status', { key: item.key, invoice: issued.number, status });
-          receipt.push({ key: item.key, number: issued.number, state: 'issued (was held)', payable: item.invoice.totals.payableAmount, deliveries: item.deliveries.map((d) => d.routeId) });
+        if (outcome.status === 'issued') {
+          log.info('held invoice issued: its order reached the status', { key: item.key, invoice: outcome.number, status });
+          receipt.push({ key: item.key, number: outcome.number, state: 'issued (was held)', payable: item.invoice.totals.payableAmount, deliveries: item.deliveries.map((d) => d.routeId) });
           this.onIssued();
         }
       } else {
@@ -205,6 +200,10 @@ export class FileProcessor {
       case 'existing':
         receipt.push({ key: item.key, ...(result.number ? { number: result.number } : {}), state: 'issued before this restart', payable: item.invoice.totals.payableAmount, deliveries });
         break;
+      case 'issued-before':
+        log.info('invoice issued before; not issued again', { key: item.key, invoice: result.number, from: result.existingFile });
+        receipt.push({ key: item.key, ...(result.number ? { number: result.number } : {}), state: result.number ? `issued before as ${result.number}` : `held since an earlier drop (${result.existingFile})`, payable: item.invoice.totals.payableAmount, deliveries: [] });
+        break;
       case 'held':
         log.info('invoice held back (deferred)', { key: item.key });
         receipt.push({ key: item.key, state: 'held', payable: item.invoice.totals.payableAmount, deliveries: [] });
@@ -222,18 +221,21 @@ export class FileProcessor {
   private async fail(file: FileRecord, folder: string, rejected: RejectedItem[], accepted: number, rejectedCount = rejected.length): Promise<FileOutcome> {
     const finalPath = await moveInto(file.processingPath, this.folders.error(folder), file.name);
     const policy = accepted > 0 ? `onRejectedInvoice is hold-file: none of the ${accepted} good invoice(s) in this file was issued either.` : undefined;
-    await this.writeReports(file, folder, rejected, 0, rejectedCount, policy, finalPath);
+    const reportPath = await this.writeReports(file, folder, rejected, 0, rejectedCount, policy, finalPath);
     const first = rejected[0]?.errors[0];
     this.ledger.finishFile(file.id, 'error', { finalPath, invoicesFound: accepted + rejectedCount, invoicesRejected: rejectedCount, error: first ? first.describe() : 'rejected' });
     this.log.warn('file moved to error/', { file: file.name, fileId: file.id, source: folder, rejected: rejectedCount, error: first?.describe() });
-    return { state: 'error', issued: 0, held: 0, rejected: rejectedCount, finalPath };
+    return { state: 'error', issued: 0, held: 0, rejected: rejectedCount, finalPath, reportPath };
   }
 
-  private async writeReports(file: FileRecord, folder: string, rejected: RejectedItem[], accepted: number, rejectedCount: number, note?: string, errorPath?: string): Promise<void> {
-    const base = errorPath ?? join(this.folders.error(folder), basename(file.name));
-    const text = renderErrorReport(file.name, rejected, { accepted, ...(note ? { policy: note } : {}) });
+  /** Writes the report for people and the one for tools; returns the path of the first. */
+  private async writeReports(file: FileRecord, folder: string, rejected: RejectedItem[], accepted: number, rejectedCount: number, note?: string, errorPath?: string): Promise<string> {
+    // a second failure of the same name must not overwrite the first report
+    const base = errorPath ?? await freeReportBase(this.folders.error(folder), basename(file.name));
+    const text = renderErrorReport(file.name, rejected, { accepted, rejectedCount, ...(note ? { policy: note } : {}) });
     const more = rejectedCount > rejected.length ? `\n(${rejectedCount - rejected.length} more rejected invoices are not listed.)\n` : '';
     await writeBeside(`${base}.error.txt`, text + more);
     await writeBeside(`${base}.error.json`, `${JSON.stringify(errorReportJson(file.name, rejected, { source: folder, accepted, rejectedCount, fileId: file.id }), null, 2)}\n`);
+    return `${base}.error.txt`;
   }
 }

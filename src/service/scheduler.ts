@@ -1,28 +1,46 @@
+import { basename } from 'node:path';
 import { errorMessage } from '../errors.js';
-import type { Ledger } from '../ledger/ledger.js';
-import { asIssuedToday } from './hold.js';
+import type { InvoiceRecord, Ledger } from '../ledger/ledger.js';
+import { errorReportJson, renderErrorReport } from '../report/error-report.js';
+import { freeReportBase, type Folders, writeBeside } from './folders.js';
+import type { Issuer } from './issuing.js';
 import type { Logger } from './log.js';
 
 /** Issues held invoices whose time has come (send.after, send.at, send.when's maxWait). */
 export class Scheduler {
   private timer?: NodeJS.Timeout;
+  private running?: Promise<number>;
 
-  constructor(private readonly ledger: Ledger, private readonly everyMs: number, private readonly log: Logger, private readonly onIssued: () => void) {}
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly issuer: Issuer,
+    private readonly folders: Folders,
+    private readonly everyMs: number,
+    private readonly log: Logger,
+    private readonly onIssued: () => void,
+  ) {}
 
   start(): void {
-    this.timer = setInterval(() => this.tick(), this.everyMs);
-    this.tick();
+    this.timer = setInterval(() => void this.tick(), this.everyMs);
+    void this.tick();
   }
 
-  /** One check: every due held invoice is numbered now, with today's date. */
-  tick(now = new Date()): number {
+  /** One check: every due held invoice goes through the issuing step now, dated today. */
+  tick(): Promise<number> {
+    this.running ??= this.pass().finally(() => { this.running = undefined; });
+    return this.running;
+  }
+
+  private async pass(): Promise<number> {
     let issued = 0;
     try {
-      for (const held of this.ledger.dueHeld(now.getTime())) {
-        const result = this.ledger.issueHeld(held.id, asIssuedToday(held.invoice, now), held.deliveries);
-        if (result) {
+      for (const held of this.ledger.dueHeld(Date.now())) {
+        const outcome = await this.issuer.issueHeld(this.ledger, held, held.invoice, held.deliveries);
+        if (outcome.status === 'issued') {
           issued++;
-          this.log.info('deferred invoice issued', { invoice: result.number, key: held.invoice.meta.sourceKey, file: held.invoice.meta.sourceFile });
+          this.log.info('deferred invoice issued', { invoice: outcome.number, key: held.invoice.meta.sourceKey, file: held.invoice.meta.sourceFile });
+        } else if (outcome.status === 'rejected') {
+          await this.reject(held, outcome.errors);
         }
       }
     } catch (err) {
@@ -32,7 +50,22 @@ export class Scheduler {
     return issued;
   }
 
-  stop(): void {
+  /** A held invoice that fails its checks when due takes no number: reported like a rejected invoice of its file. */
+  private async reject(held: InvoiceRecord, errors: import('../errors.js').GatewayError[]): Promise<void> {
+    const file = this.ledger.file(held.fileId);
+    const name = basename(held.invoice.meta.sourceFile);
+    const item = { key: held.invoice.meta.sourceKey, errors };
+    const base = await freeReportBase(this.folders.error(file?.source ?? 'held'), name);
+    const policy = `This invoice was held back (deferred) and was checked when its time came; it was not numbered and will not be sent. Its file was processed earlier${file?.finalPath ? ` and archived as ${file.finalPath}` : ''}.`;
+    await writeBeside(`${base}.error.txt`, renderErrorReport(name, [item], { accepted: 0, policy }));
+    await writeBeside(`${base}.error.json`, `${JSON.stringify(errorReportJson(name, [item], { heldInvoiceId: held.id, fileId: held.fileId }), null, 2)}\n`);
+    this.ledger.rejectHeld(held.id, errors.map((e) => e.describe()).join('; '));
+    this.log.error('held invoice rejected when due; not numbered', { key: item.key, file: name, errors: errors.map((e) => `[${e.code}] ${e.message}`), report: `${base}.error.txt` });
+  }
+
+  /** Stops the timer and waits for a pass under way. */
+  async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    await this.running;
   }
 }

@@ -1,0 +1,18 @@
+import type { CalculatedInvoice } from '../model/invoice.js';
+
+/** The order an invoice belongs to, for deferred invoicing and "already invoiced" checks. */
+export function orderKeyOf(invoice: CalculatedInvoice): string {
+  return `${invoice.meta.sellerKey}|${invoice.salesOrderReference ?? invoice.orderReference ?? invoice.meta.sourceKey}`;
+}
+
+/**
+ * The business key of an invoice: what makes it the same invoice when a file is dropped again
+ * (a corrected file re-sends the orders that were issued from the first one): the group key of
+ * its source (order number, member number, the source's own invoice number) with the invoicing
+ * period when it has one, per source and kind; the seller is stored beside it.
+ */
+export function businessKeyOf(invoice: CalculatedInvoice, source: string): string {
+  // a membership run bills the same member every period: the invoicing period (BG-14) is part of the key
+  const period = invoice.period ? `|${invoice.period.start ?? ''}..${invoice.period.end ?? ''}` : '';
+  return `${source}|${invoice.kind}|${invoice.meta.sourceKey}${period}`;
+}
