@@ -27,6 +27,12 @@ export function formatLocation(loc: ErrorLocation): string {
   return parts.join(', ');
 }
 
+/** A value quoted in a report or a log line, cut short when long: a 10 MB bad price must not make a 10 MB report. */
+export function quoteValue(value: unknown, max = 80): string {
+  const text = String(value);
+  return text.length <= max ? `"${text}"` : `"${text.slice(0, max)}…" (${text.length.toLocaleString('en')} characters)`;
+}
+
 /** Base of every error the gateway reports about its input or configuration. */
 export class GatewayError extends Error {
   /** a short code for tools: the stage and, for rules, the rule id */
@@ -62,4 +68,41 @@ export function errorMessage(err: unknown): string {
   if (err instanceof GatewayError) return err.describe();
   if (err instanceof Error) return err.message;
   return String(err);
+}
+
+/** Which kind of failure: the sender must fix it, the environment must heal (wait, never blame), or it is a bug. */
+export type FailureKind = 'input' | 'environment' | 'bug';
+
+/** The machine, not the input: a full or read-only disk, a missing artefact, a server out of reach. Waits and retries. */
+export class EnvironmentError extends GatewayError {}
+
+/** A fault of the gateway itself; the report keeps the stack so it can be fixed. */
+export class InternalError extends GatewayError {
+  constructor(message: string, location: ErrorLocation, readonly causeStack?: string) {
+    super(message, location);
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), stack: this.causeStack };
+  }
+}
+
+/** Error codes of the operating system and SQLite that say the environment failed, not the input. */
+const ENVIRONMENT_CODES = new Set([
+  'ENOSPC', 'EROFS', 'EACCES', 'EPERM', 'EIO', 'EMFILE', 'ENFILE', 'EBUSY', 'EDQUOT', 'ENOMEM', 'EAGAIN', 'ESTALE',
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE',
+  'SQLITE_FULL', 'SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', 'SQLITE_NOMEM', 'SQLITE_PROTOCOL',
+]);
+
+/** Whether an error code (errno or SQLite) names a broken environment. */
+export function isEnvironmentCode(code: unknown): boolean {
+  return typeof code === 'string' && (ENVIRONMENT_CODES.has(code) || code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_BUSY'));
+}
+
+/** Classifies anything thrown. */
+export function failureKind(err: unknown): FailureKind {
+  if (err instanceof EnvironmentError) return 'environment';
+  if (err instanceof InternalError) return 'bug';
+  if (err instanceof GatewayError) return 'input';
+  if (isEnvironmentCode((err as { code?: unknown } | null)?.code)) return 'environment';
+  return 'bug';
 }

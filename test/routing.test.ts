@@ -53,6 +53,6 @@ describe('dry-run command', () => {
   it('exits 1 with the error report on stderr when the file is rejected', () => {
     const r = spawnSync(process.execPath, [CLI, 'dry-run', join(ROOT, 'test', 'fixtures', 'bad', 'access', 'orders_bad.csv')], { cwd: ROOT, encoding: 'utf-8' });
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /Invoice 50002 \(mapping access-orders\):\n  - line 3, column 'Prijs excl.', field lines\[0\].netPrice: not a number: "12.50" \(it has a decimal point/);
+    assert.match(r.stderr, /Invoice 50002 \(mapping access-orders\):\n {2}- line 3, column 'Prijs excl.', field lines\[0\].netPrice: not a number: "12.50" \(it has a decimal point/);
   });
 });

@@ -112,7 +112,7 @@ describe('gateway service (real files, real processes)', function () {
     await waitFor('partial', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'partial'") === 1);
     assert.equal(count(ws, 'SELECT COUNT(*) n FROM invoices'), 2);
     const report = readFileSync(join(ws.data, 'error', 'members', 'contributie_p.csv.error.txt'), 'utf-8');
-    assert.match(report, /Invoice 5002.*:\n  - line 3, column 'Contributie', field lines\[0\]\.netPrice: not a number: "twee"/);
+    assert.match(report, /Invoice 5002.*:\n {2}- line 3, column 'Contributie', field lines\[0\]\.netPrice: not a number: "twee"/);
     const receipt = JSON.parse(readFileSync(filesIn(join(ws.data, 'archive'), (n) => n.endsWith('.receipt.json'))[0]!, 'utf-8')) as { issued: number; rejected: number };
     assert.deepEqual([receipt.issued, receipt.rejected], [2, 1]);
   });
@@ -135,7 +135,7 @@ describe('gateway service (real files, real processes)', function () {
     const [row] = query<{ last_error: string }>(ws, 'SELECT last_error FROM deliveries');
     assert.match(row!.last_error, /cannot write to/);
     const st = spawnSync(process.execPath, [CLI, 'status', '--config', ws.config, '--mappings', ws.mappings], { encoding: 'utf-8' });
-    assert.match(st.stdout, /recent failures:\n  delivery #1 invoice LID2027-0001 json-folder-1: failed after \d attempt/);
+    assert.match(st.stdout, /recent failures:\n {2}delivery #1 invoice LID2027-0001 json-folder-1: failed after \d attempt/);
     rmSync(ws.out);
     await waitFor('sent', () => count(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'sent'") === 1, 20_000);
     assert.equal(outputs(ws).length, 1);

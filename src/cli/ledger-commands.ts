@@ -21,7 +21,7 @@ function ago(iso: string, now: number): string {
 }
 
 /** Progress and an ETA for a bulk run, from its sent count and the time since it started. */
-function eta(run: LedgerStatus['runs'][number], now: number): string {
+function eta(run: LedgerStatus["runs"][number], _now: number): string {
   const left = run.total - run.done - run.dead;
   if (left <= 0) return 'complete';
   if (!run.done || !run.lastSentAt) return `${left} to go`;

@@ -2,6 +2,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { GatewayConfig, ServiceSettings } from '../config/load.js';
 import { PROJECT_ROOT } from '../paths.js';
+import { errorMessage } from '../errors.js';
 import { GatewayService } from '../service/gateway.js';
 import { createLogger } from '../service/log.js';
 import { loadCommandConfig, type CommonOptions } from './options.js';
@@ -59,6 +60,8 @@ export async function runCommand(opts: CommonOptions & { demo?: boolean; quiet?:
     process.stdout.write(`demo: ${seeded} sample files copied into ${relative(process.cwd(), s.inbox) || s.inbox}; outputs appear in ${relative(process.cwd(), resolve(s.dataDir, 'out'))}, processed files in ${relative(process.cwd(), join(s.dataDir, 'archive'))}. Ctrl+C stops.\n`);
   }
   const log = createLogger({ level: s.logging.level, file: s.logging.file, maxSizeMb: s.logging.maxSizeMb, maxFiles: s.logging.maxFiles, console: !opts.quiet });
+  // the last safety net: a failure nobody awaited is logged with its stack, and the service keeps running
+  process.on('unhandledRejection', (err) => log.error('unexpected failure (the service keeps running)', { error: errorMessage(err), stack: (err as Error)?.stack }));
   const service = new GatewayService(config, log);
   await service.start();
   await new Promise<void>((resolveStop) => {

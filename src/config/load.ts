@@ -9,6 +9,7 @@ import type { CustomersConfig, GatewayFileConfig, SellersConfig, SeriesFormats, 
 import type { AdministrationConfig } from '../formats/accounting/admin.js';
 import { ConfigErrors, loadYaml } from './yaml-file.js';
 import { didYouMean } from './suggest.js';
+import { isBatchedFormat } from '../formats/batched.js';
 import { DEFAULT_LIMITS, type PlausibilityLimits } from '../model/limits.js';
 
 /** Service settings from gateway.yaml with defaults filled in, paths absolute, durations in ms. */
@@ -19,7 +20,7 @@ export interface ServiceSettings {
   onRejectedInvoice: 'continue' | 'hold-file';
   onDuplicateFile: 'skip' | 'process';
   numbering: { default: Required<SeriesFormats>; sellers: Record<string, SeriesFormats> };
-  outbox: { maxAttempts: number; firstRetryAfterMs: number; maxRetryAfterMs: number; concurrency: number; pollIntervalMs: number; renderThreads: number };
+  outbox: { maxAttempts: number; firstRetryAfterMs: number; maxRetryAfterMs: number; concurrency: number; perTargetConcurrency: number; sendTimeoutMs: number; pollIntervalMs: number; renderThreads: number };
   scheduler: { checkEveryMs: number };
   email: { server?: string };
   targets: Record<string, TargetConfig>;
@@ -76,6 +77,9 @@ export function serviceSettings(file: GatewayFileConfig, base: string): ServiceS
       firstRetryAfterMs: durationMs(o.firstRetryAfter, 30_000),
       maxRetryAfterMs: durationMs(o.maxRetryAfter, 3_600_000),
       concurrency: o.concurrency ?? 8,
+      // one target may take at most this many slots, so a dead one leaves the rest for the others
+      perTargetConcurrency: o.perTargetConcurrency ?? Math.max(1, Math.ceil((o.concurrency ?? 8) / 2)),
+      sendTimeoutMs: durationMs(o.sendTimeout, 120_000),
       pollIntervalMs: durationMs(o.pollInterval, 500),
       // one PDF thread per core (up to 4): the main thread mostly waits on the ledger and the network
       renderThreads: o.renderThreads ?? Math.min(4, availableParallelism()),
@@ -94,7 +98,7 @@ export function serviceSettings(file: GatewayFileConfig, base: string): ServiceS
 function checkAdministrations(customers: CustomersConfig, administrations: Record<string, AdministrationConfig>, file: string, errors: ConfigError[]): void {
   const routes = [...(customers.defaults?.routes ?? []), ...Object.values(customers.customers ?? {}).flatMap((c) => c.routes ?? [])];
   for (const r of routes) {
-    if (!['exact-online', 'exact-globe', 'accountview'].includes(r.format)) continue;
+    if (!isBatchedFormat(r.format)) continue;
     const name = r.administration ?? r.target ?? 'default';
     if (!administrations[name]) errors.push(new ConfigError(`administration '${name}' of a ${r.format} route is not in config/accounting.yaml${didYouMean(name, Object.keys(administrations))}`, { file, field: 'administration' }));
   }
@@ -107,7 +111,7 @@ function checkRouteTargets(customers: CustomersConfig, targets: Record<string, T
     ...Object.entries(customers.customers ?? {}).flatMap(([key, c]) => (c.routes ?? []).map((r, i) => ({ r, where: `customers.${key}.routes.${i}` }))),
   ];
   for (const { r, where } of all) {
-    if (r.transport === 'sftp' || (r.transport === 'folder' && !['exact-online', 'exact-globe', 'accountview'].includes(r.format))) {
+    if (r.transport === 'sftp' || (r.transport === 'folder' && !isBatchedFormat(r.format))) {
       if (!r.target) errors.push(new ConfigError(`a ${r.transport} route needs a target (a name under targets: in gateway.yaml)`, { file, path: where }));
       else if (!targets[r.target]) {
         errors.push(new ConfigError(`target '${r.target}' is not under targets: in gateway.yaml${didYouMean(r.target, Object.keys(targets))}`, { file, path: `${where}.target` }));

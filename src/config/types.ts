@@ -70,7 +70,7 @@ export type TargetConfig =
   | { kind: 'pickup'; path: string; from?: string; replyTo?: string; bcc?: string }
   | {
       kind: 'sftp'; host: string; port?: number; user: string; privateKeyFile?: string; password?: string;
-      folder: string; fileName?: string; hostKeySha256: string; maxConnections?: number;
+      folder: string; fileName?: string; hostKeySha256: string; maxConnections?: number; timeoutMs?: number;
     }
   | {
       kind: 'smtp'; host: string; port?: number; secure?: boolean; requireTLS?: boolean; user?: string; password?: string;
@@ -98,7 +98,7 @@ export interface GatewayFileConfig {
   onRejectedInvoice?: 'continue' | 'hold-file';
   onDuplicateFile?: 'skip' | 'process';
   numbering?: { default?: SeriesFormats; sellers?: Record<string, SeriesFormats> };
-  outbox?: { maxAttempts?: number; firstRetryAfter?: string; maxRetryAfter?: string; concurrency?: number; pollInterval?: string; renderThreads?: number };
+  outbox?: { maxAttempts?: number; firstRetryAfter?: string; maxRetryAfter?: string; concurrency?: number; perTargetConcurrency?: number; sendTimeout?: string; pollInterval?: string; renderThreads?: number };
   scheduler?: { checkEvery?: string };
   email?: { server?: string };
   accounting?: Record<string, unknown>;

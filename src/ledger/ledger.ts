@@ -122,6 +122,8 @@ export interface Ledger {
   file(id: number): FileRecord | undefined;
   /** Files claimed but not finished (a crash interrupted them). */
   unfinishedFiles(): FileRecord[];
+  /** Counts a start of processing of a file; returns how many there have been, this one included. */
+  startAttempt(id: number): number;
   finishFile(id: number, state: FileState, details: { finalPath?: string; invoicesFound?: number; invoicesRejected?: number; error?: string }): void;
 
   /** Stores invoices, numbering each in the same transaction that stores it; all or nothing per call. */
@@ -142,8 +144,8 @@ export interface Ledger {
   invoiceById(id: number): InvoiceRecord | undefined;
   invoicesOfFile(fileId: number): { number?: string; state: InvoiceState; sourceKey: string }[];
 
-  /** Deliveries due at `now`, claimed (state sending) for this worker. */
-  claimDueDeliveries(now: number, limit: number): DeliveryRecord[];
+  /** Deliveries due at `now`, claimed (state sending) for this worker; none for the busy targets (see targetKey). */
+  claimDueDeliveries(now: number, limit: number, busyTargets?: string[]): DeliveryRecord[];
   markSent(id: number, result: string): void;
   markFailed(id: number, error: string, nextAttemptAt: number, dead: boolean): void;
   /** After a crash: deliveries left in "sending" become due again (their idempotency key prevents a second copy). */

@@ -111,4 +111,8 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE invoices ADD COLUMN business_key TEXT;
   CREATE INDEX invoices_business ON invoices(seller, business_key) WHERE business_key IS NOT NULL;
   `,
+  // 4: how often processing of a file was started (a file that stops the process twice is set aside)
+  `
+  ALTER TABLE files ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

@@ -5,10 +5,15 @@ import type { CalculatedInvoice } from '../model/invoice.js';
 import type { Delivery } from '../routing/route.js';
 import type { DeliveryRecord, ExportBatch, FileRecord, FileState, InvoiceRecord, InvoiceState, IssueRequest, IssueResult, Ledger, LedgerStatus } from './ledger.js';
 import { MIGRATIONS } from './migrations.js';
+import { EnvironmentError } from '../errors.js';
 import { seriesSlot } from './numbering.js';
 import { orderKeyOf } from './keys.js';
+import { BATCHED_FORMATS } from '../formats/batched.js';
 
 type Row = Record<string, unknown>;
+
+/** The batched (accounting) formats as an SQL list: their deliveries go out in batches, not one by one. */
+const BATCHED_SQL = BATCHED_FORMATS.map((f) => `'${f}'`).join(', ');
 
 const nowIso = (): string => new Date().toISOString();
 
@@ -70,6 +75,7 @@ export class SqliteLedger implements Ledger {
   constructor(readonly path: string) {
     mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path, { timeout: 15_000 });
+    this.checkIntegrity();
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
@@ -101,7 +107,7 @@ export class SqliteLedger implements Ledger {
       insertDelivery: s(`INSERT INTO deliveries (invoice_id, route_id, format, transport, target, options, state, next_attempt_at, idempotency_key, created_at)
         VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`),
       dueDeliveries: s(`SELECT d.*, i.number FROM deliveries d JOIN invoices i ON i.id = d.invoice_id
-        WHERE d.state IN ('pending', 'failed') AND d.next_attempt_at <= ? AND d.format NOT IN ('exact-online', 'exact-globe', 'accountview')
+        WHERE d.state IN ('pending', 'failed') AND d.next_attempt_at <= ? AND d.format NOT IN (${BATCHED_SQL})
         ORDER BY d.next_attempt_at, d.id LIMIT ?`),
       claimDelivery: s(`UPDATE deliveries SET state = 'sending', attempts = attempts + 1 WHERE id = ? AND state IN ('pending', 'failed')`),
       markSent: s(`UPDATE deliveries SET state = 'sent', sent_at = ?, result = ?, last_error = NULL WHERE id = ?`),
@@ -113,6 +119,21 @@ export class SqliteLedger implements Ledger {
       countKeys: s(`SELECT COUNT(*) AS n FROM deliveries WHERE invoice_id = ? AND route_id = ?`),
       event: s('INSERT INTO events (at, kind, detail) VALUES (?, ?, ?)'),
     };
+  }
+
+  /** Refuses a ledger file that is not a sound SQLite database (garbage written into it, a torn copy). */
+  private checkIntegrity(): void {
+    let verdict: string;
+    try {
+      verdict = (this.db.pragma('quick_check', { simple: false }) as { quick_check: string }[]).map((r) => r.quick_check).join('; ');
+    } catch (err) {
+      this.db.close();
+      throw new EnvironmentError(`the ledger ${this.path} is not a readable SQLite database (${(err as Error).message}); restore it from a backup, or move it aside to start an empty one. Nothing was numbered`, { file: this.path });
+    }
+    if (verdict !== 'ok') {
+      this.db.close();
+      throw new EnvironmentError(`the ledger ${this.path} is damaged (SQLite quick_check: ${verdict.slice(0, 300)}); restore it from a backup. The gateway does not number invoices on a damaged ledger`, { file: this.path });
+    }
   }
 
   /** Applies pending migrations; the version is read inside the write lock, so two starting nodes never both apply one. */
@@ -149,6 +170,11 @@ export class SqliteLedger implements Ledger {
 
   unfinishedFiles(): FileRecord[] {
     return (this.stmts['unfinished']!.all() as Row[]).map(fileFromRow);
+  }
+
+  startAttempt(id: number): number {
+    const row = this.db.prepare('UPDATE files SET attempts = attempts + 1 WHERE id = ? RETURNING attempts').get(id) as { attempts: number } | undefined;
+    return row?.attempts ?? 0;
   }
 
   finishFile(id: number, state: FileState, d: { finalPath?: string; invoicesFound?: number; invoicesRejected?: number; error?: string }): void {
@@ -262,9 +288,15 @@ export class SqliteLedger implements Ledger {
     }));
   }
 
-  claimDueDeliveries(now: number, limit: number): DeliveryRecord[] {
+  claimDueDeliveries(now: number, limit: number, busyTargets: string[] = []): DeliveryRecord[] {
     return this.db.transaction(() => {
-      const rows = this.stmts['dueDeliveries']!.all(now, limit) as Row[];
+      // targets whose slots are full are skipped, so the deliveries behind them are not starved
+      const rows = (busyTargets.length
+        ? this.db.prepare(`SELECT d.*, i.number FROM deliveries d JOIN invoices i ON i.id = d.invoice_id
+            WHERE d.state IN ('pending', 'failed') AND d.next_attempt_at <= ? AND d.format NOT IN (${BATCHED_SQL})
+              AND (CASE WHEN d.transport = 'email' THEN 'email' ELSE d.transport || ':' || d.target END) NOT IN (SELECT value FROM json_each(?))
+            ORDER BY d.next_attempt_at, d.id LIMIT ?`).all(now, JSON.stringify(busyTargets), limit)
+        : this.stmts['dueDeliveries']!.all(now, limit)) as Row[];
       const claimed: DeliveryRecord[] = [];
       for (const row of rows) {
         if (this.stmts['claimDelivery']!.run(row['id']).changes === 1) {

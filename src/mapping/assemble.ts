@@ -3,6 +3,7 @@ import { amountText, dec, decShared, isDecimalText, ONE_HUNDREDTH, roundAmount }
 import type { DocumentAllowanceCharge, Invoice, InvoiceLine, Party, PostalAddress, SourcePosition, VatCategory } from '../model/invoice.js';
 import type { MappingDefinition } from './definition.js';
 import { addDays } from './parse-date.js';
+import { own } from '../util/own.js';
 
 /** Field values read for one invoice or line, by canonical path ("buyer.address.city"). */
 export type FieldValues = Map<string, string | undefined>;
@@ -181,10 +182,10 @@ export function assembleInvoice(
 ): { invoice?: Invoice; problems: AssemblyProblem[] } {
   const problems: AssemblyProblem[] = [];
   const sellerKey = v.get('seller') ?? def.defaults?.seller ?? Object.keys(master.sellers)[0] ?? 'default';
-  const seller = master.sellers[sellerKey];
+  const seller = own(master.sellers, sellerKey);
   if (!seller) problems.push({ field: 'seller', message: `seller '${sellerKey}' is not in config/sellers.yaml (known: ${Object.keys(master.sellers).join(', ')})` });
   const customerKey = v.get('customer');
-  const customer = customerKey !== undefined ? master.customers.customers?.[customerKey] : undefined;
+  const customer = customerKey !== undefined ? own(master.customers.customers, customerKey) : undefined;
   if (customerKey !== undefined && !customer && master.customers.unknownCustomers === 'reject') {
     problems.push({ field: 'customer', message: `customer '${customerKey}' is not in config/customers.yaml, and unknownCustomers is 'reject'` });
   }

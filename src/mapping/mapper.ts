@@ -40,6 +40,17 @@ async function readFields(fields: CompiledField[], record: SourceRecord, ctx: Re
   return values;
 }
 
+/** Evaluates a mapping condition (skipWhen, when); a failure is a MappingError at the record's place. */
+async function holds(condition: (r: SourceRecord) => Promise<boolean> | boolean, record: SourceRecord, ctx: ReadContext, errors: GatewayError[], field: string): Promise<boolean> {
+  try {
+    return await condition(record);
+  } catch (err) {
+    if (!(err instanceof ValueProblem)) throw err;
+    errors.push(new MappingError(err.message, { file: ctx.file, attachment: ctx.attachment, line: record.position.line, path: record.position.path, field }));
+    return false;
+  }
+}
+
 /** A group of records that forms one invoice: the record with invoice data and the line records. */
 interface RecordGroup {
   key: string;
@@ -62,13 +73,13 @@ async function mapGroup(group: RecordGroup, mapping: CompiledMapping, master: Ma
     : group.lines;
   const lines: InvoiceLine[] = [];
   for (const record of lineRecords) {
-    if (mapping.skipLine && (await mapping.skipLine(record))) continue;
+    if (mapping.skipLine && (await holds(mapping.skipLine, record, ctx, errors, 'line.skipWhen'))) continue;
     const values = await readFields(mapping.lineFields, record, ctx, errors, `lines[${lines.length}].`);
     lines.push(assembleLine(values, lines.length, def, record.position));
   }
   const allowanceCharges: DocumentAllowanceCharge[] = [];
   for (const ac of mapping.allowanceCharges) {
-    if (ac.when && !(await ac.when(group.header))) continue;
+    if (ac.when && !(await holds(ac.when, group.header, ctx, errors, `${ac.charge ? 'charges' : 'allowances'}.when`))) continue;
     const values = await readFields(ac.fields, group.header, ctx, errors, ac.charge ? 'charges.' : 'allowances.');
     if (errors.length) continue;
     const made = assembleAllowanceCharge(values, ac.charge, lines);

@@ -1,3 +1,4 @@
+import { quoteValue } from '../errors.js';
 /** A compiled date format such as "dd-mm-yyyy": a pattern and the positions of its parts. */
 interface DateFormat {
   pattern: RegExp;
@@ -45,7 +46,7 @@ export function parseDate(raw: string, format: string): { value: string } | { er
   const text = raw.trim().replace(/[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/, '');
   const f = compileDateFormat(format);
   const m = f.pattern.exec(text);
-  if (!m) return { error: `not a date in the format ${format}: "${raw}"` };
+  if (!m) return { error: `not a date in the format ${format}: ${quoteValue(raw)}` };
   let year = 0;
   let month = 0;
   let day = 0;
@@ -58,7 +59,7 @@ export function parseDate(raw: string, format: string): { value: string } | { er
   });
   const check = new Date(Date.UTC(year, month - 1, day));
   if (month < 1 || month > 12 || day < 1 || check.getUTCFullYear() !== year || check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day) {
-    return { error: `date does not exist: "${raw}" (read as day ${day}, month ${month}, year ${year} with format ${format})` };
+    return { error: `date does not exist: ${quoteValue(raw)} (read as day ${day}, month ${month}, year ${year} with format ${format})` };
   }
   return { value: `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}` };
 }

@@ -1,3 +1,4 @@
+import { quoteValue } from '../errors.js';
 /** Number formats a legacy file may write: Dutch "1.249,95", English "1,249.95", plain "1249.95". */
 export type NumberFormat = 'nl' | 'en' | 'plain';
 
@@ -37,7 +38,7 @@ export function parseNumber(raw: string, format: NumberFormat): { value: string 
       : format !== 'nl' && /^\d+,\d{1,2}$/.test(text)
         ? ' (it has a decimal comma: set number: nl if the source writes Dutch numbers)'
         : '';
-    return { error: `not a number: "${raw}"${hint}` };
+    return { error: `not a number: ${quoteValue(raw)}${hint}` };
   }
   if (normal.startsWith('.')) normal = `0${normal}`;
   if (normal.endsWith('.')) normal = normal.slice(0, -1);

@@ -5,6 +5,7 @@ import { readAll, type ReadContext, type ReaderInput } from '../readers/record.j
 import { readUbl } from '../readers/ubl.js';
 import type { CompiledMapping } from './compile.js';
 import type { MappedGroup } from './mapper.js';
+import { own } from '../util/own.js';
 
 function sameParty(a: Party, b: Party): boolean {
   const norm = (s?: string) => s?.replace(/\s/g, '').toUpperCase();
@@ -25,11 +26,11 @@ export async function* mapUblFile(input: ReaderInput, mapping: CompiledMapping, 
   const invoice: CalculatedInvoice = readUbl(bytes.toString('utf-8'), ctx);
   const source = invoice.meta.source;
   const sellerKey = Object.entries(master.sellers).find(([, s]) => sameParty(s, invoice.seller))?.[0] ?? mapping.definition.defaults?.seller;
-  if (!sellerKey || !master.sellers[sellerKey]) {
+  if (!sellerKey || !own(master.sellers, sellerKey)) {
     yield { ok: false, key: invoice.number ?? '', source, errors: [new MappingError(`the seller ${invoice.seller.name} (${invoice.seller.vatId ?? invoice.seller.legalId?.id ?? 'no id'}) is not in config/sellers.yaml; set defaults.seller in the mapping to accept it`, { file: ctx.file, path: 'AccountingSupplierParty', field: 'seller' })] };
     return;
   }
   const customerKey = Object.entries(master.customers.customers ?? {}).find(([, c]) => sameParty(c.party, invoice.buyer))?.[0];
-  invoice.meta = { ...invoice.meta, sellerKey, sourceKey: invoice.number ?? '', ...(customerKey ? { customerKey } : {}), language: (customerKey && master.customers.customers?.[customerKey]?.language) || 'nl' };
+  invoice.meta = { ...invoice.meta, sellerKey, sourceKey: invoice.number ?? '', ...(customerKey ? { customerKey } : {}), language: (customerKey && own(master.customers.customers, customerKey)?.language) || 'nl' };
   yield { ok: true, key: invoice.number ?? '', source, invoice };
 }

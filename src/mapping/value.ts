@@ -5,6 +5,27 @@ import type { SourceRecord } from '../readers/record.js';
 import type { TransformSpec, ValueSpec } from './definition.js';
 import { parseDate } from './parse-date.js';
 import { parseNumber, type NumberFormat } from './parse-number.js';
+import { own } from '../util/own.js';
+import { quoteValue } from '../errors.js';
+
+/**
+ * Bounds for a mapping's JSONata expressions: one that does not terminate is stopped with an error
+ * for that record instead of starving the event loop (the service would ignore SIGTERM).
+ */
+export const EXPRESSION_LIMITS = { timeout: 1000, stack: 500, sequence: 1_000_000 } as const;
+
+/** A time-boxed, depth-bounded JSONata expression. */
+export function boundedExpression(expr: string): ReturnType<typeof jsonata> {
+  return jsonata(expr, { ...EXPRESSION_LIMITS });
+}
+
+/** The message of a JSONata error, with the limits named when one was hit. */
+function expressionFailure(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  if (e.code === 'D1012') return `it ran longer than ${EXPRESSION_LIMITS.timeout} ms and was stopped (does it loop?)`;
+  if (e.code === 'D1011') return `it nested deeper than ${EXPRESSION_LIMITS.stack} levels and was stopped (endless recursion?)`;
+  return e.message ?? String(err);
+}
 
 /** What a canonical field holds, which decides how its text is checked and normalised. */
 export type FieldKind = 'text' | 'decimal' | 'date';
@@ -42,12 +63,12 @@ function isEmpty(text: string | undefined): text is undefined {
 }
 
 function lookupIn(ctx: ValueContext, table: string, text: string): string {
-  const entries = ctx.lookups[table];
+  const entries = own(ctx.lookups, table);
   if (!entries) throw new ValueProblem(`lookup table "${table}" is not defined under lookups:`);
-  const hit = entries[text] ?? entries[text.trim()] ?? entries[text.trim().toLowerCase()];
+  const hit = own(entries, text) ?? own(entries, text.trim()) ?? own(entries, text.trim().toLowerCase());
   if (hit === undefined) {
-    if ('*' in entries) return String(entries['*']);
-    throw new ValueProblem(`"${text}" is not in lookup table "${table}" (known: ${Object.keys(entries).slice(0, 12).join(', ')})`);
+    if (Object.hasOwn(entries, '*')) return String(entries['*']);
+    throw new ValueProblem(`${quoteValue(text)} is not in lookup table "${table}" (known: ${Object.keys(entries).slice(0, 12).join(', ')})`);
   }
   return String(hit);
 }
@@ -95,7 +116,7 @@ function decimalOrThrow(text: string) {
   try {
     return dec(text);
   } catch {
-    throw new ValueProblem(`not a number: "${text}" (add number: nl or number: en to read it)`);
+    throw new ValueProblem(`not a number: ${quoteValue(text)} (add number: nl or number: en to read it)`);
   }
 }
 
@@ -153,7 +174,7 @@ export function compileValue(spec: ValueSpec, kind: FieldKind, ctx: ValueContext
   if (spec.expr !== undefined) {
     let expression: ReturnType<typeof jsonata>;
     try {
-      expression = jsonata(spec.expr);
+      expression = boundedExpression(spec.expr);
     } catch (err) {
       throw new ValueProblem(`expression does not compile: ${(err as Error).message}`);
     }
@@ -164,7 +185,7 @@ export function compileValue(spec: ValueSpec, kind: FieldKind, ctx: ValueContext
         try {
           result = await expression.evaluate(r.values);
         } catch (err) {
-          throw new ValueProblem(`expression failed: ${(err as Error).message}`);
+          throw new ValueProblem(`expression failed: ${expressionFailure(err)}`);
         }
         return finish(result);
       },
@@ -177,9 +198,15 @@ export function compileValue(spec: ValueSpec, kind: FieldKind, ctx: ValueContext
 export function compileCondition(expr: string): (record: SourceRecord) => Promise<boolean> {
   let expression: ReturnType<typeof jsonata>;
   try {
-    expression = jsonata(expr);
+    expression = boundedExpression(expr);
   } catch (err) {
     throw new ValueProblem(`condition does not compile: ${(err as Error).message}`);
   }
-  return async (r) => Boolean(await expression.evaluate(r.values));
+  return async (r) => {
+    try {
+      return Boolean(await expression.evaluate(r.values));
+    } catch (err) {
+      throw new ValueProblem(`condition failed: ${expressionFailure(err)}`);
+    }
+  };
 }

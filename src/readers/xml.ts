@@ -62,7 +62,12 @@ export function parseXmlText(text: string, ctx: ReadContext, options: { arrays?:
     textNodeName: '#text',
     isArray: options.arrays ? (_name, jpath) => options.arrays!(String(jpath)) : undefined,
   });
-  return parser.parse(text) as Record<string, unknown>;
+  try {
+    return parser.parse(text) as Record<string, unknown>;
+  } catch (err) {
+    // the parser's own limits (nesting depth, entity expansion) throw plain errors: they are about this file
+    throw new ReaderError(`XML could not be read: ${(err as Error).message}`, { file: ctx.file, attachment: ctx.attachment });
+  }
 }
 
 /** Reads a legacy XML file into one record per element at `records`. */

@@ -1,6 +1,8 @@
 import type { CustomersConfig, RouteConfig } from '../config/types.js';
 import { RoutingError } from '../errors.js';
+import { isBatchedFormat } from '../formats/batched.js';
 import type { Invoice } from '../model/invoice.js';
+import { own } from '../util/own.js';
 
 /** One planned delivery of an invoice: a format over a transport to a target, with its options. */
 export interface Delivery {
@@ -15,12 +17,11 @@ export interface Delivery {
   reason: string;
 }
 
-const ACCOUNTING_FORMATS = new Set(['exact-online', 'exact-globe', 'accountview']);
 
 /** Decides where an invoice goes: its customer's routes, or the defaults; a quote never goes to accounting or as UBL. */
 export function routeInvoice(invoice: Invoice, customers: CustomersConfig): Delivery[] {
   const key = invoice.meta.customerKey;
-  const customer = key !== undefined ? customers.customers?.[key] : undefined;
+  const customer = key !== undefined ? own(customers.customers, key) : undefined;
   const where = { file: invoice.meta.sourceFile, line: invoice.meta.source.line, path: invoice.meta.source.path, field: 'customer' };
   let routes: RouteConfig[] | undefined;
   let reason: string;
@@ -41,11 +42,11 @@ export function routeInvoice(invoice: Invoice, customers: CustomersConfig): Deli
   const email = invoice.buyer.contact?.email ?? customer?.email;
   const deliveries: Delivery[] = [];
   routes.forEach((route, i) => {
-    if (invoice.kind === 'quote' && (route.format === 'ubl' || ACCOUNTING_FORMATS.has(route.format))) return;
+    if (invoice.kind === 'quote' && (route.format === 'ubl' || isBatchedFormat(route.format))) return;
     const { format, transport, target, ...options } = route;
     let resolved = target;
     if (transport === 'email') resolved = target ?? email;
-    if (ACCOUNTING_FORMATS.has(format)) resolved = options.administration ?? target ?? 'default';
+    if (isBatchedFormat(format)) resolved = options.administration ?? target ?? 'default';
     if (!resolved) {
       throw new RoutingError(
         transport === 'email'

@@ -44,7 +44,7 @@ async function validateExactFile(format: AccountingFormat, content: Buffer): Pro
 export class ExportBatcher {
   private timer?: NodeJS.Timeout;
   private readonly lastRun = new Map<string, number>();
-  private running = false;
+  private running?: Promise<number>;
   readonly administrations: Record<string, AdministrationConfig>;
 
   constructor(private readonly config: GatewayConfig, private readonly ledger: Ledger, private readonly log: Logger, private readonly busy: () => boolean = () => false) {
@@ -72,8 +72,13 @@ export class ExportBatcher {
 
   /** One pass: unfinished batches first, then every administration whose window is open (all of them with `force`). */
   async tick(now = Date.now(), options: { force?: boolean } = {}): Promise<number> {
-    if (this.running) return 0;
-    this.running = true;
+    // a pass under way is waited for (a stop must not close the ledger and the log beneath it)
+    while (this.running) await this.running.catch(() => undefined);
+    this.running = this.pass(now, options).finally(() => { this.running = undefined; });
+    return this.running;
+  }
+
+  private async pass(now: number, options: { force?: boolean }): Promise<number> {
     let files = 0;
     try {
       for (const batch of this.ledger.unfinishedBatches()) await this.recover(batch);
@@ -86,8 +91,6 @@ export class ExportBatcher {
       }
     } catch (err) {
       this.log.error('accounting export failed', { error: errorMessage(err) });
-    } finally {
-      this.running = false;
     }
     return files;
   }
@@ -133,11 +136,10 @@ export class ExportBatcher {
       } catch (err) {
         if (!(err instanceof ExportError)) throw err;
         // one invoice that cannot be expressed is dead with the reason; the others go on
-        const number = /invoice (?:number )?(\S+?)[:\s]/.exec(err.message)?.[1];
-        const bad = deliveries.filter((d) => d.invoiceNumber === number);
+        const bad = err.invoiceNumber === undefined ? [] : deliveries.filter((d) => d.invoiceNumber === err.invoiceNumber);
         const culprits = bad.length ? bad : deliveries;
         for (const d of culprits) this.ledger.markFailed(d.id, err.message, now, true);
-        this.log.error('invoice cannot be exported', { format, administration: name, error: err.message });
+        this.log.error('invoice cannot be exported', { format, administration: name, invoice: err.invoiceNumber, error: err.message });
         deliveries = deliveries.filter((d) => !culprits.includes(d));
       }
     }

@@ -1,9 +1,11 @@
 import { copyFile, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { GatewayConfig } from '../config/load.js';
-import { errorMessage, ReaderError } from '../errors.js';
+import { errorMessage, failureKind, ReaderError } from '../errors.js';
 import type { FileRecord, Ledger } from '../ledger/ledger.js';
 import { SqliteLedger } from '../ledger/sqlite.js';
+import { LedgerLock } from '../ledger/lock.js';
+import { mkdirSync } from 'node:fs';
 import { MailTemplates } from '../mail/compose.js';
 import { Transports } from '../transports/index.js';
 import { closeFormats, configureFormats } from '../formats/index.js';
@@ -37,6 +39,7 @@ class Limiter {
 /** The running gateway: watcher → claim → file processor → ledger → outbox, plus the scheduler. */
 export class GatewayService {
   readonly ledger: Ledger;
+  private readonly lock: LedgerLock;
   readonly folders: Folders;
   readonly transports: Transports;
   private readonly processor: FileProcessor;
@@ -49,6 +52,7 @@ export class GatewayService {
   readonly exports: ExportBatcher;
   private readonly inFlight = new Set<Promise<unknown>>();
   private stopping = false;
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
   /** called after each file, for tests and the bench */
   onFileDone?: (file: FileRecord, outcome: FileOutcome | 'duplicate') => void;
 
@@ -56,7 +60,16 @@ export class GatewayService {
     const s = config.service;
     configureFormats(config.sellers.sellers, config.configDir, s.outbox.renderThreads);
     this.folders = new Folders(s);
-    this.ledger = new SqliteLedger(this.folders.ledgerFile());
+    // the ledger holds whole invoices, the logs customer names: nothing the gateway creates is world-readable
+    process.umask(s.umask);
+    mkdirSync(s.dataDir, { recursive: true });
+    this.lock = LedgerLock.acquire(this.folders.ledgerFile());
+    try {
+      this.ledger = new SqliteLedger(this.folders.ledgerFile());
+    } catch (err) {
+      this.lock.release();
+      throw err;
+    }
     this.transports = new Transports(s, new MailTemplates(config.configDir));
     this.gate = new UblGate(log);
     this.outbox = new Outbox(this.ledger, this.transports, s.outbox, log, this.gate);
@@ -106,7 +119,7 @@ export class GatewayService {
         continue;
       }
       this.log.warn('resuming a file interrupted by a stop', { file: file.name, fileId: file.id });
-      this.track(this.limiter.run(() => this.processClaimed(file, folder)));
+      this.track(this.limiter.run(() => this.processClaimed(file, folder, false, true)));
     }
     for (const { folder } of this.sourceFolders()) {
       const dir = this.folders.processing(folder);
@@ -180,14 +193,53 @@ export class GatewayService {
     }
   }
 
-  private async processClaimed(file: FileRecord, folder: string): Promise<void> {
+  /**
+   * Processes a claimed file. A broken environment (disk, ledger) leaves it waiting in processing/
+   * and tries again later; any other unexpected failure is retried once, then the file is set
+   * aside in error/ with the stack. A file resumed after a stop for the third time (it may be what
+   * stops the process) is set aside at once.
+   */
+  private async processClaimed(file: FileRecord, folder: string, retried = false, resumed = false): Promise<void> {
+    const log = this.log.child({ file: file.name, fileId: file.id, source: folder });
     try {
+      if (resumed && this.ledger.startAttempt(file.id) > 2) {
+        const outcome = await this.processor.quarantine(file, folder, new Error('the gateway stopped three times while processing this file'), 'processing did not finish');
+        log.error('file set aside: the gateway stopped three times while processing it', { report: outcome.reportPath });
+        this.onFileDone?.(file, outcome);
+        return;
+      }
       const outcome = await this.processor.process(file, folder);
       this.onFileDone?.(file, outcome);
     } catch (err) {
-      // A bug or an I/O failure, not bad input: the file stays in processing/ and is resumed at the next start.
-      this.log.error('file processing failed; it stays in processing/ and is resumed at the next start', { file: file.name, fileId: file.id, error: errorMessage(err), stack: (err as Error).stack });
+      const kind = failureKind(err);
+      if (kind === 'environment') {
+        const waitMs = this.config.service.watch.rescanEveryMs;
+        log.error('file waits in processing/: the environment failed, not the file; tried again later', { error: errorMessage(err), retryInMs: waitMs });
+        this.retryLater(file, folder, waitMs);
+        return;
+      }
+      if (!retried) {
+        log.error('unexpected failure while processing a file; trying once more', { error: errorMessage(err), stack: (err as Error).stack });
+        await this.processClaimed(file, folder, true);
+        return;
+      }
+      try {
+        const outcome = await this.processor.quarantine(file, folder, err, 'processing failed twice');
+        log.error('file set aside in error/ after an unexpected failure', { error: errorMessage(err), report: outcome.reportPath });
+        this.onFileDone?.(file, outcome);
+      } catch (second) {
+        log.error('file could not be set aside; it stays in processing/', { error: errorMessage(second) });
+      }
     }
+  }
+
+  /** Processes a file again after a pause (the environment failed), unless the service stops first. */
+  private retryLater(file: FileRecord, folder: string, waitMs: number): void {
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      if (!this.stopping) this.track(this.limiter.run(() => this.processClaimed(file, folder)));
+    }, waitMs);
+    this.retryTimers.add(timer);
   }
 
   /**
@@ -226,6 +278,7 @@ export class GatewayService {
     this.stopping = true;
     this.log.info('stopping: finishing work under way');
     await this.watcher?.stop();
+    for (const timer of this.retryTimers) clearTimeout(timer);
     await this.scheduler.stop();
     await Promise.allSettled([...this.inFlight]);
     this.exports.stop();
@@ -235,6 +288,7 @@ export class GatewayService {
     await closeFormats();
     await this.gate.close();
     this.ledger.close();
+    this.lock.release();
     this.log.info('stopped');
   }
 }

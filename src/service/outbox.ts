@@ -1,5 +1,6 @@
 import type { ServiceSettings } from '../config/load.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage, failureKind } from '../errors.js';
+import { withTimeout } from '../util/timeout.js';
 import { FormatError, renderDocument } from '../formats/index.js';
 import type { DeliveryRecord, Ledger } from '../ledger/ledger.js';
 import { TransportError } from '../transports/transport.js';
@@ -19,10 +20,25 @@ export function documentBaseName(delivery: DeliveryRecord): string {
   return resend ? `${delivery.invoiceNumber}-resend-${resend[1]}` : delivery.invoiceNumber;
 }
 
-/** Sends due deliveries: render, hand to the transport, record sent / failed (with back-off) / dead. */
+/** The target a delivery occupies: every mail shares the one mail server, other routes their own target. */
+export function targetKey(delivery: Pick<DeliveryRecord, 'transport' | 'target'>): string {
+  return delivery.transport === 'email' ? 'email' : `${delivery.transport}:${delivery.target}`;
+}
+
+/**
+ * Sends due deliveries: render, hand to the transport, record sent / failed (with back-off) / dead.
+ * Each target has its own share of the slots and every send a time limit, so one dead target
+ * cannot starve the others. A ledger that cannot be written pauses sending; the outcome is kept
+ * in memory and recorded when the ledger works again.
+ */
 export class Outbox {
   private timer?: NodeJS.Timeout;
   private running = 0;
+  private readonly perTarget = new Map<string, number>();
+  /** outcomes the ledger could not record yet (disk full): retried before anything new is claimed */
+  private readonly unrecorded: (() => void)[] = [];
+  /** why sending is paused, for status and the log */
+  paused?: string;
   private stopped = true;
   private ticking = false;
   private idle: (() => void)[] = [];
@@ -54,22 +70,65 @@ export class Outbox {
     if (this.stopped || this.ticking) return;
     this.ticking = true;
     try {
+      if (!this.recordPending()) {
+        this.schedule(Math.max(this.settings.pollIntervalMs, 2000));
+        return;
+      }
       const free = this.settings.concurrency - this.running;
-      const due = free > 0 ? this.ledger.claimDueDeliveries(Date.now(), free) : [];
+      const full = [...this.perTarget].filter(([, n]) => n >= this.settings.perTargetConcurrency).map(([key]) => key);
+      const due = free > 0 ? this.ledger.claimDueDeliveries(Date.now(), free, full) : [];
+      if (this.paused) {
+        this.log.info('ledger writable again: sending resumes');
+        this.paused = undefined;
+      }
       for (const delivery of due) {
+        const key = targetKey(delivery);
         this.running++;
+        this.perTarget.set(key, (this.perTarget.get(key) ?? 0) + 1);
         void this.deliver(delivery).finally(() => {
           this.running--;
+          this.perTarget.set(key, (this.perTarget.get(key) ?? 1) - 1);
           if (this.running === 0) this.idle.splice(0).forEach((resolve) => resolve());
           this.wake();
         });
       }
       this.schedule(due.length ? 0 : this.settings.pollIntervalMs);
     } catch (err) {
-      this.log.error('outbox: cannot read due deliveries', { error: errorMessage(err) });
-      this.schedule(this.settings.pollIntervalMs);
+      this.pause(err);
+      this.schedule(Math.max(this.settings.pollIntervalMs, 2000));
     } finally {
       this.ticking = false;
+    }
+  }
+
+  private pause(err: unknown): void {
+    const why = `the ledger cannot be read or written: ${errorMessage(err)}`;
+    if (this.paused !== why) this.log.error('sending paused: nothing is lost, it resumes by itself', { error: errorMessage(err) });
+    this.paused = why;
+  }
+
+  /** Records outcomes kept in memory while the ledger failed; false while it still fails. */
+  private recordPending(): boolean {
+    while (this.unrecorded.length) {
+      try {
+        this.unrecorded[0]!();
+        this.unrecorded.shift();
+      } catch (err) {
+        this.pause(err);
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Writes an outcome to the ledger now, or keeps it for later when the ledger fails. */
+  private record(write: () => void): void {
+    try {
+      if (this.unrecorded.length) throw new Error('earlier outcomes are still waiting for the ledger');
+      write();
+    } catch (err) {
+      this.unrecorded.push(write);
+      this.pause(err);
     }
   }
 
@@ -83,20 +142,24 @@ export class Outbox {
       if (delivery.format === 'ubl' && this.gate) {
         // the final gate: the document as it will leave, with its real number
         const profile = delivery.options.profile ?? 'peppol';
-        const errors = findingsToErrors(await this.gate.validator().validate(document.content, profile), record.invoice, profile);
+        const errors = findingsToErrors(await this.gate.findings(document.content, profile), record.invoice, profile);
         if (errors.length) throw new FormatError(`the UBL fails the official ${profile} rules: ${errors.map((e) => `[${e.code}] ${e.message}`).join('; ')}`, {});
       }
-      const result = await this.transports.for(delivery).send({ delivery, document, invoice: record.invoice });
-      this.ledger.markSent(delivery.id, result);
+      const timeoutS = Math.round(this.settings.sendTimeoutMs / 1000);
+      const result = await withTimeout(this.transports.for(delivery).send({ delivery, document, invoice: record.invoice }), this.settings.sendTimeoutMs,
+        () => new TransportError(`no answer from ${targetKey(delivery)} within ${timeoutS} s; the send was abandoned and will be tried again`, false));
+      this.record(() => this.ledger.markSent(delivery.id, result));
       log.info('delivery sent', { result, attempt: delivery.attempts });
     } catch (err) {
       const permanent = err instanceof FormatError || (err instanceof TransportError && err.permanent);
-      const dead = permanent || delivery.attempts >= this.settings.maxAttempts;
+      // a target that is down, a full disk, a server answering 4xx: the environment heals, so the delivery waits for it
+      const waits = !permanent && (err instanceof TransportError || failureKind(err) === 'environment');
+      const dead = permanent || (!waits && delivery.attempts >= this.settings.maxAttempts);
       const next = Date.now() + retryDelay(delivery.attempts, this.settings.firstRetryAfterMs, this.settings.maxRetryAfterMs);
       const reason = errorMessage(err);
-      this.ledger.markFailed(delivery.id, reason, next, dead);
+      this.record(() => this.ledger.markFailed(delivery.id, reason, next, dead));
       if (dead) log.error('delivery dead', { error: reason, attempts: delivery.attempts, permanent });
-      else log.warn('delivery failed, will retry', { error: reason, attempt: delivery.attempts, retryAt: new Date(next).toISOString() });
+      else log.warn('delivery failed, will retry', { error: reason, attempt: delivery.attempts, retryAt: new Date(next).toISOString(), waitsForEnvironment: waits });
     }
   }
 

@@ -1,6 +1,6 @@
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import type { GatewayConfig, ServiceSettings } from '../config/load.js';
-import { GatewayError, MappingError } from '../errors.js';
+import { GatewayError, InternalError, MappingError } from '../errors.js';
 import type { FileRecord, IssueRequest, IssueResult, Ledger } from '../ledger/ledger.js';
 import { businessKeyOf, orderKeyOf } from '../ledger/keys.js';
 import type { CalculatedInvoice } from '../model/invoice.js';
@@ -10,6 +10,7 @@ import { sendRuleFor } from './hold.js';
 import type { Issuer } from './issuing.js';
 import type { Logger } from './log.js';
 import { prepareFile, type PreparedInvoice } from './prepare.js';
+import { own } from '../util/own.js';
 
 /** Invoices kept in memory between the check pass and the issue pass; larger files are read twice. */
 const KEEP_IN_MEMORY = 2000;
@@ -20,11 +21,11 @@ const REPORT_LIMIT = 1000;
 
 /** The number format for an invoice: the seller's series for its kind, else the default. */
 export function numberFormatFor(invoice: CalculatedInvoice, settings: ServiceSettings): string {
-  const own = settings.numbering.sellers[invoice.meta.sellerKey] ?? {};
+  const ownSeries = own(settings.numbering.sellers, invoice.meta.sellerKey) ?? {};
   const base = settings.numbering.default;
-  if (invoice.kind === 'quote') return own.quote ?? base.quote;
-  if (invoice.typeCode === '381') return own.creditNote || base.creditNote || own.invoice || base.invoice;
-  return own.invoice ?? base.invoice;
+  if (invoice.kind === 'quote') return ownSeries.quote ?? base.quote;
+  if (invoice.typeCode === '381') return ownSeries.creditNote || base.creditNote || ownSeries.invoice || base.invoice;
+  return ownSeries.invoice ?? base.invoice;
 }
 
 /** A line of the receipt written next to the archived file. */
@@ -91,7 +92,8 @@ export class FileProcessor {
       return this.fail(file, folder, [{ key: '', errors: [new MappingError('the file holds no invoices', { file: file.name })] }], 0);
     }
     if (rejectedCount > 0 && (this.config.service.onRejectedInvoice === 'hold-file' || okCount === 0)) {
-      return this.fail(file, folder, rejected, okCount, rejectedCount);
+      const policy = okCount > 0 ? `onRejectedInvoice is hold-file: none of the ${okCount} good invoice(s) in this file was issued either.` : undefined;
+      return this.fail(file, folder, rejected, okCount, rejectedCount, policy);
     }
 
     // Pass 2: number and store, in batches; a resumed file skips what it stored before the crash.
@@ -217,10 +219,21 @@ export class FileProcessor {
     }
   }
 
+  /**
+   * A file whose processing failed in a way that is not about its content (a fault of the gateway,
+   * or one that stopped the process): set aside in error/ with the stack in the JSON report, so it
+   * never loops. Invoices it stored before the fault stay issued and are listed in the ledger.
+   */
+  async quarantine(file: FileRecord, folder: string, err: unknown, what: string): Promise<FileOutcome> {
+    const error = new InternalError(`${what}: ${err instanceof Error ? err.message : String(err)}. This is a fault of invoice-gateway, not of the export: please report it with the .error.json file`, { file: file.name }, err instanceof Error ? err.stack : undefined);
+    const stored = this.ledger.invoicesOfFile(file.id).filter((i) => i.state !== 'rejected').length;
+    const policy = stored ? `${stored} invoice(s) of this file were issued before the fault and stay issued; the file is set aside so that it cannot stop the gateway again.` : 'Nothing from this file was issued; it is set aside so that it cannot stop the gateway again.';
+    return this.fail(file, folder, [{ key: '', errors: [error] }], stored, 1, policy);
+  }
+
   /** The whole file goes to error/ with its reports; nothing from it was numbered. */
-  private async fail(file: FileRecord, folder: string, rejected: RejectedItem[], accepted: number, rejectedCount = rejected.length): Promise<FileOutcome> {
+  private async fail(file: FileRecord, folder: string, rejected: RejectedItem[], accepted: number, rejectedCount = rejected.length, policy?: string): Promise<FileOutcome> {
     const finalPath = await moveInto(file.processingPath, this.folders.error(folder), file.name);
-    const policy = accepted > 0 ? `onRejectedInvoice is hold-file: none of the ${accepted} good invoice(s) in this file was issued either.` : undefined;
     const reportPath = await this.writeReports(file, folder, rejected, 0, rejectedCount, policy, finalPath);
     const first = rejected[0]?.errors[0];
     this.ledger.finishFile(file.id, 'error', { finalPath, invoicesFound: accepted + rejectedCount, invoicesRejected: rejectedCount, error: first ? first.describe() : 'rejected' });

@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { ServiceSettings } from '../config/load.js';
@@ -40,6 +40,8 @@ interface Tracked {
  */
 export class InboxWatcher {
   private readonly tracked = new Map<string, Tracked>();
+  /** links, pipes and devices seen in the inbox: reported once, never read */
+  private readonly refused = new Set<string>();
   private watcher?: FSWatcher;
   private timers: NodeJS.Timeout[] = [];
   private checking = false;
@@ -99,7 +101,7 @@ export class InboxWatcher {
       return;
     }
     const folder = this.folderByDir.get(dirname(path));
-    if (folder === undefined || this.tracked.has(path)) return;
+    if (folder === undefined || this.tracked.has(path) || this.refused.has(path)) return;
     this.tracked.set(path, { folder, size: -1, mtimeMs: -1, stableSince: Date.now(), firstSeen: Date.now() });
   }
 
@@ -148,13 +150,18 @@ export class InboxWatcher {
       for (const [path, t] of this.tracked) {
         let info;
         try {
-          info = await stat(path);
+          // lstat: a link is not followed (a link to /etc/passwd must not be read as a CSV)
+          info = await lstat(path);
         } catch {
           this.tracked.delete(path);
           continue;
         }
         if (!info.isFile()) {
           this.tracked.delete(path);
+          if (!info.isDirectory()) {
+            this.refused.add(path);
+            this.log.warn('not a regular file (a link, pipe or device): left alone in the inbox', { file: basename(path), source: t.folder });
+          }
           continue;
         }
         if (info.size !== t.size || info.mtimeMs !== t.mtimeMs) {

@@ -22,9 +22,13 @@ export async function writeOnce(dir: string, name: string, content: Buffer, opti
   try {
     await handle.writeFile(content);
     await handle.sync();
-  } finally {
-    await handle.close();
+  } catch (err) {
+    // a full or failing disk must not leave a temporary file behind for every retry
+    await handle.close().catch(() => undefined);
+    await unlink(temp).catch(() => undefined);
+    throw err;
   }
+  await handle.close();
   try {
     await link(temp, final);
     return 'written';
@@ -49,8 +53,8 @@ export class FolderTransport implements Transport {
       return `${join(this.dir, document.fileName)} (${outcome})`;
     } catch (err) {
       if (err instanceof TransportError) throw err;
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new TransportError(`cannot write to ${this.dir}: ${(err as Error).message}`, code === 'EACCES' || code === 'EROFS');
+      // a read-only, full or unreachable folder heals (remount, space freed): the delivery waits for it
+      throw new TransportError(`cannot write to ${this.dir}: ${(err as Error).message}`, false);
     }
   }
 

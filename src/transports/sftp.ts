@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import SftpClient from 'ssh2-sftp-client';
 import type { TargetConfig } from '../config/types.js';
+import { withTimeout } from '../util/timeout.js';
 import { fromEnvironment, TransportError, type SendRequest, type Transport } from './transport.js';
 
 type SftpTarget = Extract<TargetConfig, { kind: 'sftp' }>;
@@ -43,7 +44,11 @@ export class SftpTransport implements Transport {
 
   constructor(private readonly name: string, private readonly target: SftpTarget) {
     this.limit = target.maxConnections ?? 2;
+    this.timeoutMs = target.timeoutMs ?? 30_000;
   }
+
+  /** how long one connection attempt, one file operation or a wait for a free connection may take */
+  private readonly timeoutMs: number;
 
   private async connect(): Promise<SftpClient> {
     const client = new SftpClient(`igw-${this.name}`);
@@ -68,13 +73,16 @@ export class SftpTransport implements Transport {
           username: this.target.user,
           ...(privateKey ? { privateKey } : {}),
           ...(password ? { password } : {}),
-          readyTimeout: 10_000,
+          readyTimeout: this.timeoutMs,
           retries: 0,
           hostVerifier: (key: Buffer) => {
             offered = hostKeyFingerprint(key);
             return offered === expected;
           },
         } as SftpClient.ConnectOptions);
+        // every upload is a chain of small request/answer pairs: Nagle's algorithm would hold each
+        // request back until the previous answer's delayed ACK, about 40 ms per round trip
+        (client as unknown as { client: { setNoDelay(on: boolean): void } }).client.setNoDelay(true);
         return client;
       } catch (err) {
         if (offered && offered !== expected) {
@@ -99,7 +107,17 @@ export class SftpTransport implements Transport {
         throw err;
       }
     }
-    return new Promise((resolve) => this.waiting.push(resolve));
+    // a waiter gives up when no connection comes free in time (all of them stuck on a dead server)
+    let waiter: ((client: SftpClient) => void) | undefined;
+    const waited = new Promise<SftpClient>((resolve) => {
+      waiter = resolve;
+      this.waiting.push(resolve);
+    });
+    return withTimeout(waited, this.timeoutMs, () => {
+      const i = this.waiting.indexOf(waiter!);
+      if (i >= 0) this.waiting.splice(i, 1);
+      return new TransportError(`target ${this.name}: no connection came free within ${this.timeoutMs / 1000} s`, false);
+    });
   }
 
   private release(client: SftpClient, broken: boolean): void {
@@ -122,15 +140,20 @@ export class SftpTransport implements Transport {
     const temp = posix.join(dir, `.${name}.${process.pid}.part`);
     const client = await this.acquire();
     let broken = false;
+    // a server that stops answering must not hold the connection (and the delivery) forever
+    const op = <T>(what: string, work: Promise<T>): Promise<T> => withTimeout(work, this.timeoutMs, () => {
+      broken = true;
+      return new TransportError(`target ${this.name}: ${what} got no answer within ${this.timeoutMs / 1000} s`, false);
+    });
     try {
-      if (await client.exists(final)) {
-        const existing = (await client.get(final)) as Buffer;
+      if (await op('stat', client.exists(final))) {
+        const existing = (await op('download', client.get(final))) as Buffer;
         if (Buffer.compare(existing, document.content) === 0) return `${this.name}:${final} (already there)`;
         throw new TransportError(`${this.name}:${final} already exists with different content; it is not overwritten`, true);
       }
-      await client.put(document.content, temp);
+      await op('upload', client.put(document.content, temp));
       try {
-        await client.rename(temp, final);
+        await op('rename', client.rename(temp, final));
       } catch (err) {
         await client.delete(temp, true).catch(() => undefined);
         if (await client.exists(final).catch(() => false)) {
@@ -142,7 +165,7 @@ export class SftpTransport implements Transport {
       return `${this.name}:${final}`;
     } catch (err) {
       const e = classify(err, `target ${this.name}: upload of ${name} failed`);
-      broken = !e.permanent || !(err instanceof TransportError);
+      broken = broken || !e.permanent || !(err instanceof TransportError);
       throw e;
     } finally {
       this.release(client, broken);

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { GatewayError } from '../errors.js';
+import { EnvironmentError } from '../errors.js';
 import { PROJECT_ROOT, SCHEMA_DIR } from '../paths.js';
 
 /** The validation artefacts are missing or altered. */
-export class ArtefactError extends GatewayError {}
+/** The artefacts are missing or altered: an installation problem, never the sender's. */
+export class ArtefactError extends EnvironmentError {}
 
 interface Manifest {
   downloads: Record<string, string>;

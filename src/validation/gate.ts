@@ -1,4 +1,4 @@
-import { RuleError } from '../errors.js';
+import { EnvironmentError, GatewayError, RuleError } from '../errors.js';
 import { writeUbl } from '../formats/ubl/write.js';
 import type { UblProfile } from '../formats/ubl/profiles.js';
 import type { CalculatedInvoice } from '../model/invoice.js';
@@ -41,10 +41,21 @@ export class UblGate {
     if (provisional.payment && !provisional.payment.paymentReference) provisional.payment = { ...provisional.payment, paymentReference: provisional.number };
     const errors: RuleError[] = [];
     for (const profile of profiles) {
-      const findings = await this.validator().validate(writeUbl(provisional, { profile }), profile);
+      const findings = await this.findings(writeUbl(provisional, { profile }), profile);
       errors.push(...findingsToErrors(findings, invoice, profile));
     }
     return errors;
+  }
+
+  /** Validates a UBL document; an engine that cannot run is an EnvironmentError (what waits for it is not to blame). */
+  async findings(document: Buffer | string, profile: string): Promise<Finding[]> {
+    try {
+      return await this.validator().validate(document, profile as UblProfile);
+    } catch (err) {
+      // the engine never throws for a bad document: this is the installation
+      if (err instanceof EnvironmentError) throw err;
+      throw new EnvironmentError(`the UBL validation cannot run (${err instanceof GatewayError ? err.describe() : (err as Error).message}); invoices with a UBL route wait until it can`, {});
+    }
   }
 
   async close(): Promise<void> {

@@ -3,11 +3,12 @@ import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import { dec } from '../../model/decimal.js';
 import type { CalculatedInvoice } from '../../model/invoice.js';
+import { BATCHED_FORMATS, type BatchedFormat } from '../batched.js';
 import { bookingLines, debtorCodeOf, ExportError, periodOf, type AdministrationConfig, type BookingLine } from './admin.js';
 
 /** The accounting formats. */
-export type AccountingFormat = 'exact-online' | 'exact-globe' | 'accountview';
-export const ACCOUNTING_FORMATS: readonly AccountingFormat[] = ['exact-online', 'exact-globe', 'accountview'];
+export type AccountingFormat = BatchedFormat;
+export const ACCOUNTING_FORMATS = BATCHED_FORMATS;
 
 /** What accounting checks after the import: counts, totals per VAT code, the invoice number range. */
 export interface BatchSummary {
@@ -66,7 +67,7 @@ function summarise(format: AccountingFormat, ctx: BatchContext, entries: { invoi
 
 function entriesOf(invoices: CalculatedInvoice[], ctx: BatchContext): { invoice: CalculatedInvoice; lines: BookingLine[]; debtor: string }[] {
   return invoices.map((invoice) => {
-    if (invoice.currency !== 'EUR') throw new ExportError(`invoice ${invoice.number}: currency ${invoice.currency}; the import files are written in EUR only (foreign-currency bookings need the exchange rate of the administration)`, { field: 'currency' });
+    if (invoice.currency !== 'EUR') throw new ExportError(`invoice ${invoice.number}: currency ${invoice.currency}; the import files are written in EUR only (foreign-currency bookings need the exchange rate of the administration)`, { field: 'currency' }, invoice.number);
     return { invoice, lines: bookingLines(invoice, ctx.admin, ctx.name), debtor: debtorCodeOf(invoice, ctx.debtorCodes) };
   });
 }
@@ -129,7 +130,7 @@ export function exactGlobeXml(invoices: CalculatedInvoice[], ctx: BatchContext):
   const xml = eExactFile('eExact-Schema.xsd', 'GLEntries', entries, (parent, { invoice, lines, debtor }) => {
     const credit = isCredit(invoice);
     const { year, period } = periodOf(ctx.admin, invoice.issueDate);
-    if (debtor.length > 20) throw new ExportError(`invoice ${invoice.number}: debtor code ${debtor} is too long for Exact Globe (20)`, { field: 'customer' });
+    if (debtor.length > 20) throw new ExportError(`invoice ${invoice.number}: debtor code ${debtor} is too long for Exact Globe (20)`, { field: 'customer' }, invoice.number);
     const entry = parent.ele('GLEntry', { status: 'E' });
     entry.ele('Description').txt(`${credit ? 'Creditnota' : 'Factuur'} ${invoice.number}`.slice(0, 60));
     entry.ele('Date').txt(invoice.issueDate);
@@ -196,13 +197,13 @@ export function accountViewCsv(invoices: CalculatedInvoice[], ctx: BatchContext)
   let n = 0;
   for (const { invoice, lines, debtor } of entries) {
     const number = invoice.number ?? '';
-    if (number.length > 12) throw new ExportError(`invoice number ${number} is longer than AccountView's 12 characters (INV_NR); it is not cut off: shorten the number series for this administration`, { field: 'number' });
+    if (number.length > 12) throw new ExportError(`invoice number ${number} is longer than AccountView's 12 characters (INV_NR); it is not cut off: shorten the number series for this administration`, { field: 'number' }, number);
     if (journal.length > 3) throw new ExportError(`journal code ${journal} is longer than AccountView's 3 characters`, { field: 'accountViewJournal' });
     const credit = isCredit(invoice);
     const { period } = periodOf(ctx.admin, invoice.issueDate);
     for (const l of lines) {
-      if (l.vatCode.length > 2) throw new ExportError(`VAT code ${l.vatCode} is longer than AccountView's 2 characters`, { field: 'vatCodes' });
-      if (l.account.length > 10) throw new ExportError(`account ${l.account} is longer than AccountView's 10 characters`, { field: 'revenueAccounts' });
+      if (l.vatCode.length > 2) throw new ExportError(`VAT code ${l.vatCode} is longer than AccountView's 2 characters`, { field: 'vatCodes' }, number);
+      if (l.account.length > 10) throw new ExportError(`account ${l.account} is longer than AccountView's 10 characters`, { field: 'revenueAccounts' }, number);
       const description = l.description.length > 40 ? `${l.description.slice(0, 39)}…` : l.description;
       const amount = credit ? dec(l.amount).neg().toFixed(2) : l.amount;
       const vat = credit ? dec(l.vatAmount).neg().toFixed(2) : l.vatAmount;

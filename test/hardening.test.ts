@@ -1,0 +1,197 @@
+import { strict as assert } from 'node:assert';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
+import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '../src/config/load.js';
+import { RoutingError } from '../src/errors.js';
+import { DEFAULT_LIMITS } from '../src/model/limits.js';
+import { routeInvoice } from '../src/routing/route.js';
+import { Issuer } from '../src/service/issuing.js';
+import { prepareFile } from '../src/service/prepare.js';
+import { CLI, ROOT, tempDir } from './helpers/paths.js';
+import { filesIn, membersCsv, query, startService, stopService, waitFor, workspace, type Workspace } from './helpers/service.js';
+
+const count = (ws: Workspace, sql: string, ...p: unknown[]) => Number(Object.values(query(ws, sql, ...p)[0] ?? { n: 0 })[0]);
+const cli = (ws: Workspace, ...args: string[]) => spawnSync(process.execPath, [CLI, ...args, '--config', ws.config, '--mappings', ws.mappings], { encoding: 'utf-8', timeout: 60_000 });
+const config = () => loadConfig({ configDir: join(ROOT, 'config'), mappingsDir: join(ROOT, 'mappings') });
+
+/** The verdicts of the issuing step on a file, without storing anything. */
+async function verdicts(path: string, folder: string) {
+  const issuer = new Issuer(config(), undefined);
+  const out = [];
+  for await (const item of prepareFile(path, config(), { folder })) out.push(await issuer.check(item));
+  return out;
+}
+
+describe('no poison files, no silent loops', function () {
+  this.timeout(60_000);
+  let service: ChildProcess | undefined;
+  afterEach(async () => {
+    if (service) await stopService(service);
+    service = undefined;
+  });
+
+  it('XML nested deeper than the parser allows becomes a located report in error/, not a file stuck in processing/', async () => {
+    const ws = workspace();
+    service = startService(ws);
+    const deep = `<?xml version="1.0"?><Facturen><Factuur nummer="1">${'<x>'.repeat(150)}${'</x>'.repeat(150)}</Factuur></Facturen>`;
+    writeFileSync(join(ws.inbox, 'erp', 'facturen_deep.xml'), deep);
+    await waitFor('file in error/', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'error'") === 1);
+    assert.match(readFileSync(join(ws.data, 'error', 'erp', 'facturen_deep.xml.error.txt'), 'utf-8'), /XML could not be read: Maximum nested tags exceeded/);
+    assert.deepEqual(filesIn(join(ws.inbox, '.processing')), []);
+  });
+
+  it('a JSONata expression that never ends is stopped for its record; the service stays responsive to SIGTERM', async () => {
+    const ws = workspace();
+    const mapping = join(ws.mappings, 'members-contribution.yaml');
+    writeFileSync(mapping, readFileSync(mapping, 'utf-8').replace('buyerReference: { template: "Lid {Lidnummer}" }', 'buyerReference: { expr: "($f := function($x) { $f($x) + 1 }; $f(1))" }'));
+    service = startService(ws);
+    writeFileSync(join(ws.inbox, 'members', 'contributie_loop.csv'), membersCsv(2));
+    await waitFor('file in error/', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'error'") === 1);
+    assert.match(readFileSync(join(ws.data, 'error', 'members', 'contributie_loop.csv.error.txt'), 'utf-8'), /field buyerReference: expression failed: it (ran longer than|nested deeper than) .* and was stopped/);
+    assert.equal(await stopService(service), 0);
+    service = undefined;
+  });
+
+  it('refuses oversized values and far-off issue dates before numbering, and quotes bad values shortened', async () => {
+    const dir = tempDir();
+    const rows = membersCsv(3).split('\n');
+    rows[1] = rows[1]!.replace('Lid 5001', `Lid ${'x'.repeat(50_000)}`);
+    rows[2] = rows[2]!.replace(/02-01-2027$/, '02-01-9999');
+    rows[3] = rows[3]!.replace(';215,00;', `;${'9'.repeat(200_000)}x;`);
+    const path = join(dir, 'contributie_big.csv');
+    writeFileSync(path, rows.join('\n'));
+    const [big, future, badPrice] = await verdicts(path, 'members');
+    assert.ok(big && !big.ok && future && !future.ok && badPrice && !badPrice.ok);
+    assert.match(big.errors.map((e) => `${e.code} ${e.describe()}`).join('\n'), /GW-LIMIT-LENGTH .*field buyer\.name: buyer\.name is 50,0\d\d characters long; at most 1,000 are accepted/);
+    assert.match(future.errors.map((e) => `${e.code} ${e.describe()}`).join('\n'), /GW-LIMIT-DATE .*issueDate 9999-01-02 is \d+ days in the future/);
+    const message = badPrice.errors[0]!.describe();
+    assert.ok(message.length < 400, `the bad value is shortened in the report: ${message.length} characters`);
+    assert.match(message, /\(200,001 characters\)/);
+    assert.equal(DEFAULT_LIMITS.maxTextLength, 1000);
+  });
+});
+
+describe('one target down does not stop the others', function () {
+  this.timeout(90_000);
+  let service: ChildProcess | undefined;
+  let blackhole: Server | undefined;
+  afterEach(async () => {
+    if (service) await stopService(service);
+    service = undefined;
+    blackhole?.close();
+  });
+
+  it('an SFTP server that accepts and never answers: its sends time out and are retried, the folder deliveries all arrive, SIGTERM stops at once', async () => {
+    const sockets: import('node:net').Socket[] = [];
+    blackhole = createServer((s) => sockets.push(s)); // accepts, says nothing
+    await new Promise<void>((r) => blackhole!.listen(0, '127.0.0.1', r));
+    const port = (blackhole.address() as import('node:net').AddressInfo).port;
+    const ws = workspace({
+      outbox: { maxAttempts: 2, firstRetryAfter: '200ms', maxRetryAfter: '1s', concurrency: 4, perTargetConcurrency: 2, sendTimeout: '3s', pollInterval: '100ms' },
+      targets: {
+        out: { kind: 'folder', path: join(tempDir(), 'unused') },
+        blackhole: { kind: 'sftp', host: '127.0.0.1', port, user: 'x', password: 'x', folder: '/in', hostKeySha256: 'SHA256:x', timeoutMs: 800 },
+      },
+    }, { defaults: { paymentTermsDays: 30, routes: [{ format: 'json', transport: 'sftp', target: 'blackhole' }, { format: 'json', transport: 'folder', target: 'out2' }] } });
+    const out2 = join(ws.root, 'out2');
+    const gateway = readFileSync(join(ws.config, 'gateway.yaml'), 'utf-8');
+    writeFileSync(join(ws.config, 'gateway.yaml'), gateway.replace('targets:\n', `targets:\n  out2:\n    kind: folder\n    path: ${out2}\n`));
+    service = startService(ws);
+    writeFileSync(join(ws.inbox, 'members', 'contributie_t.csv'), membersCsv(30));
+    await waitFor('30 folder deliveries', () => filesIn(out2).length === 30, 60_000);
+    await waitFor('sftp sends abandoned and waiting for a retry', () => count(ws, "SELECT COUNT(*) n FROM deliveries WHERE route_id LIKE 'json-sftp%' AND state = 'failed' AND attempts >= 2") >= 2, 60_000);
+    assert.equal(count(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'dead'"), 0, 'a target that is down is not a reason to give up (maxAttempts is for faults)');
+    const [row] = query<{ last_error: string }>(ws, "SELECT last_error FROM deliveries WHERE route_id LIKE 'json-sftp%' AND last_error IS NOT NULL LIMIT 1");
+    assert.match(row!.last_error, /no answer|no connection came free|Timed out|timed out/i);
+    const stopped = Date.now();
+    assert.equal(await stopService(service), 0);
+    service = undefined;
+    assert.ok(Date.now() - stopped < 20_000, 'SIGTERM does not hang on the dead target');
+    for (const s of sockets) s.destroy();
+  });
+
+  it('a folder target that cannot be written waits past maxAttempts instead of going dead', async () => {
+    const ws = workspace({ outbox: { maxAttempts: 2, firstRetryAfter: '100ms', maxRetryAfter: '200ms', concurrency: 2, pollInterval: '50ms' } });
+    writeFileSync(ws.out, 'a file where the folder should be');
+    service = startService(ws);
+    writeFileSync(join(ws.inbox, 'members', 'contributie_w.csv'), membersCsv(1));
+    await waitFor('5 attempts', () => count(ws, 'SELECT MAX(attempts) n FROM deliveries') >= 5);
+    assert.equal(count(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'dead'"), 0);
+    assert.deepEqual(filesIn(join(ws.root), (n) => n.endsWith('.tmp')), [], 'no temporary files left behind');
+  });
+});
+
+describe('the process survives its environment', function () {
+  this.timeout(60_000);
+  let service: ChildProcess | undefined;
+  afterEach(async () => {
+    if (service) await stopService(service);
+    service = undefined;
+  });
+
+  it('a second process on the same ledger is refused with a clear message; the first keeps running', async () => {
+    const ws = workspace();
+    service = startService(ws);
+    await waitFor('ledger created', () => existsSync(join(ws.data, 'ledger.sqlite')));
+    await waitFor('lock taken', () => existsSync(join(ws.data, 'ledger.sqlite.lock')));
+    const second = spawnSync(process.execPath, [CLI, 'run', '--config', ws.config, '--mappings', ws.mappings, '--quiet'], { encoding: 'utf-8', timeout: 30_000 });
+    assert.equal(second.status, 2);
+    assert.match(second.stderr, /another invoice-gateway process is already running on the ledger/);
+    // status and other read commands still work beside the service
+    assert.equal(cli(ws, 'status').status, 0);
+    writeFileSync(join(ws.inbox, 'members', 'contributie_l.csv'), membersCsv(1));
+    await waitFor('first still works', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
+  });
+
+  it('a ledger with garbage written into it is refused at start, nothing numbered', () => {
+    const ws = workspace();
+    const run = () => spawnSync(process.execPath, [CLI, 'run', '--config', ws.config, '--mappings', ws.mappings, '--quiet'], { encoding: 'utf-8', timeout: 30_000 });
+    mkdirSync(ws.data, { recursive: true });
+    writeFileSync(join(ws.data, 'ledger.sqlite'), Buffer.alloc(8192, 0x41));
+    const r = run();
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /the ledger .* is not a readable SQLite database/);
+  });
+
+  it('the ledger and the log are not world-readable (umask 027 by default)', async () => {
+    const ws = workspace();
+    service = startService(ws);
+    writeFileSync(join(ws.inbox, 'members', 'contributie_m.csv'), membersCsv(1));
+    await waitFor('done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
+    for (const file of [join(ws.data, 'ledger.sqlite'), join(ws.data, 'gateway.log')]) {
+      assert.equal((statSync(file).mode & 0o777).toString(8), '640', file);
+    }
+  });
+});
+
+describe('security at the inbox and in the config', function () {
+  this.timeout(60_000);
+  let service: ChildProcess | undefined;
+  afterEach(async () => {
+    if (service) await stopService(service);
+    service = undefined;
+  });
+
+  it('a symlink in the inbox is not read: reported once, left alone', async () => {
+    const ws = workspace();
+    service = startService(ws);
+    symlinkSync('/etc/passwd', join(ws.inbox, 'members', 'contributie_link.csv'));
+    writeFileSync(join(ws.inbox, 'members', 'contributie_real.csv'), membersCsv(1));
+    await waitFor('the real file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
+    await waitFor('the link reported', () => readFileSync(join(ws.data, 'gateway.log'), 'utf-8').includes('not a regular file'));
+    assert.equal(count(ws, 'SELECT COUNT(*) n FROM files'), 1, 'the link was never claimed');
+    assert.ok(existsSync(join(ws.inbox, 'members', 'contributie_link.csv')), 'left where it is');
+    assert.doesNotMatch(filesIn(ws.data).map((f) => f.endsWith('.log') || f.endsWith('.sqlite') ? '' : readFileSync(f, 'utf-8')).join(''), /root:x:0:0/);
+  });
+
+  it('customer keys like constructor, __proto__ and toString are unknown customers', () => {
+    const cfg = config();
+    const customers = { ...cfg.customers, unknownCustomers: 'reject' as const };
+    for (const key of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      const invoice = { kind: 'invoice', buyer: { name: 'x' }, meta: { customerKey: key, sourceFile: 'f.csv', source: { line: 2 } } };
+      assert.throws(() => routeInvoice(invoice as never, customers), (e: unknown) => e instanceof RoutingError && /is not in config\/customers.yaml/.test(e.message), key);
+    }
+  });
+});
