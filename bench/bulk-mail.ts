@@ -29,7 +29,10 @@ const server = new SMTPServer({
     stream.on('end', () => {
       const raw = Buffer.concat(chunks).toString('latin1');
       const id = /^Message-ID:\s*(\S+)/im.exec(raw)?.[1] ?? `none-${received.size}`;
-      const to = session.envelope.rcptTo.map((r) => r.address).filter((a) => !a.startsWith('archief@')).join(',');
+      const to = session.envelope.rcptTo
+        .map((r) => r.address)
+        .filter((a) => !a.startsWith('archief@'))
+        .join(',');
       if (received.has(id)) repeats++;
       received.set(id, { to, bytes: raw.length, pdf: /Content-Type: application\/pdf/i.test(raw) });
       lastAt = Date.now();
@@ -40,15 +43,27 @@ const server = new SMTPServer({
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const port = (server.server.address() as AddressInfo).port;
 
-const gateway = benchGateway('bulk-mail', (_root, base) => ({
-  watch: { stableFor: '200ms', rescanEvery: '30s' },
-  email: { server: 'mail' },
-  targets: {
-    ...(base['targets'] as object),
-    // no messagesPerMinute: the run goes as fast as the gateway can render and the server can take
-    mail: { kind: 'smtp', host: '127.0.0.1', port, secure: false, from: 'TV De Lobbers <penningmeester@tvdelobbers.nl>', tlsRejectUnauthorized: false, maxConnections: 4 },
-  },
-}), { defaults: { paymentTermsDays: 30, routes: [{ format: 'pdf', transport: 'email', template: 'membership' }] } });
+const gateway = benchGateway(
+  'bulk-mail',
+  (_root, base) => ({
+    watch: { stableFor: '200ms', rescanEvery: '30s' },
+    email: { server: 'mail' },
+    targets: {
+      ...(base['targets'] as object),
+      // no messagesPerMinute: the run goes as fast as the gateway can render and the server can take
+      mail: {
+        kind: 'smtp',
+        host: '127.0.0.1',
+        port,
+        secure: false,
+        from: 'TV De Lobbers <penningmeester@tvdelobbers.nl>',
+        tlsRejectUnauthorized: false,
+        maxConnections: 4,
+      },
+    },
+  }),
+  { defaults: { paymentTermsDays: 30, routes: [{ format: 'pdf', transport: 'email', template: 'membership' }] } },
+);
 const root = gateway.root;
 
 const inbox = join(root, 'inbox', 'members');
@@ -82,8 +97,17 @@ await new Promise<void>((resolve) => server.close(() => resolve()));
 const recipients = new Set([...received.values()].map((m) => m.to));
 const seconds = (lastAt - dropAt) / 1000;
 rmSync(root, { recursive: true, force: true });
-process.stdout.write(`${JSON.stringify({
-  invoices, mails: received.size, distinctRecipients: recipients.size, repeats, withPdf: [...received.values()].filter((m) => m.pdf).length,
-  seconds, mailsPerSecond: invoices / seconds, firstMailAfterSeconds: (firstMailAt - dropAt) / 1000,
-  averageMailKb: [...received.values()].reduce((s, m) => s + m.bytes, 0) / received.size / 1024, peakRssMb,
-})}\n`);
+process.stdout.write(
+  `${JSON.stringify({
+    invoices,
+    mails: received.size,
+    distinctRecipients: recipients.size,
+    repeats,
+    withPdf: [...received.values()].filter((m) => m.pdf).length,
+    seconds,
+    mailsPerSecond: invoices / seconds,
+    firstMailAfterSeconds: (firstMailAt - dropAt) / 1000,
+    averageMailKb: [...received.values()].reduce((s, m) => s + m.bytes, 0) / received.size / 1024,
+    peakRssMb,
+  })}\n`,
+);

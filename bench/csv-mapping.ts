@@ -51,7 +51,9 @@ async function generate(file: string, invoices: number, linesPerInvoice: number)
 async function baseline(file: string): Promise<Record<string, number>> {
   const started = process.hrtime.bigint();
   let lines = 0;
-  const parser = createReadStream(file).pipe(iconv.decodeStream('windows-1252')).pipe(parse({ delimiter: ';', columns: true }));
+  const parser = createReadStream(file)
+    .pipe(iconv.decodeStream('windows-1252'))
+    .pipe(parse({ delimiter: ';', columns: true }));
   for await (const _record of parser) lines++;
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   return { lines, seconds, linesPerSecond: lines / seconds, peakRssMb: peakRssMb() };

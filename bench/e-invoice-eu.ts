@@ -7,7 +7,12 @@ import { createRequire } from 'node:module';
 import { XMLParser } from 'fast-xml-parser';
 
 type Json = Record<string, unknown>;
-interface SchemaNode { type?: string; properties?: Record<string, SchemaNode>; items?: SchemaNode; $ref?: string }
+interface SchemaNode {
+  type?: string;
+  properties?: Record<string, SchemaNode>;
+  items?: SchemaNode;
+  $ref?: string;
+}
 
 /** The library's public surface the bench uses (loaded through require: its ES build does not resolve on Node). */
 export interface EInvoiceEu {
@@ -20,7 +25,14 @@ export function loadEInvoiceEu(): EInvoiceEu {
   return createRequire(import.meta.url)('@e-invoice-eu/core') as EInvoiceEu;
 }
 
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', textNodeName: '#text', parseTagValue: false, parseAttributeValue: false, trimValues: true });
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  textNodeName: '#text',
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: true,
+});
 
 function resolve(node: SchemaNode, root: EInvoiceEu['invoiceSchema']): SchemaNode {
   if (!node.$ref || node.properties || node.items) return node;

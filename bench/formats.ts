@@ -24,7 +24,10 @@ const config = loadConfig({ configDir: join(PROJECT_ROOT, 'config'), mappingsDir
  */
 async function sampleInvoice(): Promise<CalculatedInvoice> {
   const source = readFileSync(join(PROJECT_ROOT, 'inbox-sample', 'access', 'orders_20261130.csv'), 'latin1').split(/\r?\n/);
-  const lines = source.slice(1).filter((l) => l && !l.includes(';0,0125;')).slice(0, 6)
+  const lines = source
+    .slice(1)
+    .filter((l) => l && !l.includes(';0,0125;'))
+    .slice(0, 6)
     .map((l, i) => l.replace(/^\d+;[^;]*;[^;]*;[^;]*;\d+;/, `40117;28-11-2026;10001;PO-7731;${i + 1};`));
   const file = join(PROJECT_ROOT, '.bench-tmp', 'orders_bench-6-lines.csv');
   mkdirSync(dirname(file), { recursive: true });
@@ -62,10 +65,18 @@ switch (mode) {
     const service = new lib.InvoiceService({ log() {}, warn() {}, error: console.error });
     const inputs = Array.from({ length: count }, (_, i) => toEInvoiceEu(writeUbl(variant(inv, i), { profile: 'peppol' }), lib));
     const outputs: string[] = [];
-    result = await time(count, async (i) => { outputs.push(String(await service.generate(inputs[i]!.data, { format: 'UBL', lang: 'en-us', noWarnings: true }))); });
+    result = await time(count, async (i) => {
+      outputs.push(String(await service.generate(inputs[i]!.data, { format: 'UBL', lang: 'en-us', noWarnings: true })));
+    });
     const payable = (xml: string) => /<cbc:PayableAmount[^>]*>([^<]+)</.exec(xml)?.[1];
     const ours = writeUbl(variant(inv, 0), { profile: 'peppol' });
-    result = { ...result, lines: inv.lines.length, samePayableAmount: payable(outputs[0]!) === payable(ours), payableAmount: payable(outputs[0]!), notInTheirSchema: inputs[0]!.dropped };
+    result = {
+      ...result,
+      lines: inv.lines.length,
+      samePayableAmount: payable(outputs[0]!) === payable(ours),
+      payableAmount: payable(outputs[0]!),
+      notInTheirSchema: inputs[0]!.dropped,
+    };
     break;
   }
   case 'exact': {
@@ -92,9 +103,11 @@ switch (mode) {
     await Promise.all(Array.from({ length: size * 2 }, (_, i) => pool.render(variant(inv, i), { language: 'nl' }))); // threads started, fonts loaded
     const started = process.hrtime.bigint();
     let next = 0;
-    await Promise.all(Array.from({ length: size * 4 }, async () => {
-      while (next < count) await pool.render(variant(inv, next++), { language: 'nl' });
-    }));
+    await Promise.all(
+      Array.from({ length: size * 4 }, async () => {
+        while (next < count) await pool.render(variant(inv, next++), { language: 'nl' });
+      }),
+    );
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     await pool.close();
     result = { count, seconds, perSecond: count / seconds, workers: size, peakRssMb: peakRssMb() };
@@ -113,7 +126,13 @@ switch (mode) {
     const results = await Promise.all(docs.map((d) => engine.validate(d, 'peppol')));
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     await engine.close();
-    result = { count, seconds, perSecond: count / seconds, invalid: results.filter((f) => f.some((x) => x.severity === 'fatal')).length, peakRssMb: peakRssMb() };
+    result = {
+      count,
+      seconds,
+      perSecond: count / seconds,
+      invalid: results.filter((f) => f.some((x) => x.severity === 'fatal')).length,
+      peakRssMb: peakRssMb(),
+    };
     break;
   }
   case 'saxon-cli': {
@@ -124,7 +143,20 @@ switch (mode) {
     writeFileSync(doc, writeUbl(inv, { profile: 'peppol' }));
     const perSheet: Record<string, number> = {};
     for (const sheet of ['en16931/ubl/xslt/EN16931-UBL-validation.xslt', 'peppol-bis-3/release-2026.5/xslt/PEPPOL-EN16931-UBL.xslt']) {
-      const r = spawnSync('java', ['-cp', '/usr/share/java/Saxon-HE.jar', 'net.sf.saxon.Transform', '-t', `-repeat:${count}`, `-s:${doc}`, `-xsl:${join(PROJECT_ROOT, 'standards', sheet)}`, '-o:/dev/null'], { encoding: 'utf-8' });
+      const r = spawnSync(
+        'java',
+        [
+          '-cp',
+          '/usr/share/java/Saxon-HE.jar',
+          'net.sf.saxon.Transform',
+          '-t',
+          `-repeat:${count}`,
+          `-s:${doc}`,
+          `-xsl:${join(PROJECT_ROOT, 'standards', sheet)}`,
+          '-o:/dev/null',
+        ],
+        { encoding: 'utf-8' },
+      );
       const m = /Average execution time over last \d+ runs: ([\d.]+)ms/.exec(r.stderr) ?? /Average execution time: ([\d.]+)ms/.exec(r.stderr);
       perSheet[sheet] = m ? Number(m[1]) : NaN;
     }
@@ -137,16 +169,31 @@ switch (mode) {
     const { startSshd, currentUser } = await import('../test/helpers/sshd.js');
     const { SftpTransport } = await import('../src/transports/sftp.js');
     const sshd = await startSshd();
-    const transport = new SftpTransport('bench', { kind: 'sftp', host: '127.0.0.1', port: sshd.port, user: currentUser(), privateKeyFile: sshd.clientKeyFile, folder: sshd.folder, hostKeySha256: sshd.hostKeySha256, maxConnections: 4 });
+    const transport = new SftpTransport('bench', {
+      kind: 'sftp',
+      host: '127.0.0.1',
+      port: sshd.port,
+      user: currentUser(),
+      privateKeyFile: sshd.clientKeyFile,
+      folder: sshd.folder,
+      hostKeySha256: sshd.hostKeySha256,
+      maxConnections: 4,
+    });
     const docs = Array.from({ length: count }, (_, i) => Buffer.from(writeUbl(variant(inv, i))));
     const started = process.hrtime.bigint();
     let next = 0;
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      while (next < count) {
-        const i = next++;
-        await transport.send({ delivery: { idempotencyKey: `k${i}` } as never, document: { fileName: `2026-${String(i + 1).padStart(5, '0')}.xml`, mediaType: 'application/xml', content: docs[i]! }, invoice: inv });
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < count) {
+          const i = next++;
+          await transport.send({
+            delivery: { idempotencyKey: `k${i}` } as never,
+            document: { fileName: `2026-${String(i + 1).padStart(5, '0')}.xml`, mediaType: 'application/xml', content: docs[i]! },
+            invoice: inv,
+          });
+        }
+      }),
+    );
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     await transport.close();
     await sshd.stop();

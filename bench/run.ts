@@ -21,9 +21,19 @@ if (want('csv')) {
   console.log('== CSV → canonical invoices (1,000,000 lines, 100,000 invoices, Windows-1252, Dutch decimals)');
   runIsolated('./csv-mapping.js', ['generate', file, '100000', '10']);
   const base = runIsolated<{ linesPerSecond: number; peakRssMb: number }>('./csv-mapping.js', ['baseline', file]);
-  const gw = runIsolated<{ lines: number; invoices: number; rejected: number; seconds: number; linesPerSecond: number; invoicesPerSecond: number; peakRssMb: number }>('./csv-mapping.js', ['gateway', file]);
+  const gw = runIsolated<{
+    lines: number;
+    invoices: number;
+    rejected: number;
+    seconds: number;
+    linesPerSecond: number;
+    invoicesPerSecond: number;
+    peakRssMb: number;
+  }>('./csv-mapping.js', ['gateway', file]);
   console.log(`  csv-parse + iconv-lite alone : ${fmt(base.linesPerSecond)} lines/s, peak RSS ${fmt(base.peakRssMb)} MB`);
-  console.log(`  gateway read+map+check+route : ${fmt(gw.linesPerSecond)} lines/s, ${fmt(gw.invoicesPerSecond)} invoices/s, peak RSS ${fmt(gw.peakRssMb)} MB (${fmt(gw.invoices)} invoices, ${gw.rejected} rejected, ${fmt(gw.seconds, 1)} s)`);
+  console.log(
+    `  gateway read+map+check+route : ${fmt(gw.linesPerSecond)} lines/s, ${fmt(gw.invoicesPerSecond)} invoices/s, peak RSS ${fmt(gw.peakRssMb)} MB (${fmt(gw.invoices)} invoices, ${gw.rejected} rejected, ${fmt(gw.seconds, 1)} s)`,
+  );
   console.log(`  ratio gateway / parser alone : ${fmt(gw.linesPerSecond / base.linesPerSecond, 2)}`);
   console.log(`  target ≥ 100,000 lines/s and < 200 MB: ${target(gw.linesPerSecond >= 100000 && gw.peakRssMb < 200)}`);
   rmSync(file, { force: true });
@@ -31,11 +41,27 @@ if (want('csv')) {
 
 if (want('service')) {
   console.log('== Service: 10,000 single-invoice files dropped at once, folder transport (child process)');
-  const r = runIsolated<{ files: number; seconds: number; filesPerSecond: number; p50: number; p99: number; claimToArchiveP50: number; claimToArchiveP99: number; allSentSeconds: number; fileConcurrency: number }>('./service-throughput.js', ['10000']);
-  console.log(`  ${fmt(r.filesPerSecond)} files/s (${fmt(r.files)} files archived in ${fmt(r.seconds, 1)} s, all delivered after ${fmt(r.allSentSeconds, 1)} s; watch.concurrency ${r.fileConcurrency})`);
-  console.log(`  drop-to-archive latency, stability wait excluded: p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms (includes waiting behind the other files of the burst)`);
+  const r = runIsolated<{
+    files: number;
+    seconds: number;
+    filesPerSecond: number;
+    p50: number;
+    p99: number;
+    claimToArchiveP50: number;
+    claimToArchiveP99: number;
+    allSentSeconds: number;
+    fileConcurrency: number;
+  }>('./service-throughput.js', ['10000']);
+  console.log(
+    `  ${fmt(r.filesPerSecond)} files/s (${fmt(r.files)} files archived in ${fmt(r.seconds, 1)} s, all delivered after ${fmt(r.allSentSeconds, 1)} s; watch.concurrency ${r.fileConcurrency})`,
+  );
+  console.log(
+    `  drop-to-archive latency, stability wait excluded: p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms (includes waiting behind the other files of the burst)`,
+  );
   console.log(`  claim-to-archive latency (one file's own processing): p50 ${fmt(r.claimToArchiveP50)} ms, p99 ${fmt(r.claimToArchiveP99)} ms`);
-  console.log(`  target ≥ 300 files/s: ${target(r.filesPerSecond >= 300)}; p99 < 2 s: drop-to-archive ${target(r.p99 < 2000)}, claim-to-archive ${target(r.claimToArchiveP99 < 2000)}`);
+  console.log(
+    `  target ≥ 300 files/s: ${target(r.filesPerSecond >= 300)}; p99 < 2 s: drop-to-archive ${target(r.p99 < 2000)}, claim-to-archive ${target(r.claimToArchiveP99 < 2000)}`,
+  );
 }
 
 if (want('validation')) {
@@ -43,9 +69,13 @@ if (want('validation')) {
   const jvm = runIsolated<{ count: number; perSecond: number; peakRssMb: number; invalid: number }>('./formats.js', ['validate-jvm', '2000']);
   const sjs = runIsolated<{ count: number; perSecond: number; peakRssMb: number }>('./formats.js', ['validate-saxonjs', '100']);
   const cli = runIsolated<{ msPerDocSchematron: number; perSecondOneCore: number }>('./formats.js', ['saxon-cli', '200']);
-  console.log(`  Saxon-HE JVM helpers (default engine): ${fmt(jvm.perSecond)} invoices/s over ${fmt(jvm.count)}, peak RSS ${fmt(jvm.peakRssMb)} MB (Node side; JVMs separate)`);
+  console.log(
+    `  Saxon-HE JVM helpers (default engine): ${fmt(jvm.perSecond)} invoices/s over ${fmt(jvm.count)}, peak RSS ${fmt(jvm.peakRssMb)} MB (Node side; JVMs separate)`,
+  );
   console.log(`  SaxonJS (fallback engine):             ${fmt(sjs.perSecond, 1)} invoices/s over ${fmt(sjs.count)}, peak RSS ${fmt(sjs.peakRssMb)} MB`);
-  console.log(`  Saxon-HE command line -repeat:          ${fmt(cli.msPerDocSchematron, 2)} ms per document for CEN + Peppol on one core (${fmt(cli.perSecondOneCore)} /s/core, ${fmt(cli.perSecondOneCore * 2)} /s on 2 cores, XSD not included)`);
+  console.log(
+    `  Saxon-HE command line -repeat:          ${fmt(cli.msPerDocSchematron, 2)} ms per document for CEN + Peppol on one core (${fmt(cli.perSecondOneCore)} /s/core, ${fmt(cli.perSecondOneCore * 2)} /s on 2 cores, XSD not included)`,
+  );
   const ratio = jvm.perSecond / (cli.perSecondOneCore * 2);
   console.log(`  ratio to Saxon-HE's own speed on 2 cores: ${fmt(ratio, 2)}; target ≥ 250/s and ≥ 0.8: ${target(jvm.perSecond >= 250 && ratio >= 0.8)}`);
 }
@@ -53,12 +83,23 @@ if (want('validation')) {
 if (want('ubl')) {
   console.log('== UBL generation (Peppol BIS 3), the same 6-line invoices through both generators, one core each');
   const ours = runIsolated<{ count: number; perSecond: number; peakRssMb: number; lines: number }>('./formats.js', ['ubl', '10000']);
-  console.log(`  invoice-gateway: ${fmt(ours.perSecond)} invoices/s over ${fmt(ours.count)} ${ours.lines}-line invoices (${fmt(1000 / ours.perSecond, 2)} ms each), peak RSS ${fmt(ours.peakRssMb)} MB; target ≥ 2,000/s: ${target(ours.perSecond >= 2000)}`);
+  console.log(
+    `  invoice-gateway: ${fmt(ours.perSecond)} invoices/s over ${fmt(ours.count)} ${ours.lines}-line invoices (${fmt(1000 / ours.perSecond, 2)} ms each), peak RSS ${fmt(ours.peakRssMb)} MB; target ≥ 2,000/s: ${target(ours.perSecond >= 2000)}`,
+  );
   try {
     // at ~85 ms an invoice, 10,000 would take a quarter of an hour: the first 300 of the same invoices
-    const theirs = runIsolated<{ count: number; perSecond: number; peakRssMb: number; samePayableAmount: boolean; payableAmount: string; notInTheirSchema: string[] }>('./formats.js', ['e-invoice-eu', '300']);
+    const theirs = runIsolated<{
+      count: number;
+      perSecond: number;
+      peakRssMb: number;
+      samePayableAmount: boolean;
+      payableAmount: string;
+      notInTheirSchema: string[];
+    }>('./formats.js', ['e-invoice-eu', '300']);
     const ratio = ours.perSecond / theirs.perSecond;
-    console.log(`  @e-invoice-eu/core 2.3.4: ${fmt(theirs.perSecond, 1)} invoices/s over the first ${fmt(theirs.count)} (${fmt(1000 / theirs.perSecond, 1)} ms each), peak RSS ${fmt(theirs.peakRssMb)} MB; same PayableAmount ${theirs.payableAmount}: ${theirs.samePayableAmount}`);
+    console.log(
+      `  @e-invoice-eu/core 2.3.4: ${fmt(theirs.perSecond, 1)} invoices/s over the first ${fmt(theirs.count)} (${fmt(1000 / theirs.perSecond, 1)} ms each), peak RSS ${fmt(theirs.peakRssMb)} MB; same PayableAmount ${theirs.payableAmount}: ${theirs.samePayableAmount}`,
+    );
     if (theirs.notInTheirSchema.length) console.log(`  (left out of its input, no place in its schema: ${theirs.notInTheirSchema.join(', ')})`);
     console.log(`  ratio ${fmt(ratio)}x; target > 100x: ${target(ratio > 100)}`);
   } catch (err) {
@@ -68,8 +109,13 @@ if (want('ubl')) {
 
 if (want('exact')) {
   console.log('== Exact Online XML for 10,000 invoices, then one XSD validation of the batch file');
-  const r = runIsolated<{ perSecond: number; genSeconds: number; validateSeconds: number; valid: boolean; bytes: number; peakRssMb: number }>('./formats.js', ['exact', '10000']);
-  console.log(`  generation ${fmt(r.perSecond)} invoices/s (${fmt(r.genSeconds, 1)} s), XSD validation of the ${fmt(r.bytes / 1e6, 1)} MB file ${fmt(r.validateSeconds, 1)} s (valid: ${r.valid}), peak RSS ${fmt(r.peakRssMb)} MB; target ≥ 2,000/s: ${target(r.perSecond >= 2000)}`);
+  const r = runIsolated<{ perSecond: number; genSeconds: number; validateSeconds: number; valid: boolean; bytes: number; peakRssMb: number }>('./formats.js', [
+    'exact',
+    '10000',
+  ]);
+  console.log(
+    `  generation ${fmt(r.perSecond)} invoices/s (${fmt(r.genSeconds, 1)} s), XSD validation of the ${fmt(r.bytes / 1e6, 1)} MB file ${fmt(r.validateSeconds, 1)} s (valid: ${r.valid}), peak RSS ${fmt(r.peakRssMb)} MB; target ≥ 2,000/s: ${target(r.perSecond >= 2000)}`,
+  );
 }
 
 if (want('pdf')) {
@@ -77,14 +123,31 @@ if (want('pdf')) {
   const one = runIsolated<{ perSecond: number; peakRssMb: number }>('./formats.js', ['pdf', '1000']);
   const many = runIsolated<{ perSecond: number; workers: number; peakRssMb: number }>('./formats.js', ['pdf-workers', '1000']);
   console.log(`  one thread: ${fmt(one.perSecond, 1)} PDFs/s (${fmt(1000 / one.perSecond, 1)} ms each), peak RSS ${fmt(one.peakRssMb)} MB`);
-  console.log(`  the gateway's render pool, ${many.workers} threads: ${fmt(many.perSecond, 1)} PDFs/s over 1,000, peak RSS ${fmt(many.peakRssMb)} MB; target ≥ 100/s: ${target(many.perSecond >= 100)}`);
+  console.log(
+    `  the gateway's render pool, ${many.workers} threads: ${fmt(many.perSecond, 1)} PDFs/s over 1,000, peak RSS ${fmt(many.peakRssMb)} MB; target ≥ 100/s: ${target(many.perSecond >= 100)}`,
+  );
 }
 
 if (want('mail')) {
   console.log('== Bulk run: one members file of 2,000 invoices → numbered, PDF, mailed to a local SMTP server, no rate limit');
-  const r = runIsolated<{ invoices: number; mails: number; distinctRecipients: number; repeats: number; withPdf: number; seconds: number; mailsPerSecond: number; firstMailAfterSeconds: number; averageMailKb: number; peakRssMb: number }>('./bulk-mail.js', ['2000']);
-  console.log(`  ${fmt(r.mailsPerSecond, 1)} mails/s end to end (drop to last mail ${fmt(r.seconds, 1)} s, first mail after ${fmt(r.firstMailAfterSeconds, 1)} s), ${fmt(r.mails)} mails to ${fmt(r.distinctRecipients)} members, ${fmt(r.withPdf)} with the PDF, ${r.repeats} repeated, ${fmt(r.averageMailKb)} kB each`);
-  console.log(`  gateway peak RSS ${fmt(r.peakRssMb)} MB; target ≥ 50 mails/s: ${target(r.mailsPerSecond >= 50 && r.mails === r.invoices && r.distinctRecipients === r.invoices)}`);
+  const r = runIsolated<{
+    invoices: number;
+    mails: number;
+    distinctRecipients: number;
+    repeats: number;
+    withPdf: number;
+    seconds: number;
+    mailsPerSecond: number;
+    firstMailAfterSeconds: number;
+    averageMailKb: number;
+    peakRssMb: number;
+  }>('./bulk-mail.js', ['2000']);
+  console.log(
+    `  ${fmt(r.mailsPerSecond, 1)} mails/s end to end (drop to last mail ${fmt(r.seconds, 1)} s, first mail after ${fmt(r.firstMailAfterSeconds, 1)} s), ${fmt(r.mails)} mails to ${fmt(r.distinctRecipients)} members, ${fmt(r.withPdf)} with the PDF, ${r.repeats} repeated, ${fmt(r.averageMailKb)} kB each`,
+  );
+  console.log(
+    `  gateway peak RSS ${fmt(r.peakRssMb)} MB; target ≥ 50 mails/s: ${target(r.mailsPerSecond >= 50 && r.mails === r.invoices && r.distinctRecipients === r.invoices)}`,
+  );
 }
 
 if (want('sftp')) {

@@ -10,11 +10,15 @@ import { benchGateway } from './support.js';
 
 const files = Number(process.argv[2] ?? 10_000);
 const stableMs = 200;
-const gateway = benchGateway('service', (root, base) => ({
-  watch: { stableFor: `${stableMs}ms`, rescanEvery: '30s', concurrency: Number(process.env['BENCH_FILE_CONCURRENCY'] ?? 16) },
-  outbox: { concurrency: 16, pollInterval: '100ms' },
-  targets: { ...(base['targets'] as object), out: { kind: 'folder', path: join(root, 'out') } },
-}), { defaults: { paymentTermsDays: 30, routes: [{ format: 'json', transport: 'folder', target: 'out' }] } });
+const gateway = benchGateway(
+  'service',
+  (root, base) => ({
+    watch: { stableFor: `${stableMs}ms`, rescanEvery: '30s', concurrency: Number(process.env['BENCH_FILE_CONCURRENCY'] ?? 16) },
+    outbox: { concurrency: 16, pollInterval: '100ms' },
+    targets: { ...(base['targets'] as object), out: { kind: 'folder', path: join(root, 'out') } },
+  }),
+  { defaults: { paymentTermsDays: 30, routes: [{ format: 'json', transport: 'folder', target: 'out' }] } },
+);
 const root = gateway.root;
 
 const staging = join(root, 'staging');
@@ -23,7 +27,10 @@ mkdirSync(staging, { recursive: true });
 mkdirSync(inbox, { recursive: true });
 const header = 'Lidnummer;Voorletters;Tussenvoegsel;Achternaam;Straat;Huisnummer;Postcode;Woonplaats;E-mail;Soort lid;Contributie;Seizoen;Factuurdatum\n';
 for (let i = 0; i < files; i++) {
-  writeFileSync(join(staging, `contributie_${i}.csv`), `${header}${20000 + i};A.;;Lid ${i};Dorpsstraat;1;3811 AB;Amersfoort;lid${i}@example.nl;Senior;215,00;2027;02-01-2027\n`);
+  writeFileSync(
+    join(staging, `contributie_${i}.csv`),
+    `${header}${20000 + i};A.;;Lid ${i};Dorpsstraat;1;3811 AB;Amersfoort;lid${i}@example.nl;Senior;215,00;2027;02-01-2027\n`,
+  );
 }
 
 const profile = process.env['BENCH_PROFILE'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`] : [];
@@ -54,7 +61,7 @@ for (;;) {
   await new Promise((r) => setTimeout(r, 100));
 }
 const rows = db.prepare('SELECT name, claimed_at, finished_at FROM files').all() as { name: string; claimed_at: string; finished_at: string }[];
-const lastSent = Date.parse((db.prepare("SELECT MAX(sent_at) AS t FROM deliveries").get() as { t: string }).t);
+const lastSent = Date.parse((db.prepare('SELECT MAX(sent_at) AS t FROM deliveries').get() as { t: string }).t);
 db.close();
 child.kill('SIGTERM');
 await new Promise((r) => child.once('exit', r));
@@ -66,4 +73,6 @@ const pctOf = (list: number[], p: number) => list[Math.min(list.length - 1, Math
 const pct = (p: number) => pctOf(latencies, p);
 const lastArchived = Math.max(...rows.map((r) => Date.parse(r.finished_at)));
 const seconds = (lastArchived - dropStart - stableMs) / 1000;
-process.stdout.write(`${JSON.stringify({ files, dropSeconds: (dropEnd - dropStart) / 1000, seconds, filesPerSecond: files / seconds, p50: pct(50), p99: pct(99), claimToArchiveP50: pctOf(processing, 50), claimToArchiveP99: pctOf(processing, 99), fileConcurrency: Number(process.env['BENCH_FILE_CONCURRENCY'] ?? 16), allSentSeconds: (lastSent - dropStart - stableMs) / 1000 })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ files, dropSeconds: (dropEnd - dropStart) / 1000, seconds, filesPerSecond: files / seconds, p50: pct(50), p99: pct(99), claimToArchiveP50: pctOf(processing, 50), claimToArchiveP99: pctOf(processing, 99), fileConcurrency: Number(process.env['BENCH_FILE_CONCURRENCY'] ?? 16), allSentSeconds: (lastSent - dropStart - stableMs) / 1000 })}\n`,
+);

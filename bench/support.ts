@@ -34,23 +34,46 @@ export interface BenchGateway {
 }
 
 /** Copies config/ under .bench-tmp/<name>-<time>, with `gateway` settings over gateway.yaml and the given customers. */
-export function benchGateway(name: string, gateway: (root: string, base: Record<string, unknown>) => Record<string, unknown>, customers: Record<string, unknown>): BenchGateway {
+export function benchGateway(
+  name: string,
+  gateway: (root: string, base: Record<string, unknown>) => Record<string, unknown>,
+  customers: Record<string, unknown>,
+): BenchGateway {
   const root = join(PROJECT_ROOT, '.bench-tmp', `${name}-${Date.now()}`);
   const config = join(root, 'config');
   cpSync(join(PROJECT_ROOT, 'config'), config, { recursive: true });
   const base = parse(readFileSync(join(config, 'gateway.yaml'), 'utf-8')) as Record<string, unknown>;
-  writeFileSync(join(config, 'gateway.yaml'), stringify({
-    ...base,
-    dataDir: join(root, 'data'), inbox: join(root, 'inbox'),
-    logging: { level: 'warn', file: join(root, 'data', 'gateway.log') },
-    ...gateway(root, base),
-  }));
+  writeFileSync(
+    join(config, 'gateway.yaml'),
+    stringify({
+      ...base,
+      dataDir: join(root, 'data'),
+      inbox: join(root, 'inbox'),
+      logging: { level: 'warn', file: join(root, 'data', 'gateway.log') },
+      ...gateway(root, base),
+    }),
+  );
   writeFileSync(join(config, 'customers.yaml'), stringify(customers));
   const ledgerFile = join(root, 'data', 'ledger.sqlite');
   return {
-    root, config, ledgerFile,
+    root,
+    config,
+    ledgerFile,
     async start(extraNodeArgs = []) {
-      const child = spawn(process.execPath, [...extraNodeArgs, join(PROJECT_ROOT, 'dist', 'src', 'cli', 'main.js'), 'run', '--config', config, '--mappings', join(PROJECT_ROOT, 'mappings'), '--quiet'], { stdio: 'ignore' });
+      const child = spawn(
+        process.execPath,
+        [
+          ...extraNodeArgs,
+          join(PROJECT_ROOT, 'dist', 'src', 'cli', 'main.js'),
+          'run',
+          '--config',
+          config,
+          '--mappings',
+          join(PROJECT_ROOT, 'mappings'),
+          '--quiet',
+        ],
+        { stdio: 'ignore' },
+      );
       while (!existsSync(ledgerFile)) await new Promise((r) => setTimeout(r, 50));
       await new Promise((r) => setTimeout(r, 500));
       return child;

@@ -37,7 +37,11 @@ export function quoteValue(value: unknown, max = 80): string {
 export class GatewayError extends Error {
   /** a short code for tools: the stage and, for rules, the rule id */
   readonly code: string;
-  constructor(message: string, readonly location: ErrorLocation = {}, code?: string) {
+  constructor(
+    message: string,
+    readonly location: ErrorLocation = {},
+    code?: string,
+  ) {
     super(message);
     this.name = new.target.name;
     this.code = code ?? new.target.name.replace(/Error$/, '').toUpperCase();
@@ -78,7 +82,11 @@ export class EnvironmentError extends GatewayError {}
 
 /** A fault of the gateway itself; the report keeps the stack so it can be fixed. */
 export class InternalError extends GatewayError {
-  constructor(message: string, location: ErrorLocation, readonly causeStack?: string) {
+  constructor(
+    message: string,
+    location: ErrorLocation,
+    readonly causeStack?: string,
+  ) {
     super(message, location);
   }
   override toJSON(): Record<string, unknown> {
@@ -88,9 +96,33 @@ export class InternalError extends GatewayError {
 
 /** Error codes of the operating system and SQLite that say the environment failed, not the input. */
 const ENVIRONMENT_CODES = new Set([
-  'ENOSPC', 'EROFS', 'EACCES', 'EPERM', 'EIO', 'EMFILE', 'ENFILE', 'EBUSY', 'EDQUOT', 'ENOMEM', 'EAGAIN', 'ESTALE',
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE',
-  'SQLITE_FULL', 'SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', 'SQLITE_NOMEM', 'SQLITE_PROTOCOL',
+  'ENOSPC',
+  'EROFS',
+  'EACCES',
+  'EPERM',
+  'EIO',
+  'EMFILE',
+  'ENFILE',
+  'EBUSY',
+  'EDQUOT',
+  'ENOMEM',
+  'EAGAIN',
+  'ESTALE',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'SQLITE_FULL',
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  'SQLITE_READONLY',
+  'SQLITE_CANTOPEN',
+  'SQLITE_NOMEM',
+  'SQLITE_PROTOCOL',
 ]);
 
 /** Whether an error code (errno or SQLite) names a broken environment. */

@@ -17,7 +17,9 @@ import { filesIn, membersCsv, query, startService, stopService, waitFor, workspa
 
 const require = createRequire(import.meta.url);
 const { validateXML } = require('xsd-schema-validator') as { validateXML(xml: string, schema: string): Promise<{ valid: boolean }> };
-const admin = loadYaml<{ administrations: Record<string, AdministrationConfig> }>(join(ROOT, 'config', 'accounting.yaml'), 'accounting').value.administrations['devries']!;
+const admin = loadYaml<{ administrations: Record<string, AdministrationConfig> }>(join(ROOT, 'config', 'accounting.yaml'), 'accounting').value.administrations[
+  'devries'
+]!;
 const ctx = { name: 'devries', admin, debtorCodes: {} };
 
 /** Our sample invoices: 9% and 21% lines, a reverse-charge invoice, a credit note, an exempt member invoice. */
@@ -54,8 +56,15 @@ describe('accounting import files', function () {
 
   it('refuses what cannot be expressed instead of cutting it: a long invoice number, a VAT rate without a code', async () => {
     const [first] = await sampleInvoices();
-    assert.throws(() => importFile('accountview', [{ ...first!, number: '2026-000000001' }], ctx), (e: unknown) => e instanceof ExportError && /longer than AccountView's 12 characters/.test(e.message));
-    const odd = { ...first!, lines: first!.lines.map((l) => ({ ...l, vatRate: '13' })), vatBreakdown: [{ category: 'S' as const, rate: '13', taxableAmount: '1.00', taxAmount: '0.13' }] };
+    assert.throws(
+      () => importFile('accountview', [{ ...first!, number: '2026-000000001' }], ctx),
+      (e: unknown) => e instanceof ExportError && /longer than AccountView's 12 characters/.test(e.message),
+    );
+    const odd = {
+      ...first!,
+      lines: first!.lines.map((l) => ({ ...l, vatRate: '13' })),
+      vatBreakdown: [{ category: 'S' as const, rate: '13', taxableAmount: '1.00', taxAmount: '0.13' }],
+    };
     assert.throws(() => importFile('exact-online', [odd], ctx), /no VAT code for category S at 13%/);
   });
 
@@ -78,22 +87,41 @@ describe('accounting import files', function () {
     const mapping = join(ws.mappings, 'members-contribution.yaml');
     writeFileSync(mapping, readFileSync(mapping, 'utf-8'));
     const custFile = join(ws.config, 'customers.yaml');
-    const byAdmin = (n: number, admin: string) => Object.fromEntries(Array.from({ length: n }, (_, i) => [String(admin === 'devries' ? 7000 + i : 8000 + i), { party: { name: `Lid ${i}`, address: { city: 'Amersfoort', country: 'NL' } }, debtorCode: `D${admin === 'devries' ? 7000 + i : 8000 + i}`, routes: [{ format: 'exact-online', transport: 'folder', administration: admin }] }]));
+    const byAdmin = (n: number, admin: string) =>
+      Object.fromEntries(
+        Array.from({ length: n }, (_, i) => [
+          String(admin === 'devries' ? 7000 + i : 8000 + i),
+          {
+            party: { name: `Lid ${i}`, address: { city: 'Amersfoort', country: 'NL' } },
+            debtorCode: `D${admin === 'devries' ? 7000 + i : 8000 + i}`,
+            routes: [{ format: 'exact-online', transport: 'folder', administration: admin }],
+          },
+        ]),
+      );
     writeFileSync(custFile, stringify({ ...customers, customers: { ...byAdmin(120, 'devries'), ...byAdmin(80, 'lobbers') } }));
-    const csv = (first: number, count: number) => membersCsv(count, first).replace(/^(\d+);/gm, (m) => m).replace('Lidnummer;', 'Lidnummer;');
-    const membersMapping = readFileSync(mapping, 'utf-8').replace('  buyerReference: { template: "Lid {Lidnummer}" }', '  buyerReference: { template: "Lid {Lidnummer}" }\n  customer: { column: Lidnummer }');
+    const csv = (first: number, count: number) =>
+      membersCsv(count, first)
+        .replace(/^(\d+);/gm, (m) => m)
+        .replace('Lidnummer;', 'Lidnummer;');
+    const membersMapping = readFileSync(mapping, 'utf-8').replace(
+      '  buyerReference: { template: "Lid {Lidnummer}" }',
+      '  buyerReference: { template: "Lid {Lidnummer}" }\n  customer: { column: Lidnummer }',
+    );
     writeFileSync(mapping, membersMapping);
     let service = startService(ws);
     try {
-      writeFileSync(join(ws.inbox, 'members', 'contributie_a.csv'), csv(7000, 120) );
+      writeFileSync(join(ws.inbox, 'members', 'contributie_a.csv'), csv(7000, 120));
       writeFileSync(join(ws.inbox, 'members', 'contributie_b.csv'), csv(8000, 80));
-      await waitFor('200 exported', () => Number(query(ws, "SELECT COUNT(*) n FROM exports")[0]?.['n']) === 200, 60_000, 100);
+      await waitFor('200 exported', () => Number(query(ws, 'SELECT COUNT(*) n FROM exports')[0]?.['n']) === 200, 60_000, 100);
     } finally {
       await stopService(service);
     }
     const xml = (admin: string) => filesIn(join(ws.out, admin), (n) => n.endsWith('.xml'));
     assert.equal(xml('devries').length + xml('lobbers').length >= 2, true);
-    const summaries = [...filesIn(join(ws.out, 'devries'), (n) => n.endsWith('.summary.txt')), ...filesIn(join(ws.out, 'lobbers'), (n) => n.endsWith('.summary.txt'))].map((p) => readFileSync(p, 'utf-8'));
+    const summaries = [
+      ...filesIn(join(ws.out, 'devries'), (n) => n.endsWith('.summary.txt')),
+      ...filesIn(join(ws.out, 'lobbers'), (n) => n.endsWith('.summary.txt')),
+    ].map((p) => readFileSync(p, 'utf-8'));
     const entries = summaries.reduce((n, s) => n + Number(/Entries: (\d+)/.exec(s)![1]), 0);
     const totals = summaries.reduce((n, s) => n + Number(/Total excl. VAT: ([\d.]+)/.exec(s)![1]!.replace('.', '')), 0);
     assert.equal(entries, 200);
@@ -109,7 +137,25 @@ describe('accounting import files', function () {
 
     // an explicit reexport puts one invoice in the next file, and is logged
     const [row] = query<{ invoice_number: string }>(ws, "SELECT invoice_number FROM exports WHERE administration = 'lobbers' LIMIT 1");
-    const r = spawnSync(process.execPath, [CLI, 'reexport', row!.invoice_number, '--format', 'exact-online', '--administration', 'lobbers', '--reason', 'import failed', '--config', ws.config, '--mappings', ws.mappings], { encoding: 'utf-8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        CLI,
+        'reexport',
+        row!.invoice_number,
+        '--format',
+        'exact-online',
+        '--administration',
+        'lobbers',
+        '--reason',
+        'import failed',
+        '--config',
+        ws.config,
+        '--mappings',
+        ws.mappings,
+      ],
+      { encoding: 'utf-8' },
+    );
     assert.equal(r.status, 0, r.stderr);
     service = startService(ws);
     try {
@@ -122,10 +168,18 @@ describe('accounting import files', function () {
 
   it('a crash between writing the file and recording it: finished on restart, no second file', async () => {
     const route = { format: 'accountview', transport: 'folder', administration: 'devries' };
-    const members = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [String(5001 + i), { party: { name: `Lid ${i}`, address: { city: 'Amersfoort', country: 'NL' } }, routes: [route] }]));
+    const members = Object.fromEntries(
+      Array.from({ length: 5 }, (_, i) => [String(5001 + i), { party: { name: `Lid ${i}`, address: { city: 'Amersfoort', country: 'NL' } }, routes: [route] }]),
+    );
     const ws = workspace({}, { defaults: { paymentTermsDays: 30, routes: [route] }, customers: members });
     const mapping = join(ws.mappings, 'members-contribution.yaml');
-    writeFileSync(mapping, readFileSync(mapping, 'utf-8').replace('  buyerReference: { template: "Lid {Lidnummer}" }', '  buyerReference: { template: "Lid {Lidnummer}" }\n  customer: { column: Lidnummer }'));
+    writeFileSync(
+      mapping,
+      readFileSync(mapping, 'utf-8').replace(
+        '  buyerReference: { template: "Lid {Lidnummer}" }',
+        '  buyerReference: { template: "Lid {Lidnummer}" }\n  customer: { column: Lidnummer }',
+      ),
+    );
     const acc = parse(readFileSync(join(ws.config, 'accounting.yaml'), 'utf-8')) as { administrations: Record<string, AdministrationConfig> };
     acc.administrations['devries']!.pickupFolder = join(ws.out, 'devries');
     writeFileSync(join(ws.config, 'accounting.yaml'), stringify(acc));
@@ -139,7 +193,9 @@ describe('accounting import files', function () {
     assert.equal(files.length, 1);
     // roll the ledger back to "file written, not recorded"
     const db = (ledger as unknown as { db: { exec(sql: string): void } }).db;
-    db.exec("DELETE FROM exports; UPDATE export_batches SET state = 'writing', finished_at = NULL; UPDATE deliveries SET state = 'sending', result = NULL, sent_at = NULL;");
+    db.exec(
+      "DELETE FROM exports; UPDATE export_batches SET state = 'writing', finished_at = NULL; UPDATE deliveries SET state = 'sending', result = NULL, sent_at = NULL;",
+    );
     ledger.close();
     service = startService(ws);
     try {

@@ -33,10 +33,7 @@ async function fileError(file: string): Promise<GatewayError> {
 
 describe('bad input: every rejection names file, place, field and reason', () => {
   it('an unparsable price: file, line, column, field, value', async () => {
-    const file = drop('access', 'orders_1.csv', accessCsv([
-      '1;28-11-2026;10001;;1;A;Pen;2;st;1,50;;21',
-      '2;28-11-2026;10001;;1;A;Pen;2;st;abc;;21',
-    ]));
+    const file = drop('access', 'orders_1.csv', accessCsv(['1;28-11-2026;10001;;1;A;Pen;2;st;1,50;;21', '2;28-11-2026;10001;;1;A;Pen;2;st;abc;;21']));
     const items = await prepareAll(file);
     assert.equal(items.filter((i) => i.ok).length, 1, 'the good invoice still goes on');
     const bad = items.find((i) => !i.ok);
@@ -53,19 +50,34 @@ describe('bad input: every rejection names file, place, field and reason', () =>
   });
 
   it('a missing column is named, with the near miss in the header', async () => {
-    const file = drop('access', 'orders_3.csv', iconv.encode(`${HEADER.replace('Prijs excl.', 'Prijs ex')}\r\n1;28-11-2026;10001;;1;A;Pen;2;st;1,50;;21\r\n`, 'windows-1252'));
+    const file = drop(
+      'access',
+      'orders_3.csv',
+      iconv.encode(`${HEADER.replace('Prijs excl.', 'Prijs ex')}\r\n1;28-11-2026;10001;;1;A;Pen;2;st;1,50;;21\r\n`, 'windows-1252'),
+    );
     const err = await fileError(file);
     assert.match(err.describe(), /column 'Prijs excl\.' is not in the file, did you mean 'Prijs ex'\?/);
   });
 
   it('the wrong encoding: a Windows-1252 file read as UTF-8 names the line and the fix', async () => {
-    const file = drop('members', 'contributie_x.csv', iconv.encode('Lidnummer;Voorletters;Tussenvoegsel;Achternaam;Straat;Huisnummer;Postcode;Woonplaats;E-mail;Soort lid;Contributie;Seizoen;Factuurdatum\n1001;A.;;Çelik;Dorpsstraat;1;3811 AB;Amersfoort;a@example.nl;Senior;215,00;2027;02-01-2027\n', 'windows-1252'));
+    const file = drop(
+      'members',
+      'contributie_x.csv',
+      iconv.encode(
+        'Lidnummer;Voorletters;Tussenvoegsel;Achternaam;Straat;Huisnummer;Postcode;Woonplaats;E-mail;Soort lid;Contributie;Seizoen;Factuurdatum\n1001;A.;;Çelik;Dorpsstraat;1;3811 AB;Amersfoort;a@example.nl;Senior;215,00;2027;02-01-2027\n',
+        'windows-1252',
+      ),
+    );
     const err = await fileError(file);
-    assert.match(err.describe(), /contributie_x.csv:2, field reader.encoding: the file is not valid UTF-8: byte 0xc7 at offset \d+.*reader.encoding: windows-1252/);
+    assert.match(
+      err.describe(),
+      /contributie_x.csv:2, field reader.encoding: the file is not valid UTF-8: byte 0xc7 at offset \d+.*reader.encoding: windows-1252/,
+    );
   });
 
   it('an invoice number that is not a safe file name is refused', async () => {
-    const xml = '<Facturen><Factuur nummer="../../x" soort="FACTUUR"><Datum>2026-11-27</Datum><Vervaldatum>2026-12-27</Vervaldatum><Debiteur code="10003"/><Regels><Regel nr="1"><Omschrijving>Pen</Omschrijving><Aantal eenheid="C62">1</Aantal><Prijs>1.00</Prijs><Btw code="HOOG" perc="21"/></Regel></Regels></Factuur></Facturen>';
+    const xml =
+      '<Facturen><Factuur nummer="../../x" soort="FACTUUR"><Datum>2026-11-27</Datum><Vervaldatum>2026-12-27</Vervaldatum><Debiteur code="10003"/><Regels><Regel nr="1"><Omschrijving>Pen</Omschrijving><Aantal eenheid="C62">1</Aantal><Prijs>1.00</Prijs><Btw code="HOOG" perc="21"/></Regel></Regels></Factuur></Facturen>';
     const file = drop('erp', 'facturen_bad.xml', xml);
     const [item] = await prepareAll(file);
     assert.ok(item && !item.ok);
@@ -93,18 +105,21 @@ describe('bad input: every rejection names file, place, field and reason', () =>
     const file = drop('access', 'orders_5.csv', accessCsv(['1;28-11-2026;99999;;1;A;Pen;2;st;1,50;;21']));
     const [item] = await prepareAll(file);
     assert.ok(item && !item.ok);
-    assert.deepEqual(item.errors.map((e) => `${e.code} ${e.describe()}`), [
-      'BR-07 orders_5.csv:2, field buyer.name: Buyer name (BT-44) is missing',
-      'BR-10 orders_5.csv:2, field buyer.address: Buyer postal address (BG-8) is missing',
-    ]);
+    assert.deepEqual(
+      item.errors.map((e) => `${e.code} ${e.describe()}`),
+      [
+        'BR-07 orders_5.csv:2, field buyer.name: Buyer name (BT-44) is missing',
+        'BR-10 orders_5.csv:2, field buyer.address: Buyer postal address (BG-8) is missing',
+      ],
+    );
   });
 
   it('rows of one invoice that are not together are reported, not merged silently', async () => {
-    const file = drop('access', 'orders_6.csv', accessCsv([
-      '1;28-11-2026;10001;;1;A;Pen;2;st;1,50;;21',
-      '2;28-11-2026;10001;;1;A;Pen;2;st;1,50;;21',
-      '1;28-11-2026;10001;;2;B;Pen;2;st;1,50;;21',
-    ]));
+    const file = drop(
+      'access',
+      'orders_6.csv',
+      accessCsv(['1;28-11-2026;10001;;1;A;Pen;2;st;1,50;;21', '2;28-11-2026;10001;;1;A;Pen;2;st;1,50;;21', '1;28-11-2026;10001;;2;B;Pen;2;st;1,50;;21']),
+    );
     const items = await prepareAll(file);
     const bad = items.find((i) => !i.ok);
     assert.ok(bad && !bad.ok);
@@ -116,15 +131,34 @@ describe('mail files', () => {
   it('an .eml file: each attachment goes through the mapping chosen for its file name', async () => {
     const csv = readFileSync(join(SAMPLES_DIR, 'access', 'orders_20261130.csv'));
     const eml = [
-      'From: access@devries-kantoor.nl', 'To: gateway@devries-kantoor.nl', 'Subject: orders', 'MIME-Version: 1.0',
-      'Content-Type: multipart/mixed; boundary="b1"', '', '--b1', 'Content-Type: text/plain', '', 'Orders attached.', '--b1',
-      'Content-Type: text/csv; name="orders_20261130.csv"', 'Content-Disposition: attachment; filename="orders_20261130.csv"', 'Content-Transfer-Encoding: base64', '',
-      csv.toString('base64').replace(/(.{76})/g, '$1\r\n'), '--b1--', '',
+      'From: access@devries-kantoor.nl',
+      'To: gateway@devries-kantoor.nl',
+      'Subject: orders',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="b1"',
+      '',
+      '--b1',
+      'Content-Type: text/plain',
+      '',
+      'Orders attached.',
+      '--b1',
+      'Content-Type: text/csv; name="orders_20261130.csv"',
+      'Content-Disposition: attachment; filename="orders_20261130.csv"',
+      'Content-Transfer-Encoding: base64',
+      '',
+      csv.toString('base64').replace(/(.{76})/g, '$1\r\n'),
+      '--b1--',
+      '',
     ].join('\r\n');
     const file = drop('access', 'mail-1.eml', eml);
     const items = await prepareAll(file);
-    assert.deepEqual(items.map((i) => [i.ok, i.key, i.mapping, i.attachment]), [
-      [true, '40117', 'access-orders', 'orders_20261130.csv'], [true, '40118', 'access-orders', 'orders_20261130.csv'], [true, '40119', 'access-orders', 'orders_20261130.csv'],
-    ]);
+    assert.deepEqual(
+      items.map((i) => [i.ok, i.key, i.mapping, i.attachment]),
+      [
+        [true, '40117', 'access-orders', 'orders_20261130.csv'],
+        [true, '40118', 'access-orders', 'orders_20261130.csv'],
+        [true, '40119', 'access-orders', 'orders_20261130.csv'],
+      ],
+    );
   });
 });

@@ -27,14 +27,18 @@ function configCopy(): { configDir: string; mappingsDir: string } {
 describe('configuration files', () => {
   it('the shipped configuration is valid', () => {
     const config = loadConfig({ configDir: join(ROOT, 'config'), mappingsDir: join(ROOT, 'mappings') });
-    assert.deepEqual(config.mappings.map((m) => m.name), ['access-orders', 'access-quotes', 'erp-invoices', 'members-contribution', 'ubl-invoices', 'webshop-orders']);
+    assert.deepEqual(
+      config.mappings.map((m) => m.name),
+      ['access-orders', 'access-quotes', 'erp-invoices', 'members-contribution', 'ubl-invoices', 'webshop-orders'],
+    );
   });
 
   it('an unknown transport points at file:line:column and suggests the near miss', () => {
     const yaml = 'customers:\n  "1":\n    party: { name: A }\n    routes:\n      - format: ubl\n        transport: sftpp\n';
-    assert.deepEqual(configErrors(() => parseYaml(yaml, 'customers', 'customers.yaml')), [
-      "customers.yaml:6:20, at customers.1.routes.0.transport: unknown transport 'sftpp', did you mean 'sftp'?",
-    ]);
+    assert.deepEqual(
+      configErrors(() => parseYaml(yaml, 'customers', 'customers.yaml')),
+      ["customers.yaml:6:20, at customers.1.routes.0.transport: unknown transport 'sftpp', did you mean 'sftp'?"],
+    );
   });
 
   it('an unknown key in a mapping points at the key and suggests the near miss', () => {

@@ -28,9 +28,15 @@ describe('crash safety and numbering', function () {
       await stopService(service);
     }
     const numbers = query<{ number: string }>(ws, 'SELECT number FROM invoices ORDER BY number').map((r) => r.number);
-    assert.deepEqual(numbers, Array.from({ length: 2000 }, (_, i) => `LID2027-${String(i + 1).padStart(4, '0')}`), 'numbered once, no gap');
+    assert.deepEqual(
+      numbers,
+      Array.from({ length: 2000 }, (_, i) => `LID2027-${String(i + 1).padStart(4, '0')}`),
+      'numbered once, no gap',
+    );
     assert.equal(count(ws, 'SELECT COUNT(*) n FROM deliveries'), 2000, 'one delivery per invoice');
-    const outputs = filesIn(ws.out, (n) => n.endsWith('.json')).map((p) => basename(p)).sort();
+    const outputs = filesIn(ws.out, (n) => n.endsWith('.json'))
+      .map((p) => basename(p))
+      .sort();
     assert.equal(outputs.length, 2000, 'each output exactly once');
     assert.equal(new Set(outputs).size, 2000);
     assert.deepEqual(filesIn(join(ws.inbox, 'members')), [], 'nothing left in the inbox');
@@ -40,19 +46,27 @@ describe('crash safety and numbering', function () {
   it('numbers from several processes on one ledger never leave a gap or give a number twice', async () => {
     const file = join(tempDir(), 'ledger.sqlite');
     const worker = join(ROOT, 'dist', 'test', 'support', 'issue-worker.js');
-    const run = (id: number) => new Promise<string[]>((resolve, reject) => {
-      const child = spawn(process.execPath, [worker, file, String(id), '200'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-      child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-      child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as string[]) : reject(new Error(err))));
-    });
+    const run = (id: number) =>
+      new Promise<string[]>((resolve, reject) => {
+        const child = spawn(process.execPath, [worker, file, String(id), '200'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+        });
+        child.stderr.on('data', (d: Buffer) => {
+          err += d.toString();
+        });
+        child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as string[]) : reject(new Error(err))));
+      });
     // the first worker creates the schema; the others start while it issues
     const results = await Promise.all([1, 2, 3, 4].map(run));
     const all = results.flat().sort();
     assert.equal(all.length, 800);
-    assert.deepEqual(all, Array.from({ length: 800 }, (_, i) => `2026-${String(i + 1).padStart(5, '0')}`));
+    assert.deepEqual(
+      all,
+      Array.from({ length: 800 }, (_, i) => `2026-${String(i + 1).padStart(5, '0')}`),
+    );
     assert.ok(results.every((r) => r.length === 200));
   });
 });

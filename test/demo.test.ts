@@ -19,7 +19,9 @@ describe('the demo (npm start) on the bundled inbox-sample', function () {
     const args = ['--config', join(root, 'config'), '--mappings', join(root, 'mappings')];
     const child = spawn(process.execPath, [CLI, 'run', '--demo', '--quiet', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
-    child.stdout?.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stdout?.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
     const demo = join(root, 'data', 'demo');
     const status = (): { files: Record<string, number>; invoices: Record<string, number>; deliveries: Record<string, number> } | undefined => {
       if (!existsSync(join(demo, 'ledger.sqlite'))) return undefined;
@@ -28,11 +30,18 @@ describe('the demo (npm start) on the bundled inbox-sample', function () {
     };
     try {
       // everything that can go now has gone: only the webshop order that has not shipped is held back
-      await waitFor('the demo to finish', () => {
-        const s = status();
-        const pending = Object.entries(s?.deliveries ?? {}).filter(([state]) => state !== 'sent').length;
-        return s && s.files['done'] === 6 && (s.deliveries['sent'] ?? 0) > 300 && pending === 0 && filesIn(join(demo, 'out', 'accounting', 'devries')).length === 6;
-      }, 150_000, 500);
+      await waitFor(
+        'the demo to finish',
+        () => {
+          const s = status();
+          const pending = Object.entries(s?.deliveries ?? {}).filter(([state]) => state !== 'sent').length;
+          return (
+            s && s.files['done'] === 6 && (s.deliveries['sent'] ?? 0) > 300 && pending === 0 && filesIn(join(demo, 'out', 'accounting', 'devries')).length === 6
+          );
+        },
+        150_000,
+        500,
+      );
     } finally {
       await stopService(child);
     }
@@ -46,7 +55,8 @@ describe('the demo (npm start) on the bundled inbox-sample', function () {
     assert.ok(filesIn(join(demo, 'out', 'sftp', 'jansen'), (n) => n.endsWith('.xml')).length >= 3);
     assert.equal(filesIn(join(demo, 'out', 'sftp', 'gemeente'), (n) => n.endsWith('.xml')).length, 1);
     const accounting = filesIn(join(demo, 'out', 'accounting', 'devries')).map((p) => p.split('/').pop()!);
-    for (const kind of ['exact-online', 'exact-globe', 'accountview']) assert.equal(accounting.filter((n) => n.startsWith(kind) && !n.endsWith('.summary.txt')).length, 1, kind);
+    for (const kind of ['exact-online', 'exact-globe', 'accountview'])
+      assert.equal(accounting.filter((n) => n.startsWith(kind) && !n.endsWith('.summary.txt')).length, 1, kind);
     assert.equal(existsSync(join(demo, 'error')) ? filesIn(join(demo, 'error')).length : 0, 0, 'no sample file is refused');
   });
 });

@@ -24,7 +24,11 @@ describe('golden files: inbox-sample → canonical invoices', () => {
       const file = join(SAMPLES, sample);
       const items = await prepareAll(file, undefined, { folder: basename(dirname(file)) });
       const rejected = items.filter((i) => !i.ok);
-      assert.deepEqual(rejected.map((r) => !r.ok && r.errors.map((e) => e.describe())), [], 'sample files must map without errors');
+      assert.deepEqual(
+        rejected.map((r) => !r.ok && r.errors.map((e) => e.describe())),
+        [],
+        'sample files must map without errors',
+      );
       const actual = JSON.parse(JSON.stringify(items.map((i) => (i.ok ? { ...i.invoice, deliveries: i.deliveries } : null))));
       const goldenFile = join(GOLDEN, `${basename(sample)}.json`);
       if (process.env['UPDATE_GOLDEN'] === '1') {

@@ -13,7 +13,8 @@ import { CLI, ROOT, tempDir } from './helpers/paths.js';
 import { filesIn, membersCsv, query, startService, stopService, waitFor, workspace, type Workspace } from './helpers/service.js';
 
 const count = (ws: Workspace, sql: string, ...p: unknown[]) => Number(Object.values(query(ws, sql, ...p)[0] ?? { n: 0 })[0]);
-const cli = (ws: Workspace, ...args: string[]) => spawnSync(process.execPath, [CLI, ...args, '--config', ws.config, '--mappings', ws.mappings], { encoding: 'utf-8', timeout: 60_000 });
+const cli = (ws: Workspace, ...args: string[]) =>
+  spawnSync(process.execPath, [CLI, ...args, '--config', ws.config, '--mappings', ws.mappings], { encoding: 'utf-8', timeout: 60_000 });
 const config = () => loadConfig({ configDir: join(ROOT, 'config'), mappingsDir: join(ROOT, 'mappings') });
 
 /** The verdicts of the issuing step on a file, without storing anything. */
@@ -45,11 +46,20 @@ describe('no poison files, no silent loops', function () {
   it('a JSONata expression that never ends is stopped for its record; the service stays responsive to SIGTERM', async () => {
     const ws = workspace();
     const mapping = join(ws.mappings, 'members-contribution.yaml');
-    writeFileSync(mapping, readFileSync(mapping, 'utf-8').replace('buyerReference: { template: "Lid {Lidnummer}" }', 'buyerReference: { expr: "($f := function($x) { $f($x) + 1 }; $f(1))" }'));
+    writeFileSync(
+      mapping,
+      readFileSync(mapping, 'utf-8').replace(
+        'buyerReference: { template: "Lid {Lidnummer}" }',
+        'buyerReference: { expr: "($f := function($x) { $f($x) + 1 }; $f(1))" }',
+      ),
+    );
     service = startService(ws);
     writeFileSync(join(ws.inbox, 'members', 'contributie_loop.csv'), membersCsv(2));
     await waitFor('file in error/', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'error'") === 1);
-    assert.match(readFileSync(join(ws.data, 'error', 'members', 'contributie_loop.csv.error.txt'), 'utf-8'), /field buyerReference: expression failed: it (ran longer than|nested deeper than) .* and was stopped/);
+    assert.match(
+      readFileSync(join(ws.data, 'error', 'members', 'contributie_loop.csv.error.txt'), 'utf-8'),
+      /field buyerReference: expression failed: it (ran longer than|nested deeper than) .* and was stopped/,
+    );
     assert.equal(await stopService(service), 0);
     service = undefined;
   });
@@ -64,7 +74,10 @@ describe('no poison files, no silent loops', function () {
     writeFileSync(path, rows.join('\n'));
     const [big, future, badPrice] = await verdicts(path, 'members');
     assert.ok(big && !big.ok && future && !future.ok && badPrice && !badPrice.ok);
-    assert.match(big.errors.map((e) => `${e.code} ${e.describe()}`).join('\n'), /GW-LIMIT-LENGTH .*field buyer\.name: buyer\.name is 50,0\d\d characters long; at most 1,000 are accepted/);
+    assert.match(
+      big.errors.map((e) => `${e.code} ${e.describe()}`).join('\n'),
+      /GW-LIMIT-LENGTH .*field buyer\.name: buyer\.name is 50,0\d\d characters long; at most 1,000 are accepted/,
+    );
     assert.match(future.errors.map((e) => `${e.code} ${e.describe()}`).join('\n'), /GW-LIMIT-DATE .*issueDate 9999-01-02 is \d+ days in the future/);
     const message = badPrice.errors[0]!.describe();
     assert.ok(message.length < 400, `the bad value is shortened in the report: ${message.length} characters`);
@@ -88,21 +101,48 @@ describe('one target down does not stop the others', function () {
     blackhole = createServer((s) => sockets.push(s)); // accepts, says nothing
     await new Promise<void>((r) => blackhole!.listen(0, '127.0.0.1', r));
     const port = (blackhole.address() as import('node:net').AddressInfo).port;
-    const ws = workspace({
-      outbox: { maxAttempts: 2, firstRetryAfter: '200ms', maxRetryAfter: '1s', concurrency: 4, perTargetConcurrency: 2, sendTimeout: '3s', pollInterval: '100ms' },
-      targets: {
-        out: { kind: 'folder', path: join(tempDir(), 'unused') },
-        blackhole: { kind: 'sftp', host: '127.0.0.1', port, user: 'x', password: 'x', folder: '/in', hostKeySha256: 'SHA256:x', timeoutMs: 800 },
+    const ws = workspace(
+      {
+        outbox: {
+          maxAttempts: 2,
+          firstRetryAfter: '200ms',
+          maxRetryAfter: '1s',
+          concurrency: 4,
+          perTargetConcurrency: 2,
+          sendTimeout: '3s',
+          pollInterval: '100ms',
+        },
+        targets: {
+          out: { kind: 'folder', path: join(tempDir(), 'unused') },
+          blackhole: { kind: 'sftp', host: '127.0.0.1', port, user: 'x', password: 'x', folder: '/in', hostKeySha256: 'SHA256:x', timeoutMs: 800 },
+        },
       },
-    }, { defaults: { paymentTermsDays: 30, routes: [{ format: 'json', transport: 'sftp', target: 'blackhole' }, { format: 'json', transport: 'folder', target: 'out2' }] } });
+      {
+        defaults: {
+          paymentTermsDays: 30,
+          routes: [
+            { format: 'json', transport: 'sftp', target: 'blackhole' },
+            { format: 'json', transport: 'folder', target: 'out2' },
+          ],
+        },
+      },
+    );
     const out2 = join(ws.root, 'out2');
     const gateway = readFileSync(join(ws.config, 'gateway.yaml'), 'utf-8');
     writeFileSync(join(ws.config, 'gateway.yaml'), gateway.replace('targets:\n', `targets:\n  out2:\n    kind: folder\n    path: ${out2}\n`));
     service = startService(ws);
     writeFileSync(join(ws.inbox, 'members', 'contributie_t.csv'), membersCsv(30));
     await waitFor('30 folder deliveries', () => filesIn(out2).length === 30, 60_000);
-    await waitFor('sftp sends abandoned and waiting for a retry', () => count(ws, "SELECT COUNT(*) n FROM deliveries WHERE route_id LIKE 'json-sftp%' AND state = 'failed' AND attempts >= 2") >= 2, 60_000);
-    assert.equal(count(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'dead'"), 0, 'a target that is down is not a reason to give up (maxAttempts is for faults)');
+    await waitFor(
+      'sftp sends abandoned and waiting for a retry',
+      () => count(ws, "SELECT COUNT(*) n FROM deliveries WHERE route_id LIKE 'json-sftp%' AND state = 'failed' AND attempts >= 2") >= 2,
+      60_000,
+    );
+    assert.equal(
+      count(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'dead'"),
+      0,
+      'a target that is down is not a reason to give up (maxAttempts is for faults)',
+    );
     const [row] = query<{ last_error: string }>(ws, "SELECT last_error FROM deliveries WHERE route_id LIKE 'json-sftp%' AND last_error IS NOT NULL LIMIT 1");
     assert.match(row!.last_error, /no answer|no connection came free|Timed out|timed out/i);
     const stopped = Date.now();
@@ -119,7 +159,11 @@ describe('one target down does not stop the others', function () {
     writeFileSync(join(ws.inbox, 'members', 'contributie_w.csv'), membersCsv(1));
     await waitFor('5 attempts', () => count(ws, 'SELECT MAX(attempts) n FROM deliveries') >= 5);
     assert.equal(count(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'dead'"), 0);
-    assert.deepEqual(filesIn(join(ws.root), (n) => n.endsWith('.tmp')), [], 'no temporary files left behind');
+    assert.deepEqual(
+      filesIn(join(ws.root), (n) => n.endsWith('.tmp')),
+      [],
+      'no temporary files left behind',
+    );
   });
 });
 
@@ -136,7 +180,10 @@ describe('the process survives its environment', function () {
     service = startService(ws);
     await waitFor('ledger created', () => existsSync(join(ws.data, 'ledger.sqlite')));
     await waitFor('lock taken', () => existsSync(join(ws.data, 'ledger.sqlite.lock')));
-    const second = spawnSync(process.execPath, [CLI, 'run', '--config', ws.config, '--mappings', ws.mappings, '--quiet'], { encoding: 'utf-8', timeout: 30_000 });
+    const second = spawnSync(process.execPath, [CLI, 'run', '--config', ws.config, '--mappings', ws.mappings, '--quiet'], {
+      encoding: 'utf-8',
+      timeout: 30_000,
+    });
     assert.equal(second.status, 2);
     assert.match(second.stderr, /another invoice-gateway process is already running on the ledger/);
     // status and other read commands still work beside the service
@@ -147,7 +194,8 @@ describe('the process survives its environment', function () {
 
   it('a ledger with garbage written into it is refused at start, nothing numbered', () => {
     const ws = workspace();
-    const run = () => spawnSync(process.execPath, [CLI, 'run', '--config', ws.config, '--mappings', ws.mappings, '--quiet'], { encoding: 'utf-8', timeout: 30_000 });
+    const run = () =>
+      spawnSync(process.execPath, [CLI, 'run', '--config', ws.config, '--mappings', ws.mappings, '--quiet'], { encoding: 'utf-8', timeout: 30_000 });
     mkdirSync(ws.data, { recursive: true });
     writeFileSync(join(ws.data, 'ledger.sqlite'), Buffer.alloc(8192, 0x41));
     const r = run();
@@ -183,7 +231,12 @@ describe('security at the inbox and in the config', function () {
     await waitFor('the link reported', () => readFileSync(join(ws.data, 'gateway.log'), 'utf-8').includes('not a regular file'));
     assert.equal(count(ws, 'SELECT COUNT(*) n FROM files'), 1, 'the link was never claimed');
     assert.ok(existsSync(join(ws.inbox, 'members', 'contributie_link.csv')), 'left where it is');
-    assert.doesNotMatch(filesIn(ws.data).map((f) => f.endsWith('.log') || f.endsWith('.sqlite') ? '' : readFileSync(f, 'utf-8')).join(''), /root:x:0:0/);
+    assert.doesNotMatch(
+      filesIn(ws.data)
+        .map((f) => (f.endsWith('.log') || f.endsWith('.sqlite') ? '' : readFileSync(f, 'utf-8')))
+        .join(''),
+      /root:x:0:0/,
+    );
   });
 
   it('customer keys like constructor, __proto__ and toString are unknown customers', () => {
@@ -191,7 +244,11 @@ describe('security at the inbox and in the config', function () {
     const customers = { ...cfg.customers, unknownCustomers: 'reject' as const };
     for (const key of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
       const invoice = { kind: 'invoice', buyer: { name: 'x' }, meta: { customerKey: key, sourceFile: 'f.csv', source: { line: 2 } } };
-      assert.throws(() => routeInvoice(invoice as never, customers), (e: unknown) => e instanceof RoutingError && /is not in config\/customers.yaml/.test(e.message), key);
+      assert.throws(
+        () => routeInvoice(invoice as never, customers),
+        (e: unknown) => e instanceof RoutingError && /is not in config\/customers.yaml/.test(e.message),
+        key,
+      );
     }
   });
 });

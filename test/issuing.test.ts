@@ -6,7 +6,8 @@ import { CLI, SAMPLES } from './helpers/paths.js';
 import { filesIn, membersCsv, query, startService, stopService, waitFor, workspace, type Workspace } from './helpers/service.js';
 
 const count = (ws: Workspace, sql: string, ...p: unknown[]) => Number(Object.values(query(ws, sql, ...p)[0] ?? { n: 0 })[0]);
-const cli = (ws: Workspace, ...args: string[]) => spawnSync(process.execPath, [CLI, ...args, '--config', ws.config, '--mappings', ws.mappings], { encoding: 'utf-8', timeout: 180_000 });
+const cli = (ws: Workspace, ...args: string[]) =>
+  spawnSync(process.execPath, [CLI, ...args, '--config', ws.config, '--mappings', ws.mappings], { encoding: 'utf-8', timeout: 180_000 });
 const today = () => {
   const d = new Date();
   return `${String(d.getDate()).padStart(2, '0')}-${String(d.getMonth() + 1).padStart(2, '0')}-${d.getFullYear()}`;
@@ -19,7 +20,9 @@ const UBL_CUSTOMERS = {
   customers: {
     '20001': {
       party: {
-        name: 'Drukkerij Visser B.V.', vatId: 'NL004495445B01', legalId: { id: '30123457', scheme: '0106' },
+        name: 'Drukkerij Visser B.V.',
+        vatId: 'NL004495445B01',
+        legalId: { id: '30123457', scheme: '0106' },
         address: { line1: 'Kerkstraat 1', city: 'Utrecht', postalCode: '3511 AA', country: 'NL' },
       },
       email: 'inkoop@visser.example',
@@ -29,11 +32,15 @@ const UBL_CUSTOMERS = {
   },
 };
 /** Access orders for customer 20001 (order numbers from `first`); the price of one can be made bad. */
-const accessOrders = (count = 1, first = 50001, badPriceOf?: number) => [
-  'Ordernr;Orderdatum;Debiteur;Referentie klant;Regel;Artikel;Omschrijving;Aantal;Eenheid;Prijs excl.;Korting %;BTW %',
-  ...Array.from({ length: count }, (_, i) => `${first + i};${today()};20001;PO-${first + i};1;KOF-100;Koffiebonen 1 kg;2;kg;${first + i === badPriceOf ? 'twee' : '14,95'};;9`),
-  '',
-].join('\r\n');
+const accessOrders = (count = 1, first = 50001, badPriceOf?: number) =>
+  [
+    'Ordernr;Orderdatum;Debiteur;Referentie klant;Regel;Artikel;Omschrijving;Aantal;Eenheid;Prijs excl.;Korting %;BTW %',
+    ...Array.from(
+      { length: count },
+      (_, i) => `${first + i};${today()};20001;PO-${first + i};1;KOF-100;Koffiebonen 1 kg;2;kg;${first + i === badPriceOf ? 'twee' : '14,95'};;9`,
+    ),
+    '',
+  ].join('\r\n');
 
 describe('one issuing path: the same verdict in every mode', function () {
   this.timeout(180_000);
@@ -107,7 +114,11 @@ describe('a corrected file issues only what was not issued before', function () 
     if (service) await stopService(service);
     service = undefined;
   });
-  const withBadPrice = (csv: string) => csv.replace('5002;A.;;Lid 5002;Dorpsstraat;2;3811 AB;Amersfoort;lid5002@example.nl;Senior;215,00', '5002;A.;;Lid 5002;Dorpsstraat;2;3811 AB;Amersfoort;lid5002@example.nl;Senior;twee');
+  const withBadPrice = (csv: string) =>
+    csv.replace(
+      '5002;A.;;Lid 5002;Dorpsstraat;2;3811 AB;Amersfoort;lid5002@example.nl;Senior;215,00',
+      '5002;A.;;Lid 5002;Dorpsstraat;2;3811 AB;Amersfoort;lid5002@example.nl;Senior;twee',
+    );
 
   it('drops with one bad line, then the corrected file: the good invoices are not issued twice', async () => {
     const ws = workspace();
@@ -121,14 +132,24 @@ describe('a corrected file issues only what was not issued before', function () 
 
     writeFileSync(join(ws.inbox, 'members', 'contributie_1_corrected.csv'), membersCsv(3));
     await waitFor('corrected file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
-    assert.deepEqual(query(ws, 'SELECT source_key, number FROM invoices ORDER BY number').map((r) => [r['source_key'], r['number']]), [
-      ['5001', 'LID2027-0001'], ['5003', 'LID2027-0002'], ['5002', 'LID2027-0003'],
-    ]);
+    assert.deepEqual(
+      query(ws, 'SELECT source_key, number FROM invoices ORDER BY number').map((r) => [r['source_key'], r['number']]),
+      [
+        ['5001', 'LID2027-0001'],
+        ['5003', 'LID2027-0002'],
+        ['5002', 'LID2027-0003'],
+      ],
+    );
     await waitFor('3 outputs, one per member', () => filesIn(ws.out).length === 3);
-    const receipt = JSON.parse(readFileSync(filesIn(join(ws.data, 'archive'), (n) => n.startsWith('contributie_1_corrected') && n.endsWith('.receipt.json'))[0]!, 'utf-8')) as { issued: number; issuedBefore: number; invoices: { key: string; state: string }[] };
+    const receipt = JSON.parse(
+      readFileSync(filesIn(join(ws.data, 'archive'), (n) => n.startsWith('contributie_1_corrected') && n.endsWith('.receipt.json'))[0]!, 'utf-8'),
+    ) as { issued: number; issuedBefore: number; invoices: { key: string; state: string }[] };
     assert.equal(receipt.issued, 1);
     assert.equal(receipt.issuedBefore, 2);
-    assert.deepEqual(receipt.invoices.map((i) => `${i.key}: ${i.state}`), ['5001: issued before as LID2027-0001', '5002: issued', '5003: issued before as LID2027-0002']);
+    assert.deepEqual(
+      receipt.invoices.map((i) => `${i.key}: ${i.state}`),
+      ['5001: issued before as LID2027-0001', '5002: issued', '5003: issued before as LID2027-0002'],
+    );
 
     // the first file once more, unchanged: a duplicate, as its report said
     writeFileSync(join(ws.inbox, 'members', 'contributie_1_again.csv'), first);
@@ -137,7 +158,12 @@ describe('a corrected file issues only what was not issued before', function () 
     // a second failure of the same name keeps the first report
     writeFileSync(join(ws.inbox, 'members', 'contributie_1.csv'), withBadPrice(membersCsv(3, 5001)).replace('5003', '5004'));
     await waitFor('second partial', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'partial'") === 2);
-    assert.deepEqual(readdirSync(join(ws.data, 'error', 'members')).filter((n) => n.endsWith('.error.txt')).sort(), ['contributie_1.2.csv.error.txt', 'contributie_1.csv.error.txt']);
+    assert.deepEqual(
+      readdirSync(join(ws.data, 'error', 'members'))
+        .filter((n) => n.endsWith('.error.txt'))
+        .sort(),
+      ['contributie_1.2.csv.error.txt', 'contributie_1.csv.error.txt'],
+    );
   });
 
   it('a mapping with onIssuedBefore: issue-again issues a re-dropped invoice again (a deliberate reissue)', async () => {
@@ -148,16 +174,16 @@ describe('a corrected file issues only what was not issued before', function () 
     await waitFor('first done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
     writeFileSync(join(ws.inbox, 'members', 'contributie_y.csv'), `${membersCsv(2)}\n`);
     await waitFor('second done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 2);
-    assert.equal(count(ws, 'SELECT COUNT(*) n FROM invoices WHERE state = \'issued\''), 4);
+    assert.equal(count(ws, "SELECT COUNT(*) n FROM invoices WHERE state = 'issued'"), 4);
   });
 
-  it('next season\'s run for the same members is a new invoice: the invoicing period is part of the key', async () => {
+  it("next season's run for the same members is a new invoice: the invoicing period is part of the key", async () => {
     const ws = workspace();
     service = startService(ws);
     writeFileSync(join(ws.inbox, 'members', 'contributie_2027.csv'), membersCsv(2, 5001, '2027'));
     await waitFor('first done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
     writeFileSync(join(ws.inbox, 'members', 'contributie_2026.csv'), membersCsv(2, 5001, '2026'));
     await waitFor('second done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 2);
-    assert.equal(count(ws, 'SELECT COUNT(*) n FROM invoices WHERE state = \'issued\''), 4);
+    assert.equal(count(ws, "SELECT COUNT(*) n FROM invoices WHERE state = 'issued'"), 4);
   });
 });

@@ -20,8 +20,14 @@ function mailWorkspace(smtp: TestSmtp, target: Record<string, unknown> = {}, cus
   const file = join(ws.config, 'gateway.yaml');
   const settings = parse(readFileSync(file, 'utf-8')) as { targets: Record<string, unknown> };
   settings.targets['mail'] = {
-    kind: 'smtp', host: '127.0.0.1', port: smtp.port, secure: false, tlsRejectUnauthorized: false,
-    from: 'TV De Lobbers <penningmeester@tvdelobbers.nl>', replyTo: 'penningmeester@tvdelobbers.nl', bcc: 'archief@tvdelobbers.nl',
+    kind: 'smtp',
+    host: '127.0.0.1',
+    port: smtp.port,
+    secure: false,
+    tlsRejectUnauthorized: false,
+    from: 'TV De Lobbers <penningmeester@tvdelobbers.nl>',
+    replyTo: 'penningmeester@tvdelobbers.nl',
+    bcc: 'archief@tvdelobbers.nl',
     ...target,
   };
   writeFileSync(file, stringify(settings));
@@ -33,8 +39,12 @@ const count = (ws: Workspace, sql: string) => Number(Object.values(query(ws, sql
 describe('PDF invoices by e-mail through a real SMTP server', function () {
   this.timeout(180_000);
   let smtp: TestSmtp;
-  beforeEach(async () => { smtp = await startSmtp(); });
-  afterEach(async () => { await smtp.close(); });
+  beforeEach(async () => {
+    smtp = await startSmtp();
+  });
+  afterEach(async () => {
+    await smtp.close();
+  });
 
   it('sends each member a mail with the texts filled in and the PDF whose text holds number, totals and VAT line', async () => {
     const ws = mailWorkspace(smtp);
@@ -69,26 +79,61 @@ describe('PDF invoices by e-mail through a real SMTP server', function () {
     // the shipped customers, each routed to PDF by e-mail and Exact, and UBL where they have a Peppol
     // address: the routes a quotation must skip
     const shipped = parse(readFileSync(join(ROOT, 'config', 'customers.yaml'), 'utf-8')) as CustomersConfig;
-    const routesOf = (peppol: boolean) => [{ format: 'pdf', transport: 'email' }, ...(peppol ? [{ format: 'ubl', transport: 'folder', target: 'out' }] : []), { format: 'exact-online', transport: 'folder', administration: 'devries' }];
-    const customers = { ...shipped, customers: Object.fromEntries(Object.entries(shipped.customers ?? {}).map(([key, c]) => [key, { ...c, routes: routesOf(Boolean(c.party.endpoint)) }])) };
+    const routesOf = (peppol: boolean) => [
+      { format: 'pdf', transport: 'email' },
+      ...(peppol ? [{ format: 'ubl', transport: 'folder', target: 'out' }] : []),
+      { format: 'exact-online', transport: 'folder', administration: 'devries' },
+    ];
+    const customers = {
+      ...shipped,
+      customers: Object.fromEntries(Object.entries(shipped.customers ?? {}).map(([key, c]) => [key, { ...c, routes: routesOf(Boolean(c.party.endpoint)) }])),
+    };
     const ws = mailWorkspace(smtp, {}, customers);
     const service = startService(ws);
     try {
       copyFileSync(join(SAMPLES, 'access', 'offertes_20261130.csv'), join(ws.inbox, 'access', 'offertes_20261130.csv'));
-      await waitFor('2 quotations mailed', () => count(ws, "SELECT COUNT(*) n FROM deliveries d JOIN invoices i ON i.id = d.invoice_id WHERE i.kind = 'quote' AND d.state = 'sent'") === 2, 60_000, 100);
+      await waitFor(
+        '2 quotations mailed',
+        () => count(ws, "SELECT COUNT(*) n FROM deliveries d JOIN invoices i ON i.id = d.invoice_id WHERE i.kind = 'quote' AND d.state = 'sent'") === 2,
+        60_000,
+        100,
+      );
       copyFileSync(join(SAMPLES, 'access', 'orders_20261130.csv'), join(ws.inbox, 'access', 'orders_20261130.csv'));
-      await waitFor('3 invoices mailed, 2 as UBL too', () => count(ws, "SELECT COUNT(*) n FROM deliveries d JOIN invoices i ON i.id = d.invoice_id WHERE i.kind = 'invoice' AND d.state = 'sent' AND d.format IN ('pdf', 'ubl')") === 5, 90_000, 100);
+      await waitFor(
+        '3 invoices mailed, 2 as UBL too',
+        () =>
+          count(
+            ws,
+            "SELECT COUNT(*) n FROM deliveries d JOIN invoices i ON i.id = d.invoice_id WHERE i.kind = 'invoice' AND d.state = 'sent' AND d.format IN ('pdf', 'ubl')",
+          ) === 5,
+        90_000,
+        100,
+      );
     } finally {
       await stopService(service);
     }
     const numbers = query<{ kind: string; number: string }>(ws, 'SELECT kind, number FROM invoices ORDER BY id');
-    assert.deepEqual(numbers, [
-      { kind: 'quote', number: 'OFF2026-0001' }, { kind: 'quote', number: 'OFF2026-0002' },
-      { kind: 'invoice', number: '2026-00001' }, { kind: 'invoice', number: '2026-00002' }, { kind: 'invoice', number: '2026-00003' },
-    ], 'quotations take no invoice number: the invoice series starts at 1 after them');
-    const quoteFormats = query<{ format: string }>(ws, "SELECT DISTINCT d.format FROM deliveries d JOIN invoices i ON i.id = d.invoice_id WHERE i.kind = 'quote'");
+    assert.deepEqual(
+      numbers,
+      [
+        { kind: 'quote', number: 'OFF2026-0001' },
+        { kind: 'quote', number: 'OFF2026-0002' },
+        { kind: 'invoice', number: '2026-00001' },
+        { kind: 'invoice', number: '2026-00002' },
+        { kind: 'invoice', number: '2026-00003' },
+      ],
+      'quotations take no invoice number: the invoice series starts at 1 after them',
+    );
+    const quoteFormats = query<{ format: string }>(
+      ws,
+      "SELECT DISTINCT d.format FROM deliveries d JOIN invoices i ON i.id = d.invoice_id WHERE i.kind = 'quote'",
+    );
     assert.deepEqual(quoteFormats, [{ format: 'pdf' }], 'a quotation goes only as PDF');
-    assert.deepEqual(filesIn(ws.out, (n) => n.startsWith('OFF')), [], 'no UBL file for a quotation');
+    assert.deepEqual(
+      filesIn(ws.out, (n) => n.startsWith('OFF')),
+      [],
+      'no UBL file for a quotation',
+    );
 
     const mail = smtp.received.find((m) => m.subject?.includes('OFF2026-0001'));
     assert.ok(mail, 'the first quotation was mailed');
@@ -112,17 +157,43 @@ describe('PDF invoices by e-mail through a real SMTP server', function () {
   it('STARTTLS with a verified certificate, login from the environment, a DKIM signature that verifies, the UBL attached, the archive BCC and our own pace', async () => {
     const certs = tempDir('igw-tls-');
     const openssl = (...args: string[]) => assert.equal(spawnSync('openssl', args, { encoding: 'utf-8' }).status, 0, `openssl ${args.join(' ')}`);
-    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(certs, 'key.pem'), '-out', join(certs, 'cert.pem'), '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost');
+    openssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      join(certs, 'key.pem'),
+      '-out',
+      join(certs, 'cert.pem'),
+      '-days',
+      '2',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    );
     openssl('genrsa', '-out', join(certs, 'dkim.pem'), '2048');
-    const secureSmtp = await startSmtp({ tls: { key: readFileSync(join(certs, 'key.pem')), cert: readFileSync(join(certs, 'cert.pem')) }, auth: { user: 'gateway', pass: 's3cret wachtwoord' } });
+    const secureSmtp = await startSmtp({
+      tls: { key: readFileSync(join(certs, 'key.pem')), cert: readFileSync(join(certs, 'cert.pem')) },
+      auth: { user: 'gateway', pass: 's3cret wachtwoord' },
+    });
     process.env['IGW_TEST_SMTP_USER'] = 'gateway';
     process.env['IGW_TEST_SMTP_PASSWORD'] = 's3cret wachtwoord';
-    const ws = mailWorkspace(secureSmtp, {
-      requireTLS: true, tlsRejectUnauthorized: true, caFile: join(certs, 'cert.pem'),
-      user: '${IGW_TEST_SMTP_USER}', password: '${IGW_TEST_SMTP_PASSWORD}',
-      dkim: { domainName: 'tvdelobbers.nl', keySelector: 'igw2026', privateKeyFile: join(certs, 'dkim.pem') },
-      messagesPerMinute: 60,
-    }, { defaults: { paymentTermsDays: 30, routes: [{ format: 'pdf', transport: 'email', template: 'membership', attachUbl: true }] } });
+    const ws = mailWorkspace(
+      secureSmtp,
+      {
+        requireTLS: true,
+        tlsRejectUnauthorized: true,
+        caFile: join(certs, 'cert.pem'),
+        user: '${IGW_TEST_SMTP_USER}',
+        password: '${IGW_TEST_SMTP_PASSWORD}',
+        dkim: { domainName: 'tvdelobbers.nl', keySelector: 'igw2026', privateKeyFile: join(certs, 'dkim.pem') },
+        messagesPerMinute: 60,
+      },
+      { defaults: { paymentTermsDays: 30, routes: [{ format: 'pdf', transport: 'email', template: 'membership', attachUbl: true }] } },
+    );
     const service = startService(ws);
     try {
       writeFileSync(join(ws.inbox, 'members', 'contributie_tls.csv'), membersCsv(4));
@@ -145,7 +216,10 @@ describe('PDF invoices by e-mail through a real SMTP server', function () {
     };
     for (const raw of secureSmtp.raw) {
       const { results } = await dkimVerify(raw, { resolver });
-      assert.deepEqual(results.map((r) => [r.signingDomain, r.status.result]), [['tvdelobbers.nl', 'pass']]);
+      assert.deepEqual(
+        results.map((r) => [r.signingDomain, r.status.result]),
+        [['tvdelobbers.nl', 'pass']],
+      );
     }
     for (const mail of secureSmtp.received) {
       assert.equal(mail.bcc, undefined, 'the BCC is in the envelope, not in the headers');
@@ -157,7 +231,7 @@ describe('PDF invoices by e-mail through a real SMTP server', function () {
     assert.ok(times[times.length - 1]! - times[0]! >= 2000, `4 mails spread over ${times[times.length - 1]! - times[0]!} ms`);
   });
 
-  it('a wrong SMTP password: the deliveries are dead with the server\'s reason, nothing is retried in vain', async () => {
+  it("a wrong SMTP password: the deliveries are dead with the server's reason, nothing is retried in vain", async () => {
     const secureSmtp = await startSmtp({ auth: { user: 'gateway', pass: 'right' } });
     const ws = mailWorkspace(secureSmtp, { user: 'gateway', password: 'wrong' });
     const service = startService(ws);
@@ -199,7 +273,13 @@ describe('PDF invoices by e-mail through a real SMTP server', function () {
     const service = startService(ws);
     try {
       writeFileSync(join(ws.inbox, 'members', 'contributie_d.csv'), membersCsv(3));
-      await waitFor('2 sent, 1 dead', () => count(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'sent'") === 2 && count(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'dead'") === 1, 60_000);
+      await waitFor(
+        '2 sent, 1 dead',
+        () =>
+          count(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'sent'") === 2 &&
+          count(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'dead'") === 1,
+        60_000,
+      );
     } finally {
       await stopService(service);
     }
@@ -232,7 +312,10 @@ describe('PDF invoices by e-mail through a real SMTP server', function () {
       perMember.get(to)!.add(m.messageId ?? '');
     }
     assert.equal(perMember.size, 500, 'nobody got none');
-    assert.ok([...perMember.values()].every((ids) => ids.size === 1), 'nobody got two different mails');
+    assert.ok(
+      [...perMember.values()].every((ids) => ids.size === 1),
+      'nobody got two different mails',
+    );
     // SMTP cannot be exactly-once: a mail the server took in the instant before the kill, not yet
     // recorded, is sent again with the same Message-ID, which the receiving side recognises. At most
     // one such repeat per open connection (3), and never a second, different mail.

@@ -10,7 +10,11 @@ function line(partial: Partial<InvoiceLine>): InvoiceLine {
 
 function invoice(lines: InvoiceLine[], extra: Partial<Invoice> = {}): Invoice {
   return {
-    kind: 'invoice', issueDate: '2026-11-30', dueDate: '2026-12-30', typeCode: '380', currency: 'EUR',
+    kind: 'invoice',
+    issueDate: '2026-11-30',
+    dueDate: '2026-12-30',
+    typeCode: '380',
+    currency: 'EUR',
     seller: { name: 'Seller B.V.', vatId: 'NL859843719B01', address: { city: 'Rotterdam', country: 'NL' } },
     buyer: { name: 'Buyer B.V.', address: { city: 'Utrecht', country: 'NL' } },
     lines,
@@ -35,13 +39,24 @@ describe('money', () => {
 describe('calculation (EN 16931 BG-22, BG-23)', () => {
   it('computes line amounts, VAT per rate and totals, checked by hand', () => {
     // 12 × 14.95 = 179.40 @9%; 1 × 1249.95 @21%; 10000 × 0.0125 = 125.00 − 5% = 118.75 @21%
-    const calc = calculateInvoice(invoice([
-      line({ id: '1', quantity: '12', netPrice: '14.95', vatRate: '9' }),
-      line({ id: '2', quantity: '1', netPrice: '1249.95' }),
-      line({ id: '3', quantity: '10000', netPrice: '0.0125', allowanceCharges: [{ charge: false, amount: '6.25', reason: 'Korting' }] }),
-    ]));
-    assert.deepEqual(calc.lines.map((l) => l.netAmount), ['179.40', '1249.95', '118.75']);
-    assert.deepEqual(calc.vatBreakdown.map((b) => [b.rate, b.taxableAmount, b.taxAmount]), [['9', '179.40', '16.15'], ['21', '1368.70', '287.43']]);
+    const calc = calculateInvoice(
+      invoice([
+        line({ id: '1', quantity: '12', netPrice: '14.95', vatRate: '9' }),
+        line({ id: '2', quantity: '1', netPrice: '1249.95' }),
+        line({ id: '3', quantity: '10000', netPrice: '0.0125', allowanceCharges: [{ charge: false, amount: '6.25', reason: 'Korting' }] }),
+      ]),
+    );
+    assert.deepEqual(
+      calc.lines.map((l) => l.netAmount),
+      ['179.40', '1249.95', '118.75'],
+    );
+    assert.deepEqual(
+      calc.vatBreakdown.map((b) => [b.rate, b.taxableAmount, b.taxAmount]),
+      [
+        ['9', '179.40', '16.15'],
+        ['21', '1368.70', '287.43'],
+      ],
+    );
     // 1368.70 × 0.21 = 287.427 → 287.43; 179.40 × 0.09 = 16.146 → 16.15
     assert.equal(calc.totals.taxExclusiveAmount, '1548.10');
     assert.equal(calc.totals.taxAmount, '303.58');
@@ -58,16 +73,18 @@ describe('calculation (EN 16931 BG-22, BG-23)', () => {
   });
 
   it('applies price base quantity, document charges and allowances, prepaid amounts', () => {
-    const calc = calculateInvoice(invoice(
-      [line({ quantity: '250', netPrice: '12.50', baseQuantity: '100' })], // 250 × 12.50 / 100 = 31.25
-      {
-        allowanceCharges: [
-          { charge: true, amount: '4.95', vatCategory: 'S', vatRate: '21', reason: 'Verzendkosten' },
-          { charge: false, amount: '1.20', vatCategory: 'S', vatRate: '21', reason: 'Korting' },
-        ],
-        prepaidAmount: '10.00',
-      },
-    ));
+    const calc = calculateInvoice(
+      invoice(
+        [line({ quantity: '250', netPrice: '12.50', baseQuantity: '100' })], // 250 × 12.50 / 100 = 31.25
+        {
+          allowanceCharges: [
+            { charge: true, amount: '4.95', vatCategory: 'S', vatRate: '21', reason: 'Verzendkosten' },
+            { charge: false, amount: '1.20', vatCategory: 'S', vatRate: '21', reason: 'Korting' },
+          ],
+          prepaidAmount: '10.00',
+        },
+      ),
+    );
     assert.equal(calc.totals.lineNetAmount, '31.25');
     assert.equal(calc.totals.taxExclusiveAmount, '35.00');
     assert.equal(calc.totals.taxAmount, '7.35');
@@ -105,7 +122,11 @@ describe('business rules (EN 16931 core, checked on the model)', () => {
   });
   it('reverse charge needs both VAT ids (BR-AE-02)', () => {
     assert.ok(rules(invoice([line({ vatCategory: 'AE', vatRate: '0' })])).includes('BR-AE-02'));
-    assert.ok(!rules(invoice([line({ vatCategory: 'AE', vatRate: '0' })], { buyer: { name: 'B', vatId: 'NL823456789B01', address: { country: 'NL' } } })).includes('BR-AE-02'));
+    assert.ok(
+      !rules(invoice([line({ vatCategory: 'AE', vatRate: '0' })], { buyer: { name: 'B', vatId: 'NL823456789B01', address: { country: 'NL' } } })).includes(
+        'BR-AE-02',
+      ),
+    );
   });
   it('standard rate needs a positive rate (BR-S-05), zero rate needs 0 (BR-Z-05)', () => {
     assert.ok(rules(invoice([line({ vatRate: '0' })])).includes('BR-S-05'));

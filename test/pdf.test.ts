@@ -32,7 +32,11 @@ describe('PDF invoices: layout, text and PDF/A-3b', function () {
 
   it('a long invoice flows over pages: header row repeated, "Pagina x van y", totals once at the end', async () => {
     const base = await sampleInvoice();
-    const lines = Array.from({ length: 70 }, (_, i) => ({ ...base.lines[i % base.lines.length]!, id: String(i + 1), itemName: `Artikel ${i + 1} – Crème brûlée ĳzersterk` }));
+    const lines = Array.from({ length: 70 }, (_, i) => ({
+      ...base.lines[i % base.lines.length]!,
+      id: String(i + 1),
+      itemName: `Artikel ${i + 1} – Crème brûlée ĳzersterk`,
+    }));
     const long = calculateInvoice({ ...base, lines });
     const file = await render('long', long);
     const pages = Number(/Pages:\s+(\d+)/.exec(spawnSync('pdfinfo', [file], { encoding: 'utf-8' }).stdout)?.[1]);
@@ -50,7 +54,12 @@ describe('PDF invoices: layout, text and PDF/A-3b', function () {
 
   it('English labels per customer, and a credit note names the invoice it corrects', async () => {
     const base = await sampleInvoice();
-    const credit: CalculatedInvoice = { ...base, number: 'C2026-00003', typeCode: '381', precedingInvoices: [{ number: '2026-00007', issueDate: '2026-11-28' }] };
+    const credit: CalculatedInvoice = {
+      ...base,
+      number: 'C2026-00003',
+      typeCode: '381',
+      precedingInvoices: [{ number: '2026-00007', issueDate: '2026-11-28' }],
+    };
     const text = pdfText(await render('credit-en', credit, { language: 'en' }));
     assert.match(text, /Credit note/);
     assert.match(text, /2026-00007/);
@@ -62,7 +71,12 @@ describe('PDF invoices: layout, text and PDF/A-3b', function () {
 
   it('shows what Dutch law asks of a reverse-charge invoice: both VAT ids, KvK, the "btw verlegd" text', async () => {
     const base = await sampleInvoice();
-    const lines = base.lines.map((l, i) => ({ ...l, vatCategory: 'AE' as const, vatRate: '0', itemName: i === 0 ? 'Koffiezetapparaat Bosch, café-model, ëxtra groot' : l.itemName }));
+    const lines = base.lines.map((l, i) => ({
+      ...l,
+      vatCategory: 'AE' as const,
+      vatRate: '0',
+      itemName: i === 0 ? 'Koffiezetapparaat Bosch, café-model, ëxtra groot' : l.itemName,
+    }));
     const reverse = calculateInvoice({ ...base, lines });
     const text = pdfText(await render('reverse-charge', reverse));
     assert.match(text, /Btw verlegd naar de afnemer/);
@@ -85,7 +99,10 @@ describe('PDF invoices: layout, text and PDF/A-3b', function () {
     for (const [name, file] of Object.entries(files)) {
       const findings = preflight(file);
       problems.push(...findings.filter((f) => !isPdfA1Only(f)).map((f) => `${name}: ${f.code} ${f.message}`));
-      assert.ok(findings.some((f) => f.code === '7.11.2'), `${name}: Preflight read the XMP (it reports part 3 where PDF/A-1 wants 1)`);
+      assert.ok(
+        findings.some((f) => f.code === '7.11.2'),
+        `${name}: Preflight read the XMP (it reports part 3 where PDF/A-1 wants 1)`,
+      );
     }
     assert.deepEqual(problems, []);
   });

@@ -29,10 +29,16 @@ async function rejects(gen: AsyncIterable<SourceRecord>, pattern: RegExp): Promi
 
 describe('CSV reader', () => {
   const text = 'Nr;Omschrijving;Prijs\r\n1;"Crème, ""extra""";1.249,95\r\n2;"twee\r\nregels";3\r\n';
-  it('reads Windows-1252 with CRLF, quotes and quoted newlines, with each record\'s line', async () => {
+  it("reads Windows-1252 with CRLF, quotes and quoted newlines, with each record's line", async () => {
     const rows = await all(readCsv(iconv.encode(text, 'windows-1252'), { format: 'csv', encoding: 'windows-1252' }, ctx));
-    assert.deepEqual(rows.map((r) => r.values['Omschrijving']), ['Crème, "extra"', 'twee\r\nregels']);
-    assert.deepEqual(rows.map((r) => r.position.line), [2, 3]);
+    assert.deepEqual(
+      rows.map((r) => r.values['Omschrijving']),
+      ['Crème, "extra"', 'twee\r\nregels'],
+    );
+    assert.deepEqual(
+      rows.map((r) => r.position.line),
+      [2, 3],
+    );
   });
   it('reads UTF-8 with and without BOM, and ISO-8859-1', async () => {
     for (const bytes of [Buffer.from(`\uFEFF${text}`), Buffer.from(text)]) {
@@ -80,8 +86,14 @@ describe('XML reader', () => {
     assert.equal(err.location.line, 2);
   });
   it('refuses a billion-laughs file quickly without expanding it', async () => {
-    const lol = ['<?xml version="1.0"?>', '<!DOCTYPE lolz [', '<!ENTITY lol "lol">',
-      ...Array.from({ length: 9 }, (_, i) => `<!ENTITY lol${i + 1} "${`&lol${i || ''};`.repeat(10)}">`), ']>', '<lolz>&lol9;</lolz>'].join('\n');
+    const lol = [
+      '<?xml version="1.0"?>',
+      '<!DOCTYPE lolz [',
+      '<!ENTITY lol "lol">',
+      ...Array.from({ length: 9 }, (_, i) => `<!ENTITY lol${i + 1} "${`&lol${i || ''};`.repeat(10)}">`),
+      ']>',
+      '<lolz>&lol9;</lolz>',
+    ].join('\n');
     const before = process.memoryUsage().rss;
     const started = process.hrtime.bigint();
     await rejects(readXml(Buffer.from(lol), { format: 'xml', records: 'lolz' }, ctx), /DOCTYPE/);
@@ -103,7 +115,10 @@ describe('XML reader', () => {
 describe('JSON reader', () => {
   it('reads records at a path', async () => {
     const rows = await all(readJson(Buffer.from('{"orders":[{"id":1},{"id":2}]}'), { format: 'json', records: 'orders' }, ctx));
-    assert.deepEqual(rows.map((r) => r.position.path), ['orders[0]', 'orders[1]']);
+    assert.deepEqual(
+      rows.map((r) => r.position.path),
+      ['orders[0]', 'orders[1]'],
+    );
   });
   it('reports a syntax error with line and column', async () => {
     const err = await rejects(readJson(Buffer.from('{\n "orders": [\n  {"id": 1,}\n ]\n}'), { format: 'json', records: 'orders' }, ctx), /JSON is not valid/);
@@ -117,22 +132,46 @@ describe('JSON reader', () => {
 describe('fixed-width reader', () => {
   it('cuts lines by a layout per record type', async () => {
     const text = 'H00012320261130K001\nR001Pen       000002\nR002Papier    000010\nT2\n';
-    const rows = await all(readFixedWidth(Buffer.from(text), {
-      format: 'fixed-width',
-      recordType: { start: 1, length: 1 },
-      layouts: {
-        H: [{ name: 'nr', start: 2, length: 6 }, { name: 'date', start: 8, length: 8 }, { name: 'klant', start: 16, length: 4 }],
-        R: [{ name: 'regel', start: 2, length: 3 }, { name: 'omschrijving', start: 5, length: 10 }, { name: 'aantal', start: 15, length: 6 }],
-      },
-      ignoreTypes: ['T'],
-    }, ctx));
-    assert.deepEqual(rows.map((r) => r.type), ['H', 'R', 'R']);
+    const rows = await all(
+      readFixedWidth(
+        Buffer.from(text),
+        {
+          format: 'fixed-width',
+          recordType: { start: 1, length: 1 },
+          layouts: {
+            H: [
+              { name: 'nr', start: 2, length: 6 },
+              { name: 'date', start: 8, length: 8 },
+              { name: 'klant', start: 16, length: 4 },
+            ],
+            R: [
+              { name: 'regel', start: 2, length: 3 },
+              { name: 'omschrijving', start: 5, length: 10 },
+              { name: 'aantal', start: 15, length: 6 },
+            ],
+          },
+          ignoreTypes: ['T'],
+        },
+        ctx,
+      ),
+    );
+    assert.deepEqual(
+      rows.map((r) => r.type),
+      ['H', 'R', 'R'],
+    );
     assert.deepEqual(rows[0]!.values, { nr: '000123', date: '20261130', klant: 'K001' });
     assert.deepEqual(rows[2]!.values, { regel: '002', omschrijving: 'Papier', aantal: '000010' });
     assert.equal(rows[2]!.position.line, 3);
   });
   it('reports an unknown record type with its line', async () => {
-    const err = await rejects(readFixedWidth(Buffer.from('H1\nX2\n'), { format: 'fixed-width', recordType: { start: 1, length: 1 }, layouts: { H: [{ name: 'a', start: 2, length: 1 }] } }, ctx), /unknown record type "X"/);
+    const err = await rejects(
+      readFixedWidth(
+        Buffer.from('H1\nX2\n'),
+        { format: 'fixed-width', recordType: { start: 1, length: 1 }, layouts: { H: [{ name: 'a', start: 2, length: 1 }] } },
+        ctx,
+      ),
+      /unknown record type "X"/,
+    );
     assert.equal(err.location.line, 2);
   });
 });
@@ -140,13 +179,30 @@ describe('fixed-width reader', () => {
 describe('e-mail reader', () => {
   it('takes the attachments out of an .eml file', async () => {
     const eml = [
-      'From: orders@example.nl', 'To: gateway@example.nl', 'Subject: orders', 'MIME-Version: 1.0',
-      'Content-Type: multipart/mixed; boundary="b1"', '', '--b1', 'Content-Type: text/plain', '', 'See attachment.', '--b1',
-      'Content-Type: text/csv; name="orders_1.csv"', 'Content-Disposition: attachment; filename="orders_1.csv"', 'Content-Transfer-Encoding: base64', '',
-      Buffer.from('a;b\n1;2\n').toString('base64'), '--b1--', '',
+      'From: orders@example.nl',
+      'To: gateway@example.nl',
+      'Subject: orders',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="b1"',
+      '',
+      '--b1',
+      'Content-Type: text/plain',
+      '',
+      'See attachment.',
+      '--b1',
+      'Content-Type: text/csv; name="orders_1.csv"',
+      'Content-Disposition: attachment; filename="orders_1.csv"',
+      'Content-Transfer-Encoding: base64',
+      '',
+      Buffer.from('a;b\n1;2\n').toString('base64'),
+      '--b1--',
+      '',
     ].join('\r\n');
     const attachments = await readEmlAttachments(Buffer.from(eml), ctx);
-    assert.deepEqual(attachments.map((a) => [a.name, a.content.toString()]), [['orders_1.csv', 'a;b\n1;2\n']]);
+    assert.deepEqual(
+      attachments.map((a) => [a.name, a.content.toString()]),
+      [['orders_1.csv', 'a;b\n1;2\n']],
+    );
   });
   it('refuses a mail without attachments', async () => {
     await assert.rejects(readEmlAttachments(Buffer.from('Subject: x\r\n\r\nhello\r\n'), ctx), /no attachments/);

@@ -55,7 +55,10 @@ describe('gateway service (real files, real processes)', function () {
     await waitFor('500 files archived', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 500, 60_000);
     const numbers = query<{ number: string }>(ws, 'SELECT number FROM invoices ORDER BY number').map((r) => r.number);
     assert.equal(numbers.length, 500);
-    assert.deepEqual(numbers, Array.from({ length: 500 }, (_, i) => `LID2027-${String(i + 1).padStart(4, '0')}`));
+    assert.deepEqual(
+      numbers,
+      Array.from({ length: 500 }, (_, i) => `LID2027-${String(i + 1).padStart(4, '0')}`),
+    );
     await waitFor('500 outputs', () => outputs(ws).length === 500, 30_000);
     assert.equal(filesIn(join(ws.inbox, 'members')).length, 0, 'nothing left in the inbox');
   });
@@ -96,7 +99,9 @@ describe('gateway service (real files, real processes)', function () {
     await waitFor('both in error', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'error'") === 2, 15_000);
     const text = readFileSync(join(ws.data, 'error', 'erp', 'facturen_bad.xml.error.txt'), 'utf-8');
     assert.match(text, /line 2: XML with a <!DOCTYPE> declaration is refused/);
-    const json = JSON.parse(readFileSync(join(ws.data, 'error', 'erp', 'facturen_bad.xml.error.json'), 'utf-8')) as { rejected: { errors: { code: string; line: number }[] }[] };
+    const json = JSON.parse(readFileSync(join(ws.data, 'error', 'erp', 'facturen_bad.xml.error.json'), 'utf-8')) as {
+      rejected: { errors: { code: string; line: number }[] }[];
+    };
     assert.equal(json.rejected[0]!.errors[0]!.line, 2);
     assert.ok(existsSync(join(ws.data, 'error', 'erp', 'facturen_bad.xml')), 'the file itself is kept in error/');
     assert.match(readFileSync(join(ws.data, 'error', 'members', 'contributie_empty.csv.error.txt'), 'utf-8'), /the file is empty/);
@@ -107,13 +112,19 @@ describe('gateway service (real files, real processes)', function () {
   it('issues the good invoices of a file with one bad one, and reports the bad one', async () => {
     ws = workspace();
     service = startService(ws);
-    const text = membersCsv(3).replace('5002;A.;;Lid 5002;Dorpsstraat;2;3811 AB;Amersfoort;lid5002@example.nl;Senior;215,00', '5002;A.;;Lid 5002;Dorpsstraat;2;3811 AB;Amersfoort;lid5002@example.nl;Senior;twee');
+    const text = membersCsv(3).replace(
+      '5002;A.;;Lid 5002;Dorpsstraat;2;3811 AB;Amersfoort;lid5002@example.nl;Senior;215,00',
+      '5002;A.;;Lid 5002;Dorpsstraat;2;3811 AB;Amersfoort;lid5002@example.nl;Senior;twee',
+    );
     writeFileSync(join(ws.inbox, 'members', 'contributie_p.csv'), text);
     await waitFor('partial', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'partial'") === 1);
     assert.equal(count(ws, 'SELECT COUNT(*) n FROM invoices'), 2);
     const report = readFileSync(join(ws.data, 'error', 'members', 'contributie_p.csv.error.txt'), 'utf-8');
     assert.match(report, /Invoice 5002.*:\n {2}- line 3, column 'Contributie', field lines\[0\]\.netPrice: not a number: "twee"/);
-    const receipt = JSON.parse(readFileSync(filesIn(join(ws.data, 'archive'), (n) => n.endsWith('.receipt.json'))[0]!, 'utf-8')) as { issued: number; rejected: number };
+    const receipt = JSON.parse(readFileSync(filesIn(join(ws.data, 'archive'), (n) => n.endsWith('.receipt.json'))[0]!, 'utf-8')) as {
+      issued: number;
+      rejected: number;
+    };
     assert.deepEqual([receipt.issued, receipt.rejected], [2, 1]);
   });
 
@@ -147,13 +158,18 @@ describe('gateway service (real files, real processes)', function () {
     const sample = readFileSync(join(SAMPLES, 'webshop', 'orders-20261130-0600.json'), 'utf-8');
     writeFileSync(join(ws.inbox, 'webshop', 'orders-1.json'), sample);
     await waitFor('file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
-    assert.deepEqual(query(ws, "SELECT source_key, state, number FROM invoices ORDER BY id").map((r) => [r['source_key'], r['state'], r['number'] ? 'numbered' : null]), [
-      ['WS-100231', 'issued', 'numbered'], ['WS-100232', 'held', null], ['WS-100233', 'issued', 'numbered'],
-    ]);
+    assert.deepEqual(
+      query(ws, 'SELECT source_key, state, number FROM invoices ORDER BY id').map((r) => [r['source_key'], r['state'], r['number'] ? 'numbered' : null]),
+      [
+        ['WS-100231', 'issued', 'numbered'],
+        ['WS-100232', 'held', null],
+        ['WS-100233', 'issued', 'numbered'],
+      ],
+    );
     const later = { ...JSON.parse(sample), orders: [{ ...JSON.parse(sample).orders[1], status: 'shipped' }] };
     writeFileSync(join(ws.inbox, 'webshop', 'orders-2.json'), JSON.stringify(later));
     await waitFor('held one issued', () => count(ws, "SELECT COUNT(*) n FROM invoices WHERE state = 'issued'") === 3);
-    const numbers = query<{ number: string }>(ws, "SELECT number FROM invoices ORDER BY number").map((r) => r.number);
+    const numbers = query<{ number: string }>(ws, 'SELECT number FROM invoices ORDER BY number').map((r) => r.number);
     assert.deepEqual(numbers, ['2026-00001', '2026-00002', '2026-00003'], 'the held order got the next number when it was issued');
     await waitFor('3 outputs', () => outputs(ws).length === 3);
   });
@@ -163,10 +179,19 @@ describe('gateway service (real files, real processes)', function () {
     service = startService(ws);
     writeFileSync(join(ws.inbox, 'members', 'contributie_s.csv'), membersCsv(1));
     await waitFor('sent', () => outputs(ws).length === 1);
-    const r = spawnSync(process.execPath, [CLI, 'resend', 'LID2027-0001', '--reason', 'member lost the mail', '--config', ws.config, '--mappings', ws.mappings], { encoding: 'utf-8' });
+    const r = spawnSync(
+      process.execPath,
+      [CLI, 'resend', 'LID2027-0001', '--reason', 'member lost the mail', '--config', ws.config, '--mappings', ws.mappings],
+      { encoding: 'utf-8' },
+    );
     assert.equal(r.status, 0, r.stderr);
     await waitFor('resent copy', () => outputs(ws).length === 2);
-    assert.deepEqual(outputs(ws).map((p) => basename(p)).sort(), ['LID2027-0001-resend-1.json', 'LID2027-0001.json']);
+    assert.deepEqual(
+      outputs(ws)
+        .map((p) => basename(p))
+        .sort(),
+      ['LID2027-0001-resend-1.json', 'LID2027-0001.json'],
+    );
     assert.match(String(query(ws, "SELECT detail FROM events WHERE kind = 'resend'")[0]?.['detail']), /member lost the mail/);
   });
 
@@ -184,7 +209,10 @@ describe('gateway service (real files, real processes)', function () {
     assert.ok(readFileSync(mails[0]!, 'utf-8').includes('application/pdf'));
     assert.ok(existsSync(file), 'the original stays where it was');
     // pressing the button twice sends nothing twice
-    const again = spawnSync(process.execPath, [CLI, 'run-once', file, '--config', ws.config, '--mappings', ws.mappings], { encoding: 'utf-8', timeout: 60_000 });
+    const again = spawnSync(process.execPath, [CLI, 'run-once', file, '--config', ws.config, '--mappings', ws.mappings], {
+      encoding: 'utf-8',
+      timeout: 60_000,
+    });
     assert.match(again.stdout, /duplicate/);
     assert.equal(filesIn(join(ws.root, 'data', 'out', 'mail'), (n) => n.endsWith('.eml')).length, 40);
   });

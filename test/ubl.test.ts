@@ -17,7 +17,11 @@ import { exampleDocuments } from './helpers/standards.js';
 /** Canonical content for comparison: decimals by value, no gateway metadata, no rate on category O (UBL omits it). */
 function comparable(inv: CalculatedInvoice): unknown {
   return JSON.parse(JSON.stringify({ ...inv, meta: undefined }), (key, value: unknown) => {
-    if (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value) && !['id', 'number', 'postalCode', 'typeCode', 'meansCode', 'iban', 'accountNumber'].includes(key)) {
+    if (
+      typeof value === 'string' &&
+      /^-?\d+(\.\d+)?$/.test(value) &&
+      !['id', 'number', 'postalCode', 'typeCode', 'meansCode', 'iban', 'accountNumber'].includes(key)
+    ) {
       return value.includes('.') ? value.replace(/0+$/, '').replace(/\.$/, '') : value;
     }
     if (value && typeof value === 'object' && (value as { category?: string }).category === 'O') return { ...(value as object), rate: undefined };
@@ -28,8 +32,12 @@ function comparable(inv: CalculatedInvoice): unknown {
 describe('UBL in and out: the conformance corpus', function () {
   this.timeout(300_000);
   let engine: JvmEngine;
-  before(() => { engine = new JvmEngine(2); });
-  after(async () => { await engine.close(); });
+  before(() => {
+    engine = new JvmEngine(2);
+  });
+  after(async () => {
+    await engine.close();
+  });
 
   it('every official example: read → canonical → write → validate passes what the original passed, with the same content', async () => {
     const files = exampleDocuments({ nlciusOkOnly: true }).filter((f) => !f.includes('/snippets/') && !f.includes('/ubl-2.1/'));

@@ -73,7 +73,9 @@ describe('validation with the official artefacts', function () {
     const unexpected = peppol.failed.filter((f) => ![...SAXONJS_KNOWN].some((rule) => f.includes(` ${rule},`)));
     assert.deepEqual(unexpected, []);
     assert.ok(peppol.failed.length <= 1, `known SaxonJS failures: ${peppol.failed.join(', ')}`);
-    console.log(`      SaxonJS: EN 16931 ${en.passed}/${en.checks}, Peppol ${peppol.passed}/${peppol.checks} (${peppol.failed.join(', ') || 'no known-bug case hit'})`);
+    console.log(
+      `      SaxonJS: EN 16931 ${en.passed}/${en.checks}, Peppol ${peppol.passed}/${peppol.checks} (${peppol.failed.join(', ') || 'no known-bug case hit'})`,
+    );
   });
 
   it('both engines give the same verdict on every official example document', async () => {
@@ -92,18 +94,23 @@ describe('validation with the official artefacts', function () {
     console.log(`      ${exampleDocuments().length} example documents, ${invalid} invalid (as their names or the README say), same verdict on both engines`);
   });
 
-  it('each engine\'s XSD verdict agrees with xsd-schema-validator (the oracle) on every example document', async () => {
+  it("each engine's XSD verdict agrees with xsd-schema-validator (the oracle) on every example document", async () => {
     const differ: string[] = [];
     const files = exampleDocuments();
     for (let i = 0; i < files.length; i += 4) {
-      await Promise.all(files.slice(i, i + 4).map(async (file) => {
-        const xml = readFileSync(file, 'utf-8');
-        const schema = join(STANDARDS_HOME, /<(?:\w+:)?CreditNote[\s>]/.test(xml.slice(0, 3000)) ? CREDIT_NOTE_XSD : INVOICE_XSD);
-        const oracle = await validateXML({ file }, schema).then((r) => r.valid, () => false);
-        const xsdOnly = async (engine: ValidationEngine) => !(await engine.validate(xml, 'en16931')).some((f) => f.source === 'xsd');
-        const [j, s] = await Promise.all([xsdOnly(jvm), xsdOnly(saxonjs)]);
-        if (j !== oracle || s !== oracle) differ.push(`${basename(file)}: oracle ${oracle}, jvm ${j}, saxon-js ${s}`);
-      }));
+      await Promise.all(
+        files.slice(i, i + 4).map(async (file) => {
+          const xml = readFileSync(file, 'utf-8');
+          const schema = join(STANDARDS_HOME, /<(?:\w+:)?CreditNote[\s>]/.test(xml.slice(0, 3000)) ? CREDIT_NOTE_XSD : INVOICE_XSD);
+          const oracle = await validateXML({ file }, schema).then(
+            (r) => r.valid,
+            () => false,
+          );
+          const xsdOnly = async (engine: ValidationEngine) => !(await engine.validate(xml, 'en16931')).some((f) => f.source === 'xsd');
+          const [j, s] = await Promise.all([xsdOnly(jvm), xsdOnly(saxonjs)]);
+          if (j !== oracle || s !== oracle) differ.push(`${basename(file)}: oracle ${oracle}, jvm ${j}, saxon-js ${s}`);
+        }),
+      );
     }
     assert.deepEqual(differ, []);
   });
@@ -122,7 +129,12 @@ describe('validation with the official artefacts', function () {
       results.forEach((findings, i) => {
         const fired = findings.map((f) => f.rule);
         if (i % 2) assert.ok(fired.includes('BR-CO-16'), `document ${i} validated: ${fired.join(',')}`);
-        else assert.deepEqual(fired.filter((r) => r !== 'ENGINE'), [], `document ${i}`);
+        else
+          assert.deepEqual(
+            fired.filter((r) => r !== 'ENGINE'),
+            [],
+            `document ${i}`,
+          );
       });
     } finally {
       await engine.close();
@@ -132,10 +144,19 @@ describe('validation with the official artefacts', function () {
   it('SaxonJS in worker threads (the fallback engine) gives the same findings as in the main thread', async () => {
     const pool = new SaxonJsPool(2);
     try {
-      const docs = exampleDocuments().filter((f) => f.includes('peppol-bis-3/rules/examples')).slice(0, 4).map((f) => readFileSync(f, 'utf-8'));
+      const docs = exampleDocuments()
+        .filter((f) => f.includes('peppol-bis-3/rules/examples'))
+        .slice(0, 4)
+        .map((f) => readFileSync(f, 'utf-8'));
       docs.push(docs[0]!.replace('<cbc:PayableAmount currencyID="EUR">', '<cbc:PayableAmount currencyID="EUR">9'));
-      const [inPool, inThread] = await Promise.all([Promise.all(docs.map((d) => pool.validate(d, 'peppol'))), Promise.all(docs.map((d) => saxonjs.validate(d, 'peppol')))]);
-      assert.deepEqual(inPool.map((f) => f.map((x) => x.rule)), inThread.map((f) => f.map((x) => x.rule)));
+      const [inPool, inThread] = await Promise.all([
+        Promise.all(docs.map((d) => pool.validate(d, 'peppol'))),
+        Promise.all(docs.map((d) => saxonjs.validate(d, 'peppol'))),
+      ]);
+      assert.deepEqual(
+        inPool.map((f) => f.map((x) => x.rule)),
+        inThread.map((f) => f.map((x) => x.rule)),
+      );
       assert.ok(inPool[inPool.length - 1]!.some((f) => f.rule === 'BR-CO-16'));
     } finally {
       await pool.close();

@@ -35,7 +35,10 @@ describe('worker threads: the pool, and PDFs rendered on it', function () {
     const pool = new PdfRenderPool(2, config.sellers.sellers, config.configDir);
     const dir = tempDir('igw-pool-');
     try {
-      const [threaded, many] = await Promise.all([pool.render(invoice, { language: 'nl' }), Promise.all(Array.from({ length: 8 }, () => pool.render(invoice, { language: 'en' })))]);
+      const [threaded, many] = await Promise.all([
+        pool.render(invoice, { language: 'nl' }),
+        Promise.all(Array.from({ length: 8 }, () => pool.render(invoice, { language: 'en' }))),
+      ]);
       const local = await pdfFor(invoice, { language: 'nl' }, config.sellers.sellers, config.configDir);
       const text = (pdf: Buffer, name: string) => {
         writeFileSync(join(dir, name), pdf);

@@ -25,7 +25,9 @@ export async function dryRunCommand(file: string, opts: CommonOptions & { mappin
       mappingName ??= item.mapping;
       if (item.ok) {
         const held = issuer.holdOf(item) ? { held: 'deferred: checked against the official rules again when it is issued' } : {};
-        invoices.push(opts.summary ? { ...summarise(item.invoice, item.deliveries) as object, ...held } : { ...item.invoice, deliveries: item.deliveries, ...held });
+        invoices.push(
+          opts.summary ? { ...(summarise(item.invoice, item.deliveries) as object), ...held } : { ...item.invoice, deliveries: item.deliveries, ...held },
+        );
       } else rejected.push(item);
     }
   } catch (err) {
@@ -34,7 +36,12 @@ export async function dryRunCommand(file: string, opts: CommonOptions & { mappin
   } finally {
     await gate.close();
   }
-  const output = { file: basename(file), mapping: mappingName ?? null, invoices, rejected: rejected.map((r) => ({ key: r.key, errors: r.errors.map((e) => e.toJSON()) })) };
+  const output = {
+    file: basename(file),
+    mapping: mappingName ?? null,
+    invoices,
+    rejected: rejected.map((r) => ({ key: r.key, errors: r.errors.map((e) => e.toJSON()) })),
+  };
   process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
   if (rejected.length) {
     process.stderr.write(renderErrorReport(basename(file), rejected, { accepted: invoices.length, dryRun: true }));
@@ -55,4 +62,3 @@ function summarise(invoice: import('../model/invoice.js').CalculatedInvoice, del
     routes: deliveries.map((d) => `${d.format} → ${d.transport}:${d.target}`),
   };
 }
-

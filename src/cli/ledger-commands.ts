@@ -21,7 +21,7 @@ function ago(iso: string, now: number): string {
 }
 
 /** Progress and an ETA for a bulk run, from its sent count and the time since it started. */
-function eta(run: LedgerStatus["runs"][number], _now: number): string {
+function eta(run: LedgerStatus['runs'][number], _now: number): string {
   const left = run.total - run.done - run.dead;
   if (left <= 0) return 'complete';
   if (!run.done || !run.lastSentAt) return `${left} to go`;
@@ -40,19 +40,25 @@ export function statusCommand(opts: CommonOptions & { json?: boolean; demo?: boo
     process.stdout.write(`${JSON.stringify(st, null, 2)}\n`);
     return 0;
   }
-  const counts = (r: Record<string, number>): string => Object.entries(r).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+  const counts = (r: Record<string, number>): string =>
+    Object.entries(r)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || 'none';
   const out: string[] = [];
   out.push(`files:      ${counts(st.files)}`);
   out.push(`invoices:   ${counts(st.invoices)}`);
   out.push(`deliveries: ${counts(st.deliveries)}`);
-  if (st.oldestPending) out.push(`oldest pending delivery: #${st.oldestPending.id} (invoice ${st.oldestPending.invoiceNumber}), since ${ago(st.oldestPending.since, now)}`);
+  if (st.oldestPending)
+    out.push(`oldest pending delivery: #${st.oldestPending.id} (invoice ${st.oldestPending.invoiceNumber}), since ${ago(st.oldestPending.since, now)}`);
   if (st.runs.length) {
     out.push('', 'runs (files with deliveries):');
-    for (const run of st.runs) out.push(`  #${run.fileId} ${run.name}: ${run.done}/${run.total} sent${run.dead ? `, ${run.dead} dead` : ''} (${eta(run, now)})`);
+    for (const run of st.runs)
+      out.push(`  #${run.fileId} ${run.name}: ${run.done}/${run.total} sent${run.dead ? `, ${run.dead} dead` : ''} (${eta(run, now)})`);
   }
   if (st.recentFailures.length) {
     out.push('', 'recent failures:');
-    for (const f of st.recentFailures) out.push(`  delivery #${f.id} invoice ${f.invoiceNumber} ${f.routeId}: ${f.state} after ${f.attempts} attempt(s): ${f.error}`);
+    for (const f of st.recentFailures)
+      out.push(`  delivery #${f.id} invoice ${f.invoiceNumber} ${f.routeId}: ${f.state} after ${f.attempts} attempt(s): ${f.error}`);
   }
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;

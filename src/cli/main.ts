@@ -27,7 +27,8 @@ function action<A extends unknown[]>(fn: (...args: A) => number | Promise<number
     try {
       process.exitCode = await fn(...args);
     } catch (err) {
-      if (err instanceof ConfigErrors) process.stderr.write(`configuration has ${err.errors.length} problem(s):\n${err.errors.map((e) => `  ${e.describe()}`).join('\n')}\n`);
+      if (err instanceof ConfigErrors)
+        process.stderr.write(`configuration has ${err.errors.length} problem(s):\n${err.errors.map((e) => `  ${e.describe()}`).join('\n')}\n`);
       else if (err instanceof GatewayError) process.stderr.write(`${err.describe()}\n`);
       else process.stderr.write(`invoice-gateway: ${errorMessage(err)}\n${err instanceof Error && err.stack ? err.stack : ''}\n`);
       process.exitCode = 2;
@@ -72,7 +73,7 @@ program
 
 program
   .command('retry')
-  .description('make a failed or dead delivery due again (or all of a file\'s with --file)')
+  .description("make a failed or dead delivery due again (or all of a file's with --file)")
   .argument('<id>', 'delivery id (see status), or file id with --file')
   .option('--file', 'the id is a file id')
   .option('--demo', 'the demo ledger (data/demo)')
@@ -93,7 +94,9 @@ program
   .option('--profile <name>', 'en16931, peppol or nlcius (default: from the CustomizationID)')
   .option('--engine <name>', 'jvm (Saxon-HE) or saxon-js (default: jvm where Java and Saxon-HE are installed)')
   .option('--json', 'a JSON report for tools')
-  .action(action((files: string[], opts: { profile?: 'en16931' | 'peppol' | 'nlcius'; json?: boolean; engine?: 'jvm' | 'saxon-js' }) => validateCommand(files, opts)));
+  .action(
+    action((files: string[], opts: { profile?: 'en16931' | 'peppol' | 'nlcius'; json?: boolean; engine?: 'jvm' | 'saxon-js' }) => validateCommand(files, opts)),
+  );
 
 program
   .command('reexport')
@@ -103,7 +106,11 @@ program
   .requiredOption('--administration <name>', 'the administration in config/accounting.yaml')
   .option('--reason <text>', 'why, for the log')
   .option('--demo', 'the demo ledger (data/demo)')
-  .action(action((number: string, opts: { format: string; administration: string; reason?: string; demo?: boolean }) => reexportCommand(number, { ...program.opts(), ...opts })));
+  .action(
+    action((number: string, opts: { format: string; administration: string; reason?: string; demo?: boolean }) =>
+      reexportCommand(number, { ...program.opts(), ...opts }),
+    ),
+  );
 
 program
   .command('install-standards')

@@ -10,11 +10,13 @@ export async function runOnceCommand(file: string, opts: CommonOptions & { folde
   const config = loadCommandConfig(opts);
   const path = resolve(file);
   // A file handed over by hand may live anywhere: its name picks the mapping, and so the source.
-  const folder = opts.folder ?? (() => {
-    const byName = config.mappings.filter((m) => mappingMatches(m, path, m.definition.match.folder));
-    if (byName.length !== 1) return selectMapping(config.mappings, path).definition.match.folder ?? basename(dirname(path));
-    return byName[0]!.definition.match.folder ?? byName[0]!.name;
-  })();
+  const folder =
+    opts.folder ??
+    (() => {
+      const byName = config.mappings.filter((m) => mappingMatches(m, path, m.definition.match.folder));
+      if (byName.length !== 1) return selectMapping(config.mappings, path).definition.match.folder ?? basename(dirname(path));
+      return byName[0]!.definition.match.folder ?? byName[0]!.name;
+    })();
   const s = config.service;
   const tty = process.stderr.isTTY;
   const log = createLogger({ level: s.logging.level, file: s.logging.file, console: false });
@@ -38,7 +40,9 @@ export async function runOnceCommand(file: string, opts: CommonOptions & { folde
   await service.stop();
   const f = result.file;
   const out = [`${basename(path)}: ${f?.state ?? 'not processed'}; ${f?.invoicesFound ?? 0} invoice(s) found, ${f?.invoicesRejected ?? 0} rejected`];
-  out.push(`deliveries: ${result.sent} sent, ${result.dead} failed for good${result.waiting ? `, ${result.waiting} waiting for a retry (the service sends them, or run-once again later)` : ''}`);
+  out.push(
+    `deliveries: ${result.sent} sent, ${result.dead} failed for good${result.waiting ? `, ${result.waiting} waiting for a retry (the service sends them, or run-once again later)` : ''}`,
+  );
   if (f?.finalPath) out.push(`file archived as ${f.finalPath}`);
   const report = typeof result.outcome === 'object' ? result.outcome.reportPath : undefined;
   if (report) out.push(`error report: ${report}`);

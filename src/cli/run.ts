@@ -28,11 +28,13 @@ export function demoSettings(settings: ServiceSettings): ServiceSettings {
 /** The whole configuration in demo mode: service folders and accounting pick-up folders under data/demo. */
 function demoConfig(config: GatewayConfig): GatewayConfig {
   const service = demoSettings(config.service);
-  const accounting = Object.fromEntries(Object.entries(config.accounting).map(([name, a]) => {
-    const abs = isAbsolute(a.pickupFolder) ? a.pickupFolder : resolve(config.configDir, '..', a.pickupFolder);
-    const rel = relative(config.service.dataDir, abs);
-    return [name, { ...a, pickupFolder: rel.startsWith('..') ? abs : join(service.dataDir, rel) }];
-  }));
+  const accounting = Object.fromEntries(
+    Object.entries(config.accounting).map(([name, a]) => {
+      const abs = isAbsolute(a.pickupFolder) ? a.pickupFolder : resolve(config.configDir, '..', a.pickupFolder);
+      const rel = relative(config.service.dataDir, abs);
+      return [name, { ...a, pickupFolder: rel.startsWith('..') ? abs : join(service.dataDir, rel) }];
+    }),
+  );
   return { ...config, service, accounting };
 }
 
@@ -57,11 +59,21 @@ export async function runCommand(opts: CommonOptions & { demo?: boolean; quiet?:
   if (opts.demo) {
     if (existsSync(s.dataDir)) rmSync(s.dataDir, { recursive: true, force: true });
     const seeded = seedSamples(s.inbox);
-    process.stdout.write(`demo: ${seeded} sample files copied into ${relative(process.cwd(), s.inbox) || s.inbox}; outputs appear in ${relative(process.cwd(), resolve(s.dataDir, 'out'))}, processed files in ${relative(process.cwd(), join(s.dataDir, 'archive'))}. Ctrl+C stops.\n`);
+    process.stdout.write(
+      `demo: ${seeded} sample files copied into ${relative(process.cwd(), s.inbox) || s.inbox}; outputs appear in ${relative(process.cwd(), resolve(s.dataDir, 'out'))}, processed files in ${relative(process.cwd(), join(s.dataDir, 'archive'))}. Ctrl+C stops.\n`,
+    );
   }
-  const log = createLogger({ level: s.logging.level, file: s.logging.file, maxSizeMb: s.logging.maxSizeMb, maxFiles: s.logging.maxFiles, console: !opts.quiet });
+  const log = createLogger({
+    level: s.logging.level,
+    file: s.logging.file,
+    maxSizeMb: s.logging.maxSizeMb,
+    maxFiles: s.logging.maxFiles,
+    console: !opts.quiet,
+  });
   // the last safety net: a failure nobody awaited is logged with its stack, and the service keeps running
-  process.on('unhandledRejection', (err) => log.error('unexpected failure (the service keeps running)', { error: errorMessage(err), stack: (err as Error)?.stack }));
+  process.on('unhandledRejection', (err) =>
+    log.error('unexpected failure (the service keeps running)', { error: errorMessage(err), stack: (err as Error)?.stack }),
+  );
   const service = new GatewayService(config, log);
   await service.start();
   await new Promise<void>((resolveStop) => {

@@ -16,11 +16,28 @@ import { DEFAULT_LIMITS, type PlausibilityLimits } from '../model/limits.js';
 export interface ServiceSettings {
   dataDir: string;
   inbox: string;
-  watch: { polling: boolean; pollIntervalMs: number; stableForMs: number; rescanEveryMs: number; emptyFileTimeoutMs: number; doneMarkers: string[]; concurrency: number };
+  watch: {
+    polling: boolean;
+    pollIntervalMs: number;
+    stableForMs: number;
+    rescanEveryMs: number;
+    emptyFileTimeoutMs: number;
+    doneMarkers: string[];
+    concurrency: number;
+  };
   onRejectedInvoice: 'continue' | 'hold-file';
   onDuplicateFile: 'skip' | 'process';
   numbering: { default: Required<SeriesFormats>; sellers: Record<string, SeriesFormats> };
-  outbox: { maxAttempts: number; firstRetryAfterMs: number; maxRetryAfterMs: number; concurrency: number; perTargetConcurrency: number; sendTimeoutMs: number; pollIntervalMs: number; renderThreads: number };
+  outbox: {
+    maxAttempts: number;
+    firstRetryAfterMs: number;
+    maxRetryAfterMs: number;
+    concurrency: number;
+    perTargetConcurrency: number;
+    sendTimeoutMs: number;
+    pollIntervalMs: number;
+    renderThreads: number;
+  };
   scheduler: { checkEveryMs: number };
   email: { server?: string };
   targets: Record<string, TargetConfig>;
@@ -87,7 +104,12 @@ export function serviceSettings(file: GatewayFileConfig, base: string): ServiceS
     scheduler: { checkEveryMs: durationMs(file.scheduler?.checkEvery, 5000) },
     email: file.email ?? {},
     targets,
-    logging: { level: file.logging?.level ?? 'info', file: file.logging?.file ? abs(file.logging.file) : undefined, maxSizeMb: file.logging?.maxSizeMb ?? 20, maxFiles: file.logging?.maxFiles ?? 10 },
+    logging: {
+      level: file.logging?.level ?? 'info',
+      file: file.logging?.file ? abs(file.logging.file) : undefined,
+      maxSizeMb: file.logging?.maxSizeMb ?? 20,
+      maxFiles: file.logging?.maxFiles ?? 10,
+    },
     accounting: file.accounting ?? {},
     limits: { ...DEFAULT_LIMITS, ...(file.limits ?? {}) },
     umask: parseInt(file.umask ?? '027', 8),
@@ -100,7 +122,13 @@ function checkAdministrations(customers: CustomersConfig, administrations: Recor
   for (const r of routes) {
     if (!isBatchedFormat(r.format)) continue;
     const name = r.administration ?? r.target ?? 'default';
-    if (!administrations[name]) errors.push(new ConfigError(`administration '${name}' of a ${r.format} route is not in config/accounting.yaml${didYouMean(name, Object.keys(administrations))}`, { file, field: 'administration' }));
+    if (!administrations[name])
+      errors.push(
+        new ConfigError(`administration '${name}' of a ${r.format} route is not in config/accounting.yaml${didYouMean(name, Object.keys(administrations))}`, {
+          file,
+          field: 'administration',
+        }),
+      );
   }
 }
 
@@ -114,7 +142,12 @@ function checkRouteTargets(customers: CustomersConfig, targets: Record<string, T
     if (r.transport === 'sftp' || (r.transport === 'folder' && !isBatchedFormat(r.format))) {
       if (!r.target) errors.push(new ConfigError(`a ${r.transport} route needs a target (a name under targets: in gateway.yaml)`, { file, path: where }));
       else if (!targets[r.target]) {
-        errors.push(new ConfigError(`target '${r.target}' is not under targets: in gateway.yaml${didYouMean(r.target, Object.keys(targets))}`, { file, path: `${where}.target` }));
+        errors.push(
+          new ConfigError(`target '${r.target}' is not under targets: in gateway.yaml${didYouMean(r.target, Object.keys(targets))}`, {
+            file,
+            path: `${where}.target`,
+          }),
+        );
       }
     }
   }
@@ -157,14 +190,14 @@ export function loadConfig(location: ConfigLocation): GatewayConfig {
   const sellersFile = join(location.configDir, 'sellers.yaml');
   const customersFile = join(location.configDir, 'customers.yaml');
   const sellers = attempt(() => loadYaml<SellersConfig>(sellersFile, 'sellers', display(sellersFile)).value);
-  const customers = existsSync(customersFile)
-    ? attempt(() => loadYaml<CustomersConfig>(customersFile, 'customers', display(customersFile)).value)
-    : {};
+  const customers = existsSync(customersFile) ? attempt(() => loadYaml<CustomersConfig>(customersFile, 'customers', display(customersFile)).value) : {};
   const mappings: CompiledMapping[] = [];
   if (!existsSync(location.mappingsDir)) {
     errors.push(new ConfigError('the mappings folder does not exist', { file: display(location.mappingsDir) }));
   } else {
-    for (const name of readdirSync(location.mappingsDir).filter((n) => /\.ya?ml$/.test(n)).sort()) {
+    for (const name of readdirSync(location.mappingsDir)
+      .filter((n) => /\.ya?ml$/.test(n))
+      .sort()) {
       const file = join(location.mappingsDir, name);
       const mapping = attempt(() => loadMapping(file, display(file)));
       if (mapping) mappings.push(mapping);
@@ -172,16 +205,22 @@ export function loadConfig(location: ConfigLocation): GatewayConfig {
   }
   const gatewayFile = join(location.configDir, 'gateway.yaml');
   const gateway = existsSync(gatewayFile) ? attempt(() => loadYaml<GatewayFileConfig>(gatewayFile, 'gateway', display(gatewayFile)).value) : {};
-  const service = gateway ? attempt(() => {
-    try {
-      return serviceSettings(gateway, dirname(location.configDir));
-    } catch (err) {
-      throw new ConfigError((err as Error).message, { file: display(gatewayFile) });
-    }
-  }) : undefined;
+  const service = gateway
+    ? attempt(() => {
+        try {
+          return serviceSettings(gateway, dirname(location.configDir));
+        } catch (err) {
+          throw new ConfigError((err as Error).message, { file: display(gatewayFile) });
+        }
+      })
+    : undefined;
   if (customers && service) checkRouteTargets(customers, service.targets, display(customersFile), errors);
   const accountingFile = join(location.configDir, 'accounting.yaml');
-  const accounting = existsSync(accountingFile) ? attempt(() => loadYaml<{ administrations: Record<string, AdministrationConfig> }>(accountingFile, 'accounting', display(accountingFile)).value.administrations) : {};
+  const accounting = existsSync(accountingFile)
+    ? attempt(
+        () => loadYaml<{ administrations: Record<string, AdministrationConfig> }>(accountingFile, 'accounting', display(accountingFile)).value.administrations,
+      )
+    : {};
   if (customers && accounting) checkAdministrations(customers, accounting, display(customersFile), errors);
   if (errors.length) throw new ConfigErrors(errors);
   normaliseIdentifiers(sellers!, customers!);

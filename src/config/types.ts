@@ -69,13 +69,33 @@ export type TargetConfig =
   | { kind: 'folder'; path: string; fileName?: string }
   | { kind: 'pickup'; path: string; from?: string; replyTo?: string; bcc?: string }
   | {
-      kind: 'sftp'; host: string; port?: number; user: string; privateKeyFile?: string; password?: string;
-      folder: string; fileName?: string; hostKeySha256: string; maxConnections?: number; timeoutMs?: number;
+      kind: 'sftp';
+      host: string;
+      port?: number;
+      user: string;
+      privateKeyFile?: string;
+      password?: string;
+      folder: string;
+      fileName?: string;
+      hostKeySha256: string;
+      maxConnections?: number;
+      timeoutMs?: number;
     }
   | {
-      kind: 'smtp'; host: string; port?: number; secure?: boolean; requireTLS?: boolean; user?: string; password?: string;
-      from?: string; replyTo?: string; bcc?: string; messagesPerMinute?: number; maxConnections?: number;
-      dkim?: { domainName: string; keySelector: string; privateKeyFile: string }; tlsRejectUnauthorized?: boolean;
+      kind: 'smtp';
+      host: string;
+      port?: number;
+      secure?: boolean;
+      requireTLS?: boolean;
+      user?: string;
+      password?: string;
+      from?: string;
+      replyTo?: string;
+      bcc?: string;
+      messagesPerMinute?: number;
+      maxConnections?: number;
+      dkim?: { domainName: string; keySelector: string; privateKeyFile: string };
+      tlsRejectUnauthorized?: boolean;
       /** PEM file of the CA the server's certificate must chain to (an in-house mail server) */
       caFile?: string;
     };
@@ -92,13 +112,27 @@ export interface GatewayFileConfig {
   dataDir?: string;
   inbox?: string;
   watch?: {
-    polling?: boolean; pollInterval?: string; stableFor?: string; rescanEvery?: string; emptyFileTimeout?: string;
-    doneMarkers?: string[]; concurrency?: number;
+    polling?: boolean;
+    pollInterval?: string;
+    stableFor?: string;
+    rescanEvery?: string;
+    emptyFileTimeout?: string;
+    doneMarkers?: string[];
+    concurrency?: number;
   };
   onRejectedInvoice?: 'continue' | 'hold-file';
   onDuplicateFile?: 'skip' | 'process';
   numbering?: { default?: SeriesFormats; sellers?: Record<string, SeriesFormats> };
-  outbox?: { maxAttempts?: number; firstRetryAfter?: string; maxRetryAfter?: string; concurrency?: number; perTargetConcurrency?: number; sendTimeout?: string; pollInterval?: string; renderThreads?: number };
+  outbox?: {
+    maxAttempts?: number;
+    firstRetryAfter?: string;
+    maxRetryAfter?: string;
+    concurrency?: number;
+    perTargetConcurrency?: number;
+    sendTimeout?: string;
+    pollInterval?: string;
+    renderThreads?: number;
+  };
   scheduler?: { checkEvery?: string };
   email?: { server?: string };
   accounting?: Record<string, unknown>;

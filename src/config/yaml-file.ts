@@ -30,7 +30,11 @@ function schemaValidator(name: string): ValidateFunction {
 
 function pointerSteps(instancePath: string): (string | number)[] {
   if (!instancePath) return [];
-  return instancePath.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+  return instancePath
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }
 
 /** Walks the YAML tree by path; map keys compare as text, so "1" finds a customer numbered 1. */
@@ -67,7 +71,11 @@ function describe(err: ErrorObject): string {
     }
     case 'enum': {
       const allowed = (err.params as { allowedValues: unknown[] }).allowedValues.map(String);
-      const label = String(pointerSteps(err.instancePath).filter((s) => typeof s === 'string').pop() ?? 'value');
+      const label = String(
+        pointerSteps(err.instancePath)
+          .filter((s) => typeof s === 'string')
+          .pop() ?? 'value',
+      );
       return `unknown ${label} '${String(err.data)}'${didYouMean(String(err.data), allowed) || ` (one of: ${allowed.join(', ')})`}`;
     }
     case 'required':
@@ -129,9 +137,10 @@ export function parseYaml<T>(text: string, schema: string, file: string): YamlSo
   if (!validate(value)) {
     const errors = usefulErrors(validate.errors ?? []).map((err) => {
       const steps = pointerSteps(err.instancePath);
-      const node = err.keyword === 'additionalProperties'
-        ? keyNode(doc, steps, String((err.params as { additionalProperty: string }).additionalProperty))
-        : nodeAt(doc, steps);
+      const node =
+        err.keyword === 'additionalProperties'
+          ? keyNode(doc, steps, String((err.params as { additionalProperty: string }).additionalProperty))
+          : nodeAt(doc, steps);
       const pos = at(node?.range?.[0]);
       return new ConfigError(describe(err), { file, line: pos.line, column: pos.column, path: steps.join('.') || undefined });
     });

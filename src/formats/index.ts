@@ -46,7 +46,12 @@ export function formatNames(): string[] {
 }
 
 /** Renders an invoice in a route's format; the file name is the invoice number (plus a resend suffix). */
-export async function renderDocument(formatName: string, invoice: CalculatedInvoice, options: Delivery['options'], baseName: string): Promise<RenderedDocument> {
+export async function renderDocument(
+  formatName: string,
+  invoice: CalculatedInvoice,
+  options: Delivery['options'],
+  baseName: string,
+): Promise<RenderedDocument> {
   const format = formats.get(formatName);
   if (!format) throw new FormatError(`format '${formatName}' is not available in this gateway (available: ${formatNames().join(', ')})`, { field: 'format' });
   const content = await format.render(invoice, options);

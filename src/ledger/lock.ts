@@ -26,7 +26,10 @@ export class LedgerLock {
     } catch (err) {
       db.close();
       if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
-      throw new EnvironmentError(`another invoice-gateway process is already running on the ledger ${ledgerFile}; two processes on one SQLite ledger would send and book twice. Stop the other one (or give this one its own dataDir); several nodes need the PostgreSQL ledger`, { file: ledgerFile });
+      throw new EnvironmentError(
+        `another invoice-gateway process is already running on the ledger ${ledgerFile}; two processes on one SQLite ledger would send and book twice. Stop the other one (or give this one its own dataDir); several nodes need the PostgreSQL ledger`,
+        { file: ledgerFile },
+      );
     }
   }
 

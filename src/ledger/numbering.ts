@@ -12,7 +12,10 @@ const SEQ = /\{seq(?::(\d+))?\}/;
 export function seriesSlot(format: string, issueDate: string): SeriesSlot {
   if (!SEQ.test(format)) throw new Error(`number format "${format}" has no {seq} part`);
   const [yyyy, mm] = issueDate.split('-') as [string, string];
-  const dated = format.replace(/\{yyyy\}/g, yyyy).replace(/\{yy\}/g, yyyy.slice(2)).replace(/\{mm\}/g, mm);
+  const dated = format
+    .replace(/\{yyyy\}/g, yyyy)
+    .replace(/\{yy\}/g, yyyy.slice(2))
+    .replace(/\{mm\}/g, mm);
   const width = Number(SEQ.exec(dated)?.[1] ?? 1);
   return {
     counter: dated,

@@ -3,7 +3,18 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CalculatedInvoice } from '../model/invoice.js';
 import type { Delivery } from '../routing/route.js';
-import type { DeliveryRecord, ExportBatch, FileRecord, FileState, InvoiceRecord, InvoiceState, IssueRequest, IssueResult, Ledger, LedgerStatus } from './ledger.js';
+import type {
+  DeliveryRecord,
+  ExportBatch,
+  FileRecord,
+  FileState,
+  InvoiceRecord,
+  InvoiceState,
+  IssueRequest,
+  IssueResult,
+  Ledger,
+  LedgerStatus,
+} from './ledger.js';
 import { MIGRATIONS } from './migrations.js';
 import { EnvironmentError } from '../errors.js';
 import { seriesSlot } from './numbering.js';
@@ -95,10 +106,15 @@ export class SqliteLedger implements Ledger {
       invoiceById: s('SELECT * FROM invoices WHERE id = ?'),
       fileName: s('SELECT f.name FROM invoices i JOIN files f ON f.id = i.file_id WHERE i.seller = ? AND i.number = ?'),
       seriesGet: s('SELECT last_seq FROM number_series WHERE seller = ? AND counter = ?'),
-      seriesSet: s('INSERT INTO number_series (seller, counter, last_seq) VALUES (?, ?, ?) ON CONFLICT (seller, counter) DO UPDATE SET last_seq = excluded.last_seq'),
-      insertInvoice: s(`INSERT INTO invoices (file_id, seq_in_file, source_key, business_key, seller, kind, type_code, number, state, order_key, hold_until, hold_status, customer, currency, payable, number_format, document, routes, created_at, issued_at)
+      seriesSet: s(
+        'INSERT INTO number_series (seller, counter, last_seq) VALUES (?, ?, ?) ON CONFLICT (seller, counter) DO UPDATE SET last_seq = excluded.last_seq',
+      ),
+      insertInvoice:
+        s(`INSERT INTO invoices (file_id, seq_in_file, source_key, business_key, seller, kind, type_code, number, state, order_key, hold_until, hold_status, customer, currency, payable, number_format, document, routes, created_at, issued_at)
         VALUES (@fileId, @seq, @sourceKey, @businessKey, @seller, @kind, @typeCode, @number, @state, @orderKey, @holdUntil, @holdStatus, @customer, @currency, @payable, @numberFormat, @document, @routes, @now, @issuedAt)`),
-      issueHeld: s(`UPDATE invoices SET number = ?, state = 'issued', document = ?, routes = ?, issued_at = ?, hold_until = NULL, hold_status = NULL WHERE id = ? AND state = 'held'`),
+      issueHeld: s(
+        `UPDATE invoices SET number = ?, state = 'issued', document = ?, routes = ?, issued_at = ?, hold_until = NULL, hold_status = NULL WHERE id = ? AND state = 'held'`,
+      ),
       updateHeld: s(`UPDATE invoices SET document = ?, routes = ?, payable = ? WHERE id = ? AND state = 'held'`),
       heldForOrder: s(`SELECT * FROM invoices WHERE order_key = ? AND state = 'held' ORDER BY id LIMIT 1`),
       issuedForOrder: s(`SELECT * FROM invoices WHERE order_key = ? AND state = 'issued' ORDER BY id LIMIT 1`),
@@ -114,7 +130,9 @@ export class SqliteLedger implements Ledger {
       markFailed: s(`UPDATE deliveries SET state = ?, last_error = ?, next_attempt_at = ? WHERE id = ?`),
       releaseSending: s(`UPDATE deliveries SET state = 'pending' WHERE state = 'sending'`),
       retryById: s(`UPDATE deliveries SET state = 'pending', next_attempt_at = ?, attempts = 0 WHERE id = ? AND state IN ('failed', 'dead')`),
-      retryByFile: s(`UPDATE deliveries SET state = 'pending', next_attempt_at = ?, attempts = 0 WHERE state IN ('failed', 'dead') AND invoice_id IN (SELECT id FROM invoices WHERE file_id = ?)`),
+      retryByFile: s(
+        `UPDATE deliveries SET state = 'pending', next_attempt_at = ?, attempts = 0 WHERE state IN ('failed', 'dead') AND invoice_id IN (SELECT id FROM invoices WHERE file_id = ?)`,
+      ),
       deliveriesOfInvoice: s('SELECT d.*, i.number FROM deliveries d JOIN invoices i ON i.id = d.invoice_id WHERE d.invoice_id = ? ORDER BY d.id'),
       countKeys: s(`SELECT COUNT(*) AS n FROM deliveries WHERE invoice_id = ? AND route_id = ?`),
       event: s('INSERT INTO events (at, kind, detail) VALUES (?, ?, ?)'),
@@ -128,11 +146,17 @@ export class SqliteLedger implements Ledger {
       verdict = (this.db.pragma('quick_check', { simple: false }) as { quick_check: string }[]).map((r) => r.quick_check).join('; ');
     } catch (err) {
       this.db.close();
-      throw new EnvironmentError(`the ledger ${this.path} is not a readable SQLite database (${(err as Error).message}); restore it from a backup, or move it aside to start an empty one. Nothing was numbered`, { file: this.path });
+      throw new EnvironmentError(
+        `the ledger ${this.path} is not a readable SQLite database (${(err as Error).message}); restore it from a backup, or move it aside to start an empty one. Nothing was numbered`,
+        { file: this.path },
+      );
     }
     if (verdict !== 'ok') {
       this.db.close();
-      throw new EnvironmentError(`the ledger ${this.path} is damaged (SQLite quick_check: ${verdict.slice(0, 300)}); restore it from a backup. The gateway does not number invoices on a damaged ledger`, { file: this.path });
+      throw new EnvironmentError(
+        `the ledger ${this.path} is damaged (SQLite quick_check: ${verdict.slice(0, 300)}); restore it from a backup. The gateway does not number invoices on a damaged ledger`,
+        { file: this.path },
+      );
     }
   }
 
@@ -145,7 +169,9 @@ export class SqliteLedger implements Ledger {
       this.db.pragma(`user_version = ${version + 1}`);
       return true;
     });
-    while (step.immediate()) { /* next migration */ }
+    while (step.immediate()) {
+      /* next migration */
+    }
   }
 
   claimFile(claim: { source: string; name: string; contentHash: string; processingPath: string }): FileRecord | undefined {
@@ -193,7 +219,17 @@ export class SqliteLedger implements Ledger {
   private insertDeliveries(invoiceId: number, number: string, deliveries: Delivery[], now: number): void {
     const created = nowIso();
     for (const d of deliveries) {
-      this.stmts['insertDelivery']!.run(invoiceId, d.routeId, d.format, d.transport, d.target, JSON.stringify(d.options), now, `${number}.${d.routeId}`, created);
+      this.stmts['insertDelivery']!.run(
+        invoiceId,
+        d.routeId,
+        d.format,
+        d.transport,
+        d.target,
+        JSON.stringify(d.options),
+        now,
+        `${number}.${d.routeId}`,
+        created,
+      );
     }
   }
 
@@ -206,7 +242,8 @@ export class SqliteLedger implements Ledger {
         const inv = req.invoice;
         const seller = inv.meta.sellerKey;
         if (req.businessKey && !req.issueAgain) {
-          const before = this.stmts['invoiceByBusinessKey']!.get(seller, req.businessKey) as { id: number; number: string | null; state: string; name: string } | undefined;
+          const before = this.stmts['invoiceByBusinessKey']!.get(seller, req.businessKey) as
+            { id: number; number: string | null; state: string; name: string } | undefined;
           if (before) return { status: 'issued-before', invoiceId: before.id, ...(before.number ? { number: before.number } : {}), existingFile: before.name };
         }
         if (inv.number) {
@@ -214,15 +251,30 @@ export class SqliteLedger implements Ledger {
           if (clash) return { status: 'duplicate-number', number: inv.number, existingFile: clash.name };
         }
         const held = req.hold !== undefined;
-        const number = held ? undefined : inv.number ?? this.takeNumber(seller, req.numberFormat, inv.issueDate);
+        const number = held ? undefined : (inv.number ?? this.takeNumber(seller, req.numberFormat, inv.issueDate));
         const document: CalculatedInvoice = number ? { ...inv, number } : inv;
         if (number && document.payment && !document.payment.paymentReference) document.payment = { ...document.payment, paymentReference: number };
         const info = this.stmts['insertInvoice']!.run({
-          fileId: req.fileId, seq: req.seqInFile, sourceKey: inv.meta.sourceKey, businessKey: req.businessKey ?? null, seller, kind: inv.kind, typeCode: inv.typeCode,
-          number: number ?? null, state: held ? 'held' : 'issued', orderKey: req.hold?.orderKey ?? orderKeyOf(inv),
-          holdUntil: req.hold?.until ?? null, holdStatus: req.hold?.status ?? null, customer: inv.meta.customerKey ?? null,
-          currency: inv.currency, payable: inv.totals.payableAmount, numberFormat: req.numberFormat,
-          document: JSON.stringify(document), routes: JSON.stringify(req.deliveries), now: nowIso(), issuedAt: held ? null : nowIso(),
+          fileId: req.fileId,
+          seq: req.seqInFile,
+          sourceKey: inv.meta.sourceKey,
+          businessKey: req.businessKey ?? null,
+          seller,
+          kind: inv.kind,
+          typeCode: inv.typeCode,
+          number: number ?? null,
+          state: held ? 'held' : 'issued',
+          orderKey: req.hold?.orderKey ?? orderKeyOf(inv),
+          holdUntil: req.hold?.until ?? null,
+          holdStatus: req.hold?.status ?? null,
+          customer: inv.meta.customerKey ?? null,
+          currency: inv.currency,
+          payable: inv.totals.payableAmount,
+          numberFormat: req.numberFormat,
+          document: JSON.stringify(document),
+          routes: JSON.stringify(req.deliveries),
+          now: nowIso(),
+          issuedAt: held ? null : nowIso(),
         });
         const invoiceId = Number(info.lastInsertRowid);
         if (!number) return { status: 'held', invoiceId };
@@ -234,24 +286,28 @@ export class SqliteLedger implements Ledger {
   }
 
   issueHeld(invoiceId: number, invoice: CalculatedInvoice, deliveries: Delivery[]): { number: string } | undefined {
-    return this.db.transaction(() => {
-      const row = this.stmts['invoiceById']!.get(invoiceId) as Row | undefined;
-      if (!row || row['state'] !== 'held') return undefined;
-      const number = invoice.number ?? this.takeNumber(row['seller'] as string, row['number_format'] as string, invoice.issueDate);
-      const document: CalculatedInvoice = { ...invoice, number };
-      if (document.payment && !document.payment.paymentReference) document.payment = { ...document.payment, paymentReference: number };
-      this.stmts['issueHeld']!.run(number, JSON.stringify(document), JSON.stringify(deliveries), nowIso(), invoiceId);
-      this.insertDeliveries(invoiceId, number, deliveries, Date.now());
-      return { number };
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const row = this.stmts['invoiceById']!.get(invoiceId) as Row | undefined;
+        if (!row || row['state'] !== 'held') return undefined;
+        const number = invoice.number ?? this.takeNumber(row['seller'] as string, row['number_format'] as string, invoice.issueDate);
+        const document: CalculatedInvoice = { ...invoice, number };
+        if (document.payment && !document.payment.paymentReference) document.payment = { ...document.payment, paymentReference: number };
+        this.stmts['issueHeld']!.run(number, JSON.stringify(document), JSON.stringify(deliveries), nowIso(), invoiceId);
+        this.insertDeliveries(invoiceId, number, deliveries, Date.now());
+        return { number };
+      })
+      .immediate();
   }
 
   rejectHeld(invoiceId: number, reason: string): void {
-    this.db.transaction(() => {
-      if (this.db.prepare(`UPDATE invoices SET state = 'rejected', hold_until = NULL WHERE id = ? AND state = 'held'`).run(invoiceId).changes) {
-        this.logEvent('held-rejected', { invoiceId, reason });
-      }
-    }).immediate();
+    this.db
+      .transaction(() => {
+        if (this.db.prepare(`UPDATE invoices SET state = 'rejected', hold_until = NULL WHERE id = ? AND state = 'held'`).run(invoiceId).changes) {
+          this.logEvent('held-rejected', { invoiceId, reason });
+        }
+      })
+      .immediate();
   }
 
   updateHeld(invoiceId: number, invoice: CalculatedInvoice, deliveries: Delivery[]): void {
@@ -284,27 +340,37 @@ export class SqliteLedger implements Ledger {
 
   invoicesOfFile(fileId: number): { number?: string; state: InvoiceState; sourceKey: string }[] {
     return (this.stmts['invoicesOfFile']!.all(fileId) as Row[]).map((r) => ({
-      state: r['state'] as InvoiceState, sourceKey: r['source_key'] as string, ...(r['number'] ? { number: r['number'] as string } : {}),
+      state: r['state'] as InvoiceState,
+      sourceKey: r['source_key'] as string,
+      ...(r['number'] ? { number: r['number'] as string } : {}),
     }));
   }
 
   claimDueDeliveries(now: number, limit: number, busyTargets: string[] = []): DeliveryRecord[] {
-    return this.db.transaction(() => {
-      // targets whose slots are full are skipped, so the deliveries behind them are not starved
-      const rows = (busyTargets.length
-        ? this.db.prepare(`SELECT d.*, i.number FROM deliveries d JOIN invoices i ON i.id = d.invoice_id
+    return this.db
+      .transaction(() => {
+        // targets whose slots are full are skipped, so the deliveries behind them are not starved
+        const rows = (
+          busyTargets.length
+            ? this.db
+                .prepare(
+                  `SELECT d.*, i.number FROM deliveries d JOIN invoices i ON i.id = d.invoice_id
             WHERE d.state IN ('pending', 'failed') AND d.next_attempt_at <= ? AND d.format NOT IN (${BATCHED_SQL})
               AND (CASE WHEN d.transport = 'email' THEN 'email' ELSE d.transport || ':' || d.target END) NOT IN (SELECT value FROM json_each(?))
-            ORDER BY d.next_attempt_at, d.id LIMIT ?`).all(now, JSON.stringify(busyTargets), limit)
-        : this.stmts['dueDeliveries']!.all(now, limit)) as Row[];
-      const claimed: DeliveryRecord[] = [];
-      for (const row of rows) {
-        if (this.stmts['claimDelivery']!.run(row['id']).changes === 1) {
-          claimed.push(deliveryFromRow({ ...row, state: 'sending', attempts: (row['attempts'] as number) + 1 }));
+            ORDER BY d.next_attempt_at, d.id LIMIT ?`,
+                )
+                .all(now, JSON.stringify(busyTargets), limit)
+            : this.stmts['dueDeliveries']!.all(now, limit)
+        ) as Row[];
+        const claimed: DeliveryRecord[] = [];
+        for (const row of rows) {
+          if (this.stmts['claimDelivery']!.run(row['id']).changes === 1) {
+            claimed.push(deliveryFromRow({ ...row, state: 'sending', attempts: (row['attempts'] as number) + 1 }));
+          }
         }
-      }
-      return claimed;
-    }).immediate();
+        return claimed;
+      })
+      .immediate();
   }
 
   markSent(id: number, result: string): void {
@@ -327,21 +393,33 @@ export class SqliteLedger implements Ledger {
   }
 
   resend(invoiceNumber: string, reason: string): number {
-    return this.db.transaction(() => {
-      const row = this.stmts['invoiceByNumberAnySeller']!.get(invoiceNumber) as Row | undefined;
-      if (!row || row['state'] !== 'issued') return 0;
-      const invoice = invoiceFromRow(row);
-      const created = nowIso();
-      let count = 0;
-      for (const d of invoice.deliveries) {
-        const n = (this.stmts['countKeys']!.get(invoice.id, d.routeId) as { n: number }).n;
-        // A resend is a new, deliberate copy: its own key, so the target sees a new message.
-        this.stmts['insertDelivery']!.run(invoice.id, d.routeId, d.format, d.transport, d.target, JSON.stringify(d.options), Date.now(), `${invoiceNumber}.${d.routeId}.resend-${n}`, created);
-        count++;
-      }
-      this.logEvent('resend', { invoice: invoiceNumber, deliveries: count, reason });
-      return count;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const row = this.stmts['invoiceByNumberAnySeller']!.get(invoiceNumber) as Row | undefined;
+        if (!row || row['state'] !== 'issued') return 0;
+        const invoice = invoiceFromRow(row);
+        const created = nowIso();
+        let count = 0;
+        for (const d of invoice.deliveries) {
+          const n = (this.stmts['countKeys']!.get(invoice.id, d.routeId) as { n: number }).n;
+          // A resend is a new, deliberate copy: its own key, so the target sees a new message.
+          this.stmts['insertDelivery']!.run(
+            invoice.id,
+            d.routeId,
+            d.format,
+            d.transport,
+            d.target,
+            JSON.stringify(d.options),
+            Date.now(),
+            `${invoiceNumber}.${d.routeId}.resend-${n}`,
+            created,
+          );
+          count++;
+        }
+        this.logEvent('resend', { invoice: invoiceNumber, deliveries: count, reason });
+        return count;
+      })
+      .immediate();
   }
 
   deliveryById(id: number): DeliveryRecord | undefined {
@@ -350,8 +428,12 @@ export class SqliteLedger implements Ledger {
   }
 
   deliveryStatesOfFile(fileId: number): { total: number; sent: number; dead: number; failed: number } {
-    const row = this.db.prepare(`SELECT COUNT(*) AS total, SUM(d.state = 'sent') AS sent, SUM(d.state = 'dead') AS dead, SUM(d.state = 'failed') AS failed
-      FROM deliveries d JOIN invoices i ON i.id = d.invoice_id WHERE i.file_id = ?`).get(fileId) as Record<string, number | null>;
+    const row = this.db
+      .prepare(
+        `SELECT COUNT(*) AS total, SUM(d.state = 'sent') AS sent, SUM(d.state = 'dead') AS dead, SUM(d.state = 'failed') AS failed
+      FROM deliveries d JOIN invoices i ON i.id = d.invoice_id WHERE i.file_id = ?`,
+      )
+      .get(fileId) as Record<string, number | null>;
     return { total: row['total'] ?? 0, sent: row['sent'] ?? 0, dead: row['dead'] ?? 0, failed: row['failed'] ?? 0 };
   }
 
@@ -360,70 +442,117 @@ export class SqliteLedger implements Ledger {
   }
 
   pendingExports(format: string, administration: string, now: number): DeliveryRecord[] {
-    return (this.db.prepare(`SELECT d.*, i.number FROM deliveries d JOIN invoices i ON i.id = d.invoice_id
-      WHERE d.format = ? AND d.target = ? AND d.state IN ('pending', 'failed') AND d.next_attempt_at <= ? ORDER BY i.number, d.id`).all(format, administration, now) as Row[]).map(deliveryFromRow);
+    return (
+      this.db
+        .prepare(
+          `SELECT d.*, i.number FROM deliveries d JOIN invoices i ON i.id = d.invoice_id
+      WHERE d.format = ? AND d.target = ? AND d.state IN ('pending', 'failed') AND d.next_attempt_at <= ? ORDER BY i.number, d.id`,
+        )
+        .all(format, administration, now) as Row[]
+    ).map(deliveryFromRow);
   }
 
   openBatch(batch: { format: string; administration: string; fileName: string; contentHash: string; deliveryIds: number[] }): number {
-    return this.db.transaction(() => {
-      const info = this.db.prepare(`INSERT INTO export_batches (format, administration, file_name, content_hash, delivery_ids, state, created_at) VALUES (?, ?, ?, ?, ?, 'writing', ?)`)
-        .run(batch.format, batch.administration, batch.fileName, batch.contentHash, JSON.stringify(batch.deliveryIds), nowIso());
-      const claim = this.db.prepare(`UPDATE deliveries SET state = 'sending', attempts = attempts + 1 WHERE id = ?`);
-      for (const id of batch.deliveryIds) claim.run(id);
-      return Number(info.lastInsertRowid);
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const info = this.db
+          .prepare(
+            `INSERT INTO export_batches (format, administration, file_name, content_hash, delivery_ids, state, created_at) VALUES (?, ?, ?, ?, ?, 'writing', ?)`,
+          )
+          .run(batch.format, batch.administration, batch.fileName, batch.contentHash, JSON.stringify(batch.deliveryIds), nowIso());
+        const claim = this.db.prepare(`UPDATE deliveries SET state = 'sending', attempts = attempts + 1 WHERE id = ?`);
+        for (const id of batch.deliveryIds) claim.run(id);
+        return Number(info.lastInsertRowid);
+      })
+      .immediate();
   }
 
   finishBatch(batchId: number, exported: { invoiceNumber: string; contentHash: string }[]): void {
-    this.db.transaction(() => {
-      const b = this.db.prepare('SELECT * FROM export_batches WHERE id = ?').get(batchId) as Row;
-      const insert = this.db.prepare(`INSERT OR IGNORE INTO exports (format, administration, invoice_number, content_hash, batch_id, exported_at) VALUES (?, ?, ?, ?, ?, ?)`);
-      for (const e of exported) insert.run(b['format'], b['administration'], e.invoiceNumber, e.contentHash, batchId, nowIso());
-      const sent = this.stmts['markSent']!;
-      for (const id of JSON.parse(b['delivery_ids'] as string) as number[]) sent.run(nowIso(), `${b['file_name']} (batch ${batchId})`, id);
-      this.db.prepare(`UPDATE export_batches SET state = 'done', finished_at = ? WHERE id = ?`).run(nowIso(), batchId);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        const b = this.db.prepare('SELECT * FROM export_batches WHERE id = ?').get(batchId) as Row;
+        const insert = this.db.prepare(
+          `INSERT OR IGNORE INTO exports (format, administration, invoice_number, content_hash, batch_id, exported_at) VALUES (?, ?, ?, ?, ?, ?)`,
+        );
+        for (const e of exported) insert.run(b['format'], b['administration'], e.invoiceNumber, e.contentHash, batchId, nowIso());
+        const sent = this.stmts['markSent']!;
+        for (const id of JSON.parse(b['delivery_ids'] as string) as number[]) sent.run(nowIso(), `${b['file_name']} (batch ${batchId})`, id);
+        this.db.prepare(`UPDATE export_batches SET state = 'done', finished_at = ? WHERE id = ?`).run(nowIso(), batchId);
+      })
+      .immediate();
   }
 
   unfinishedBatches(): ExportBatch[] {
     return (this.db.prepare(`SELECT * FROM export_batches WHERE state = 'writing' ORDER BY id`).all() as Row[]).map((r) => ({
-      id: r['id'] as number, format: r['format'] as string, administration: r['administration'] as string, fileName: r['file_name'] as string,
-      contentHash: r['content_hash'] as string, deliveryIds: JSON.parse(r['delivery_ids'] as string) as number[],
+      id: r['id'] as number,
+      format: r['format'] as string,
+      administration: r['administration'] as string,
+      fileName: r['file_name'] as string,
+      contentHash: r['content_hash'] as string,
+      deliveryIds: JSON.parse(r['delivery_ids'] as string) as number[],
     }));
   }
 
   exportedIn(format: string, administration: string, invoiceNumber: string): number | undefined {
-    const row = this.db.prepare('SELECT batch_id FROM exports WHERE format = ? AND administration = ? AND invoice_number = ?').get(format, administration, invoiceNumber) as { batch_id: number } | undefined;
+    const row = this.db
+      .prepare('SELECT batch_id FROM exports WHERE format = ? AND administration = ? AND invoice_number = ?')
+      .get(format, administration, invoiceNumber) as { batch_id: number } | undefined;
     return row?.batch_id;
   }
 
   reexport(invoiceNumber: string, format: string, administration: string, reason: string): boolean {
-    return this.db.transaction(() => {
-      const invoice = this.stmts['invoiceByNumberAnySeller']!.get(invoiceNumber) as Row | undefined;
-      if (!invoice) return false;
-      const removed = this.db.prepare('DELETE FROM exports WHERE format = ? AND administration = ? AND invoice_number = ?').run(format, administration, invoiceNumber).changes;
-      const route = (JSON.parse(invoice['routes'] as string) as Delivery[]).find((d) => d.format === format && d.target === administration);
-      if (!route) return false;
-      const n = (this.stmts['countKeys']!.get(invoice['id'], route.routeId) as { n: number }).n;
-      this.stmts['insertDelivery']!.run(invoice['id'], route.routeId, route.format, route.transport, route.target, JSON.stringify(route.options), Date.now(), `${invoiceNumber}.${route.routeId}.reexport-${n}`, nowIso());
-      this.logEvent('reexport', { invoice: invoiceNumber, format, administration, reason, previousExportRemoved: removed > 0 });
-      return true;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const invoice = this.stmts['invoiceByNumberAnySeller']!.get(invoiceNumber) as Row | undefined;
+        if (!invoice) return false;
+        const removed = this.db
+          .prepare('DELETE FROM exports WHERE format = ? AND administration = ? AND invoice_number = ?')
+          .run(format, administration, invoiceNumber).changes;
+        const route = (JSON.parse(invoice['routes'] as string) as Delivery[]).find((d) => d.format === format && d.target === administration);
+        if (!route) return false;
+        const n = (this.stmts['countKeys']!.get(invoice['id'], route.routeId) as { n: number }).n;
+        this.stmts['insertDelivery']!.run(
+          invoice['id'],
+          route.routeId,
+          route.format,
+          route.transport,
+          route.target,
+          JSON.stringify(route.options),
+          Date.now(),
+          `${invoiceNumber}.${route.routeId}.reexport-${n}`,
+          nowIso(),
+        );
+        this.logEvent('reexport', { invoice: invoiceNumber, format, administration, reason, previousExportRemoved: removed > 0 });
+        return true;
+      })
+      .immediate();
   }
 
   status(now: number): LedgerStatus {
     const counts = (sql: string): Record<string, number> =>
       Object.fromEntries((this.db.prepare(sql).all() as { state: string; n: number }[]).map((r) => [r.state, r.n]));
-    const oldest = this.db.prepare(`SELECT d.id, i.number, d.created_at FROM deliveries d JOIN invoices i ON i.id = d.invoice_id
-      WHERE d.state IN ('pending', 'failed', 'sending') ORDER BY d.created_at, d.id LIMIT 1`).get() as { id: number; number: string; created_at: string } | undefined;
-    const failures = this.db.prepare(`SELECT d.id, i.number, d.route_id, d.state, d.attempts, d.last_error, COALESCE(d.sent_at, d.created_at) AS at
-      FROM deliveries d JOIN invoices i ON i.id = d.invoice_id WHERE d.last_error IS NOT NULL AND d.state IN ('failed', 'dead') ORDER BY d.id DESC LIMIT 10`).all() as Row[];
-    const runs = this.db.prepare(`SELECT f.id, f.name, f.claimed_at, COUNT(d.id) AS total,
+    const oldest = this.db
+      .prepare(
+        `SELECT d.id, i.number, d.created_at FROM deliveries d JOIN invoices i ON i.id = d.invoice_id
+      WHERE d.state IN ('pending', 'failed', 'sending') ORDER BY d.created_at, d.id LIMIT 1`,
+      )
+      .get() as { id: number; number: string; created_at: string } | undefined;
+    const failures = this.db
+      .prepare(
+        `SELECT d.id, i.number, d.route_id, d.state, d.attempts, d.last_error, COALESCE(d.sent_at, d.created_at) AS at
+      FROM deliveries d JOIN invoices i ON i.id = d.invoice_id WHERE d.last_error IS NOT NULL AND d.state IN ('failed', 'dead') ORDER BY d.id DESC LIMIT 10`,
+      )
+      .all() as Row[];
+    const runs = this.db
+      .prepare(
+        `SELECT f.id, f.name, f.claimed_at, COUNT(d.id) AS total,
         SUM(CASE WHEN d.state = 'sent' THEN 1 ELSE 0 END) AS done, SUM(CASE WHEN d.state = 'dead' THEN 1 ELSE 0 END) AS dead, MAX(d.sent_at) AS last_sent
       FROM files f JOIN invoices i ON i.file_id = f.id JOIN deliveries d ON d.invoice_id = i.id
       WHERE f.id IN (SELECT file_id FROM invoices i2 JOIN deliveries d2 ON d2.invoice_id = i2.id WHERE d2.state IN ('pending', 'failed', 'sending'))
         OR f.id = (SELECT MAX(id) FROM files)
-      GROUP BY f.id ORDER BY f.id DESC LIMIT 10`).all() as Row[];
+      GROUP BY f.id ORDER BY f.id DESC LIMIT 10`,
+      )
+      .all() as Row[];
     void now;
     return {
       files: counts('SELECT state, COUNT(*) AS n FROM files GROUP BY state'),
@@ -431,12 +560,22 @@ export class SqliteLedger implements Ledger {
       deliveries: counts('SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state'),
       ...(oldest ? { oldestPending: { id: oldest.id, invoiceNumber: oldest.number, since: oldest.created_at } } : {}),
       recentFailures: failures.map((r) => ({
-        id: r['id'] as number, invoiceNumber: r['number'] as string, routeId: r['route_id'] as string, state: r['state'] as string,
-        attempts: r['attempts'] as number, error: r['last_error'] as string, at: r['at'] as string,
+        id: r['id'] as number,
+        invoiceNumber: r['number'] as string,
+        routeId: r['route_id'] as string,
+        state: r['state'] as string,
+        attempts: r['attempts'] as number,
+        error: r['last_error'] as string,
+        at: r['at'] as string,
       })),
       runs: runs.map((r) => ({
-        fileId: r['id'] as number, name: r['name'] as string, total: r['total'] as number, done: (r['done'] as number) ?? 0, dead: (r['dead'] as number) ?? 0,
-        startedAt: r['claimed_at'] as string, ...(r['last_sent'] ? { lastSentAt: r['last_sent'] as string } : {}),
+        fileId: r['id'] as number,
+        name: r['name'] as string,
+        total: r['total'] as number,
+        done: (r['done'] as number) ?? 0,
+        dead: (r['dead'] as number) ?? 0,
+        startedAt: r['claimed_at'] as string,
+        ...(r['last_sent'] ? { lastSentAt: r['last_sent'] as string } : {}),
       })),
     };
   }
@@ -449,4 +588,3 @@ export class SqliteLedger implements Ledger {
     this.db.close();
   }
 }
-

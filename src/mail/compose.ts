@@ -8,9 +8,19 @@ import { formatDate, formatMoney } from '../model/display.js';
 import type { CalculatedInvoice } from '../model/invoice.js';
 import type { SendRequest } from '../transports/transport.js';
 
-interface TemplateText { subject: string; text: string; html?: string }
-interface TemplatesFile { templates: Record<string, Partial<Record<'nl' | 'en', TemplateText>>> }
-interface Compiled { subject: HandlebarsTemplateDelegate; text: HandlebarsTemplateDelegate; html?: HandlebarsTemplateDelegate }
+interface TemplateText {
+  subject: string;
+  text: string;
+  html?: string;
+}
+interface TemplatesFile {
+  templates: Record<string, Partial<Record<'nl' | 'en', TemplateText>>>;
+}
+interface Compiled {
+  subject: HandlebarsTemplateDelegate;
+  text: HandlebarsTemplateDelegate;
+  html?: HandlebarsTemplateDelegate;
+}
 
 /** Sender settings of a mail server or pickup folder. */
 export interface SenderSettings {

@@ -138,19 +138,33 @@ export function assembleLine(v: FieldValues, index: number, def: MappingDefiniti
   if (discountAmount !== undefined || discountPercentage !== undefined) {
     let amount = discountAmount;
     let baseAmount: string | undefined;
-    if (amount === undefined && discountPercentage !== undefined && isDecimalText(line.quantity) && isDecimalText(line.netPrice) && isDecimalText(discountPercentage)) {
+    if (
+      amount === undefined &&
+      discountPercentage !== undefined &&
+      isDecimalText(line.quantity) &&
+      isDecimalText(line.netPrice) &&
+      isDecimalText(discountPercentage)
+    ) {
       let base = dec(line.quantity).times(decShared(line.netPrice));
-      if (line.baseQuantity !== undefined && isDecimalText(line.baseQuantity) && !decShared(line.baseQuantity).eq(0)) base = base.div(decShared(line.baseQuantity));
+      if (line.baseQuantity !== undefined && isDecimalText(line.baseQuantity) && !decShared(line.baseQuantity).eq(0))
+        base = base.div(decShared(line.baseQuantity));
       const rounded = roundAmount(base);
       baseAmount = amountText(rounded);
       amount = amountText(rounded.times(decShared(discountPercentage)).times(ONE_HUNDREDTH));
     }
     if (amount !== undefined && isDecimalText(amount) && !dec(amount).eq(0)) {
-      allowances.push({ charge: false, amount: amountText(dec(amount)), ...(discountPercentage ? { percentage: discountPercentage } : {}), ...(baseAmount ? { baseAmount } : {}), reason: v.get('discountReason') ?? 'Korting' });
+      allowances.push({
+        charge: false,
+        amount: amountText(dec(amount)),
+        ...(discountPercentage ? { percentage: discountPercentage } : {}),
+        ...(baseAmount ? { baseAmount } : {}),
+        reason: v.get('discountReason') ?? 'Korting',
+      });
     }
   }
   const chargeAmount = v.get('chargeAmount');
-  if (chargeAmount !== undefined && !dec(chargeAmount).eq(0)) allowances.push({ charge: true, amount: amountText(dec(chargeAmount)), reason: v.get('chargeReason') ?? 'Toeslag' });
+  if (chargeAmount !== undefined && !dec(chargeAmount).eq(0))
+    allowances.push({ charge: true, amount: amountText(dec(chargeAmount)), reason: v.get('chargeReason') ?? 'Toeslag' });
   if (allowances.length) line.allowanceCharges = allowances;
   return line;
 }
@@ -183,7 +197,8 @@ export function assembleInvoice(
   const problems: AssemblyProblem[] = [];
   const sellerKey = v.get('seller') ?? def.defaults?.seller ?? Object.keys(master.sellers)[0] ?? 'default';
   const seller = own(master.sellers, sellerKey);
-  if (!seller) problems.push({ field: 'seller', message: `seller '${sellerKey}' is not in config/sellers.yaml (known: ${Object.keys(master.sellers).join(', ')})` });
+  if (!seller)
+    problems.push({ field: 'seller', message: `seller '${sellerKey}' is not in config/sellers.yaml (known: ${Object.keys(master.sellers).join(', ')})` });
   const customerKey = v.get('customer');
   const customer = customerKey !== undefined ? own(master.customers.customers, customerKey) : undefined;
   if (customerKey !== undefined && !customer && master.customers.unknownCustomers === 'reject') {
@@ -221,9 +236,16 @@ export function assembleInvoice(
   if (customerKey !== undefined) invoice.meta.customerKey = customerKey;
   if (dueDate) invoice.dueDate = dueDate;
   const text: [keyof Invoice, string][] = [
-    ['taxPointDate', 'taxPointDate'], ['buyerReference', 'buyerReference'], ['orderReference', 'orderReference'],
-    ['salesOrderReference', 'salesOrderReference'], ['projectReference', 'projectReference'], ['contractReference', 'contractReference'],
-    ['accountingReference', 'accountingReference'], ['paymentTerms', 'paymentTerms'], ['prepaidAmount', 'prepaidAmount'], ['validUntil', 'validUntil'],
+    ['taxPointDate', 'taxPointDate'],
+    ['buyerReference', 'buyerReference'],
+    ['orderReference', 'orderReference'],
+    ['salesOrderReference', 'salesOrderReference'],
+    ['projectReference', 'projectReference'],
+    ['contractReference', 'contractReference'],
+    ['accountingReference', 'accountingReference'],
+    ['paymentTerms', 'paymentTerms'],
+    ['prepaidAmount', 'prepaidAmount'],
+    ['validUntil', 'validUntil'],
   ];
   for (const [key, field] of text) {
     const value = v.get(field);
@@ -237,7 +259,8 @@ export function assembleInvoice(
   const note = v.get('note');
   if (note) invoice.notes = [note];
   const preceding = v.get('precedingInvoice.number');
-  if (preceding) invoice.precedingInvoices = [{ number: preceding, ...(v.get('precedingInvoice.issueDate') ? { issueDate: v.get('precedingInvoice.issueDate') } : {}) }];
+  if (preceding)
+    invoice.precedingInvoices = [{ number: preceding, ...(v.get('precedingInvoice.issueDate') ? { issueDate: v.get('precedingInvoice.issueDate') } : {}) }];
   if (seller.payment) {
     invoice.payment = { ...seller.payment, meansCode: v.get('paymentMeansCode') ?? seller.payment.meansCode };
     const reference = v.get('paymentReference');
@@ -247,7 +270,11 @@ export function assembleInvoice(
   const deliveryName = v.get('delivery.partyName');
   const deliveryAddress = addressFrom(v, 'delivery.address');
   if (deliveryDate || deliveryName || deliveryAddress) {
-    invoice.delivery = { ...(deliveryDate ? { date: deliveryDate } : {}), ...(deliveryName ? { partyName: deliveryName } : {}), ...(deliveryAddress ? { address: deliveryAddress } : {}) };
+    invoice.delivery = {
+      ...(deliveryDate ? { date: deliveryDate } : {}),
+      ...(deliveryName ? { partyName: deliveryName } : {}),
+      ...(deliveryAddress ? { address: deliveryAddress } : {}),
+    };
   }
   const periodStart = v.get('period.start');
   const periodEnd = v.get('period.end');

@@ -8,12 +8,33 @@ import type { SourceRecord } from '../readers/record.js';
 
 /** Canonical fields that hold decimals (parsed with the mapping's number format). */
 const DECIMAL_FIELDS = new Set([
-  'quantity', 'netPrice', 'grossPrice', 'baseQuantity', 'vatRate', 'netAmount', 'discountAmount', 'discountPercentage',
-  'chargeAmount', 'prepaidAmount', 'totals.netAmount', 'totals.vatAmount', 'totals.payableAmount', 'amount',
+  'quantity',
+  'netPrice',
+  'grossPrice',
+  'baseQuantity',
+  'vatRate',
+  'netAmount',
+  'discountAmount',
+  'discountPercentage',
+  'chargeAmount',
+  'prepaidAmount',
+  'totals.netAmount',
+  'totals.vatAmount',
+  'totals.payableAmount',
+  'amount',
 ]);
 /** Canonical fields that hold dates (parsed with the mapping's date format). */
 const DATE_FIELDS = new Set([
-  'issueDate', 'dueDate', 'taxPointDate', 'validUntil', 'delivery.date', 'period.start', 'period.end', 'precedingInvoice.issueDate', 'periodStart', 'periodEnd',
+  'issueDate',
+  'dueDate',
+  'taxPointDate',
+  'validUntil',
+  'delivery.date',
+  'period.start',
+  'period.end',
+  'precedingInvoice.issueDate',
+  'periodStart',
+  'periodEnd',
 ]);
 
 /** A compiled field: its canonical path ("buyer.address.city") and how to read it. */
@@ -50,8 +71,7 @@ function kindOf(field: string): FieldKind {
 }
 
 function isValueSpec(node: unknown): node is ValueSpec {
-  return typeof node === 'object' && node !== null && !Array.isArray(node) &&
-    ['column', 'path', 'const', 'template', 'expr'].some((k) => k in node);
+  return typeof node === 'object' && node !== null && !Array.isArray(node) && ['column', 'path', 'const', 'template', 'expr'].some((k) => k in node);
 }
 
 const SOURCE_KEYS = ['column', 'path', 'const', 'template', 'expr'] as const;
@@ -60,7 +80,10 @@ const SOURCE_KEYS = ['column', 'path', 'const', 'template', 'expr'] as const;
 class Compiler {
   readonly problems: ConfigError[] = [];
   readonly columns = new Set<string>();
-  constructor(private readonly yaml: YamlSource<MappingDefinition>, private readonly ctx: ValueContext) {}
+  constructor(
+    private readonly yaml: YamlSource<MappingDefinition>,
+    private readonly ctx: ValueContext,
+  ) {}
 
   problem(message: string, path: (string | number)[]): void {
     this.problems.push(new ConfigError(message, { file: this.yaml.file, ...this.yaml.locate(path), path: path.join('.') }));
@@ -69,11 +92,15 @@ class Compiler {
   value(spec: ValueSpec, field: string, yamlPath: (string | number)[]): CompiledValue | undefined {
     const sources = SOURCE_KEYS.filter((k) => spec[k] !== undefined);
     if (sources.length !== 1) {
-      this.problem(sources.length ? `field ${field} has both ${sources.join(' and ')}; give exactly one` : `field ${field} needs one of ${SOURCE_KEYS.join(', ')}`, yamlPath);
+      this.problem(
+        sources.length ? `field ${field} has both ${sources.join(' and ')}; give exactly one` : `field ${field} needs one of ${SOURCE_KEYS.join(', ')}`,
+        yamlPath,
+      );
       return undefined;
     }
     for (const [i, step] of (spec.transform ?? []).entries()) {
-      if (typeof step === 'object' && 'lookup' in step && !this.ctx.lookups[step.lookup]) this.problem(`lookup table '${step.lookup}' is not defined under lookups:`, [...yamlPath, 'transform', i]);
+      if (typeof step === 'object' && 'lookup' in step && !this.ctx.lookups[step.lookup])
+        this.problem(`lookup table '${step.lookup}' is not defined under lookups:`, [...yamlPath, 'transform', i]);
       if (typeof step === 'object' && 'date' in step) this.dateFormat(step.date, [...yamlPath, 'transform', i]);
     }
     if (spec.lookup && !this.ctx.lookups[spec.lookup]) this.problem(`lookup table '${spec.lookup}' is not defined under lookups:`, [...yamlPath, 'lookup']);
@@ -162,9 +189,11 @@ export function compileMapping(yaml: YamlSource<MappingDefinition>): CompiledMap
   ];
   const skipLine = def.line.skipWhen ? c.condition(def.line.skipWhen, ['line', 'skipWhen']) : undefined;
   const fmt = def.reader.format;
-  if ((def.group?.headerType || def.group?.lineType) && fmt !== 'fixed-width') c.problem('group.headerType/lineType only apply to fixed-width files', ['group']);
+  if ((def.group?.headerType || def.group?.lineType) && fmt !== 'fixed-width')
+    c.problem('group.headerType/lineType only apply to fixed-width files', ['group']);
   if (def.group?.headerType && !def.group.lineType) c.problem('group.headerType needs group.lineType too', ['group']);
-  if (def.group?.lines && (fmt === 'csv' || fmt === 'fixed-width')) c.problem('group.lines only applies to XML and JSON records; use group.by for CSV', ['group', 'lines']);
+  if (def.group?.lines && (fmt === 'csv' || fmt === 'fixed-width'))
+    c.problem('group.lines only applies to XML and JSON records; use group.by for CSV', ['group', 'lines']);
   if (fmt === 'xml' && !(def.reader as { records?: string }).records) c.problem('an XML reader needs records: the path of one invoice element', ['reader']);
   for (const col of [def.group?.by ?? []].flat()) c.columns.add(col);
   if (c.problems.length) throw new ConfigErrors(c.problems);

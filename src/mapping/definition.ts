@@ -3,10 +3,23 @@ import type { NumberFormat } from './parse-number.js';
 
 /** One transform step in a value's `transform:` list. */
 export type TransformSpec =
-  | 'trim' | 'upper' | 'lower' | 'digits' | 'strip-leading-zeros' | 'collapse-spaces' | 'negate'
-  | { replace: [string, string] } | { prefix: string } | { suffix: string } | { lookup: string }
-  | { number: NumberFormat } | { date: string } | { default: unknown } | { divide: string | number }
-  | { multiply: string | number } | { pad: { length: number; with?: string } };
+  | 'trim'
+  | 'upper'
+  | 'lower'
+  | 'digits'
+  | 'strip-leading-zeros'
+  | 'collapse-spaces'
+  | 'negate'
+  | { replace: [string, string] }
+  | { prefix: string }
+  | { suffix: string }
+  | { lookup: string }
+  | { number: NumberFormat }
+  | { date: string }
+  | { default: unknown }
+  | { divide: string | number }
+  | { multiply: string | number }
+  | { pad: { length: number; with?: string } };
 
 /** Where a canonical field gets its value (exactly one of column, path, const, template, expr). */
 export interface ValueSpec {

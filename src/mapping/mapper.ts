@@ -9,8 +9,7 @@ import { ValueProblem } from './value.js';
 
 /** The outcome for one group of records: a canonical invoice, or the reasons it could not be made. */
 export type MappedGroup =
-  | { ok: true; key: string; source: SourcePosition; invoice: Invoice }
-  | { ok: false; key: string; source: SourcePosition; errors: GatewayError[] };
+  { ok: true; key: string; source: SourcePosition; invoice: Invoice } | { ok: false; key: string; source: SourcePosition; errors: GatewayError[] };
 
 function describePath(record: SourceRecord, path: string | undefined): string | undefined {
   if (!record.position.path) return path;
@@ -27,21 +26,29 @@ async function readFields(fields: CompiledField[], record: SourceRecord, ctx: Re
       values.set(field, result);
     } catch (err) {
       if (!(err instanceof ValueProblem)) throw err;
-      errors.push(new MappingError(err.message, {
-        file: ctx.file,
-        attachment: ctx.attachment,
-        line: record.position.line,
-        column: value.column,
-        path: describePath(record, value.path),
-        field: prefix + field,
-      }));
+      errors.push(
+        new MappingError(err.message, {
+          file: ctx.file,
+          attachment: ctx.attachment,
+          line: record.position.line,
+          column: value.column,
+          path: describePath(record, value.path),
+          field: prefix + field,
+        }),
+      );
     }
   }
   return values;
 }
 
 /** Evaluates a mapping condition (skipWhen, when); a failure is a MappingError at the record's place. */
-async function holds(condition: (r: SourceRecord) => Promise<boolean> | boolean, record: SourceRecord, ctx: ReadContext, errors: GatewayError[], field: string): Promise<boolean> {
+async function holds(
+  condition: (r: SourceRecord) => Promise<boolean> | boolean,
+  record: SourceRecord,
+  ctx: ReadContext,
+  errors: GatewayError[],
+  field: string,
+): Promise<boolean> {
   try {
     return await condition(record);
   } catch (err) {
@@ -87,7 +94,9 @@ async function mapGroup(group: RecordGroup, mapping: CompiledMapping, master: Ma
   }
   const source = group.header.position;
   // A record counted by position is better known by the number or order it carries.
-  const key = group.counted ? invoiceValues.get('number') ?? invoiceValues.get('salesOrderReference') ?? invoiceValues.get('orderReference') ?? group.key : group.key;
+  const key = group.counted
+    ? (invoiceValues.get('number') ?? invoiceValues.get('salesOrderReference') ?? invoiceValues.get('orderReference') ?? group.key)
+    : group.key;
   if (errors.length) return { ok: false, key, source, errors };
   const { invoice, problems } = assembleInvoice(invoiceValues, lines, allowanceCharges, def, master, { file: ctx.file, sourceKey: key, source });
   for (const p of problems) {
@@ -104,7 +113,11 @@ function checkColumns(record: SourceRecord, mapping: CompiledMapping, ctx: ReadC
   for (const column of mapping.columns) {
     if (!Object.prototype.hasOwnProperty.call(record.values, column)) {
       throw new MappingError(`column '${column}' is not in the file${didYouMean(column, present)} (the header has: ${present.join(', ')})`, {
-        file: ctx.file, attachment: ctx.attachment, line: 1, column, field: `mapping ${mapping.name}`,
+        file: ctx.file,
+        attachment: ctx.attachment,
+        line: 1,
+        column,
+        field: `mapping ${mapping.name}`,
       });
     }
   }
@@ -115,17 +128,24 @@ function groupKey(record: SourceRecord, by: string[]): string {
     const v = record.cell(by[0]!);
     return typeof v === 'string' ? v.trim() : '';
   }
-  return by.map((c) => {
-    const v = record.cell ? record.cell(c) : record.values[c];
-    return typeof v === 'string' ? v.trim() : v === undefined || v === null ? '' : String(v);
-  }).join('|');
+  return by
+    .map((c) => {
+      const v = record.cell ? record.cell(c) : record.values[c];
+      return typeof v === 'string' ? v.trim() : v === undefined || v === null ? '' : String(v);
+    })
+    .join('|');
 }
 
 /**
  * Maps a stream of records into invoices, one group at a time, so memory stays bounded:
  * rows of one invoice must be consecutive (as exports write them); a key that comes back later is an error.
  */
-export async function* mapRecords(records: AsyncIterable<SourceRecord>, mapping: CompiledMapping, master: MasterData, ctx: ReadContext): AsyncGenerator<MappedGroup> {
+export async function* mapRecords(
+  records: AsyncIterable<SourceRecord>,
+  mapping: CompiledMapping,
+  master: MasterData,
+  ctx: ReadContext,
+): AsyncGenerator<MappedGroup> {
   const def = mapping.definition;
   const by = def.group?.by === undefined ? [] : [def.group.by].flat();
   const headerType = def.group?.headerType;
@@ -147,7 +167,17 @@ export async function* mapRecords(records: AsyncIterable<SourceRecord>, mapping:
         current = { key: by.length ? groupKey(record, by) : `${count}`, counted: !by.length, header: record, lines: [] };
       } else if (record.type === lineType) {
         if (!current) {
-          yield { ok: false, key: '', source: record.position, errors: [new MappingError(`a line record (type ${lineType}) comes before any header record (type ${headerType})`, { file: ctx.file, line: record.position.line })] };
+          yield {
+            ok: false,
+            key: '',
+            source: record.position,
+            errors: [
+              new MappingError(`a line record (type ${lineType}) comes before any header record (type ${headerType})`, {
+                file: ctx.file,
+                line: record.position.line,
+              }),
+            ],
+          };
           continue;
         }
         current.lines.push(record);
@@ -161,7 +191,17 @@ export async function* mapRecords(records: AsyncIterable<SourceRecord>, mapping:
     }
     const key = groupKey(record, by);
     if (key.replace(/\|/g, '') === '') {
-      yield { ok: false, key: '', source: record.position, errors: [new MappingError(`the grouping column${by.length > 1 ? 's' : ''} ${by.map((c) => `'${c}'`).join(', ')} ${by.length > 1 ? 'are' : 'is'} empty, so this row belongs to no invoice`, { file: ctx.file, attachment: ctx.attachment, line: record.position.line, path: record.position.path, column: by[0] })] };
+      yield {
+        ok: false,
+        key: '',
+        source: record.position,
+        errors: [
+          new MappingError(
+            `the grouping column${by.length > 1 ? 's' : ''} ${by.map((c) => `'${c}'`).join(', ')} ${by.length > 1 ? 'are' : 'is'} empty, so this row belongs to no invoice`,
+            { file: ctx.file, attachment: ctx.attachment, line: record.position.line, path: record.position.path, column: by[0] },
+          ),
+        ],
+      };
       continue;
     }
     if (current && current.key === key) {
@@ -174,7 +214,17 @@ export async function* mapRecords(records: AsyncIterable<SourceRecord>, mapping:
     }
     if (done.has(key)) {
       const firstLine = done.get(key);
-      yield { ok: false, key, source: record.position, errors: [new MappingError(`rows of invoice '${key}' are not together: it appeared before${firstLine ? ` at line ${firstLine}` : ''}; rows of one invoice must follow each other`, { file: ctx.file, attachment: ctx.attachment, line: record.position.line, column: by[0] })] };
+      yield {
+        ok: false,
+        key,
+        source: record.position,
+        errors: [
+          new MappingError(
+            `rows of invoice '${key}' are not together: it appeared before${firstLine ? ` at line ${firstLine}` : ''}; rows of one invoice must follow each other`,
+            { file: ctx.file, attachment: ctx.attachment, line: record.position.line, column: by[0] },
+          ),
+        ],
+      };
       current = undefined;
       continue;
     }

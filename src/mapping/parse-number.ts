@@ -33,11 +33,12 @@ export function parseNumber(raw: string, format: NumberFormat): { value: string 
   } else if (p.grouped.test(text)) {
     normal = text.split(p.group).join('').replace(p.decimal, '.');
   } else {
-    const hint = format === 'nl' && /^\d+\.\d{1,2}$/.test(text)
-      ? ' (it has a decimal point, but the mapping expects Dutch numbers with a decimal comma: set number: en or plain if the source writes 12.50)'
-      : format !== 'nl' && /^\d+,\d{1,2}$/.test(text)
-        ? ' (it has a decimal comma: set number: nl if the source writes Dutch numbers)'
-        : '';
+    const hint =
+      format === 'nl' && /^\d+\.\d{1,2}$/.test(text)
+        ? ' (it has a decimal point, but the mapping expects Dutch numbers with a decimal comma: set number: en or plain if the source writes 12.50)'
+        : format !== 'nl' && /^\d+,\d{1,2}$/.test(text)
+          ? ' (it has a decimal comma: set number: nl if the source writes Dutch numbers)'
+          : '';
     return { error: `not a number: ${quoteValue(raw)}${hint}` };
   }
   if (normal.startsWith('.')) normal = `0${normal}`;

@@ -24,7 +24,12 @@ export function selectMapping(mappings: CompiledMapping[], filePath: string, opt
   if (byName.length === 1) return byName[0]!;
   if (byName.length === 0) {
     const folder = options.folder ?? basename(dirname(filePath));
-    throw new MappingError(`no mapping applies to '${basename(filePath)}' in folder '${folder}'; mappings and their files: ${mappings.map((m) => `${m.name} (${m.definition.match.folder ? `${m.definition.match.folder}/` : ''}${(m.definition.match.files ?? ['*']).join(', ')})`).join('; ')}`, { file: filePath });
+    throw new MappingError(
+      `no mapping applies to '${basename(filePath)}' in folder '${folder}'; mappings and their files: ${mappings.map((m) => `${m.name} (${m.definition.match.folder ? `${m.definition.match.folder}/` : ''}${(m.definition.match.files ?? ['*']).join(', ')})`).join('; ')}`,
+      { file: filePath },
+    );
   }
-  throw new MappingError(`several mappings apply to '${basename(filePath)}': ${byName.map((m) => m.name).join(', ')}; narrow their match: globs`, { file: filePath });
+  throw new MappingError(`several mappings apply to '${basename(filePath)}': ${byName.map((m) => m.name).join(', ')}; narrow their match: globs`, {
+    file: filePath,
+  });
 }

@@ -20,17 +20,38 @@ function sameParty(a: Party, b: Party): boolean {
  * A UBL invoice dropped by a system that already writes UBL: read whole, its seller and customer
  * recognised in the master data by VAT id, legal id or Peppol endpoint, its own number kept.
  */
-export async function* mapUblFile(input: ReaderInput, mapping: CompiledMapping, master: { sellers: Record<string, SellerConfig>; customers: CustomersConfig }, ctx: ReadContext): AsyncGenerator<MappedGroup> {
+export async function* mapUblFile(
+  input: ReaderInput,
+  mapping: CompiledMapping,
+  master: { sellers: Record<string, SellerConfig>; customers: CustomersConfig },
+  ctx: ReadContext,
+): AsyncGenerator<MappedGroup> {
   const bytes = await readAll(input, 50 * 1024 * 1024, () => new ReaderError('UBL file larger than 50 MB', { file: ctx.file }));
   if (!bytes.length) throw new ReaderError('the file is empty', { file: ctx.file, attachment: ctx.attachment });
   const invoice: CalculatedInvoice = readUbl(bytes.toString('utf-8'), ctx);
   const source = invoice.meta.source;
   const sellerKey = Object.entries(master.sellers).find(([, s]) => sameParty(s, invoice.seller))?.[0] ?? mapping.definition.defaults?.seller;
   if (!sellerKey || !own(master.sellers, sellerKey)) {
-    yield { ok: false, key: invoice.number ?? '', source, errors: [new MappingError(`the seller ${invoice.seller.name} (${invoice.seller.vatId ?? invoice.seller.legalId?.id ?? 'no id'}) is not in config/sellers.yaml; set defaults.seller in the mapping to accept it`, { file: ctx.file, path: 'AccountingSupplierParty', field: 'seller' })] };
+    yield {
+      ok: false,
+      key: invoice.number ?? '',
+      source,
+      errors: [
+        new MappingError(
+          `the seller ${invoice.seller.name} (${invoice.seller.vatId ?? invoice.seller.legalId?.id ?? 'no id'}) is not in config/sellers.yaml; set defaults.seller in the mapping to accept it`,
+          { file: ctx.file, path: 'AccountingSupplierParty', field: 'seller' },
+        ),
+      ],
+    };
     return;
   }
   const customerKey = Object.entries(master.customers.customers ?? {}).find(([, c]) => sameParty(c.party, invoice.buyer))?.[0];
-  invoice.meta = { ...invoice.meta, sellerKey, sourceKey: invoice.number ?? '', ...(customerKey ? { customerKey } : {}), language: (customerKey && own(master.customers.customers, customerKey)?.language) || 'nl' };
+  invoice.meta = {
+    ...invoice.meta,
+    sellerKey,
+    sourceKey: invoice.number ?? '',
+    ...(customerKey ? { customerKey } : {}),
+    language: (customerKey && own(master.customers.customers, customerKey)?.language) || 'nl',
+  };
   yield { ok: true, key: invoice.number ?? '', source, invoice };
 }

@@ -77,13 +77,20 @@ function applyTransform(step: TransformSpec, text: string | undefined, ctx: Valu
   if (typeof step === 'string') {
     if (text === undefined) return undefined;
     switch (step) {
-      case 'trim': return text.trim();
-      case 'upper': return text.toUpperCase();
-      case 'lower': return text.toLowerCase();
-      case 'digits': return text.replace(/\D/g, '');
-      case 'strip-leading-zeros': return text.replace(/^0+(?=.)/, '');
-      case 'collapse-spaces': return text.replace(/\s+/g, ' ').trim();
-      case 'negate': return isEmpty(text) ? text : dec(text).neg().toFixed();
+      case 'trim':
+        return text.trim();
+      case 'upper':
+        return text.toUpperCase();
+      case 'lower':
+        return text.toLowerCase();
+      case 'digits':
+        return text.replace(/\D/g, '');
+      case 'strip-leading-zeros':
+        return text.replace(/^0+(?=.)/, '');
+      case 'collapse-spaces':
+        return text.replace(/\s+/g, ' ').trim();
+      case 'negate':
+        return isEmpty(text) ? text : dec(text).neg().toFixed();
     }
   }
   if ('default' in step) return isEmpty(text) ? scalarText(step.default) : text;
@@ -95,8 +102,14 @@ function applyTransform(step: TransformSpec, text: string | undefined, ctx: Valu
   if ('pad' in step) return text.padStart(step.pad.length, step.pad.with ?? '0');
   if ('number' in step) return numberOrThrow(text, step.number);
   if ('date' in step) return dateOrThrow(text, step.date);
-  if ('divide' in step) return decimalOrThrow(text).div(dec(String(step.divide))).toFixed();
-  if ('multiply' in step) return decimalOrThrow(text).times(dec(String(step.multiply))).toFixed();
+  if ('divide' in step)
+    return decimalOrThrow(text)
+      .div(dec(String(step.divide)))
+      .toFixed();
+  if ('multiply' in step)
+    return decimalOrThrow(text)
+      .times(dec(String(step.multiply)))
+      .toFixed();
   return text;
 }
 

@@ -17,7 +17,11 @@ const DEFAULT_EXEMPTIONS: Partial<Record<VatCategory, { reason: string; reasonCo
 /** Amount of one line allowance or charge: given, or percentage × base. */
 function allowanceChargeAmount(ac: { amount: string; baseAmount?: string; percentage?: string }): Decimal {
   if (ac.amount !== '') return roundAmount(dec(ac.amount));
-  return roundAmount(dec(ac.baseAmount ?? '0').times(dec(ac.percentage ?? '0')).div(100));
+  return roundAmount(
+    dec(ac.baseAmount ?? '0')
+      .times(dec(ac.percentage ?? '0'))
+      .div(100),
+  );
 }
 
 /** BT-131: quantity × (net price ÷ base quantity) + charges − allowances, rounded to 2 decimals. */
@@ -84,9 +88,7 @@ export function calculateInvoice(invoice: Invoice): CalculatedInvoice {
 
   const vatBreakdown: VatBreakdown[] = [...groups.values()].map((g) => {
     const taxable = roundAmount(g.taxable);
-    const tax = ZERO_TAX_CATEGORIES.has(g.category) || g.rate === undefined
-      ? ZERO
-      : roundAmount(taxable.times(decShared(g.rate)).times(ONE_HUNDREDTH));
+    const tax = ZERO_TAX_CATEGORIES.has(g.category) || g.rate === undefined ? ZERO : roundAmount(taxable.times(decShared(g.rate)).times(ONE_HUNDREDTH));
     const exemption = invoice.vatExemptions?.find((e) => e.category === g.category) ?? DEFAULT_EXEMPTIONS[g.category];
     return {
       category: g.category,

@@ -22,7 +22,25 @@ export interface SourcePosition {
 }
 
 /** BT-3 invoice type codes accepted here (UNTDID 1001 subset used in EN 16931 CIUS). */
-export const INVOICE_TYPE_CODES = ['380', '381', '383', '384', '386', '389', '751', '326', '261', '262', '296', '308', '396', '420', '458', '527', '532'] as const;
+export const INVOICE_TYPE_CODES = [
+  '380',
+  '381',
+  '383',
+  '384',
+  '386',
+  '389',
+  '751',
+  '326',
+  '261',
+  '262',
+  '296',
+  '308',
+  '396',
+  '420',
+  '458',
+  '527',
+  '532',
+] as const;
 export type InvoiceTypeCode = string;
 
 /** BT-151 / BT-118 VAT category codes (UNCL 5305 subset of EN 16931). */

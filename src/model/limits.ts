@@ -30,8 +30,7 @@ function* texts(value: unknown, path: string): Generator<[string, string]> {
 }
 
 const dayNumber = (iso: string): number => Math.floor(Date.parse(`${iso}T00:00:00Z`) / 86_400_000);
-const localToday = (now: Date): string =>
-  `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}`;
+const localToday = (now: Date): string => `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}`;
 
 /** Violations of the plausibility limits (GW-LIMIT-*): oversized values and issue dates far from today. */
 export function checkPlausible(invoice: CalculatedInvoice, limits: PlausibilityLimits, now: Date): RuleViolation[] {
@@ -39,7 +38,11 @@ export function checkPlausible(invoice: CalculatedInvoice, limits: PlausibilityL
   for (const [field, text] of texts(invoice, '')) {
     const max = NOTE_FIELDS.test(field) ? limits.maxNoteLength : limits.maxTextLength;
     if (text.length > max) {
-      found.push({ rule: 'GW-LIMIT-LENGTH', field, message: `${field} is ${text.length.toLocaleString('en')} characters long; at most ${max.toLocaleString('en')} are accepted (limits in gateway.yaml)` });
+      found.push({
+        rule: 'GW-LIMIT-LENGTH',
+        field,
+        message: `${field} is ${text.length.toLocaleString('en')} characters long; at most ${max.toLocaleString('en')} are accepted (limits in gateway.yaml)`,
+      });
     }
   }
   const today = dayNumber(localToday(now));
@@ -47,9 +50,16 @@ export function checkPlausible(invoice: CalculatedInvoice, limits: PlausibilityL
     const iso = invoice[field];
     if (typeof iso !== 'string' || Number.isNaN(Date.parse(iso))) continue;
     const offset = dayNumber(iso) - today;
-    const tooFar = field === 'issueDate' ? offset < -limits.maxDaysInPast || offset > limits.maxDaysInFuture : Math.abs(offset) > limits.maxDaysInPast + limits.maxDaysInFuture;
+    const tooFar =
+      field === 'issueDate'
+        ? offset < -limits.maxDaysInPast || offset > limits.maxDaysInFuture
+        : Math.abs(offset) > limits.maxDaysInPast + limits.maxDaysInFuture;
     if (tooFar) {
-      found.push({ rule: 'GW-LIMIT-DATE', field, message: `${field} ${iso} is ${Math.abs(offset)} days ${offset < 0 ? 'in the past' : 'in the future'}; an issue date must lie between ${limits.maxDaysInPast} days ago and ${limits.maxDaysInFuture} days ahead (limits in gateway.yaml)` });
+      found.push({
+        rule: 'GW-LIMIT-DATE',
+        field,
+        message: `${field} ${iso} is ${Math.abs(offset)} days ${offset < 0 ? 'in the past' : 'in the future'}; an issue date must lie between ${limits.maxDaysInPast} days ago and ${limits.maxDaysInFuture} days ahead (limits in gateway.yaml)`,
+      });
     }
   }
   return found;

@@ -88,10 +88,16 @@ function checkVatCategory(f: Findings, invoice: Invoice, category: VatCategory, 
   const needsSellerVat = category !== 'O';
   switch (category) {
     case 'S':
-      if (r === undefined || !r.gt(0)) f.add('BR-S-05', `${field}.vatRate`, `VAT rate must be greater than zero for standard rated (S), got "${rate ?? ''}"`, source);
+      if (r === undefined || !r.gt(0))
+        f.add('BR-S-05', `${field}.vatRate`, `VAT rate must be greater than zero for standard rated (S), got "${rate ?? ''}"`, source);
       break;
-    case 'Z': case 'E': case 'AE': case 'K': case 'G':
-      if (r === undefined || !r.eq(0)) f.add(`BR-${category}-05`, `${field}.vatRate`, `VAT rate must be 0 for category ${category}, got "${rate ?? ''}"`, source);
+    case 'Z':
+    case 'E':
+    case 'AE':
+    case 'K':
+    case 'G':
+      if (r === undefined || !r.eq(0))
+        f.add(`BR-${category}-05`, `${field}.vatRate`, `VAT rate must be 0 for category ${category}, got "${rate ?? ''}"`, source);
       break;
     case 'O':
       if (r !== undefined) f.add('BR-O-05', `${field}.vatRate`, `a line outside the scope of VAT (O) must have no VAT rate, got "${rate}"`, source);
@@ -105,7 +111,7 @@ function checkVatCategory(f: Findings, invoice: Invoice, category: VatCategory, 
   if (category === 'AE' && !invoice.buyer?.vatId && !invoice.buyer?.legalId) {
     f.add('BR-AE-02', 'buyer.vatId', "reverse charge (AE, btw verlegd) needs the buyer's VAT identifier (BT-48)", source);
   }
-  if ((category === 'K') && !invoice.buyer?.vatId) {
+  if (category === 'K' && !invoice.buyer?.vatId) {
     f.add('BR-IC-02', 'buyer.vatId', "an intra-community supply (K) needs the buyer's VAT identifier (BT-48)", source);
   }
   if (category === 'O' && invoice.seller?.vatId) {
@@ -128,7 +134,12 @@ function lineIsPlainlyValid(line: Invoice['lines'][number]): boolean {
   if (!VAT_CATEGORY_SET.has(line.vatCategory) || (line.vatRate !== undefined && !isDecimalText(line.vatRate))) return false;
   if (line.allowanceCharges) {
     for (const ac of line.allowanceCharges) {
-      if (!isDecimalText(ac.amount) || (ac.percentage !== undefined && !isDecimalText(ac.percentage)) || (ac.baseAmount !== undefined && !isDecimalText(ac.baseAmount))) return false;
+      if (
+        !isDecimalText(ac.amount) ||
+        (ac.percentage !== undefined && !isDecimalText(ac.percentage)) ||
+        (ac.baseAmount !== undefined && !isDecimalText(ac.baseAmount))
+      )
+        return false;
     }
   }
   return true;
@@ -140,9 +151,14 @@ export function checkInvoice(invoice: Invoice): InvoiceCheck {
   const isQuote = invoice.kind === 'quote';
 
   if (invoice.number !== undefined && !SAFE_INVOICE_NUMBER.test(invoice.number)) {
-    f.add('GW-NUMBER-SAFE', 'number', `invoice number "${invoice.number}" may only hold letters, digits, ".", "_" and "-" (at most 40, starting with a letter or digit), because it names files and mails`);
+    f.add(
+      'GW-NUMBER-SAFE',
+      'number',
+      `invoice number "${invoice.number}" may only hold letters, digits, ".", "_" and "-" (at most 40, starting with a letter or digit), because it names files and mails`,
+    );
   }
-  if (f.require(invoice.issueDate, 'BR-03', 'issueDate', 'Invoice issue date (BT-2)')) checkDate(f, invoice.issueDate, 'issueDate', 'Invoice issue date (BT-2)');
+  if (f.require(invoice.issueDate, 'BR-03', 'issueDate', 'Invoice issue date (BT-2)'))
+    checkDate(f, invoice.issueDate, 'issueDate', 'Invoice issue date (BT-2)');
   checkDate(f, invoice.dueDate, 'dueDate', 'Payment due date (BT-9)');
   checkDate(f, invoice.delivery?.date, 'delivery.date', 'Actual delivery date (BT-72)');
   if (!isQuote) {
@@ -155,7 +171,7 @@ export function checkInvoice(invoice: Invoice): InvoiceCheck {
   }
   checkParty(f, invoice.seller, 'seller', { name: 'BR-06', address: 'BR-08', country: 'BR-09' });
   checkParty(f, invoice.buyer, 'buyer', { name: 'BR-07', address: 'BR-10', country: 'BR-11' });
-  if (invoice.typeCode === '381' && !isQuote && !(invoice.precedingInvoices?.length)) {
+  if (invoice.typeCode === '381' && !isQuote && !invoice.precedingInvoices?.length) {
     f.add('GW-CREDIT-REF', 'precedingInvoices', 'a credit note (381) must name the invoice it credits (BG-3, BT-25); Dutch law requires the reference');
   }
   for (const [i, p] of (invoice.precedingInvoices ?? []).entries()) {
@@ -176,12 +192,15 @@ export function checkInvoice(invoice: Invoice): InvoiceCheck {
     }
     const at = `lines[${i}]`;
     f.require(line.id, 'BR-21', `${at}.id`, 'Invoice line identifier (BT-126)', src);
-    if (f.require(line.quantity, 'BR-22', `${at}.quantity`, 'Invoiced quantity (BT-129)', src)) numbersOk = checkDecimal(f, line.quantity, `${at}.quantity`, 'Invoiced quantity (BT-129)', src) && numbersOk;
+    if (f.require(line.quantity, 'BR-22', `${at}.quantity`, 'Invoiced quantity (BT-129)', src))
+      numbersOk = checkDecimal(f, line.quantity, `${at}.quantity`, 'Invoiced quantity (BT-129)', src) && numbersOk;
     else numbersOk = false;
     if (f.require(line.unitCode, 'BR-23', `${at}.unitCode`, 'Unit of measure code (BT-130)', src) && !/^[A-Z0-9]{2,3}$/.test(line.unitCode)) {
       f.add('BR-CL-23', `${at}.unitCode`, `unit code must be a UN/ECE Rec 20 code such as C62, HUR or KGM: "${line.unitCode}"`, src);
     }
-    if (f.require(line.itemName, 'BR-25', `${at}.itemName`, 'Item name (BT-153)', src)) { /* present */ }
+    if (f.require(line.itemName, 'BR-25', `${at}.itemName`, 'Item name (BT-153)', src)) {
+      /* present */
+    }
     if (f.require(line.netPrice, 'BR-26', `${at}.netPrice`, 'Item net price (BT-146)', src)) {
       if (checkDecimal(f, line.netPrice, `${at}.netPrice`, 'Item net price (BT-146)', src)) {
         const price = decShared(line.netPrice);
@@ -195,7 +214,8 @@ export function checkInvoice(invoice: Invoice): InvoiceCheck {
     }
     numbersOk = checkDecimal(f, line.grossPrice, `${at}.grossPrice`, 'Item gross price (BT-148)', src) && numbersOk;
     for (const [j, ac] of (line.allowanceCharges ?? []).entries()) {
-      numbersOk = checkDecimal(f, ac.amount === '' ? undefined : ac.amount, `${at}.allowanceCharges[${j}].amount`, 'Line allowance/charge amount', src) && numbersOk;
+      numbersOk =
+        checkDecimal(f, ac.amount === '' ? undefined : ac.amount, `${at}.allowanceCharges[${j}].amount`, 'Line allowance/charge amount', src) && numbersOk;
       numbersOk = checkDecimal(f, ac.percentage, `${at}.allowanceCharges[${j}].percentage`, 'Line allowance/charge percentage', src) && numbersOk;
       numbersOk = checkDecimal(f, ac.baseAmount, `${at}.allowanceCharges[${j}].baseAmount`, 'Line allowance/charge base amount', src) && numbersOk;
     }
@@ -209,9 +229,11 @@ export function checkInvoice(invoice: Invoice): InvoiceCheck {
   }
   for (const [i, ac] of (invoice.allowanceCharges ?? []).entries()) {
     const at = `allowanceCharges[${i}]`;
-    if (!ac.reason && !ac.reasonCode) f.add(ac.charge ? 'BR-42' : 'BR-33', `${at}.reason`, `document ${ac.charge ? 'charge' : 'allowance'} needs a reason or reason code`);
+    if (!ac.reason && !ac.reasonCode)
+      f.add(ac.charge ? 'BR-42' : 'BR-33', `${at}.reason`, `document ${ac.charge ? 'charge' : 'allowance'} needs a reason or reason code`);
     numbersOk = checkDecimal(f, ac.amount === '' ? undefined : ac.amount, `${at}.amount`, 'Document allowance/charge amount', undefined) && numbersOk;
-    if (!VAT_CATEGORIES.includes(ac.vatCategory)) f.add(ac.charge ? 'BR-37' : 'BR-32', `${at}.vatCategory`, `VAT category must be one of ${VAT_CATEGORIES.join(', ')}: "${ac.vatCategory ?? ''}"`);
+    if (!VAT_CATEGORIES.includes(ac.vatCategory))
+      f.add(ac.charge ? 'BR-37' : 'BR-32', `${at}.vatCategory`, `VAT category must be one of ${VAT_CATEGORIES.join(', ')}: "${ac.vatCategory ?? ''}"`);
     else if (checkDecimal(f, ac.vatRate, `${at}.vatRate`, 'VAT rate', undefined)) checkVatCategory(f, invoice, ac.vatCategory, ac.vatRate, at);
     else numbersOk = false;
   }
@@ -229,7 +251,14 @@ export function checkInvoice(invoice: Invoice): InvoiceCheck {
   const calculated = calculateInvoice(invoice);
   declaredLineAmounts.forEach((declaredAmount, i) => {
     if (declaredAmount !== undefined) {
-      checkDeclared(f, declaredAmount, calculated.lines[i]!.netAmount, 'GW-LINE-NET', `lines[${i}].netAmount`, `Line net amount (BT-131) of line ${invoice.lines[i]!.id}`);
+      checkDeclared(
+        f,
+        declaredAmount,
+        calculated.lines[i]!.netAmount,
+        'GW-LINE-NET',
+        `lines[${i}].netAmount`,
+        `Line net amount (BT-131) of line ${invoice.lines[i]!.id}`,
+      );
     }
   });
   const declared = invoice.meta.declaredTotals;
@@ -249,6 +278,16 @@ function emptyCalculation(invoice: Invoice): CalculatedInvoice {
     ...invoice,
     lines: invoice.lines.map((l) => ({ ...l, netAmount: l.netAmount ?? zero })),
     vatBreakdown: [],
-    totals: { lineNetAmount: zero, allowanceTotal: zero, chargeTotal: zero, taxExclusiveAmount: zero, taxAmount: zero, taxInclusiveAmount: zero, prepaidAmount: zero, roundingAmount: zero, payableAmount: zero },
+    totals: {
+      lineNetAmount: zero,
+      allowanceTotal: zero,
+      chargeTotal: zero,
+      taxExclusiveAmount: zero,
+      taxAmount: zero,
+      taxInclusiveAmount: zero,
+      prepaidAmount: zero,
+      roundingAmount: zero,
+      payableAmount: zero,
+    },
   };
 }

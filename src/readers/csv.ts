@@ -41,18 +41,26 @@ function lineBreaksIn(cells: string[]): number {
 class ColumnIndex {
   readonly index = new Map<string, number>();
   constructor(readonly names: string[]) {
-    names.forEach((n, i) => { if (!this.index.has(n)) this.index.set(n, i); });
+    names.forEach((n, i) => {
+      if (!this.index.has(n)) this.index.set(n, i);
+    });
   }
 }
 
 /** A CSV record: cells by position, with the values object made only when something asks for it. */
 class CsvRecord implements SourceRecord {
   private made?: Record<string, unknown>;
-  constructor(private readonly cells: string[], private readonly columns: ColumnIndex, readonly position: SourcePosition) {}
+  constructor(
+    private readonly cells: string[],
+    private readonly columns: ColumnIndex,
+    readonly position: SourcePosition,
+  ) {}
   get values(): Record<string, unknown> {
     if (!this.made) {
       const values: Record<string, unknown> = {};
-      this.columns.names.forEach((name, i) => { values[name] = this.cells[i]; });
+      this.columns.names.forEach((name, i) => {
+        values[name] = this.cells[i];
+      });
       this.made = values;
     }
     return this.made;
@@ -84,7 +92,10 @@ async function* papaChunks(text: Readable, config: Papa.ParseConfig): AsyncGener
     wake = undefined;
     w?.();
   };
-  text.on('error', (err) => { failure = err; signal(); });
+  text.on('error', (err) => {
+    failure = err;
+    signal();
+  });
   // @types/papaparse only types browser inputs; Node readable streams are supported at run time.
   (Papa.parse as unknown as (input: Readable, config: Papa.ParseConfig) => void)(text, {
     ...config,
@@ -94,8 +105,14 @@ async function* papaChunks(text: Readable, config: Papa.ParseConfig): AsyncGener
       pending = { rows: results.data, errors: results.errors };
       signal();
     },
-    complete: () => { finished = true; signal(); },
-    error: (err: Error) => { failure = err; signal(); },
+    complete: () => {
+      finished = true;
+      signal();
+    },
+    error: (err: Error) => {
+      failure = err;
+      signal();
+    },
   } as Papa.ParseConfig<string[]>);
   for (;;) {
     if (failure) throw failure;
@@ -107,7 +124,9 @@ async function* papaChunks(text: Readable, config: Papa.ParseConfig): AsyncGener
       continue;
     }
     if (finished) return;
-    await new Promise<void>((resolve) => { wake = resolve; });
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+    });
   }
 }
 
@@ -123,7 +142,12 @@ export async function* readCsv(input: ReaderInput, options: CsvReaderOptions, ct
   let line = 1;
   let columns: ColumnIndex | undefined;
   try {
-    for await (const chunk of papaChunks(text, { delimiter: options.delimiter ?? ';', quoteChar: options.quote ?? '"', skipEmptyLines: false, header: false })) {
+    for await (const chunk of papaChunks(text, {
+      delimiter: options.delimiter ?? ';',
+      quoteChar: options.quote ?? '"',
+      skipEmptyLines: false,
+      header: false,
+    })) {
       const starts: number[] = [];
       for (const cells of chunk.rows) {
         const start = line;
@@ -134,7 +158,9 @@ export async function* readCsv(input: ReaderInput, options: CsvReaderOptions, ct
       if (bad) {
         const row = typeof bad.row === 'number' ? starts[bad.row] : undefined;
         throw new ReaderError(`CSV syntax error: ${bad.code === 'MissingQuotes' ? 'a quoted field is never closed (a missing quote)' : bad.message}`, {
-          file: ctx.file, attachment: ctx.attachment, line: row,
+          file: ctx.file,
+          attachment: ctx.attachment,
+          line: row,
         });
       }
       for (let r = 0; r < chunk.rows.length; r++) {
@@ -149,9 +175,14 @@ export async function* readCsv(input: ReaderInput, options: CsvReaderOptions, ct
           if (hasHeader) continue;
         }
         if (cells.length !== columns.names.length && !options.relaxColumnCount) {
-          throw new ReaderError(`wrong number of fields: ${cells.length} instead of ${columns.names.length} (is a delimiter inside an unquoted text, or a quote missing?)`, {
-            file: ctx.file, attachment: ctx.attachment, line: starts[r],
-          });
+          throw new ReaderError(
+            `wrong number of fields: ${cells.length} instead of ${columns.names.length} (is a delimiter inside an unquoted text, or a quote missing?)`,
+            {
+              file: ctx.file,
+              attachment: ctx.attachment,
+              line: starts[r],
+            },
+          );
         }
         yield new CsvRecord(cells, columns, { line: starts[r]!, ...where });
       }

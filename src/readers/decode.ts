@@ -8,9 +8,17 @@ export const COMMON_ENCODINGS = ['utf-8', 'windows-1252', 'iso-8859-1', 'iso-885
 
 /** Normalises an encoding name and rejects the unknown with a clear message. */
 export function checkEncoding(name: string, ctx: ReadContext): string {
-  const normal = name.toLowerCase().replace(/^utf8$/, 'utf-8').replace(/^cp1252$/, 'windows-1252').replace(/^latin-?1$/, 'iso-8859-1');
+  const normal = name
+    .toLowerCase()
+    .replace(/^utf8$/, 'utf-8')
+    .replace(/^cp1252$/, 'windows-1252')
+    .replace(/^latin-?1$/, 'iso-8859-1');
   if (normal !== 'utf-8' && !iconv.encodingExists(normal)) {
-    throw new ReaderError(`unknown encoding "${name}" (try one of ${COMMON_ENCODINGS.join(', ')})`, { file: ctx.file, attachment: ctx.attachment, field: 'reader.encoding' });
+    throw new ReaderError(`unknown encoding "${name}" (try one of ${COMMON_ENCODINGS.join(', ')})`, {
+      file: ctx.file,
+      attachment: ctx.attachment,
+      field: 'reader.encoding',
+    });
   }
   return normal;
 }

@@ -44,7 +44,10 @@ export async function* readFixedWidth(input: ReaderInput, options: FixedWidthRea
       layout = options.layouts?.[type];
       if (!layout) {
         throw new ReaderError(`unknown record type "${type}" (the mapping knows ${Object.keys(options.layouts ?? {}).join(', ') || 'none'})`, {
-          file: ctx.file, attachment: ctx.attachment, line: lineNo, column: `${options.recordType.start}-${options.recordType.start + options.recordType.length - 1}`,
+          file: ctx.file,
+          attachment: ctx.attachment,
+          line: lineNo,
+          column: `${options.recordType.start}-${options.recordType.start + options.recordType.length - 1}`,
         });
       }
     }

@@ -11,12 +11,18 @@ export type ReaderOptions = CsvReaderOptions | XmlReaderOptions | JsonReaderOpti
 /** Reads records of the mapping's format; every reader reports errors as ReaderError with a location. */
 export function readRecords(input: ReaderInput, options: ReaderOptions, ctx: ReadContext): AsyncGenerator<SourceRecord> {
   switch (options.format) {
-    case 'csv': return readCsv(input, options, ctx);
-    case 'xml': return readXml(input, options, ctx);
-    case 'json': return readJson(input, options, ctx);
-    case 'fixed-width': return readFixedWidth(input, options, ctx);
-    case 'ubl': throw new ReaderError('UBL files are read whole (readUbl), not as records', { file: ctx.file });
-    default: throw new ReaderError(`unknown reader format "${(options as { format: string }).format}"`, { file: ctx.file, field: 'reader.format' });
+    case 'csv':
+      return readCsv(input, options, ctx);
+    case 'xml':
+      return readXml(input, options, ctx);
+    case 'json':
+      return readJson(input, options, ctx);
+    case 'fixed-width':
+      return readFixedWidth(input, options, ctx);
+    case 'ubl':
+      throw new ReaderError('UBL files are read whole (readUbl), not as records', { file: ctx.file });
+    default:
+      throw new ReaderError(`unknown reader format "${(options as { format: string }).format}"`, { file: ctx.file, field: 'reader.format' });
   }
 }
 

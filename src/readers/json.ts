@@ -23,7 +23,11 @@ function lineColumn(text: string, offset: number): { line: number; column: numbe
 /** Reads a JSON export (e.g. a webshop order export) into one record per order. */
 export async function* readJson(input: ReaderInput, options: JsonReaderOptions, ctx: ReadContext): AsyncGenerator<SourceRecord> {
   const maxBytes = options.maxBytes ?? 100 * 1024 * 1024;
-  const bytes = await readAll(input, maxBytes, () => new ReaderError(`JSON file is larger than ${maxBytes} bytes`, { file: ctx.file, attachment: ctx.attachment }));
+  const bytes = await readAll(
+    input,
+    maxBytes,
+    () => new ReaderError(`JSON file is larger than ${maxBytes} bytes`, { file: ctx.file, attachment: ctx.attachment }),
+  );
   const text = await streamToString(decodeToText(bytes, options.encoding ?? 'utf-8', ctx));
   if (text.trim() === '') throw new ReaderError('the file is empty', { file: ctx.file, attachment: ctx.attachment });
   let doc: unknown;
@@ -33,14 +37,24 @@ export async function* readJson(input: ReaderInput, options: JsonReaderOptions, 
     const message = (err as Error).message;
     const pos = /position (\d+)/.exec(message);
     const where = pos ? lineColumn(text, Number(pos[1])) : undefined;
-    throw new ReaderError(`JSON is not valid: ${message.replace(/ in JSON at position \d+.*$/, '')}${pos && Number(pos[1]) >= text.trimEnd().length ? ' (the file ends too early: is it truncated?)' : /end of JSON/i.test(message) ? ' (is the file truncated?)' : ''}`, {
-      file: ctx.file, attachment: ctx.attachment, line: where?.line, column: where?.column,
-    });
+    throw new ReaderError(
+      `JSON is not valid: ${message.replace(/ in JSON at position \d+.*$/, '')}${pos && Number(pos[1]) >= text.trimEnd().length ? ' (the file ends too early: is it truncated?)' : /end of JSON/i.test(message) ? ' (is the file truncated?)' : ''}`,
+      {
+        file: ctx.file,
+        attachment: ctx.attachment,
+        line: where?.line,
+        column: where?.column,
+      },
+    );
   }
   const steps = splitPath(options.records ?? '');
   const records = itemsAt(doc, steps);
   if (records.length === 0) {
-    throw new ReaderError(`no records at "${options.records ?? '$'}"; check reader.records in the mapping`, { file: ctx.file, attachment: ctx.attachment, path: options.records });
+    throw new ReaderError(`no records at "${options.records ?? '$'}"; check reader.records in the mapping`, {
+      file: ctx.file,
+      attachment: ctx.attachment,
+      path: options.records,
+    });
   }
   const base = steps.length ? steps.join('.') : '$';
   for (const [i, values] of records.entries()) {

@@ -1,6 +1,9 @@
 /** Splits a record path written as "a/b/c" or "a.b.c" into its steps. */
 export function splitPath(path: string): string[] {
-  return path.split(/[/.]/).map((s) => s.trim()).filter((s) => s !== '' && s !== '$');
+  return path
+    .split(/[/.]/)
+    .map((s) => s.trim())
+    .filter((s) => s !== '' && s !== '$');
 }
 
 /** Follows a path of steps through nested objects; arrays on the way are entered at their first item. */

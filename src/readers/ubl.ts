@@ -1,7 +1,17 @@
 import { XMLParser } from 'fast-xml-parser';
 import { ReaderError } from '../errors.js';
 import type {
-  CalculatedInvoice, DocumentAllowanceCharge, Identifier, InvoiceLine, LineAllowanceCharge, Party, PaymentInstructions, PostalAddress, SupportingDocument, VatBreakdown, VatCategory,
+  CalculatedInvoice,
+  DocumentAllowanceCharge,
+  Identifier,
+  InvoiceLine,
+  LineAllowanceCharge,
+  Party,
+  PaymentInstructions,
+  PostalAddress,
+  SupportingDocument,
+  VatBreakdown,
+  VatCategory,
 } from '../model/invoice.js';
 import { rejectDoctype } from './xml.js';
 import type { ReadContext } from './record.js';
@@ -10,9 +20,24 @@ type Node = Record<string, unknown>;
 
 /** Elements that may repeat, so they are always read as lists. */
 const REPEATING = new Set([
-  'InvoiceLine', 'CreditNoteLine', 'AllowanceCharge', 'TaxSubtotal', 'TaxTotal', 'Note', 'PartyIdentification', 'AdditionalDocumentReference',
-  'BillingReference', 'PaymentMeans', 'PaymentTerms', 'AdditionalItemProperty', 'CommodityClassification', 'PartyTaxScheme', 'PartyName', 'AddressLine',
-  'DocumentReference', 'InvoicePeriod',
+  'InvoiceLine',
+  'CreditNoteLine',
+  'AllowanceCharge',
+  'TaxSubtotal',
+  'TaxTotal',
+  'Note',
+  'PartyIdentification',
+  'AdditionalDocumentReference',
+  'BillingReference',
+  'PaymentMeans',
+  'PaymentTerms',
+  'AdditionalItemProperty',
+  'CommodityClassification',
+  'PartyTaxScheme',
+  'PartyName',
+  'AddressLine',
+  'DocumentReference',
+  'InvoicePeriod',
 ]);
 
 const parser = new XMLParser({
@@ -66,8 +91,12 @@ function address(n: unknown): PostalAddress | undefined {
   const a = node(n);
   if (!a) return undefined;
   return compact({
-    line1: txt(a['StreetName']), line2: txt(a['AdditionalStreetName']), line3: txt(path(a, 'AddressLine', 'Line')),
-    city: txt(a['CityName']), postalCode: txt(a['PostalZone']), countrySubdivision: txt(a['CountrySubentity']),
+    line1: txt(a['StreetName']),
+    line2: txt(a['AdditionalStreetName']),
+    line3: txt(path(a, 'AddressLine', 'Line')),
+    city: txt(a['CityName']),
+    postalCode: txt(a['PostalZone']),
+    countrySubdivision: txt(a['CountrySubentity']),
     country: txt(path(a, 'Country', 'IdentificationCode')),
   });
 }
@@ -76,7 +105,9 @@ function party(n: unknown): Party | undefined {
   const p = node(n);
   if (!p) return undefined;
   const schemes = list(p['PartyTaxScheme']);
-  const vat = schemes.find((s) => txt(path(s, 'TaxScheme', 'ID')) === 'VAT') ?? (schemes.length === 1 && !txt(path(schemes[0], 'TaxScheme', 'ID')) ? schemes[0] : undefined);
+  const vat =
+    schemes.find((s) => txt(path(s, 'TaxScheme', 'ID')) === 'VAT') ??
+    (schemes.length === 1 && !txt(path(schemes[0], 'TaxScheme', 'ID')) ? schemes[0] : undefined);
   const fiscal = schemes.find((s) => s !== vat);
   const legal = node(p['PartyLegalEntity']);
   const contact = node(p['Contact']);
@@ -85,7 +116,9 @@ function party(n: unknown): Party | undefined {
   return compact({
     name,
     tradingName: tradingName && tradingName !== name ? tradingName : legal?.['RegistrationName'] ? tradingName : undefined,
-    identifiers: list(p['PartyIdentification']).map((i) => ident(i['ID'])).filter((i): i is Identifier => i !== undefined),
+    identifiers: list(p['PartyIdentification'])
+      .map((i) => ident(i['ID']))
+      .filter((i): i is Identifier => i !== undefined),
     legalId: ident(legal?.['CompanyID']),
     vatId: txt(vat?.['CompanyID']),
     taxRegistrationId: fiscal ? txt(fiscal['CompanyID']) : undefined,
@@ -101,7 +134,9 @@ function payee(n: unknown): Party | undefined {
   if (!p) return undefined;
   return compact({
     name: txt(path(list(p['PartyName'])[0], 'Name')) ?? '',
-    identifiers: list(p['PartyIdentification']).map((i) => ident(i['ID'])).filter((i): i is Identifier => i !== undefined),
+    identifiers: list(p['PartyIdentification'])
+      .map((i) => ident(i['ID']))
+      .filter((i): i is Identifier => i !== undefined),
     legalId: ident(path(p, 'PartyLegalEntity', 'CompanyID')),
   }) as Party;
 }
@@ -133,7 +168,9 @@ function line(l: Node, credit: boolean): InvoiceLine & { netAmount: string } {
   const tax = node(item['ClassifiedTaxCategory']) ?? {};
   const qty = credit ? l['CreditedQuantity'] : l['InvoicedQuantity'];
   const priceAc = node(price['AllowanceCharge']);
-  const classes = list(item['CommodityClassification']).map((c) => ident(c['ItemClassificationCode'], 'listID')).filter((c): c is Identifier => c !== undefined);
+  const classes = list(item['CommodityClassification'])
+    .map((c) => ident(c['ItemClassificationCode'], 'listID'))
+    .filter((c): c is Identifier => c !== undefined);
   const period = list(l['InvoicePeriod'])[0];
   const objectRef = list(l['DocumentReference']).find((d) => txt(d['DocumentTypeCode']) === '130') ?? list(l['DocumentReference'])[0];
   return compact({
@@ -181,7 +218,9 @@ function payment(doc: Node, dueDateFallback: string | undefined): PaymentInstruc
     bic: txt(path(pm, 'PayeeFinancialAccount', 'FinancialInstitutionBranch', 'ID')),
     mandateReference: txt(mandate?.['ID']),
     debitedAccount: txt(path(mandate, 'PayerFinancialAccount', 'ID')),
-    card: card ? compact({ accountNumber: txt(card['PrimaryAccountNumberID']) ?? '', network: txt(card['NetworkID']) ?? '', holder: txt(card['HolderName']) }) : undefined,
+    card: card
+      ? compact({ accountNumber: txt(card['PrimaryAccountNumberID']) ?? '', network: txt(card['NetworkID']) ?? '', holder: txt(card['HolderName']) })
+      : undefined,
   }) as PaymentInstructions;
 }
 
@@ -262,19 +301,25 @@ export function readUbl(xml: string, ctx: ReadContext): CalculatedInvoice {
     tenderReference: txt(path(node(doc['OriginatorDocumentReference']), 'ID')),
     attachments: docs.filter((d) => d !== projectAsDoc),
     paymentTerms: txt(path(list(doc['PaymentTerms'])[0], 'Note')),
-    notes: list(doc['Note']).map((n) => txt(n)).filter((n): n is string => n !== undefined),
-    precedingInvoices: list(doc['BillingReference']).map((b) => node(b['InvoiceDocumentReference'])).filter((r): r is Node => r !== undefined)
+    notes: list(doc['Note'])
+      .map((n) => txt(n))
+      .filter((n): n is string => n !== undefined),
+    precedingInvoices: list(doc['BillingReference'])
+      .map((b) => node(b['InvoiceDocumentReference']))
+      .filter((r): r is Node => r !== undefined)
       .map((r) => compact({ number: txt(r['ID']) ?? '', issueDate: txt(r['IssueDate']) })),
     seller: party(path(doc, 'AccountingSupplierParty', 'Party')) ?? { name: '' },
     buyer: party(path(doc, 'AccountingCustomerParty', 'Party')) ?? { name: '' },
     payee: payee(doc['PayeeParty']),
     taxRepresentative: taxRepresentative(doc['TaxRepresentativeParty']),
-    delivery: delivery ? compact({
-      partyName: txt(path(node(delivery['DeliveryParty']), 'PartyName', 'Name')),
-      locationId: ident(path(node(delivery['DeliveryLocation']), 'ID')),
-      date: txt(delivery['ActualDeliveryDate']),
-      address: address(path(node(delivery['DeliveryLocation']), 'Address')),
-    }) : undefined,
+    delivery: delivery
+      ? compact({
+          partyName: txt(path(node(delivery['DeliveryParty']), 'PartyName', 'Name')),
+          locationId: ident(path(node(delivery['DeliveryLocation']), 'ID')),
+          date: txt(delivery['ActualDeliveryDate']),
+          address: address(path(node(delivery['DeliveryLocation']), 'Address')),
+        })
+      : undefined,
     period: period ? compact({ start: txt(period['StartDate']), end: txt(period['EndDate']) }) : undefined,
     payment: payment(doc, dueDate),
     allowanceCharges: allowances,
@@ -294,7 +339,14 @@ export function readUbl(xml: string, ctx: ReadContext): CalculatedInvoice {
       roundingAmount: txt(total['PayableRoundingAmount']) ?? zero,
       payableAmount: txt(total['PayableAmount']) ?? zero,
     },
-    meta: { sellerKey: 'ubl', sourceFile: ctx.file, sourceKey: txt(doc['ID']) ?? '', source: { path: credit ? 'CreditNote' : 'Invoice' }, amountsDeclared: true, numberFromSource: true },
+    meta: {
+      sellerKey: 'ubl',
+      sourceFile: ctx.file,
+      sourceKey: txt(doc['ID']) ?? '',
+      source: { path: credit ? 'CreditNote' : 'Invoice' },
+      amountsDeclared: true,
+      numberFromSource: true,
+    },
   });
   return invoice;
 }

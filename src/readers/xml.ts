@@ -34,17 +34,27 @@ export function rejectDoctype(text: string, ctx: ReadContext): void {
 }
 
 /** Parses a whole XML text with entity processing off and values kept as strings. */
-export function parseXmlText(text: string, ctx: ReadContext, options: { arrays?: (path: string) => boolean; removeNamespacePrefixes?: boolean } = {}): Record<string, unknown> {
+export function parseXmlText(
+  text: string,
+  ctx: ReadContext,
+  options: { arrays?: (path: string) => boolean; removeNamespacePrefixes?: boolean } = {},
+): Record<string, unknown> {
   rejectDoctype(text, ctx);
   const verdict = XMLValidator.validate(text, { allowBooleanAttributes: true });
   if (verdict !== true) {
     const { msg, line, col } = verdict.err;
     const unclosed = /^Invalid '\[(.*)\]' found/s.exec(msg);
     const reason = unclosed
-      ? `elements never closed: ${unclosed[1]!.split(',').map((n) => `<${n.trim().replace(/^"|"$/g, '')}>`).join(', ')} (is the file truncated?)`
+      ? `elements never closed: ${unclosed[1]!
+          .split(',')
+          .map((n) => `<${n.trim().replace(/^"|"$/g, '')}>`)
+          .join(', ')} (is the file truncated?)`
       : msg;
     throw new ReaderError(`XML is not well-formed: ${reason}`, {
-      file: ctx.file, attachment: ctx.attachment, line, column: col,
+      file: ctx.file,
+      attachment: ctx.attachment,
+      line,
+      column: col,
     });
   }
   const parser = new XMLParser({
@@ -73,7 +83,11 @@ export function parseXmlText(text: string, ctx: ReadContext, options: { arrays?:
 /** Reads a legacy XML file into one record per element at `records`. */
 export async function* readXml(input: ReaderInput, options: XmlReaderOptions, ctx: ReadContext): AsyncGenerator<SourceRecord> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
-  const bytes = await readAll(input, maxBytes, () => new ReaderError(`XML file is larger than ${maxBytes} bytes`, { file: ctx.file, attachment: ctx.attachment }));
+  const bytes = await readAll(
+    input,
+    maxBytes,
+    () => new ReaderError(`XML file is larger than ${maxBytes} bytes`, { file: ctx.file, attachment: ctx.attachment }),
+  );
   if (bytes.length === 0 || bytes.toString('utf-8').trim() === '') throw new ReaderError('the file is empty', { file: ctx.file, attachment: ctx.attachment });
   const text = await streamToString(decodeToText(bytes, options.encoding ?? 'utf-8', ctx));
   const recordSteps = splitPath(options.records);
@@ -85,7 +99,11 @@ export async function* readXml(input: ReaderInput, options: XmlReaderOptions, ct
   });
   const records = itemsAt(doc, recordSteps);
   if (records.length === 0) {
-    throw new ReaderError(`no <${recordSteps[recordSteps.length - 1]}> elements at ${recordSteps.join('/')}; check reader.records in the mapping`, { file: ctx.file, attachment: ctx.attachment, path: recordSteps.join('/') });
+    throw new ReaderError(`no <${recordSteps[recordSteps.length - 1]}> elements at ${recordSteps.join('/')}; check reader.records in the mapping`, {
+      file: ctx.file,
+      attachment: ctx.attachment,
+      path: recordSteps.join('/'),
+    });
   }
   for (const [i, values] of records.entries()) {
     yield {

@@ -10,14 +10,20 @@ export interface RejectedItem {
 }
 
 /** The error report for people: what failed, where in the file, which field, why, and what to do. */
-export function renderErrorReport(file: string, rejected: RejectedItem[], context: { accepted?: number; rejectedCount?: number; policy?: string; dryRun?: boolean } = {}): string {
+export function renderErrorReport(
+  file: string,
+  rejected: RejectedItem[],
+  context: { accepted?: number; rejectedCount?: number; policy?: string; dryRun?: boolean } = {},
+): string {
   const lines: string[] = [];
   const total = rejected.reduce((n, r) => n + r.errors.length, 0);
   lines.push(`invoice-gateway could not process everything in ${file}`);
   const wholeFile = rejected.some((r) => r.key === '');
   // the count of rejected invoices, not of the entries listed (the list is cut at a limit)
-  const invoicesRejected = context.rejectedCount !== undefined ? Math.max(0, context.rejectedCount - (wholeFile ? 1 : 0)) : rejected.filter((r) => r.key !== '').length;
-  if (context.accepted !== undefined) lines.push(`Invoices accepted: ${context.accepted}; rejected: ${invoicesRejected}${wholeFile ? ' (and the file as a whole has errors)' : ''}`);
+  const invoicesRejected =
+    context.rejectedCount !== undefined ? Math.max(0, context.rejectedCount - (wholeFile ? 1 : 0)) : rejected.filter((r) => r.key !== '').length;
+  if (context.accepted !== undefined)
+    lines.push(`Invoices accepted: ${context.accepted}; rejected: ${invoicesRejected}${wholeFile ? ' (and the file as a whole has errors)' : ''}`);
   if (context.policy) lines.push(context.policy);
   lines.push(`Problems: ${total}`, '');
   for (const item of rejected) {
@@ -35,7 +41,9 @@ export function renderErrorReport(file: string, rejected: RejectedItem[], contex
   else {
     lines.push('Invoices listed above were not numbered and not sent.');
     if (context.accepted) {
-      lines.push('Invoices of this file that were issued are recognised in the corrected file by their key and are not issued again (its receipt lists them as "issued before");');
+      lines.push(
+        'Invoices of this file that were issued are recognised in the corrected file by their key and are not issued again (its receipt lists them as "issued before");',
+      );
       lines.push('only the invoices listed above will be issued from it. The same file dropped again unchanged is a duplicate and issues nothing.');
     }
   }

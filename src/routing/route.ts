@@ -17,7 +17,6 @@ export interface Delivery {
   reason: string;
 }
 
-
 /** Decides where an invoice goes: its customer's routes, or the defaults; a quote never goes to accounting or as UBL. */
 export function routeInvoice(invoice: Invoice, customers: CustomersConfig): Delivery[] {
   const key = invoice.meta.customerKey;

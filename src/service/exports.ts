@@ -47,7 +47,12 @@ export class ExportBatcher {
   private running?: Promise<number>;
   readonly administrations: Record<string, AdministrationConfig>;
 
-  constructor(private readonly config: GatewayConfig, private readonly ledger: Ledger, private readonly log: Logger, private readonly busy: () => boolean = () => false) {
+  constructor(
+    private readonly config: GatewayConfig,
+    private readonly ledger: Ledger,
+    private readonly log: Logger,
+    private readonly busy: () => boolean = () => false,
+  ) {
     this.administrations = config.accounting;
   }
 
@@ -64,9 +69,12 @@ export class ExportBatcher {
     const last = this.lastRun.get(name) ?? 0;
     switch (admin.batch ?? 'per-run') {
       // one file per run: wait until the files under way are done
-      case 'per-run': return !this.busy();
-      case 'hourly': return Math.floor(now / 3_600_000) !== Math.floor(last / 3_600_000);
-      case 'daily': return nextDailyTime(admin.at ?? '06:00', new Date(last || now - 86_400_000)) <= now;
+      case 'per-run':
+        return !this.busy();
+      case 'hourly':
+        return Math.floor(now / 3_600_000) !== Math.floor(last / 3_600_000);
+      case 'daily':
+        return nextDailyTime(admin.at ?? '06:00', new Date(last || now - 86_400_000)) <= now;
     }
   }
 
@@ -74,7 +82,9 @@ export class ExportBatcher {
   async tick(now = Date.now(), options: { force?: boolean } = {}): Promise<number> {
     // a pass under way is waited for (a stop must not close the ledger and the log beneath it)
     while (this.running) await this.running.catch(() => undefined);
-    this.running = this.pass(now, options).finally(() => { this.running = undefined; });
+    this.running = this.pass(now, options).finally(() => {
+      this.running = undefined;
+    });
     return this.running;
   }
 
@@ -128,10 +138,26 @@ export class ExportBatcher {
         }
         const stamp = new Date(now).toISOString().replace(/[-:]/g, '').slice(0, 15);
         const fileName = `${format}-${name}-${stamp}-${sha256(file.content).slice(0, 8)}.${file.extension}`;
-        const batchId = this.ledger.openBatch({ format, administration: name, fileName, contentHash: sha256(file.content), deliveryIds: deliveries.map((d) => d.id) });
+        const batchId = this.ledger.openBatch({
+          format,
+          administration: name,
+          fileName,
+          contentHash: sha256(file.content),
+          deliveryIds: deliveries.map((d) => d.id),
+        });
         await this.write(admin, fileName, file.content, summaryText(file.summary, fileName));
-        this.ledger.finishBatch(batchId, deliveries.map((d, i) => ({ invoiceNumber: d.invoiceNumber, contentHash: sha256(JSON.stringify(this.invoicesOf([deliveries[i]!])[0]!.totals)) })));
-        this.log.info('accounting import file written', { format, administration: name, file: fileName, entries: file.summary.entries, totalExclVat: file.summary.totalExclVat, totalVat: file.summary.totalVat });
+        this.ledger.finishBatch(
+          batchId,
+          deliveries.map((d, i) => ({ invoiceNumber: d.invoiceNumber, contentHash: sha256(JSON.stringify(this.invoicesOf([deliveries[i]!])[0]!.totals)) })),
+        );
+        this.log.info('accounting import file written', {
+          format,
+          administration: name,
+          file: fileName,
+          entries: file.summary.entries,
+          totalExclVat: file.summary.totalExclVat,
+          totalVat: file.summary.totalVat,
+        });
         return true;
       } catch (err) {
         if (!(err instanceof ExportError)) throw err;
@@ -161,7 +187,10 @@ export class ExportBatcher {
       const file = importFile(batch.format as AccountingFormat, this.invoicesOf(rows), { name: batch.administration, admin, debtorCodes: this.debtorCodes() });
       await this.write(admin, batch.fileName, file.content, summaryText(file.summary, batch.fileName));
     }
-    this.ledger.finishBatch(batch.id, rows.map((d) => ({ invoiceNumber: d.invoiceNumber, contentHash: sha256(JSON.stringify(this.invoicesOf([d])[0]!.totals)) })));
+    this.ledger.finishBatch(
+      batch.id,
+      rows.map((d) => ({ invoiceNumber: d.invoiceNumber, contentHash: sha256(JSON.stringify(this.invoicesOf([d])[0]!.totals)) })),
+    );
     this.log.warn('accounting batch interrupted by a stop was finished', { format: batch.format, administration: batch.administration, file: batch.fileName });
   }
 

@@ -59,7 +59,14 @@ export async function freeReportBase(dir: string, name: string): Promise<string>
   const stem = basename(name, ext);
   for (let n = 1; ; n++) {
     const candidate = join(dir, n === 1 ? name : `${stem}.${n}${ext}`);
-    const taken = await Promise.all([candidate, `${candidate}.error.txt`].map((p) => stat(p).then(() => true, () => false)));
+    const taken = await Promise.all(
+      [candidate, `${candidate}.error.txt`].map((p) =>
+        stat(p).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    );
     if (!taken.some(Boolean)) return candidate;
   }
 }

@@ -56,7 +56,11 @@ export class GatewayService {
   /** called after each file, for tests and the bench */
   onFileDone?: (file: FileRecord, outcome: FileOutcome | 'duplicate') => void;
 
-  constructor(readonly config: GatewayConfig, private readonly log: Logger, options: { deliver?: boolean } = {}) {
+  constructor(
+    readonly config: GatewayConfig,
+    private readonly log: Logger,
+    options: { deliver?: boolean } = {},
+  ) {
     const s = config.service;
     configureFormats(config.sellers.sellers, config.configDir, s.outbox.renderThreads);
     this.folders = new Folders(s);
@@ -86,7 +90,10 @@ export class GatewayService {
     const seen = new Map<string, boolean>();
     for (const m of this.config.mappings) {
       const folder = m.definition.match.folder ?? m.name;
-      seen.set(folder, (seen.get(folder) ?? false) || this.config.service.watch.doneMarkers.includes(m.name) || this.config.service.watch.doneMarkers.includes(folder));
+      seen.set(
+        folder,
+        (seen.get(folder) ?? false) || this.config.service.watch.doneMarkers.includes(m.name) || this.config.service.watch.doneMarkers.includes(folder),
+      );
     }
     return [...seen].map(([folder, doneMarkers]) => ({ folder, doneMarkers }));
   }
@@ -102,7 +109,11 @@ export class GatewayService {
     this.exports.start();
     this.watcher = new InboxWatcher(this.config.service, this.sourceFolders(), (f) => this.enqueue(f), this.log);
     await this.watcher.start();
-    this.log.info('gateway running', { inbox: this.config.service.inbox, sources: this.sourceFolders().map((f) => f.folder), ledger: this.folders.ledgerFile() });
+    this.log.info('gateway running', {
+      inbox: this.config.service.inbox,
+      sources: this.sourceFolders().map((f) => f.folder),
+      ledger: this.folders.ledgerFile(),
+    });
   }
 
   /** Files in processing/ from before a crash: resume those the ledger knows, claim the others. */
@@ -171,7 +182,10 @@ export class GatewayService {
       if (!record) return;
       if (earlier) {
         const finalPath = await moveInto(processingPath, this.folders.duplicates(folder), name);
-        await writeBeside(`${finalPath}.duplicate.txt`, `${name} has the same content (SHA-256 ${contentHash}) as ${earlier.name}, processed on ${earlier.claimedAt} (file #${earlier.id}).\nNothing was issued or sent again. To process it anyway, set onDuplicateFile: process in gateway.yaml.\n`);
+        await writeBeside(
+          `${finalPath}.duplicate.txt`,
+          `${name} has the same content (SHA-256 ${contentHash}) as ${earlier.name}, processed on ${earlier.claimedAt} (file #${earlier.id}).\nNothing was issued or sent again. To process it anyway, set onDuplicateFile: process in gateway.yaml.\n`,
+        );
         this.ledger.finishFile(record.id, 'duplicate', { finalPath, error: `same content as file #${earlier.id}` });
         this.log.warn('duplicate file skipped', { file: name, fileId: record.id, source: folder, sameAs: earlier.id });
         this.onFileDone?.(record, 'duplicate');
@@ -180,8 +194,14 @@ export class GatewayService {
       if ((await stat(processingPath)).size === 0) {
         const finalPath = await moveInto(processingPath, this.folders.error(folder), name);
         const message = `the file is empty (it stayed empty for ${Math.round(this.config.service.watch.emptyFileTimeoutMs / 1000)} s)`;
-        await writeBeside(`${finalPath}.error.txt`, `invoice-gateway could not process ${name}\n\n${message}.\nWhat to do: check the export in the source system and drop the file again.\n`);
-        await writeBeside(`${finalPath}.error.json`, `${JSON.stringify({ file: name, source: folder, rejected: [{ key: '', errors: [new ReaderError(message, { file: name }).toJSON()] }] }, null, 2)}\n`);
+        await writeBeside(
+          `${finalPath}.error.txt`,
+          `invoice-gateway could not process ${name}\n\n${message}.\nWhat to do: check the export in the source system and drop the file again.\n`,
+        );
+        await writeBeside(
+          `${finalPath}.error.json`,
+          `${JSON.stringify({ file: name, source: folder, rejected: [{ key: '', errors: [new ReaderError(message, { file: name }).toJSON()] }] }, null, 2)}\n`,
+        );
         this.ledger.finishFile(record.id, 'error', { finalPath, error: message });
         this.log.warn('empty file moved to error/', { file: name, fileId: record.id, source: folder });
         this.onFileDone?.(record, { state: 'error', issued: 0, held: 0, rejected: 0, finalPath });
@@ -203,7 +223,12 @@ export class GatewayService {
     const log = this.log.child({ file: file.name, fileId: file.id, source: folder });
     try {
       if (resumed && this.ledger.startAttempt(file.id) > 2) {
-        const outcome = await this.processor.quarantine(file, folder, new Error('the gateway stopped three times while processing this file'), 'processing did not finish');
+        const outcome = await this.processor.quarantine(
+          file,
+          folder,
+          new Error('the gateway stopped three times while processing this file'),
+          'processing did not finish',
+        );
         log.error('file set aside: the gateway stopped three times while processing it', { report: outcome.reportPath });
         this.onFileDone?.(file, outcome);
         return;
@@ -247,7 +272,11 @@ export class GatewayService {
    * outbox and the accounting batches (written now, whatever their window), without watching;
    * `progress` is called as deliveries finish.
    */
-  async runOnce(path: string, folder: string, progress: (done: number, total: number) => void): Promise<{ file: FileRecord | undefined; outcome?: FileOutcome | 'duplicate'; sent: number; dead: number; waiting: number }> {
+  async runOnce(
+    path: string,
+    folder: string,
+    progress: (done: number, total: number) => void,
+  ): Promise<{ file: FileRecord | undefined; outcome?: FileOutcome | 'duplicate'; sent: number; dead: number; waiting: number }> {
     const released = this.ledger.releaseSending();
     if (released) this.log.warn('deliveries interrupted by a stop are due again', { count: released });
     const dir = this.folders.processing(folder);
@@ -256,7 +285,10 @@ export class GatewayService {
     await copyFile(path, processingPath);
     let record: FileRecord | undefined;
     let outcome: FileOutcome | 'duplicate' | undefined;
-    this.onFileDone = (file, result) => { record = file; outcome = result; };
+    this.onFileDone = (file, result) => {
+      record = file;
+      outcome = result;
+    };
     this.outbox.start();
     await this.register(processingPath, folder, basename(path));
     await this.scheduler.tick();

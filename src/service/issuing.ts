@@ -9,10 +9,7 @@ import { asIssuedToday, holdFor, sendRuleFor } from './hold.js';
 import type { PreparedInvoice } from './prepare.js';
 
 /** What became of a held invoice whose moment came. */
-export type HeldOutcome =
-  | { status: 'issued'; number: string }
-  | { status: 'rejected'; errors: GatewayError[] }
-  | { status: 'gone' };
+export type HeldOutcome = { status: 'issued'; number: string } | { status: 'rejected'; errors: GatewayError[] } | { status: 'gone' };
 
 /**
  * The one issuing step every mode goes through (the file path, run-once, dry-run, deferred
@@ -44,14 +41,31 @@ export class Issuer {
     if (!item.ok) return item;
     const errors = await this.errorsOf(item.invoice, item.deliveries, { held: this.holdOf(item) !== undefined });
     if (!errors.length) return item;
-    return { ok: false, key: item.key, mapping: item.mapping, ...(item.attachment ? { attachment: item.attachment } : {}), source: item.invoice.meta.source, errors };
+    return {
+      ok: false,
+      key: item.key,
+      mapping: item.mapping,
+      ...(item.attachment ? { attachment: item.attachment } : {}),
+      source: item.invoice.meta.source,
+      errors,
+    };
   }
 
   /** The errors that keep an invoice from being numbered (empty when it may be issued). */
   async errorsOf(invoice: CalculatedInvoice, deliveries: Delivery[], options: { held?: boolean } = {}): Promise<GatewayError[]> {
-    const errors: GatewayError[] = checkPlausible(invoice, this.config.service.limits, this.clock()).map((v) => new RuleError(v.message, {
-      file: invoice.meta.sourceFile, line: invoice.meta.source.line, path: invoice.meta.source.path, field: v.field,
-    }, v.rule));
+    const errors: GatewayError[] = checkPlausible(invoice, this.config.service.limits, this.clock()).map(
+      (v) =>
+        new RuleError(
+          v.message,
+          {
+            file: invoice.meta.sourceFile,
+            line: invoice.meta.source.line,
+            path: invoice.meta.source.path,
+            field: v.field,
+          },
+          v.rule,
+        ),
+    );
     if (errors.length || options.held || !this.gate) return errors;
     return this.gate.check(invoice, deliveries);
   }

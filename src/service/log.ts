@@ -29,21 +29,25 @@ export function createLogger(options: { level?: string; file?: string; maxSizeMb
   const transports: winston.transport[] = [];
   if (options.file) {
     mkdirSync(dirname(options.file), { recursive: true });
-    transports.push(new winston.transports.File({
-      filename: options.file,
-      maxsize: (options.maxSizeMb ?? 20) * 1024 * 1024,
-      maxFiles: options.maxFiles ?? 10,
-      tailable: true,
-      format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
-    }));
+    transports.push(
+      new winston.transports.File({
+        filename: options.file,
+        maxsize: (options.maxSizeMb ?? 20) * 1024 * 1024,
+        maxFiles: options.maxFiles ?? 10,
+        tailable: true,
+        format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+      }),
+    );
   }
   if (options.console !== false) {
-    transports.push(new winston.transports.Console({
-      stderrLevels: ['error', 'warn'],
-      format: process.stdout.isTTY
-        ? winston.format.combine(winston.format.timestamp(), winston.format.colorize(), consoleLine)
-        : winston.format.combine(winston.format.timestamp(), consoleLine),
-    }));
+    transports.push(
+      new winston.transports.Console({
+        stderrLevels: ['error', 'warn'],
+        format: process.stdout.isTTY
+          ? winston.format.combine(winston.format.timestamp(), winston.format.colorize(), consoleLine)
+          : winston.format.combine(winston.format.timestamp(), consoleLine),
+      }),
+    );
   }
   if (!transports.length) transports.push(new winston.transports.Console({ silent: true }));
   return winston.createLogger({ level: options.level ?? 'info', transports, exitOnError: false });

@@ -143,11 +143,15 @@ export class Outbox {
         // the final gate: the document as it will leave, with its real number
         const profile = delivery.options.profile ?? 'peppol';
         const errors = findingsToErrors(await this.gate.findings(document.content, profile), record.invoice, profile);
-        if (errors.length) throw new FormatError(`the UBL fails the official ${profile} rules: ${errors.map((e) => `[${e.code}] ${e.message}`).join('; ')}`, {});
+        if (errors.length)
+          throw new FormatError(`the UBL fails the official ${profile} rules: ${errors.map((e) => `[${e.code}] ${e.message}`).join('; ')}`, {});
       }
       const timeoutS = Math.round(this.settings.sendTimeoutMs / 1000);
-      const result = await withTimeout(this.transports.for(delivery).send({ delivery, document, invoice: record.invoice }), this.settings.sendTimeoutMs,
-        () => new TransportError(`no answer from ${targetKey(delivery)} within ${timeoutS} s; the send was abandoned and will be tried again`, false));
+      const result = await withTimeout(
+        this.transports.for(delivery).send({ delivery, document, invoice: record.invoice }),
+        this.settings.sendTimeoutMs,
+        () => new TransportError(`no answer from ${targetKey(delivery)} within ${timeoutS} s; the send was abandoned and will be tried again`, false),
+      );
       this.record(() => this.ledger.markSent(delivery.id, result));
       log.info('delivery sent', { result, attempt: delivery.attempts });
     } catch (err) {
@@ -159,7 +163,13 @@ export class Outbox {
       const reason = errorMessage(err);
       this.record(() => this.ledger.markFailed(delivery.id, reason, next, dead));
       if (dead) log.error('delivery dead', { error: reason, attempts: delivery.attempts, permanent });
-      else log.warn('delivery failed, will retry', { error: reason, attempt: delivery.attempts, retryAt: new Date(next).toISOString(), waitsForEnvironment: waits });
+      else
+        log.warn('delivery failed, will retry', {
+          error: reason,
+          attempt: delivery.attempts,
+          retryAt: new Date(next).toISOString(),
+          waitsForEnvironment: waits,
+        });
     }
   }
 

@@ -48,9 +48,10 @@ export async function* prepareFile(path: string, config: GatewayConfig, options:
     const ctx = { file: displayName, ...(doc.attachment ? { attachment: doc.attachment } : {}) };
     const input = typeof doc.input === 'function' ? doc.input() : doc.input;
     const master = { sellers: config.sellers.sellers, customers: config.customers };
-    const groups = mapping.definition.reader.format === 'ubl'
-      ? mapUblFile(input, mapping, master, ctx)
-      : mapRecords(readRecords(input, mapping.definition.reader, ctx), mapping, master, ctx);
+    const groups =
+      mapping.definition.reader.format === 'ubl'
+        ? mapUblFile(input, mapping, master, ctx)
+        : mapRecords(readRecords(input, mapping.definition.reader, ctx), mapping, master, ctx);
     const tag = { mapping: mapping.name, ...(doc.attachment ? { attachment: doc.attachment } : {}) };
     for await (const group of groups) {
       if (!group.ok) {
@@ -60,10 +61,24 @@ export async function* prepareFile(path: string, config: GatewayConfig, options:
       const { invoice, violations } = checkInvoice(group.invoice);
       if (violations.length) {
         yield {
-          ...tag, ok: false, key: group.key, source: group.source,
-          errors: violations.map((v) => new RuleError(v.message, {
-            file: displayName, attachment: doc.attachment, line: v.source?.line, path: v.source?.path, field: v.field,
-          }, v.rule)),
+          ...tag,
+          ok: false,
+          key: group.key,
+          source: group.source,
+          errors: violations.map(
+            (v) =>
+              new RuleError(
+                v.message,
+                {
+                  file: displayName,
+                  attachment: doc.attachment,
+                  line: v.source?.line,
+                  path: v.source?.path,
+                  field: v.field,
+                },
+                v.rule,
+              ),
+          ),
         };
         continue;
       }

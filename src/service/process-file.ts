@@ -128,7 +128,10 @@ export class FileProcessor {
         if (await this.applyStatusUpdate(item, rule.when.status, receipt, log)) continue;
       }
       const request: IssueRequest = {
-        fileId: file.id, seqInFile: seq, invoice: item.invoice, deliveries: item.deliveries,
+        fileId: file.id,
+        seqInFile: seq,
+        invoice: item.invoice,
+        deliveries: item.deliveries,
         numberFormat: numberFormatFor(item.invoice, this.config.service),
         businessKey: businessKeyOf(item.invoice, item.mapping),
         ...(definition?.onIssuedBefore === 'issue-again' ? { issueAgain: true } : {}),
@@ -142,11 +145,36 @@ export class FileProcessor {
 
     const state = rejectedCount > 0 ? 'partial' : 'done';
     const finalPath = await moveInto(file.processingPath, this.folders.archive(folder), file.name);
-    await writeBeside(`${finalPath}.receipt.json`, `${JSON.stringify({
-      file: file.name, source: folder, sha256: file.contentHash, claimedAt: file.claimedAt, finishedAt: new Date().toISOString(),
-      issued, held, issuedBefore, rejected: rejectedCount, invoices: receipt,
-    }, null, 2)}\n`);
-    const reportPath = rejectedCount > 0 ? await this.writeReports(file, folder, rejected, issued + held + issuedBefore, rejectedCount, `The file itself is archived as ${finalPath}; the invoices above were left out.`) : undefined;
+    await writeBeside(
+      `${finalPath}.receipt.json`,
+      `${JSON.stringify(
+        {
+          file: file.name,
+          source: folder,
+          sha256: file.contentHash,
+          claimedAt: file.claimedAt,
+          finishedAt: new Date().toISOString(),
+          issued,
+          held,
+          issuedBefore,
+          rejected: rejectedCount,
+          invoices: receipt,
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    const reportPath =
+      rejectedCount > 0
+        ? await this.writeReports(
+            file,
+            folder,
+            rejected,
+            issued + held + issuedBefore,
+            rejectedCount,
+            `The file itself is archived as ${finalPath}; the invoices above were left out.`,
+          )
+        : undefined;
     this.ledger.finishFile(file.id, state, { finalPath, invoicesFound: issued + held + issuedBefore + rejectedCount, invoicesRejected: rejectedCount });
     log.info('file processed', { state, issued, held, issuedBefore, rejected: rejectedCount, archived: finalPath });
     return { state, issued, held, rejected: rejectedCount, finalPath, ...(reportPath ? { reportPath } : {}) };
@@ -168,18 +196,37 @@ export class FileProcessor {
         const outcome = await this.issuer.issueHeld(this.ledger, heldBefore, item.invoice, item.deliveries);
         if (outcome.status === 'rejected') {
           this.ledger.updateHeld(heldBefore.id, item.invoice, item.deliveries);
-          log.warn('order reached its status but fails the checks; it stays held', { key: item.key, errors: outcome.errors.map((e) => `[${e.code}] ${e.message}`) });
-          receipt.push({ key: item.key, state: `held: ${outcome.errors.map((e) => e.code).join(', ')}`, payable: item.invoice.totals.payableAmount, deliveries: [] });
+          log.warn('order reached its status but fails the checks; it stays held', {
+            key: item.key,
+            errors: outcome.errors.map((e) => `[${e.code}] ${e.message}`),
+          });
+          receipt.push({
+            key: item.key,
+            state: `held: ${outcome.errors.map((e) => e.code).join(', ')}`,
+            payable: item.invoice.totals.payableAmount,
+            deliveries: [],
+          });
           return true;
         }
         if (outcome.status === 'issued') {
           log.info('held invoice issued: its order reached the status', { key: item.key, invoice: outcome.number, status });
-          receipt.push({ key: item.key, number: outcome.number, state: 'issued (was held)', payable: item.invoice.totals.payableAmount, deliveries: item.deliveries.map((d) => d.routeId) });
+          receipt.push({
+            key: item.key,
+            number: outcome.number,
+            state: 'issued (was held)',
+            payable: item.invoice.totals.payableAmount,
+            deliveries: item.deliveries.map((d) => d.routeId),
+          });
           this.onIssued();
         }
       } else {
         this.ledger.updateHeld(heldBefore.id, item.invoice, item.deliveries);
-        receipt.push({ key: item.key, state: `held, updated (status ${item.invoice.meta.orderStatus ?? 'none'})`, payable: item.invoice.totals.payableAmount, deliveries: [] });
+        receipt.push({
+          key: item.key,
+          state: `held, updated (status ${item.invoice.meta.orderStatus ?? 'none'})`,
+          payable: item.invoice.totals.payableAmount,
+          deliveries: [],
+        });
       }
       return true;
     }
@@ -200,11 +247,23 @@ export class FileProcessor {
         receipt.push({ key: item.key, number: result.number, state: 'issued', payable: item.invoice.totals.payableAmount, deliveries });
         break;
       case 'existing':
-        receipt.push({ key: item.key, ...(result.number ? { number: result.number } : {}), state: 'issued before this restart', payable: item.invoice.totals.payableAmount, deliveries });
+        receipt.push({
+          key: item.key,
+          ...(result.number ? { number: result.number } : {}),
+          state: 'issued before this restart',
+          payable: item.invoice.totals.payableAmount,
+          deliveries,
+        });
         break;
       case 'issued-before':
         log.info('invoice issued before; not issued again', { key: item.key, invoice: result.number, from: result.existingFile });
-        receipt.push({ key: item.key, ...(result.number ? { number: result.number } : {}), state: result.number ? `issued before as ${result.number}` : `held since an earlier drop (${result.existingFile})`, payable: item.invoice.totals.payableAmount, deliveries: [] });
+        receipt.push({
+          key: item.key,
+          ...(result.number ? { number: result.number } : {}),
+          state: result.number ? `issued before as ${result.number}` : `held since an earlier drop (${result.existingFile})`,
+          payable: item.invoice.totals.payableAmount,
+          deliveries: [],
+        });
         break;
       case 'held':
         log.info('invoice held back (deferred)', { key: item.key });
@@ -212,8 +271,14 @@ export class FileProcessor {
         break;
       case 'duplicate-number':
         reject({
-          key: item.key, mapping: item.mapping,
-          errors: [new MappingError(`invoice number ${result.number} was issued before${result.existingFile ? ` (from ${result.existingFile})` : ''}; an invoice number is never used twice`, { file: item.invoice.meta.sourceFile, line: item.invoice.meta.source.line, path: item.invoice.meta.source.path, field: 'number' })],
+          key: item.key,
+          mapping: item.mapping,
+          errors: [
+            new MappingError(
+              `invoice number ${result.number} was issued before${result.existingFile ? ` (from ${result.existingFile})` : ''}; an invoice number is never used twice`,
+              { file: item.invoice.meta.sourceFile, line: item.invoice.meta.source.line, path: item.invoice.meta.source.path, field: 'number' },
+            ),
+          ],
         });
         break;
     }
@@ -225,30 +290,59 @@ export class FileProcessor {
    * never loops. Invoices it stored before the fault stay issued and are listed in the ledger.
    */
   async quarantine(file: FileRecord, folder: string, err: unknown, what: string): Promise<FileOutcome> {
-    const error = new InternalError(`${what}: ${err instanceof Error ? err.message : String(err)}. This is a fault of invoice-gateway, not of the export: please report it with the .error.json file`, { file: file.name }, err instanceof Error ? err.stack : undefined);
+    const error = new InternalError(
+      `${what}: ${err instanceof Error ? err.message : String(err)}. This is a fault of invoice-gateway, not of the export: please report it with the .error.json file`,
+      { file: file.name },
+      err instanceof Error ? err.stack : undefined,
+    );
     const stored = this.ledger.invoicesOfFile(file.id).filter((i) => i.state !== 'rejected').length;
-    const policy = stored ? `${stored} invoice(s) of this file were issued before the fault and stay issued; the file is set aside so that it cannot stop the gateway again.` : 'Nothing from this file was issued; it is set aside so that it cannot stop the gateway again.';
+    const policy = stored
+      ? `${stored} invoice(s) of this file were issued before the fault and stay issued; the file is set aside so that it cannot stop the gateway again.`
+      : 'Nothing from this file was issued; it is set aside so that it cannot stop the gateway again.';
     return this.fail(file, folder, [{ key: '', errors: [error] }], stored, 1, policy);
   }
 
   /** The whole file goes to error/ with its reports; nothing from it was numbered. */
-  private async fail(file: FileRecord, folder: string, rejected: RejectedItem[], accepted: number, rejectedCount = rejected.length, policy?: string): Promise<FileOutcome> {
+  private async fail(
+    file: FileRecord,
+    folder: string,
+    rejected: RejectedItem[],
+    accepted: number,
+    rejectedCount = rejected.length,
+    policy?: string,
+  ): Promise<FileOutcome> {
     const finalPath = await moveInto(file.processingPath, this.folders.error(folder), file.name);
     const reportPath = await this.writeReports(file, folder, rejected, 0, rejectedCount, policy, finalPath);
     const first = rejected[0]?.errors[0];
-    this.ledger.finishFile(file.id, 'error', { finalPath, invoicesFound: accepted + rejectedCount, invoicesRejected: rejectedCount, error: first ? first.describe() : 'rejected' });
+    this.ledger.finishFile(file.id, 'error', {
+      finalPath,
+      invoicesFound: accepted + rejectedCount,
+      invoicesRejected: rejectedCount,
+      error: first ? first.describe() : 'rejected',
+    });
     this.log.warn('file moved to error/', { file: file.name, fileId: file.id, source: folder, rejected: rejectedCount, error: first?.describe() });
     return { state: 'error', issued: 0, held: 0, rejected: rejectedCount, finalPath, reportPath };
   }
 
   /** Writes the report for people and the one for tools; returns the path of the first. */
-  private async writeReports(file: FileRecord, folder: string, rejected: RejectedItem[], accepted: number, rejectedCount: number, note?: string, errorPath?: string): Promise<string> {
+  private async writeReports(
+    file: FileRecord,
+    folder: string,
+    rejected: RejectedItem[],
+    accepted: number,
+    rejectedCount: number,
+    note?: string,
+    errorPath?: string,
+  ): Promise<string> {
     // a second failure of the same name must not overwrite the first report
-    const base = errorPath ?? await freeReportBase(this.folders.error(folder), basename(file.name));
+    const base = errorPath ?? (await freeReportBase(this.folders.error(folder), basename(file.name)));
     const text = renderErrorReport(file.name, rejected, { accepted, rejectedCount, ...(note ? { policy: note } : {}) });
     const more = rejectedCount > rejected.length ? `\n(${rejectedCount - rejected.length} more rejected invoices are not listed.)\n` : '';
     await writeBeside(`${base}.error.txt`, text + more);
-    await writeBeside(`${base}.error.json`, `${JSON.stringify(errorReportJson(file.name, rejected, { source: folder, accepted, rejectedCount, fileId: file.id }), null, 2)}\n`);
+    await writeBeside(
+      `${base}.error.json`,
+      `${JSON.stringify(errorReportJson(file.name, rejected, { source: folder, accepted, rejectedCount, fileId: file.id }), null, 2)}\n`,
+    );
     return `${base}.error.txt`;
   }
 }

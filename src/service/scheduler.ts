@@ -27,7 +27,9 @@ export class Scheduler {
 
   /** One check: every due held invoice goes through the issuing step now, dated today. */
   tick(): Promise<number> {
-    this.running ??= this.pass().finally(() => { this.running = undefined; });
+    this.running ??= this.pass().finally(() => {
+      this.running = undefined;
+    });
     return this.running;
   }
 
@@ -60,7 +62,12 @@ export class Scheduler {
     await writeBeside(`${base}.error.txt`, renderErrorReport(name, [item], { accepted: 0, policy }));
     await writeBeside(`${base}.error.json`, `${JSON.stringify(errorReportJson(name, [item], { heldInvoiceId: held.id, fileId: held.fileId }), null, 2)}\n`);
     this.ledger.rejectHeld(held.id, errors.map((e) => e.describe()).join('; '));
-    this.log.error('held invoice rejected when due; not numbered', { key: item.key, file: name, errors: errors.map((e) => `[${e.code}] ${e.message}`), report: `${base}.error.txt` });
+    this.log.error('held invoice rejected when due; not numbered', {
+      key: item.key,
+      file: name,
+      errors: errors.map((e) => `[${e.code}] ${e.message}`),
+      report: `${base}.error.txt`,
+    });
   }
 
   /** Stops the timer and waits for a pass under way. */

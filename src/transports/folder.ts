@@ -14,7 +14,12 @@ function sha256(data: Buffer): string {
  * there counts as delivered (a retry after a crash); with `sameNameIsEnough`, the name alone does
  * (mails differ in their Date header and MIME boundaries, but their name is the idempotency key).
  */
-export async function writeOnce(dir: string, name: string, content: Buffer, options: { sameNameIsEnough?: boolean } = {}): Promise<'written' | 'already there'> {
+export async function writeOnce(
+  dir: string,
+  name: string,
+  content: Buffer,
+  options: { sameNameIsEnough?: boolean } = {},
+): Promise<'written' | 'already there'> {
   await mkdir(dir, { recursive: true });
   const final = join(dir, name);
   const temp = join(dir, `.${name}.${process.pid}.${Date.now()}.tmp`);
@@ -60,4 +65,3 @@ export class FolderTransport implements Transport {
 
   async close(): Promise<void> {}
 }
-

@@ -11,7 +11,10 @@ import { TransportError, type Transport } from './transport.js';
 export class Transports {
   private readonly cache = new Map<string, Transport>();
 
-  constructor(private readonly settings: ServiceSettings, private readonly templates: MailTemplates) {}
+  constructor(
+    private readonly settings: ServiceSettings,
+    private readonly templates: MailTemplates,
+  ) {}
 
   /** The transport for a delivery, by its route's transport and target. */
   for(delivery: DeliveryRecord): Transport {

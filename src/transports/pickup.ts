@@ -8,7 +8,10 @@ export type MailBuilder = (request: SendRequest) => Promise<Mail.Options> | Mail
 
 /** Writes each mail as an .eml file into a pickup folder: the embedded default, no server needed. */
 export class PickupTransport implements Transport {
-  constructor(private readonly dir: string, private readonly build: MailBuilder) {}
+  constructor(
+    private readonly dir: string,
+    private readonly build: MailBuilder,
+  ) {}
 
   async send(request: SendRequest): Promise<string> {
     const options = await this.build(request);

@@ -17,8 +17,12 @@ export function hostKeyFingerprint(key: Buffer): string {
 export function remoteName(pattern: string | undefined, fileName: string): string {
   const ext = fileName.includes('.') ? fileName.slice(fileName.lastIndexOf('.') + 1) : '';
   const stem = ext ? fileName.slice(0, -(ext.length + 1)) : fileName;
-  const name = (pattern ?? '{name}').replace(/\{number\}/g, stem).replace(/\{ext\}/g, ext).replace(/\{name\}/g, fileName);
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$/.test(name)) throw new TransportError(`remote file name "${name}" has unsafe characters (allowed: letters, digits, . _ -)`, true);
+  const name = (pattern ?? '{name}')
+    .replace(/\{number\}/g, stem)
+    .replace(/\{ext\}/g, ext)
+    .replace(/\{name\}/g, fileName);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$/.test(name))
+    throw new TransportError(`remote file name "${name}" has unsafe characters (allowed: letters, digits, . _ -)`, true);
   return name;
 }
 
@@ -42,7 +46,10 @@ export class SftpTransport implements Transport {
   private readonly waiting: ((client: SftpClient) => void)[] = [];
   private readonly limit: number;
 
-  constructor(private readonly name: string, private readonly target: SftpTarget) {
+  constructor(
+    private readonly name: string,
+    private readonly target: SftpTarget,
+  ) {
     this.limit = target.maxConnections ?? 2;
     this.timeoutMs = target.timeoutMs ?? 30_000;
   }
@@ -86,7 +93,10 @@ export class SftpTransport implements Transport {
         return client;
       } catch (err) {
         if (offered && offered !== expected) {
-          throw new TransportError(`target ${this.name}: the server's host key ${offered} is not the configured ${expected}; refusing to connect (if the server's key really changed, update hostKeySha256)`, true);
+          throw new TransportError(
+            `target ${this.name}: the server's host key ${offered} is not the configured ${expected}; refusing to connect (if the server's key really changed, update hostKeySha256)`,
+            true,
+          );
         }
         const e = classify(err, `target ${this.name}: cannot connect to ${this.target.host}:${this.target.port ?? 22}`);
         if (e.permanent || attempt >= 3) throw e;
@@ -141,10 +151,11 @@ export class SftpTransport implements Transport {
     const client = await this.acquire();
     let broken = false;
     // a server that stops answering must not hold the connection (and the delivery) forever
-    const op = <T>(what: string, work: Promise<T>): Promise<T> => withTimeout(work, this.timeoutMs, () => {
-      broken = true;
-      return new TransportError(`target ${this.name}: ${what} got no answer within ${this.timeoutMs / 1000} s`, false);
-    });
+    const op = <T>(what: string, work: Promise<T>): Promise<T> =>
+      withTimeout(work, this.timeoutMs, () => {
+        broken = true;
+        return new TransportError(`target ${this.name}: ${what} got no answer within ${this.timeoutMs / 1000} s`, false);
+      });
     try {
       if (await op('stat', client.exists(final))) {
         const existing = (await op('download', client.get(final))) as Buffer;

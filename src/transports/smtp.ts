@@ -41,7 +41,11 @@ export class SmtpTransport implements Transport {
   private readonly transporter: Transporter<SMTPPool.SentMessageInfo>;
   private readonly limiter: RateLimiter;
 
-  constructor(private readonly name: string, private readonly target: SmtpTarget, private readonly templates: MailTemplates) {
+  constructor(
+    private readonly name: string,
+    private readonly target: SmtpTarget,
+    private readonly templates: MailTemplates,
+  ) {
     const user = fromEnvironment(target.user, `target ${name} user`);
     const pass = fromEnvironment(target.password, `target ${name} password`);
     this.transporter = nodemailer.createTransport({
@@ -52,7 +56,9 @@ export class SmtpTransport implements Transport {
       requireTLS: target.requireTLS ?? false,
       maxConnections: target.maxConnections ?? 3,
       ...(user ? { auth: { user, pass: pass ?? '' } } : {}),
-      ...(target.dkim ? { dkim: { domainName: target.dkim.domainName, keySelector: target.dkim.keySelector, privateKey: readFileSync(target.dkim.privateKeyFile, 'utf-8') } } : {}),
+      ...(target.dkim
+        ? { dkim: { domainName: target.dkim.domainName, keySelector: target.dkim.keySelector, privateKey: readFileSync(target.dkim.privateKeyFile, 'utf-8') } }
+        : {}),
       tls: { rejectUnauthorized: target.tlsRejectUnauthorized ?? true, ...(target.caFile ? { ca: readFileSync(target.caFile) } : {}) },
       connectionTimeout: 15_000,
       greetingTimeout: 15_000,
@@ -69,8 +75,11 @@ export class SmtpTransport implements Transport {
       const rejected = (info.rejected ?? []).map(String);
       if (rejected.length) {
         // the message went to the other recipients (the archive BCC); the customer's address was refused
-        const errors = ((info as { rejectedErrors?: { response?: string; responseCode?: number }[] }).rejectedErrors ?? []);
-        const reasons = errors.map((e) => e.response).filter(Boolean).join('; ');
+        const errors = (info as { rejectedErrors?: { response?: string; responseCode?: number }[] }).rejectedErrors ?? [];
+        const reasons = errors
+          .map((e) => e.response)
+          .filter(Boolean)
+          .join('; ');
         const permanent = errors.every((e) => (e.responseCode ?? 550) >= 500);
         throw new TransportError(`${this.name}: the mail server refused ${rejected.join(', ')}: ${reasons || info.response}`, permanent);
       }
@@ -80,7 +89,8 @@ export class SmtpTransport implements Transport {
       const code = replyCode(err);
       const text = (err as { response?: string }).response ?? (err as Error).message;
       // a refused login is permanent (a wrong password does not heal), a 454 "try later" is not
-      if ((err as { code?: string }).code === 'EAUTH') throw new TransportError(`${this.name}: authentication failed: ${text}`, code === undefined || code >= 500);
+      if ((err as { code?: string }).code === 'EAUTH')
+        throw new TransportError(`${this.name}: authentication failed: ${text}`, code === undefined || code >= 500);
       if (code !== undefined && code >= 500) throw new TransportError(`${this.name}: the mail server refused the message: ${text}`, true);
       throw new TransportError(`${this.name}: ${code ? `temporary failure ${text}` : `could not deliver: ${text}`}`, false);
     }

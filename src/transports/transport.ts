@@ -5,7 +5,11 @@ import type { CalculatedInvoice } from '../model/invoice.js';
 
 /** A failed send: permanent failures (authentication, refused address) are not retried. */
 export class TransportError extends GatewayError {
-  constructor(message: string, readonly permanent: boolean, location = {}) {
+  constructor(
+    message: string,
+    readonly permanent: boolean,
+    location = {},
+  ) {
     super(message, location);
   }
 }

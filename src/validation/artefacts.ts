@@ -31,7 +31,9 @@ function manifest(): Manifest {
 }
 
 function manifestHash(): string {
-  return createHash('sha256').update(readFileSync(join(SCHEMA_DIR, 'standards-manifest.json'))).digest('hex');
+  return createHash('sha256')
+    .update(readFileSync(join(SCHEMA_DIR, 'standards-manifest.json')))
+    .digest('hex');
 }
 
 function sha256(path: string): string {
@@ -68,7 +70,9 @@ export function installStandards(from = standardsSource()): { installed: number;
     else if (sha256(source) !== expected) problems.push(`altered (SHA-256 differs): ${rel}`);
   }
   if (problems.length) {
-    throw new ArtefactError(`the artefacts in ${from} do not match schemas/standards-manifest.json (${problems.length} problem(s)):\n  ${problems.slice(0, 10).join('\n  ')}${problems.length > 10 ? '\n  ...' : ''}\n${howToInstall()}`);
+    throw new ArtefactError(
+      `the artefacts in ${from} do not match schemas/standards-manifest.json (${problems.length} problem(s)):\n  ${problems.slice(0, 10).join('\n  ')}${problems.length > 10 ? '\n  ...' : ''}\n${howToInstall()}`,
+    );
   }
   const xsdFrom = accountingSchemaSource();
   for (const [name, expected] of Object.entries(m.accountingSchemas.files)) {

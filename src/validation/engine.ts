@@ -63,5 +63,8 @@ export function ruleIdOf(id: string, message: string): string {
 /** "/*:Invoice[namespace-uri()='…'][1]/*:Party[…][1]" → "/Invoice[1]/Party[1]": readable XPath for reports. */
 export function shortLocation(location: string | undefined): string | undefined {
   if (!location) return undefined;
-  return location.replace(/\[namespace-uri\(\)='[^']*'\]/g, '').replace(/\*:/g, '').replace(/Q\{[^}]*\}/g, '');
+  return location
+    .replace(/\[namespace-uri\(\)='[^']*'\]/g, '')
+    .replace(/\*:/g, '')
+    .replace(/Q\{[^}]*\}/g, '');
 }

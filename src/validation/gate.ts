@@ -9,9 +9,20 @@ import { createEngine } from './index.js';
 
 /** Findings as errors for an error report, at the invoice's place in its file. */
 export function findingsToErrors(findings: Finding[], invoice: CalculatedInvoice, profile: string): RuleError[] {
-  return findings.filter((f) => f.severity === 'fatal').map((f) => new RuleError(`${profile} UBL: ${f.message}${f.location ? ` (at ${f.location})` : ''}`, {
-    file: invoice.meta.sourceFile, line: invoice.meta.source.line, path: invoice.meta.source.path,
-  }, f.rule));
+  return findings
+    .filter((f) => f.severity === 'fatal')
+    .map(
+      (f) =>
+        new RuleError(
+          `${profile} UBL: ${f.message}${f.location ? ` (at ${f.location})` : ''}`,
+          {
+            file: invoice.meta.sourceFile,
+            line: invoice.meta.source.line,
+            path: invoice.meta.source.path,
+          },
+          f.rule,
+        ),
+    );
 }
 
 /**
@@ -54,7 +65,10 @@ export class UblGate {
     } catch (err) {
       // the engine never throws for a bad document: this is the installation
       if (err instanceof EnvironmentError) throw err;
-      throw new EnvironmentError(`the UBL validation cannot run (${err instanceof GatewayError ? err.describe() : (err as Error).message}); invoices with a UBL route wait until it can`, {});
+      throw new EnvironmentError(
+        `the UBL validation cannot run (${err instanceof GatewayError ? err.describe() : (err as Error).message}); invoices with a UBL route wait until it can`,
+        {},
+      );
     }
   }
 

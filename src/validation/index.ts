@@ -3,7 +3,10 @@ import { SaxonJsPool } from './saxonjs-pool.js';
 import { PROFILE_ARTEFACTS, type ProfileName, type ValidationEngine, type ValidationReport } from './engine.js';
 
 /** Picks the engine: Saxon-HE on Java where present (reference speed and correctness), else SaxonJS. */
-export function createEngine(prefer: 'auto' | 'jvm' | 'saxon-js' = (process.env['VALIDATION_ENGINE'] as 'jvm' | 'saxon-js' | undefined) ?? 'auto'): { engine: ValidationEngine; why: string } {
+export function createEngine(prefer: 'auto' | 'jvm' | 'saxon-js' = (process.env['VALIDATION_ENGINE'] as 'jvm' | 'saxon-js' | undefined) ?? 'auto'): {
+  engine: ValidationEngine;
+  why: string;
+} {
   if (prefer === 'saxon-js') return { engine: new SaxonJsPool(), why: 'chosen explicitly' };
   const missing = jvmUnavailable();
   if (!missing) return { engine: new JvmEngine(), why: 'Java and Saxon-HE are installed' };

@@ -26,7 +26,8 @@ function compiledHelper(saxonJar: string): string {
   if (existsSync(join(dir, 'GatewayValidator.class'))) return dir;
   mkdirSync(dir, { recursive: true });
   const r = spawnSync('javac', ['-nowarn', '-cp', saxonJar, '-d', dir, JAVA_SOURCE], { encoding: 'utf-8' });
-  if (r.status !== 0) throw new Error(`cannot compile the validation helper (javac needs a JDK: apt-get install default-jdk-headless): ${r.stderr || r.error?.message}`);
+  if (r.status !== 0)
+    throw new Error(`cannot compile the validation helper (javac needs a JDK: apt-get install default-jdk-headless): ${r.stderr || r.error?.message}`);
   return dir;
 }
 
@@ -48,10 +49,20 @@ class Helper {
   private markReady!: () => void;
   exited = false;
 
-  constructor(classes: string, saxonJar: string, private readonly onExit: (h: Helper) => void) {
+  constructor(
+    classes: string,
+    saxonJar: string,
+    private readonly onExit: (h: Helper) => void,
+  ) {
     const profiles = Object.entries(PROFILE_STYLESHEETS).map(([name, sheets]) => `${name}=${sheets.map((s) => artefact(s)).join(',')}`);
-    this.child = spawn('java', ['-XX:+UseSerialGC', '-Xss8m', '-cp', `${saxonJar}:${classes}`, 'GatewayValidator', artefact(INVOICE_XSD), artefact(CREDIT_NOTE_XSD), ...profiles], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.ready = new Promise((resolve) => { this.markReady = resolve; });
+    this.child = spawn(
+      'java',
+      ['-XX:+UseSerialGC', '-Xss8m', '-cp', `${saxonJar}:${classes}`, 'GatewayValidator', artefact(INVOICE_XSD), artefact(CREDIT_NOTE_XSD), ...profiles],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    this.ready = new Promise((resolve) => {
+      this.markReady = resolve;
+    });
     this.child.stdout.setEncoding('utf-8');
     this.child.stdout.on('data', (chunk: string) => this.read(chunk));
     this.child.stderr.on('data', () => undefined);
@@ -110,7 +121,10 @@ export class JvmEngine implements ValidationEngine {
   private next = 0;
   private closed = false;
 
-  constructor(readonly size = availableParallelism(), private readonly saxonJar = process.env['SAXON_JAR'] ?? DEFAULT_SAXON_JAR) {
+  constructor(
+    readonly size = availableParallelism(),
+    private readonly saxonJar = process.env['SAXON_JAR'] ?? DEFAULT_SAXON_JAR,
+  ) {
     this.classes = compiledHelper(saxonJar);
     for (let i = 0; i < size; i++) this.helpers.push(this.spawn());
   }
@@ -145,7 +159,9 @@ export class JvmEngine implements ValidationEngine {
     for (const h of this.helpers) if (h.pending.size < helper.pending.size) helper = h;
     await helper.ready;
     const id = `${process.pid}-${this.next}-${Math.random().toString(36).slice(2, 8)}`;
-    return new Promise((resolve, reject) => helper.send(id, { resolve, reject, profile: options.rulesOnly ? `${profile}:rules` : profile, xml: bytes, retried: false }));
+    return new Promise((resolve, reject) =>
+      helper.send(id, { resolve, reject, profile: options.rulesOnly ? `${profile}:rules` : profile, xml: bytes, retried: false }),
+    );
   }
 
   async close(): Promise<void> {

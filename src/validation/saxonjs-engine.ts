@@ -40,7 +40,9 @@ export class SaxonJsEngine implements ValidationEngine {
   private schemas(): XMLFileInfo[] {
     if (!this.schemaFiles) {
       const common = artefact('ubl-2.1/xsdrt/common');
-      this.schemaFiles = readdirSync(common).filter((n) => n.endsWith('.xsd')).map((n) => ({ fileName: `common/${n}`, contents: readFileSync(join(common, n), 'utf-8') }));
+      this.schemaFiles = readdirSync(common)
+        .filter((n) => n.endsWith('.xsd'))
+        .map((n) => ({ fileName: `common/${n}`, contents: readFileSync(join(common, n), 'utf-8') }));
     }
     return this.schemaFiles;
   }
@@ -49,20 +51,29 @@ export class SaxonJsEngine implements ValidationEngine {
     const text = Buffer.isBuffer(xml) ? xml.toString('utf-8') : xml;
     const root = /<(?:\w+:)?CreditNote[\s>]/.test(text.slice(0, 3000)) ? CREDIT_NOTE_XSD : INVOICE_XSD;
     const main = root.split('/').pop()!;
-    const xsd = options.rulesOnly ? { valid: true, errors: [] } : await validateXML({
-      xml: [{ fileName: 'document.xml', contents: text }],
-      schema: [{ fileName: `maindoc/${main}`, contents: readFileSync(artefact(root), 'utf-8') }],
-      preload: this.schemas(),
-    });
+    const xsd = options.rulesOnly
+      ? { valid: true, errors: [] }
+      : await validateXML({
+          xml: [{ fileName: 'document.xml', contents: text }],
+          schema: [{ fileName: `maindoc/${main}`, contents: readFileSync(artefact(root), 'utf-8') }],
+          preload: this.schemas(),
+        });
     if (!xsd.valid) {
-      return xsd.errors.map((e) => ({ rule: 'XSD', severity: 'fatal' as const, message: e.message, location: e.loc ? `line ${e.loc.lineNumber}` : undefined, source: 'xsd' as const }));
+      return xsd.errors.map((e) => ({
+        rule: 'XSD',
+        severity: 'fatal' as const,
+        message: e.message,
+        location: e.loc ? `line ${e.loc.lineNumber}` : undefined,
+        source: 'xsd' as const,
+      }));
     }
     const findings: Finding[] = [];
     for (const sheet of PROFILE_STYLESHEETS[profile]) {
       try {
         const svrl = this.saxon.transform({ stylesheetInternal: this.sef(sheet), sourceText: text, destination: 'document' }, 'sync').principalResult;
         const nodes = this.saxon.XPath.evaluate('//(svrl:failed-assert|svrl:successful-report)', svrl, {
-          namespaceContext: { svrl: 'http://purl.oclc.org/dsdl/svrl' }, resultForm: 'array',
+          namespaceContext: { svrl: 'http://purl.oclc.org/dsdl/svrl' },
+          resultForm: 'array',
         }) as SvrlNode[];
         for (const n of nodes) {
           const flag = n.getAttribute('flag');
@@ -76,7 +87,12 @@ export class SaxonJsEngine implements ValidationEngine {
           });
         }
       } catch (err) {
-        findings.push({ rule: 'ENGINE', severity: 'fatal', message: `the rules could not be evaluated on this document: ${(err as Error).message}`, source: 'engine' });
+        findings.push({
+          rule: 'ENGINE',
+          severity: 'fatal',
+          message: `the rules could not be evaluated on this document: ${(err as Error).message}`,
+          source: 'engine',
+        });
       }
     }
     return findings;

@@ -3,7 +3,11 @@ import { serveRequests, WorkerPool, workerSetup } from '../workers/pool.js';
 import type { Finding, ProfileName, ValidationEngine } from './engine.js';
 import { SaxonJsEngine } from './saxonjs-engine.js';
 
-interface Request { xml: string; profile: ProfileName; rulesOnly?: boolean }
+interface Request {
+  xml: string;
+  profile: ProfileName;
+  rulesOnly?: boolean;
+}
 const ROLE = 'SaxonJS validation';
 
 if (workerSetup(ROLE)) {
@@ -22,7 +26,11 @@ export class SaxonJsPool implements ValidationEngine {
   }
 
   validate(xml: string | Buffer, profile: ProfileName, options: { rulesOnly?: boolean } = {}): Promise<Finding[]> {
-    return this.pool.call({ xml: Buffer.isBuffer(xml) ? xml.toString('utf-8') : xml, profile, ...(options.rulesOnly !== undefined ? { rulesOnly: options.rulesOnly } : {}) });
+    return this.pool.call({
+      xml: Buffer.isBuffer(xml) ? xml.toString('utf-8') : xml,
+      profile,
+      ...(options.rulesOnly !== undefined ? { rulesOnly: options.rulesOnly } : {}),
+    });
   }
 
   close(): Promise<void> {

@@ -1,7 +1,14 @@
 import { Worker, isMainThread, parentPort, workerData, type TransferListItem } from 'node:worker_threads';
 
-interface Request<Q> { id: number; payload: Q }
-interface Answer<A> { id: number; result?: A; error?: string }
+interface Request<Q> {
+  id: number;
+  payload: Q;
+}
+interface Answer<A> {
+  id: number;
+  result?: A;
+  error?: string;
+}
 
 /**
  * Worker side of a pool: answers each request with `handle`, in turn. A result may name the buffers to
@@ -28,7 +35,10 @@ export function workerSetup<T extends object>(role: string): T | undefined {
   return data?.role === role ? (data as T) : undefined;
 }
 
-interface Slot { worker: Worker; busy: number }
+interface Slot {
+  worker: Worker;
+  busy: number;
+}
 
 /**
  * Worker threads that run one script, each request going to the least busy one. A worker that dies
@@ -42,7 +52,12 @@ export class WorkerPool<Q, A> {
   private closed = false;
 
   /** `role` names the threads in errors and lets the script see it is one of them (`workerSetup`). */
-  constructor(private readonly script: URL, private readonly size: number, private readonly role: string, private readonly setup: object = {}) {}
+  constructor(
+    private readonly script: URL,
+    private readonly size: number,
+    private readonly role: string,
+    private readonly setup: object = {},
+  ) {}
 
   private spawn(): Slot {
     const worker = new Worker(this.script, { workerData: { ...this.setup, role: this.role } });

@@ -5,7 +5,9 @@ import { spawnSync } from 'node:child_process';
  * the PDF/A validator this machine can install. veraPDF, which knows PDF/A-3, is on no registry here.
  * Preflight checks PDF/A-1b, whose rules PDF/A-3b keeps except for a few it relaxes.
  */
-const CLASSPATH = ['preflight', 'pdfbox2', 'fontbox2', 'xmpbox', 'commons-logging', 'javax.activation', 'jaxb-api'].map((jar) => `/usr/share/java/${jar}.jar`).join(':');
+const CLASSPATH = ['preflight', 'pdfbox2', 'fontbox2', 'xmpbox', 'commons-logging', 'javax.activation', 'jaxb-api']
+  .map((jar) => `/usr/share/java/${jar}.jar`)
+  .join(':');
 
 /** One finding of Preflight: its rule number (ISO 19005-1 clause family) and text. */
 export interface PreflightFinding {
@@ -28,7 +30,9 @@ export function preflight(file: string): PreflightFinding[] {
  * with an AFRelationship).
  */
 export function isPdfA1Only(f: PreflightFinding): boolean {
-  return (f.code === '7.11.2' && /part must be 1/.test(f.message))
-    || (f.code === '3.1.11' && /CIDSet entry is missing/.test(f.message))
-    || ((f.code === '1.4.7' || f.code === '1.2.9') && /EmbeddedFile/.test(f.message));
+  return (
+    (f.code === '7.11.2' && /part must be 1/.test(f.message)) ||
+    (f.code === '3.1.11' && /CIDSet entry is missing/.test(f.message)) ||
+    ((f.code === '1.4.7' || f.code === '1.2.9') && /EmbeddedFile/.test(f.message))
+  );
 }

@@ -24,7 +24,14 @@ const TEST_CUSTOMERS = {
 /** Creates a workspace; `gateway` overrides settings of the test gateway.yaml. */
 export function workspace(gateway: Record<string, unknown> = {}, customers: Record<string, unknown> = TEST_CUSTOMERS): Workspace {
   const root = tempDir('igw-svc-');
-  const ws: Workspace = { root, config: join(root, 'config'), mappings: join(root, 'mappings'), inbox: join(root, 'inbox'), data: join(root, 'data'), out: join(root, 'out') };
+  const ws: Workspace = {
+    root,
+    config: join(root, 'config'),
+    mappings: join(root, 'mappings'),
+    inbox: join(root, 'inbox'),
+    data: join(root, 'data'),
+    out: join(root, 'out'),
+  };
   cpSync(join(ROOT, 'config'), ws.config, { recursive: true });
   cpSync(join(ROOT, 'mappings'), ws.mappings, { recursive: true });
   const base = parse(readFileSync(join(ROOT, 'config', 'gateway.yaml'), 'utf-8')) as Record<string, unknown>;
@@ -49,7 +56,9 @@ export function workspace(gateway: Record<string, unknown> = {}, customers: Reco
 export function startService(ws: Workspace): ChildProcess {
   const child = spawn(process.execPath, [CLI, 'run', '--config', ws.config, '--mappings', ws.mappings, '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   child.on('exit', (code, signal) => {
     if (code && code !== 0 && signal === null) process.stderr.write(`gateway exited ${code}: ${stderr}\n`);
   });

@@ -50,7 +50,12 @@ export async function startSmtp(options: TestSmtpOptions = {}): Promise<TestSmtp
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
         state.raw.push(Buffer.concat(chunks));
-        state.envelopes.push({ to: session.envelope.rcptTo.map((r) => r.address), secure: session.secure, ...(session.user ? { user: String(session.user) } : {}), at: Date.now() });
+        state.envelopes.push({
+          to: session.envelope.rcptTo.map((r) => r.address),
+          secure: session.secure,
+          ...(session.user ? { user: String(session.user) } : {}),
+          at: Date.now(),
+        });
         void simpleParser(Buffer.concat(chunks)).then((mail) => {
           state.received.push(mail);
           callback();

@@ -30,7 +30,10 @@ async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => { socket.end(); resolve(true); });
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.end();
+        resolve(true);
+      });
       socket.on('error', () => resolve(false));
     });
     if (open) return;
@@ -50,17 +53,35 @@ export async function startSshd(): Promise<TestSshd> {
   const folder = join(dir, 'drop');
   mkdirSync(folder);
   mkdirSync('/run/sshd', { recursive: true });
-  for (const [name, type] of [['host_key', 'ed25519'], ['other_host_key', 'ed25519'], ['client_key', 'ed25519']] as const) {
+  for (const [name, type] of [
+    ['host_key', 'ed25519'],
+    ['other_host_key', 'ed25519'],
+    ['client_key', 'ed25519'],
+  ] as const) {
     spawnSync('ssh-keygen', ['-q', '-t', type, '-N', '', '-f', join(dir, name)]);
   }
   writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client_key.pub')));
   const port = await freePort();
-  writeFileSync(join(dir, 'sshd_config'), [
-    `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(dir, 'host_key')}`, `PidFile ${join(dir, 'sshd.pid')}`,
-    `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, 'PubkeyAuthentication yes', 'PasswordAuthentication no',
-    'KbdInteractiveAuthentication no', 'PermitRootLogin prohibit-password', 'StrictModes no', 'UsePAM no',
-    'Subsystem sftp internal-sftp', 'LogLevel ERROR', 'MaxStartups 100:30:200', 'MaxSessions 50',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'sshd_config'),
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${join(dir, 'host_key')}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      'PubkeyAuthentication yes',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PermitRootLogin prohibit-password',
+      'StrictModes no',
+      'UsePAM no',
+      'Subsystem sftp internal-sftp',
+      'LogLevel ERROR',
+      'MaxStartups 100:30:200',
+      'MaxSessions 50',
+    ].join('\n'),
+  );
   let child: ChildProcess | undefined;
   const sshd: TestSshd = {
     port,

@@ -15,13 +15,18 @@ export interface UnitTest {
 export function unitTests(folder: string): UnitTest[] {
   const dir = join(STANDARDS_HOME, folder);
   const out: UnitTest[] = [];
-  for (const name of readdirSync(dir).filter((n) => n.endsWith('.xml')).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((n) => n.endsWith('.xml'))
+    .sort()) {
     const text = readFileSync(join(dir, name), 'utf-8').replace(/<!--[\s\S]*?-->/g, '');
     const tests = text.split(/<test(?=[\s>])[^>]*>/).slice(1);
     tests.forEach((block, index) => {
       const assert = /<assert>([\s\S]*?)<\/assert>/.exec(block)?.[1] ?? '';
-      const expectations = [...assert.matchAll(/<(success|error|warning)(?:\s+number="(\d+)")?[^>]*>\s*([^<\s]+)\s*<\/\1>/g)]
-        .map((m) => ({ expect: m[1] as 'success' | 'error' | 'warning', rule: m[3]!, ...(m[2] ? { times: Number(m[2]) } : {}) }));
+      const expectations = [...assert.matchAll(/<(success|error|warning)(?:\s+number="(\d+)")?[^>]*>\s*([^<\s]+)\s*<\/\1>/g)].map((m) => ({
+        expect: m[1] as 'success' | 'error' | 'warning',
+        rule: m[3]!,
+        ...(m[2] ? { times: Number(m[2]) } : {}),
+      }));
       const body = block.slice(block.indexOf('</assert>') + 9, block.lastIndexOf('</test>')).trim();
       if (!expectations.length || !body.startsWith('<')) return;
       out.push({ file: `${folder}/${name}`, index, expectations, xml: `<?xml version="1.0" encoding="UTF-8"?>\n${body}` });
@@ -32,7 +37,16 @@ export function unitTests(folder: string): UnitTest[] {
 
 /** Every official example document: EN 16931 examples and test files, Peppol examples, NLCIUS test documents. */
 export function exampleDocuments(options: { nlciusOkOnly?: boolean } = {}): string[] {
-  const folders = ['en16931/ubl/examples', 'en16931/test/testfiles', 'peppol-bis-3/rules/examples', 'peppol-bis-3/rules/national-examples/GR', 'peppol-bis-3/rules/national-examples/NO', 'peppol-bis-3/rules/snippets', 'nlcius/examples/SI-UBL-2.0', 'ubl-2.1/xml'];
+  const folders = [
+    'en16931/ubl/examples',
+    'en16931/test/testfiles',
+    'peppol-bis-3/rules/examples',
+    'peppol-bis-3/rules/national-examples/GR',
+    'peppol-bis-3/rules/national-examples/NO',
+    'peppol-bis-3/rules/snippets',
+    'nlcius/examples/SI-UBL-2.0',
+    'ubl-2.1/xml',
+  ];
   const out: string[] = [];
   for (const folder of folders) {
     let names: string[] = [];

@@ -8,12 +8,23 @@ import type { CalculatedInvoice } from '../../src/model/invoice.js';
 
 const [file, worker, countText] = process.argv.slice(2) as [string, string, string];
 const ledger = new SqliteLedger(file);
-const claim = ledger.claimFile({ source: 'test', name: `worker-${worker}.csv`, contentHash: `hash-${worker}`, processingPath: `/tmp/worker-${worker}-${process.pid}` })!;
+const claim = ledger.claimFile({
+  source: 'test',
+  name: `worker-${worker}.csv`,
+  contentHash: `hash-${worker}`,
+  processingPath: `/tmp/worker-${worker}-${process.pid}`,
+})!;
 const numbers: string[] = [];
 for (let i = 0; i < Number(countText); i++) {
   const invoice = {
-    kind: 'invoice', issueDate: '2026-11-30', typeCode: '380', currency: 'EUR', lines: [], vatBreakdown: [],
-    seller: { name: 'S' }, buyer: { name: 'B' },
+    kind: 'invoice',
+    issueDate: '2026-11-30',
+    typeCode: '380',
+    currency: 'EUR',
+    lines: [],
+    vatBreakdown: [],
+    seller: { name: 'S' },
+    buyer: { name: 'B' },
     totals: { payableAmount: '1.00' },
     meta: { sellerKey: 'devries', sourceFile: 'x', sourceKey: `${worker}-${i}`, source: {} },
   } as unknown as CalculatedInvoice;

@@ -19,16 +19,34 @@ export interface AdministrationConfig {
 
 /** An invoice that cannot be expressed in the target (no VAT code, a number too long): never truncated. */
 export class ExportError extends GatewayError {
-  constructor(message: string, location: ErrorLocation, readonly invoiceNumber?: string) {
+  constructor(
+    message: string,
+    location: ErrorLocation,
+    readonly invoiceNumber?: string,
+  ) {
     super(message, location);
   }
 }
 
 /** The administration's VAT code for a category and rate; an unmapped one is an error, not a guess. */
 export function vatCodeFor(admin: AdministrationConfig, name: string, category: VatCategory, rate: string | undefined, invoice: string): string {
-  const hit = admin.vatCodes.find((v) => v.category === category && (v.rate === undefined || rate === undefined ? v.rate === rate || (v.rate ?? '0') === (rate ?? '0') : decShared(v.rate).eq(decShared(rate))));
-  if (!hit) throw new ExportError(`invoice ${invoice}: administration ${name} has no VAT code for category ${category}${rate !== undefined ? ` at ${rate}%` : ''}; add it under vatCodes in config/accounting.yaml`, { field: 'vatCodes' }, invoice);
-  if (hit.inclusive) throw new ExportError(`invoice ${invoice}: VAT code ${hit.code} of administration ${name} is inclusive, but the gateway books amounts excluding VAT; use an exclusive code`, { field: 'vatCodes' }, invoice);
+  const hit = admin.vatCodes.find(
+    (v) =>
+      v.category === category &&
+      (v.rate === undefined || rate === undefined ? v.rate === rate || (v.rate ?? '0') === (rate ?? '0') : decShared(v.rate).eq(decShared(rate))),
+  );
+  if (!hit)
+    throw new ExportError(
+      `invoice ${invoice}: administration ${name} has no VAT code for category ${category}${rate !== undefined ? ` at ${rate}%` : ''}; add it under vatCodes in config/accounting.yaml`,
+      { field: 'vatCodes' },
+      invoice,
+    );
+  if (hit.inclusive)
+    throw new ExportError(
+      `invoice ${invoice}: VAT code ${hit.code} of administration ${name} is inclusive, but the gateway books amounts excluding VAT; use an exclusive code`,
+      { field: 'vatCodes' },
+      invoice,
+    );
   return hit.code;
 }
 
@@ -38,7 +56,12 @@ export function revenueAccountFor(admin: AdministrationConfig, name: string, lin
   if (group && admin.itemGroupAccounts?.[group]) return admin.itemGroupAccounts[group]!;
   const rate = line.vatRate === undefined ? '0' : decShared(line.vatRate).toFixed();
   const account = admin.revenueAccounts[rate] ?? admin.revenueAccounts['default'];
-  if (!account) throw new ExportError(`invoice ${invoice}: administration ${name} has no revenue account for ${rate}% (revenueAccounts)`, { field: 'revenueAccounts' }, invoice);
+  if (!account)
+    throw new ExportError(
+      `invoice ${invoice}: administration ${name} has no revenue account for ${rate}% (revenueAccounts)`,
+      { field: 'revenueAccounts' },
+      invoice,
+    );
   return account;
 }
 
@@ -56,7 +79,12 @@ export function periodOf(admin: AdministrationConfig, isoDate: string): { year: 
 export function debtorCodeOf(invoice: CalculatedInvoice, debtorCodes: Record<string, string | undefined>): string {
   const key = invoice.meta.customerKey;
   const code = (key && (debtorCodes[key] ?? key)) || undefined;
-  if (!code) throw new ExportError(`invoice ${invoice.number}: no debtor code (the invoice names no customer from customers.yaml)`, { field: 'customer' }, invoice.number);
+  if (!code)
+    throw new ExportError(
+      `invoice ${invoice.number}: no debtor code (the invoice names no customer from customers.yaml)`,
+      { field: 'customer' },
+      invoice.number,
+    );
   return code;
 }
 
@@ -100,7 +128,14 @@ export function bookingLines(invoice: CalculatedInvoice, admin: AdministrationCo
   }
   for (const group of invoice.vatBreakdown) {
     const key = `${group.category}|${group.rate ?? ''}`;
-    const members = raw.filter((r) => r.key === key || (r.key.split('|')[0] === group.category && r.key.split('|')[1] !== '' && group.rate !== undefined && decShared(r.key.split('|')[1]!).eq(decShared(group.rate))));
+    const members = raw.filter(
+      (r) =>
+        r.key === key ||
+        (r.key.split('|')[0] === group.category &&
+          r.key.split('|')[1] !== '' &&
+          group.rate !== undefined &&
+          decShared(r.key.split('|')[1]!).eq(decShared(group.rate))),
+    );
     const base = members.reduce((s, m) => s.plus(dec(m.amount)), dec('0'));
     const total = dec(group.taxAmount);
     if (base.eq(0) || total.eq(0)) continue;

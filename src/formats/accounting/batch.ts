@@ -59,15 +59,29 @@ function summarise(format: AccountingFormat, ctx: BatchContext, entries: { invoi
   }
   const numbers = entries.map((e) => e.invoice.number ?? '').sort();
   return {
-    format, administration: ctx.name, entries: entries.length, firstInvoice: numbers[0] ?? '', lastInvoice: numbers[numbers.length - 1] ?? '',
-    perVatCode: Object.fromEntries(Object.entries(per).sort().map(([code, t]) => [code, { base: t.base.toFixed(2), vat: t.vat.toFixed(2) }])),
-    totalExclVat: excl.toFixed(2), totalVat: vat.toFixed(2),
+    format,
+    administration: ctx.name,
+    entries: entries.length,
+    firstInvoice: numbers[0] ?? '',
+    lastInvoice: numbers[numbers.length - 1] ?? '',
+    perVatCode: Object.fromEntries(
+      Object.entries(per)
+        .sort()
+        .map(([code, t]) => [code, { base: t.base.toFixed(2), vat: t.vat.toFixed(2) }]),
+    ),
+    totalExclVat: excl.toFixed(2),
+    totalVat: vat.toFixed(2),
   };
 }
 
 function entriesOf(invoices: CalculatedInvoice[], ctx: BatchContext): { invoice: CalculatedInvoice; lines: BookingLine[]; debtor: string }[] {
   return invoices.map((invoice) => {
-    if (invoice.currency !== 'EUR') throw new ExportError(`invoice ${invoice.number}: currency ${invoice.currency}; the import files are written in EUR only (foreign-currency bookings need the exchange rate of the administration)`, { field: 'currency' }, invoice.number);
+    if (invoice.currency !== 'EUR')
+      throw new ExportError(
+        `invoice ${invoice.number}: currency ${invoice.currency}; the import files are written in EUR only (foreign-currency bookings need the exchange rate of the administration)`,
+        { field: 'currency' },
+        invoice.number,
+      );
     return { invoice, lines: bookingLines(invoice, ctx.admin, ctx.name), debtor: debtorCodeOf(invoice, ctx.debtorCodes) };
   });
 }
@@ -130,7 +144,8 @@ export function exactGlobeXml(invoices: CalculatedInvoice[], ctx: BatchContext):
   const xml = eExactFile('eExact-Schema.xsd', 'GLEntries', entries, (parent, { invoice, lines, debtor }) => {
     const credit = isCredit(invoice);
     const { year, period } = periodOf(ctx.admin, invoice.issueDate);
-    if (debtor.length > 20) throw new ExportError(`invoice ${invoice.number}: debtor code ${debtor} is too long for Exact Globe (20)`, { field: 'customer' }, invoice.number);
+    if (debtor.length > 20)
+      throw new ExportError(`invoice ${invoice.number}: debtor code ${debtor} is too long for Exact Globe (20)`, { field: 'customer' }, invoice.number);
     const entry = parent.ele('GLEntry', { status: 'E' });
     entry.ele('Description').txt(`${credit ? 'Creditnota' : 'Factuur'} ${invoice.number}`.slice(0, 60));
     entry.ele('Date').txt(invoice.issueDate);
@@ -193,11 +208,33 @@ export function accountViewCsv(invoices: CalculatedInvoice[], ctx: BatchContext)
   const dateFormat = o.dateFormat ?? 'dd-mm-yyyy';
   const journal = ctx.admin.accountViewJournal ?? ctx.admin.journal;
   const num = (v: string) => (mark === ',' ? v.replace('.', ',') : v);
-  const rows = [['Regelnummer', 'Dagboekcode', 'Factuurnummer', 'Boekingsdatum', 'Vervaldatum', 'Periodenummer', 'Debiteurnummer', 'Grootboekrekening', 'Kostenplaats', 'Kostensoort', 'Omschrijving', 'Bedrag', 'BTW-code', 'BTW-bedrag']];
+  const rows = [
+    [
+      'Regelnummer',
+      'Dagboekcode',
+      'Factuurnummer',
+      'Boekingsdatum',
+      'Vervaldatum',
+      'Periodenummer',
+      'Debiteurnummer',
+      'Grootboekrekening',
+      'Kostenplaats',
+      'Kostensoort',
+      'Omschrijving',
+      'Bedrag',
+      'BTW-code',
+      'BTW-bedrag',
+    ],
+  ];
   let n = 0;
   for (const { invoice, lines, debtor } of entries) {
     const number = invoice.number ?? '';
-    if (number.length > 12) throw new ExportError(`invoice number ${number} is longer than AccountView's 12 characters (INV_NR); it is not cut off: shorten the number series for this administration`, { field: 'number' }, number);
+    if (number.length > 12)
+      throw new ExportError(
+        `invoice number ${number} is longer than AccountView's 12 characters (INV_NR); it is not cut off: shorten the number series for this administration`,
+        { field: 'number' },
+        number,
+      );
     if (journal.length > 3) throw new ExportError(`journal code ${journal} is longer than AccountView's 3 characters`, { field: 'accountViewJournal' });
     const credit = isCredit(invoice);
     const { period } = periodOf(ctx.admin, invoice.issueDate);
@@ -207,20 +244,42 @@ export function accountViewCsv(invoices: CalculatedInvoice[], ctx: BatchContext)
       const description = l.description.length > 40 ? `${l.description.slice(0, 39)}…` : l.description;
       const amount = credit ? dec(l.amount).neg().toFixed(2) : l.amount;
       const vat = credit ? dec(l.vatAmount).neg().toFixed(2) : l.vatAmount;
-      rows.push([String(++n), journal, number, dateIn(invoice.issueDate, dateFormat), invoice.dueDate ? dateIn(invoice.dueDate, dateFormat) : '', String(period), debtor, l.account, '', '', description, num(amount), l.vatCode, num(vat)]);
+      rows.push([
+        String(++n),
+        journal,
+        number,
+        dateIn(invoice.issueDate, dateFormat),
+        invoice.dueDate ? dateIn(invoice.dueDate, dateFormat) : '',
+        String(period),
+        debtor,
+        l.account,
+        '',
+        '',
+        description,
+        num(amount),
+        l.vatCode,
+        num(vat),
+      ]);
     }
   }
   const text = `${rows.map((r) => r.map((c) => csvCell(c, sep)).join(sep)).join('\r\n')}\r\n`;
   const encoding = o.encoding ?? 'windows-1252';
-  return { extension: 'csv', content: encoding.toLowerCase() === 'utf-8' ? Buffer.from(`\uFEFF${text}`) : iconv.encode(text, encoding), summary: summarise('accountview', ctx, entries) };
+  return {
+    extension: 'csv',
+    content: encoding.toLowerCase() === 'utf-8' ? Buffer.from(`\uFEFF${text}`) : iconv.encode(text, encoding),
+    summary: summarise('accountview', ctx, entries),
+  };
 }
 
 /** The import file of a format. */
 export function importFile(format: AccountingFormat, invoices: CalculatedInvoice[], ctx: BatchContext): ImportFile {
   switch (format) {
-    case 'exact-online': return exactOnlineXml(invoices, ctx);
-    case 'exact-globe': return exactGlobeXml(invoices, ctx);
-    case 'accountview': return accountViewCsv(invoices, ctx);
+    case 'exact-online':
+      return exactOnlineXml(invoices, ctx);
+    case 'exact-globe':
+      return exactGlobeXml(invoices, ctx);
+    case 'accountview':
+      return accountViewCsv(invoices, ctx);
   }
 }
 

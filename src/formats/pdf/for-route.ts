@@ -9,9 +9,10 @@ import { own } from '../../util/own.js';
 /** The PDF of an invoice for a route: language from the route, logo from the seller, UBL embedded for a hybrid invoice. */
 export function pdfFor(invoice: CalculatedInvoice, options: Delivery['options'], sellers: Record<string, SellerConfig>, configDir: string): Promise<Buffer> {
   const seller = own(sellers, invoice.meta.sellerKey);
-  const ubl = options.hybrid && invoice.kind === 'invoice'
-    ? { fileName: `${invoice.number ?? 'invoice'}.xml`, content: Buffer.from(writeUbl(invoice, { profile: (options.profile ?? 'peppol') as UblProfile })) }
-    : undefined;
+  const ubl =
+    options.hybrid && invoice.kind === 'invoice'
+      ? { fileName: `${invoice.number ?? 'invoice'}.xml`, content: Buffer.from(writeUbl(invoice, { profile: (options.profile ?? 'peppol') as UblProfile })) }
+      : undefined;
   return renderPdf(invoice, {
     language: options.language === 'en' ? 'en' : 'nl',
     ...(seller?.logo ? { logo: logoPath(configDir, seller.logo) } : {}),

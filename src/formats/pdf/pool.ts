@@ -4,8 +4,14 @@ import type { Delivery } from '../../routing/route.js';
 import { serveRequests, WorkerPool, workerSetup } from '../../workers/pool.js';
 import { pdfFor } from './for-route.js';
 
-interface Job { invoice: CalculatedInvoice; options: Delivery['options'] }
-interface Setup { sellers: Record<string, SellerConfig>; configDir: string }
+interface Job {
+  invoice: CalculatedInvoice;
+  options: Delivery['options'];
+}
+interface Setup {
+  sellers: Record<string, SellerConfig>;
+  configDir: string;
+}
 const ROLE = 'PDF rendering';
 
 const setup = workerSetup<Setup>(ROLE);

@@ -47,24 +47,46 @@ const COLUMNS = [
   { key: 'amount', x: 465, width: 80, align: 'right' as const },
 ];
 const UNIT_NAMES: Record<string, { nl: string; en: string }> = {
-  C62: { nl: 'st', en: 'pcs' }, H87: { nl: 'st', en: 'pcs' }, EA: { nl: 'st', en: 'ea' }, KGM: { nl: 'kg', en: 'kg' }, HUR: { nl: 'uur', en: 'hr' },
-  XBX: { nl: 'doos', en: 'box' }, XPK: { nl: 'pak', en: 'pack' }, MTR: { nl: 'm', en: 'm' }, LTR: { nl: 'l', en: 'l' }, DAY: { nl: 'dag', en: 'day' }, MON: { nl: 'mnd', en: 'month' },
+  C62: { nl: 'st', en: 'pcs' },
+  H87: { nl: 'st', en: 'pcs' },
+  EA: { nl: 'st', en: 'ea' },
+  KGM: { nl: 'kg', en: 'kg' },
+  HUR: { nl: 'uur', en: 'hr' },
+  XBX: { nl: 'doos', en: 'box' },
+  XPK: { nl: 'pak', en: 'pack' },
+  MTR: { nl: 'm', en: 'm' },
+  LTR: { nl: 'l', en: 'l' },
+  DAY: { nl: 'dag', en: 'day' },
+  MON: { nl: 'mnd', en: 'month' },
 };
 
 function partyLines(p: Party): string[] {
   const a = p.address ?? {};
-  return [p.name, p.contact?.name ? `t.a.v. ${p.contact.name}` : undefined, a.line1, a.line2, a.line3, [a.postalCode, a.city].filter(Boolean).join('  '), a.country && a.country !== 'NL' ? a.country : undefined]
-    .filter((l): l is string => Boolean(l));
+  return [
+    p.name,
+    p.contact?.name ? `t.a.v. ${p.contact.name}` : undefined,
+    a.line1,
+    a.line2,
+    a.line3,
+    [a.postalCode, a.city].filter(Boolean).join('  '),
+    a.country && a.country !== 'NL' ? a.country : undefined,
+  ].filter((l): l is string => Boolean(l));
 }
 
 function vatNote(category: string, l: Labels): string | undefined {
   switch (category) {
-    case 'AE': return l.reverseCharge;
-    case 'K': return l.intraCommunity;
-    case 'E': return l.exempt;
-    case 'G': return l.export;
-    case 'O': return l.outOfScope;
-    default: return undefined;
+    case 'AE':
+      return l.reverseCharge;
+    case 'K':
+      return l.intraCommunity;
+    case 'E':
+      return l.exempt;
+    case 'G':
+      return l.export;
+    case 'O':
+      return l.outOfScope;
+    default:
+      return undefined;
   }
 }
 
@@ -85,8 +107,19 @@ export async function renderPdf(inv: CalculatedInvoice, options: PdfOptions = {}
   const doc = new PDFDocument({
     // our font from the start: pdfkit's default Helvetica would be parsed from its AFM file for every document
     font: body,
-    size: 'A4', margin: PAGE.margin, bufferPages: true, pdfVersion: '1.7', subset: 'PDF/A-3b', tagged: false, lang: lang === 'en' ? 'en-GB' : 'nl-NL',
-    info: { Title: `${title} ${inv.number ?? ''}`.trim(), Author: inv.seller.name, Subject: `${title} ${inv.number ?? ''} ${inv.buyer.name}`, Creator: 'invoice-gateway' },
+    size: 'A4',
+    margin: PAGE.margin,
+    bufferPages: true,
+    pdfVersion: '1.7',
+    subset: 'PDF/A-3b',
+    tagged: false,
+    lang: lang === 'en' ? 'en-GB' : 'nl-NL',
+    info: {
+      Title: `${title} ${inv.number ?? ''}`.trim(),
+      Author: inv.seller.name,
+      Subject: `${title} ${inv.number ?? ''} ${inv.buyer.name}`,
+      Creator: 'invoice-gateway',
+    },
     autoFirstPage: true,
   } as PDFKit.PDFDocumentOptions);
   const chunks: Buffer[] = [];
@@ -107,10 +140,19 @@ export async function renderPdf(inv: CalculatedInvoice, options: PdfOptions = {}
       // an unreadable logo must not stop an invoice
     }
   } else {
-    doc.font('bold').fontSize(16).text(s.tradingName ?? s.name, PAGE.margin, top, { width: 260 });
+    doc
+      .font('bold')
+      .fontSize(16)
+      .text(s.tradingName ?? s.name, PAGE.margin, top, { width: 260 });
   }
-  const sellerLines = [s.name, s.address?.line1, [s.address?.postalCode, s.address?.city].filter(Boolean).join('  '), s.contact?.phone, s.contact?.email, options.website]
-    .filter((x): x is string => Boolean(x));
+  const sellerLines = [
+    s.name,
+    s.address?.line1,
+    [s.address?.postalCode, s.address?.city].filter(Boolean).join('  '),
+    s.contact?.phone,
+    s.contact?.email,
+    options.website,
+  ].filter((x): x is string => Boolean(x));
   doc.font('body').fontSize(8.5).fillColor('#333333').text(sellerLines.join('\n'), 345, top, { width: 200, align: 'right' });
 
   // Buyer address block (window envelope position)
@@ -138,16 +180,24 @@ export async function renderPdf(inv: CalculatedInvoice, options: PdfOptions = {}
   for (const [label, value] of details) {
     if (!value) continue;
     doc.font('body').fillColor('#555555').text(label, PAGE.margin, y, { width: 110 });
-    doc.font('bold').fillColor('black').text(value, PAGE.margin + 110, y, { width: 200 });
+    doc
+      .font('bold')
+      .fillColor('black')
+      .text(value, PAGE.margin + 110, y, { width: 200 });
     y += 13;
   }
   if (isCredit && inv.precedingInvoices?.length) {
     const p = inv.precedingInvoices[0]!;
-    doc.font('body').text(fill(l.creditFor, { number: p.number, date: p.issueDate ? ` (${formatDate(p.issueDate, lang)})` : '' }), PAGE.margin, y + 4, { width: 495 });
+    doc
+      .font('body')
+      .text(fill(l.creditFor, { number: p.number, date: p.issueDate ? ` (${formatDate(p.issueDate, lang)})` : '' }), PAGE.margin, y + 4, { width: 495 });
     y = doc.y + 4;
   }
   for (const note of inv.notes ?? []) {
-    doc.font('body').fillColor('#333333').text(note, PAGE.margin, y + 4, { width: 495 });
+    doc
+      .font('body')
+      .fillColor('#333333')
+      .text(note, PAGE.margin, y + 4, { width: 495 });
     y = doc.y + 2;
   }
 
@@ -155,15 +205,28 @@ export async function renderPdf(inv: CalculatedInvoice, options: PdfOptions = {}
   const header = (atY: number): number => {
     doc.font('bold').fontSize(8.5).fillColor('black');
     for (const c of COLUMNS) doc.text(l[c.key as keyof Labels] as string, c.x, atY, { width: c.width, align: c.align });
-    doc.moveTo(PAGE.margin, atY + 13).lineTo(PAGE.width - PAGE.margin, atY + 13).lineWidth(0.6).strokeColor('#999999').stroke();
+    doc
+      .moveTo(PAGE.margin, atY + 13)
+      .lineTo(PAGE.width - PAGE.margin, atY + 13)
+      .lineWidth(0.6)
+      .strokeColor('#999999')
+      .stroke();
     return atY + 18;
   };
   y = header(y + 16);
   const bottom = PAGE.height - PAGE.margin - 40;
   doc.font('body').fontSize(8.5);
   for (const line of inv.lines) {
-    const description = [line.itemName, line.description, ...(line.allowanceCharges ?? []).map((ac) => `${ac.charge ? l.charge : l.discount}${ac.percentage ? ` ${formatDecimal(ac.percentage, lang, 0)}%` : ''}: ${money(ac.amount)}${ac.reason && !/^(korting|toeslag|discount|charge)$/i.test(ac.reason) ? ` (${ac.reason})` : ''}`)]
-      .filter(Boolean).join('\n');
+    const description = [
+      line.itemName,
+      line.description,
+      ...(line.allowanceCharges ?? []).map(
+        (ac) =>
+          `${ac.charge ? l.charge : l.discount}${ac.percentage ? ` ${formatDecimal(ac.percentage, lang, 0)}%` : ''}: ${money(ac.amount)}${ac.reason && !/^(korting|toeslag|discount|charge)$/i.test(ac.reason) ? ` (${ac.reason})` : ''}`,
+      ),
+    ]
+      .filter(Boolean)
+      .join('\n');
     const height = Math.max(doc.heightOfString(description, { width: COLUMNS[0]!.width - 5 }), 11);
     if (y + height > bottom) {
       doc.addPage();
@@ -183,18 +246,25 @@ export async function renderPdf(inv: CalculatedInvoice, options: PdfOptions = {}
     for (const c of COLUMNS) doc.text(cells[c.key] ?? '', c.x, y, { width: c.key === 'description' ? c.width - 5 : c.width, align: c.align });
     y += height + 4;
   }
-  doc.moveTo(PAGE.margin, y).lineTo(PAGE.width - PAGE.margin, y).lineWidth(0.6).strokeColor('#999999').stroke();
+  doc
+    .moveTo(PAGE.margin, y)
+    .lineTo(PAGE.width - PAGE.margin, y)
+    .lineWidth(0.6)
+    .strokeColor('#999999')
+    .stroke();
   y += 8;
 
   // Document allowances/charges, VAT breakdown and totals
   const totalRows: [string, string, boolean?][] = [];
   totalRows.push([l.subtotal, money(inv.totals.lineNetAmount)]);
-  for (const ac of inv.allowanceCharges ?? []) totalRows.push([`${ac.reason ?? (ac.charge ? l.charge : l.discount)}`, money(ac.charge ? ac.amount : `-${ac.amount}`)]);
+  for (const ac of inv.allowanceCharges ?? [])
+    totalRows.push([`${ac.reason ?? (ac.charge ? l.charge : l.discount)}`, money(ac.charge ? ac.amount : `-${ac.amount}`)]);
   totalRows.push([l.totalExcl, money(inv.totals.taxExclusiveAmount)]);
   for (const b of inv.vatBreakdown) {
-    const label = b.category === 'S' || b.category === 'Z'
-      ? fill(l.vatOn, { rate: formatDecimal(b.rate ?? '0', lang, 0), base: money(b.taxableAmount) })
-      : fill(l.vatCategory, { category: l[`cat${b.category}` as keyof Labels] ?? b.category, base: money(b.taxableAmount) });
+    const label =
+      b.category === 'S' || b.category === 'Z'
+        ? fill(l.vatOn, { rate: formatDecimal(b.rate ?? '0', lang, 0), base: money(b.taxableAmount) })
+        : fill(l.vatCategory, { category: l[`cat${b.category}` as keyof Labels] ?? b.category, base: money(b.taxableAmount) });
     totalRows.push([label, money(b.taxAmount)]);
   }
   totalRows.push([l.totalIncl, money(inv.totals.taxInclusiveAmount), true]);
@@ -205,7 +275,10 @@ export async function renderPdf(inv: CalculatedInvoice, options: PdfOptions = {}
     y = PAGE.margin;
   }
   for (const [label, value, strong] of totalRows) {
-    doc.font(strong ? 'bold' : 'body').fontSize(strong ? 10 : 9).fillColor('black');
+    doc
+      .font(strong ? 'bold' : 'body')
+      .fontSize(strong ? 10 : 9)
+      .fillColor('black');
     doc.text(label, 285, y, { width: 180, align: 'right' });
     doc.text(value, 465, y, { width: 80, align: 'right' });
     y += strong ? 16 : 13;
@@ -222,10 +295,15 @@ export async function renderPdf(inv: CalculatedInvoice, options: PdfOptions = {}
     if (isCredit) {
       if (!due.eq(0)) texts.push(fill(l.refund, { amount: money(due.abs().toFixed(2)) }));
     } else if (due.gt(0) && inv.payment?.iban) {
-      texts.push(fill(l.payment, {
-        amount: money(inv.totals.payableAmount), dueDate: formatDate(inv.dueDate, lang), iban: inv.payment.iban,
-        accountName: inv.payment.accountName ?? inv.seller.name, reference: inv.payment.paymentReference ?? inv.number ?? '',
-      }));
+      texts.push(
+        fill(l.payment, {
+          amount: money(inv.totals.payableAmount),
+          dueDate: formatDate(inv.dueDate, lang),
+          iban: inv.payment.iban,
+          accountName: inv.payment.accountName ?? inv.seller.name,
+          reference: inv.payment.paymentReference ?? inv.number ?? '',
+        }),
+      );
     } else if (due.eq(0)) texts.push(l.paidInFull);
     else texts.push(fill(l.refund, { amount: money(due.abs().toFixed(2)) }));
   }
@@ -244,20 +322,39 @@ export async function renderPdf(inv: CalculatedInvoice, options: PdfOptions = {}
     s.vatId ? `${l.vatId} ${s.vatId}` : undefined,
     inv.payment?.iban ? `${l.iban} ${inv.payment.iban}` : undefined,
     inv.payment?.bic ? `${l.bic} ${inv.payment.bic}` : undefined,
-  ].filter(Boolean).join('  ·  ');
+  ]
+    .filter(Boolean)
+    .join('  ·  ');
   const range = doc.bufferedPageRange();
   for (let i = range.start; i < range.start + range.count; i++) {
     doc.switchToPage(i);
     doc.font('body').fontSize(7.5).fillColor('#555555');
     const footerY = PAGE.height - PAGE.margin - 22;
-    doc.moveTo(PAGE.margin, footerY - 4).lineTo(PAGE.width - PAGE.margin, footerY - 4).lineWidth(0.4).strokeColor('#bbbbbb').stroke();
+    doc
+      .moveTo(PAGE.margin, footerY - 4)
+      .lineTo(PAGE.width - PAGE.margin, footerY - 4)
+      .lineWidth(0.4)
+      .strokeColor('#bbbbbb')
+      .stroke();
     doc.text(legal, PAGE.margin, footerY, { width: 495, lineBreak: false, height: 10 });
-    doc.text(fill(l.page, { page: String(i + 1), pages: String(range.count) }), PAGE.margin, footerY + 11, { width: 495, align: 'right', lineBreak: false, height: 10 });
+    doc.text(fill(l.page, { page: String(i + 1), pages: String(range.count) }), PAGE.margin, footerY + 11, {
+      width: 495,
+      align: 'right',
+      lineBreak: false,
+      height: 10,
+    });
   }
   if (options.ubl) {
     // PDF/A-3 (and Factur-X readers) want the embedded file's dates in its Params
     const written = new Date();
-    doc.file(options.ubl.content, { name: options.ubl.fileName, type: 'application/xml', relationship: 'Alternative', description: `${title} ${inv.number ?? ''} (UBL)`, creationDate: written, modifiedDate: written } as Parameters<PDFKit.PDFDocument['file']>[1]);
+    doc.file(options.ubl.content, {
+      name: options.ubl.fileName,
+      type: 'application/xml',
+      relationship: 'Alternative',
+      description: `${title} ${inv.number ?? ''} (UBL)`,
+      creationDate: written,
+      modifiedDate: written,
+    } as Parameters<PDFKit.PDFDocument['file']>[1]);
   }
   doc.end();
   return done;

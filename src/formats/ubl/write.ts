@@ -1,6 +1,15 @@
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
-import type { CalculatedInvoice, DocumentAllowanceCharge, Identifier, InvoiceLine, LineAllowanceCharge, Party, PostalAddress, SupportingDocument } from '../../model/invoice.js';
+import type {
+  CalculatedInvoice,
+  DocumentAllowanceCharge,
+  Identifier,
+  InvoiceLine,
+  LineAllowanceCharge,
+  Party,
+  PostalAddress,
+  SupportingDocument,
+} from '../../model/invoice.js';
 import { UBL_PROFILES, type UblProfile } from './profiles.js';
 
 const NS = {
@@ -26,7 +35,7 @@ export interface UblOptions {
 
 function text(parent: XMLBuilder, name: string, value: string | undefined, attrs?: Record<string, string | undefined>): void {
   if (value === undefined || value === '') return;
-  const clean = attrs ? Object.fromEntries(Object.entries(attrs).filter(([, v]) => v !== undefined && v !== '')) as Record<string, string> : undefined;
+  const clean = attrs ? (Object.fromEntries(Object.entries(attrs).filter(([, v]) => v !== undefined && v !== '')) as Record<string, string>) : undefined;
   parent.ele(PREFIXED, `cbc:${name}`, clean).txt(value);
 }
 
@@ -214,7 +223,13 @@ export function writeUbl(inv: CalculatedInvoice, options: UblOptions = {}): stri
   simpleRef('ContractDocumentReference', inv.contractReference);
   for (const a of inv.attachments ?? []) supportingDocument(doc, a);
   if (options.pdf) {
-    supportingDocument(doc, { id: inv.number ?? 'invoice', description: credit ? 'Credit note' : 'Invoice', content: options.pdf.content.toString('base64'), mimeCode: 'application/pdf', fileName: options.pdf.fileName });
+    supportingDocument(doc, {
+      id: inv.number ?? 'invoice',
+      description: credit ? 'Credit note' : 'Invoice',
+      content: options.pdf.content.toString('base64'),
+      mimeCode: 'application/pdf',
+      fileName: options.pdf.fileName,
+    });
   }
   if (inv.projectReference) {
     // a CreditNote has no ProjectReference: Peppol carries the project as a document reference of type 50
@@ -281,7 +296,15 @@ export function writeUbl(inv: CalculatedInvoice, options: UblOptions = {}): stri
     const sub = tax.ele(PREFIXED, 'cac:TaxSubtotal');
     amount(sub, 'TaxableAmount', b.taxableAmount, cur);
     amount(sub, 'TaxAmount', b.taxAmount, cur);
-    taxCategory(sub, 'TaxCategory', b.category, b.rate, b.category === 'S' || b.category === 'Z' || b.category === 'L' || b.category === 'M' ? undefined : { reason: b.exemptionReason, code: b.exemptionReasonCode });
+    taxCategory(
+      sub,
+      'TaxCategory',
+      b.category,
+      b.rate,
+      b.category === 'S' || b.category === 'Z' || b.category === 'L' || b.category === 'M'
+        ? undefined
+        : { reason: b.exemptionReason, code: b.exemptionReasonCode },
+    );
   }
   if (inv.vatCurrency && inv.vatTotalInAccountingCurrency !== undefined) {
     amount(doc.ele(PREFIXED, 'cac:TaxTotal'), 'TaxAmount', inv.vatTotalInAccountingCurrency, inv.vatCurrency);
