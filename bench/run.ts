@@ -66,7 +66,11 @@ if (want('service')) {
 
 if (want('validation')) {
   console.log('== Validation: full Peppol BIS 3 (XSD + CEN + Peppol) of generated invoices, 2 cores');
-  const jvm = runIsolated<{ count: number; perSecond: number; peakRssMb: number; invalid: number }>('./formats.js', ['validate-jvm', '2000']);
+  const jvm = runIsolated<{ count: number; perSecond: number; peakRssMb: number; invalid: number; engine: string; why: string }>('./formats.js', [
+    'validate-jvm',
+    '2000',
+  ]);
+  console.log(`  engine that ran: ${jvm.engine} (${jvm.why})`);
   const sjs = runIsolated<{ count: number; perSecond: number; peakRssMb: number }>('./formats.js', ['validate-saxonjs', '100']);
   const cli = runIsolated<{ msPerDocSchematron: number; perSecondOneCore: number }>('./formats.js', ['saxon-cli', '200']);
   console.log(

@@ -28,6 +28,7 @@ describe('no poison files, no silent loops', function () {
     await waitFor('file in error/', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'error'") === 1);
     assert.match(readFileSync(join(ws.data, 'error', 'erp', 'facturen_deep.xml.error.txt'), 'utf-8'), /XML could not be read: Maximum nested tags exceeded/);
     assert.deepEqual(filesIn(join(ws.inbox, '.processing')), []);
+    assert.match(cli(ws, 'status').stdout, /files in error[^\n]*\n\s+#1 erp\/facturen_deep\.xml .*XML could not be read/);
   });
 
   it('a JSONata expression that never ends is stopped for its record; the service stays responsive to SIGTERM', async () => {

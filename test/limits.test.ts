@@ -54,3 +54,29 @@ describe('plausibility limits and lookups (before an invoice takes a number)', (
     }
   });
 });
+
+describe('small correctness points seen on real files', () => {
+  it('Dutch amounts below zero print "€ -9,00"; English ones "-€9.00"', async () => {
+    const { formatMoney } = await import('../src/model/display.js');
+    assert.equal(formatMoney('-9.00', 'EUR', 'nl'), '€ -9,00');
+    assert.equal(formatMoney('-9.00', 'EUR', 'en'), '-€9.00');
+  });
+
+  it('a description with a line break: no raw CR in UBL, a space in one-line fields', async () => {
+    const { writeUbl } = await import('../src/formats/ubl/write.js');
+    const { lineBreaks } = await import('../src/formats/text.js');
+    const [item] = await verdicts(join(ROOT, 'inbox-sample', 'access', 'orders_20261130.csv'), 'access');
+    assert.ok(item?.ok);
+    item.invoice.lines[0]!.itemName = 'Koffie\r\nextra sterk';
+    const xml = writeUbl({ ...item.invoice, number: 'T-1' }, { profile: 'peppol' }).toString();
+    assert.ok(!xml.includes('\r'), 'no raw CR in the XML');
+    assert.match(xml, /Koffie\nextra sterk/);
+    assert.equal(lineBreaks('a\r\n b\rc', ' '), 'a b c');
+  });
+
+  it('the error report counts the rejected invoices it was given, even when the list is cut short', async () => {
+    const { renderErrorReport } = await import('../src/report/error-report.js');
+    const text = renderErrorReport('f.csv', [{ key: '1', errors: [] }], { accepted: 2, rejectedCount: 1500 });
+    assert.match(text, /Invoices accepted: 2; rejected: 1500/);
+  });
+});

@@ -60,6 +60,10 @@ export function statusCommand(opts: CommonOptions & { json?: boolean; demo?: boo
     for (const f of st.recentFailures)
       out.push(`  delivery #${f.id} invoice ${f.invoiceNumber} ${f.routeId}: ${f.state} after ${f.attempts} attempt(s): ${f.error}`);
   }
+  if (st.filesInError.length) {
+    out.push('', 'files in error (reports beside them in the error folder):');
+    for (const f of st.filesInError) out.push(`  #${f.id} ${f.source}/${f.name} (${f.at}): ${f.error}${f.finalPath ? `\n    ${f.finalPath}` : ''}`);
+  }
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;
 }

@@ -107,6 +107,8 @@ export interface LedgerStatus {
   deliveries: Record<string, number>;
   oldestPending?: { id: number; invoiceNumber: string; since: string };
   recentFailures: { id: number; invoiceNumber: string; routeId: string; state: string; attempts: number; error: string; at: string }[];
+  /** the latest files that went to error/, with the first reason */
+  filesInError: { id: number; source: string; name: string; error: string; at: string; finalPath?: string }[];
   runs: { fileId: number; name: string; total: number; done: number; dead: number; startedAt: string; lastSentAt?: string }[];
 }
 

@@ -559,6 +559,20 @@ export class SqliteLedger implements Ledger {
       invoices: counts('SELECT state, COUNT(*) AS n FROM invoices GROUP BY state'),
       deliveries: counts('SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state'),
       ...(oldest ? { oldestPending: { id: oldest.id, invoiceNumber: oldest.number, since: oldest.created_at } } : {}),
+      filesInError: (
+        this.db
+          .prepare(
+            `SELECT id, source, name, error, final_path, COALESCE(finished_at, claimed_at) AS at FROM files WHERE state = 'error' ORDER BY id DESC LIMIT 10`,
+          )
+          .all() as Row[]
+      ).map((r) => ({
+        id: r['id'] as number,
+        source: r['source'] as string,
+        name: r['name'] as string,
+        error: String(r['error'] ?? '').slice(0, 300),
+        at: r['at'] as string,
+        ...(r['final_path'] ? { finalPath: r['final_path'] as string } : {}),
+      })),
       recentFailures: failures.map((r) => ({
         id: r['id'] as number,
         invoiceNumber: r['number'] as string,

@@ -19,7 +19,8 @@ export function formatMoney(text: string, currency: string, language: string): s
   const negative = amount.startsWith('-');
   const body = negative ? amount.slice(1) : amount;
   const sign = negative ? '-' : '';
-  return language === 'en' ? `${sign}${symbol}${symbol.length > 1 ? ' ' : ''}${body}` : `${sign}${symbol} ${body}`;
+  // Dutch puts the sign after the symbol ("€ -9,00", as Dutch invoices print it); English before it ("-€9.00")
+  return language === 'en' ? `${sign}${symbol}${symbol.length > 1 ? ' ' : ''}${body}` : `${symbol} ${sign}${body}`;
 }
 
 /** "2026-11-30" → "30-11-2026" (nl) or "30 Nov 2026" (en). */

@@ -5,6 +5,7 @@ import { dec } from '../../model/decimal.js';
 import type { CalculatedInvoice } from '../../model/invoice.js';
 import { BATCHED_FORMATS, type BatchedFormat } from '../batched.js';
 import { bookingLines, debtorCodeOf, ExportError, periodOf, type AdministrationConfig, type BookingLine } from './admin.js';
+import { lineBreaks } from '../text.js';
 
 /** The accounting formats. */
 export type AccountingFormat = BatchedFormat;
@@ -122,7 +123,7 @@ export function exactOnlineXml(invoices: CalculatedInvoice[], ctx: BatchContext)
       line.ele('FinYear', { number: String(year) });
       line.ele('FinPeriod', { number: String(period) });
       line.ele('GLAccount', { code: l.account });
-      line.ele('Description').txt(l.description.slice(0, 255));
+      line.ele('Description').txt(lineBreaks(l.description, ' ').slice(0, 255));
       if (invoice.dueDate) line.ele('DueDate').txt(invoice.dueDate);
       line.ele('Account', { code: debtor });
       const amount = line.ele('Amount');
@@ -157,7 +158,7 @@ export function exactGlobeXml(invoices: CalculatedInvoice[], ctx: BatchContext):
       line.ele('FinYear', { number: String(year) });
       line.ele('FinPeriod', { number: String(period) });
       line.ele('GLAccount', { code: l.account });
-      line.ele('Description').txt(l.description.slice(0, 60));
+      line.ele('Description').txt(lineBreaks(l.description, ' ').slice(0, 60));
       line.ele('Debtor', { code: debtor });
       const amount = line.ele('Amount');
       amount.ele('Currency', { code: invoice.currency });
@@ -185,8 +186,9 @@ export function neutraliseFormula(value: string): string {
   return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
 }
 
-function csvCell(value: string, separator: string): string {
-  const v = neutraliseFormula(value.replace(/[\r\n]+/g, ' '));
+function csvCell(value: string, separator: string, numeric = false): string {
+  const flat = value.replace(/[\r\n]+/g, ' ');
+  const v = numeric && /^-?\d+([.,]\d+)?$/.test(flat) ? flat : neutraliseFormula(flat);
   return v.includes(separator) || v.includes('"') ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
@@ -262,7 +264,10 @@ export function accountViewCsv(invoices: CalculatedInvoice[], ctx: BatchContext)
       ]);
     }
   }
-  const text = `${rows.map((r) => r.map((c) => csvCell(c, sep)).join(sep)).join('\r\n')}\r\n`;
+  // numbers stay numbers: the formula guard is for text (an apostrophe before -9.00 breaks every credit note)
+  const numeric = new Set(['Regelnummer', 'Periodenummer', 'Bedrag', 'BTW-bedrag']);
+  const isNumeric = rows[0]!.map((name) => numeric.has(name));
+  const text = `${rows.map((r, row) => r.map((c, i) => csvCell(c, sep, row > 0 && isNumeric[i]!)).join(sep)).join('\r\n')}\r\n`;
   const encoding = o.encoding ?? 'windows-1252';
   return {
     extension: 'csv',

@@ -1,3 +1,4 @@
+import { withLineBreaks } from '../text.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join } from 'node:path';
@@ -95,7 +96,9 @@ function vatNote(category: string, l: Labels): string | undefined {
  * embedded TrueType font, lines that flow over pages with the header repeated, "page x of y",
  * VAT breakdown, totals, payment instruction and the legally required details.
  */
-export async function renderPdf(inv: CalculatedInvoice, options: PdfOptions = {}): Promise<Buffer> {
+export async function renderPdf(invoice: CalculatedInvoice, options: PdfOptions = {}): Promise<Buffer> {
+  // a CR in a description would be drawn as a missing-glyph box: every line break becomes a new line
+  const inv = withLineBreaks(invoice, '\n');
   const lang = options.language ?? (inv.meta.language === 'en' ? 'en' : 'nl');
   const l: Labels = LABELS[lang];
   const cur = inv.currency;

@@ -11,6 +11,7 @@ import type {
   SupportingDocument,
 } from '../../model/invoice.js';
 import { UBL_PROFILES, type UblProfile } from './profiles.js';
+import { lineBreaks } from '../text.js';
 
 const NS = {
   Invoice: 'urn:oasis:names:specification:ubl:schema:xsd:Invoice-2',
@@ -36,7 +37,7 @@ export interface UblOptions {
 function text(parent: XMLBuilder, name: string, value: string | undefined, attrs?: Record<string, string | undefined>): void {
   if (value === undefined || value === '') return;
   const clean = attrs ? (Object.fromEntries(Object.entries(attrs).filter(([, v]) => v !== undefined && v !== '')) as Record<string, string>) : undefined;
-  parent.ele(PREFIXED, `cbc:${name}`, clean).txt(value);
+  parent.ele(PREFIXED, `cbc:${name}`, clean).txt(lineBreaks(value, '\n'));
 }
 
 function amount(parent: XMLBuilder, name: string, value: string, currency: string): void {
