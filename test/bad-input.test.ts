@@ -85,6 +85,26 @@ describe('bad input: every rejection names file, place, field and reason', () =>
     assert.match(item.errors[0]!.describe(), /facturen_bad.xml, at Facturen\/Factuur\[1\], field number: invoice number "..\/..\/x" may only hold/);
   });
 
+  it('an unsafe invoice number is reported together with the other errors of the record', async () => {
+    const xml =
+      '<Facturen><Factuur nummer="../../x" soort="FACTUUR"><Datum>2026-11-27</Datum><Vervaldatum>2026-12-27</Vervaldatum><Debiteur code="10003"/><Regels><Regel nr="1"><Omschrijving>Pen</Omschrijving><Aantal eenheid="C62">1</Aantal><Prijs>een</Prijs><Btw code="HOOG" perc="21"/></Regel></Regels></Factuur></Facturen>';
+    const [item] = await prepareAll(drop('erp', 'facturen_bad2.xml', xml));
+    assert.ok(item && !item.ok);
+    const described = item.errors.map((e) => e.describe()).join('\n');
+    assert.match(described, /not a number: "een"/);
+    assert.match(described, /field number: invoice number "..\/..\/x" may only hold/);
+  });
+
+  it('every missing column is named, not only the first', async () => {
+    const file = drop(
+      'access',
+      'orders_4.csv',
+      iconv.encode(`${HEADER.replace('Prijs excl.', 'Prijs').replace('BTW %', 'BTW')}\r\n1;28-11-2026;10001;;1;A;Pen;2;st;1,50;;21\r\n`, 'windows-1252'),
+    );
+    const err = await fileError(file);
+    assert.match(err.describe(), /2 columns are not in the file: 'Prijs excl\.'.*; 'BTW %'/);
+  });
+
   it('XML with a DOCTYPE, truncated XML and an empty file are refused as a whole', async () => {
     const doctype = await fileError(drop('erp', 'facturen_a.xml', '<?xml version="1.0"?>\n<!DOCTYPE x SYSTEM "http://evil/x.dtd">\n<Facturen/>'));
     assert.match(doctype.describe(), /facturen_a.xml:2: XML with a <!DOCTYPE> declaration is refused/);

@@ -102,9 +102,9 @@ describe('validation with the official artefacts', function () {
     console.log(`      ${documents.length} example documents, ${invalid} invalid (as their names or the README say), same verdict on both engines`);
   });
 
-  it("each engine's XSD verdict agrees with xsd-schema-validator (the oracle) on every example document", async () => {
+  it(`each engine's XSD verdict agrees with xsd-schema-validator (the oracle) on ${FULL_CORPUS ? 'every' : 'a sample of one in eight'} example document`, async () => {
     const differ: string[] = [];
-    const files = exampleDocuments();
+    const files = sampled(exampleDocuments());
     for (let i = 0; i < files.length; i += 4) {
       await Promise.all(
         files.slice(i, i + 4).map(async (file) => {

@@ -6,6 +6,7 @@ import { assembleAllowanceCharge, assembleInvoice, assembleLine, type FieldValue
 import type { CompiledField, CompiledMapping } from './compile.js';
 import { didYouMean } from '../config/suggest.js';
 import { ValueProblem } from './value.js';
+import { SAFE_INVOICE_NUMBER, unsafeNumberMessage } from '../model/rules.js';
 
 /** The outcome for one group of records: a canonical invoice, or the reasons it could not be made. */
 export type MappedGroup =
@@ -97,7 +98,16 @@ async function mapGroup(group: RecordGroup, mapping: CompiledMapping, master: Ma
   const key = group.counted
     ? (invoiceValues.get('number') ?? invoiceValues.get('salesOrderReference') ?? invoiceValues.get('orderReference') ?? group.key)
     : group.key;
-  if (errors.length) return { ok: false, key, source, errors };
+  if (errors.length) {
+    // the record's other problems are all reported at once, an unsafe invoice number among them
+    const number = invoiceValues.get('number');
+    if (typeof number === 'string' && number !== '' && !SAFE_INVOICE_NUMBER.test(number)) {
+      errors.push(
+        new MappingError(unsafeNumberMessage(number), { file: ctx.file, attachment: ctx.attachment, line: source.line, path: source.path, field: 'number' }),
+      );
+    }
+    return { ok: false, key, source, errors };
+  }
   const { invoice, problems } = assembleInvoice(invoiceValues, lines, allowanceCharges, def, master, { file: ctx.file, sourceKey: key, source });
   for (const p of problems) {
     errors.push(new MappingError(p.message, { file: ctx.file, attachment: ctx.attachment, line: source.line, path: source.path, field: p.field }));
@@ -110,17 +120,21 @@ async function mapGroup(group: RecordGroup, mapping: CompiledMapping, master: Ma
 function checkColumns(record: SourceRecord, mapping: CompiledMapping, ctx: ReadContext): void {
   if (mapping.definition.reader.format !== 'csv') return;
   const present = Object.keys(record.values);
-  for (const column of mapping.columns) {
-    if (!Object.prototype.hasOwnProperty.call(record.values, column)) {
-      throw new MappingError(`column '${column}' is not in the file${didYouMean(column, present)} (the header has: ${present.join(', ')})`, {
-        file: ctx.file,
-        attachment: ctx.attachment,
-        line: 1,
-        column,
-        field: `mapping ${mapping.name}`,
-      });
-    }
-  }
+  // every missing column at once: a renamed header usually renames more than one
+  const missing = [...mapping.columns].filter((column) => !Object.prototype.hasOwnProperty.call(record.values, column));
+  if (!missing.length) return;
+  const named = missing.map((column: string) => `'${column}'${didYouMean(column, present)}`);
+  const message =
+    missing.length === 1
+      ? `column '${missing[0]}' is not in the file${didYouMean(missing[0]!, present)}`
+      : `${missing.length} columns are not in the file: ${named.join('; ')}`;
+  throw new MappingError(`${message} (the header has: ${present.join(', ')})`, {
+    file: ctx.file,
+    attachment: ctx.attachment,
+    line: 1,
+    column: missing[0],
+    field: `mapping ${mapping.name}`,
+  });
 }
 
 function groupKey(record: SourceRecord, by: string[]): string {

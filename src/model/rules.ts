@@ -1,6 +1,7 @@
 import { calculateInvoice } from './calculate.js';
 import { dec, decShared, decimalPlaces, isDecimalText } from './decimal.js';
 import { VAT_CATEGORIES, type CalculatedInvoice, type Invoice, type Party, type SourcePosition, type VatCategory } from './invoice.js';
+import { quoteValue } from '../errors.js';
 
 /** One broken business rule: its EN 16931 id (or GW-* for the gateway's own), the field and where it came from. */
 export interface RuleViolation {
@@ -22,6 +23,11 @@ const CURRENCY = /^[A-Z]{3}$/;
 const COUNTRY = /^[A-Z]{2}$/;
 /** Invoice numbers become file names and e-mail headers, so only a safe set of characters is allowed. */
 export const SAFE_INVOICE_NUMBER = /^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/;
+
+/** Why an invoice number is refused. */
+export function unsafeNumberMessage(number: string): string {
+  return `invoice number ${quoteValue(number)} may only hold letters, digits, ".", "_" and "-" (at most 40, starting with a letter or digit), because it names files and mails`;
+}
 
 /** Collects violations with the invoice's source position as the default location. */
 class Findings {
@@ -151,11 +157,7 @@ export function checkInvoice(invoice: Invoice): InvoiceCheck {
   const isQuote = invoice.kind === 'quote';
 
   if (invoice.number !== undefined && !SAFE_INVOICE_NUMBER.test(invoice.number)) {
-    f.add(
-      'GW-NUMBER-SAFE',
-      'number',
-      `invoice number "${invoice.number}" may only hold letters, digits, ".", "_" and "-" (at most 40, starting with a letter or digit), because it names files and mails`,
-    );
+    f.add('GW-NUMBER-SAFE', 'number', unsafeNumberMessage(invoice.number));
   }
   if (f.require(invoice.issueDate, 'BR-03', 'issueDate', 'Invoice issue date (BT-2)'))
     checkDate(f, invoice.issueDate, 'issueDate', 'Invoice issue date (BT-2)');
