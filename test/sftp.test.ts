@@ -93,6 +93,50 @@ describe('SFTP against a real OpenSSH server on loopback', function () {
     await assert.rejects(t.send(request('2026-00004', 'x')), (e: unknown) => e instanceof TransportError && e.permanent && /authentication/i.test(e.message));
   });
 
+  it("an accounting batch goes out over the route's transport: an AccountView file and its summary uploaded to the SFTP drop", async () => {
+    const customers = {
+      defaults: { paymentTermsDays: 30, routes: [{ format: 'json', transport: 'folder', target: 'out' }] },
+      unknownCustomers: 'default',
+      customers: {
+        '10001': {
+          party: { name: 'Bakkerij Jansen B.V.', address: { line1: 'Oudegracht 45', city: 'Utrecht', postalCode: '3511 AB', country: 'NL' } },
+          debtorCode: '10001',
+          routes: [{ format: 'accountview', transport: 'sftp', target: 'accountant', administration: 'devries' }],
+        },
+      },
+    };
+    const ws = workspace({}, customers);
+    const gatewayFile = join(ws.config, 'gateway.yaml');
+    writeFileSync(
+      gatewayFile,
+      readFileSync(gatewayFile, 'utf-8').replace(
+        /^targets:\n/m,
+        `targets:\n  accountant:\n    kind: sftp\n    host: 127.0.0.1\n    port: ${sshd.port}\n    user: ${currentUser()}\n    privateKeyFile: ${sshd.clientKeyFile}\n    folder: ${sshd.folder}/boekhouding\n    hostKeySha256: "${sshd.hostKeySha256}"\n`,
+      ),
+    );
+    (await import('node:fs')).mkdirSync(join(sshd.folder, 'boekhouding'));
+    const d = new Date();
+    const date = `${String(d.getDate()).padStart(2, '0')}-${String(d.getMonth() + 1).padStart(2, '0')}-${d.getFullYear()}`;
+    const csv = [
+      'Ordernr;Orderdatum;Debiteur;Referentie klant;Regel;Artikel;Omschrijving;Aantal;Eenheid;Prijs excl.;Korting %;BTW %',
+      `70001;${date};10001;PO-1;1;KOF-100;Koffie;2;kg;14,95;;9`,
+      `70002;${date};10001;PO-2;1;PEN-1;Pen;10;st;1,50;;21`,
+      '',
+    ].join('\r\n');
+    const file = join(ws.root, 'orders_sftp.csv');
+    writeFileSync(file, csv);
+    const { spawnSync } = await import('node:child_process');
+    const { CLI } = await import('./helpers/paths.js');
+    const run = spawnSync(process.execPath, [CLI, 'run-once', file, '--config', ws.config, '--mappings', ws.mappings], { encoding: 'utf-8', timeout: 60_000 });
+    assert.equal(run.status, 0, run.stdout + run.stderr);
+    const uploaded = readdirSync(join(sshd.folder, 'boekhouding')).sort();
+    assert.equal(uploaded.length, 2, uploaded.join(', '));
+    assert.match(uploaded[0]!, /^accountview-devries-.*\.csv$/);
+    assert.equal(uploaded[1], `${uploaded[0]}.summary.txt`);
+    assert.match(readFileSync(join(sshd.folder, 'boekhouding', uploaded[0]!), 'latin1'), /2026-00001|\d{4}-00001/);
+    assert.equal(filesIn(join(ws.root, 'data', 'out', 'accounting')).length, 0, 'nothing written to the local pick-up folder');
+  });
+
   it('server stopped during a batch: deliveries are retried after it is back, nothing lost, nothing twice', async () => {
     const ws = workspace({}, { defaults: { paymentTermsDays: 30, routes: [{ format: 'json', transport: 'sftp', target: 'drop' }] } });
     const gatewayFile = join(ws.config, 'gateway.yaml');

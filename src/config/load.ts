@@ -139,7 +139,18 @@ function checkRouteTargets(customers: CustomersConfig, targets: Record<string, T
     ...Object.entries(customers.customers ?? {}).flatMap(([key, c]) => (c.routes ?? []).map((r, i) => ({ r, where: `customers.${key}.routes.${i}` }))),
   ];
   for (const { r, where } of all) {
-    if (r.transport === 'sftp' || (r.transport === 'folder' && !isBatchedFormat(r.format))) {
+    const batched = isBatchedFormat(r.format);
+    if (batched && r.transport !== 'folder' && !r.administration) {
+      errors.push(
+        new ConfigError(`an accounting route over ${r.transport} names its administration and its target (administration: <name>, target: <target>)`, {
+          file,
+          path: where,
+        }),
+      );
+      continue;
+    }
+    // an accounting route's target, beside its administration, is where its batch file goes
+    if (r.transport === 'sftp' || (r.transport === 'folder' && !batched) || (batched && r.administration && r.target)) {
       if (!r.target) errors.push(new ConfigError(`a ${r.transport} route needs a target (a name under targets: in gateway.yaml)`, { file, path: where }));
       else if (!targets[r.target]) {
         errors.push(

@@ -27,6 +27,8 @@ export interface RouteConfig {
   embedPdf?: boolean;
   hybrid?: boolean;
   administration?: string;
+  /** set by routing, not in YAML: the target an accounting batch file goes to (the route's `target` beside `administration`) */
+  via?: string;
   send?: SendRule;
 }
 

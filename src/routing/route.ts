@@ -45,7 +45,11 @@ export function routeInvoice(invoice: Invoice, customers: CustomersConfig): Deli
     const { format, transport, target, ...options } = route;
     let resolved = target;
     if (transport === 'email') resolved = target ?? email;
-    if (isBatchedFormat(format)) resolved = options.administration ?? target ?? 'default';
+    if (isBatchedFormat(format)) {
+      // an accounting route names its administration; its target, if any, is where the batch file goes
+      resolved = options.administration ?? target ?? 'default';
+      if (options.administration && target) options.via = target;
+    }
     if (!resolved) {
       throw new RoutingError(
         transport === 'email'

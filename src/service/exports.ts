@@ -3,12 +3,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { GatewayConfig } from '../config/load.js';
-import { errorMessage } from '../errors.js';
+import { EnvironmentError, errorMessage } from '../errors.js';
 import { ExportError, type AdministrationConfig } from '../formats/accounting/admin.js';
 import { ACCOUNTING_FORMATS, importFile, summaryText, type AccountingFormat } from '../formats/accounting/batch.js';
 import type { DeliveryRecord, ExportBatch, Ledger } from '../ledger/ledger.js';
 import type { CalculatedInvoice } from '../model/invoice.js';
-import { writeOnce } from '../transports/folder.js';
+import { FolderTransport } from '../transports/folder.js';
+import type { Transports } from '../transports/index.js';
+import type { Transport } from '../transports/transport.js';
 import { STANDARDS_HOME } from '../validation/artefacts.js';
 import { nextDailyTime } from './hold.js';
 import type { Logger } from './log.js';
@@ -31,7 +33,9 @@ async function validateExactFile(format: AccountingFormat, content: Buffer): Pro
     return undefined;
   } catch (err) {
     const messages = (err as { messages?: string[] }).messages;
-    return messages?.length ? messages.slice(0, 5).join('; ') : (err as Error).message;
+    if (messages?.length) return messages.slice(0, 5).join('; ');
+    // no findings: the validator itself could not run (no Java, no schema); the batch waits for it
+    throw new EnvironmentError(`the ${format} file cannot be checked against its XSD: ${(err as Error).message}`, {});
   }
 }
 
@@ -52,6 +56,7 @@ export class ExportBatcher {
     private readonly ledger: Ledger,
     private readonly log: Logger,
     private readonly busy: () => boolean = () => false,
+    private readonly transports?: Transports,
   ) {
     this.administrations = config.accounting;
   }
@@ -115,7 +120,7 @@ export class ExportBatcher {
 
   /** Writes one batch file for a format and administration; returns whether a file was written. */
   private async export(format: AccountingFormat, name: string, admin: AdministrationConfig, now: number): Promise<boolean> {
-    let deliveries = this.ledger.pendingExports(format, name, now);
+    const deliveries = this.ledger.pendingExports(format, name, now);
     if (!deliveries.length) return false;
     // already exported (a reissue goes through `reexport`): recorded, not written again
     const fresh: DeliveryRecord[] = [];
@@ -124,7 +129,17 @@ export class ExportBatcher {
       if (batch !== undefined) this.ledger.markSent(d.id, `already exported in batch ${batch}; not exported twice`);
       else fresh.push(d);
     }
-    deliveries = fresh;
+    // one file per destination: routes of one administration may send their batch to different targets
+    const byVia = new Map<string, DeliveryRecord[]>();
+    for (const d of fresh) byVia.set(d.options.via ?? '', [...(byVia.get(d.options.via ?? '') ?? []), d]);
+    let written = false;
+    for (const group of byVia.values()) if (await this.exportGroup(format, name, admin, group, now)) written = true;
+    return written;
+  }
+
+  /** Writes one batch file for deliveries that share a format, administration and destination. */
+  private async exportGroup(format: AccountingFormat, name: string, admin: AdministrationConfig, group: DeliveryRecord[], now: number): Promise<boolean> {
+    let deliveries = group;
     const ctx = { name, admin, debtorCodes: this.debtorCodes() };
     for (;;) {
       if (!deliveries.length) return false;
@@ -145,7 +160,7 @@ export class ExportBatcher {
           contentHash: sha256(file.content),
           deliveryIds: deliveries.map((d) => d.id),
         });
-        await this.write(admin, fileName, file.content, summaryText(file.summary, fileName));
+        await this.write(admin, deliveries, fileName, file.content, summaryText(file.summary, fileName));
         this.ledger.finishBatch(
           batchId,
           deliveries.map((d, i) => ({ invoiceNumber: d.invoiceNumber, contentHash: sha256(JSON.stringify(this.invoicesOf([deliveries[i]!])[0]!.totals)) })),
@@ -171,21 +186,37 @@ export class ExportBatcher {
     }
   }
 
-  private async write(admin: AdministrationConfig, fileName: string, content: Buffer, summary: string): Promise<void> {
-    const dir = this.folderOf(admin);
-    await writeOnce(dir, fileName, content);
-    await writeOnce(dir, `${fileName}.summary.txt`, Buffer.from(summary), { sameNameIsEnough: true });
+  /** The transport a batch goes out by: the route's target when it names one, else the administration's pick-up folder. */
+  private transportFor(admin: AdministrationConfig, via: string | undefined): Transport {
+    if (via && this.transports) return this.transports.forTarget(via);
+    return new FolderTransport(this.folderOf(admin));
   }
 
-  /** A batch recorded but not finished: its file is there (finish it) or not (write the same file again). */
+  /** Hands the import file and its summary to the route's transport, like any other document. */
+  private async write(admin: AdministrationConfig, deliveries: DeliveryRecord[], fileName: string, content: Buffer, summary: string): Promise<void> {
+    const first = deliveries[0]!;
+    const transport = this.transportFor(admin, first.options.via);
+    const invoice = this.ledger.invoiceById(first.invoiceId)!.invoice;
+    const mediaType = fileName.endsWith('.xml') ? 'application/xml' : 'text/csv';
+    await transport.send({ delivery: first, invoice, document: { fileName, mediaType, content } });
+    await transport.send({
+      delivery: first,
+      invoice,
+      document: { fileName: `${fileName}.summary.txt`, mediaType: 'text/plain', content: Buffer.from(summary) },
+    });
+  }
+
+  /** A batch recorded but not finished: its file is there (finish it) or not (send the same file again). */
   private async recover(batch: ExportBatch): Promise<void> {
     const admin = this.administrations[batch.administration];
     if (!admin) return;
-    const path = join(this.folderOf(admin), batch.fileName);
     const rows = batch.deliveryIds.map((id) => this.ledger.deliveryById(id)).filter((d): d is DeliveryRecord => d !== undefined);
-    if (!existsSync(path) || sha256(readFileSync(path)) !== batch.contentHash) {
+    const via = rows[0]?.options.via;
+    const local = via ? undefined : join(this.folderOf(admin), batch.fileName);
+    if (!local || !existsSync(local) || sha256(readFileSync(local)) !== batch.contentHash) {
+      // a transport recognises the same file sent again (same name, same bytes) and does not duplicate it
       const file = importFile(batch.format as AccountingFormat, this.invoicesOf(rows), { name: batch.administration, admin, debtorCodes: this.debtorCodes() });
-      await this.write(admin, batch.fileName, file.content, summaryText(file.summary, batch.fileName));
+      await this.write(admin, rows, batch.fileName, file.content, summaryText(file.summary, batch.fileName));
     }
     this.ledger.finishBatch(
       batch.id,

@@ -82,7 +82,7 @@ export class GatewayService {
     this.processor = new FileProcessor(config, this.ledger, this.folders, log, this.issuer, wake);
     this.scheduler = new Scheduler(this.ledger, this.issuer, this.folders, s.scheduler.checkEveryMs, log, wake);
     this.limiter = new Limiter(s.watch.concurrency);
-    this.exports = new ExportBatcher(config, this.ledger, log, () => this.inFlight.size > 0);
+    this.exports = new ExportBatcher(config, this.ledger, log, () => this.inFlight.size > 0, this.transports);
   }
 
   /** The inbox subfolders the mappings name. */

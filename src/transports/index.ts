@@ -20,6 +20,11 @@ export class Transports {
   for(delivery: DeliveryRecord): Transport {
     const targetName = delivery.transport === 'email' ? this.settings.email.server : delivery.target;
     if (!targetName) throw new TransportError('no mail server: set email.server in gateway.yaml to a target of kind smtp or pickup', true);
+    return this.forTarget(targetName);
+  }
+
+  /** The transport of a target named in gateway.yaml (also the destination of accounting batch files). */
+  forTarget(targetName: string): Transport {
     const cached = this.cache.get(targetName);
     if (cached) return cached;
     const target = this.settings.targets[targetName];
