@@ -79,4 +79,54 @@ describe('configuration files', () => {
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /customers.yaml:1:19, at unknownCustomers: unknown unknownCustomers 'rejekt', did you mean 'reject'\?/);
   });
+
+  it('check-config also checks what the schemas cannot: secrets, key files, templates, the mail server, expressions on the sample', () => {
+    const { configDir, mappingsDir } = configCopy();
+    const gateway = readFileSync(join(configDir, 'gateway.yaml'), 'utf-8')
+      .replace('server: mail-pickup', 'server: smtp')
+      .replace(
+        /^targets:\n/m,
+        'targets:\n  smtp:\n    kind: smtp\n    host: 127.0.0.1\n    user: x\n    password: ${IGW_TEST_NOT_SET}\n  drop:\n    kind: sftp\n    host: 127.0.0.1\n    user: x\n    password: geheim\n    privateKeyFile: /nonexistent/id_ed25519\n    folder: /in\n    hostKeySha256: "SHA256:x"\n',
+      );
+    writeFileSync(join(configDir, 'gateway.yaml'), gateway);
+    const templates = readFileSync(join(configDir, 'mail-templates.yaml'), 'utf-8').replace(
+      'subject: "Factuur {{number}} van {{seller}}"',
+      'subject: "Factuur {{#if number}} van {{seller}}"',
+    );
+    writeFileSync(join(configDir, 'mail-templates.yaml'), templates);
+    const customers = readFileSync(join(configDir, 'customers.yaml'), 'utf-8').replace(
+      '- { format: pdf, transport: email }',
+      '- { format: pdf, transport: email, template: herinering }',
+    );
+    writeFileSync(join(configDir, 'customers.yaml'), customers);
+    const mapping = join(mappingsDir, 'members-contribution.yaml');
+    writeFileSync(
+      mapping,
+      readFileSync(mapping, 'utf-8')
+        .replace(/^sample: .*$/m, `sample: ${join(ROOT, 'inbox-sample', 'members', 'contributie_2027.csv')}`)
+        .replace('buyerReference: { template: "Lid {Lidnummer}" }', 'buyerReference: { expr: "($f := function($x) { $f($x) + 1 }; $f(1))" }'),
+    );
+    const env = { ...process.env };
+    delete env['IGW_TEST_NOT_SET'];
+    const r = spawnSync(process.execPath, [CLI, 'check-config', '--config', configDir, '--mappings', mappingsDir], {
+      encoding: 'utf-8',
+      env,
+      timeout: 120_000,
+    });
+    assert.equal(r.status, 1, r.stdout);
+    assert.match(r.stderr, /targets\.smtp\.password refers to environment variable IGW_TEST_NOT_SET, which is not set/);
+    assert.match(r.stderr, /targets\.drop\.privateKeyFile: \/nonexistent\/id_ed25519 does not exist or cannot be read/);
+    assert.match(r.stderr, /templates\.invoice\.nl\.subject is not a valid Handlebars template/);
+    assert.match(r.stderr, /template 'herinering' is not in mail-templates\.yaml/);
+    assert.match(r.stderr, /members-contribution\.yaml.*on its sample: .*buyerReference: expression failed: it (ran longer|nested deeper)/);
+    assert.match(r.stderr, /warning: .*targets\.drop\.password is written in the YAML/);
+    // the service refuses to start with the same problems, before it takes a file
+    const run = spawnSync(process.execPath, [CLI, 'run', '--config', configDir, '--mappings', mappingsDir, '--quiet'], {
+      encoding: 'utf-8',
+      env,
+      timeout: 60_000,
+    });
+    assert.equal(run.status, 2);
+    assert.match(run.stderr, /IGW_TEST_NOT_SET, which is not set/);
+  });
 });

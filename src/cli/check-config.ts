@@ -1,12 +1,16 @@
 import { ConfigErrors } from '../config/yaml-file.js';
 import { configLocation, type CommonOptions } from './options.js';
 import { loadConfig } from '../config/load.js';
+import { checkRuntime } from '../config/check-runtime.js';
 
 /** `invoice-gateway check-config`: checks every YAML file under config/ and mappings/, reporting file:line:column. */
-export function checkConfigCommand(opts: CommonOptions): number {
+export async function checkConfigCommand(opts: CommonOptions): Promise<number> {
   const location = configLocation(opts);
   try {
     const config = loadConfig(location);
+    const runtime = await checkRuntime(config, { samples: true });
+    for (const w of runtime.warnings) process.stderr.write(`warning: ${w}\n`);
+    if (runtime.errors.length) throw new ConfigErrors(runtime.errors);
     const customers = Object.keys(config.customers.customers ?? {}).length;
     process.stdout.write(
       `configuration is valid: ${Object.keys(config.sellers.sellers).length} seller(s), ${customers} customer(s), ` +

@@ -24,18 +24,25 @@ export async function runOnceCommand(file: string, opts: CommonOptions & { folde
   const bar = tty ? new SingleBar({ format: ' {bar} {value}/{total} deliveries | ETA {eta_formatted}', hideCursor: true }, Presets.shades_classic) : undefined;
   let started = false;
   let lastPrinted = -1;
-  const result = await service.runOnce(path, folder, (done, total) => {
-    if (!total) return;
-    if (bar) {
-      if (!started) bar.start(total, done);
-      started = true;
-      bar.setTotal(total);
-      bar.update(done);
-    } else if (done !== lastPrinted && (done === total || done - lastPrinted >= Math.max(1, Math.floor(total / 10)))) {
-      process.stderr.write(`${done}/${total} deliveries\n`);
-      lastPrinted = done;
-    }
-  });
+  let result: Awaited<ReturnType<GatewayService['runOnce']>>;
+  try {
+    result = await service.runOnce(path, folder, (done, total) => {
+      if (!total) return;
+      if (bar) {
+        if (!started) bar.start(total, done);
+        started = true;
+        bar.setTotal(total);
+        bar.update(done);
+      } else if (done !== lastPrinted && (done === total || done - lastPrinted >= Math.max(1, Math.floor(total / 10)))) {
+        process.stderr.write(`${done}/${total} deliveries\n`);
+        lastPrinted = done;
+      }
+    });
+  } catch (err) {
+    bar?.stop();
+    await service.stop().catch(() => undefined);
+    throw err;
+  }
   bar?.stop();
   await service.stop();
   const f = result.file;

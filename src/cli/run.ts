@@ -75,7 +75,13 @@ export async function runCommand(opts: CommonOptions & { demo?: boolean; quiet?:
     log.error('unexpected failure (the service keeps running)', { error: errorMessage(err), stack: (err as Error)?.stack }),
   );
   const service = new GatewayService(config, log);
-  await service.start();
+  try {
+    await service.start();
+  } catch (err) {
+    // worker threads and the ledger would keep the process alive: close them, then report
+    await service.stop().catch(() => undefined);
+    throw err;
+  }
   await new Promise<void>((resolveStop) => {
     const stop = (signal: string): void => {
       log.info('signal received', { signal });

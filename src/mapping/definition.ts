@@ -69,6 +69,8 @@ export interface MappingDefinition {
   };
   numbering?: { keepSourceNumber?: boolean; series?: string };
   send?: import('../config/types.js').SendRule;
+  /** a sample file of this source (relative to mappings/): check-config maps it, every expression evaluated once */
+  sample?: string;
   /** skip (default): an invoice whose business key was issued before is not issued again */
   onIssuedBefore?: 'skip' | 'issue-again';
   group?: { by?: string | string[]; lines?: string; headerType?: string; lineType?: string };

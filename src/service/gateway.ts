@@ -16,6 +16,8 @@ import { Outbox } from './outbox.js';
 import { FileProcessor, type FileOutcome } from './process-file.js';
 import { Scheduler } from './scheduler.js';
 import { Issuer } from './issuing.js';
+import { checkRuntime } from '../config/check-runtime.js';
+import { ConfigErrors } from '../config/yaml-file.js';
 import { ExportBatcher } from './exports.js';
 import { InboxWatcher, type ReadyFile } from './watcher.js';
 
@@ -100,6 +102,7 @@ export class GatewayService {
 
   /** Recovers what a crash left, then starts watching, sending and scheduling. */
   async start(): Promise<void> {
+    await this.checkSettings();
     for (const { folder } of this.sourceFolders()) await mkdir(this.folders.inbox(folder), { recursive: true });
     const released = this.ledger.releaseSending();
     if (released) this.log.warn('deliveries interrupted by a stop are due again', { count: released });
@@ -114,6 +117,13 @@ export class GatewayService {
       sources: this.sourceFolders().map((f) => f.folder),
       ledger: this.folders.ledgerFile(),
     });
+  }
+
+  /** Refuses to start on settings that would fail every send (a secret not set, a key file missing); logs warnings. */
+  private async checkSettings(): Promise<void> {
+    const { errors, warnings } = await checkRuntime(this.config);
+    for (const w of warnings) this.log.warn(w);
+    if (errors.length) throw new ConfigErrors(errors);
   }
 
   /** Files in processing/ from before a crash: resume those the ledger knows, claim the others. */
@@ -277,6 +287,7 @@ export class GatewayService {
     folder: string,
     progress: (done: number, total: number) => void,
   ): Promise<{ file: FileRecord | undefined; outcome?: FileOutcome | 'duplicate'; sent: number; dead: number; waiting: number }> {
+    await this.checkSettings();
     const released = this.ledger.releaseSending();
     if (released) this.log.warn('deliveries interrupted by a stop are due again', { count: released });
     const dir = this.folders.processing(folder);

@@ -1,0 +1,145 @@
+import { accessSync, constants, existsSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import Handlebars from 'handlebars';
+import { ConfigError, GatewayError } from '../errors.js';
+import { prepareFile } from '../service/prepare.js';
+import type { GatewayConfig } from './load.js';
+import { didYouMean } from './suggest.js';
+import { loadYaml } from './yaml-file.js';
+
+/** What the run-time check found: errors stop the service from starting, warnings are shown. */
+export interface RuntimeCheck {
+  errors: ConfigError[];
+  warnings: string[];
+}
+
+const SECRET = /\$\{([A-Z0-9_]+)\}/g;
+
+/** Every string in a target's settings with its key path, for the secret and file checks. */
+function* strings(value: unknown, path: string): Generator<[string, string]> {
+  if (typeof value === 'string') yield [path, value];
+  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) yield* strings(v, `${path}.${k}`);
+}
+
+/**
+ * The checks the YAML schemas cannot make, run by `check-config` and at every start: secrets the
+ * environment must hold, key files that must be readable, mail templates that must exist and
+ * compile, the mail server target, and every mapping expression evaluated once on the mapping's
+ * sample file (`sample:`), time-limited.
+ */
+export async function checkRuntime(config: GatewayConfig, options: { samples?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<RuntimeCheck> {
+  const env = options.env ?? process.env;
+  const errors: ConfigError[] = [];
+  const warnings: string[] = [];
+  const gatewayFile = join(config.configDir, 'gateway.yaml');
+  const targets = config.service.targets;
+
+  for (const [name, target] of Object.entries(targets)) {
+    for (const [path, text] of strings(target, `targets.${name}`)) {
+      for (const [, variable] of text.matchAll(SECRET)) {
+        if (env[variable!] === undefined)
+          errors.push(new ConfigError(`${path} refers to environment variable ${variable}, which is not set`, { file: gatewayFile, path }));
+      }
+    }
+    if ('password' in target && target.password && !SECRET.test(target.password)) {
+      warnings.push(
+        `${gatewayFile}: targets.${name}.password is written in the YAML; put it in the environment instead (password: \${${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_PASSWORD})`,
+      );
+    }
+    SECRET.lastIndex = 0;
+    const files: [string, string | undefined][] =
+      target.kind === 'sftp'
+        ? [['privateKeyFile', target.privateKeyFile]]
+        : target.kind === 'smtp'
+          ? [
+              ['caFile', target.caFile],
+              ['dkim.privateKeyFile', target.dkim?.privateKeyFile],
+            ]
+          : [];
+    for (const [key, raw] of files) {
+      if (!raw) continue;
+      const file = raw.replace(SECRET, (_m, v: string) => env[v] ?? '');
+      if (!file) continue;
+      const path = isAbsolute(file) ? file : resolve(config.configDir, '..', file);
+      try {
+        accessSync(path, constants.R_OK);
+      } catch {
+        errors.push(new ConfigError(`targets.${name}.${key}: ${path} does not exist or cannot be read`, { file: gatewayFile, path: `targets.${name}.${key}` }));
+      }
+    }
+  }
+
+  const server = config.service.email.server;
+  const usesMail = [...(config.customers.defaults?.routes ?? []), ...Object.values(config.customers.customers ?? {}).flatMap((c) => c.routes ?? [])].filter(
+    (r) => r.transport === 'email',
+  );
+  if (usesMail.length && server !== undefined) {
+    const target = targets[server];
+    if (!target)
+      errors.push(
+        new ConfigError(`email.server names target '${server}', which is not under targets:${didYouMean(server, Object.keys(targets))}`, {
+          file: gatewayFile,
+          path: 'email.server',
+        }),
+      );
+    else if (target.kind !== 'smtp' && target.kind !== 'pickup') {
+      errors.push(
+        new ConfigError(`email.server names target '${server}' of kind ${target.kind}; it must be of kind smtp or pickup`, {
+          file: gatewayFile,
+          path: 'email.server',
+        }),
+      );
+    }
+  }
+
+  const templatesFile = join(config.configDir, 'mail-templates.yaml');
+  const templates = existsSync(templatesFile)
+    ? (loadYaml<{ templates: Record<string, Record<string, Record<string, string>>> }>(templatesFile, 'mail-templates').value.templates ?? {})
+    : {};
+  for (const [name, languages] of Object.entries(templates)) {
+    for (const [language, parts] of Object.entries(languages ?? {})) {
+      for (const [part, text] of Object.entries(parts ?? {})) {
+        try {
+          Handlebars.precompile(text);
+        } catch (err) {
+          const path = `templates.${name}.${language}.${part}`;
+          errors.push(new ConfigError(`${path} is not a valid Handlebars template: ${(err as Error).message.split('\n')[0]}`, { file: templatesFile, path }));
+        }
+      }
+    }
+  }
+  const customersFile = join(config.configDir, 'customers.yaml');
+  const routes = [
+    ...(config.customers.defaults?.routes ?? []).map((r, i) => ({ r, where: `defaults.routes.${i}` })),
+    ...Object.entries(config.customers.customers ?? {}).flatMap(([key, c]) => (c.routes ?? []).map((r, i) => ({ r, where: `customers.${key}.routes.${i}` }))),
+  ];
+  for (const { r, where } of routes) {
+    if (r.template && !Object.hasOwn(templates, r.template)) {
+      errors.push(
+        new ConfigError(`template '${r.template}' is not in mail-templates.yaml${didYouMean(r.template, Object.keys(templates))}`, {
+          file: customersFile,
+          path: `${where}.template`,
+        }),
+      );
+    }
+  }
+
+  for (const mapping of options.samples ? config.mappings : []) {
+    const sample = mapping.definition.sample;
+    if (!sample) continue;
+    const path = isAbsolute(sample) ? sample : resolve(config.mappingsDir, sample);
+    if (!existsSync(path)) {
+      warnings.push(`${mapping.file}: sample ${sample} was not found; the expressions of mapping ${mapping.name} were not tried`);
+      continue;
+    }
+    try {
+      for await (const item of prepareFile(path, config, { mapping: mapping.name, folder: mapping.definition.match.folder ?? mapping.name })) {
+        if (!item.ok) for (const e of item.errors) errors.push(new ConfigError(`on its sample: ${e.describe()}`, { file: mapping.file, path: 'sample' }));
+      }
+    } catch (err) {
+      if (!(err instanceof GatewayError)) throw err;
+      errors.push(new ConfigError(`on its sample: ${err.describe()}`, { file: mapping.file, path: 'sample' }));
+    }
+  }
+  return { errors, warnings };
+}
