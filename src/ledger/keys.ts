@@ -1,5 +1,16 @@
 import type { CalculatedInvoice } from '../model/invoice.js';
 
+/**
+ * The invoice as numbered: its number, and the number as payment reference (BT-83) when it has
+ * none. A document passed through as it came (a dropped UBL file) keeps its payment instructions:
+ * a PaymentID its sender did not write is not added.
+ */
+export function numbered(invoice: CalculatedInvoice, number: string): CalculatedInvoice {
+  const document: CalculatedInvoice = { ...invoice, number };
+  if (document.payment && !document.payment.paymentReference && !document.meta.amountsDeclared) document.payment = { ...document.payment, paymentReference: number };
+  return document;
+}
+
 /** The order an invoice belongs to, for deferred invoicing and "already invoiced" checks. */
 export function orderKeyOf(invoice: CalculatedInvoice): string {
   return `${invoice.meta.sellerKey}|${invoice.salesOrderReference ?? invoice.orderReference ?? invoice.meta.sourceKey}`;

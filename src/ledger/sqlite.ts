@@ -18,7 +18,7 @@ import type {
 import { MIGRATIONS } from './migrations.js';
 import { EnvironmentError } from '../errors.js';
 import { seriesSlot } from './numbering.js';
-import { orderKeyOf } from './keys.js';
+import { numbered, orderKeyOf } from './keys.js';
 import { BATCHED_FORMATS } from '../formats/batched.js';
 
 type Row = Record<string, unknown>;
@@ -252,8 +252,7 @@ export class SqliteLedger implements Ledger {
         }
         const held = req.hold !== undefined;
         const number = held ? undefined : (inv.number ?? this.takeNumber(seller, req.numberFormat, inv.issueDate));
-        const document: CalculatedInvoice = number ? { ...inv, number } : inv;
-        if (number && document.payment && !document.payment.paymentReference) document.payment = { ...document.payment, paymentReference: number };
+        const document: CalculatedInvoice = number ? numbered(inv, number) : inv;
         const info = this.stmts['insertInvoice']!.run({
           fileId: req.fileId,
           seq: req.seqInFile,
@@ -291,8 +290,7 @@ export class SqliteLedger implements Ledger {
         const row = this.stmts['invoiceById']!.get(invoiceId) as Row | undefined;
         if (!row || row['state'] !== 'held') return undefined;
         const number = invoice.number ?? this.takeNumber(row['seller'] as string, row['number_format'] as string, invoice.issueDate);
-        const document: CalculatedInvoice = { ...invoice, number };
-        if (document.payment && !document.payment.paymentReference) document.payment = { ...document.payment, paymentReference: number };
+        const document = numbered(invoice, number);
         this.stmts['issueHeld']!.run(number, JSON.stringify(document), JSON.stringify(deliveries), nowIso(), invoiceId);
         this.insertDeliveries(invoiceId, number, deliveries, Date.now());
         return { number };

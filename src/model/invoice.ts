@@ -95,6 +95,8 @@ export interface Party {
   vatId?: string;
   /** BT-32 seller tax registration (fiscal number) */
   taxRegistrationId?: string;
+  /** the tax scheme of BT-32 (UBL TaxScheme/ID), "FC" unless the document said otherwise (e.g. "LOC") */
+  taxRegistrationScheme?: string;
   /** BT-33 additional legal information */
   legalInfo?: string;
   /** BT-34 / BT-49 electronic address (Peppol endpoint) with EAS scheme */
@@ -137,6 +139,8 @@ export interface PaymentInstructions {
   debitedAccount?: string;
   /** BG-18 payment card */
   card?: { accountNumber: string; network: string; holder?: string };
+  /** BG-16 repeated: more accounts the buyer may pay to (each a further PaymentMeans in UBL) */
+  additionalAccounts?: { meansCode: string; iban: string; accountName?: string; bic?: string }[];
 }
 
 /** BG-24 additional supporting document (or BT-18 invoiced object with typeCode 130). */
@@ -318,8 +322,10 @@ export interface Invoice {
   buyer: Party;
   /** BG-13 */
   delivery?: DeliveryInformation;
-  /** BG-14 invoicing period */
-  period?: { start?: IsoDate; end?: IsoDate };
+  /** BG-14 invoicing period; BT-8 the VAT point date code (UNTDID 2005: 3 issue, 35 delivery, 432 payment) */
+  period?: { start?: IsoDate; end?: IsoDate; descriptionCode?: string };
+  /** BT-23 business process type (UBL ProfileID) of a document passed through; written ones take the route's profile */
+  businessProcess?: string;
   /** BG-16 */
   payment?: PaymentInstructions;
   /** BG-20 / BG-21 */

@@ -122,6 +122,7 @@ function party(n: unknown): Party | undefined {
     legalId: ident(legal?.['CompanyID']),
     vatId: txt(vat?.['CompanyID']),
     taxRegistrationId: fiscal ? txt(fiscal['CompanyID']) : undefined,
+    taxRegistrationScheme: fiscal && txt(path(fiscal, 'TaxScheme', 'ID')) !== 'FC' ? txt(path(fiscal, 'TaxScheme', 'ID')) : undefined,
     legalInfo: txt(legal?.['CompanyLegalForm']),
     endpoint: ident(p['EndpointID']),
     address: address(p['PostalAddress']),
@@ -221,6 +222,17 @@ function payment(doc: Node, dueDateFallback: string | undefined): PaymentInstruc
     card: card
       ? compact({ accountNumber: txt(card['PrimaryAccountNumberID']) ?? '', network: txt(card['NetworkID']) ?? '', holder: txt(card['HolderName']) })
       : undefined,
+    additionalAccounts: means
+      .slice(1)
+      .filter((m) => txt(path(m, 'PayeeFinancialAccount', 'ID')))
+      .map((m) =>
+        compact({
+          meansCode: txt(m['PaymentMeansCode']) ?? '',
+          iban: txt(path(m, 'PayeeFinancialAccount', 'ID')) ?? '',
+          accountName: txt(path(m, 'PayeeFinancialAccount', 'Name')),
+          bic: txt(path(m, 'PayeeFinancialAccount', 'FinancialInstitutionBranch', 'ID')),
+        }),
+      ),
   }) as PaymentInstructions;
 }
 
@@ -320,7 +332,8 @@ export function readUbl(xml: string, ctx: ReadContext): CalculatedInvoice {
           address: address(path(node(delivery['DeliveryLocation']), 'Address')),
         })
       : undefined,
-    period: period ? compact({ start: txt(period['StartDate']), end: txt(period['EndDate']) }) : undefined,
+    period: period ? compact({ start: txt(period['StartDate']), end: txt(period['EndDate']), descriptionCode: txt(period['DescriptionCode']) }) : undefined,
+    businessProcess: txt(doc['ProfileID']),
     payment: payment(doc, dueDate),
     allowanceCharges: allowances,
     prepaidAmount: txt(total['PrepaidAmount']),

@@ -1,5 +1,6 @@
 import { EnvironmentError, GatewayError, RuleError } from '../errors.js';
 import { writeUbl } from '../formats/ubl/write.js';
+import { numbered } from '../ledger/keys.js';
 import type { UblProfile } from '../formats/ubl/profiles.js';
 import type { CalculatedInvoice } from '../model/invoice.js';
 import type { Delivery } from '../routing/route.js';
@@ -48,8 +49,8 @@ export class UblGate {
   async check(invoice: CalculatedInvoice, deliveries: Delivery[]): Promise<RuleError[]> {
     const profiles = [...new Set(deliveries.filter((d) => d.format === 'ubl').map((d) => (d.options.profile ?? 'peppol') as UblProfile))];
     if (!profiles.length) return [];
-    const provisional: CalculatedInvoice = invoice.number ? invoice : { ...invoice, number: 'PROVISIONAL-1' };
-    if (provisional.payment && !provisional.payment.paymentReference) provisional.payment = { ...provisional.payment, paymentReference: provisional.number };
+    // written as it will be numbered: a provisional number, and the payment reference the ledger will give it
+    const provisional: CalculatedInvoice = invoice.number ? invoice : numbered(invoice, 'PROVISIONAL-1');
     const errors: RuleError[] = [];
     for (const profile of profiles) {
       const findings = await this.findings(writeUbl(provisional, { profile }), profile);

@@ -77,7 +77,10 @@ function party(parent: XMLBuilder, wrapper: string, p: Party, role: 'seller' | '
   if (p.taxRegistrationId) {
     const tax = el.ele(PREFIXED, 'cac:PartyTaxScheme');
     text(tax, 'CompanyID', p.taxRegistrationId);
-    tax.ele(PREFIXED, 'cac:TaxScheme').ele(PREFIXED, 'cbc:ID').txt('FC');
+    tax
+      .ele(PREFIXED, 'cac:TaxScheme')
+      .ele(PREFIXED, 'cbc:ID')
+      .txt(p.taxRegistrationScheme ?? 'FC');
   }
   const legal = el.ele(PREFIXED, 'cac:PartyLegalEntity');
   text(legal, 'RegistrationName', p.name);
@@ -89,6 +92,17 @@ function party(parent: XMLBuilder, wrapper: string, p: Party, role: 'seller' | '
     text(c, 'Telephone', p.contact.phone);
     text(c, 'ElectronicMail', p.contact.email);
   }
+}
+
+/**
+ * BG-17 payee account. NLCIUS advises against the account name (BR-NL-30) and, for SEPA payments,
+ * the BIC (BR-NL-31): they are left out there, so its warnings never reach the buyer.
+ */
+function payeeAccount(parent: XMLBuilder, meansCode: string, iban: string, name: string | undefined, bic: string | undefined, nlcius: boolean): void {
+  const acct = parent.ele(PREFIXED, 'cac:PayeeFinancialAccount');
+  text(acct, 'ID', iban);
+  if (!nlcius) text(acct, 'Name', name);
+  if (bic && !(nlcius && (meansCode === '58' || meansCode === '59'))) acct.ele(PREFIXED, 'cac:FinancialInstitutionBranch').ele(PREFIXED, 'cbc:ID').txt(bic);
 }
 
 function taxCategory(parent: XMLBuilder, name: string, category: string, rate: string | undefined, exemption?: { reason?: string; code?: string }): void {
@@ -181,6 +195,7 @@ export function writeUbl(inv: CalculatedInvoice, options: UblOptions = {}): stri
   const credit = inv.typeCode === '381';
   const root = credit ? 'CreditNote' : 'Invoice';
   const profile = UBL_PROFILES[options.profile ?? 'peppol'];
+  const nlcius = options.profile === 'nlcius';
   const doc = create({ version: '1.0', encoding: 'UTF-8' }).ele(PREFIXED, root);
   const rootElement = doc.node as unknown as { setAttribute(name: string, value: string): void };
   rootElement.setAttribute('xmlns', NS[root]);
@@ -188,7 +203,7 @@ export function writeUbl(inv: CalculatedInvoice, options: UblOptions = {}): stri
   rootElement.setAttribute('xmlns:cbc', NS.cbc);
   const cur = inv.currency;
   text(doc, 'CustomizationID', profile.customizationId);
-  text(doc, 'ProfileID', profile.profileId);
+  text(doc, 'ProfileID', inv.businessProcess ?? profile.profileId);
   text(doc, 'ID', inv.number ?? '');
   text(doc, 'IssueDate', inv.issueDate);
   if (!credit) text(doc, 'DueDate', inv.dueDate);
@@ -204,6 +219,7 @@ export function writeUbl(inv: CalculatedInvoice, options: UblOptions = {}): stri
     const p = doc.ele(PREFIXED, 'cac:InvoicePeriod');
     text(p, 'StartDate', inv.period.start);
     text(p, 'EndDate', inv.period.end);
+    text(p, 'DescriptionCode', inv.period.descriptionCode);
   }
   if (inv.orderReference || inv.salesOrderReference) {
     const o = doc.ele(PREFIXED, 'cac:OrderReference');
@@ -278,15 +294,20 @@ export function writeUbl(inv: CalculatedInvoice, options: UblOptions = {}): stri
       text(card, 'HolderName', inv.payment.card.holder);
     }
     if (inv.payment.iban && inv.payment.meansCode !== '49' && inv.payment.meansCode !== '59') {
-      const acct = pm.ele(PREFIXED, 'cac:PayeeFinancialAccount');
-      text(acct, 'ID', inv.payment.iban);
-      text(acct, 'Name', inv.payment.accountName);
-      if (inv.payment.bic) acct.ele(PREFIXED, 'cac:FinancialInstitutionBranch').ele(PREFIXED, 'cbc:ID').txt(inv.payment.bic);
+      payeeAccount(pm, inv.payment.meansCode, inv.payment.iban, inv.payment.accountName, inv.payment.bic, nlcius);
     }
     if (inv.payment.mandateReference) {
       const m = pm.ele(PREFIXED, 'cac:PaymentMandate');
       text(m, 'ID', inv.payment.mandateReference);
       if (inv.payment.debitedAccount) m.ele(PREFIXED, 'cac:PayerFinancialAccount').ele(PREFIXED, 'cbc:ID').txt(inv.payment.debitedAccount);
+    }
+    // BG-16 repeated: one more PaymentMeans per further account, with the same payment reference
+    for (const extra of inv.payment.additionalAccounts ?? []) {
+      const more = doc.ele(PREFIXED, 'cac:PaymentMeans');
+      text(more, 'PaymentMeansCode', extra.meansCode);
+      if (credit) text(more, 'PaymentDueDate', inv.dueDate);
+      text(more, 'PaymentID', inv.payment.paymentReference);
+      payeeAccount(more, extra.meansCode, extra.iban, extra.accountName, extra.bic, nlcius);
     }
   }
   if (inv.paymentTerms) doc.ele(PREFIXED, 'cac:PaymentTerms').ele(PREFIXED, 'cbc:Note').txt(inv.paymentTerms);
