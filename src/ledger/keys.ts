@@ -7,7 +7,8 @@ import type { CalculatedInvoice } from '../model/invoice.js';
  */
 export function numbered(invoice: CalculatedInvoice, number: string): CalculatedInvoice {
   const document: CalculatedInvoice = { ...invoice, number };
-  if (document.payment && !document.payment.paymentReference && !document.meta.amountsDeclared) document.payment = { ...document.payment, paymentReference: number };
+  if (document.payment && !document.payment.paymentReference && !document.meta.amountsDeclared)
+    document.payment = { ...document.payment, paymentReference: number };
   return document;
 }
 
