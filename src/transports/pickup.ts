@@ -6,7 +6,7 @@ import { TransportError, type SendRequest, type Transport } from './transport.js
 /** Builds the mail for a delivery (subject, body, attachments, deterministic Message-ID). */
 export type MailBuilder = (request: SendRequest) => Promise<Mail.Options> | Mail.Options;
 
-/** Writes each mail as an .eml file into a pickup folder: the embedded default, no server needed. */
+/** Writes each mail as an .eml file into a pickup folder (Bcc kept for the pickup server): the embedded default, no server needed. */
 export class PickupTransport implements Transport {
   constructor(
     private readonly dir: string,
@@ -15,7 +15,11 @@ export class PickupTransport implements Transport {
 
   async send(request: SendRequest): Promise<string> {
     const options = await this.build(request);
-    const message = await new MailComposer(options).compile().build();
+    const mail = new MailComposer(options).compile();
+    // a pickup folder is read by a mail server that takes the recipients from the headers: the
+    // archive Bcc must stay in the file (the server removes it when it sends)
+    mail.keepBcc = true;
+    const message = await mail.build();
     const name = `${request.delivery.idempotencyKey.replace(/[^A-Za-z0-9._-]/g, '_')}.eml`;
     try {
       const outcome = await writeOnce(this.dir, name, message, { sameNameIsEnough: true });
