@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -187,6 +187,25 @@ describe('security at the inbox and in the config', function () {
   afterEach(async () => {
     if (service) await stopService(service);
     service = undefined;
+  });
+
+  it('a 251-byte file name still gets its receipt; control characters in a name are escaped on the console', async () => {
+    const ws = workspace();
+    const child = spawn(process.execPath, [CLI, 'run', '--config', ws.config, '--mappings', ws.mappings], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let console = '';
+    child.stdout.on('data', (d: Buffer) => (console += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (console += d.toString()));
+    service = child;
+    await waitFor('ledger created', () => existsSync(join(ws.data, 'ledger.sqlite')));
+    const long = `contributie_${'x'.repeat(251 - 'contributie_'.length - '.csv'.length)}.csv`;
+    assert.equal(Buffer.byteLength(long), 251);
+    writeFileSync(join(ws.inbox, 'members', long), membersCsv(1, 5001));
+    writeFileSync(join(ws.inbox, 'members', 'contributie_\x1b[31mrood\x07.csv'), membersCsv(1, 6001));
+    await waitFor('both done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 2);
+    assert.equal(filesIn(join(ws.data, 'archive'), (n) => n.endsWith('.receipt.json')).length, 2, 'both receipts written');
+    await waitFor('console lines', () => console.includes('rood'));
+    assert.ok(!console.includes('\x1b[31m'), 'no raw escape sequence reaches the console');
+    assert.match(console, /contributie_\\x1b\[31mrood\\x07\.csv/);
   });
 
   it('a symlink in the inbox is not read: reported once, left alone', async () => {

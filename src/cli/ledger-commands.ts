@@ -3,6 +3,7 @@ import { Folders } from '../service/folders.js';
 import { loadCommandConfig, type CommonOptions } from './options.js';
 import type { Ledger, LedgerStatus } from '../ledger/ledger.js';
 import { existsSync } from 'node:fs';
+import { printable } from '../service/log.js';
 
 /** Opens the ledger of the configured data folder (the running service may have it open too: WAL allows it). */
 function openLedger(opts: CommonOptions & { demo?: boolean }): Ledger {
@@ -53,7 +54,7 @@ export function statusCommand(opts: CommonOptions & { json?: boolean; demo?: boo
   if (st.runs.length) {
     out.push('', 'runs (files with deliveries):');
     for (const run of st.runs)
-      out.push(`  #${run.fileId} ${run.name}: ${run.done}/${run.total} sent${run.dead ? `, ${run.dead} dead` : ''} (${eta(run, now)})`);
+      out.push(`  #${run.fileId} ${printable(run.name)}: ${run.done}/${run.total} sent${run.dead ? `, ${run.dead} dead` : ''} (${eta(run, now)})`);
   }
   if (st.recentFailures.length) {
     out.push('', 'recent failures:');
@@ -62,7 +63,8 @@ export function statusCommand(opts: CommonOptions & { json?: boolean; demo?: boo
   }
   if (st.filesInError.length) {
     out.push('', 'files in error (reports beside them in the error folder):');
-    for (const f of st.filesInError) out.push(`  #${f.id} ${f.source}/${f.name} (${f.at}): ${f.error}${f.finalPath ? `\n    ${f.finalPath}` : ''}`);
+    for (const f of st.filesInError)
+      out.push(`  #${f.id} ${f.source}/${printable(f.name)} (${f.at}): ${printable(f.error)}${f.finalPath ? `\n    ${f.finalPath}` : ''}`);
   }
   process.stdout.write(`${out.join('\n')}\n`);
   return 0;

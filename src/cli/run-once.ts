@@ -2,7 +2,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import { mappingMatches, selectMapping } from '../mapping/select.js';
 import { GatewayService } from '../service/gateway.js';
-import { createLogger } from '../service/log.js';
+import { createLogger, printable } from '../service/log.js';
 import { loadCommandConfig, type CommonOptions } from './options.js';
 
 /** `invoice-gateway run-once <file>`: one file in the foreground, with a progress bar, for "press a button" users. */
@@ -46,7 +46,7 @@ export async function runOnceCommand(file: string, opts: CommonOptions & { folde
   bar?.stop();
   await service.stop();
   const f = result.file;
-  const out = [`${basename(path)}: ${f?.state ?? 'not processed'}; ${f?.invoicesFound ?? 0} invoice(s) found, ${f?.invoicesRejected ?? 0} rejected`];
+  const out = [`${printable(basename(path))}: ${f?.state ?? 'not processed'}; ${f?.invoicesFound ?? 0} invoice(s) found, ${f?.invoicesRejected ?? 0} rejected`];
   out.push(
     `deliveries: ${result.sent} sent, ${result.dead} failed for good${result.waiting ? `, ${result.waiting} waiting for a retry (the service sends them, or run-once again later)` : ''}`,
   );

@@ -32,6 +32,23 @@ export class Folders {
   }
 }
 
+/** The longest file name most file systems take, in bytes. */
+const NAME_MAX = 255;
+
+/**
+ * The path of a file that belongs beside another (its receipt, report or note): `<path><suffix>`,
+ * or, when that name would be too long for the file system, the name cut short with a hash of
+ * the whole name, so a 251-byte file name still gets its receipt.
+ */
+export function sidecar(path: string, suffix: string): string {
+  const name = basename(path);
+  if (Buffer.byteLength(name + suffix) <= NAME_MAX) return `${path}${suffix}`;
+  const tag = `~${createHash('sha256').update(name).digest('hex').slice(0, 8)}${suffix}`;
+  let cut = name;
+  while (Buffer.byteLength(cut + tag) > NAME_MAX) cut = cut.slice(0, -1);
+  return join(dirname(path), cut + tag);
+}
+
 /** SHA-256 of a file's content, streamed. */
 export async function hashFile(path: string): Promise<string> {
   const hash = createHash('sha256');
@@ -60,7 +77,7 @@ export async function freeReportBase(dir: string, name: string): Promise<string>
   for (let n = 1; ; n++) {
     const candidate = join(dir, n === 1 ? name : `${stem}.${n}${ext}`);
     const taken = await Promise.all(
-      [candidate, `${candidate}.error.txt`].map((p) =>
+      [candidate, sidecar(candidate, '.error.txt')].map((p) =>
         stat(p).then(
           () => true,
           () => false,

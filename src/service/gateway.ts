@@ -10,7 +10,7 @@ import { MailTemplates } from '../mail/compose.js';
 import { Transports } from '../transports/index.js';
 import { closeFormats, configureFormats } from '../formats/index.js';
 import { UblGate } from '../validation/gate.js';
-import { Folders, freeName, hashFile, moveInto, writeBeside } from './folders.js';
+import { Folders, freeName, hashFile, moveInto, sidecar, writeBeside } from './folders.js';
 import type { Logger } from './log.js';
 import { Outbox } from './outbox.js';
 import { FileProcessor, type FileOutcome } from './process-file.js';
@@ -193,7 +193,7 @@ export class GatewayService {
       if (earlier) {
         const finalPath = await moveInto(processingPath, this.folders.duplicates(folder), name);
         await writeBeside(
-          `${finalPath}.duplicate.txt`,
+          sidecar(finalPath, '.duplicate.txt'),
           `${name} has the same content (SHA-256 ${contentHash}) as ${earlier.name}, processed on ${earlier.claimedAt} (file #${earlier.id}).\nNothing was issued or sent again. To process it anyway, set onDuplicateFile: process in gateway.yaml.\n`,
         );
         this.ledger.finishFile(record.id, 'duplicate', { finalPath, error: `same content as file #${earlier.id}` });
@@ -205,11 +205,11 @@ export class GatewayService {
         const finalPath = await moveInto(processingPath, this.folders.error(folder), name);
         const message = `the file is empty (it stayed empty for ${Math.round(this.config.service.watch.emptyFileTimeoutMs / 1000)} s)`;
         await writeBeside(
-          `${finalPath}.error.txt`,
+          sidecar(finalPath, '.error.txt'),
           `invoice-gateway could not process ${name}\n\n${message}.\nWhat to do: check the export in the source system and drop the file again.\n`,
         );
         await writeBeside(
-          `${finalPath}.error.json`,
+          sidecar(finalPath, '.error.json'),
           `${JSON.stringify({ file: name, source: folder, rejected: [{ key: '', errors: [new ReaderError(message, { file: name }).toJSON()] }] }, null, 2)}\n`,
         );
         this.ledger.finishFile(record.id, 'error', { finalPath, error: message });

@@ -15,13 +15,19 @@ export interface LogContext {
 /** A logger: winston JSON lines to a rotating file, and readable lines on the console. */
 export type Logger = winston.Logger;
 
+/** Control characters (a file name may hold them) escaped, so a console line cannot be forged or recoloured. */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 const consoleLine = winston.format.printf((info) => {
   const { level, message, timestamp, ...rest } = info as Record<string, unknown>;
   const ctx = Object.entries(rest)
     .filter(([k, v]) => v !== undefined && typeof k === 'string' && k !== 'service')
-    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? printable(v) : JSON.stringify(v)}`)
     .join(' ');
-  return `${String(timestamp).slice(11, 19)} ${String(level).padEnd(5)} ${String(message)}${ctx ? `  ${ctx}` : ''}`;
+  return `${String(timestamp).slice(11, 19)} ${String(level).padEnd(5)} ${printable(String(message))}${ctx ? `  ${ctx}` : ''}`;
 });
 
 /** Creates the service logger; `console: false` keeps the console quiet (tests, bench). */

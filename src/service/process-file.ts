@@ -5,7 +5,7 @@ import type { FileRecord, IssueRequest, IssueResult, Ledger } from '../ledger/le
 import { businessKeyOf, orderKeyOf } from '../ledger/keys.js';
 import type { CalculatedInvoice } from '../model/invoice.js';
 import { errorReportJson, renderErrorReport, type RejectedItem } from '../report/error-report.js';
-import { Folders, freeReportBase, moveInto, writeBeside } from './folders.js';
+import { Folders, freeReportBase, moveInto, sidecar, writeBeside } from './folders.js';
 import { sendRuleFor } from './hold.js';
 import type { Issuer } from './issuing.js';
 import type { Logger } from './log.js';
@@ -146,7 +146,7 @@ export class FileProcessor {
     const state = rejectedCount > 0 ? 'partial' : 'done';
     const finalPath = await moveInto(file.processingPath, this.folders.archive(folder), file.name);
     await writeBeside(
-      `${finalPath}.receipt.json`,
+      sidecar(finalPath, '.receipt.json'),
       `${JSON.stringify(
         {
           file: file.name,
@@ -338,11 +338,11 @@ export class FileProcessor {
     const base = errorPath ?? (await freeReportBase(this.folders.error(folder), basename(file.name)));
     const text = renderErrorReport(file.name, rejected, { accepted, rejectedCount, ...(note ? { policy: note } : {}) });
     const more = rejectedCount > rejected.length ? `\n(${rejectedCount - rejected.length} more rejected invoices are not listed.)\n` : '';
-    await writeBeside(`${base}.error.txt`, text + more);
+    await writeBeside(sidecar(base, '.error.txt'), text + more);
     await writeBeside(
-      `${base}.error.json`,
+      sidecar(base, '.error.json'),
       `${JSON.stringify(errorReportJson(file.name, rejected, { source: folder, accepted, rejectedCount, fileId: file.id }), null, 2)}\n`,
     );
-    return `${base}.error.txt`;
+    return sidecar(base, '.error.txt');
   }
 }
