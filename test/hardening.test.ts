@@ -170,6 +170,26 @@ describe('the process survives its environment', function () {
     assert.match(r.stderr, /the ledger .* is not a readable SQLite database/);
   });
 
+  it('with the validation artefacts missing, a UBL-routed file waits (the log says why) and is issued once they are back', async () => {
+    const ws = workspace({}, { defaults: { paymentTermsDays: 30, routes: [{ format: 'ubl', transport: 'folder', target: 'out', profile: 'en16931' }] } });
+    const run = (env: NodeJS.ProcessEnv) =>
+      spawn(process.execPath, [CLI, 'run', '--config', ws.config, '--mappings', ws.mappings, '--quiet'], { env, stdio: ['ignore', 'ignore', 'ignore'] });
+    service = run({ ...process.env, STANDARDS_HOME: tempDir('igw-no-standards-') });
+    writeFileSync(join(ws.inbox, 'members', 'contributie_v.csv'), membersCsv(2));
+    await waitFor(
+      'the wait is logged',
+      () => existsSync(join(ws.data, 'gateway.log')) && readFileSync(join(ws.data, 'gateway.log'), 'utf-8').includes('the environment failed, not the file'),
+    );
+    assert.equal(count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'processing'"), 1, 'the file waits');
+    assert.equal(count(ws, 'SELECT COUNT(*) n FROM invoices'), 0);
+    assert.ok(!existsSync(join(ws.data, 'error')), 'nothing in error/: an installation problem is not a bad file');
+    assert.match(readFileSync(join(ws.data, 'gateway.log'), 'utf-8'), /validation artefacts are not installed/);
+    assert.equal(await stopService(service), 0);
+    service = startService(ws);
+    await waitFor('issued once the artefacts are there', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1, 60_000);
+    await waitFor('2 UBL files', () => filesIn(ws.out, (n) => n.endsWith('.xml')).length === 2, 60_000);
+  });
+
   it('the ledger and the log are not world-readable (umask 027 by default)', async () => {
     const ws = workspace();
     service = startService(ws);

@@ -1,5 +1,5 @@
 import { basename, dirname } from 'node:path';
-import { GatewayError } from '../errors.js';
+import { failureKind, GatewayError } from '../errors.js';
 import { renderErrorReport, type RejectedItem } from '../report/error-report.js';
 import { Issuer } from '../service/issuing.js';
 import { createLogger } from '../service/log.js';
@@ -31,7 +31,7 @@ export async function dryRunCommand(file: string, opts: CommonOptions & { mappin
       } else rejected.push(item);
     }
   } catch (err) {
-    if (!(err instanceof GatewayError)) throw err;
+    if (!(err instanceof GatewayError) || failureKind(err) !== 'input') throw err;
     rejected.push({ key: '', errors: [err] });
   } finally {
     await gate.close();

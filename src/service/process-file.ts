@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import type { GatewayConfig, ServiceSettings } from '../config/load.js';
-import { GatewayError, InternalError, MappingError } from '../errors.js';
+import { failureKind, GatewayError, InternalError, MappingError } from '../errors.js';
 import type { FileRecord, IssueRequest, IssueResult, Ledger } from '../ledger/ledger.js';
 import { businessKeyOf, orderKeyOf } from '../ledger/keys.js';
 import type { CalculatedInvoice } from '../model/invoice.js';
@@ -84,7 +84,8 @@ export class FileProcessor {
         }
       }
     } catch (err) {
-      if (!(err instanceof GatewayError)) throw err;
+      // only bad input is the file's fault: a broken environment or a bug is handled by the caller (wait, or set aside)
+      if (!(err instanceof GatewayError) || failureKind(err) !== 'input') throw err;
       log.error('file rejected', { error: err.describe() });
       return this.fail(file, folder, [{ key: '', errors: [err] }], 0);
     }
