@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
-import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, tempDir } from './helpers/paths.js';
 import { filesIn, membersCsv, query, startService, stopService, waitFor, workspace, type Workspace } from './helpers/service.js';
@@ -188,6 +188,49 @@ describe('the process survives its environment', function () {
     service = startService(ws);
     await waitFor('issued once the artefacts are there', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1, 60_000);
     await waitFor('2 UBL files', () => filesIn(ws.out, (n) => n.endsWith('.xml')).length === 2, 60_000);
+  });
+
+  it("the data folder's disk full: the process stays up, says why, and finishes everything once there is space again", async function () {
+    const ws = workspace();
+    mkdirSync(ws.data, { recursive: true });
+    // a small disk of its own for the data folder (ledger, log, archive); needs root, as CI has
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', ws.data]);
+    if (mounted.status !== 0) this.skip();
+    let child: ChildProcess | undefined;
+    try {
+      child = spawn(process.execPath, [CLI, 'run', '--config', ws.config, '--mappings', ws.mappings], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      await waitFor('ledger created', () => existsSync(join(ws.data, 'ledger.sqlite')));
+      writeFileSync(join(ws.inbox, 'members', 'contributie_1.csv'), membersCsv(20, 5001));
+      await waitFor('first file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
+      const filler = join(ws.data, 'filler');
+      const fd = openSync(filler, 'w');
+      try {
+        for (;;) writeSync(fd, Buffer.alloc(256 * 1024));
+      } catch {
+        // ENOSPC: the disk is full
+      } finally {
+        closeSync(fd);
+      }
+      writeFileSync(join(ws.inbox, 'members', 'contributie_2.csv'), membersCsv(20, 6001));
+      await waitFor('the gateway says it waits for the environment', () => /environment failed|sending paused|log file cannot be written/.test(stderr), 60_000);
+      assert.equal(child.exitCode, null, 'still running');
+      rmSync(filler);
+      await waitFor('both files done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 2, 90_000);
+      await waitFor('40 outputs', () => filesIn(ws.out).length === 40, 60_000);
+      const numbers = query<{ number: string }>(ws, 'SELECT number FROM invoices ORDER BY number').map((r) => r.number);
+      assert.deepEqual(
+        numbers,
+        Array.from({ length: 40 }, (_, i) => `LID2027-${String(i + 1).padStart(4, '0')}`),
+        'each invoice once, no gap',
+      );
+      assert.equal(await stopService(child), 0);
+      child = undefined;
+    } finally {
+      if (child) await stopService(child, 'SIGKILL');
+      spawnSync('umount', ['-l', ws.data]);
+    }
   });
 
   it('the ledger and the log are not world-readable (umask 027 by default)', async () => {

@@ -219,6 +219,13 @@ export class GatewayService {
       }
       await this.processClaimed(record, folder);
     } catch (err) {
+      if (failureKind(err) === 'environment' && !this.stopping) {
+        // the ledger or the disk failed, not the file: it waits in processing/ and is registered again later
+        const waitMs = this.config.service.watch.rescanEveryMs;
+        this.log.error('file waits in processing/: it cannot be recorded now (the environment failed, not the file)', { file: name, source: folder, error: errorMessage(err), retryInMs: waitMs });
+        this.later(() => this.register(processingPath, folder, name), waitMs);
+        return;
+      }
       this.log.error('file could not be registered', { file: name, source: folder, error: errorMessage(err) });
     }
   }
@@ -250,7 +257,7 @@ export class GatewayService {
       if (kind === 'environment') {
         const waitMs = this.config.service.watch.rescanEveryMs;
         log.error('file waits in processing/: the environment failed, not the file; tried again later', { error: errorMessage(err), retryInMs: waitMs });
-        this.retryLater(file, folder, waitMs);
+        this.later(() => this.processClaimed(file, folder), waitMs);
         return;
       }
       if (!retried) {
@@ -268,11 +275,11 @@ export class GatewayService {
     }
   }
 
-  /** Processes a file again after a pause (the environment failed), unless the service stops first. */
-  private retryLater(file: FileRecord, folder: string, waitMs: number): void {
+  /** Runs a file job again after a pause (the environment failed), unless the service stops first. */
+  private later(job: () => Promise<void>, waitMs: number): void {
     const timer = setTimeout(() => {
       this.retryTimers.delete(timer);
-      if (!this.stopping) this.track(this.limiter.run(() => this.processClaimed(file, folder)));
+      if (!this.stopping) this.track(this.limiter.run(job));
     }, waitMs);
     this.retryTimers.add(timer);
   }

@@ -56,5 +56,12 @@ export function createLogger(options: { level?: string; file?: string; maxSizeMb
     );
   }
   if (!transports.length) transports.push(new winston.transports.Console({ silent: true }));
-  return winston.createLogger({ level: options.level ?? 'info', transports, exitOnError: false });
+  const logger = winston.createLogger({ level: options.level ?? 'info', transports, exitOnError: false });
+  // a log file that cannot be written (disk full) must not stop the service: say so once on stderr
+  let reported = false;
+  logger.on('error', (err: Error) => {
+    if (!reported) process.stderr.write(`invoice-gateway: the log file cannot be written (${err.message}); the service goes on\n`);
+    reported = true;
+  });
+  return logger;
 }

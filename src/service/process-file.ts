@@ -50,6 +50,8 @@ export interface FileOutcome {
 
 /** Takes a claimed file through check, numbering and storage, then archives it or files it as an error. */
 export class FileProcessor {
+  /** files moved to archive/ or error/ whose finish the ledger could not record yet */
+  private readonly unrecorded = new Map<number, { write: () => void; outcome: FileOutcome }>();
   constructor(
     private readonly config: GatewayConfig,
     private readonly ledger: Ledger,
@@ -59,8 +61,29 @@ export class FileProcessor {
     private readonly onIssued: () => void = () => undefined,
   ) {}
 
+  /**
+   * Records a file as finished. When the ledger cannot be written (disk full) after the file was
+   * moved, the record is kept and written when the file is tried again, instead of processing a
+   * file that is no longer in processing/.
+   */
+  private finish(file: FileRecord, outcome: FileOutcome, details: Parameters<Ledger['finishFile']>[2]): void {
+    const write = (): void => this.ledger.finishFile(file.id, outcome.state, details);
+    try {
+      write();
+    } catch (err) {
+      this.unrecorded.set(file.id, { write, outcome });
+      throw err;
+    }
+  }
+
   /** Processes (or resumes) a claimed file in processing/. */
   async process(file: FileRecord, folder: string): Promise<FileOutcome> {
+    const done = this.unrecorded.get(file.id);
+    if (done) {
+      done.write();
+      this.unrecorded.delete(file.id);
+      return done.outcome;
+    }
     const log = this.log.child({ file: file.name, fileId: file.id, source: folder });
     const rejected: RejectedItem[] = [];
     let rejectedCount = 0;
@@ -176,9 +199,10 @@ export class FileProcessor {
             `The file itself is archived as ${finalPath}; the invoices above were left out.`,
           )
         : undefined;
-    this.ledger.finishFile(file.id, state, { finalPath, invoicesFound: issued + held + issuedBefore + rejectedCount, invoicesRejected: rejectedCount });
+    const outcome: FileOutcome = { state, issued, held, rejected: rejectedCount, finalPath, ...(reportPath ? { reportPath } : {}) };
+    this.finish(file, outcome, { finalPath, invoicesFound: issued + held + issuedBefore + rejectedCount, invoicesRejected: rejectedCount });
     log.info('file processed', { state, issued, held, issuedBefore, rejected: rejectedCount, archived: finalPath });
-    return { state, issued, held, rejected: rejectedCount, finalPath, ...(reportPath ? { reportPath } : {}) };
+    return outcome;
   }
 
   private async *checkedAll(items: AsyncIterable<PreparedInvoice>): AsyncGenerator<PreparedInvoice> {
@@ -315,14 +339,10 @@ export class FileProcessor {
     const finalPath = await moveInto(file.processingPath, this.folders.error(folder), file.name);
     const reportPath = await this.writeReports(file, folder, rejected, 0, rejectedCount, policy, finalPath);
     const first = rejected[0]?.errors[0];
-    this.ledger.finishFile(file.id, 'error', {
-      finalPath,
-      invoicesFound: accepted + rejectedCount,
-      invoicesRejected: rejectedCount,
-      error: first ? first.describe() : 'rejected',
-    });
+    const outcome: FileOutcome = { state: 'error', issued: 0, held: 0, rejected: rejectedCount, finalPath, reportPath };
+    this.finish(file, outcome, { finalPath, invoicesFound: accepted + rejectedCount, invoicesRejected: rejectedCount, error: first ? first.describe() : 'rejected' });
     this.log.warn('file moved to error/', { file: file.name, fileId: file.id, source: folder, rejected: rejectedCount, error: first?.describe() });
-    return { state: 'error', issued: 0, held: 0, rejected: rejectedCount, finalPath, reportPath };
+    return outcome;
   }
 
   /** Writes the report for people and the one for tools; returns the path of the first. */
