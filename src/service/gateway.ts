@@ -222,7 +222,12 @@ export class GatewayService {
       if (failureKind(err) === 'environment' && !this.stopping) {
         // the ledger or the disk failed, not the file: it waits in processing/ and is registered again later
         const waitMs = this.config.service.watch.rescanEveryMs;
-        this.log.error('file waits in processing/: it cannot be recorded now (the environment failed, not the file)', { file: name, source: folder, error: errorMessage(err), retryInMs: waitMs });
+        this.log.error('file waits in processing/: it cannot be recorded now (the environment failed, not the file)', {
+          file: name,
+          source: folder,
+          error: errorMessage(err),
+          retryInMs: waitMs,
+        });
         this.later(() => this.register(processingPath, folder, name), waitMs);
         return;
       }

@@ -340,7 +340,12 @@ export class FileProcessor {
     const reportPath = await this.writeReports(file, folder, rejected, 0, rejectedCount, policy, finalPath);
     const first = rejected[0]?.errors[0];
     const outcome: FileOutcome = { state: 'error', issued: 0, held: 0, rejected: rejectedCount, finalPath, reportPath };
-    this.finish(file, outcome, { finalPath, invoicesFound: accepted + rejectedCount, invoicesRejected: rejectedCount, error: first ? first.describe() : 'rejected' });
+    this.finish(file, outcome, {
+      finalPath,
+      invoicesFound: accepted + rejectedCount,
+      invoicesRejected: rejectedCount,
+      error: first ? first.describe() : 'rejected',
+    });
     this.log.warn('file moved to error/', { file: file.name, fileId: file.id, source: folder, rejected: rejectedCount, error: first?.describe() });
     return outcome;
   }
