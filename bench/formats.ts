@@ -1,6 +1,6 @@
 /**
  * Format and transport throughput, one measurement per process:
- *   node dist/bench/formats.js ubl|exact|pdf|pdf-workers|validate-jvm|validate-saxonjs|sftp|mail <count>
+ *   node dist/bench/formats.js ubl|exact|pdf|pdf-workers|validate-jvm|validate-saxonjs|sftp|sftp-one|sftp-openssh|mail <count>
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -166,8 +166,11 @@ switch (mode) {
     result = { perSheet, msPerDocSchematron: msPerDoc, perSecondOneCore: 1000 / msPerDoc };
     break;
   }
-  case 'sftp': {
-    // 1,000 UBL files to a real OpenSSH server on loopback (started like the tests start it)
+  case 'sftp':
+  case 'sftp-one': {
+    // UBL files to a real OpenSSH server on loopback (started like the tests start it); 'sftp-one'
+    // uploads one file at a time on one connection, to put beside OpenSSH's own client
+    const one = mode === 'sftp-one';
     const { startSshd, currentUser } = await import('../test/helpers/sshd.js');
     const { SftpTransport } = await import('../src/transports/sftp.js');
     const sshd = await startSshd();
@@ -179,13 +182,19 @@ switch (mode) {
       privateKeyFile: sshd.clientKeyFile,
       folder: sshd.folder,
       hostKeySha256: sshd.hostKeySha256,
-      maxConnections: 4,
+      maxConnections: one ? 1 : 4,
     });
     const docs = Array.from({ length: count }, (_, i) => Buffer.from(writeUbl(variant(inv, i))));
+    // the connection is made before the clock starts, as OpenSSH's is in the side-by-side run
+    await transport.send({
+      delivery: { idempotencyKey: 'warm' } as never,
+      document: { fileName: 'warm.xml', mediaType: 'application/xml', content: docs[0]! },
+      invoice: inv,
+    });
     const started = process.hrtime.bigint();
     let next = 0;
     await Promise.all(
-      Array.from({ length: 8 }, async () => {
+      Array.from({ length: one ? 1 : 8 }, async () => {
         while (next < count) {
           const i = next++;
           await transport.send({
@@ -200,6 +209,51 @@ switch (mode) {
     await transport.close();
     await sshd.stop();
     result = { count, seconds, perSecond: count / seconds, peakRssMb: peakRssMb() };
+    break;
+  }
+  case 'sftp-openssh': {
+    // OpenSSH's own client on the same server configuration: one connection, `sftp -b` with the
+    // same pattern (put under a temporary name, then rename); the files are written locally first
+    const { startSshd, currentUser } = await import('../test/helpers/sshd.js');
+    const { mkdtempSync } = await import('node:fs');
+    const write = writeFileSync;
+    const { tmpdir } = await import('node:os');
+    const { spawnSync } = await import('node:child_process');
+    const sshd = await startSshd();
+    const local = mkdtempSync(join(tmpdir(), 'igw-sftp-bench-'));
+    const lines: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const name = `2026-${String(i + 1).padStart(5, '0')}.xml`;
+      write(join(local, name), writeUbl(variant(inv, i)));
+      lines.push(`put ${join(local, name)} ${sshd.folder}/.${name}.part`, `rename ${sshd.folder}/.${name}.part ${sshd.folder}/${name}`);
+    }
+    const batch = join(local, 'batch');
+    write(batch, `${lines.join('\n')}\n`);
+    const args = [
+      '-q',
+      '-i',
+      sshd.clientKeyFile,
+      '-P',
+      String(sshd.port),
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'BatchMode=yes',
+    ];
+    // the connection set-up alone (an empty batch), taken off the timed run
+    const empty = join(local, 'empty');
+    write(empty, 'pwd\n');
+    const setupStart = process.hrtime.bigint();
+    spawnSync('sftp', [...args, '-b', empty, `${currentUser()}@127.0.0.1`], { encoding: 'utf-8' });
+    const setup = Number(process.hrtime.bigint() - setupStart) / 1e9;
+    const started = process.hrtime.bigint();
+    const r = spawnSync('sftp', [...args, '-b', batch, `${currentUser()}@127.0.0.1`], { encoding: 'utf-8', maxBuffer: 64 * 1024 * 1024 });
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9 - setup;
+    await sshd.stop();
+    if (r.status !== 0) throw new Error(`sftp -b failed: ${r.stderr}`);
+    result = { count, seconds, perSecond: count / seconds, setupSeconds: setup };
     break;
   }
   default:

@@ -158,4 +158,11 @@ if (want('sftp')) {
   console.log('== SFTP: 1,000 UBL files uploaded to a local OpenSSH server (temp name + rename, 4 connections)');
   const r = runIsolated<{ count: number; perSecond: number; seconds: number }>('./formats.js', ['sftp', '1000']);
   console.log(`  ${fmt(r.perSecond)} files/s (${fmt(r.count)} in ${fmt(r.seconds, 1)} s); target ≥ 100/s: ${target(r.perSecond >= 100)}`);
+  console.log("   one connection, one file at a time, side by side with OpenSSH's own client (sftp -b: put under a temporary name, rename):");
+  const ours = runIsolated<{ count: number; perSecond: number }>('./formats.js', ['sftp-one', '1000']);
+  const openssh = runIsolated<{ count: number; perSecond: number }>('./formats.js', ['sftp-openssh', '1000']);
+  const ratio = ours.perSecond / openssh.perSecond;
+  console.log(
+    `  gateway ${fmt(ours.perSecond)} files/s, sftp -b ${fmt(openssh.perSecond)} files/s: ratio ${fmt(ratio, 2)}; target ≥ 0.5: ${target(ratio >= 0.5)}`,
+  );
 }

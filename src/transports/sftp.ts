@@ -26,6 +26,35 @@ export function remoteName(pattern: string | undefined, fileName: string): strin
   return name;
 }
 
+/** The raw SFTP session of a connected client (ssh2's SFTPWrapper), for pipelined requests. */
+interface RawSftp {
+  open(path: string, flags: string, cb: (err: Error | undefined, handle: Buffer) => void): void;
+  write(handle: Buffer, data: Buffer, offset: number, length: number, position: number, cb: (err: Error | undefined) => void): void;
+  close(handle: Buffer, cb: (err: Error | undefined) => void): void;
+}
+
+/** Largest write request OpenSSH takes in one packet, with room for the header. */
+const CHUNK = 32 * 1024;
+
+/**
+ * Writes a file in two round trips: open, then every write and the close sent at once and
+ * answered together (the SFTP server handles them in order). The library's stream upload waits
+ * for each request, which at network latency costs more than the bytes.
+ */
+async function upload(client: SftpClient, path: string, content: Buffer): Promise<void> {
+  const sftp = (client as unknown as { sftp: RawSftp }).sftp;
+  const call = <T>(fn: (cb: (err: Error | undefined, value: T) => void) => void): Promise<T> =>
+    new Promise((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
+  const handle = await call<Buffer>((cb) => sftp.open(path, 'w', cb));
+  const writes: Promise<unknown>[] = [];
+  for (let at = 0; at < content.length; at += CHUNK) {
+    const length = Math.min(CHUNK, content.length - at);
+    writes.push(call((cb) => sftp.write(handle, content, at, length, at, (err) => cb(err, undefined))));
+  }
+  const closed = call((cb) => sftp.close(handle, (err) => cb(err, undefined)));
+  await Promise.all([...writes, closed]);
+}
+
 const PERMANENT = /authentication|host key|hostkey|fingerprint|permission denied|EACCES|no such file/i;
 
 function classify(err: unknown, what: string): TransportError {
@@ -157,19 +186,22 @@ export class SftpTransport implements Transport {
         return new TransportError(`target ${this.name}: ${what} got no answer within ${this.timeoutMs / 1000} s`, false);
       });
     try {
-      if (await op('stat', client.exists(final))) {
-        const existing = (await op('download', client.get(final))) as Buffer;
-        if (Buffer.compare(existing, document.content) === 0) return `${this.name}:${final} (already there)`;
-        throw new TransportError(`${this.name}:${final} already exists with different content; it is not overwritten`, true);
+      try {
+        await op('upload', upload(client, temp, document.content));
+      } catch (err) {
+        // a half-written temporary file is not left behind on the server
+        await client.delete(temp, true).catch(() => undefined);
+        throw err;
       }
-      await op('upload', client.put(document.content, temp));
       try {
         await op('rename', client.rename(temp, final));
       } catch (err) {
+        // the plain SFTP rename refuses an existing name: the same file sent before is delivered, a different one is never overwritten
         await client.delete(temp, true).catch(() => undefined);
-        if (await client.exists(final).catch(() => false)) {
-          const existing = (await client.get(final)) as Buffer;
+        if (await op('stat', client.exists(final)).catch(() => false)) {
+          const existing = (await op('download', client.get(final))) as Buffer;
           if (Buffer.compare(existing, document.content) === 0) return `${this.name}:${final} (already there)`;
+          throw new TransportError(`${this.name}:${final} already exists with different content; it is not overwritten`, true);
         }
         throw err;
       }
