@@ -49,6 +49,14 @@ async function time(count: number, fn: (i: number) => unknown): Promise<Record<s
   return { count, seconds, perSecond: count / seconds, peakRssMb: peakRssMb() };
 }
 
+/** The port to reach a server by: itself, or a relay that adds BENCH_DELAY_MS each way. */
+async function benchPort(port: number): Promise<number> {
+  const delay = Number(process.env['BENCH_DELAY_MS'] ?? 0);
+  if (!delay) return port;
+  const { latencyRelay } = await import('./support.js');
+  return (await latencyRelay(port, delay)).port;
+}
+
 const [mode, countText] = process.argv.slice(2);
 const count = Number(countText ?? 1000);
 const inv = await sampleInvoice();
@@ -174,10 +182,11 @@ switch (mode) {
     const { startSshd, currentUser } = await import('../test/helpers/sshd.js');
     const { SftpTransport } = await import('../src/transports/sftp.js');
     const sshd = await startSshd();
+    const port = await benchPort(sshd.port);
     const transport = new SftpTransport('bench', {
       kind: 'sftp',
       host: '127.0.0.1',
-      port: sshd.port,
+      port,
       user: currentUser(),
       privateKeyFile: sshd.clientKeyFile,
       folder: sshd.folder,
@@ -211,6 +220,29 @@ switch (mode) {
     result = { count, seconds, perSecond: count / seconds, peakRssMb: peakRssMb() };
     break;
   }
+  case 'sftp-library': {
+    // how the gateway uploaded before: ssh2-sftp-client's exists + put (a write stream) + rename,
+    // Nagle's algorithm on; one connection, one file at a time
+    const { startSshd, currentUser } = await import('../test/helpers/sshd.js');
+    const { default: SftpClient } = await import('ssh2-sftp-client');
+    const { readFileSync: read } = await import('node:fs');
+    const sshd = await startSshd();
+    const client = new SftpClient('bench');
+    await client.connect({ host: '127.0.0.1', port: await benchPort(sshd.port), username: currentUser(), privateKey: read(sshd.clientKeyFile) });
+    const docs = Array.from({ length: count }, (_, i) => Buffer.from(writeUbl(variant(inv, i))));
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < count; i++) {
+      const name = `2026-${String(i + 1).padStart(5, '0')}.xml`;
+      if (await client.exists(`${sshd.folder}/${name}`)) throw new Error('exists');
+      await client.put(docs[i]!, `${sshd.folder}/.${name}.part`);
+      await client.rename(`${sshd.folder}/.${name}.part`, `${sshd.folder}/${name}`);
+    }
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    await client.end();
+    await sshd.stop();
+    result = { count, seconds, perSecond: count / seconds };
+    break;
+  }
   case 'sftp-openssh': {
     // OpenSSH's own client on the same server configuration: one connection, `sftp -b` with the
     // same pattern (put under a temporary name, then rename); the files are written locally first
@@ -218,7 +250,17 @@ switch (mode) {
     const { mkdtempSync } = await import('node:fs');
     const write = writeFileSync;
     const { tmpdir } = await import('node:os');
-    const { spawnSync } = await import('node:child_process');
+    const { spawn } = await import('node:child_process');
+    // asynchronous: a latency relay in this process must go on forwarding while sftp runs
+    const sftp = (batchFile: string) =>
+      new Promise<{ status: number | null; stderr: string }>((resolve) => {
+        const child = spawn('sftp', [...args, '-b', batchFile, `${currentUser()}@127.0.0.1`], { stdio: ['pipe', 'pipe', 'pipe'] });
+        child.stdout.resume();
+        child.stdin.end();
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('exit', (status) => resolve({ status, stderr }));
+      });
     const sshd = await startSshd();
     const local = mkdtempSync(join(tmpdir(), 'igw-sftp-bench-'));
     const lines: string[] = [];
@@ -234,7 +276,7 @@ switch (mode) {
       '-i',
       sshd.clientKeyFile,
       '-P',
-      String(sshd.port),
+      String(await benchPort(sshd.port)),
       '-o',
       'StrictHostKeyChecking=no',
       '-o',
@@ -246,10 +288,10 @@ switch (mode) {
     const empty = join(local, 'empty');
     write(empty, 'pwd\n');
     const setupStart = process.hrtime.bigint();
-    spawnSync('sftp', [...args, '-b', empty, `${currentUser()}@127.0.0.1`], { encoding: 'utf-8' });
+    await sftp(empty);
     const setup = Number(process.hrtime.bigint() - setupStart) / 1e9;
     const started = process.hrtime.bigint();
-    const r = spawnSync('sftp', [...args, '-b', batch, `${currentUser()}@127.0.0.1`], { encoding: 'utf-8', maxBuffer: 64 * 1024 * 1024 });
+    const r = await sftp(batch);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9 - setup;
     await sshd.stop();
     if (r.status !== 0) throw new Error(`sftp -b failed: ${r.stderr}`);

@@ -80,3 +80,32 @@ export function benchGateway(
     },
   };
 }
+
+/**
+ * A TCP relay on 127.0.0.1 that holds every chunk `delayMs` before passing it on, in both
+ * directions and in order: network latency for a server on loopback (the machine has no netem).
+ */
+export async function latencyRelay(targetPort: number, delayMs: number): Promise<{ port: number; close(): void }> {
+  const { createServer, connect } = await import('node:net');
+  const relay = (from: import('node:net').Socket, to: import('node:net').Socket): void => {
+    from.on('data', (chunk: Buffer) => {
+      // timers of the same delay fire in the order they were set, so chunks keep their order
+      setTimeout(() => to.write(chunk), delayMs);
+    });
+    from.on('end', () => setTimeout(() => to.end(), delayMs));
+    from.on('error', () => to.destroy());
+  };
+  const server = createServer((client) => {
+    client.setNoDelay(true);
+    const upstream = connect(targetPort, '127.0.0.1');
+    upstream.setNoDelay(true);
+    client.unref();
+    upstream.unref();
+    relay(client, upstream);
+    relay(upstream, client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // the relay never keeps a finished bench alive: the clients' own sockets do while they work
+  server.unref();
+  return { port: (server.address() as import('node:net').AddressInfo).port, close: () => server.close() };
+}
