@@ -154,7 +154,15 @@ describe('the process survives its environment', function () {
     assert.equal(second.status, 2);
     assert.match(second.stderr, /another invoice-gateway process is already running on the ledger/);
     // status and other read commands still work beside the service
-    assert.equal(cli(ws, 'status').status, 0);
+    const status = cli(ws, 'status');
+    assert.equal(status.status, 0);
+    assert.match(status.stdout, /service: a gateway process is running on this ledger/);
+    // status where no gateway has run yet: said plainly, without a stack trace
+    const fresh = workspace();
+    const none = cli(fresh, 'status');
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /no ledger at .*: the gateway has not run with this configuration yet/);
+    assert.doesNotMatch(none.stderr, /\n\s+at /);
     writeFileSync(join(ws.inbox, 'members', 'contributie_l.csv'), membersCsv(1));
     await waitFor('first still works', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
   });
@@ -216,6 +224,7 @@ describe('the process survives its environment', function () {
       writeFileSync(join(ws.inbox, 'members', 'contributie_2.csv'), membersCsv(20, 6001));
       await waitFor('the gateway says it waits for the environment', () => /environment failed|sending paused|log file cannot be written/.test(stderr), 60_000);
       assert.equal(child.exitCode, null, 'still running');
+      assert.match(cli(ws, 'status').stdout, /disk: only \d+ MB free for the data folder; when it is full the gateway pauses/);
       rmSync(filler);
       await waitFor('both files done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 2, 90_000);
       await waitFor('40 outputs', () => filesIn(ws.out).length === 40, 60_000);

@@ -2,16 +2,47 @@ import { SqliteLedger } from '../ledger/sqlite.js';
 import { Folders } from '../service/folders.js';
 import { loadCommandConfig, type CommonOptions } from './options.js';
 import type { Ledger, LedgerStatus } from '../ledger/ledger.js';
-import { existsSync } from 'node:fs';
+import { existsSync, statfsSync } from 'node:fs';
 import { printable } from '../service/log.js';
+import { dirname } from 'node:path';
+import { EnvironmentError } from '../errors.js';
+import { LedgerLock } from '../ledger/lock.js';
 
 /** Opens the ledger of the configured data folder (the running service may have it open too: WAL allows it). */
-function openLedger(opts: CommonOptions & { demo?: boolean }): Ledger {
+function ledgerFileOf(opts: CommonOptions & { demo?: boolean }): string {
   const config = loadCommandConfig(opts);
   const settings = opts.demo ? { ...config.service, dataDir: `${config.service.dataDir}/demo` } : config.service;
   const file = new Folders(settings).ledgerFile();
-  if (!existsSync(file)) throw new Error(`no ledger at ${file}: has the gateway run with this configuration?`);
-  return new SqliteLedger(file);
+  if (!existsSync(file))
+    throw new EnvironmentError(`no ledger at ${file}: the gateway has not run with this configuration yet (or give --demo for the demo's ledger)`, {});
+  return file;
+}
+
+function openLedger(opts: CommonOptions & { demo?: boolean }): Ledger {
+  return new SqliteLedger(ledgerFileOf(opts));
+}
+
+/** Below this much free space on the data folder's disk, status warns. */
+const LOW_DISK_BYTES = 100 * 1024 * 1024;
+
+/** The state of the machine around the ledger: is a gateway running on it, and is there disk space. */
+function environmentLines(ledgerFile: string): string[] {
+  const lines: string[] = [];
+  try {
+    LedgerLock.acquire(ledgerFile).release();
+    lines.push('service: no gateway process is running on this ledger');
+  } catch (err) {
+    lines.push(err instanceof EnvironmentError ? 'service: a gateway process is running on this ledger' : `service: cannot tell (${(err as Error).message})`);
+  }
+  const { bavail, bsize } = statfsSync(dirname(ledgerFile));
+  const free = bavail * bsize;
+  const mb = (n: number) => `${Math.floor(n / 1024 / 1024)} MB`;
+  if (free < LOW_DISK_BYTES) {
+    lines.push(
+      `disk: only ${mb(free)} free for the data folder; when it is full the gateway pauses taking files and sending (nothing is lost) until there is space`,
+    );
+  } else lines.push(`disk: ${mb(free)} free for the data folder`);
+  return lines;
 }
 
 function ago(iso: string, now: number): string {
@@ -33,7 +64,8 @@ function eta(run: LedgerStatus['runs'][number], _now: number): string {
 
 /** `invoice-gateway status`: counts per state, the oldest pending delivery, recent failures, bulk progress. */
 export function statusCommand(opts: CommonOptions & { json?: boolean; demo?: boolean }): number {
-  const ledger = openLedger(opts);
+  const file = ledgerFileOf(opts);
+  const ledger = new SqliteLedger(file);
   const now = Date.now();
   const st = ledger.status(now);
   ledger.close();
@@ -49,6 +81,9 @@ export function statusCommand(opts: CommonOptions & { json?: boolean; demo?: boo
   out.push(`files:      ${counts(st.files)}`);
   out.push(`invoices:   ${counts(st.invoices)}`);
   out.push(`deliveries: ${counts(st.deliveries)}`);
+  if (st.files['processing'])
+    out.push(`files waiting in processing/: ${st.files['processing']} (the log says why: being processed, or waiting for the environment)`);
+  out.push(...environmentLines(file));
   if (st.oldestPending)
     out.push(`oldest pending delivery: #${st.oldestPending.id} (invoice ${st.oldestPending.invoiceNumber}), since ${ago(st.oldestPending.since, now)}`);
   if (st.runs.length) {
