@@ -242,6 +242,45 @@ describe('the process survives its environment', function () {
     }
   });
 
+  it('a stop while an accounting batch is written: a clean exit, and the batch is complete once', async () => {
+    const customers = {
+      defaults: { paymentTermsDays: 30, routes: [{ format: 'json', transport: 'folder', target: 'out' }] },
+      unknownCustomers: 'default',
+      customers: {
+        '20001': {
+          party: { name: 'Drukkerij Visser B.V.', address: { line1: 'Kerkstraat 1', city: 'Utrecht', postalCode: '3511 AA', country: 'NL' } },
+          debtorCode: '20001',
+          routes: [{ format: 'exact-online', transport: 'folder', administration: 'devries' }],
+        },
+      },
+    };
+    const ws = workspace({}, customers);
+    const d = new Date();
+    const date = `${String(d.getDate()).padStart(2, '0')}-${String(d.getMonth() + 1).padStart(2, '0')}-${d.getFullYear()}`;
+    const rows = Array.from({ length: 400 }, (_, i) => `${80001 + i};${date};20001;PO-${i};1;KOF-100;Koffie;2;kg;14,95;;9`);
+    const child = spawn(process.execPath, [CLI, 'run', '--config', ws.config, '--mappings', ws.mappings, '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    service = child;
+    await waitFor('ledger created', () => existsSync(join(ws.data, 'ledger.sqlite')));
+    const header = 'Ordernr;Orderdatum;Debiteur;Referentie klant;Regel;Artikel;Omschrijving;Aantal;Eenheid;Prijs excl.;Korting %;BTW %';
+    writeFileSync(join(ws.inbox, 'access', 'orders_batch.csv'), `${[header, ...rows].join('\r\n')}\r\n`);
+    await waitFor('file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1, 60_000, 5);
+    // the batch is written now, or very soon: stop in the middle of it
+    assert.equal(await stopService(child), 0, stderr);
+    service = undefined;
+    assert.doesNotMatch(stderr, /write after end|Unhandled|TypeError/);
+    service = startService(ws);
+    await waitFor(
+      'every invoice exported',
+      () => count(ws, "SELECT COUNT(*) n FROM deliveries WHERE format = 'exact-online' AND state = 'sent'") === 400,
+      60_000,
+    );
+    const files = filesIn(join(ws.root, 'data', 'out', 'accounting', 'devries'), (n) => n.endsWith('.xml'));
+    const entries = files.map((f) => (readFileSync(f, 'utf-8').match(/<GLTransaction\b/g) ?? []).length).reduce((a, b) => a + b, 0);
+    assert.equal(entries, 400, `each invoice in exactly one batch file (${files.length} file(s))`);
+  });
+
   it('the ledger and the log are not world-readable (umask 027 by default)', async () => {
     const ws = workspace();
     service = startService(ws);
