@@ -390,28 +390,33 @@ export class SqliteLedger implements Ledger {
     return 0;
   }
 
+  /** One more delivery over a route, with a key of its own (`<number>.<route>.<why>-<n>`): a deliberate, logged copy. */
+  private insertDeliberateCopy(invoiceId: number, invoiceNumber: string, route: Delivery, why: 'resend' | 'reexport'): void {
+    const n = (this.stmts['countKeys']!.get(invoiceId, route.routeId) as { n: number }).n;
+    const key = `${invoiceNumber}.${route.routeId}.${why}-${n}`;
+    this.stmts['insertDelivery']!.run(
+      invoiceId,
+      route.routeId,
+      route.format,
+      route.transport,
+      route.target,
+      JSON.stringify(route.options),
+      Date.now(),
+      key,
+      nowIso(),
+    );
+  }
+
   resend(invoiceNumber: string, reason: string): number {
     return this.db
       .transaction(() => {
         const row = this.stmts['invoiceByNumberAnySeller']!.get(invoiceNumber) as Row | undefined;
         if (!row || row['state'] !== 'issued') return 0;
         const invoice = invoiceFromRow(row);
-        const created = nowIso();
         let count = 0;
         for (const d of invoice.deliveries) {
-          const n = (this.stmts['countKeys']!.get(invoice.id, d.routeId) as { n: number }).n;
           // A resend is a new, deliberate copy: its own key, so the target sees a new message.
-          this.stmts['insertDelivery']!.run(
-            invoice.id,
-            d.routeId,
-            d.format,
-            d.transport,
-            d.target,
-            JSON.stringify(d.options),
-            Date.now(),
-            `${invoiceNumber}.${d.routeId}.resend-${n}`,
-            created,
-          );
+          this.insertDeliberateCopy(invoice.id, invoiceNumber, d, 'resend');
           count++;
         }
         this.logEvent('resend', { invoice: invoiceNumber, deliveries: count, reason });
@@ -508,18 +513,7 @@ export class SqliteLedger implements Ledger {
           .run(format, administration, invoiceNumber).changes;
         const route = (JSON.parse(invoice['routes'] as string) as Delivery[]).find((d) => d.format === format && d.target === administration);
         if (!route) return false;
-        const n = (this.stmts['countKeys']!.get(invoice['id'], route.routeId) as { n: number }).n;
-        this.stmts['insertDelivery']!.run(
-          invoice['id'],
-          route.routeId,
-          route.format,
-          route.transport,
-          route.target,
-          JSON.stringify(route.options),
-          Date.now(),
-          `${invoiceNumber}.${route.routeId}.reexport-${n}`,
-          nowIso(),
-        );
+        this.insertDeliberateCopy(invoice['id'] as number, invoiceNumber, route, 'reexport');
         this.logEvent('reexport', { invoice: invoiceNumber, format, administration, reason, previousExportRemoved: removed > 0 });
         return true;
       })
