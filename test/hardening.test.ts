@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
+import Database from 'better-sqlite3';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, tempDir } from './helpers/paths.js';
@@ -29,6 +30,30 @@ describe('no poison files, no silent loops', function () {
     assert.match(readFileSync(join(ws.data, 'error', 'erp', 'facturen_deep.xml.error.txt'), 'utf-8'), /XML could not be read: Maximum nested tags exceeded/);
     assert.deepEqual(filesIn(join(ws.inbox, '.processing')), []);
     assert.match(cli(ws, 'status').stdout, /files in error[^\n]*\n\s+#1 erp\/facturen_deep\.xml .*XML could not be read/);
+  });
+
+  it('an unexpected failure while processing a file: tried once more, then set aside in error/ with the stack, never looping', async () => {
+    const ws = workspace();
+    service = startService(ws);
+    await waitFor('ledger created', () => existsSync(join(ws.data, 'ledger.sqlite')));
+    // a fault no input causes: the ledger refuses every invoice (a trigger put there by the test)
+    const db = new Database(join(ws.data, 'ledger.sqlite'), { timeout: 10_000 });
+    db.exec("CREATE TRIGGER injected_fault BEFORE INSERT ON invoices BEGIN SELECT RAISE(ABORT, 'injected fault'); END;");
+    writeFileSync(join(ws.inbox, 'members', 'contributie_fault.csv'), membersCsv(2));
+    await waitFor('set aside in error/', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'error'") === 1);
+    const report = JSON.parse(readFileSync(join(ws.data, 'error', 'members', 'contributie_fault.csv.error.json'), 'utf-8')) as {
+      rejected: { errors: { error: string; message: string; stack?: string }[] }[];
+    };
+    const error = report.rejected[0]!.errors[0]!;
+    assert.equal(error.error, 'InternalError');
+    assert.match(error.message, /injected fault.*a fault of invoice-gateway, not of the export/);
+    assert.match(error.stack ?? '', /\n\s+at /, 'the stack is in the report');
+    const log = readFileSync(join(ws.data, 'gateway.log'), 'utf-8');
+    assert.equal((log.match(/trying once more/g) ?? []).length, 1, 'retried exactly once');
+    db.exec('DROP TRIGGER injected_fault');
+    db.close();
+    writeFileSync(join(ws.inbox, 'members', 'contributie_after.csv'), membersCsv(2, 7001));
+    await waitFor('the next file goes through', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
   });
 
   it('a JSONata expression that never ends is stopped for its record; the service stays responsive to SIGTERM', async () => {
