@@ -250,6 +250,13 @@ describe('the process survives its environment', function () {
       await waitFor('the gateway says it waits for the environment', () => /environment failed|sending paused|log file cannot be written/.test(stderr), 60_000);
       assert.equal(child.exitCode, null, 'still running');
       assert.match(cli(ws, 'status').stdout, /disk: only \d+ MB free for the data folder; when it is full the gateway pauses/);
+      // intake is paused: a file dropped now stays in the inbox through two more retries of the waiting one
+      await waitFor('intake paused', () => stderr.includes('intake paused'));
+      writeFileSync(join(ws.inbox, 'members', 'contributie_3.csv'), membersCsv(5, 7001));
+      const waits = () => (stderr.match(/file waits in processing/g) ?? []).length;
+      const seen = waits();
+      await waitFor('two more retries', () => waits() >= seen + 2, 60_000);
+      assert.ok(existsSync(join(ws.inbox, 'members', 'contributie_3.csv')), 'not taken while the disk is full');
       rmSync(filler);
       await waitFor('both files done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 2, 90_000);
       await waitFor('40 outputs', () => filesIn(ws.out).length === 40, 60_000);

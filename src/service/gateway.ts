@@ -55,6 +55,8 @@ export class GatewayService {
   private readonly inFlight = new Set<Promise<unknown>>();
   private stopping = false;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
+  /** why no new file is taken now (the environment failed); cleared when a waiting file goes through */
+  private intakePaused?: string;
   /** called after each file, for tests and the bench */
   onFileDone?: (file: FileRecord, outcome: FileOutcome | 'duplicate') => void;
 
@@ -169,6 +171,8 @@ export class GatewayService {
 
   /** Claims a ready file: atomic rename into processing/ (the single winner), then the ledger record. */
   private async claim(file: ReadyFile): Promise<void> {
+    // while the environment fails (disk full, ledger unwritable), new files stay in the inbox: the rescan offers them again
+    if (this.intakePaused) return;
     const dir = this.folders.processing(file.folder);
     await mkdir(dir, { recursive: true });
     const processingPath = await freeName(dir, basename(file.path));
@@ -222,6 +226,7 @@ export class GatewayService {
       if (failureKind(err) === 'environment' && !this.stopping) {
         // the ledger or the disk failed, not the file: it waits in processing/ and is registered again later
         const waitMs = this.config.service.watch.rescanEveryMs;
+        this.pauseIntake(errorMessage(err));
         this.log.error('file waits in processing/: it cannot be recorded now (the environment failed, not the file)', {
           file: name,
           source: folder,
@@ -256,12 +261,14 @@ export class GatewayService {
         return;
       }
       const outcome = await this.processor.process(file, folder);
+      this.resumeIntake();
       this.onFileDone?.(file, outcome);
     } catch (err) {
       const kind = failureKind(err);
       if (kind === 'environment') {
         const waitMs = this.config.service.watch.rescanEveryMs;
         log.error('file waits in processing/: the environment failed, not the file; tried again later', { error: errorMessage(err), retryInMs: waitMs });
+        this.pauseIntake(errorMessage(err));
         this.later(() => this.processClaimed(file, folder), waitMs);
         return;
       }
@@ -278,6 +285,18 @@ export class GatewayService {
         log.error('file could not be set aside; it stays in processing/', { error: errorMessage(second) });
       }
     }
+  }
+
+  private pauseIntake(why: string): void {
+    if (!this.intakePaused) this.log.error('intake paused: new files stay in the inbox until the environment works again', { error: why });
+    this.intakePaused = why;
+  }
+
+  private resumeIntake(): void {
+    if (!this.intakePaused) return;
+    this.intakePaused = undefined;
+    this.log.info('intake resumed: the environment works again');
+    // files that arrived meanwhile are offered again at the next rescan
   }
 
   /** Runs a file job again after a pause (the environment failed), unless the service stops first. */
