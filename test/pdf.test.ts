@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
 import { pdfFor } from '../src/formats/pdf/index.js';
 import type { CalculatedInvoice } from '../src/model/invoice.js';
 import { calculateInvoice } from '../src/model/calculate.js';
@@ -13,6 +14,31 @@ async function sampleInvoice(): Promise<CalculatedInvoice> {
   const item = (await prepareAll(join(SAMPLES, 'access', 'orders_20261130.csv'), undefined, { folder: 'access' })).find((i) => i.ok);
   assert.ok(item && item.ok);
   return { ...item.invoice, number: '2026-00007', payment: { ...item.invoice.payment!, paymentReference: '2026-00007' } };
+}
+
+/** How often glyph 0 (.notdef, the missing-glyph box) is drawn in a PDF's text (pdfkit writes glyph ids as 4-digit hex). */
+function notdefGlyphs(pdf: Buffer): number {
+  const raw = pdf.toString('latin1');
+  let found = 0;
+  for (let at = raw.indexOf('stream'); at >= 0; at = raw.indexOf('stream', at + 1)) {
+    let start = at + 'stream'.length;
+    if (raw[start] === '\r') start++;
+    if (raw[start] === '\n') start++;
+    const end = raw.indexOf('endstream', start);
+    if (end < 0) break;
+    let content: string;
+    try {
+      content = inflateSync(pdf.subarray(start, end)).toString('latin1');
+    } catch {
+      continue; // not a compressed content stream (an image, a font)
+    }
+    for (const m of content.matchAll(/<([0-9a-f]+)>\s*-?\d*\s*\]?\s*TJ|<([0-9a-f]+)>/g)) {
+      const hex = m[1] ?? m[2] ?? '';
+      for (let k = 0; k + 4 <= hex.length; k += 4) if (hex.slice(k, k + 4) === '0000') found++;
+    }
+    at = end;
+  }
+  return found;
 }
 
 function pdfText(file: string, page?: number): string {
@@ -50,6 +76,17 @@ describe('PDF invoices: layout, text and PDF/A-3b', function () {
     assert.equal(all.match(/Te betalen/g)?.length, 1);
     assert.match(all, /Artikel 70 – Crème brûlée ĳzersterk/, 'diacritics and the ĳ come out as text');
     assert.match(all, /€ /);
+  });
+
+  it('a description with a CR LF line break is drawn like a plain line break: two lines, no missing-glyph box', async () => {
+    const base = await sampleInvoice();
+    const withBreak = async (name: string, itemName: string) =>
+      render(name, calculateInvoice({ ...base, lines: [{ ...base.lines[0]!, itemName }, ...base.lines.slice(1)] }));
+    const crlf = await withBreak('crlf', 'Koffiebonen\r\nextra sterk gebrand');
+    const lf = await withBreak('lf', 'Koffiebonen\nextra sterk gebrand');
+    assert.match(pdfText(crlf), /Koffiebonen[^\n]*\n[^\n]*extra sterk gebrand/, 'the break became a new line');
+    // a CR has no glyph: drawn, it is the font's .notdef box (glyph 0), which text extraction does not show
+    assert.equal(notdefGlyphs(readFileSync(crlf)), notdefGlyphs(readFileSync(lf)), 'no .notdef glyph drawn for the CR');
   });
 
   it('English labels per customer, and a credit note names the invoice it corrects', async () => {
