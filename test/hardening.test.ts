@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, tempDir } from './helpers/paths.js';
 import { filesIn, membersCsv, query, startService, stopService, waitFor, workspace, type Workspace } from './helpers/service.js';
@@ -142,6 +142,41 @@ describe('one target down does not stop the others', function () {
     service = undefined;
     assert.ok(Date.now() - stopped < 20_000, 'SIGTERM does not hang on the dead target');
     for (const s of sockets) s.destroy();
+  });
+
+  it('a full output disk: the delivery waits, leaves no temporary file behind, and arrives once there is space', async function () {
+    const ws = workspace({ outbox: { maxAttempts: 2, firstRetryAfter: '100ms', maxRetryAfter: '300ms', concurrency: 2, pollInterval: '50ms' } });
+    mkdirSync(ws.out, { recursive: true });
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', ws.out]).status !== 0) this.skip(); // needs root, as CI has
+    try {
+      const filler = join(ws.out, '.filler');
+      const fd = openSync(filler, 'w');
+      try {
+        for (;;) writeSync(fd, Buffer.alloc(64 * 1024));
+      } catch {
+        // full
+      } finally {
+        closeSync(fd);
+      }
+      service = startService(ws);
+      writeFileSync(join(ws.inbox, 'members', 'contributie_full.csv'), membersCsv(3));
+      await waitFor('3 attempts on the full disk', () => count(ws, 'SELECT MIN(attempts) n FROM deliveries') >= 3);
+      const [row] = query<{ last_error: string }>(ws, 'SELECT last_error FROM deliveries LIMIT 1');
+      assert.match(row!.last_error, /ENOSPC|no space/i);
+      assert.equal(count(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'dead'"), 0);
+      assert.deepEqual(
+        readdirSync(ws.out).filter((n) => n.endsWith('.tmp')),
+        [],
+        'no temporary files left behind',
+      );
+      rmSync(filler);
+      await waitFor('3 delivered', () => count(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'sent'") === 3);
+      assert.equal(filesIn(ws.out, (n) => n.endsWith('.json')).length, 3);
+      await stopService(service);
+      service = undefined;
+    } finally {
+      spawnSync('umount', ['-l', ws.out]);
+    }
   });
 
   it('a folder target that cannot be written waits past maxAttempts instead of going dead', async () => {
