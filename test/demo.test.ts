@@ -51,9 +51,9 @@ describe('the demo (npm start) on the bundled inbox-sample', function () {
     assert.equal(s.invoices['held'], 1, 'the webshop order that has not shipped yet waits');
     const mails = filesIn(join(demo, 'out', 'mail')).map((p) => p.split('/').pop()!);
     assert.ok(mails.length > 300, `${mails.length} mails`);
-    assert.ok(mails.includes('OFF2026-0001.pdf-email-1.eml') && mails.includes('LID2027-0001.pdf-email-1.eml'));
+    assert.ok(mails.includes('devries.OFF2026-0001.pdf-email-1.eml') && mails.includes('lobbers.LID2027-0001.pdf-email-1.eml'));
     // the pickup copy keeps the archive Bcc for the server that sends it (the envelope is in the headers)
-    assert.match(readFileSync(join(demo, 'out', 'mail', 'LID2027-0001.pdf-email-1.eml'), 'utf-8'), /^Bcc: archief@/m);
+    assert.match(readFileSync(join(demo, 'out', 'mail', 'lobbers.LID2027-0001.pdf-email-1.eml'), 'utf-8'), /^Bcc: archief@/m);
     assert.ok(filesIn(join(demo, 'out', 'sftp', 'jansen'), (n) => n.endsWith('.xml')).length >= 3);
     assert.equal(filesIn(join(demo, 'out', 'sftp', 'gemeente'), (n) => n.endsWith('.xml')).length, 1);
     const accounting = filesIn(join(demo, 'out', 'accounting', 'devries')).map((p) => p.split('/').pop()!);

@@ -59,7 +59,7 @@ describe('PDF invoices by e-mail through a real SMTP server', function () {
     assert.ok(mail, 'mail to the first member');
     assert.equal(mail.subject, 'Contributie Tennisvereniging De Lobbers: factuur LID2027-0001');
     assert.match(mail.text ?? '', /Wilt u € 215,00 vóór 01-02-2027 overmaken op NL20INGB0001234567 onder vermelding van "Contributie 2027 lid 5001"/);
-    assert.match(mail.messageId ?? '', /^<LID2027-0001\.pdf-email-1@tvdelobbers\.nl>$/);
+    assert.match(mail.messageId ?? '', /^<lobbers\.LID2027-0001\.pdf-email-1@tvdelobbers\.nl>$/);
     assert.equal(mail.replyTo?.text, 'penningmeester@tvdelobbers.nl');
     const pdf = mail.attachments.find((a) => a.contentType === 'application/pdf');
     assert.ok(pdf, 'PDF attached');

@@ -5,7 +5,7 @@ import type { Ledger, LedgerStatus } from '../ledger/ledger.js';
 import { existsSync, statfsSync } from 'node:fs';
 import { printable } from '../service/log.js';
 import { dirname } from 'node:path';
-import { EnvironmentError } from '../errors.js';
+import { ConfigError, EnvironmentError } from '../errors.js';
 import { LedgerLock } from '../ledger/lock.js';
 
 /** Opens the ledger of the configured data folder (the running service may have it open too: WAL allows it). */
@@ -117,11 +117,30 @@ export function retryCommand(what: string, opts: CommonOptions & { file?: boolea
   return count > 0 ? 0 : 1;
 }
 
+/**
+ * The seller an invoice number a person gives belongs to: --seller, or the only seller that
+ * issued that number; numbers are unique per seller, so two sellers with it need --seller.
+ */
+function sellerOf(ledger: Ledger, number: string, given: string | undefined): string | undefined {
+  if (given) return given;
+  const sellers = ledger.sellersOfNumber(number);
+  if (sellers.length > 1)
+    throw new ConfigError(`invoice number ${number} was issued by ${sellers.length} sellers (${sellers.join(', ')}): say which with --seller`, {
+      field: 'seller',
+    });
+  return sellers[0];
+}
+
 /** `invoice-gateway resend <invoice>`: sends an issued invoice again over its routes (explicit, logged). */
-export function resendCommand(number: string, opts: CommonOptions & { reason?: string; demo?: boolean }): number {
+export function resendCommand(number: string, opts: CommonOptions & { reason?: string; seller?: string; demo?: boolean }): number {
   const ledger = openLedger(opts);
-  const count = ledger.resend(number, opts.reason ?? 'resend requested');
-  ledger.close();
+  let count = 0;
+  try {
+    const seller = sellerOf(ledger, number, opts.seller);
+    if (seller) count = ledger.resend(seller, number, opts.reason ?? 'resend requested');
+  } finally {
+    ledger.close();
+  }
   if (!count) {
     process.stderr.write(`invoice ${number} is not an issued invoice in the ledger\n`);
     return 1;
@@ -131,10 +150,18 @@ export function resendCommand(number: string, opts: CommonOptions & { reason?: s
 }
 
 /** `invoice-gateway reexport <invoice> --format <f> --administration <a>`: an explicit, logged re-issue of an accounting export. */
-export function reexportCommand(number: string, opts: CommonOptions & { format: string; administration: string; reason?: string; demo?: boolean }): number {
+export function reexportCommand(
+  number: string,
+  opts: CommonOptions & { format: string; administration: string; reason?: string; seller?: string; demo?: boolean },
+): number {
   const ledger = openLedger(opts);
-  const ok = ledger.reexport(number, opts.format, opts.administration, opts.reason ?? 'reexport requested');
-  ledger.close();
+  let ok = false;
+  try {
+    const seller = sellerOf(ledger, number, opts.seller);
+    if (seller) ok = ledger.reexport(seller, number, opts.format, opts.administration, opts.reason ?? 'reexport requested');
+  } finally {
+    ledger.close();
+  }
   if (!ok) {
     process.stderr.write(`invoice ${number} has no ${opts.format} route to administration ${opts.administration}\n`);
     return 1;

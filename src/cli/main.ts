@@ -85,7 +85,8 @@ program
   .argument('<invoice>', 'invoice number')
   .option('--reason <text>', 'why, for the log')
   .option('--demo', 'the demo ledger (data/demo)')
-  .action(action((number: string, opts: { reason?: string; demo?: boolean }) => resendCommand(number, { ...program.opts(), ...opts })));
+  .option('--seller <key>', 'the seller (config/sellers.yaml) when two sellers issued this number')
+  .action(action((number: string, opts: { reason?: string; seller?: string; demo?: boolean }) => resendCommand(number, { ...program.opts(), ...opts })));
 
 program
   .command('validate')
@@ -105,9 +106,10 @@ program
   .requiredOption('--format <name>', 'exact-online, exact-globe or accountview')
   .requiredOption('--administration <name>', 'the administration in config/accounting.yaml')
   .option('--reason <text>', 'why, for the log')
+  .option('--seller <key>', 'the seller (config/sellers.yaml) when two sellers issued this number')
   .option('--demo', 'the demo ledger (data/demo)')
   .action(
-    action((number: string, opts: { format: string; administration: string; reason?: string; demo?: boolean }) =>
+    action((number: string, opts: { format: string; administration: string; reason?: string; seller?: string; demo?: boolean }) =>
       reexportCommand(number, { ...program.opts(), ...opts }),
     ),
   );

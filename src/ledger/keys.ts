@@ -12,6 +12,25 @@ export function numbered(invoice: CalculatedInvoice, number: string): Calculated
   return document;
 }
 
+/**
+ * The idempotency key of an invoice's delivery over a route: pickup file names and Message-IDs
+ * derive from it, so a retry is recognised. Numbers are unique per seller only, so the seller is in it.
+ */
+export function deliveryKey(seller: string, number: string, routeId: string): string {
+  return `${seller}.${number}.${routeId}`;
+}
+
+/** The key of a deliberate further copy (a resend or a reexport): new, so the target sees a new document. */
+export function copyKey(seller: string, number: string, routeId: string, why: 'resend' | 'reexport', n: number): string {
+  return `${deliveryKey(seller, number, routeId)}.${why}-${n}`;
+}
+
+/** The resend a key stands for, if any (its document gets a name of its own). */
+export function resendOf(key: string): number | undefined {
+  const m = /\.resend-(\d+)$/.exec(key);
+  return m ? Number(m[1]) : undefined;
+}
+
 /** The order an invoice belongs to, for deferred invoicing and "already invoiced" checks. */
 export function orderKeyOf(invoice: CalculatedInvoice): string {
   return `${invoice.meta.sellerKey}|${invoice.salesOrderReference ?? invoice.orderReference ?? invoice.meta.sourceKey}`;

@@ -142,7 +142,10 @@ export interface Ledger {
   issuedForOrder(orderKey: string): InvoiceRecord | undefined;
   /** Held invoices whose time has come. */
   dueHeld(now: number): InvoiceRecord[];
-  invoiceByNumber(number: string): InvoiceRecord | undefined;
+  /** An invoice by its number: numbers are unique per seller, not across sellers. */
+  invoiceByNumber(seller: string, number: string): InvoiceRecord | undefined;
+  /** The sellers that issued an invoice with this number (to resolve a number a person gives). */
+  sellersOfNumber(number: string): string[];
   invoiceById(id: number): InvoiceRecord | undefined;
   invoicesOfFile(fileId: number): { number?: string; state: InvoiceState; sourceKey: string }[];
 
@@ -155,7 +158,7 @@ export interface Ledger {
   /** Makes failed or dead deliveries due now, by delivery id or by file; returns how many. */
   retry(selector: { deliveryId?: number; fileId?: number }): number;
   /** New deliveries for an issued invoice (explicit resend): new idempotency keys, logged. */
-  resend(invoiceNumber: string, reason: string): number;
+  resend(seller: string, invoiceNumber: string, reason: string): number;
   deliveriesOfInvoice(invoiceId: number): DeliveryRecord[];
   deliveryById(id: number): DeliveryRecord | undefined;
   /** Delivery counts of one file's invoices, for progress. */
@@ -172,7 +175,7 @@ export interface Ledger {
   /** The batch that exported an invoice to an administration, if any. */
   exportedIn(format: string, administration: string, invoiceNumber: string): number | undefined;
   /** Forgets an export and queues the route again: an explicit, logged re-issue. */
-  reexport(invoiceNumber: string, format: string, administration: string, reason: string): boolean;
+  reexport(seller: string, invoiceNumber: string, format: string, administration: string, reason: string): boolean;
 
   status(now: number): LedgerStatus;
   logEvent(kind: string, detail: Record<string, unknown>): void;

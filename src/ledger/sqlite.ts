@@ -18,7 +18,7 @@ import type {
 import { MIGRATIONS } from './migrations.js';
 import { EnvironmentError } from '../errors.js';
 import { seriesSlot } from './numbering.js';
-import { numbered, orderKeyOf } from './keys.js';
+import { copyKey, deliveryKey, numbered, orderKeyOf } from './keys.js';
 import { BATCHED_FORMATS } from '../formats/batched.js';
 
 type Row = Record<string, unknown>;
@@ -102,7 +102,6 @@ export class SqliteLedger implements Ledger {
       invoiceByBusinessKey: s(`SELECT i.id, i.number, i.state, f.name FROM invoices i JOIN files f ON f.id = i.file_id
         WHERE i.seller = ? AND i.business_key = ? AND i.state IN ('issued', 'held') ORDER BY i.id LIMIT 1`),
       invoiceByNumber: s('SELECT * FROM invoices WHERE seller = ? AND number = ?'),
-      invoiceByNumberAnySeller: s('SELECT * FROM invoices WHERE number = ? ORDER BY id LIMIT 1'),
       invoiceById: s('SELECT * FROM invoices WHERE id = ?'),
       fileName: s('SELECT f.name FROM invoices i JOIN files f ON f.id = i.file_id WHERE i.seller = ? AND i.number = ?'),
       seriesGet: s('SELECT last_seq FROM number_series WHERE seller = ? AND counter = ?'),
@@ -216,7 +215,7 @@ export class SqliteLedger implements Ledger {
     return slot.render(seq);
   }
 
-  private insertDeliveries(invoiceId: number, number: string, deliveries: Delivery[], now: number): void {
+  private insertDeliveries(invoiceId: number, seller: string, number: string, deliveries: Delivery[], now: number): void {
     const created = nowIso();
     for (const d of deliveries) {
       this.stmts['insertDelivery']!.run(
@@ -227,7 +226,7 @@ export class SqliteLedger implements Ledger {
         d.target,
         JSON.stringify(d.options),
         now,
-        `${number}.${d.routeId}`,
+        deliveryKey(seller, number, d.routeId),
         created,
       );
     }
@@ -277,7 +276,7 @@ export class SqliteLedger implements Ledger {
         });
         const invoiceId = Number(info.lastInsertRowid);
         if (!number) return { status: 'held', invoiceId };
-        this.insertDeliveries(invoiceId, number, req.deliveries, now);
+        this.insertDeliveries(invoiceId, seller, number, req.deliveries, now);
         return { status: 'issued', invoiceId, number };
       });
     });
@@ -292,7 +291,7 @@ export class SqliteLedger implements Ledger {
         const number = invoice.number ?? this.takeNumber(row['seller'] as string, row['number_format'] as string, invoice.issueDate);
         const document = numbered(invoice, number);
         this.stmts['issueHeld']!.run(number, JSON.stringify(document), JSON.stringify(deliveries), nowIso(), invoiceId);
-        this.insertDeliveries(invoiceId, number, deliveries, Date.now());
+        this.insertDeliveries(invoiceId, row['seller'] as string, number, deliveries, Date.now());
         return { number };
       })
       .immediate();
@@ -326,9 +325,13 @@ export class SqliteLedger implements Ledger {
     return (this.stmts['dueHeld']!.all(now) as Row[]).map(invoiceFromRow);
   }
 
-  invoiceByNumber(number: string): InvoiceRecord | undefined {
-    const row = this.stmts['invoiceByNumberAnySeller']!.get(number) as Row | undefined;
+  invoiceByNumber(seller: string, number: string): InvoiceRecord | undefined {
+    const row = this.stmts['invoiceByNumber']!.get(seller, number) as Row | undefined;
     return row ? invoiceFromRow(row) : undefined;
+  }
+
+  sellersOfNumber(number: string): string[] {
+    return (this.db.prepare('SELECT DISTINCT seller FROM invoices WHERE number = ? ORDER BY seller').all(number) as { seller: string }[]).map((r) => r.seller);
   }
 
   invoiceById(id: number): InvoiceRecord | undefined {
@@ -391,9 +394,9 @@ export class SqliteLedger implements Ledger {
   }
 
   /** One more delivery over a route, with a key of its own (`<number>.<route>.<why>-<n>`): a deliberate, logged copy. */
-  private insertDeliberateCopy(invoiceId: number, invoiceNumber: string, route: Delivery, why: 'resend' | 'reexport'): void {
+  private insertDeliberateCopy(invoiceId: number, seller: string, invoiceNumber: string, route: Delivery, why: 'resend' | 'reexport'): void {
     const n = (this.stmts['countKeys']!.get(invoiceId, route.routeId) as { n: number }).n;
-    const key = `${invoiceNumber}.${route.routeId}.${why}-${n}`;
+    const key = copyKey(seller, invoiceNumber, route.routeId, why, n);
     this.stmts['insertDelivery']!.run(
       invoiceId,
       route.routeId,
@@ -407,19 +410,19 @@ export class SqliteLedger implements Ledger {
     );
   }
 
-  resend(invoiceNumber: string, reason: string): number {
+  resend(seller: string, invoiceNumber: string, reason: string): number {
     return this.db
       .transaction(() => {
-        const row = this.stmts['invoiceByNumberAnySeller']!.get(invoiceNumber) as Row | undefined;
+        const row = this.stmts['invoiceByNumber']!.get(seller, invoiceNumber) as Row | undefined;
         if (!row || row['state'] !== 'issued') return 0;
         const invoice = invoiceFromRow(row);
         let count = 0;
         for (const d of invoice.deliveries) {
           // A resend is a new, deliberate copy: its own key, so the target sees a new message.
-          this.insertDeliberateCopy(invoice.id, invoiceNumber, d, 'resend');
+          this.insertDeliberateCopy(invoice.id, seller, invoiceNumber, d, 'resend');
           count++;
         }
-        this.logEvent('resend', { invoice: invoiceNumber, deliveries: count, reason });
+        this.logEvent('resend', { seller, invoice: invoiceNumber, deliveries: count, reason });
         return count;
       })
       .immediate();
@@ -503,18 +506,18 @@ export class SqliteLedger implements Ledger {
     return row?.batch_id;
   }
 
-  reexport(invoiceNumber: string, format: string, administration: string, reason: string): boolean {
+  reexport(seller: string, invoiceNumber: string, format: string, administration: string, reason: string): boolean {
     return this.db
       .transaction(() => {
-        const invoice = this.stmts['invoiceByNumberAnySeller']!.get(invoiceNumber) as Row | undefined;
+        const invoice = this.stmts['invoiceByNumber']!.get(seller, invoiceNumber) as Row | undefined;
         if (!invoice) return false;
         const removed = this.db
           .prepare('DELETE FROM exports WHERE format = ? AND administration = ? AND invoice_number = ?')
           .run(format, administration, invoiceNumber).changes;
         const route = (JSON.parse(invoice['routes'] as string) as Delivery[]).find((d) => d.format === format && d.target === administration);
         if (!route) return false;
-        this.insertDeliberateCopy(invoice['id'] as number, invoiceNumber, route, 'reexport');
-        this.logEvent('reexport', { invoice: invoiceNumber, format, administration, reason, previousExportRemoved: removed > 0 });
+        this.insertDeliberateCopy(invoice['id'] as number, seller, invoiceNumber, route, 'reexport');
+        this.logEvent('reexport', { seller, invoice: invoiceNumber, format, administration, reason, previousExportRemoved: removed > 0 });
         return true;
       })
       .immediate();

@@ -7,6 +7,7 @@ import { TransportError } from '../transports/transport.js';
 import type { Transports } from '../transports/index.js';
 import type { Logger } from './log.js';
 import { findingsToErrors, type UblGate } from '../validation/gate.js';
+import { resendOf } from '../ledger/keys.js';
 
 /** Exponential back-off with ±20 % jitter, so retries of many deliveries do not arrive in step. */
 export function retryDelay(attempt: number, firstMs: number, maxMs: number, random = Math.random): number {
@@ -16,8 +17,8 @@ export function retryDelay(attempt: number, firstMs: number, maxMs: number, rand
 
 /** The file name of a delivery's document: the invoice number, and a suffix for a deliberate resend. */
 export function documentBaseName(delivery: DeliveryRecord): string {
-  const resend = /\.resend-(\d+)$/.exec(delivery.idempotencyKey);
-  return resend ? `${delivery.invoiceNumber}-resend-${resend[1]}` : delivery.invoiceNumber;
+  const resend = resendOf(delivery.idempotencyKey);
+  return resend !== undefined ? `${delivery.invoiceNumber}-resend-${resend}` : delivery.invoiceNumber;
 }
 
 /** The target a delivery occupies: every mail shares the one mail server, other routes their own target. */
