@@ -4,26 +4,11 @@ import { businessKeyOf, copyKey, deliveryKey, resendOf } from '../src/ledger/key
 import type { IssueRequest, Ledger } from '../src/ledger/ledger.js';
 import { SqliteLedger } from '../src/ledger/sqlite.js';
 import type { CalculatedInvoice } from '../src/model/invoice.js';
+import { minimalInvoice } from './helpers/invoice.js';
 import type { Delivery } from '../src/routing/route.js';
 import { tempDir } from './helpers/paths.js';
 
-/** A minimal invoice for the ledger: what it stores and keys on. */
-function invoice(seller: string, key: string, over: Partial<CalculatedInvoice> = {}): CalculatedInvoice {
-  return {
-    kind: 'invoice',
-    issueDate: '2026-11-30',
-    typeCode: '380',
-    currency: 'EUR',
-    lines: [],
-    vatBreakdown: [],
-    seller: { name: seller },
-    buyer: { name: 'B' },
-    payment: { meansCode: '58', iban: 'NL91ABNA0417164300' },
-    totals: { payableAmount: '1.00' },
-    meta: { sellerKey: seller, sourceFile: 'f.csv', sourceKey: key, source: { line: 2 } },
-    ...over,
-  } as unknown as CalculatedInvoice;
-}
+const invoice = minimalInvoice;
 
 const route = (routeId: string, transport = 'folder', target = 'out'): Delivery =>
   ({ routeId, format: 'json', transport, target, options: {}, reason: 'test' }) as Delivery;

@@ -4,7 +4,7 @@
  * Usage: node issue-worker.js <ledger file> <worker id> <count>
  */
 import { SqliteLedger } from '../../src/ledger/sqlite.js';
-import type { CalculatedInvoice } from '../../src/model/invoice.js';
+import { minimalInvoice } from '../helpers/invoice.js';
 
 const [file, worker, countText] = process.argv.slice(2) as [string, string, string];
 const ledger = new SqliteLedger(file);
@@ -16,18 +16,7 @@ const claim = ledger.claimFile({
 })!;
 const numbers: string[] = [];
 for (let i = 0; i < Number(countText); i++) {
-  const invoice = {
-    kind: 'invoice',
-    issueDate: '2026-11-30',
-    typeCode: '380',
-    currency: 'EUR',
-    lines: [],
-    vatBreakdown: [],
-    seller: { name: 'S' },
-    buyer: { name: 'B' },
-    totals: { payableAmount: '1.00' },
-    meta: { sellerKey: 'devries', sourceFile: 'x', sourceKey: `${worker}-${i}`, source: {} },
-  } as unknown as CalculatedInvoice;
+  const invoice = minimalInvoice('devries', `${worker}-${i}`);
   const [result] = ledger.issue([{ fileId: claim.id, seqInFile: i + 1, invoice, deliveries: [], numberFormat: '{yyyy}-{seq:5}' }]);
   if (result?.status === 'issued') numbers.push(result.number);
 }
