@@ -88,6 +88,17 @@ export async function freeReportBase(dir: string, name: string): Promise<string>
   }
 }
 
+/**
+ * Writes the two error reports of a base path: `.error.txt` for people and `.error.json` for
+ * tools. Returns the path of the first.
+ */
+export async function writeErrorReports(base: string, text: string, json: unknown): Promise<string> {
+  const forPeople = sidecar(base, '.error.txt');
+  await writeBeside(forPeople, text);
+  await writeBeside(sidecar(base, '.error.json'), `${JSON.stringify(json, null, 2)}\n`);
+  return forPeople;
+}
+
 /** Moves a file into a folder under a free name; across file systems it copies, then removes. */
 export async function moveInto(path: string, dir: string, name = basename(path)): Promise<string> {
   await mkdir(dir, { recursive: true });

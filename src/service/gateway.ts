@@ -10,7 +10,7 @@ import { MailTemplates } from '../mail/compose.js';
 import { Transports } from '../transports/index.js';
 import { closeFormats, configureFormats } from '../formats/index.js';
 import { UblGate } from '../validation/gate.js';
-import { Folders, freeName, hashFile, moveInto, sidecar, writeBeside } from './folders.js';
+import { Folders, freeName, hashFile, moveInto, sidecar, writeBeside, writeErrorReports } from './folders.js';
 import type { Logger } from './log.js';
 import { Outbox } from './outbox.js';
 import { FileProcessor, type FileOutcome } from './process-file.js';
@@ -208,13 +208,10 @@ export class GatewayService {
       if ((await stat(processingPath)).size === 0) {
         const finalPath = await moveInto(processingPath, this.folders.error(folder), name);
         const message = `the file is empty (it stayed empty for ${Math.round(this.config.service.watch.emptyFileTimeoutMs / 1000)} s)`;
-        await writeBeside(
-          sidecar(finalPath, '.error.txt'),
+        await writeErrorReports(
+          finalPath,
           `invoice-gateway could not process ${name}\n\n${message}.\nWhat to do: check the export in the source system and drop the file again.\n`,
-        );
-        await writeBeside(
-          sidecar(finalPath, '.error.json'),
-          `${JSON.stringify({ file: name, source: folder, rejected: [{ key: '', errors: [new ReaderError(message, { file: name }).toJSON()] }] }, null, 2)}\n`,
+          { file: name, source: folder, rejected: [{ key: '', errors: [new ReaderError(message, { file: name }).toJSON()] }] },
         );
         this.ledger.finishFile(record.id, 'error', { finalPath, error: message });
         this.log.warn('empty file moved to error/', { file: name, fileId: record.id, source: folder });
@@ -224,16 +221,8 @@ export class GatewayService {
       await this.processClaimed(record, folder);
     } catch (err) {
       if (failureKind(err) === 'environment' && !this.stopping) {
-        // the ledger or the disk failed, not the file: it waits in processing/ and is registered again later
-        const waitMs = this.config.service.watch.rescanEveryMs;
-        this.pauseIntake(errorMessage(err));
-        this.log.error('file waits in processing/: it cannot be recorded now (the environment failed, not the file)', {
-          file: name,
-          source: folder,
-          error: errorMessage(err),
-          retryInMs: waitMs,
-        });
-        this.later(() => this.register(processingPath, folder, name), waitMs);
+        // the ledger or the disk failed, not the file: it is registered again later
+        this.waitForEnvironment(err, this.log.child({ file: name, source: folder }), () => this.register(processingPath, folder, name));
         return;
       }
       this.log.error('file could not be registered', { file: name, source: folder, error: errorMessage(err) });
@@ -266,10 +255,7 @@ export class GatewayService {
     } catch (err) {
       const kind = failureKind(err);
       if (kind === 'environment') {
-        const waitMs = this.config.service.watch.rescanEveryMs;
-        log.error('file waits in processing/: the environment failed, not the file; tried again later', { error: errorMessage(err), retryInMs: waitMs });
-        this.pauseIntake(errorMessage(err));
-        this.later(() => this.processClaimed(file, folder), waitMs);
+        this.waitForEnvironment(err, log, () => this.processClaimed(file, folder));
         return;
       }
       if (!retried) {
@@ -287,9 +273,16 @@ export class GatewayService {
     }
   }
 
-  private pauseIntake(why: string): void {
-    if (!this.intakePaused) this.log.error('intake paused: new files stay in the inbox until the environment works again', { error: why });
-    this.intakePaused = why;
+  /**
+   * The environment failed (disk, ledger, validator), not the file: it waits in processing/, the
+   * intake pauses, and `job` runs again after a rescan interval.
+   */
+  private waitForEnvironment(err: unknown, log: Logger, job: () => Promise<void>): void {
+    const waitMs = this.config.service.watch.rescanEveryMs;
+    log.error('file waits in processing/: the environment failed, not the file; tried again later', { error: errorMessage(err), retryInMs: waitMs });
+    if (!this.intakePaused) this.log.error('intake paused: new files stay in the inbox until the environment works again', { error: errorMessage(err) });
+    this.intakePaused = errorMessage(err);
+    this.later(job, waitMs);
   }
 
   private resumeIntake(): void {

@@ -27,9 +27,14 @@ export class Issuer {
     this.sendRules = new Map(config.mappings.map((m) => [m.name, m.definition.send]));
   }
 
+  /** The send rule of an invoice: its mapping's, else its routes'. */
+  sendRuleOf(item: PreparedInvoice & { ok: true }): ReturnType<typeof sendRuleFor> {
+    return sendRuleFor(this.sendRules.get(item.mapping), item.deliveries);
+  }
+
   /** Whether an invoice of this mapping is held back now (checked again, in full, when it is issued). */
   holdOf(item: PreparedInvoice & { ok: true }): ReturnType<typeof holdFor> {
-    return holdFor(sendRuleFor(this.sendRules.get(item.mapping), item.deliveries), item.invoice, this.clock());
+    return holdFor(this.sendRuleOf(item), item.invoice, this.clock());
   }
 
   /**

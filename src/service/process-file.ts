@@ -5,8 +5,7 @@ import type { FileRecord, IssueRequest, IssueResult, Ledger } from '../ledger/le
 import { businessKeyOf, orderKeyOf } from '../ledger/keys.js';
 import type { CalculatedInvoice } from '../model/invoice.js';
 import { errorReportJson, renderErrorReport, type RejectedItem } from '../report/error-report.js';
-import { Folders, freeReportBase, moveInto, sidecar, writeBeside } from './folders.js';
-import { sendRuleFor } from './hold.js';
+import { Folders, freeReportBase, moveInto, sidecar, writeBeside, writeErrorReports } from './folders.js';
 import type { Issuer } from './issuing.js';
 import type { Logger } from './log.js';
 import { prepareFile, type PreparedInvoice } from './prepare.js';
@@ -146,7 +145,7 @@ export class FileProcessor {
       seq++;
       if (!item.ok) continue;
       const definition = mappings.get(item.mapping);
-      const rule = sendRuleFor(definition?.send, item.deliveries);
+      const rule = this.issuer.sendRuleOf(item);
       if (rule?.when) {
         flush(); // an earlier drop of the same order in this batch must be stored before it is looked up
         if (await this.applyStatusUpdate(item, rule.when.status, receipt, log)) continue;
@@ -364,11 +363,6 @@ export class FileProcessor {
     const base = errorPath ?? (await freeReportBase(this.folders.error(folder), basename(file.name)));
     const text = renderErrorReport(file.name, rejected, { accepted, rejectedCount, ...(note ? { policy: note } : {}) });
     const more = rejectedCount > rejected.length ? `\n(${rejectedCount - rejected.length} more rejected invoices are not listed.)\n` : '';
-    await writeBeside(sidecar(base, '.error.txt'), text + more);
-    await writeBeside(
-      sidecar(base, '.error.json'),
-      `${JSON.stringify(errorReportJson(file.name, rejected, { source: folder, accepted, rejectedCount, fileId: file.id }), null, 2)}\n`,
-    );
-    return sidecar(base, '.error.txt');
+    return writeErrorReports(base, text + more, errorReportJson(file.name, rejected, { source: folder, accepted, rejectedCount, fileId: file.id }));
   }
 }

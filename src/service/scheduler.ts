@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { errorMessage } from '../errors.js';
 import type { InvoiceRecord, Ledger } from '../ledger/ledger.js';
 import { errorReportJson, renderErrorReport } from '../report/error-report.js';
-import { freeReportBase, sidecar, type Folders, writeBeside } from './folders.js';
+import { freeReportBase, type Folders, writeErrorReports } from './folders.js';
 import type { Issuer } from './issuing.js';
 import type { Logger } from './log.js';
 
@@ -59,17 +59,17 @@ export class Scheduler {
     const item = { key: held.invoice.meta.sourceKey, errors };
     const base = await freeReportBase(this.folders.error(file?.source ?? 'held'), name);
     const policy = `This invoice was held back (deferred) and was checked when its time came; it was not numbered and will not be sent. Its file was processed earlier${file?.finalPath ? ` and archived as ${file.finalPath}` : ''}.`;
-    await writeBeside(sidecar(base, '.error.txt'), renderErrorReport(name, [item], { accepted: 0, policy }));
-    await writeBeside(
-      sidecar(base, '.error.json'),
-      `${JSON.stringify(errorReportJson(name, [item], { heldInvoiceId: held.id, fileId: held.fileId }), null, 2)}\n`,
+    const report = await writeErrorReports(
+      base,
+      renderErrorReport(name, [item], { accepted: 0, policy }),
+      errorReportJson(name, [item], { heldInvoiceId: held.id, fileId: held.fileId }),
     );
     this.ledger.rejectHeld(held.id, errors.map((e) => e.describe()).join('; '));
     this.log.error('held invoice rejected when due; not numbered', {
       key: item.key,
       file: name,
       errors: errors.map((e) => `[${e.code}] ${e.message}`),
-      report: sidecar(base, '.error.txt'),
+      report,
     });
   }
 
