@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, tempDir } from './helpers/paths.js';
-import { filesIn, membersCsv, query, startService, stopService, waitFor, workspace, type Workspace } from './helpers/service.js';
+import { filesIn, membersCsv, query, startService, stopService, todayNl, waitFor, workspace, type Workspace } from './helpers/service.js';
 
 const count = (ws: Workspace, sql: string, ...p: unknown[]) => Number(Object.values(query(ws, sql, ...p)[0] ?? { n: 0 })[0]);
 const cli = (ws: Workspace, ...args: string[]) =>
@@ -322,8 +322,7 @@ describe('the process survives its environment', function () {
       },
     };
     const ws = workspace({}, customers);
-    const d = new Date();
-    const date = `${String(d.getDate()).padStart(2, '0')}-${String(d.getMonth() + 1).padStart(2, '0')}-${d.getFullYear()}`;
+    const date = todayNl();
     const rows = Array.from({ length: 400 }, (_, i) => `${80001 + i};${date};20001;PO-${i};1;KOF-100;Koffie;2;kg;14,95;;9`);
     const child = spawn(process.execPath, [CLI, 'run', '--config', ws.config, '--mappings', ws.mappings, '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';

@@ -3,15 +3,11 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, SAMPLES } from './helpers/paths.js';
-import { filesIn, membersCsv, query, startService, stopService, waitFor, workspace, type Workspace } from './helpers/service.js';
+import { filesIn, membersCsv, query, startService, stopService, todayNl, waitFor, workspace, type Workspace } from './helpers/service.js';
 
 const count = (ws: Workspace, sql: string, ...p: unknown[]) => Number(Object.values(query(ws, sql, ...p)[0] ?? { n: 0 })[0]);
 const cli = (ws: Workspace, ...args: string[]) =>
   spawnSync(process.execPath, [CLI, ...args, '--config', ws.config, '--mappings', ws.mappings], { encoding: 'utf-8', timeout: 180_000 });
-const today = () => {
-  const d = new Date();
-  return `${String(d.getDate()).padStart(2, '0')}-${String(d.getMonth() + 1).padStart(2, '0')}-${d.getFullYear()}`;
-};
 
 /** A customer whose invoices go out as Peppol UBL to a folder, without the Peppol endpoint (BT-49) the rules require. */
 const UBL_CUSTOMERS = {
@@ -37,7 +33,7 @@ const accessOrders = (count = 1, first = 50001, badPriceOf?: number) =>
     'Ordernr;Orderdatum;Debiteur;Referentie klant;Regel;Artikel;Omschrijving;Aantal;Eenheid;Prijs excl.;Korting %;BTW %',
     ...Array.from(
       { length: count },
-      (_, i) => `${first + i};${today()};20001;PO-${first + i};1;KOF-100;Koffiebonen 1 kg;2;kg;${first + i === badPriceOf ? 'twee' : '14,95'};;9`,
+      (_, i) => `${first + i};${todayNl()};20001;PO-${first + i};1;KOF-100;Koffiebonen 1 kg;2;kg;${first + i === badPriceOf ? 'twee' : '14,95'};;9`,
     ),
     '',
   ].join('\r\n');

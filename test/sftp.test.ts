@@ -5,7 +5,7 @@ import type { DeliveryRecord } from '../src/ledger/ledger.js';
 import type { CalculatedInvoice } from '../src/model/invoice.js';
 import { SftpTransport } from '../src/transports/sftp.js';
 import { TransportError } from '../src/transports/transport.js';
-import { filesIn, membersCsv, query, startService, stopService, waitFor, workspace } from './helpers/service.js';
+import { filesIn, membersCsv, query, startService, stopService, todayNl, waitFor, workspace } from './helpers/service.js';
 import { currentUser, startSshd, type TestSshd } from './helpers/sshd.js';
 
 function request(name: string, content: string) {
@@ -115,8 +115,7 @@ describe('SFTP against a real OpenSSH server on loopback', function () {
       ),
     );
     (await import('node:fs')).mkdirSync(join(sshd.folder, 'boekhouding'));
-    const d = new Date();
-    const date = `${String(d.getDate()).padStart(2, '0')}-${String(d.getMonth() + 1).padStart(2, '0')}-${d.getFullYear()}`;
+    const date = todayNl();
     const csv = [
       'Ordernr;Orderdatum;Debiteur;Referentie klant;Regel;Artikel;Omschrijving;Aantal;Eenheid;Prijs excl.;Korting %;BTW %',
       `70001;${date};10001;PO-1;1;KOF-100;Koffie;2;kg;14,95;;9`,

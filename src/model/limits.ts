@@ -30,7 +30,9 @@ function* texts(value: unknown, path: string): Generator<[string, string]> {
 }
 
 const dayNumber = (iso: string): number => Math.floor(Date.parse(`${iso}T00:00:00Z`) / 86_400_000);
-const localToday = (now: Date): string => `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}`;
+/** The local calendar date of a moment as YYYY-MM-DD (an invoice's dates are local dates). */
+export const localIsoDate = (now: Date): string =>
+  `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}`;
 
 /** Violations of the plausibility limits (GW-LIMIT-*): oversized values and issue dates far from today. */
 export function checkPlausible(invoice: CalculatedInvoice, limits: PlausibilityLimits, now: Date): RuleViolation[] {
@@ -45,7 +47,7 @@ export function checkPlausible(invoice: CalculatedInvoice, limits: PlausibilityL
       });
     }
   }
-  const today = dayNumber(localToday(now));
+  const today = dayNumber(localIsoDate(now));
   for (const field of ['issueDate', 'dueDate', 'taxPointDate'] as const) {
     const iso = invoice[field];
     if (typeof iso !== 'string' || Number.isNaN(Date.parse(iso))) continue;

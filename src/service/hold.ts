@@ -3,6 +3,7 @@ import type { SendRule } from '../config/types.js';
 import type { HoldRule } from '../ledger/ledger.js';
 import { orderKeyOf } from '../ledger/keys.js';
 import type { CalculatedInvoice } from '../model/invoice.js';
+import { localIsoDate } from '../model/limits.js';
 import type { Delivery } from '../routing/route.js';
 
 /** The send rule that applies to an invoice: its mapping's, else the first of its routes that has one. */
@@ -37,7 +38,7 @@ export function holdFor(rule: SendRule | undefined, invoice: CalculatedInvoice, 
 
 /** A held invoice as issued today: issue date today, the due date moved by the same number of days. */
 export function asIssuedToday(invoice: CalculatedInvoice, now: Date): CalculatedInvoice {
-  const today = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}`;
+  const today = localIsoDate(now);
   if (invoice.issueDate === today) return invoice;
   const days = invoice.dueDate ? Math.round((Date.parse(invoice.dueDate) - Date.parse(invoice.issueDate)) / 86_400_000) : undefined;
   const due = days !== undefined ? new Date(Date.parse(today) + days * 86_400_000).toISOString().slice(0, 10) : undefined;

@@ -38,8 +38,8 @@ export class Outbox {
   private readonly perTarget = new Map<string, number>();
   /** outcomes the ledger could not record yet (disk full): retried before anything new is claimed */
   private readonly unrecorded: (() => void)[] = [];
-  /** why sending is paused, for status and the log */
-  paused?: string;
+  /** why sending is paused, for the log */
+  private paused?: string;
   private stopped = true;
   private ticking = false;
   private idle: (() => void)[] = [];
@@ -124,8 +124,12 @@ export class Outbox {
 
   /** Writes an outcome to the ledger now, or keeps it for later when the ledger fails. */
   private record(write: () => void): void {
+    // behind outcomes that still wait, in order
+    if (this.unrecorded.length) {
+      this.unrecorded.push(write);
+      return;
+    }
     try {
-      if (this.unrecorded.length) throw new Error('earlier outcomes are still waiting for the ledger');
       write();
     } catch (err) {
       this.unrecorded.push(write);

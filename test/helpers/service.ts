@@ -122,3 +122,8 @@ export function membersCsv(count: number, first = 5001, season = '2027'): string
   }
   return `${rows.join('\n')}\n`;
 }
+
+/** Today as the Access exports write it (dd-mm-yyyy): test orders stay inside the issue-date window. */
+export function todayNl(d = new Date()): string {
+  return `${String(d.getDate()).padStart(2, '0')}-${String(d.getMonth() + 1).padStart(2, '0')}-${d.getFullYear()}`;
+}
