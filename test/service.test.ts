@@ -41,11 +41,13 @@ describe('gateway service (real files, real processes)', function () {
     service = startService(ws);
     const tmp = join(ws.inbox, 'members', 'contributie_a.csv.tmp');
     writeFileSync(tmp, membersCsv(5));
-    await sleep(1200);
-    assert.equal(count(ws, 'SELECT COUNT(*) n FROM files'), 0, 'a .tmp file is never taken');
+    // A file written after the .tmp one shows that the watcher has looked at the folder since.
+    writeFileSync(join(ws.inbox, 'members', 'contributie_later.csv'), membersCsv(1, 6001));
+    await waitFor('the later file archived', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
+    assert.equal(count(ws, 'SELECT COUNT(*) n FROM files'), 1, 'a .tmp file is never taken');
     renameSync(tmp, join(ws.inbox, 'members', 'contributie_a.csv'));
-    await waitFor('file archived', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
-    await waitFor('5 outputs', () => outputs(ws).length === 5);
+    await waitFor('file archived', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 2);
+    await waitFor('6 outputs', () => outputs(ws).length === 6);
   });
 
   it('handles 500 files dropped at once: each once, numbers without gaps, every output delivered', async () => {
@@ -84,10 +86,13 @@ describe('gateway service (real files, real processes)', function () {
     ws = workspace({ watch: { stableFor: '200ms', rescanEvery: '1s', emptyFileTimeout: '1s', doneMarkers: ['members-contribution'] } });
     service = startService(ws);
     writeFileSync(join(ws.inbox, 'members', 'contributie_m.csv'), membersCsv(2));
-    await sleep(1200);
-    assert.equal(count(ws, 'SELECT COUNT(*) n FROM files'), 0, 'no marker, no claim');
+    // A later file with its marker shows that the watcher has looked at the folder since.
+    writeFileSync(join(ws.inbox, 'members', 'contributie_later.csv'), membersCsv(1, 6001));
+    writeFileSync(join(ws.inbox, 'members', 'contributie_later.csv.done'), '');
+    await waitFor('the marked file processed', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
+    assert.equal(count(ws, 'SELECT COUNT(*) n FROM files'), 1, 'no marker, no claim');
     writeFileSync(join(ws.inbox, 'members', 'contributie_m.csv.done'), '');
-    await waitFor('processed', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
+    await waitFor('processed', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 2);
     await waitFor('marker removed', () => !existsSync(join(ws.inbox, 'members', 'contributie_m.csv.done')));
   });
 
