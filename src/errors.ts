@@ -80,6 +80,12 @@ export type FailureKind = 'input' | 'environment' | 'bug';
 /** The machine, not the input: a full or read-only disk, a missing artefact, a server out of reach. Waits and retries. */
 export class EnvironmentError extends GatewayError {}
 
+/**
+ * Another node took over a file this node was working on (its lease expired while this node was
+ * cut off from the ledger): this node stops working on it; nothing is wrong with the file.
+ */
+export class LeaseLostError extends EnvironmentError {}
+
 /** A fault of the gateway itself; the report keeps the stack so it can be fixed. */
 export class InternalError extends GatewayError {
   constructor(

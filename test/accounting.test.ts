@@ -196,7 +196,7 @@ describe('accounting import files', function () {
     db.exec(
       "DELETE FROM exports; UPDATE export_batches SET state = 'writing', finished_at = NULL; UPDATE deliveries SET state = 'sending', result = NULL, sent_at = NULL;",
     );
-    ledger.close();
+    await ledger.close();
     service = startService(ws);
     try {
       await waitFor('recovered', () => Number(query(ws, 'SELECT COUNT(*) n FROM exports')[0]?.['n']) === 5, 30_000);

@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { ROOT, tempDir } from './helpers/paths.js';
+import { tempDir } from './helpers/paths.js';
+import { runIssueWorkers, seriesOf } from './helpers/issue-workers.js';
 import { filesIn, membersCsv, query, startService, stopService, waitFor, workspace } from './helpers/service.js';
 
 const count = (ws: ReturnType<typeof workspace>, sql: string) => Number(Object.values(query(ws, sql)[0] ?? { n: 0 })[0]);
@@ -45,28 +45,9 @@ describe('crash safety and numbering', function () {
 
   it('numbers from several processes on one ledger never leave a gap or give a number twice', async () => {
     const file = join(tempDir(), 'ledger.sqlite');
-    const worker = join(ROOT, 'dist', 'test', 'support', 'issue-worker.js');
-    const run = (id: number) =>
-      new Promise<string[]>((resolve, reject) => {
-        const child = spawn(process.execPath, [worker, file, String(id), '200'], { stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        let err = '';
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-        });
-        child.stderr.on('data', (d: Buffer) => {
-          err += d.toString();
-        });
-        child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as string[]) : reject(new Error(err))));
-      });
     // the first worker creates the schema; the others start while it issues
-    const results = await Promise.all([1, 2, 3, 4].map(run));
-    const all = results.flat().sort();
-    assert.equal(all.length, 800);
-    assert.deepEqual(
-      all,
-      Array.from({ length: 800 }, (_, i) => `2026-${String(i + 1).padStart(5, '0')}`),
-    );
+    const results = await runIssueWorkers(file, 4, 200);
+    assert.deepEqual(results.flat().sort(), seriesOf(800));
     assert.ok(results.every((r) => r.length === 200));
   });
 });

@@ -8,7 +8,7 @@ export async function checkConfigCommand(opts: CommonOptions): Promise<number> {
   const location = configLocation(opts);
   try {
     const config = loadConfig(location);
-    const runtime = await checkRuntime(config, { samples: true });
+    const runtime = await checkRuntime(config, { samples: true, reach: true });
     for (const w of runtime.warnings) process.stderr.write(`warning: ${w}\n`);
     if (runtime.errors.length) throw new ConfigErrors(runtime.errors);
     const customers = Object.keys(config.customers.customers ?? {}).length;

@@ -1,40 +1,52 @@
-import { SqliteLedger } from '../ledger/sqlite.js';
 import { Folders } from '../service/folders.js';
 import { loadCommandConfig, type CommonOptions } from './options.js';
 import type { Ledger, LedgerStatus } from '../ledger/ledger.js';
 import { existsSync, statfsSync } from 'node:fs';
 import { printable } from '../service/log.js';
-import { dirname } from 'node:path';
 import { ConfigError, EnvironmentError } from '../errors.js';
 import { LedgerLock } from '../ledger/lock.js';
+import { openLedger, type OpenLedger } from '../ledger/open.js';
 
-/** Opens the ledger of the configured data folder (the running service may have it open too: WAL allows it). */
-function ledgerFileOf(opts: CommonOptions & { demo?: boolean }): string {
+/**
+ * Opens the configured ledger for a command (the running service may have it open too: SQLite's
+ * WAL and PostgreSQL allow it); the SQLite file must exist.
+ */
+async function openCommandLedger(opts: CommonOptions & { demo?: boolean }): Promise<OpenLedger & { sqliteFile?: string }> {
   const config = loadCommandConfig(opts);
   const settings = opts.demo ? { ...config.service, dataDir: `${config.service.dataDir}/demo` } : config.service;
   const file = new Folders(settings).ledgerFile();
-  if (!existsSync(file))
+  if (settings.ledger.kind === 'sqlite' && !existsSync(file))
     throw new EnvironmentError(`no ledger at ${file}: the gateway has not run with this configuration yet (or give --demo for the demo's ledger)`, {});
-  return file;
+  const opened = await openLedger(settings.ledger, file, 'command');
+  return settings.ledger.kind === 'sqlite' ? { ...opened, sqliteFile: file } : opened;
 }
 
-function openLedger(opts: CommonOptions & { demo?: boolean }): Ledger {
-  return new SqliteLedger(ledgerFileOf(opts));
+/** Runs a command on the ledger and closes it, whatever happens. */
+async function withLedger<T>(opts: CommonOptions & { demo?: boolean }, work: (ledger: Ledger, sqliteFile?: string) => Promise<T>): Promise<T> {
+  const opened = await openCommandLedger(opts);
+  try {
+    return await work(opened.ledger, opened.sqliteFile);
+  } finally {
+    await opened.close();
+  }
 }
 
 /** Below this much free space on the data folder's disk, status warns. */
 const LOW_DISK_BYTES = 100 * 1024 * 1024;
 
 /** The state of the machine around the ledger: is a gateway running on it, and is there disk space. */
-function environmentLines(ledgerFile: string): string[] {
+function environmentLines(dataDir: string, ledgerFile: string | undefined): string[] {
   const lines: string[] = [];
-  try {
-    LedgerLock.acquire(ledgerFile).release();
-    lines.push('service: no gateway process is running on this ledger');
-  } catch (err) {
-    lines.push(err instanceof EnvironmentError ? 'service: a gateway process is running on this ledger' : `service: cannot tell (${(err as Error).message})`);
+  if (ledgerFile) {
+    try {
+      LedgerLock.acquire(ledgerFile).release();
+      lines.push('service: no gateway process is running on this ledger');
+    } catch (err) {
+      lines.push(err instanceof EnvironmentError ? 'service: a gateway process is running on this ledger' : `service: cannot tell (${(err as Error).message})`);
+    }
   }
-  const { bavail, bsize } = statfsSync(dirname(ledgerFile));
+  if (!existsSync(dataDir)) return lines;
+  const { bavail, bsize } = statfsSync(dataDir);
   const free = bavail * bsize;
   const mb = (n: number) => `${Math.floor(n / 1024 / 1024)} MB`;
   if (free < LOW_DISK_BYTES) {
@@ -52,6 +64,19 @@ function ago(iso: string, now: number): string {
   return `${Math.round(s / 3600)} h ago`;
 }
 
+/** One line per gateway node: when it was last heard from, and whether it said it was paused. */
+function nodeLines(nodes: LedgerStatus['nodes'], leaseMs: number, now: number): string[] {
+  return nodes.map((n) => {
+    const silent = now - Date.parse(n.heartbeatAt) > leaseMs;
+    const state = silent
+      ? `not heard from since ${ago(n.heartbeatAt, now)} (stopped, or cut off from the ledger; its work is taken over when its leases expire)`
+      : n.paused
+        ? `paused: ${n.paused}`
+        : `running (heard from ${ago(n.heartbeatAt, now)})`;
+    return `node ${n.id} (process ${n.pid} on ${n.host}): ${state}`;
+  });
+}
+
 /** Progress and an ETA for a bulk run, from its sent count and the time since it started. */
 function eta(run: LedgerStatus['runs'][number], _now: number): string {
   const left = run.total - run.done - run.dead;
@@ -63,12 +88,15 @@ function eta(run: LedgerStatus['runs'][number], _now: number): string {
 }
 
 /** `invoice-gateway status`: counts per state, the oldest pending delivery, recent failures, bulk progress. */
-export function statusCommand(opts: CommonOptions & { json?: boolean; demo?: boolean }): number {
-  const file = ledgerFileOf(opts);
-  const ledger = new SqliteLedger(file);
+export async function statusCommand(opts: CommonOptions & { json?: boolean; demo?: boolean }): Promise<number> {
   const now = Date.now();
-  const st = ledger.status(now);
-  ledger.close();
+  const config = loadCommandConfig(opts);
+  const dataDir = opts.demo ? `${config.service.dataDir}/demo` : config.service.dataDir;
+  const { st, file, where } = await withLedger(opts, async (ledger, sqliteFile) => ({
+    st: await ledger.status(now),
+    file: sqliteFile,
+    where: ledger.description,
+  }));
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(st, null, 2)}\n`);
     return 0;
@@ -83,7 +111,9 @@ export function statusCommand(opts: CommonOptions & { json?: boolean; demo?: boo
   out.push(`deliveries: ${counts(st.deliveries)}`);
   if (st.files['processing'])
     out.push(`files waiting in processing/: ${st.files['processing']} (the log says why: being processed, or waiting for the environment)`);
-  out.push(...environmentLines(file));
+  out.push(`ledger:     ${where}`);
+  out.push(...environmentLines(dataDir, file));
+  out.push(...nodeLines(st.nodes, config.service.ledger.leaseMs, now));
   if (st.oldestPending)
     out.push(`oldest pending delivery: #${st.oldestPending.id} (invoice ${st.oldestPending.invoiceNumber}), since ${ago(st.oldestPending.since, now)}`);
   if (st.runs.length) {
@@ -106,13 +136,14 @@ export function statusCommand(opts: CommonOptions & { json?: boolean; demo?: boo
 }
 
 /** `invoice-gateway retry <delivery|file>`: makes failed or dead deliveries due now. */
-export function retryCommand(what: string, opts: CommonOptions & { file?: boolean; demo?: boolean }): number {
-  const ledger = openLedger(opts);
+export async function retryCommand(what: string, opts: CommonOptions & { file?: boolean; demo?: boolean }): Promise<number> {
   const id = Number(what.replace(/^#/, ''));
   if (!Number.isInteger(id)) throw new Error(`expected a delivery id (or a file id with --file), got "${what}"`);
-  const count = ledger.retry(opts.file ? { fileId: id } : { deliveryId: id });
-  ledger.logEvent('retry', { [opts.file ? 'file' : 'delivery']: id, deliveries: count, by: process.env['USER'] ?? 'unknown' });
-  ledger.close();
+  const count = await withLedger(opts, async (ledger) => {
+    const n = await ledger.retry(opts.file ? { fileId: id } : { deliveryId: id });
+    await ledger.logEvent('retry', { [opts.file ? 'file' : 'delivery']: id, deliveries: n, by: process.env['USER'] ?? 'unknown' });
+    return n;
+  });
   process.stdout.write(`${count} deliver${count === 1 ? 'y' : 'ies'} due again; the running service sends ${count === 1 ? 'it' : 'them'} within seconds\n`);
   return count > 0 ? 0 : 1;
 }
@@ -121,9 +152,9 @@ export function retryCommand(what: string, opts: CommonOptions & { file?: boolea
  * The seller an invoice number a person gives belongs to: --seller, or the only seller that
  * issued that number; numbers are unique per seller, so two sellers with it need --seller.
  */
-function sellerOf(ledger: Ledger, number: string, given: string | undefined): string | undefined {
+async function sellerOf(ledger: Ledger, number: string, given: string | undefined): Promise<string | undefined> {
   if (given) return given;
-  const sellers = ledger.sellersOfNumber(number);
+  const sellers = await ledger.sellersOfNumber(number);
   if (sellers.length > 1)
     throw new ConfigError(`invoice number ${number} was issued by ${sellers.length} sellers (${sellers.join(', ')}): say which with --seller`, {
       field: 'seller',
@@ -132,15 +163,11 @@ function sellerOf(ledger: Ledger, number: string, given: string | undefined): st
 }
 
 /** `invoice-gateway resend <invoice>`: sends an issued invoice again over its routes (explicit, logged). */
-export function resendCommand(number: string, opts: CommonOptions & { reason?: string; seller?: string; demo?: boolean }): number {
-  const ledger = openLedger(opts);
-  let count = 0;
-  try {
-    const seller = sellerOf(ledger, number, opts.seller);
-    if (seller) count = ledger.resend(seller, number, opts.reason ?? 'resend requested');
-  } finally {
-    ledger.close();
-  }
+export async function resendCommand(number: string, opts: CommonOptions & { reason?: string; seller?: string; demo?: boolean }): Promise<number> {
+  const count = await withLedger(opts, async (ledger) => {
+    const seller = await sellerOf(ledger, number, opts.seller);
+    return seller ? ledger.resend(seller, number, opts.reason ?? 'resend requested') : 0;
+  });
   if (!count) {
     process.stderr.write(`invoice ${number} is not an issued invoice in the ledger\n`);
     return 1;
@@ -150,18 +177,14 @@ export function resendCommand(number: string, opts: CommonOptions & { reason?: s
 }
 
 /** `invoice-gateway reexport <invoice> --format <f> --administration <a>`: an explicit, logged re-issue of an accounting export. */
-export function reexportCommand(
+export async function reexportCommand(
   number: string,
   opts: CommonOptions & { format: string; administration: string; reason?: string; seller?: string; demo?: boolean },
-): number {
-  const ledger = openLedger(opts);
-  let ok = false;
-  try {
-    const seller = sellerOf(ledger, number, opts.seller);
-    if (seller) ok = ledger.reexport(seller, number, opts.format, opts.administration, opts.reason ?? 'reexport requested');
-  } finally {
-    ledger.close();
-  }
+): Promise<number> {
+  const ok = await withLedger(opts, async (ledger) => {
+    const seller = await sellerOf(ledger, number, opts.seller);
+    return seller ? ledger.reexport(seller, number, opts.format, opts.administration, opts.reason ?? 'reexport requested') : false;
+  });
   if (!ok) {
     process.stderr.write(`invoice ${number} has no ${opts.format} route to administration ${opts.administration}\n`);
     return 1;

@@ -20,7 +20,7 @@ export async function runOnceCommand(file: string, opts: CommonOptions & { folde
   const s = config.service;
   const tty = process.stderr.isTTY;
   const log = createLogger({ level: s.logging.level, file: s.logging.file, console: false });
-  const service = new GatewayService(config, log);
+  const service = await GatewayService.open(config, log);
   const bar = tty ? new SingleBar({ format: ' {bar} {value}/{total} deliveries | ETA {eta_formatted}', hideCursor: true }, Presets.shades_classic) : undefined;
   let started = false;
   let lastPrinted = -1;

@@ -2,9 +2,9 @@ import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { GatewayConfig, ServiceSettings } from '../config/load.js';
 import { PROJECT_ROOT } from '../paths.js';
-import { errorMessage } from '../errors.js';
+import { errorMessage, failureKind } from '../errors.js';
 import { GatewayService } from '../service/gateway.js';
-import { createLogger } from '../service/log.js';
+import { createLogger, type Logger } from '../service/log.js';
 import { loadCommandConfig, type CommonOptions } from './options.js';
 
 /** Demo mode: everything under <dataDir>/demo, emptied first, with inbox-sample copied into its inbox. */
@@ -74,7 +74,8 @@ export async function runCommand(opts: CommonOptions & { demo?: boolean; quiet?:
   process.on('unhandledRejection', (err) =>
     log.error('unexpected failure (the service keeps running)', { error: errorMessage(err), stack: (err as Error)?.stack }),
   );
-  const service = new GatewayService(config, log);
+  const service = await openWaiting(config, log);
+  if (!service) return 0;
   try {
     await service.start();
   } catch (err) {
@@ -92,4 +93,32 @@ export async function runCommand(opts: CommonOptions & { demo?: boolean; quiet?:
   });
   await new Promise<void>((r) => log.on('finish', () => r()).end());
   return 0;
+}
+
+/**
+ * Opens the service; while a PostgreSQL ledger cannot be reached it waits and says so (a node
+ * started before its database is not an error). Undefined when a signal stops the wait.
+ */
+async function openWaiting(config: GatewayConfig, log: Logger): Promise<GatewayService | undefined> {
+  let stopped = false;
+  const stop = (): void => {
+    stopped = true;
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await GatewayService.open(config, log);
+      } catch (err) {
+        if (config.service.ledger.kind !== 'postgres' || failureKind(err) !== 'environment') throw err;
+        if (attempt === 1) log.error('the ledger cannot be reached; waiting for it (nothing is taken from the inbox meanwhile)', { error: errorMessage(err) });
+      }
+      for (let waited = 0; waited < 5000 && !stopped; waited += 100) await new Promise((r) => setTimeout(r, 100));
+      if (stopped) return undefined;
+    }
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
 }

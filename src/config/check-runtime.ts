@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import Handlebars from 'handlebars';
@@ -27,7 +28,10 @@ function* strings(value: unknown, path: string): Generator<[string, string]> {
  * compile, the mail server target, and every mapping expression evaluated once on the mapping's
  * sample file (`sample:`), time-limited.
  */
-export async function checkRuntime(config: GatewayConfig, options: { samples?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<RuntimeCheck> {
+export async function checkRuntime(
+  config: GatewayConfig,
+  options: { samples?: boolean; reach?: boolean; env?: NodeJS.ProcessEnv } = {},
+): Promise<RuntimeCheck> {
   const env = options.env ?? process.env;
   const errors: ConfigError[] = [];
   const warnings: string[] = [];
@@ -141,5 +145,31 @@ export async function checkRuntime(config: GatewayConfig, options: { samples?: b
       errors.push(new ConfigError(`on its sample: ${err.describe()}`, { file: mapping.file, path: 'sample' }));
     }
   }
+  const ledger = config.service.ledger;
+  if (ledger.kind === 'postgres' && ledger.url) {
+    const url = new URL(ledger.url);
+    if (url.password) warnings.push(`${gatewayFile}: ledger.url holds the database password; give it in the environment as PGPASSWORD instead`);
+    if (options.reach) {
+      // check-config only: the service opens the ledger itself (and waits for it while it is down)
+      const reachable = await reachPostgres(ledger.url);
+      if (reachable)
+        warnings.push(`${gatewayFile}: the PostgreSQL ledger at ${url.host}${url.pathname} cannot be reached now (${reachable}); the gateway waits for it`);
+    }
+  }
   return { errors, warnings };
+}
+
+/** Connects once to a PostgreSQL ledger; the reason it failed, or undefined when it answers. */
+async function reachPostgres(url: string): Promise<string | undefined> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }

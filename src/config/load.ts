@@ -1,5 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { join, relative } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { loadMapping, type CompiledMapping } from '../mapping/compile.js';
@@ -16,7 +16,10 @@ import { DEFAULT_LIMITS, type PlausibilityLimits } from '../model/limits.js';
 export interface ServiceSettings {
   dataDir: string;
   inbox: string;
+  ledger: LedgerSettings;
   watch: {
+    /** events: file-system events plus a rescan; scan: periodic scans only (network shares, several nodes) */
+    mode: 'events' | 'scan';
     polling: boolean;
     pollIntervalMs: number;
     stableForMs: number;
@@ -49,6 +52,18 @@ export interface ServiceSettings {
   umask: number;
 }
 
+/** Where the ledger lives and how this node takes part in it. */
+export interface LedgerSettings {
+  kind: 'sqlite' | 'postgres';
+  /** postgres only: postgres://user@host:port/database (the password from PGPASSWORD) */
+  url?: string;
+  poolSize: number;
+  /** how long a claim (file, delivery, batch, due held invoice) lasts unless renewed; a dead node's work is taken over after it */
+  leaseMs: number;
+  /** this node's id: IGW_NODE_ID, else ledger.nodeId, else the host name (stable across restarts) */
+  nodeId: string;
+}
+
 /** Everything the gateway reads from config/ and mappings/. */
 export interface GatewayConfig {
   configDir: string;
@@ -71,14 +86,23 @@ export function serviceSettings(file: GatewayFileConfig, base: string): ServiceS
   }
   const w = file.watch ?? {};
   const o = file.outbox ?? {};
+  const mode = w.mode ?? 'events';
   return {
     dataDir,
     inbox: abs(file.inbox ?? `${dataDir}/inbox`),
+    ledger: {
+      kind: file.ledger?.kind ?? 'sqlite',
+      ...(file.ledger?.url ? { url: file.ledger.url } : {}),
+      poolSize: file.ledger?.poolSize ?? 8,
+      leaseMs: durationMs(file.ledger?.leaseFor, 60_000),
+      nodeId: process.env['IGW_NODE_ID'] || file.ledger?.nodeId || hostname(),
+    },
     watch: {
+      mode,
       polling: w.polling ?? false,
       pollIntervalMs: durationMs(w.pollInterval, 1000),
       stableForMs: durationMs(w.stableFor, 2000),
-      rescanEveryMs: durationMs(w.rescanEvery, 30_000),
+      rescanEveryMs: durationMs(w.rescanEvery, mode === 'scan' ? 5_000 : 30_000),
       emptyFileTimeoutMs: durationMs(w.emptyFileTimeout, 60_000),
       doneMarkers: w.doneMarkers ?? [],
       concurrency: w.concurrency ?? 16,

@@ -112,8 +112,10 @@ export interface SeriesFormats {
 /** config/gateway.yaml as written. */
 export interface GatewayFileConfig {
   dataDir?: string;
+  ledger?: { kind?: 'sqlite' | 'postgres'; url?: string; poolSize?: number; leaseFor?: string; nodeId?: string };
   inbox?: string;
   watch?: {
+    mode?: 'events' | 'scan';
     polling?: boolean;
     pollInterval?: string;
     stableFor?: string;

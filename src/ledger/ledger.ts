@@ -110,74 +110,148 @@ export interface LedgerStatus {
   /** the latest files that went to error/, with the first reason */
   filesInError: { id: number; source: string; name: string; error: string; at: string; finalPath?: string }[];
   runs: { fileId: number; name: string; total: number; done: number; dead: number; startedAt: string; lastSentAt?: string }[];
+  /** the gateway processes on this ledger: their last heartbeat and whether they are paused */
+  nodes: NodeRecord[];
+}
+
+/** A gateway process as the ledger knows it (heartbeat written while it renews its leases). */
+export interface NodeRecord {
+  id: string;
+  host: string;
+  pid: number;
+  startedAt: string;
+  heartbeatAt: string;
+  /** why the node paused (the ledger was unreachable), as it last reported */
+  paused?: string;
+}
+
+/** The work a node holds under lease: renewed while it works, taken over by another node when it expires. */
+export interface Leases {
+  /** this process's node id: leases, heartbeats and the audit log carry it */
+  readonly nodeId: string;
+  /** Extends the leases this node holds (files, deliveries, batches, held invoices) and records its heartbeat. */
+  renewLeases(state?: { paused?: string }): Promise<void>;
+  /** A graceful stop: this node's heartbeat row is removed (it holds no work any more). */
+  leave(): Promise<void>;
+  /** A cheap round trip: resolves when the ledger answers, throws an EnvironmentError when it does not. */
+  ping(): Promise<void>;
+}
+
+/** Dropped files: single-winner claims, resumed or taken over after a stop. */
+export interface FileClaims {
+  /** Records the claim of a file (leased to this node); undefined when another claim of the same processing path won. */
+  claimFile(claim: { source: string; name: string; contentHash: string; processingPath: string }): Promise<FileRecord | undefined>;
+  /** An earlier file of this source with the same content that issued invoices, if any. */
+  findProcessed(source: string, contentHash: string): Promise<FileRecord | undefined>;
+  file(id: number): Promise<FileRecord | undefined>;
+  /**
+   * Files claimed but not finished, now leased to this node: its own leftovers (`own`, at start)
+   * and those whose lease expired (a node died). Each is taken by exactly one node.
+   */
+  takeOverFiles(options: { own: boolean }): Promise<FileRecord[]>;
+  /**
+   * Whether a file now in processing/ at this path was claimed at or after `sinceIso` (its move
+   * there): a file no claim points to was left by a node that died between moving and claiming it.
+   */
+  claimedSince(processingPath: string, sinceIso: string): Promise<boolean>;
+  /**
+   * Re-takes the lease on a file this node worked on before a pause (the ledger was unreachable):
+   * false when another node took it over meanwhile, and this node must leave it alone.
+   */
+  reclaimFile(id: number): Promise<boolean>;
+  /** Counts a start of processing of a file; returns how many there have been, this one included. */
+  startAttempt(id: number): Promise<number>;
+  /**
+   * Records that a file this node took over is gone from processing/: only while it is still
+   * unfinished and leased to this node (its first node may have finished it and be about to say so).
+   */
+  markVanished(id: number, error: string): Promise<boolean>;
+  finishFile(id: number, state: FileState, details: { finalPath?: string; invoicesFound?: number; invoicesRejected?: number; error?: string }): Promise<void>;
+}
+
+/** Invoices: stored and numbered in one transaction, held ones issued by exactly one node. */
+export interface InvoiceBook {
+  /** Stores invoices, numbering each in the same transaction that stores it; all or nothing per call. */
+  issue(requests: IssueRequest[]): Promise<IssueResult[]>;
+  /** Issues a held invoice now (with the latest content), numbering it in the same transaction; undefined when it is no longer held. */
+  issueHeld(invoiceId: number, invoice: CalculatedInvoice, deliveries: Delivery[]): Promise<{ number: string } | undefined>;
+  /** A held invoice that failed its checks when its moment came: it stays unnumbered, out of the schedule. */
+  rejectHeld(invoiceId: number, reason: string): Promise<void>;
+  /** Replaces the content of a held invoice (a later drop for the same order). */
+  updateHeld(invoiceId: number, invoice: CalculatedInvoice, deliveries: Delivery[]): Promise<void>;
+  /** The held invoice of an order. */
+  heldForOrder(orderKey: string): Promise<InvoiceRecord | undefined>;
+  /** Whether an order was already invoiced (issued). */
+  issuedForOrder(orderKey: string): Promise<InvoiceRecord | undefined>;
+  /** Held invoices whose time has come, leased to this node so that no other node checks them at the same time. */
+  claimDueHeld(now: number, limit?: number): Promise<InvoiceRecord[]>;
+  /** An invoice by its number: numbers are unique per seller, not across sellers. */
+  invoiceByNumber(seller: string, number: string): Promise<InvoiceRecord | undefined>;
+  /** The sellers that issued an invoice with this number (to resolve a number a person gives). */
+  sellersOfNumber(number: string): Promise<string[]>;
+  invoiceById(id: number): Promise<InvoiceRecord | undefined>;
+  invoicesOfFile(fileId: number): Promise<{ number?: string; state: InvoiceState; sourceKey: string }[]>;
+}
+
+/** The transactional outbox: deliveries claimed under lease, sent, retried. */
+export interface DeliveryQueue {
+  /**
+   * Deliveries due at `now` (and those whose lease expired), leased to this node in state sending;
+   * none for the busy targets (see targetKey). Two nodes never get the same delivery.
+   */
+  claimDueDeliveries(now: number, limit: number, busyTargets?: string[]): Promise<DeliveryRecord[]>;
+  markSent(id: number, result: string): Promise<void>;
+  markFailed(id: number, error: string, nextAttemptAt: number, dead: boolean): Promise<void>;
+  /** At start: this node's deliveries left in "sending" become due again (their idempotency key prevents a second copy); other nodes' are left alone. */
+  releaseOwnSending(): Promise<number>;
+  /** Makes failed or dead deliveries due now, by delivery id or by file; returns how many. */
+  retry(selector: { deliveryId?: number; fileId?: number }): Promise<number>;
+  /** New deliveries for an issued invoice (explicit resend): new idempotency keys, logged. */
+  resend(seller: string, invoiceNumber: string, reason: string): Promise<number>;
+  deliveriesOfInvoice(invoiceId: number): Promise<DeliveryRecord[]>;
+  deliveryById(id: number): Promise<DeliveryRecord | undefined>;
+  /** Delivery counts of one file's invoices, for progress. */
+  deliveryStatesOfFile(fileId: number): Promise<{ total: number; sent: number; dead: number; failed: number }>;
+}
+
+/** Accounting import files: each batch written by exactly one node. */
+export interface ExportBatches {
+  /** Accounting deliveries waiting for a batch of this format and administration. */
+  pendingExports(format: string, administration: string, now: number): Promise<DeliveryRecord[]>;
+  /**
+   * Records a batch before its file is written and leases its deliveries to this node (crash-safe:
+   * see finishBatch); undefined when another node took one of them first (nothing recorded).
+   */
+  openBatch(batch: { format: string; administration: string; fileName: string; contentHash: string; deliveryIds: number[] }): Promise<number | undefined>;
+  /** After the file is written: every invoice recorded as exported, its deliveries sent, the batch done. */
+  finishBatch(batchId: number, exported: { invoiceNumber: string; contentHash: string }[]): Promise<void>;
+  /** Batches whose file may or may not have been written when their node stopped: this node's, and those whose lease expired, now leased to this node. */
+  takeOverBatches(): Promise<ExportBatch[]>;
+  /** The batch that exported an invoice to an administration, if any. */
+  exportedIn(format: string, administration: string, invoiceNumber: string): Promise<number | undefined>;
+  /** Forgets an export and queues the route again: an explicit, logged re-issue. */
+  reexport(seller: string, invoiceNumber: string, format: string, administration: string, reason: string): Promise<boolean>;
+}
+
+/** The audit trail: what was done on purpose (resend, retry, reexport), by whom and why. */
+export interface EventLog {
+  logEvent(kind: string, detail: Record<string, unknown>): Promise<void>;
+}
+
+/** The read side for `status` (and an operator console). */
+export interface LedgerQueries {
+  status(now: number): Promise<LedgerStatus>;
+  /** The gateway processes on this ledger, with their last heartbeat. */
+  nodes(): Promise<NodeRecord[]>;
 }
 
 /**
- * The gateway's durable memory. SQLite now; the interface is what a server database would
- * implement for several nodes: claims are single-winner and numbering is transactional.
+ * The gateway's durable memory, on SQLite (one node) or PostgreSQL (several nodes). Claims are
+ * single-winner leases, numbering is transactional; the domain rules (keys, payment reference,
+ * batched formats) live in keys.ts and formats/batched.ts, not in the SQL classes.
  */
-export interface Ledger {
-  /** Records the claim of a file; returns undefined when another claim of the same processing path won. */
-  claimFile(claim: { source: string; name: string; contentHash: string; processingPath: string }): FileRecord | undefined;
-  /** An earlier file of this source with the same content that issued invoices, if any. */
-  findProcessed(source: string, contentHash: string): FileRecord | undefined;
-  file(id: number): FileRecord | undefined;
-  /** Files claimed but not finished (a crash interrupted them). */
-  unfinishedFiles(): FileRecord[];
-  /** Counts a start of processing of a file; returns how many there have been, this one included. */
-  startAttempt(id: number): number;
-  finishFile(id: number, state: FileState, details: { finalPath?: string; invoicesFound?: number; invoicesRejected?: number; error?: string }): void;
-
-  /** Stores invoices, numbering each in the same transaction that stores it; all or nothing per call. */
-  issue(requests: IssueRequest[]): IssueResult[];
-  /** Issues a held invoice now (with the latest content), numbering it in the same transaction. */
-  issueHeld(invoiceId: number, invoice: CalculatedInvoice, deliveries: Delivery[]): { number: string } | undefined;
-  /** A held invoice that failed its checks when its moment came: it stays unnumbered, out of the schedule. */
-  rejectHeld(invoiceId: number, reason: string): void;
-  /** Replaces the content of a held invoice (a later drop for the same order). */
-  updateHeld(invoiceId: number, invoice: CalculatedInvoice, deliveries: Delivery[]): void;
-  /** Held invoices for an order. */
-  heldForOrder(orderKey: string): InvoiceRecord | undefined;
-  /** Whether an order was already invoiced (issued). */
-  issuedForOrder(orderKey: string): InvoiceRecord | undefined;
-  /** Held invoices whose time has come. */
-  dueHeld(now: number): InvoiceRecord[];
-  /** An invoice by its number: numbers are unique per seller, not across sellers. */
-  invoiceByNumber(seller: string, number: string): InvoiceRecord | undefined;
-  /** The sellers that issued an invoice with this number (to resolve a number a person gives). */
-  sellersOfNumber(number: string): string[];
-  invoiceById(id: number): InvoiceRecord | undefined;
-  invoicesOfFile(fileId: number): { number?: string; state: InvoiceState; sourceKey: string }[];
-
-  /** Deliveries due at `now`, claimed (state sending) for this worker; none for the busy targets (see targetKey). */
-  claimDueDeliveries(now: number, limit: number, busyTargets?: string[]): DeliveryRecord[];
-  markSent(id: number, result: string): void;
-  markFailed(id: number, error: string, nextAttemptAt: number, dead: boolean): void;
-  /** After a crash: deliveries left in "sending" become due again (their idempotency key prevents a second copy). */
-  releaseSending(): number;
-  /** Makes failed or dead deliveries due now, by delivery id or by file; returns how many. */
-  retry(selector: { deliveryId?: number; fileId?: number }): number;
-  /** New deliveries for an issued invoice (explicit resend): new idempotency keys, logged. */
-  resend(seller: string, invoiceNumber: string, reason: string): number;
-  deliveriesOfInvoice(invoiceId: number): DeliveryRecord[];
-  deliveryById(id: number): DeliveryRecord | undefined;
-  /** Delivery counts of one file's invoices, for progress. */
-  deliveryStatesOfFile(fileId: number): { total: number; sent: number; dead: number; failed: number };
-
-  /** Accounting deliveries waiting for a batch of this format and administration. */
-  pendingExports(format: string, administration: string, now: number): DeliveryRecord[];
-  /** Records a batch before its file is written, claiming its deliveries (crash-safe: see finishBatch). */
-  openBatch(batch: { format: string; administration: string; fileName: string; contentHash: string; deliveryIds: number[] }): number;
-  /** After the file is written: every invoice recorded as exported, its deliveries sent, the batch done. */
-  finishBatch(batchId: number, exported: { invoiceNumber: string; contentHash: string }[]): void;
-  /** Batches whose file may or may not have been written when the process stopped. */
-  unfinishedBatches(): ExportBatch[];
-  /** The batch that exported an invoice to an administration, if any. */
-  exportedIn(format: string, administration: string, invoiceNumber: string): number | undefined;
-  /** Forgets an export and queues the route again: an explicit, logged re-issue. */
-  reexport(seller: string, invoiceNumber: string, format: string, administration: string, reason: string): boolean;
-
-  status(now: number): LedgerStatus;
-  logEvent(kind: string, detail: Record<string, unknown>): void;
-  close(): void;
+export interface Ledger extends Leases, FileClaims, InvoiceBook, DeliveryQueue, ExportBatches, EventLog, LedgerQueries {
+  /** which database holds it, for logs and status ("sqlite /path", "postgres host/db") */
+  readonly description: string;
+  close(): Promise<void>;
 }

@@ -115,4 +115,24 @@ export const MIGRATIONS: string[] = [
   `
   ALTER TABLE files ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
   `,
+  // 5: leases (the node working on a file, delivery, batch or due held invoice, and until when), nodes, who logged an event
+  `
+  ALTER TABLE files ADD COLUMN lease_owner TEXT;
+  ALTER TABLE files ADD COLUMN lease_until INTEGER;
+  ALTER TABLE deliveries ADD COLUMN lease_owner TEXT;
+  ALTER TABLE deliveries ADD COLUMN lease_until INTEGER;
+  ALTER TABLE export_batches ADD COLUMN lease_owner TEXT;
+  ALTER TABLE export_batches ADD COLUMN lease_until INTEGER;
+  ALTER TABLE invoices ADD COLUMN lease_owner TEXT;
+  ALTER TABLE invoices ADD COLUMN lease_until INTEGER;
+  ALTER TABLE events ADD COLUMN node TEXT;
+  CREATE TABLE nodes (
+    id TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    heartbeat_at TEXT NOT NULL,
+    paused TEXT
+  );
+  `,
 ];

@@ -3,7 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { GatewayConfig } from '../config/load.js';
-import { EnvironmentError, errorMessage } from '../errors.js';
+import { EnvironmentError } from '../errors.js';
+import { OutageLog } from '../util/outage.js';
 import { ExportError, type AdministrationConfig } from '../formats/accounting/admin.js';
 import { ACCOUNTING_FORMATS, importFile, summaryText, type AccountingFormat } from '../formats/accounting/batch.js';
 import type { DeliveryRecord, ExportBatch, Ledger } from '../ledger/ledger.js';
@@ -22,6 +23,11 @@ const XSD: Partial<Record<AccountingFormat, string>> = {
 };
 
 const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+
+/** What a finished batch records per invoice: its number and a hash of its totals (to see a later change). */
+function exportedOf(deliveries: DeliveryRecord[], invoices: CalculatedInvoice[]): { invoiceNumber: string; contentHash: string }[] {
+  return deliveries.map((d, i) => ({ invoiceNumber: d.invoiceNumber, contentHash: sha256(JSON.stringify(invoices[i]!.totals)) }));
+}
 
 /** Validates an Exact import file against its XSD in one JVM call (xsd-schema-validator). */
 async function validateExactFile(format: AccountingFormat, content: Buffer): Promise<string | undefined> {
@@ -50,6 +56,7 @@ export class ExportBatcher {
   private readonly lastRun = new Map<string, number>();
   private running?: Promise<number>;
   readonly administrations: Record<string, AdministrationConfig>;
+  private readonly outage: OutageLog;
 
   constructor(
     private readonly config: GatewayConfig,
@@ -59,6 +66,7 @@ export class ExportBatcher {
     private readonly transports?: Transports,
   ) {
     this.administrations = config.accounting;
+    this.outage = new OutageLog(log, 'accounting exports');
   }
 
   private folderOf(admin: AdministrationConfig): string {
@@ -96,7 +104,7 @@ export class ExportBatcher {
   private async pass(now: number, options: { force?: boolean }): Promise<number> {
     let files = 0;
     try {
-      for (const batch of this.ledger.unfinishedBatches()) await this.recover(batch);
+      for (const batch of await this.ledger.takeOverBatches()) await this.recover(batch);
       for (const [name, admin] of Object.entries(this.administrations)) {
         if (!options.force && !this.due(name, admin, now)) continue;
         for (const format of ACCOUNTING_FORMATS) {
@@ -104,14 +112,17 @@ export class ExportBatcher {
         }
         this.lastRun.set(name, now);
       }
+      this.outage.ok();
     } catch (err) {
-      this.log.error('accounting export failed', { error: errorMessage(err) });
+      this.outage.failed(err);
     }
     return files;
   }
 
-  private invoicesOf(deliveries: DeliveryRecord[]): CalculatedInvoice[] {
-    return deliveries.map((d) => this.ledger.invoiceById(d.invoiceId)!.invoice);
+  private async invoicesOf(deliveries: DeliveryRecord[]): Promise<CalculatedInvoice[]> {
+    const invoices: CalculatedInvoice[] = [];
+    for (const d of deliveries) invoices.push((await this.ledger.invoiceById(d.invoiceId))!.invoice);
+    return invoices;
   }
 
   private debtorCodes(): Record<string, string | undefined> {
@@ -120,13 +131,13 @@ export class ExportBatcher {
 
   /** Writes one batch file for a format and administration; returns whether a file was written. */
   private async export(format: AccountingFormat, name: string, admin: AdministrationConfig, now: number): Promise<boolean> {
-    const deliveries = this.ledger.pendingExports(format, name, now);
+    const deliveries = await this.ledger.pendingExports(format, name, now);
     if (!deliveries.length) return false;
     // already exported (a reissue goes through `reexport`): recorded, not written again
     const fresh: DeliveryRecord[] = [];
     for (const d of deliveries) {
-      const batch = this.ledger.exportedIn(format, name, d.invoiceNumber);
-      if (batch !== undefined) this.ledger.markSent(d.id, `already exported in batch ${batch}; not exported twice`);
+      const batch = await this.ledger.exportedIn(format, name, d.invoiceNumber);
+      if (batch !== undefined) await this.ledger.markSent(d.id, `already exported in batch ${batch}; not exported twice`);
       else fresh.push(d);
     }
     // one file per destination: routes of one administration may send their batch to different targets
@@ -144,27 +155,30 @@ export class ExportBatcher {
     for (;;) {
       if (!deliveries.length) return false;
       try {
-        const file = importFile(format, this.invoicesOf(deliveries), ctx);
+        const invoices = await this.invoicesOf(deliveries);
+        const file = importFile(format, invoices, ctx);
         const invalid = await validateExactFile(format, file.content);
         if (invalid) {
-          for (const d of deliveries) this.ledger.markFailed(d.id, `the ${format} file does not validate against its XSD: ${invalid}`, now, true);
+          for (const d of deliveries) await this.ledger.markFailed(d.id, `the ${format} file does not validate against its XSD: ${invalid}`, now, true);
           this.log.error('accounting file fails its XSD; nothing written', { format, administration: name, error: invalid });
           return false;
         }
         const stamp = new Date(now).toISOString().replace(/[-:]/g, '').slice(0, 15);
         const fileName = `${format}-${name}-${stamp}-${sha256(file.content).slice(0, 8)}.${file.extension}`;
-        const batchId = this.ledger.openBatch({
+        const batchId = await this.ledger.openBatch({
           format,
           administration: name,
           fileName,
           contentHash: sha256(file.content),
           deliveryIds: deliveries.map((d) => d.id),
         });
+        if (batchId === undefined) {
+          // another node took one of these deliveries into its batch first: that node writes the file
+          this.log.info('another node writes this accounting batch', { format, administration: name });
+          return false;
+        }
         await this.write(admin, deliveries, fileName, file.content, summaryText(file.summary, fileName));
-        this.ledger.finishBatch(
-          batchId,
-          deliveries.map((d, i) => ({ invoiceNumber: d.invoiceNumber, contentHash: sha256(JSON.stringify(this.invoicesOf([deliveries[i]!])[0]!.totals)) })),
-        );
+        await this.ledger.finishBatch(batchId, exportedOf(deliveries, invoices));
         this.log.info('accounting import file written', {
           format,
           administration: name,
@@ -179,7 +193,7 @@ export class ExportBatcher {
         // one invoice that cannot be expressed is dead with the reason; the others go on
         const bad = err.invoiceNumber === undefined ? [] : deliveries.filter((d) => d.invoiceNumber === err.invoiceNumber);
         const culprits = bad.length ? bad : deliveries;
-        for (const d of culprits) this.ledger.markFailed(d.id, err.message, now, true);
+        for (const d of culprits) await this.ledger.markFailed(d.id, err.message, now, true);
         this.log.error('invoice cannot be exported', { format, administration: name, invoice: err.invoiceNumber, error: err.message });
         deliveries = deliveries.filter((d) => !culprits.includes(d));
       }
@@ -196,7 +210,7 @@ export class ExportBatcher {
   private async write(admin: AdministrationConfig, deliveries: DeliveryRecord[], fileName: string, content: Buffer, summary: string): Promise<void> {
     const first = deliveries[0]!;
     const transport = this.transportFor(admin, first.options.via);
-    const invoice = this.ledger.invoiceById(first.invoiceId)!.invoice;
+    const invoice = (await this.ledger.invoiceById(first.invoiceId))!.invoice;
     const mediaType = fileName.endsWith('.xml') ? 'application/xml' : 'text/csv';
     await transport.send({ delivery: first, invoice, document: { fileName, mediaType, content } });
     await transport.send({
@@ -210,18 +224,20 @@ export class ExportBatcher {
   private async recover(batch: ExportBatch): Promise<void> {
     const admin = this.administrations[batch.administration];
     if (!admin) return;
-    const rows = batch.deliveryIds.map((id) => this.ledger.deliveryById(id)).filter((d): d is DeliveryRecord => d !== undefined);
+    const rows: DeliveryRecord[] = [];
+    for (const id of batch.deliveryIds) {
+      const d = await this.ledger.deliveryById(id);
+      if (d) rows.push(d);
+    }
+    const invoices = await this.invoicesOf(rows);
     const via = rows[0]?.options.via;
     const local = via ? undefined : join(this.folderOf(admin), batch.fileName);
     if (!local || !existsSync(local) || sha256(readFileSync(local)) !== batch.contentHash) {
       // a transport recognises the same file sent again (same name, same bytes) and does not duplicate it
-      const file = importFile(batch.format as AccountingFormat, this.invoicesOf(rows), { name: batch.administration, admin, debtorCodes: this.debtorCodes() });
+      const file = importFile(batch.format as AccountingFormat, invoices, { name: batch.administration, admin, debtorCodes: this.debtorCodes() });
       await this.write(admin, rows, batch.fileName, file.content, summaryText(file.summary, batch.fileName));
     }
-    this.ledger.finishBatch(
-      batch.id,
-      rows.map((d) => ({ invoiceNumber: d.invoiceNumber, contentHash: sha256(JSON.stringify(this.invoicesOf([d])[0]!.totals)) })),
-    );
+    await this.ledger.finishBatch(batch.id, exportedOf(rows, invoices));
     this.log.warn('accounting batch interrupted by a stop was finished', { format: batch.format, administration: batch.administration, file: batch.fileName });
   }
 

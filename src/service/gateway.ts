@@ -1,10 +1,9 @@
 import { copyFile, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { GatewayConfig } from '../config/load.js';
-import { errorMessage, failureKind, ReaderError } from '../errors.js';
+import { errorMessage, failureKind, LeaseLostError, ReaderError } from '../errors.js';
 import type { FileRecord, Ledger } from '../ledger/ledger.js';
-import { SqliteLedger } from '../ledger/sqlite.js';
-import { LedgerLock } from '../ledger/lock.js';
+import { openLedger, type OpenLedger } from '../ledger/open.js';
 import { mkdirSync } from 'node:fs';
 import { MailTemplates } from '../mail/compose.js';
 import { Transports } from '../transports/index.js';
@@ -41,7 +40,6 @@ class Limiter {
 /** The running gateway: watcher → claim → file processor → ledger → outbox, plus the scheduler. */
 export class GatewayService {
   readonly ledger: Ledger;
-  private readonly lock: LedgerLock;
   readonly folders: Folders;
   readonly transports: Transports;
   private readonly processor: FileProcessor;
@@ -57,27 +55,45 @@ export class GatewayService {
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   /** why no new file is taken now (the environment failed); cleared when a waiting file goes through */
   private intakePaused?: string;
+  /** why this node is paused: the ledger cannot be reached (no file is claimed, nothing is sent) */
+  private ledgerDown?: string;
+  /** files this process is working on, so a lease it failed to renew in time is not taken over by itself */
+  private readonly activeFiles = new Set<number>();
+  /** files waiting for the environment to heal before this process tries them again */
+  private readonly waitingFiles = new Set<number>();
+  private leaseTimer?: NodeJS.Timeout;
+  private renewing = false;
+  private lastOrphanScan = Date.now();
   /** called after each file, for tests and the bench */
   onFileDone?: (file: FileRecord, outcome: FileOutcome | 'duplicate') => void;
 
-  constructor(
+  /** Opens the configured ledger (SQLite with its process lock, or PostgreSQL) and builds the service on it. */
+  static async open(config: GatewayConfig, log: Logger, options: { deliver?: boolean } = {}): Promise<GatewayService> {
+    const s = config.service;
+    // the ledger holds whole invoices, the logs customer names: nothing the gateway creates is world-readable
+    process.umask(s.umask);
+    mkdirSync(s.dataDir, { recursive: true });
+    const opened = await openLedger(s.ledger, new Folders(s).ledgerFile(), 'service');
+    try {
+      // with several nodes on one share, every log line says which node wrote it
+      const nodeLog = s.ledger.kind === 'postgres' ? log.child({ node: opened.ledger.nodeId }) : log;
+      return new GatewayService(config, nodeLog, opened, options);
+    } catch (err) {
+      await opened.close();
+      throw err;
+    }
+  }
+
+  private constructor(
     readonly config: GatewayConfig,
     private readonly log: Logger,
+    private readonly opened: OpenLedger,
     options: { deliver?: boolean } = {},
   ) {
     const s = config.service;
     configureFormats(config.sellers.sellers, config.configDir, s.outbox.renderThreads);
     this.folders = new Folders(s);
-    // the ledger holds whole invoices, the logs customer names: nothing the gateway creates is world-readable
-    process.umask(s.umask);
-    mkdirSync(s.dataDir, { recursive: true });
-    this.lock = LedgerLock.acquire(this.folders.ledgerFile());
-    try {
-      this.ledger = new SqliteLedger(this.folders.ledgerFile());
-    } catch (err) {
-      this.lock.release();
-      throw err;
-    }
+    this.ledger = opened.ledger;
     this.transports = new Transports(s, new MailTemplates(config.configDir));
     this.gate = new UblGate(log);
     this.outbox = new Outbox(this.ledger, this.transports, s.outbox, log, this.gate);
@@ -106,9 +122,11 @@ export class GatewayService {
   async start(): Promise<void> {
     await this.checkSettings();
     for (const { folder } of this.sourceFolders()) await mkdir(this.folders.inbox(folder), { recursive: true });
-    const released = this.ledger.releaseSending();
+    await this.ledger.renewLeases();
+    const released = await this.ledger.releaseOwnSending();
     if (released) this.log.warn('deliveries interrupted by a stop are due again', { count: released });
     await this.recover();
+    this.startLeases();
     this.outbox.start();
     this.scheduler.start();
     this.exports.start();
@@ -117,8 +135,115 @@ export class GatewayService {
     this.log.info('gateway running', {
       inbox: this.config.service.inbox,
       sources: this.sourceFolders().map((f) => f.folder),
-      ledger: this.folders.ledgerFile(),
+      ledger: this.ledger.description,
+      node: this.ledger.nodeId,
     });
+  }
+
+  /**
+   * Renews this node's leases and heartbeat every third of the lease time, and takes over the
+   * files of a node whose leases expired. When the ledger cannot be reached the node pauses: no
+   * file is claimed and nothing is sent until it answers again.
+   */
+  private startLeases(): void {
+    const every = Math.max(200, Math.floor(this.config.service.ledger.leaseMs / 3));
+    this.leaseTimer = setInterval(() => void this.renewLeases(), every);
+  }
+
+  private async renewLeases(): Promise<void> {
+    if (this.renewing) return;
+    this.renewing = true;
+    try {
+      await this.ledger.renewLeases(this.intakePaused ? { paused: this.intakePaused } : {});
+      if (this.ledgerDown) {
+        this.log.info('ledger reachable again: node resumes taking files and sending', { node: this.ledger.nodeId });
+        this.ledgerDown = undefined;
+        this.outbox.wake();
+      }
+      if (!this.stopping) await this.takeOverExpired();
+    } catch (err) {
+      if (failureKind(err) !== 'environment') {
+        this.log.error('cannot renew leases', { error: errorMessage(err) });
+      } else if (!this.ledgerDown) {
+        this.ledgerDown = errorMessage(err);
+        this.log.error('ledger unreachable: node paused (no file is claimed, nothing is sent); it resumes by itself', {
+          node: this.ledger.nodeId,
+          error: this.ledgerDown,
+        });
+      }
+    } finally {
+      this.renewing = false;
+    }
+  }
+
+  /** Files another node claimed and whose lease expired (the node died): resumed here, exactly once. */
+  private async takeOverExpired(): Promise<void> {
+    for (const file of await this.ledger.takeOverFiles({ own: false })) {
+      if (this.activeFiles.has(file.id) || this.waitingFiles.has(file.id)) continue;
+      this.log.warn('taking over a file whose node stopped renewing its lease', { file: file.name, fileId: file.id });
+      await this.resume(file);
+    }
+    await this.claimOrphans();
+  }
+
+  /**
+   * A node that died between moving a file into processing/ and recording its claim leaves a
+   * file no ledger row points to; once it has lain there longer than a lease, some node claims it
+   * (the ledger's unique claim decides which). Looked for once per lease period.
+   */
+  private async claimOrphans(): Promise<void> {
+    const leaseMs = this.config.service.ledger.leaseMs;
+    if (Date.now() - this.lastOrphanScan < leaseMs) return;
+    this.lastOrphanScan = Date.now();
+    await this.registerOrphans(2 * leaseMs);
+  }
+
+  /** Registers the files in processing/ that no claim points to and that have lain there `minAgeMs`, except `known` ones. */
+  private async registerOrphans(minAgeMs: number, known: Set<string> = new Set()): Promise<void> {
+    for (const { folder } of this.sourceFolders()) {
+      const dir = this.folders.processing(folder);
+      let names: string[] = [];
+      try {
+        names = await readdir(dir);
+      } catch {
+        continue;
+      }
+      for (const name of names.filter((n) => !n.startsWith('.'))) {
+        const path = join(dir, name);
+        if (!known.has(path) && (await this.isOrphan(path, minAgeMs))) this.track(this.limiter.run(() => this.register(path, folder, name)));
+      }
+    }
+  }
+
+  /**
+   * Whether a file in processing/ has lain there at least `minAgeMs` with no claim made since it
+   * came (its ctime: a rename sets it; five minutes of slack for the clocks of a file server).
+   */
+  private async isOrphan(path: string, minAgeMs: number): Promise<boolean> {
+    const info = await stat(path).catch(() => undefined);
+    if (!info || Date.now() - info.ctimeMs < minAgeMs) return false;
+    return !(await this.ledger.claimedSince(path, new Date(info.ctimeMs - 300_000).toISOString()));
+  }
+
+  /** Resumes a claimed file after a stop (this node's or a dead node's); one that vanished from processing/ is recorded as such. */
+  private async resume(file: FileRecord): Promise<void> {
+    const folder = basename(join(file.processingPath, '..'));
+    try {
+      await stat(file.processingPath);
+    } catch {
+      if (await this.ledger.markVanished(file.id, 'the file disappeared from processing/ during a stop'))
+        this.log.error('claimed file is gone after a stop', { file: file.name, fileId: file.id });
+      return;
+    }
+    this.log.warn('resuming a file interrupted by a stop', { file: file.name, fileId: file.id });
+    this.activeFiles.add(file.id);
+    this.track(
+      this.limiter
+        .run(() => this.processClaimed(file, folder, false, true))
+        .finally(() => {
+          this.activeFiles.delete(file.id);
+        }),
+    );
   }
 
   /** Refuses to start on settings that would fail every send (a secret not set, a key file missing); logs warnings. */
@@ -131,32 +256,14 @@ export class GatewayService {
   /** Files in processing/ from before a crash: resume those the ledger knows, claim the others. */
   private async recover(): Promise<void> {
     const known = new Set<string>();
-    for (const file of this.ledger.unfinishedFiles()) {
+    // on SQLite this process is the only one (the lock says so): a file no claim points to is its own leftover;
+    // with several nodes it may be another node's file on its way to its claim, so only an old one is taken
+    const alone = this.config.service.ledger.kind === 'sqlite';
+    for (const file of await this.ledger.takeOverFiles({ own: true })) {
       known.add(file.processingPath);
-      const folder = basename(join(file.processingPath, '..'));
-      try {
-        await stat(file.processingPath);
-      } catch {
-        this.ledger.finishFile(file.id, 'error', { error: 'the file disappeared from processing/ during a stop' });
-        this.log.error('claimed file is gone after a stop', { file: file.name, fileId: file.id });
-        continue;
-      }
-      this.log.warn('resuming a file interrupted by a stop', { file: file.name, fileId: file.id });
-      this.track(this.limiter.run(() => this.processClaimed(file, folder, false, true)));
+      await this.resume(file);
     }
-    for (const { folder } of this.sourceFolders()) {
-      const dir = this.folders.processing(folder);
-      let names: string[] = [];
-      try {
-        names = await readdir(dir);
-      } catch {
-        continue;
-      }
-      for (const name of names.filter((n) => !n.startsWith('.'))) {
-        const path = join(dir, name);
-        if (!known.has(path)) this.track(this.limiter.run(() => this.register(path, folder, name)));
-      }
-    }
+    await this.registerOrphans(alone ? 0 : 2 * this.config.service.ledger.leaseMs, known);
   }
 
   private track(job: Promise<unknown>): void {
@@ -171,8 +278,8 @@ export class GatewayService {
 
   /** Claims a ready file: atomic rename into processing/ (the single winner), then the ledger record. */
   private async claim(file: ReadyFile): Promise<void> {
-    // while the environment fails (disk full, ledger unwritable), new files stay in the inbox: the rescan offers them again
-    if (this.intakePaused) return;
+    // while the environment fails (disk full, ledger unreachable), new files stay in the inbox: the rescan offers them again
+    if (this.intakePaused || this.ledgerDown) return;
     const dir = this.folders.processing(file.folder);
     await mkdir(dir, { recursive: true });
     const processingPath = await freeName(dir, basename(file.path));
@@ -191,8 +298,8 @@ export class GatewayService {
   private async register(processingPath: string, folder: string, name: string): Promise<void> {
     try {
       const contentHash = await hashFile(processingPath);
-      const earlier = this.config.service.onDuplicateFile === 'skip' ? this.ledger.findProcessed(folder, contentHash) : undefined;
-      const record = this.ledger.claimFile({ source: folder, name, contentHash, processingPath });
+      const earlier = this.config.service.onDuplicateFile === 'skip' ? await this.ledger.findProcessed(folder, contentHash) : undefined;
+      const record = await this.ledger.claimFile({ source: folder, name, contentHash, processingPath });
       if (!record) return;
       if (earlier) {
         const finalPath = await moveInto(processingPath, this.folders.duplicates(folder), name);
@@ -200,7 +307,7 @@ export class GatewayService {
           sidecar(finalPath, '.duplicate.txt'),
           `${name} has the same content (SHA-256 ${contentHash}) as ${earlier.name}, processed on ${earlier.claimedAt} (file #${earlier.id}).\nNothing was issued or sent again. To process it anyway, set onDuplicateFile: process in gateway.yaml.\n`,
         );
-        this.ledger.finishFile(record.id, 'duplicate', { finalPath, error: `same content as file #${earlier.id}` });
+        await this.ledger.finishFile(record.id, 'duplicate', { finalPath, error: `same content as file #${earlier.id}` });
         this.log.warn('duplicate file skipped', { file: name, fileId: record.id, source: folder, sameAs: earlier.id });
         this.onFileDone?.(record, 'duplicate');
         return;
@@ -213,12 +320,17 @@ export class GatewayService {
           `invoice-gateway could not process ${name}\n\n${message}.\nWhat to do: check the export in the source system and drop the file again.\n`,
           { file: name, source: folder, rejected: [{ key: '', errors: [new ReaderError(message, { file: name }).toJSON()] }] },
         );
-        this.ledger.finishFile(record.id, 'error', { finalPath, error: message });
+        await this.ledger.finishFile(record.id, 'error', { finalPath, error: message });
         this.log.warn('empty file moved to error/', { file: name, fileId: record.id, source: folder });
         this.onFileDone?.(record, { state: 'error', issued: 0, held: 0, rejected: 0, finalPath });
         return;
       }
-      await this.processClaimed(record, folder);
+      this.activeFiles.add(record.id);
+      try {
+        await this.processClaimed(record, folder);
+      } finally {
+        this.activeFiles.delete(record.id);
+      }
     } catch (err) {
       if (failureKind(err) === 'environment' && !this.stopping) {
         // the ledger or the disk failed, not the file: it is registered again later
@@ -238,7 +350,7 @@ export class GatewayService {
   private async processClaimed(file: FileRecord, folder: string, retried = false, resumed = false): Promise<void> {
     const log = this.log.child({ file: file.name, fileId: file.id, source: folder });
     try {
-      if (resumed && this.ledger.startAttempt(file.id) > 2) {
+      if (resumed && (await this.ledger.startAttempt(file.id)) > 2) {
         const outcome = await this.processor.quarantine(
           file,
           folder,
@@ -253,9 +365,14 @@ export class GatewayService {
       this.resumeIntake();
       this.onFileDone?.(file, outcome);
     } catch (err) {
+      if (err instanceof LeaseLostError) {
+        log.warn('another node took this file over; this node leaves it', { error: err.message });
+        return;
+      }
       const kind = failureKind(err);
       if (kind === 'environment') {
-        this.waitForEnvironment(err, log, () => this.processClaimed(file, folder));
+        this.waitingFiles.add(file.id);
+        this.waitForEnvironment(err, log, () => this.afterPause(file, folder, log));
         return;
       }
       if (!retried) {
@@ -270,6 +387,34 @@ export class GatewayService {
       } catch (second) {
         log.error('file could not be set aside; it stays in processing/', { error: errorMessage(second) });
       }
+    }
+  }
+
+  /**
+   * Takes a file up again after the environment failed: its lease may have expired meanwhile (the
+   * ledger was unreachable) and another node may have taken it over; then this node leaves it.
+   */
+  private async afterPause(file: FileRecord, folder: string, log: Logger): Promise<void> {
+    this.waitingFiles.delete(file.id);
+    let mine: boolean;
+    try {
+      // a file this node finished (moved out of processing/) but could not record: only it knows the outcome, so it records it
+      mine = this.processor.finishedUnrecorded(file.id) || (await this.ledger.reclaimFile(file.id));
+    } catch (err) {
+      if (failureKind(err) !== 'environment') throw err;
+      this.waitingFiles.add(file.id);
+      this.waitForEnvironment(err, log, () => this.afterPause(file, folder, log));
+      return;
+    }
+    if (!mine) {
+      log.warn('another node took this file over while this node was paused; left to it', {});
+      return;
+    }
+    this.activeFiles.add(file.id);
+    try {
+      await this.processClaimed(file, folder);
+    } finally {
+      this.activeFiles.delete(file.id);
     }
   }
 
@@ -312,7 +457,7 @@ export class GatewayService {
     progress: (done: number, total: number) => void,
   ): Promise<{ file: FileRecord | undefined; outcome?: FileOutcome | 'duplicate'; sent: number; dead: number; waiting: number }> {
     await this.checkSettings();
-    const released = this.ledger.releaseSending();
+    const released = await this.ledger.releaseOwnSending();
     if (released) this.log.warn('deliveries interrupted by a stop are due again', { count: released });
     const dir = this.folders.processing(folder);
     await mkdir(dir, { recursive: true });
@@ -329,11 +474,11 @@ export class GatewayService {
     await this.scheduler.tick();
     for (;;) {
       await this.exports.tick(Date.now(), { force: true });
-      const c = record ? this.ledger.deliveryStatesOfFile(record.id) : { total: 0, sent: 0, dead: 0, failed: 0 };
+      const c = record ? await this.ledger.deliveryStatesOfFile(record.id) : { total: 0, sent: 0, dead: 0, failed: 0 };
       progress(c.sent + c.dead, c.total);
       if (c.sent + c.dead + c.failed >= c.total) {
         await this.outbox.stop();
-        return { file: record ? this.ledger.file(record.id) : undefined, ...(outcome ? { outcome } : {}), sent: c.sent, dead: c.dead, waiting: c.failed };
+        return { file: record ? await this.ledger.file(record.id) : undefined, ...(outcome ? { outcome } : {}), sent: c.sent, dead: c.dead, waiting: c.failed };
       }
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -354,8 +499,11 @@ export class GatewayService {
     await this.transports.close();
     await closeFormats();
     await this.gate.close();
-    this.ledger.close();
-    this.lock.release();
+    // leases are renewed until the work under way is done, so no other node takes it over meanwhile
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    while (this.renewing) await new Promise((r) => setTimeout(r, 20));
+    await this.ledger.leave().catch((err: unknown) => this.log.warn('could not sign off from the ledger', { error: errorMessage(err) }));
+    await this.opened.close();
     this.log.info('stopped');
   }
 }

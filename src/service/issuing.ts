@@ -83,7 +83,7 @@ export class Issuer {
     const dated = asIssuedToday(invoice, this.clock());
     const errors = await this.errorsOf(dated, deliveries);
     if (errors.length) return { status: 'rejected', errors };
-    const issued = ledger.issueHeld(held.id, dated, deliveries);
+    const issued = await ledger.issueHeld(held.id, dated, deliveries);
     return issued ? { status: 'issued', number: issued.number } : { status: 'gone' };
   }
 }

@@ -37,7 +37,7 @@ export class Outbox {
   private running = 0;
   private readonly perTarget = new Map<string, number>();
   /** outcomes the ledger could not record yet (disk full): retried before anything new is claimed */
-  private readonly unrecorded: (() => void)[] = [];
+  private readonly unrecorded: (() => Promise<void>)[] = [];
   /** why sending is paused, for the log */
   private paused?: string;
   private stopped = true;
@@ -71,13 +71,13 @@ export class Outbox {
     if (this.stopped || this.ticking) return;
     this.ticking = true;
     try {
-      if (!this.recordPending()) {
+      if (!(await this.recordPending())) {
         this.schedule(Math.max(this.settings.pollIntervalMs, 2000));
         return;
       }
       const free = this.settings.concurrency - this.running;
       const full = [...this.perTarget].filter(([, n]) => n >= this.settings.perTargetConcurrency).map(([key]) => key);
-      const due = free > 0 ? this.ledger.claimDueDeliveries(Date.now(), free, full) : [];
+      const due = free > 0 ? await this.ledger.claimDueDeliveries(Date.now(), free, full) : [];
       if (this.paused) {
         this.log.info('ledger writable again: sending resumes');
         this.paused = undefined;
@@ -109,10 +109,10 @@ export class Outbox {
   }
 
   /** Records outcomes kept in memory while the ledger failed; false while it still fails. */
-  private recordPending(): boolean {
+  private async recordPending(): Promise<boolean> {
     while (this.unrecorded.length) {
       try {
-        this.unrecorded[0]!();
+        await this.unrecorded[0]!();
         this.unrecorded.shift();
       } catch (err) {
         this.pause(err);
@@ -123,14 +123,14 @@ export class Outbox {
   }
 
   /** Writes an outcome to the ledger now, or keeps it for later when the ledger fails. */
-  private record(write: () => void): void {
+  private async record(write: () => Promise<void>): Promise<void> {
     // behind outcomes that still wait, in order
     if (this.unrecorded.length) {
       this.unrecorded.push(write);
       return;
     }
     try {
-      write();
+      await write();
     } catch (err) {
       this.unrecorded.push(write);
       this.pause(err);
@@ -141,7 +141,7 @@ export class Outbox {
   async deliver(delivery: DeliveryRecord): Promise<void> {
     const log = this.log.child({ invoice: delivery.invoiceNumber, delivery: delivery.id, route: delivery.routeId, target: delivery.target });
     try {
-      const record = this.ledger.invoiceById(delivery.invoiceId);
+      const record = await this.ledger.invoiceById(delivery.invoiceId);
       if (!record) throw new TransportError(`invoice ${delivery.invoiceId} is not in the ledger`, true);
       const document = await renderDocument(delivery.format, record.invoice, delivery.options, documentBaseName(delivery));
       if (delivery.format === 'ubl' && this.gate) {
@@ -157,7 +157,7 @@ export class Outbox {
         this.settings.sendTimeoutMs,
         () => new TransportError(`no answer from ${targetKey(delivery)} within ${timeoutS} s; the send was abandoned and will be tried again`, false),
       );
-      this.record(() => this.ledger.markSent(delivery.id, result));
+      await this.record(() => this.ledger.markSent(delivery.id, result));
       log.info('delivery sent', { result, attempt: delivery.attempts });
     } catch (err) {
       const permanent = err instanceof FormatError || (err instanceof TransportError && err.permanent);
@@ -166,7 +166,7 @@ export class Outbox {
       const dead = permanent || (!waits && delivery.attempts >= this.settings.maxAttempts);
       const next = Date.now() + retryDelay(delivery.attempts, this.settings.firstRetryAfterMs, this.settings.maxRetryAfterMs);
       const reason = errorMessage(err);
-      this.record(() => this.ledger.markFailed(delivery.id, reason, next, dead));
+      await this.record(() => this.ledger.markFailed(delivery.id, reason, next, dead));
       if (dead) log.error('delivery dead', { error: reason, attempts: delivery.attempts, permanent });
       else
         log.warn('delivery failed, will retry', {

@@ -50,7 +50,7 @@ export interface FileOutcome {
 /** Takes a claimed file through check, numbering and storage, then archives it or files it as an error. */
 export class FileProcessor {
   /** files moved to archive/ or error/ whose finish the ledger could not record yet */
-  private readonly unrecorded = new Map<number, { write: () => void; outcome: FileOutcome }>();
+  private readonly unrecorded = new Map<number, { write: () => Promise<void>; outcome: FileOutcome }>();
   constructor(
     private readonly config: GatewayConfig,
     private readonly ledger: Ledger,
@@ -65,21 +65,26 @@ export class FileProcessor {
    * moved, the record is kept and written when the file is tried again, instead of processing a
    * file that is no longer in processing/.
    */
-  private finish(file: FileRecord, outcome: FileOutcome, details: Parameters<Ledger['finishFile']>[2]): void {
-    const write = (): void => this.ledger.finishFile(file.id, outcome.state, details);
+  private async finish(file: FileRecord, outcome: FileOutcome, details: Parameters<Ledger['finishFile']>[2]): Promise<void> {
+    const write = (): Promise<void> => this.ledger.finishFile(file.id, outcome.state, details);
     try {
-      write();
+      await write();
     } catch (err) {
       this.unrecorded.set(file.id, { write, outcome });
       throw err;
     }
   }
 
+  /** Whether this file was finished (moved on) but its outcome could not be recorded yet. */
+  finishedUnrecorded(fileId: number): boolean {
+    return this.unrecorded.has(fileId);
+  }
+
   /** Processes (or resumes) a claimed file in processing/. */
   async process(file: FileRecord, folder: string): Promise<FileOutcome> {
     const done = this.unrecorded.get(file.id);
     if (done) {
-      done.write();
+      await done.write();
       this.unrecorded.delete(file.id);
       return done.outcome;
     }
@@ -125,9 +130,9 @@ export class FileProcessor {
     let held = 0;
     let issuedBefore = 0;
     const batch: { request: IssueRequest; item: PreparedInvoice & { ok: true } }[] = [];
-    const flush = (): void => {
+    const flush = async (): Promise<void> => {
       if (!batch.length) return;
-      const results = this.ledger.issue(batch.map((b) => b.request));
+      const results = await this.ledger.issue(batch.map((b) => b.request));
       results.forEach((result, i) => {
         const { item } = batch[i]!;
         this.record(result, item, receipt, reject, log);
@@ -147,7 +152,7 @@ export class FileProcessor {
       const definition = mappings.get(item.mapping);
       const rule = this.issuer.sendRuleOf(item);
       if (rule?.when) {
-        flush(); // an earlier drop of the same order in this batch must be stored before it is looked up
+        await flush(); // an earlier drop of the same order in this batch must be stored before it is looked up
         if (await this.applyStatusUpdate(item, rule.when.status, receipt, log)) continue;
       }
       const request: IssueRequest = {
@@ -162,9 +167,9 @@ export class FileProcessor {
       const hold = this.issuer.holdOf(item);
       if (hold) request.hold = hold;
       batch.push({ request, item });
-      if (batch.length >= ISSUE_BATCH) flush();
+      if (batch.length >= ISSUE_BATCH) await flush();
     }
-    flush();
+    await flush();
 
     const state = rejectedCount > 0 ? 'partial' : 'done';
     const finalPath = await moveInto(file.processingPath, this.folders.archive(folder), file.name);
@@ -199,7 +204,7 @@ export class FileProcessor {
           )
         : undefined;
     const outcome: FileOutcome = { state, issued, held, rejected: rejectedCount, finalPath, ...(reportPath ? { reportPath } : {}) };
-    this.finish(file, outcome, { finalPath, invoicesFound: issued + held + issuedBefore + rejectedCount, invoicesRejected: rejectedCount });
+    await this.finish(file, outcome, { finalPath, invoicesFound: issued + held + issuedBefore + rejectedCount, invoicesRejected: rejectedCount });
     log.info('file processed', { state, issued, held, issuedBefore, rejected: rejectedCount, archived: finalPath });
     return outcome;
   }
@@ -214,12 +219,12 @@ export class FileProcessor {
    */
   private async applyStatusUpdate(item: PreparedInvoice & { ok: true }, status: string, receipt: ReceiptInvoice[], log: Logger): Promise<boolean> {
     const orderKey = orderKeyOf(item.invoice);
-    const heldBefore = this.ledger.heldForOrder(orderKey);
+    const heldBefore = await this.ledger.heldForOrder(orderKey);
     if (heldBefore) {
       if (item.invoice.meta.orderStatus === status) {
         const outcome = await this.issuer.issueHeld(this.ledger, heldBefore, item.invoice, item.deliveries);
         if (outcome.status === 'rejected') {
-          this.ledger.updateHeld(heldBefore.id, item.invoice, item.deliveries);
+          await this.ledger.updateHeld(heldBefore.id, item.invoice, item.deliveries);
           log.warn('order reached its status but fails the checks; it stays held', {
             key: item.key,
             errors: outcome.errors.map((e) => `[${e.code}] ${e.message}`),
@@ -244,7 +249,7 @@ export class FileProcessor {
           this.onIssued();
         }
       } else {
-        this.ledger.updateHeld(heldBefore.id, item.invoice, item.deliveries);
+        await this.ledger.updateHeld(heldBefore.id, item.invoice, item.deliveries);
         receipt.push({
           key: item.key,
           state: `held, updated (status ${item.invoice.meta.orderStatus ?? 'none'})`,
@@ -254,7 +259,7 @@ export class FileProcessor {
       }
       return true;
     }
-    const issuedBefore = this.ledger.issuedForOrder(orderKey);
+    const issuedBefore = await this.ledger.issuedForOrder(orderKey);
     if (issuedBefore) {
       log.info('order already invoiced; status update ignored', { key: item.key, invoice: issuedBefore.number });
       receipt.push({ key: item.key, number: issuedBefore.number, state: 'already invoiced', payable: item.invoice.totals.payableAmount, deliveries: [] });
@@ -319,7 +324,7 @@ export class FileProcessor {
       { file: file.name },
       err instanceof Error ? err.stack : undefined,
     );
-    const stored = this.ledger.invoicesOfFile(file.id).filter((i) => i.state !== 'rejected').length;
+    const stored = (await this.ledger.invoicesOfFile(file.id)).filter((i) => i.state !== 'rejected').length;
     const policy = stored
       ? `${stored} invoice(s) of this file were issued before the fault and stay issued; the file is set aside so that it cannot stop the gateway again.`
       : 'Nothing from this file was issued; it is set aside so that it cannot stop the gateway again.';
@@ -339,7 +344,7 @@ export class FileProcessor {
     const reportPath = await this.writeReports(file, folder, rejected, 0, rejectedCount, policy, finalPath);
     const first = rejected[0]?.errors[0];
     const outcome: FileOutcome = { state: 'error', issued: 0, held: 0, rejected: rejectedCount, finalPath, reportPath };
-    this.finish(file, outcome, {
+    await this.finish(file, outcome, {
       finalPath,
       invoicesFound: accepted + rejectedCount,
       invoicesRejected: rejectedCount,

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { errorMessage } from '../errors.js';
+import { OutageLog } from '../util/outage.js';
 import type { InvoiceRecord, Ledger } from '../ledger/ledger.js';
 import { errorReportJson, renderErrorReport } from '../report/error-report.js';
 import { freeReportBase, type Folders, writeErrorReports } from './folders.js';
@@ -10,6 +10,7 @@ import type { Logger } from './log.js';
 export class Scheduler {
   private timer?: NodeJS.Timeout;
   private running?: Promise<number>;
+  private readonly outage: OutageLog;
 
   constructor(
     private readonly ledger: Ledger,
@@ -18,7 +19,9 @@ export class Scheduler {
     private readonly everyMs: number,
     private readonly log: Logger,
     private readonly onIssued: () => void,
-  ) {}
+  ) {
+    this.outage = new OutageLog(log, 'deferred invoices');
+  }
 
   start(): void {
     this.timer = setInterval(() => void this.tick(), this.everyMs);
@@ -36,7 +39,7 @@ export class Scheduler {
   private async pass(): Promise<number> {
     let issued = 0;
     try {
-      for (const held of this.ledger.dueHeld(Date.now())) {
+      for (const held of await this.ledger.claimDueHeld(Date.now())) {
         const outcome = await this.issuer.issueHeld(this.ledger, held, held.invoice, held.deliveries);
         if (outcome.status === 'issued') {
           issued++;
@@ -45,8 +48,9 @@ export class Scheduler {
           await this.reject(held, outcome.errors);
         }
       }
+      this.outage.ok();
     } catch (err) {
-      this.log.error('scheduler: cannot issue held invoices', { error: errorMessage(err) });
+      this.outage.failed(err);
     }
     if (issued) this.onIssued();
     return issued;
@@ -54,7 +58,7 @@ export class Scheduler {
 
   /** A held invoice that fails its checks when due takes no number: reported like a rejected invoice of its file. */
   private async reject(held: InvoiceRecord, errors: import('../errors.js').GatewayError[]): Promise<void> {
-    const file = this.ledger.file(held.fileId);
+    const file = await this.ledger.file(held.fileId);
     const name = basename(held.invoice.meta.sourceFile);
     const item = { key: held.invoice.meta.sourceKey, errors };
     const base = await freeReportBase(this.folders.error(file?.source ?? 'held'), name);
@@ -64,7 +68,7 @@ export class Scheduler {
       renderErrorReport(name, [item], { accepted: 0, policy }),
       errorReportJson(name, [item], { heldInvoiceId: held.id, fileId: held.fileId }),
     );
-    this.ledger.rejectHeld(held.id, errors.map((e) => e.describe()).join('; '));
+    await this.ledger.rejectHeld(held.id, errors.map((e) => e.describe()).join('; '));
     this.log.error('held invoice rejected when due; not numbered', {
       key: item.key,
       file: name,

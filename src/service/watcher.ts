@@ -62,6 +62,14 @@ export class InboxWatcher {
 
   async start(): Promise<void> {
     const dirs = [...this.folderByDir.keys()];
+    const w = this.settings.watch;
+    // scan mode: on SMB/NFS shares events are missed or come minutes late, so directory scans are the source
+    if (w.mode === 'scan') {
+      await this.rescan();
+      this.timers.push(setInterval(() => void this.rescan(), w.rescanEveryMs));
+      this.timers.push(setInterval(() => void this.check(), Math.max(50, Math.min(500, Math.floor(w.stableForMs / 4)))));
+      return;
+    }
     this.watcher = watch(dirs, {
       depth: 0,
       ignoreInitial: true,
@@ -73,7 +81,6 @@ export class InboxWatcher {
     this.watcher.on('change', (path) => this.track(path));
     this.watcher.on('error', (err) => this.log.warn('watcher error; the rescan will catch up', { error: String(err) }));
     await this.rescan();
-    const w = this.settings.watch;
     this.timers.push(setInterval(() => void this.rescan(), w.rescanEveryMs));
     this.timers.push(setInterval(() => void this.check(), Math.max(50, Math.min(500, Math.floor(w.stableForMs / 4)))));
   }

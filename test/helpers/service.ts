@@ -52,9 +52,12 @@ export function workspace(gateway: Record<string, unknown> = {}, customers: Reco
   return ws;
 }
 
-/** Starts `invoice-gateway run` on a workspace as a child process. */
-export function startService(ws: Workspace): ChildProcess {
-  const child = spawn(process.execPath, [CLI, 'run', '--config', ws.config, '--mappings', ws.mappings, '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `invoice-gateway run` on a workspace as a child process (`env`: e.g. IGW_NODE_ID for one of several nodes). */
+export function startService(ws: Workspace, env: Record<string, string> = {}): ChildProcess {
+  const child = spawn(process.execPath, [CLI, 'run', '--config', ws.config, '--mappings', ws.mappings, '--quiet'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr += d.toString();
@@ -74,12 +77,17 @@ export async function stopService(child: ChildProcess, signal: NodeJS.Signals = 
 }
 
 /** Polls until `check` returns a truthy value, or fails after `timeoutMs` with `what`. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 20_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+  everyMs = 50,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     let value: T | undefined | false;
     try {
-      value = check();
+      value = await check();
     } catch {
       value = undefined;
     }

@@ -1,0 +1,69 @@
+import type { LedgerStatus } from './ledger.js';
+import { nodeFromRow, type Row } from './rows.js';
+
+/** The read queries behind `status`, in SQL that SQLite and PostgreSQL both run. */
+export const STATUS_SQL = {
+  oldest: `SELECT d.id, i.number, d.created_at FROM deliveries d JOIN invoices i ON i.id = d.invoice_id
+    WHERE d.state IN ('pending', 'failed', 'sending') ORDER BY d.created_at, d.id LIMIT 1`,
+  failures: `SELECT d.id, i.number, d.route_id, d.state, d.attempts, d.last_error, COALESCE(d.sent_at, d.created_at) AS at
+    FROM deliveries d JOIN invoices i ON i.id = d.invoice_id WHERE d.last_error IS NOT NULL AND d.state IN ('failed', 'dead') ORDER BY d.id DESC LIMIT 10`,
+  filesInError: `SELECT id, source, name, error, final_path, COALESCE(finished_at, claimed_at) AS at FROM files WHERE state = 'error' ORDER BY id DESC LIMIT 10`,
+  runs: `SELECT f.id, f.name, f.claimed_at, COUNT(d.id) AS total,
+      SUM(CASE WHEN d.state = 'sent' THEN 1 ELSE 0 END) AS done, SUM(CASE WHEN d.state = 'dead' THEN 1 ELSE 0 END) AS dead, MAX(d.sent_at) AS last_sent
+    FROM files f JOIN invoices i ON i.file_id = f.id JOIN deliveries d ON d.invoice_id = i.id
+    WHERE f.id IN (SELECT file_id FROM invoices i2 JOIN deliveries d2 ON d2.invoice_id = i2.id WHERE d2.state IN ('pending', 'failed', 'sending'))
+      OR f.id = (SELECT MAX(id) FROM files)
+    GROUP BY f.id, f.name, f.claimed_at ORDER BY f.id DESC LIMIT 10`,
+  nodes: `SELECT * FROM nodes ORDER BY id`,
+};
+
+const n = (v: unknown): number => Number(v ?? 0);
+
+/** Assembles the status from the rows of STATUS_SQL and the counts per state. */
+export function statusFromRows(
+  _now: number,
+  r: {
+    files: Record<string, number>;
+    invoices: Record<string, number>;
+    deliveries: Record<string, number>;
+    oldest: Row | undefined;
+    failures: Row[];
+    filesInError: Row[];
+    runs: Row[];
+    nodes: Row[];
+  },
+): LedgerStatus {
+  return {
+    files: r.files,
+    invoices: r.invoices,
+    deliveries: r.deliveries,
+    ...(r.oldest ? { oldestPending: { id: n(r.oldest['id']), invoiceNumber: r.oldest['number'] as string, since: r.oldest['created_at'] as string } } : {}),
+    filesInError: r.filesInError.map((f) => ({
+      id: n(f['id']),
+      source: f['source'] as string,
+      name: f['name'] as string,
+      error: String(f['error'] ?? '').slice(0, 300),
+      at: f['at'] as string,
+      ...(f['final_path'] ? { finalPath: f['final_path'] as string } : {}),
+    })),
+    recentFailures: r.failures.map((f) => ({
+      id: n(f['id']),
+      invoiceNumber: f['number'] as string,
+      routeId: f['route_id'] as string,
+      state: f['state'] as string,
+      attempts: n(f['attempts']),
+      error: f['last_error'] as string,
+      at: f['at'] as string,
+    })),
+    runs: r.runs.map((run) => ({
+      fileId: n(run['id']),
+      name: run['name'] as string,
+      total: n(run['total']),
+      done: n(run['done']),
+      dead: n(run['dead']),
+      startedAt: run['claimed_at'] as string,
+      ...(run['last_sent'] ? { lastSentAt: run['last_sent'] as string } : {}),
+    })),
+    nodes: r.nodes.map(nodeFromRow),
+  };
+}

@@ -1,0 +1,299 @@
+import { strict as assert } from 'node:assert';
+import { businessKeyOf, copyKey, deliveryKey, resendOf } from '../../src/ledger/keys.js';
+import type { IssueRequest, Ledger } from '../../src/ledger/ledger.js';
+import type { LeaseSettings } from '../../src/ledger/sqlite.js';
+import type { CalculatedInvoice } from '../../src/model/invoice.js';
+import { minimalInvoice } from './invoice.js';
+import type { Delivery } from '../../src/routing/route.js';
+import { waitFor } from './service.js';
+import { LeaseLostError } from '../../src/errors.js';
+
+const invoice = minimalInvoice;
+
+const route = (routeId: string, transport = 'folder', target = 'out', format = 'json'): Delivery =>
+  ({ routeId, format, transport, target, options: {}, reason: 'test' }) as Delivery;
+
+/** A back-end under test: `database()` makes a fresh, empty ledger store; `open` connects a node to it. */
+export interface Backend {
+  database(): Promise<string>;
+  open(where: string, lease: LeaseSettings): Promise<Ledger>;
+}
+
+/** Long enough that nothing expires during a test step on a busy machine, unless a test waits for it. */
+const LEASE = 60_000;
+/** Short, for the tests that wait for a dead node's lease to expire. */
+const SHORT_LEASE = 3_000;
+
+/**
+ * The ledger's contract, written against the interface: SQLite and PostgreSQL pass the same tests.
+ * Two ledger objects on one store are two nodes.
+ */
+export function ledgerConformance(name: string, backend: () => Backend): void {
+  describe(`ledger contract: ${name}`, function () {
+    this.timeout(60_000);
+    let where: string;
+    let ledger: Ledger;
+    let fileId: number;
+    const others: Ledger[] = [];
+    const node = async (nodeId: string, leaseMs = LEASE): Promise<Ledger> => {
+      const l = await backend().open(where, { nodeId, leaseMs });
+      others.push(l);
+      return l;
+    };
+    beforeEach(async () => {
+      where = await backend().database();
+      ledger = await backend().open(where, { nodeId: 'node-a', leaseMs: LEASE });
+      fileId = (await ledger.claimFile({ source: 'members', name: 'a.csv', contentHash: 'h1', processingPath: '/p/a.csv' }))!.id;
+    });
+    afterEach(async () => {
+      await ledger.close();
+      for (const l of others.splice(0)) await l.close();
+    });
+    const request = (seq: number, inv: CalculatedInvoice, extra: Partial<IssueRequest> = {}): IssueRequest => ({
+      fileId,
+      seqInFile: seq,
+      invoice: inv,
+      deliveries: [route('json-folder-1')],
+      numberFormat: '{yyyy}-{seq:5}',
+      businessKey: businessKeyOf(inv, 'members'),
+      ...extra,
+    });
+
+    it('a processing path is claimed once', async () => {
+      assert.equal(await ledger.claimFile({ source: 'members', name: 'a.csv', contentHash: 'h1', processingPath: '/p/a.csv' }), undefined);
+      const b = await node('node-b');
+      assert.equal(await b.claimFile({ source: 'members', name: 'a.csv', contentHash: 'h1', processingPath: '/p/a.csv' }), undefined, 'nor by another node');
+    });
+
+    it('numbers are gap-free per seller and series, and a resumed file gets back what it stored', async () => {
+      const results = await ledger.issue([request(1, invoice('a', '1')), request(2, invoice('a', '2')), request(3, invoice('b', '3'))]);
+      assert.deepEqual(
+        results.map((r) => (r.status === 'issued' ? r.number : r.status)),
+        ['2026-00001', '2026-00002', '2026-00001'],
+      );
+      const again = await ledger.issue([request(2, invoice('a', '2'))]);
+      assert.equal(again[0]!.status, 'existing');
+    });
+
+    it('numbers stay gap-free and unique when four nodes issue into one series at once', async () => {
+      const nodes = [ledger, await node('node-b'), await node('node-c'), await node('node-d')];
+      const files = await Promise.all(
+        nodes.map(async (n, i) => (await n.claimFile({ source: 'members', name: `n${i}.csv`, contentHash: `n${i}`, processingPath: `/p/n${i}.csv` }))!.id),
+      );
+      const numbers = (
+        await Promise.all(
+          nodes.map(async (n, i) => {
+            const got: string[] = [];
+            for (let k = 1; k <= 25; k++) {
+              const [r] = await n.issue([{ ...request(k, invoice('a', `${i}-${k}`)), fileId: files[i]! }]);
+              if (r?.status === 'issued') got.push(r.number);
+            }
+            return got;
+          }),
+        )
+      )
+        .flat()
+        .sort();
+      assert.deepEqual(
+        numbers,
+        Array.from({ length: 100 }, (_, i) => `2026-${String(i + 1).padStart(5, '0')}`),
+      );
+    });
+
+    it('an invoice whose business key was issued before is not issued again, unless asked', async () => {
+      await ledger.issue([request(1, invoice('a', 'K1'))]);
+      const second = (await ledger.claimFile({ source: 'members', name: 'b.csv', contentHash: 'h2', processingPath: '/p/b.csv' }))!.id;
+      const [before] = await ledger.issue([{ ...request(1, invoice('a', 'K1')), fileId: second }]);
+      assert.deepEqual(before, { status: 'issued-before', invoiceId: 1, number: '2026-00001', existingFile: 'a.csv' });
+      const [again] = await ledger.issue([{ ...request(2, invoice('a', 'K1')), fileId: second, issueAgain: true }]);
+      assert.equal(again!.status, 'issued');
+      // another seller's invoice with the same source key is its own
+      const [other] = await ledger.issue([{ ...request(3, invoice('b', 'K1')), fileId: second }]);
+      assert.equal(other!.status, 'issued');
+    });
+
+    it('one call holding the same business key or own number twice stores the first and refuses the second', async () => {
+      const results = await ledger.issue([
+        request(1, invoice('a', 'K1')),
+        request(2, invoice('a', 'K2', { number: 'F-1' })),
+        request(3, invoice('a', 'K1')),
+        request(4, invoice('a', 'K3', { number: 'F-1' })),
+        request(5, invoice('a', 'K4')),
+      ]);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['issued', 'issued', 'issued-before', 'duplicate-number', 'issued'],
+      );
+      assert.deepEqual(results[2], {
+        status: 'issued-before',
+        invoiceId: (results[0] as { invoiceId: number }).invoiceId,
+        number: '2026-00001',
+        existingFile: 'a.csv',
+      });
+      assert.equal((results[4] as { number: string }).number, '2026-00002', 'no number taken by a refused one');
+    });
+
+    it('two nodes storing the same business key at the same moment issue it once', async () => {
+      const b = await node('node-b');
+      const fileB = (await b.claimFile({ source: 'members', name: 'b.csv', contentHash: 'h2', processingPath: '/p/b.csv' }))!.id;
+      const results = await Promise.all([ledger.issue([request(1, invoice('a', 'SAME'))]), b.issue([{ ...request(1, invoice('a', 'SAME')), fileId: fileB }])]);
+      assert.deepEqual(results.map((r) => r[0]!.status).sort(), ['issued', 'issued-before']);
+    });
+
+    it('numbers are unique per seller: looking one up takes the seller', async () => {
+      await ledger.issue([request(1, invoice('a', '1')), request(2, invoice('b', '2'))]);
+      assert.equal((await ledger.invoiceByNumber('a', '2026-00001'))!.invoice.meta.sourceKey, '1');
+      assert.equal((await ledger.invoiceByNumber('b', '2026-00001'))!.invoice.meta.sourceKey, '2');
+      assert.deepEqual(await ledger.sellersOfNumber('2026-00001'), ['a', 'b']);
+      assert.equal(await ledger.invoiceByNumber('c', '2026-00001'), undefined);
+    });
+
+    it('a number from the source is kept, and refused when the seller used it before', async () => {
+      const [kept] = await ledger.issue([request(1, invoice('a', 'X', { number: 'F-9' }))]);
+      assert.deepEqual(kept, { status: 'issued', invoiceId: 1, number: 'F-9' });
+      const [clash] = await ledger.issue([request(2, invoice('a', 'Y', { number: 'F-9' }))]);
+      assert.equal(clash!.status, 'duplicate-number');
+    });
+
+    it('the payment reference defaults to the number; a document passed through keeps its own (none)', async () => {
+      await ledger.issue([request(1, invoice('a', '1')), request(2, invoice('a', '2', { meta: { ...invoice('a', '2').meta, amountsDeclared: true } }))]);
+      assert.equal((await ledger.invoiceByNumber('a', '2026-00001'))!.invoice.payment!.paymentReference, '2026-00001');
+      assert.equal((await ledger.invoiceByNumber('a', '2026-00002'))!.invoice.payment!.paymentReference, undefined);
+    });
+
+    it('a held invoice takes its number when issued, and one rejected when due leaves the schedule without a number', async () => {
+      const [held] = await ledger.issue([
+        request(1, invoice('a', '1'), { hold: { orderKey: 'a|1', until: 0 } }),
+        request(2, invoice('a', '2'), { hold: { orderKey: 'a|2', until: 0 } }),
+      ]);
+      assert.equal(held!.status, 'held');
+      const due = await ledger.claimDueHeld(Date.now());
+      assert.equal(due.length, 2);
+      assert.deepEqual(await ledger.issueHeld(due[0]!.id, invoice('a', '1'), [route('json-folder-1')]), { number: '2026-00001' });
+      assert.equal(await ledger.issueHeld(due[0]!.id, invoice('a', '1'), [route('json-folder-1')]), undefined, 'issued once');
+      await ledger.rejectHeld(due[1]!.id, 'PEPPOL-EN16931-R010');
+      assert.deepEqual(await ledger.claimDueHeld(Date.now()), []);
+      assert.equal((await ledger.invoiceById(due[1]!.id))!.state, 'rejected');
+      assert.equal((await ledger.invoiceById(due[1]!.id))!.number, undefined);
+    });
+
+    it('a due held invoice is checked by one node at a time; a dead node’s claim passes on when it expires', async () => {
+      const a = await node('node-a2', SHORT_LEASE);
+      await ledger.issue([request(1, invoice('a', '1'), { hold: { orderKey: 'a|1', until: 0 } })]);
+      const b = await node('node-b');
+      assert.equal((await a.claimDueHeld(Date.now())).length, 1);
+      assert.equal((await b.claimDueHeld(Date.now())).length, 0, 'leased to node a2');
+      const taken = await waitFor('the lease to expire', async () => (await b.claimDueHeld(Date.now())).length === 1 || undefined, 30_000);
+      assert.ok(taken);
+    });
+
+    it('deliveries: keys from the number and route, busy targets skipped, a start releases only its own', async () => {
+      await ledger.issue([
+        request(1, invoice('a', '1'), { deliveries: [route('json-sftp-1', 'sftp', 'dead-server'), route('json-folder-2')] }),
+        request(2, invoice('a', '2'), { deliveries: [route('json-sftp-1', 'sftp', 'dead-server')] }),
+      ]);
+      const claimed = await ledger.claimDueDeliveries(Date.now(), 10, ['sftp:dead-server']);
+      assert.deepEqual(
+        claimed.map((d) => d.idempotencyKey),
+        [deliveryKey('a', '2026-00001', 'json-folder-2')],
+      );
+      await ledger.markSent(claimed[0]!.id, 'written');
+      const rest = await ledger.claimDueDeliveries(Date.now(), 10);
+      assert.equal(rest.length, 2);
+      const b = await node('node-b');
+      assert.equal(await b.releaseOwnSending(), 0, "another node's sends are not released");
+      assert.deepEqual(await b.claimDueDeliveries(Date.now(), 10), [], 'nor claimed while their lease runs');
+      assert.equal(await ledger.releaseOwnSending(), 2);
+      await ledger.markFailed(rest[0]!.id, 'down', Date.now() + 60_000, false);
+      assert.equal((await ledger.claimDueDeliveries(Date.now(), 10)).length, 1, 'a failed one waits for its time');
+    });
+
+    it('two nodes claiming at once never get the same delivery; a dead node’s sends pass on after its lease', async () => {
+      const requests = Array.from({ length: 40 }, (_, i) => request(i + 1, invoice('a', String(i + 1))));
+      await ledger.issue(requests);
+      const dying = await node('node-dying', SHORT_LEASE);
+      const b = await node('node-b');
+      const [x, y] = await Promise.all([dying.claimDueDeliveries(Date.now(), 25), b.claimDueDeliveries(Date.now(), 25)]);
+      const ids = [...x!, ...y!].map((d) => d.id);
+      assert.equal(ids.length, 40);
+      assert.equal(new Set(ids).size, 40, 'no delivery claimed twice');
+      // node-dying stops renewing: its claims come back to the others, with their attempt counted
+      const takenOver = await waitFor(
+        'the dead node’s lease to expire',
+        async () => {
+          const got = await b.claimDueDeliveries(Date.now(), 50);
+          return got.length ? got : undefined;
+        },
+        30_000,
+      );
+      assert.deepEqual(takenOver.map((d) => d.id).sort(), x!.map((d) => d.id).sort());
+      assert.ok(takenOver.every((d) => d.attempts === 2));
+    });
+
+    it('renewing keeps a lease; a claimed file passes to another node only when its lease expired', async () => {
+      const a = await node('node-a2', SHORT_LEASE);
+      const file = (await a.claimFile({ source: 'members', name: 'c.csv', contentHash: 'h3', processingPath: '/p/c.csv' }))!;
+      const b = await node('node-b');
+      assert.deepEqual(await b.takeOverFiles({ own: true }), [], 'not while a2 holds it');
+      await a.renewLeases();
+      assert.deepEqual(
+        (await a.takeOverFiles({ own: true })).map((f) => f.id),
+        [file.id],
+        'a node at start takes back its own leftovers',
+      );
+      const taken = await waitFor('the lease to expire', async () => (await b.takeOverFiles({ own: false })).find((f) => f.id === file.id), 30_000);
+      assert.equal(taken.name, 'c.csv');
+      assert.deepEqual(await a.takeOverFiles({ own: false }), [], 'now b holds it');
+      assert.equal(await a.reclaimFile(file.id), false, 'a node back from a pause finds its file taken over and leaves it');
+      await assert.rejects(
+        a.issue([{ ...request(1, invoice('a', 'late')), fileId: file.id }]),
+        (err: Error) => err instanceof LeaseLostError,
+        'nor can it store invoices for it any more (fencing)',
+      );
+      assert.equal(await b.reclaimFile(file.id), true);
+    });
+
+    it('exactly one node writes an accounting batch', async () => {
+      await ledger.issue([
+        request(1, invoice('a', '1'), { deliveries: [route('exact-1', 'folder', 'adm', 'exact-online')] }),
+        request(2, invoice('a', '2'), { deliveries: [route('exact-1', 'folder', 'adm', 'exact-online')] }),
+      ]);
+      const b = await node('node-b');
+      const pending = await ledger.pendingExports('exact-online', 'adm', Date.now());
+      assert.equal(pending.length, 2);
+      assert.deepEqual(await ledger.claimDueDeliveries(Date.now(), 10), [], 'batched formats are not sent one by one');
+      const batch = { format: 'exact-online', administration: 'adm', fileName: 'f.xml', contentHash: 'x', deliveryIds: pending.map((d) => d.id) };
+      const [first, second] = await Promise.all([ledger.openBatch(batch), b.openBatch({ ...batch, fileName: 'g.xml' })]);
+      assert.equal([first, second].filter((id) => id !== undefined).length, 1);
+      const winner = first !== undefined ? ledger : b;
+      const loser = first !== undefined ? b : ledger;
+      assert.deepEqual(await loser.takeOverBatches(), [], 'the batch is leased to the node writing it');
+      await winner.finishBatch((first ?? second)!, [
+        { invoiceNumber: '2026-00001', contentHash: 'a' },
+        { invoiceNumber: '2026-00002', contentHash: 'b' },
+      ]);
+      assert.equal(await ledger.exportedIn('exact-online', 'adm', '2026-00002'), first ?? second);
+      assert.deepEqual(await ledger.pendingExports('exact-online', 'adm', Date.now()), []);
+    });
+
+    it('a resend is a new copy with its own key, logged', async () => {
+      await ledger.issue([request(1, invoice('a', '1'))]);
+      assert.equal(await ledger.resend('a', '2026-00001', 'lost'), 1);
+      assert.equal(await ledger.resend('b', '2026-00001', 'wrong seller'), 0);
+      const keys = (await ledger.deliveriesOfInvoice(1)).map((d) => d.idempotencyKey);
+      assert.deepEqual(keys, [deliveryKey('a', '2026-00001', 'json-folder-1'), copyKey('a', '2026-00001', 'json-folder-1', 'resend', 1)]);
+      assert.equal(resendOf(keys[1]!), 1);
+      assert.equal(resendOf(keys[0]!), undefined);
+    });
+
+    it('nodes: a heartbeat with the pause reason while renewing, gone after a graceful stop', async () => {
+      await ledger.renewLeases({ paused: 'disk full' });
+      const [me] = await ledger.nodes();
+      assert.equal(me!.id, 'node-a');
+      assert.equal(me!.paused, 'disk full');
+      assert.equal((await ledger.status(Date.now())).nodes.length, 1);
+      await ledger.leave();
+      assert.deepEqual(await ledger.nodes(), []);
+    });
+  });
+}

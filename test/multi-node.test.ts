@@ -1,0 +1,161 @@
+import { strict as assert } from 'node:assert';
+import { basename, join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { CLI } from './helpers/paths.js';
+import pg from 'pg';
+import { filesIn, membersCsv, startService, stopService, waitFor, workspace, type Workspace } from './helpers/service.js';
+import { startPostgres, type PgServer } from './helpers/postgres.js';
+import { runIssueWorkers, seriesOf } from './helpers/issue-workers.js';
+
+const FILES = 2000;
+
+/**
+ * Several gateway processes on one inbox and one PostgreSQL ledger: each file is taken by one
+ * node, numbers stay gap-free, every output is written once, and a node or the database going
+ * away in the middle changes none of that.
+ */
+describe('several gateway nodes on one PostgreSQL ledger (real processes, real server)', function () {
+  this.timeout(600_000);
+  let server: PgServer;
+  let ws: Workspace;
+  let url: string;
+  let db: pg.Client;
+  let nodes: ChildProcess[] = [];
+
+  before(async () => {
+    server = await startPostgres();
+  });
+  after(async () => {
+    await server.stop();
+  });
+  beforeEach(async () => {
+    url = await server.createDatabase();
+    ws = workspace({
+      ledger: { kind: 'postgres', url, leaseFor: '4s', poolSize: 4 },
+      watch: { mode: 'scan', stableFor: '300ms', rescanEvery: '500ms', emptyFileTimeout: '1s', concurrency: 4, doneMarkers: [] },
+    });
+    db = client();
+    await db.connect();
+  });
+  afterEach(async () => {
+    await Promise.all(nodes.map((n) => stopService(n)));
+    nodes = [];
+    await db.end().catch(() => undefined);
+  });
+
+  /** the test's own connection; cut while the server is stopped, so its errors are expected */
+  const client = (): pg.Client => {
+    const c = new pg.Client({ connectionString: url });
+    c.on('error', () => undefined);
+    return c;
+  };
+  const count = async (sql: string): Promise<number> => Number(Object.values((await db.query(sql)).rows[0] as object)[0]);
+  /** the count, or undefined while the database is away (the test's own connection is cut too) */
+  const countNow = async (sql: string): Promise<number | undefined> => {
+    try {
+      return await count(sql);
+    } catch {
+      await db.end().catch(() => undefined);
+      db = client();
+      await db.connect().catch(() => undefined);
+      return undefined;
+    }
+  };
+  const start = (n: number): ChildProcess[] => Array.from({ length: n }, (_, i) => startService(ws, { IGW_NODE_ID: `node-${i + 1}` }));
+  const drop = (): void => {
+    for (let i = 0; i < FILES; i++) writeFileSync(join(ws.inbox, 'members', `contributie_${i}.csv`), membersCsv(1, 10000 + i));
+  };
+  /** What the ledger and the folders hold, for the message of a test that timed out. */
+  const picture = async (): Promise<string> => {
+    const rows = async (sql: string) => JSON.stringify((await db.query(sql)).rows);
+    return [
+      `files: ${await rows('SELECT state, lease_owner, COUNT(*) n FROM files GROUP BY 1, 2')}`,
+      `deliveries: ${await rows('SELECT state, lease_owner, COUNT(*) n FROM deliveries GROUP BY 1, 2')}`,
+      `nodes: ${await rows('SELECT id, heartbeat_at, paused FROM nodes')}`,
+      `inbox: ${filesIn(join(ws.inbox, 'members')).length}, processing: ${filesIn(join(ws.inbox, '.processing')).length}`,
+    ].join('\n');
+  };
+  const allDone = async (): Promise<void> => {
+    try {
+      await waitFor('every file processed', async () => (await countNow(`SELECT COUNT(*) FROM files WHERE state = 'done'`)) === FILES, 300_000, 250);
+      await waitFor('every delivery sent', async () => (await countNow(`SELECT COUNT(*) FROM deliveries WHERE state = 'sent'`)) === FILES, 120_000, 250);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${await picture()}`);
+    }
+  };
+
+  /** The promises: each file once, numbers gap-free and unique, each output once, no lease left, nothing left behind. */
+  async function assertExactlyOnce(): Promise<void> {
+    const files = await count('SELECT COUNT(*) FROM files');
+    if (files !== FILES) assert.fail(`${files} file rows for ${FILES} files\n${await picture()}`);
+    assert.equal(await count('SELECT COUNT(*) FROM files'), FILES, 'one ledger row per file: no file taken by two nodes');
+    assert.equal(await count(`SELECT COUNT(DISTINCT name) FROM files`), FILES);
+    const numbers = (await db.query<{ number: string }>('SELECT number FROM invoices ORDER BY number')).rows.map((r) => r.number);
+    assert.deepEqual(
+      numbers,
+      Array.from({ length: FILES }, (_, i) => `LID2027-${String(i + 1).padStart(4, '0')}`),
+      'numbers gap-free and unique across the nodes',
+    );
+    assert.equal(await count('SELECT COUNT(*) FROM deliveries'), FILES);
+    const outputs = filesIn(ws.out, (n) => n.endsWith('.json')).map((p) => basename(p));
+    assert.equal(outputs.length, FILES, 'each output written once');
+    assert.equal(new Set(outputs).size, FILES);
+    assert.equal(await count('SELECT COUNT(*) FROM files WHERE lease_owner IS NOT NULL'), 0, 'no file lease left behind');
+    assert.equal(await count('SELECT COUNT(*) FROM deliveries WHERE lease_owner IS NOT NULL'), 0, 'no delivery lease left behind');
+    assert.deepEqual(filesIn(join(ws.inbox, 'members')), [], 'nothing left in the inbox');
+    assert.deepEqual(filesIn(join(ws.inbox, '.processing')), [], 'nothing left in processing/');
+  }
+
+  it(`${FILES} files dropped at once on three nodes: each processed by one node, numbered once, delivered once`, async () => {
+    nodes = start(3);
+    drop();
+    await allDone();
+    await assertExactlyOnce();
+    // the work was shared: every node processed files (each log line names its node)
+    const perNode = new Map<string, number>();
+    for (const line of readFileSync(join(ws.data, 'gateway.log'), 'utf-8').split('\n')) {
+      if (!line.includes('"file processed"')) continue;
+      const node = (JSON.parse(line) as { node?: string }).node ?? '?';
+      perNode.set(node, (perNode.get(node) ?? 0) + 1);
+    }
+    assert.deepEqual([...perNode.keys()].sort(), ['node-1', 'node-2', 'node-3'], JSON.stringify([...perNode]));
+    // status reads the shared ledger and shows every node's heartbeat
+    const status = spawnSync(process.execPath, [CLI, 'status', '--config', ws.config, '--mappings', ws.mappings], { encoding: 'utf-8' });
+    assert.equal(status.status, 0, status.stderr);
+    assert.match(status.stdout, /ledger: +postgres 127\.0\.0\.1:\d+\/igw_/);
+    assert.match(status.stdout, new RegExp(`files: +done ${FILES}`));
+    for (const id of ['node-1', 'node-2', 'node-3']) assert.match(status.stdout, new RegExp(`node ${id} \\(process \\d+ on .*\\): running`));
+  });
+
+  it('numbering under contention: four node processes issuing into one series leave no gap and no duplicate', async () => {
+    const results = await runIssueWorkers(url, 4, 250);
+    assert.ok(results.every((r) => r.length === 250));
+    assert.deepEqual(results.flat().sort(), seriesOf(1000));
+  });
+
+  it('a node killed with SIGKILL in the middle: the others take over its work when its leases expire', async () => {
+    nodes = start(3);
+    drop();
+    await waitFor('a part processed', async () => ((await countNow(`SELECT COUNT(*) FROM files WHERE state = 'done'`)) ?? 0) >= FILES / 5, 300_000, 100);
+    nodes[1]!.kill('SIGKILL');
+    await allDone();
+    await assertExactlyOnce();
+  });
+
+  it('PostgreSQL stopped for 10 s in the middle: the nodes pause and resume by themselves', async () => {
+    nodes = start(3);
+    drop();
+    await waitFor('a part processed', async () => ((await countNow(`SELECT COUNT(*) FROM files WHERE state = 'done'`)) ?? 0) >= FILES / 5, 300_000, 100);
+    await server.stop();
+    // the outage itself is the scenario: ten seconds without a database
+    await new Promise((r) => setTimeout(r, 10_000));
+    assert.ok(
+      nodes.every((n) => n.exitCode === null && n.signalCode === null),
+      'no node exits while the database is away',
+    );
+    await server.start();
+    await allDone();
+    await assertExactlyOnce();
+  });
+});
