@@ -64,6 +64,39 @@ if (want('service')) {
   );
 }
 
+if (want('ledger')) {
+  console.log('== Ledger: invoices stored and numbered per second, SQLite and PostgreSQL, 1 node and 3 (processes into one series)');
+  const rows = runIsolated<{ kind: string; nodes: number; batch: number; perSecond: number; numbered: number; gapFree: boolean }[]>(
+    './ledger-throughput.js',
+    [],
+  );
+  const anchor = (batch: number) => rows.find((r) => r.kind === 'sqlite' && r.nodes === 1 && r.batch === batch)!.perSecond;
+  for (const r of rows) {
+    const what = `${r.kind.padEnd(8)} ${r.nodes} node${r.nodes > 1 ? 's' : ' '}, ${r.batch === 1 ? 'one invoice per transaction' : `batches of ${r.batch}        `}`;
+    console.log(
+      `  ${what}: ${fmt(r.perSecond).padStart(6)} invoices/s (${fmt(r.numbered)} numbered${r.gapFree ? ', no gap' : ', GAP'}; ${fmt(r.perSecond / anchor(r.batch), 2)} × SQLite, 1 node)`,
+    );
+  }
+  console.log('  2 cores: more nodes add no CPU here; the point is that numbering stays gap-free and throughput holds');
+}
+
+if (want('service-pg')) {
+  console.log('== Service on PostgreSQL: 10,000 single-invoice files dropped at once, folder transport, 1 node and 3 nodes');
+  type ServiceRun = { filesPerSecond: number; seconds: number; allSentSeconds: number; claimToArchiveP99: number };
+  const sqlite = runIsolated<ServiceRun>('./service-throughput.js', ['10000', 'sqlite', '1']);
+  const one = runIsolated<ServiceRun>('./service-throughput.js', ['10000', 'postgres', '1']);
+  const three = runIsolated<ServiceRun>('./service-throughput.js', ['10000', 'postgres', '3']);
+  for (const [name, r] of [
+    ['SQLite, 1 node (anchor)', sqlite],
+    ['PostgreSQL, 1 node     ', one],
+    ['PostgreSQL, 3 nodes    ', three],
+  ] as const) {
+    console.log(
+      `  ${name}: ${fmt(r.filesPerSecond).padStart(4)} files/s (archived in ${fmt(r.seconds, 1)} s, all delivered after ${fmt(r.allSentSeconds, 1)} s; one file's processing p99 ${fmt(r.claimToArchiveP99)} ms); ${fmt(r.filesPerSecond / sqlite.filesPerSecond, 2)} × SQLite`,
+    );
+  }
+}
+
 if (want('validation')) {
   console.log('== Validation: full Peppol BIS 3 (XSD + CEN + Peppol) of generated invoices, 2 cores');
   const jvm = runIsolated<{ count: number; perSecond: number; peakRssMb: number; invalid: number; engine: string; why: string }>('./formats.js', [

@@ -1,25 +1,60 @@
 /**
- * 10,000 single-invoice files dropped at once into a running gateway (child process, folder transport).
+ * 10,000 single-invoice files dropped at once into running gateways (child processes, folder transport).
  * Prints files/s through the whole service and drop-to-archive latency p50/p99, stability wait excluded.
- *   node dist/bench/service-throughput.js [files]
+ *   node dist/bench/service-throughput.js [files] [sqlite | postgres] [nodes]
+ * postgres starts its own server (Debian postgresql) in a temp folder, as the tests do.
  */
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { benchGateway } from './support.js';
+import { startPostgres, type PgServer } from '../test/helpers/postgres.js';
 
 const files = Number(process.argv[2] ?? 10_000);
+const kind = (process.argv[3] ?? 'sqlite') as 'sqlite' | 'postgres';
+const nodeCount = Number(process.argv[4] ?? 1);
 const stableMs = 200;
+
+let server: PgServer | undefined;
+let url: string | undefined;
+if (kind === 'postgres') {
+  server = await startPostgres();
+  url = await server.createDatabase();
+}
+
 const gateway = benchGateway(
-  'service',
+  `service-${kind}-${nodeCount}`,
   (root, base) => ({
-    watch: { stableFor: `${stableMs}ms`, rescanEvery: '30s', concurrency: Number(process.env['BENCH_FILE_CONCURRENCY'] ?? 16) },
+    ...(url ? { ledger: { kind: 'postgres', url, poolSize: 8 } } : {}),
+    watch: {
+      ...(nodeCount > 1 ? { mode: 'scan', rescanEvery: '1s' } : { rescanEvery: '30s' }),
+      stableFor: `${stableMs}ms`,
+      concurrency: Number(process.env['BENCH_FILE_CONCURRENCY'] ?? 16),
+    },
     outbox: { concurrency: 16, pollInterval: '100ms' },
     targets: { ...(base['targets'] as object), out: { kind: 'folder', path: join(root, 'out') } },
   }),
   { defaults: { paymentTermsDays: 30, routes: [{ format: 'json', transport: 'folder', target: 'out' }] } },
 );
 const root = gateway.root;
+
+/** The ledger's answers, from SQLite or PostgreSQL. */
+interface Reader {
+  rows<T>(sql: string): Promise<T[]>;
+  close(): Promise<void>;
+}
+async function reader(): Promise<Reader> {
+  if (url) {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    return { rows: async (sql) => (await client.query(sql)).rows, close: () => client.end() };
+  }
+  const db = new Database(gateway.ledgerFile, { readonly: true });
+  return { rows: async (sql) => db.prepare(sql).all() as never[], close: async () => void db.close() };
+}
+const count = async (r: Reader, sql: string): Promise<number> => Number(Object.values((await r.rows<object>(sql))[0]!)[0]);
 
 const staging = join(root, 'staging');
 const inbox = join(root, 'inbox', 'members');
@@ -34,8 +69,23 @@ for (let i = 0; i < files; i++) {
 }
 
 const profile = process.env['BENCH_PROFILE'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`] : [];
-const child = await gateway.start(profile);
-const ledgerFile = gateway.ledgerFile;
+const children: ChildProcess[] = [];
+for (let n = 1; n <= nodeCount; n++) {
+  const ready = url
+    ? async () => {
+        const r = await reader();
+        try {
+          return (await count(r, `SELECT COUNT(*) FROM nodes WHERE id = 'bench-${n}'`)) === 1;
+        } catch {
+          return false; // the schema is not there yet
+        } finally {
+          await r.close();
+        }
+      }
+    : undefined;
+  children.push(await gateway.start(profile, { IGW_NODE_ID: `bench-${n}` }, ready));
+}
+const db = await reader();
 
 // Drop: rename each prepared file into the inbox (how most legacy software finishes a write).
 const dropped = new Map<string, number>();
@@ -47,24 +97,21 @@ for (let i = 0; i < files; i++) {
 }
 const dropEnd = Date.now();
 
-const db = new Database(ledgerFile, { readonly: true });
-const countSent = db.prepare("SELECT COUNT(*) AS n FROM deliveries WHERE state = 'sent'");
-const countDone = db.prepare("SELECT COUNT(*) AS n FROM files WHERE state = 'done'");
-const countFailed = db.prepare("SELECT COUNT(*) AS n FROM files WHERE state <> 'done' AND state <> 'processing'");
 for (;;) {
-  const done = (countDone.get() as { n: number }).n;
-  const sent = (countSent.get() as { n: number }).n;
+  const done = await count(db, "SELECT COUNT(*) AS n FROM files WHERE state = 'done'");
+  const sent = await count(db, "SELECT COUNT(*) AS n FROM deliveries WHERE state = 'sent'");
   if (done >= files && sent >= files) break;
-  const failed = (countFailed.get() as { n: number }).n;
+  const failed = await count(db, "SELECT COUNT(*) AS n FROM files WHERE state <> 'done' AND state <> 'processing'");
   if (failed > 0) throw new Error(`${failed} files were not processed cleanly; see ${join(root, 'data', 'gateway.log')}`);
-  if (Date.now() - dropStart > 600_000) throw new Error(`timeout: ${done} files done, ${sent} sent`);
+  if (Date.now() - dropStart > 900_000) throw new Error(`timeout: ${done} files done, ${sent} sent`);
   await new Promise((r) => setTimeout(r, 100));
 }
-const rows = db.prepare('SELECT name, claimed_at, finished_at FROM files').all() as { name: string; claimed_at: string; finished_at: string }[];
-const lastSent = Date.parse((db.prepare('SELECT MAX(sent_at) AS t FROM deliveries').get() as { t: string }).t);
-db.close();
-child.kill('SIGTERM');
-await new Promise((r) => child.once('exit', r));
+const rows = await db.rows<{ name: string; claimed_at: string; finished_at: string }>('SELECT name, claimed_at, finished_at FROM files');
+const lastSent = Date.parse((await db.rows<{ t: string }>('SELECT MAX(sent_at) AS t FROM deliveries'))[0]!.t);
+await db.close();
+for (const child of children) child.kill('SIGTERM');
+await Promise.all(children.map((child) => new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)))));
+await server?.stop();
 rmSync(root, { recursive: true, force: true });
 
 const latencies = rows.map((r) => Date.parse(r.finished_at) - (dropped.get(r.name) ?? dropStart) - stableMs).sort((a, b) => a - b);
@@ -74,5 +121,5 @@ const pct = (p: number) => pctOf(latencies, p);
 const lastArchived = Math.max(...rows.map((r) => Date.parse(r.finished_at)));
 const seconds = (lastArchived - dropStart - stableMs) / 1000;
 process.stdout.write(
-  `${JSON.stringify({ files, dropSeconds: (dropEnd - dropStart) / 1000, seconds, filesPerSecond: files / seconds, p50: pct(50), p99: pct(99), claimToArchiveP50: pctOf(processing, 50), claimToArchiveP99: pctOf(processing, 99), fileConcurrency: Number(process.env['BENCH_FILE_CONCURRENCY'] ?? 16), allSentSeconds: (lastSent - dropStart - stableMs) / 1000 })}\n`,
+  `${JSON.stringify({ files, kind, nodes: nodeCount, dropSeconds: (dropEnd - dropStart) / 1000, seconds, filesPerSecond: files / seconds, p50: pct(50), p99: pct(99), claimToArchiveP50: pctOf(processing, 50), claimToArchiveP99: pctOf(processing, 99), fileConcurrency: Number(process.env['BENCH_FILE_CONCURRENCY'] ?? 16), allSentSeconds: (lastSent - dropStart - stableMs) / 1000 })}\n`,
 );

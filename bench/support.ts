@@ -29,8 +29,11 @@ export interface BenchGateway {
   root: string;
   config: string;
   ledgerFile: string;
-  /** starts `invoice-gateway run` and resolves once its ledger exists and it watches the inbox */
-  start(extraNodeArgs?: string[]): Promise<ChildProcess>;
+  /**
+   * Starts `invoice-gateway run` (with `env`, e.g. IGW_NODE_ID) and resolves once `ready` says so
+   * (default: the SQLite ledger exists) and it watches the inbox.
+   */
+  start(extraNodeArgs?: string[], env?: NodeJS.ProcessEnv, ready?: () => Promise<boolean>): Promise<ChildProcess>;
 }
 
 /** Copies config/ under .bench-tmp/<name>-<time>, with `gateway` settings over gateway.yaml and the given customers. */
@@ -59,7 +62,7 @@ export function benchGateway(
     root,
     config,
     ledgerFile,
-    async start(extraNodeArgs = []) {
+    async start(extraNodeArgs = [], env = {}, ready = async () => existsSync(ledgerFile)) {
       const child = spawn(
         process.execPath,
         [
@@ -72,9 +75,9 @@ export function benchGateway(
           join(PROJECT_ROOT, 'mappings'),
           '--quiet',
         ],
-        { stdio: 'ignore' },
+        { stdio: 'ignore', env: { ...process.env, ...env } },
       );
-      while (!existsSync(ledgerFile)) await new Promise((r) => setTimeout(r, 50));
+      while (!(await ready())) await new Promise((r) => setTimeout(r, 50));
       await new Promise((r) => setTimeout(r, 500));
       return child;
     },

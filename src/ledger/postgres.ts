@@ -79,6 +79,20 @@ function multiInsertSql(table: string, rows: Record<string, unknown>[], returnin
   return { text: `INSERT INTO ${table} (${cols.join(', ')}) VALUES ${tuples.join(', ')} RETURNING ${returning}`, values };
 }
 
+/** Runs one lookup per group (a file, a seller) with the group's values as an array; all rows found. */
+async function lookupGrouped<T extends pg.QueryResultRow, V>(
+  requests: IssueRequest[],
+  groupOf: (r: IssueRequest) => string,
+  valueOf: (r: IssueRequest) => V,
+  lookup: (group: string, values: V[]) => Promise<pg.QueryResult<T>>,
+): Promise<T[]> {
+  const groups = new Map<string, V[]>();
+  for (const r of requests) groups.set(groupOf(r), [...(groups.get(groupOf(r)) ?? []), valueOf(r)]);
+  const rows: T[] = [];
+  for (const [group, values] of groups) rows.push(...(await lookup(group, values)).rows);
+  return rows;
+}
+
 /**
  * Splits requests into runs in which no business key, own number or (file, ordinal) repeats: the
  * lookups of one run cannot see its own inserts, the next run's can.
@@ -361,25 +375,41 @@ export class PostgresLedger implements Ledger {
   /** Stores a chunk of requests with a handful of statements: lookups, one number range per series, multi-row inserts. */
   private async issueChunk(c: pg.PoolClient, requests: IssueRequest[]): Promise<IssueResult[]> {
     const sellerOf = (r: IssueRequest): string => r.invoice.meta.sellerKey;
-    const stored = await c.query<{ file_id: number; seq_in_file: number; id: number; number: string | null }>(
-      `SELECT file_id, seq_in_file, id, number FROM invoices WHERE (file_id, seq_in_file) IN (SELECT * FROM unnest($1::bigint[], $2::int[]))`,
-      [requests.map((r) => r.fileId), requests.map((r) => r.seqInFile)],
+    // one `= ANY` lookup per file and per seller: the form the planner answers from the indexes
+    const stored = await lookupGrouped(
+      requests,
+      (r) => String(r.fileId),
+      (r) => r.seqInFile,
+      (group, seqs) =>
+        c.query<{ file_id: number; seq_in_file: number; id: number; number: string | null }>(
+          'SELECT file_id, seq_in_file, id, number FROM invoices WHERE file_id = $1 AND seq_in_file = ANY($2::int[])',
+          [Number(group), seqs],
+        ),
     );
-    const withKey = requests.filter((r) => r.businessKey);
-    const before = await c.query<{ seller: string; business_key: string; id: number; number: string | null; name: string }>(
-      `SELECT DISTINCT ON (i.seller, i.business_key) i.seller, i.business_key, i.id, i.number, f.name FROM invoices i JOIN files f ON f.id = i.file_id
-      WHERE (i.seller, i.business_key) IN (SELECT * FROM unnest($1::text[], $2::text[])) AND i.state IN ('issued', 'held') ORDER BY i.seller, i.business_key, i.id`,
-      [withKey.map(sellerOf), withKey.map((r) => r.businessKey!)],
+    const before = await lookupGrouped(
+      requests.filter((r) => r.businessKey),
+      sellerOf,
+      (r) => r.businessKey!,
+      (seller, keys) =>
+        c.query<{ seller: string; business_key: string; id: number; number: string | null; name: string }>(
+          `SELECT DISTINCT ON (i.business_key) i.seller, i.business_key, i.id, i.number, f.name FROM invoices i JOIN files f ON f.id = i.file_id
+          WHERE i.seller = $1 AND i.business_key = ANY($2::text[]) AND i.state IN ('issued', 'held') ORDER BY i.business_key, i.id`,
+          [seller, keys],
+        ),
     );
-    const withNumber = requests.filter((r) => r.invoice.number);
-    const clashes = await c.query<{ seller: string; number: string; name: string }>(
-      `SELECT i.seller, i.number, f.name FROM invoices i JOIN files f ON f.id = i.file_id
-      WHERE (i.seller, i.number) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-      [withNumber.map(sellerOf), withNumber.map((r) => r.invoice.number!)],
+    const clashes = await lookupGrouped(
+      requests.filter((r) => r.invoice.number),
+      sellerOf,
+      (r) => r.invoice.number!,
+      (seller, numbers) =>
+        c.query<{ seller: string; number: string; name: string }>(
+          'SELECT i.seller, i.number, f.name FROM invoices i JOIN files f ON f.id = i.file_id WHERE i.seller = $1 AND i.number = ANY($2::text[])',
+          [seller, numbers],
+        ),
     );
-    const storedBy = new Map(stored.rows.map((r) => [`${r.file_id}|${r.seq_in_file}`, r]));
-    const beforeBy = new Map(before.rows.map((r) => [`${r.seller}|${r.business_key}`, r]));
-    const clashBy = new Map(clashes.rows.map((r) => [`${r.seller}|${r.number}`, r]));
+    const storedBy = new Map(stored.map((r) => [`${r.file_id}|${r.seq_in_file}`, r]));
+    const beforeBy = new Map(before.map((r) => [`${r.seller}|${r.business_key}`, r]));
+    const clashBy = new Map(clashes.map((r) => [`${r.seller}|${r.number}`, r]));
     const decisions = requests.map((req) => {
       const s = storedBy.get(`${req.fileId}|${req.seqInFile}`);
       const b = req.businessKey ? beforeBy.get(`${sellerOf(req)}|${req.businessKey}`) : undefined;
