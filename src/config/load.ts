@@ -17,6 +17,8 @@ export interface ServiceSettings {
   dataDir: string;
   inbox: string;
   ledger: LedgerSettings;
+  /** the HTTP endpoint (health, readiness, metrics, API); off unless configured */
+  console?: { host: string; port: number };
   watch: {
     /** events: file-system events plus a rescan; scan: periodic scans only (network shares, several nodes) */
     mode: 'events' | 'scan';
@@ -90,6 +92,7 @@ export function serviceSettings(file: GatewayFileConfig, base: string): ServiceS
   return {
     dataDir,
     inbox: abs(file.inbox ?? `${dataDir}/inbox`),
+    ...(file.console ? { console: { host: file.console.host ?? '127.0.0.1', port: file.console.port ?? 8477 } } : {}),
     ledger: {
       kind: file.ledger?.kind ?? 'sqlite',
       ...(file.ledger?.url ? { url: file.ledger.url } : {}),

@@ -112,6 +112,7 @@ export interface SeriesFormats {
 /** config/gateway.yaml as written. */
 export interface GatewayFileConfig {
   dataDir?: string;
+  console?: { host?: string; port?: number };
   ledger?: { kind?: 'sqlite' | 'postgres'; url?: string; poolSize?: number; leaseFor?: string; nodeId?: string };
   inbox?: string;
   watch?: {

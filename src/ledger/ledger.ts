@@ -114,6 +114,15 @@ export interface LedgerStatus {
   nodes: NodeRecord[];
 }
 
+/** The ledger's counts as /metrics exposes them. */
+export interface LedgerMetrics {
+  files: { source: string; state: string; n: number }[];
+  invoices: { state: string; n: number }[];
+  deliveries: { state: string; transport: string; n: number }[];
+  /** when the oldest delivery still waiting (pending, failed or sending) was created */
+  oldestWaitingSince?: string;
+}
+
 /** A gateway process as the ledger knows it (heartbeat written while it renews its leases). */
 export interface NodeRecord {
   id: string;
@@ -243,6 +252,8 @@ export interface LedgerQueries {
   status(now: number): Promise<LedgerStatus>;
   /** The gateway processes on this ledger, with their last heartbeat. */
   nodes(): Promise<NodeRecord[]>;
+  /** Counts for Prometheus: files per source and state, invoices per state, deliveries per state and transport, the oldest waiting delivery. */
+  metrics(): Promise<LedgerMetrics>;
 }
 
 /**

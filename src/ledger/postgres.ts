@@ -12,6 +12,7 @@ import type {
   IssueRequest,
   IssueResult,
   Ledger,
+  LedgerMetrics,
   LedgerStatus,
   NodeRecord,
 } from './ledger.js';
@@ -32,7 +33,7 @@ import {
   type Row,
   leaseLost,
 } from './rows.js';
-import { STATUS_SQL, statusFromRows } from './status-query.js';
+import { metricsFromRows, STATUS_SQL, statusFromRows } from './status-query.js';
 import { PG_MIGRATIONS } from './pg-migrations.js';
 import type { LeaseSettings } from './sqlite.js';
 
@@ -747,6 +748,15 @@ export class PostgresLedger implements Ledger {
       runs: await this.q(STATUS_SQL.runs),
       nodes: await this.q(STATUS_SQL.nodes),
     });
+  }
+
+  async metrics(): Promise<LedgerMetrics> {
+    return metricsFromRows(
+      await this.q(STATUS_SQL.metricsFiles),
+      await this.q(STATUS_SQL.metricsInvoices),
+      await this.q(STATUS_SQL.metricsDeliveries),
+      (await this.q(STATUS_SQL.metricsOldest))[0],
+    );
   }
 
   async nodes(): Promise<NodeRecord[]> {

@@ -14,6 +14,7 @@ import type {
   IssueRequest,
   IssueResult,
   Ledger,
+  LedgerMetrics,
   LedgerStatus,
   NodeRecord,
 } from './ledger.js';
@@ -35,7 +36,7 @@ import {
   nodeFromRow,
   type Row,
 } from './rows.js';
-import { STATUS_SQL, statusFromRows } from './status-query.js';
+import { metricsFromRows, STATUS_SQL, statusFromRows } from './status-query.js';
 
 /** The batched (accounting) formats as an SQL list: their deliveries go out in batches, not one by one. */
 const BATCHED_SQL = BATCHED_FORMATS.map((f) => `'${f}'`).join(', ');
@@ -546,6 +547,11 @@ export class SqliteLedger implements Ledger {
       runs: all(STATUS_SQL.runs),
       nodes: all(STATUS_SQL.nodes),
     });
+  }
+
+  async metrics(): Promise<LedgerMetrics> {
+    const all = (sql: string): Row[] => this.db.prepare(sql).all() as Row[];
+    return metricsFromRows(all(STATUS_SQL.metricsFiles), all(STATUS_SQL.metricsInvoices), all(STATUS_SQL.metricsDeliveries), all(STATUS_SQL.metricsOldest)[0]);
   }
 
   async nodes(): Promise<NodeRecord[]> {

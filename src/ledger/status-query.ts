@@ -1,4 +1,4 @@
-import type { LedgerStatus } from './ledger.js';
+import type { LedgerMetrics, LedgerStatus } from './ledger.js';
 import { nodeFromRow, type Row } from './rows.js';
 
 /** The read queries behind `status`, in SQL that SQLite and PostgreSQL both run. */
@@ -15,7 +15,21 @@ export const STATUS_SQL = {
       OR f.id = (SELECT MAX(id) FROM files)
     GROUP BY f.id, f.name, f.claimed_at ORDER BY f.id DESC LIMIT 10`,
   nodes: `SELECT * FROM nodes ORDER BY id`,
+  metricsFiles: `SELECT source, state, COUNT(*) AS n FROM files GROUP BY source, state`,
+  metricsInvoices: `SELECT state, COUNT(*) AS n FROM invoices GROUP BY state`,
+  metricsDeliveries: `SELECT state, transport, COUNT(*) AS n FROM deliveries GROUP BY state, transport`,
+  metricsOldest: `SELECT MIN(created_at) AS since FROM deliveries WHERE state IN ('pending', 'failed', 'sending')`,
 };
+
+/** Assembles the metrics counts from the rows of the metrics queries. */
+export function metricsFromRows(files: Row[], invoices: Row[], deliveries: Row[], oldest: Row | undefined): LedgerMetrics {
+  return {
+    files: files.map((r) => ({ source: r['source'] as string, state: r['state'] as string, n: n(r['n']) })),
+    invoices: invoices.map((r) => ({ state: r['state'] as string, n: n(r['n']) })),
+    deliveries: deliveries.map((r) => ({ state: r['state'] as string, transport: r['transport'] as string, n: n(r['n']) })),
+    ...(oldest?.['since'] ? { oldestWaitingSince: oldest['since'] as string } : {}),
+  };
+}
 
 const n = (v: unknown): number => Number(v ?? 0);
 

@@ -19,6 +19,10 @@ import { checkRuntime } from '../config/check-runtime.js';
 import { ConfigErrors } from '../config/yaml-file.js';
 import { ExportBatcher } from './exports.js';
 import { InboxWatcher, type ReadyFile } from './watcher.js';
+import { GatewayMetrics } from './metrics.js';
+import { createWebServer, type ReadinessCheck } from '../web/server.js';
+import type { FastifyInstance } from 'fastify';
+import { standardsInstalled } from '../validation/artefacts.js';
 
 /** A small counting semaphore: at most `limit` file jobs at once. */
 class Limiter {
@@ -50,6 +54,8 @@ export class GatewayService {
   private readonly gate: UblGate;
   private readonly issuer: Issuer;
   readonly exports: ExportBatcher;
+  readonly metrics: GatewayMetrics;
+  private web?: FastifyInstance;
   private readonly inFlight = new Set<Promise<unknown>>();
   private stopping = false;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
@@ -95,8 +101,9 @@ export class GatewayService {
     this.folders = new Folders(s);
     this.ledger = opened.ledger;
     this.transports = new Transports(s, new MailTemplates(config.configDir));
-    this.gate = new UblGate(log);
-    this.outbox = new Outbox(this.ledger, this.transports, s.outbox, log, this.gate);
+    this.metrics = new GatewayMetrics(this.ledger);
+    this.gate = new UblGate(log, this.metrics);
+    this.outbox = new Outbox(this.ledger, this.transports, s.outbox, log, this.gate, this.metrics);
     const wake = options.deliver === false ? () => undefined : () => this.outbox.wake();
     this.issuer = new Issuer(config, this.gate);
     this.processor = new FileProcessor(config, this.ledger, this.folders, log, this.issuer, wake);
@@ -132,12 +139,42 @@ export class GatewayService {
     this.exports.start();
     this.watcher = new InboxWatcher(this.config.service, this.sourceFolders(), (f) => this.enqueue(f), this.log);
     await this.watcher.start();
+    await this.startWeb();
     this.log.info('gateway running', {
       inbox: this.config.service.inbox,
       sources: this.sourceFolders().map((f) => f.folder),
       ledger: this.ledger.description,
       node: this.ledger.nodeId,
     });
+  }
+
+  /** Serves /healthz, /readyz, /metrics and the API when `console:` is configured. */
+  private async startWeb(): Promise<void> {
+    const settings = this.config.service.console;
+    if (!settings) return;
+    this.web = createWebServer({ ledger: this.ledger, metrics: this.metrics, readiness: () => this.readiness() });
+    const address = await this.web.listen({ host: settings.host, port: settings.port });
+    this.log.info('HTTP endpoint listening: /healthz, /readyz, /metrics, /api/', { address });
+  }
+
+  /** The readiness checks: the ledger answers, the validation artefacts are installed, every inbox folder is reachable. */
+  async readiness(): Promise<ReadinessCheck[]> {
+    const checks: ReadinessCheck[] = [];
+    try {
+      await this.ledger.ping();
+      checks.push({ name: 'ledger', ok: true, detail: this.ledger.description });
+    } catch (err) {
+      checks.push({ name: 'ledger', ok: false, detail: errorMessage(err) });
+    }
+    const installed = standardsInstalled();
+    checks.push({ name: 'validation', ok: installed, detail: installed ? 'official artefacts installed' : 'the validation artefacts are not installed' });
+    for (const { folder } of this.sourceFolders()) {
+      const dir = this.folders.inbox(folder);
+      const info = await stat(dir).catch((err: NodeJS.ErrnoException) => err);
+      const ok = !(info instanceof Error) && info.isDirectory();
+      checks.push({ name: `inbox:${folder}`, ok, detail: ok ? dir : `${dir}: ${info instanceof Error ? info.code : 'not a folder'}` });
+    }
+    return checks;
   }
 
   /**
@@ -490,6 +527,7 @@ export class GatewayService {
     this.stopping = true;
     this.log.info('stopping: finishing work under way');
     await this.watcher?.stop();
+    await this.web?.close();
     for (const timer of this.retryTimers) clearTimeout(timer);
     await this.scheduler.stop();
     await Promise.allSettled([...this.inFlight]);

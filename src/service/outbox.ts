@@ -8,6 +8,7 @@ import type { Transports } from '../transports/index.js';
 import type { Logger } from './log.js';
 import { findingsToErrors, type UblGate } from '../validation/gate.js';
 import { resendOf } from '../ledger/keys.js';
+import type { DurationObserver } from './metrics.js';
 
 /** Exponential back-off with ±20 % jitter, so retries of many deliveries do not arrive in step. */
 export function retryDelay(attempt: number, firstMs: number, maxMs: number, random = Math.random): number {
@@ -50,6 +51,7 @@ export class Outbox {
     private readonly settings: ServiceSettings['outbox'],
     private readonly log: Logger,
     private readonly gate?: UblGate,
+    private readonly durations?: DurationObserver,
   ) {}
 
   start(): void {
@@ -140,6 +142,8 @@ export class Outbox {
   /** Renders and sends one delivery; never throws. */
   async deliver(delivery: DeliveryRecord): Promise<void> {
     const log = this.log.child({ invoice: delivery.invoiceNumber, delivery: delivery.id, route: delivery.routeId, target: delivery.target });
+    const started = performance.now();
+    const took = (): number => (performance.now() - started) / 1000;
     try {
       const record = await this.ledger.invoiceById(delivery.invoiceId);
       if (!record) throw new TransportError(`invoice ${delivery.invoiceId} is not in the ledger`, true);
@@ -157,6 +161,7 @@ export class Outbox {
         this.settings.sendTimeoutMs,
         () => new TransportError(`no answer from ${targetKey(delivery)} within ${timeoutS} s; the send was abandoned and will be tried again`, false),
       );
+      this.durations?.delivered(delivery.transport, 'sent', took());
       await this.record(() => this.ledger.markSent(delivery.id, result));
       log.info('delivery sent', { result, attempt: delivery.attempts });
     } catch (err) {
@@ -166,6 +171,7 @@ export class Outbox {
       const dead = permanent || (!waits && delivery.attempts >= this.settings.maxAttempts);
       const next = Date.now() + retryDelay(delivery.attempts, this.settings.firstRetryAfterMs, this.settings.maxRetryAfterMs);
       const reason = errorMessage(err);
+      this.durations?.delivered(delivery.transport, dead ? 'dead' : 'failed', took());
       await this.record(() => this.ledger.markFailed(delivery.id, reason, next, dead));
       if (dead) log.error('delivery dead', { error: reason, attempts: delivery.attempts, permanent });
       else

@@ -4,6 +4,7 @@ import { numbered } from '../ledger/keys.js';
 import type { UblProfile } from '../formats/ubl/profiles.js';
 import type { CalculatedInvoice } from '../model/invoice.js';
 import type { Delivery } from '../routing/route.js';
+import type { DurationObserver } from '../service/metrics.js';
 import type { Logger } from '../service/log.js';
 import type { Finding, ValidationEngine } from './engine.js';
 import { createEngine } from './index.js';
@@ -33,7 +34,11 @@ export function findingsToErrors(findings: Finding[], invoice: CalculatedInvoice
 export class UblGate {
   private engine?: ValidationEngine;
 
-  constructor(private readonly log: Logger) {}
+  constructor(
+    private readonly log: Logger,
+    /** told how long each validation took (the metrics); set once the service has them */
+    public durations?: Pick<DurationObserver, 'validated'>,
+  ) {}
 
   /** The engine, started on first use (a JVM pool, or SaxonJS where Java is missing). */
   validator(): ValidationEngine {
@@ -62,7 +67,10 @@ export class UblGate {
   /** Validates a UBL document; an engine that cannot run is an EnvironmentError (what waits for it is not to blame). */
   async findings(document: Buffer | string, profile: string): Promise<Finding[]> {
     try {
-      return await this.validator().validate(document, profile as UblProfile);
+      const started = performance.now();
+      const findings = await this.validator().validate(document, profile as UblProfile);
+      this.durations?.validated(profile, (performance.now() - started) / 1000);
+      return findings;
     } catch (err) {
       // the engine never throws for a bad document: this is the installation
       if (err instanceof EnvironmentError) throw err;

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { tempDir } from './paths.js';
+import { freePort } from './net.js';
 
 /** A PostgreSQL server of Debian's `postgresql` package, started for the tests in a temporary folder on a loopback port. */
 export interface PgServer {
@@ -23,17 +23,6 @@ function binDir(): string {
   const dir = versions.map((v) => join(root, v, 'bin')).find((d) => existsSync(join(d, 'pg_ctl')));
   if (!dir) throw new Error('PostgreSQL is not installed (Debian package postgresql; .ci/run installs it)');
   return dir;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** PostgreSQL refuses to run as root: as root, its commands run as the postgres user the package creates. */

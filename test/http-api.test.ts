@@ -1,0 +1,111 @@
+import { strict as assert } from 'node:assert';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import { membersCsv, query, startService, stopService, waitFor, workspace, type Workspace } from './helpers/service.js';
+import { freePort } from './helpers/net.js';
+
+/** One labelled series of a histogram in the exposition text: its cumulative buckets by `le`, and its count. */
+function histogramSeries(text: string, name: string, labels: Record<string, string>): { buckets: Map<string, number>; count: number } {
+  const matches = (line: string) => Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`));
+  const buckets = new Map<string, number>();
+  let count = NaN;
+  for (const line of text.split('\n').filter(matches)) {
+    const bucket = new RegExp(`^${name}_bucket\\{.*le="([^"]+)".*\\} (\\S+)$`).exec(line);
+    if (bucket) buckets.set(bucket[1]!, Number(bucket[2]));
+    const total = new RegExp(`^${name}_count\\{.*\\} (\\S+)$`).exec(line);
+    if (total) count = Number(total[1]);
+  }
+  return { buckets, count };
+}
+
+/** The node's HTTP endpoint on a real running service: health, readiness, Prometheus metrics, the API and its OpenAPI document. */
+describe('HTTP endpoint: /healthz, /readyz, /metrics, /api/ (real service, real HTTP)', function () {
+  this.timeout(60_000);
+  let ws: Workspace;
+  let service: ChildProcess | undefined;
+  let base: string;
+
+  beforeEach(async () => {
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    ws = workspace({ console: { port } });
+    service = startService(ws);
+    await waitFor('the endpoint to answer', async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok);
+  });
+  afterEach(async () => {
+    if (service) await stopService(service);
+    service = undefined;
+  });
+
+  it('healthz says alive; readyz checks the ledger, the artefacts and every inbox folder, and says which one fails', async () => {
+    const health = await fetch(`${base}/healthz`);
+    assert.equal(health.status, 200);
+    assert.equal(((await health.json()) as { status: string }).status, 'ok');
+    const ready = await fetch(`${base}/readyz`);
+    const body = (await ready.json()) as { ready: boolean; checks: { name: string; ok: boolean; detail?: string }[] };
+    assert.equal(ready.status, 200, JSON.stringify(body));
+    assert.deepEqual(body.checks.map((c) => c.name).sort(), [
+      'inbox:access',
+      'inbox:erp',
+      'inbox:members',
+      'inbox:ubl',
+      'inbox:webshop',
+      'ledger',
+      'validation',
+    ]);
+    // an inbox folder that goes away (a share unmounted) makes the node not ready, and says which
+    rmSync(join(ws.inbox, 'erp'), { recursive: true, force: true });
+    const notReady = await fetch(`${base}/readyz`);
+    assert.equal(notReady.status, 503);
+    const failing = ((await notReady.json()) as typeof body).checks.filter((c) => !c.ok);
+    assert.deepEqual(
+      failing.map((c) => c.name),
+      ['inbox:erp'],
+    );
+    assert.match(failing[0]!.detail!, /ENOENT/);
+  });
+
+  it('metrics in the Prometheus text format: files, invoices, deliveries, queue depth, oldest waiting, and duration histograms', async () => {
+    writeFileSync(join(ws.inbox, 'members', 'contributie_m.csv'), membersCsv(3));
+    await waitFor('3 deliveries sent', () => Number(query(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'sent'")[0]?.['n']) === 3);
+    const response = await fetch(`${base}/metrics`);
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+    const text = await response.text();
+    const families = new Map(parsePrometheusTextFormat(text).map((f) => [f.name, f]));
+    const value = (name: string, labels: Record<string, string> = {}) =>
+      Number(families.get(name)?.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v))?.value);
+    assert.equal(value('igw_files', { source: 'members', state: 'done' }), 1);
+    assert.equal(value('igw_invoices', { state: 'issued' }), 3);
+    assert.equal(value('igw_deliveries', { state: 'sent', transport: 'folder' }), 3);
+    assert.equal(value('igw_queue_depth'), 0);
+    assert.equal(value('igw_oldest_waiting_delivery_age_seconds'), 0);
+    assert.equal(families.get('igw_delivery_duration_seconds')?.type, 'HISTOGRAM');
+    assert.equal(families.get('igw_validation_duration_seconds')?.type, 'HISTOGRAM');
+    // the parser merges the label sets of a histogram into one, so its series are read from the lines
+    const sent = histogramSeries(text, 'igw_delivery_duration_seconds', { transport: 'folder', outcome: 'sent' });
+    assert.equal(sent.count, 3);
+    assert.equal(sent.buckets.get('+Inf'), 3);
+    assert.ok(
+      [...sent.buckets.values()].every((n, i, all) => i === 0 || n >= all[i - 1]!),
+      'buckets are cumulative',
+    );
+    assert.ok(families.has('igw_process_resident_memory_bytes') && families.has('igw_nodejs_eventloop_lag_seconds'), 'process metrics too');
+  });
+
+  it('the API: status as JSON, described by an OpenAPI document that lists every endpoint', async () => {
+    writeFileSync(join(ws.inbox, 'members', 'contributie_m.csv'), membersCsv(2));
+    await waitFor('file done', () => Number(query(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'")[0]?.['n']) === 1);
+    const status = (await (await fetch(`${base}/api/status`)).json()) as { files: Record<string, number>; invoices: Record<string, number>; nodes: unknown[] };
+    assert.equal(status.files['done'], 1);
+    assert.equal(status.invoices['issued'], 2);
+    assert.equal(status.nodes.length, 1, 'this node with its heartbeat');
+    const doc = (await (await fetch(`${base}/api/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+    assert.equal(doc.openapi, '3.1.0');
+    assert.deepEqual(Object.keys(doc.paths).sort(), ['/api/openapi.json', '/api/status', '/healthz', '/metrics', '/readyz']);
+    for (const path of Object.keys(doc.paths)) assert.equal((await fetch(`${base}${path}`)).status, 200, `${path} answers as documented`);
+    assert.equal((await fetch(`${base}/api/nothing`)).status, 404);
+  });
+});
