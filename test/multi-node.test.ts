@@ -3,6 +3,7 @@ import { basename, join } from 'node:path';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { CLI } from './helpers/paths.js';
+import { freePort } from './helpers/net.js';
 import pg from 'pg';
 import { filesIn, membersCsv, startService, stopService, waitFor, workspace, type Workspace } from './helpers/service.js';
 import { startPostgres, type PgServer } from './helpers/postgres.js';
@@ -144,10 +145,19 @@ describe('several gateway nodes on one PostgreSQL ledger (real processes, real s
   });
 
   it('PostgreSQL stopped for 10 s in the middle: the nodes pause and resume by themselves', async () => {
-    nodes = start(3);
+    const port = await freePort();
+    const readyz = async (): Promise<{ status: number; ledgerOk?: boolean }> => {
+      const r = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+      if (!r) return { status: 0 };
+      const body = (await r.json()) as { checks: { name: string; ok: boolean }[] };
+      return { status: r.status, ledgerOk: body.checks.find((c) => c.name === 'ledger')?.ok };
+    };
+    nodes = [1, 2, 3].map((n) => startService(ws, { IGW_NODE_ID: `node-${n}`, ...(n === 1 ? { IGW_CONSOLE_PORT: String(port) } : {}) }));
     drop();
     await waitFor('a part processed', async () => ((await countNow(`SELECT COUNT(*) FROM files WHERE state = 'done'`)) ?? 0) >= FILES / 5, 300_000, 100);
     await server.stop();
+    // node-1 says it is not ready, and why
+    assert.deepEqual(await waitFor('readyz to fail', async () => ((await readyz()).status === 503 ? readyz() : undefined)), { status: 503, ledgerOk: false });
     // the outage itself is the scenario: ten seconds without a database
     await new Promise((r) => setTimeout(r, 10_000));
     assert.ok(
@@ -155,6 +165,7 @@ describe('several gateway nodes on one PostgreSQL ledger (real processes, real s
       'no node exits while the database is away',
     );
     await server.start();
+    await waitFor('readyz to pass again', async () => (await readyz()).status === 200);
     await allDone();
     await assertExactlyOnce();
   });

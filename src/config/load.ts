@@ -92,7 +92,10 @@ export function serviceSettings(file: GatewayFileConfig, base: string): ServiceS
   return {
     dataDir,
     inbox: abs(file.inbox ?? `${dataDir}/inbox`),
-    ...(file.console ? { console: { host: file.console.host ?? '127.0.0.1', port: file.console.port ?? 8477 } } : {}),
+    // IGW_CONSOLE_PORT: each node of a shared configuration on one machine needs a port of its own
+    ...(file.console || process.env['IGW_CONSOLE_PORT']
+      ? { console: { host: file.console?.host ?? '127.0.0.1', port: Number(process.env['IGW_CONSOLE_PORT'] || file.console?.port || 8477) } }
+      : {}),
     ledger: {
       kind: file.ledger?.kind ?? 'sqlite',
       ...(file.ledger?.url ? { url: file.ledger.url } : {}),
