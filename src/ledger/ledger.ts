@@ -134,6 +134,12 @@ export interface NodeRecord {
   paused?: string;
 }
 
+/** Settings of a ledger connection: who this node is and how long its leases last. */
+export interface LeaseSettings {
+  nodeId: string;
+  leaseMs: number;
+}
+
 /** The work a node holds under lease: renewed while it works, taken over by another node when it expires. */
 export interface Leases {
   /** this process's node id: leases, heartbeats and the audit log carry it */

@@ -13,6 +13,7 @@ import type {
   IssueResult,
   Ledger,
   LedgerMetrics,
+  LeaseSettings,
   LedgerStatus,
   NodeRecord,
 } from './ledger.js';
@@ -29,15 +30,13 @@ import {
   invoiceFromRow,
   invoiceRow,
   issueDecision,
-  nodeFromRow,
-  type Row,
   leaseLost,
+  nodeFromRow,
+  nowIso,
+  type Row,
 } from './rows.js';
 import { metricsFromRows, STATUS_SQL, statusFromRows } from './status-query.js';
 import { PG_MIGRATIONS } from './pg-migrations.js';
-import type { LeaseSettings } from './sqlite.js';
-
-const nowIso = (): string => new Date().toISOString();
 
 /** int8 (COUNT, ids, epoch ms) as a JS number: every value the ledger keeps is far below 2^53. */
 const TYPES = {

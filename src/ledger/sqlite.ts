@@ -15,12 +15,12 @@ import type {
   IssueResult,
   Ledger,
   LedgerMetrics,
+  LeaseSettings,
   LedgerStatus,
   NodeRecord,
 } from './ledger.js';
 import { MIGRATIONS } from './migrations.js';
 import { EnvironmentError } from '../errors.js';
-import { leaseLost } from './rows.js';
 import { seriesSlot } from './numbering.js';
 import { copyKey, numbered } from './keys.js';
 import { BATCHED_FORMATS } from '../formats/batched.js';
@@ -33,7 +33,9 @@ import {
   invoiceFromRow,
   invoiceRow,
   issueDecision,
+  leaseLost,
   nodeFromRow,
+  nowIso,
   type Row,
 } from './rows.js';
 import { metricsFromRows, STATUS_SQL, statusFromRows } from './status-query.js';
@@ -41,18 +43,10 @@ import { metricsFromRows, STATUS_SQL, statusFromRows } from './status-query.js';
 /** The batched (accounting) formats as an SQL list: their deliveries go out in batches, not one by one. */
 const BATCHED_SQL = BATCHED_FORMATS.map((f) => `'${f}'`).join(', ');
 
-const nowIso = (): string => new Date().toISOString();
-
 /** Named-parameter INSERT for a row object. */
 function insertSql(table: string, row: Record<string, unknown>): string {
   const cols = Object.keys(row);
   return `INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map((c) => `@${c}`).join(', ')})`;
-}
-
-/** Settings of a ledger connection: who this node is and how long its leases last. */
-export interface LeaseSettings {
-  nodeId: string;
-  leaseMs: number;
 }
 
 /**

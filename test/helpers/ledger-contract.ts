@@ -1,7 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { businessKeyOf, copyKey, deliveryKey, resendOf } from '../../src/ledger/keys.js';
-import type { IssueRequest, Ledger } from '../../src/ledger/ledger.js';
-import type { LeaseSettings } from '../../src/ledger/sqlite.js';
+import type { IssueRequest, LeaseSettings, Ledger } from '../../src/ledger/ledger.js';
 import type { CalculatedInvoice } from '../../src/model/invoice.js';
 import { minimalInvoice } from './invoice.js';
 import type { Delivery } from '../../src/routing/route.js';
