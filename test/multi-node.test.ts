@@ -135,6 +135,14 @@ describe('several gateway nodes on one PostgreSQL ledger (real processes, real s
     assert.deepEqual(results.flat().sort(), seriesOf(1000));
   });
 
+  it('two processes started at once with one node id: one runs, the other is refused and says why', async () => {
+    nodes = [startService(ws, { IGW_NODE_ID: 'twin' }), startService(ws, { IGW_NODE_ID: 'twin' })];
+    const refused = await waitFor('one of them to exit', () => nodes.find((n) => n.exitCode !== null), 60_000);
+    assert.equal(refused.exitCode, 2, 'refused at start, as a configuration error (it does not wait)');
+    await waitFor('the other to be heard from', async () => (await count("SELECT COUNT(*) FROM nodes WHERE id = 'twin'")) === 1);
+    assert.equal(nodes.filter((n) => n.exitCode === null).length, 1, 'the other keeps running');
+  });
+
   it('a node killed with SIGKILL in the middle: the others take over its work when its leases expire', async () => {
     nodes = start(3);
     drop();

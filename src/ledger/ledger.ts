@@ -146,6 +146,11 @@ export interface Leases {
   readonly nodeId: string;
   /** Extends the leases this node holds (files, deliveries, batches, held invoices) and records its heartbeat. */
   renewLeases(state?: { paused?: string }): Promise<void>;
+  /**
+   * Takes this node id at start: records the heartbeat unless another process holds the id with a
+   * heartbeat after `staleBefore`; returns that holder when it does (two starting at once: one wins).
+   */
+  claimNodeId(staleBefore: string): Promise<NodeRecord | undefined>;
   /** A graceful stop: this node's heartbeat row is removed (it holds no work any more). */
   leave(): Promise<void>;
   /** A cheap round trip: resolves when the ledger answers, throws an EnvironmentError when it does not. */

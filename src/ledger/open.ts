@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { LedgerSettings } from '../config/load.js';
-import { ConfigError, EnvironmentError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import type { Ledger } from './ledger.js';
 import { LedgerLock } from './lock.js';
 import { PostgresLedger } from './postgres.js';
@@ -63,13 +63,16 @@ export async function openLedger(settings: LedgerSettings, sqliteFile: string, r
  * that is alive (its heartbeat fresh, and on this host its process running) is refused.
  */
 async function refuseTwin(ledger: Ledger, settings: LedgerSettings): Promise<void> {
-  const twin = (await ledger.nodes()).find((n) => n.id === settings.nodeId);
+  const twin = await ledger.claimNodeId(new Date(Date.now() - settings.leaseMs).toISOString());
   if (!twin) return;
-  const fresh = Date.now() - Date.parse(twin.heartbeatAt) < settings.leaseMs;
-  const sameHost = twin.host === hostname();
-  if (!fresh || (sameHost && (twin.pid === process.pid || !alive(twin.pid)))) return;
-  throw new EnvironmentError(
+  // the same host and a process that is gone: this node's own earlier run, stopped without signing off
+  if (twin.host === hostname() && !alive(twin.pid)) {
+    await ledger.renewLeases();
+    return;
+  }
+  // a configuration mistake, not an outage: the node does not wait for it to pass
+  throw new ConfigError(
     `another gateway node with the id "${settings.nodeId}" is running (process ${twin.pid} on ${twin.host}, heard from ${twin.heartbeatAt}); give every node its own id (IGW_NODE_ID or ledger.nodeId)`,
-    {},
+    { field: 'ledger.nodeId' },
   );
 }

@@ -258,6 +258,18 @@ export class PostgresLedger implements Ledger {
     });
   }
 
+  async claimNodeId(staleBefore: string): Promise<NodeRecord | undefined> {
+    const won = await this.q(
+      `INSERT INTO nodes (id, host, pid, started_at, heartbeat_at) VALUES ($1, $2, $3, $4, $5)
+      ON CONFLICT (id) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid, started_at = EXCLUDED.started_at, heartbeat_at = EXCLUDED.heartbeat_at, paused = NULL
+      WHERE nodes.heartbeat_at < $6 OR (nodes.host = EXCLUDED.host AND nodes.pid = EXCLUDED.pid) RETURNING id`,
+      [this.nodeId, hostname(), process.pid, this.startedAt, nowIso(), staleBefore],
+    );
+    if (won.length) return undefined;
+    const rows = await this.q('SELECT * FROM nodes WHERE id = $1', [this.nodeId]);
+    return rows[0] ? nodeFromRow(rows[0]) : undefined;
+  }
+
   async leave(): Promise<void> {
     await this.q('DELETE FROM nodes WHERE id = $1', [this.nodeId]);
   }

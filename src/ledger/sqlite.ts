@@ -171,6 +171,20 @@ export class SqliteLedger implements Ledger {
     });
   }
 
+  async claimNodeId(staleBefore: string): Promise<NodeRecord | undefined> {
+    return this.tx(() => {
+      const won = this.db
+        .prepare(
+          `INSERT INTO nodes (id, host, pid, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?)
+          ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, paused = NULL
+          WHERE nodes.heartbeat_at < ? OR (nodes.host = excluded.host AND nodes.pid = excluded.pid) RETURNING id`,
+        )
+        .get(this.nodeId, hostname(), process.pid, this.startedAt, nowIso(), staleBefore);
+      if (won) return undefined;
+      return nodeFromRow(this.db.prepare('SELECT * FROM nodes WHERE id = ?').get(this.nodeId) as Row);
+    });
+  }
+
   async leave(): Promise<void> {
     this.db.prepare('DELETE FROM nodes WHERE id = ?').run(this.nodeId);
   }

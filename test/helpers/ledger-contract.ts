@@ -285,6 +285,14 @@ export function ledgerConformance(name: string, backend: () => Backend): void {
       assert.equal(resendOf(keys[0]!), undefined);
     });
 
+    it('a free node id is taken at start, with a heartbeat', async () => {
+      assert.equal(await ledger.claimNodeId(new Date(Date.now() - LEASE).toISOString()), undefined);
+      assert.deepEqual(
+        (await ledger.nodes()).map((n) => [n.id, n.pid]),
+        [['node-a', process.pid]],
+      );
+    });
+
     it('nodes: a heartbeat with the pause reason while renewing, gone after a graceful stop', async () => {
       await ledger.renewLeases({ paused: 'disk full' });
       const [me] = await ledger.nodes();
