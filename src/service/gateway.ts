@@ -20,6 +20,7 @@ import { ConfigErrors } from '../config/yaml-file.js';
 import { ExportBatcher } from './exports.js';
 import { InboxWatcher, type ReadyFile } from './watcher.js';
 import { GatewayMetrics } from './metrics.js';
+import { OutageLog } from '../util/outage.js';
 import { createWebServer, type ReadinessCheck } from '../web/server.js';
 import type { FastifyInstance } from 'fastify';
 import { standardsInstalled } from '../validation/artefacts.js';
@@ -69,6 +70,7 @@ export class GatewayService {
   private readonly waitingFiles = new Set<number>();
   private leaseTimer?: NodeJS.Timeout;
   private renewing = false;
+  private readonly heartbeatOutage: OutageLog;
   private lastOrphanScan = Date.now();
   /** called after each file, for tests and the bench */
   onFileDone?: (file: FileRecord, outcome: FileOutcome | 'duplicate') => void;
@@ -100,6 +102,7 @@ export class GatewayService {
     configureFormats(config.sellers.sellers, config.configDir, s.outbox.renderThreads);
     this.folders = new Folders(s);
     this.ledger = opened.ledger;
+    this.heartbeatOutage = new OutageLog(log, 'leases and heartbeat');
     this.transports = new Transports(s, new MailTemplates(config.configDir));
     this.metrics = new GatewayMetrics(this.ledger);
     this.gate = new UblGate(log, this.metrics);
@@ -183,7 +186,8 @@ export class GatewayService {
    * file is claimed and nothing is sent until it answers again.
    */
   private startLeases(): void {
-    const every = Math.max(200, Math.floor(this.config.service.ledger.leaseMs / 3));
+    // at most every 2 s, so a node paused for its ledger notices soon that it is back
+    const every = Math.max(200, Math.min(2000, Math.floor(this.config.service.ledger.leaseMs / 3)));
     this.leaseTimer = setInterval(() => void this.renewLeases(), every);
   }
 
@@ -192,6 +196,7 @@ export class GatewayService {
     this.renewing = true;
     try {
       await this.ledger.renewLeases(this.intakePaused ? { paused: this.intakePaused } : {});
+      this.heartbeatOutage.ok();
       if (this.ledgerDown) {
         this.log.info('ledger reachable again: node resumes taking files and sending', { node: this.ledger.nodeId });
         this.ledgerDown = undefined;
@@ -199,8 +204,9 @@ export class GatewayService {
       }
       if (!this.stopping) await this.takeOverExpired();
     } catch (err) {
-      if (failureKind(err) !== 'environment') {
-        this.log.error('cannot renew leases', { error: errorMessage(err) });
+      if (failureKind(err) !== 'environment' || this.config.service.ledger.kind === 'sqlite') {
+        // one node on SQLite: a heartbeat that cannot be written (a full disk) is said once; the files and sends wait on their own
+        this.heartbeatOutage.failed(err);
       } else if (!this.ledgerDown) {
         this.ledgerDown = errorMessage(err);
         this.log.error('ledger unreachable: node paused (no file is claimed, nothing is sent); it resumes by itself', {
@@ -468,6 +474,8 @@ export class GatewayService {
   }
 
   private resumeIntake(): void {
+    // a file went through: the ledger answers again, whatever the last renewal said
+    this.ledgerDown = undefined;
     if (!this.intakePaused) return;
     this.intakePaused = undefined;
     this.log.info('intake resumed: the environment works again');
