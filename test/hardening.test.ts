@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, tempDir } from './helpers/paths.js';
-import { filesIn, membersCsv, query, startService, stopService, todayNl, waitFor, workspace, type Workspace } from './helpers/service.js';
+import { filesIn, membersCsv, query, startService, stopService, todayNl, waitFor, waitForLedger, workspace, type Workspace } from './helpers/service.js';
 
 const count = (ws: Workspace, sql: string, ...p: unknown[]) => Number(Object.values(query(ws, sql, ...p)[0] ?? { n: 0 })[0]);
 const cli = (ws: Workspace, ...args: string[]) =>
@@ -35,7 +35,7 @@ describe('no poison files, no silent loops', function () {
   it('an unexpected failure while processing a file: tried once more, then set aside in error/ with the stack, never looping', async () => {
     const ws = workspace();
     service = startService(ws);
-    await waitFor('ledger created', () => existsSync(join(ws.data, 'ledger.sqlite')));
+    await waitForLedger(ws);
     // a fault no input causes: the ledger refuses every invoice (a trigger put there by the test)
     const db = new Database(join(ws.data, 'ledger.sqlite'), { timeout: 10_000 });
     db.exec("CREATE TRIGGER injected_fault BEFORE INSERT ON invoices BEGIN SELECT RAISE(ABORT, 'injected fault'); END;");
@@ -205,7 +205,7 @@ describe('the process survives its environment', function () {
   it('a second process on the same ledger is refused with a clear message; the first keeps running', async () => {
     const ws = workspace();
     service = startService(ws);
-    await waitFor('ledger created', () => existsSync(join(ws.data, 'ledger.sqlite')));
+    await waitForLedger(ws);
     await waitFor('lock taken', () => existsSync(join(ws.data, 'ledger.sqlite.lock')));
     const second = spawnSync(process.execPath, [CLI, 'run', '--config', ws.config, '--mappings', ws.mappings, '--quiet'], {
       encoding: 'utf-8',
@@ -269,7 +269,7 @@ describe('the process survives its environment', function () {
       child = spawn(process.execPath, [CLI, 'run', '--config', ws.config, '--mappings', ws.mappings], { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-      await waitFor('ledger created', () => existsSync(join(ws.data, 'ledger.sqlite')));
+      await waitForLedger(ws);
       writeFileSync(join(ws.inbox, 'members', 'contributie_1.csv'), membersCsv(20, 5001));
       await waitFor('first file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
       const filler = join(ws.data, 'filler');
@@ -328,7 +328,7 @@ describe('the process survives its environment', function () {
     let stderr = '';
     child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
     service = child;
-    await waitFor('ledger created', () => existsSync(join(ws.data, 'ledger.sqlite')));
+    await waitForLedger(ws);
     const header = 'Ordernr;Orderdatum;Debiteur;Referentie klant;Regel;Artikel;Omschrijving;Aantal;Eenheid;Prijs excl.;Korting %;BTW %';
     writeFileSync(join(ws.inbox, 'access', 'orders_batch.csv'), `${[header, ...rows].join('\r\n')}\r\n`);
     await waitFor('file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1, 60_000, 5);
@@ -373,7 +373,7 @@ describe('security at the inbox and in the config', function () {
     child.stdout.on('data', (d: Buffer) => (console += d.toString()));
     child.stderr.on('data', (d: Buffer) => (console += d.toString()));
     service = child;
-    await waitFor('ledger created', () => existsSync(join(ws.data, 'ledger.sqlite')));
+    await waitForLedger(ws);
     const long = `contributie_${'x'.repeat(251 - 'contributie_'.length - '.csv'.length)}.csv`;
     assert.equal(Buffer.byteLength(long), 251);
     writeFileSync(join(ws.inbox, 'members', long), membersCsv(1, 5001));

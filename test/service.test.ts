@@ -4,7 +4,7 @@ import { existsSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, 
 import { basename, join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { CLI, SAMPLES } from './helpers/paths.js';
-import { filesIn, membersCsv, query, startService, stopService, waitFor, workspace, type Workspace } from './helpers/service.js';
+import { filesIn, membersCsv, query, startService, stopService, waitFor, waitForLedger, workspace, type Workspace } from './helpers/service.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const count = (ws: Workspace, sql: string, ...p: unknown[]) => Number(Object.values(query(ws, sql, ...p)[0] ?? { n: 0 })[0]);
@@ -225,7 +225,7 @@ describe('gateway service (real files, real processes)', function () {
   it('stops gracefully on SIGTERM', async () => {
     ws = workspace();
     service = startService(ws);
-    await waitFor('ledger created', () => existsSync(join(ws.data, 'ledger.sqlite')));
+    await waitForLedger(ws);
     writeFileSync(join(ws.inbox, 'members', 'contributie_t.csv'), membersCsv(2));
     await waitFor('processed', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
     assert.equal(await stopService(service), 0);

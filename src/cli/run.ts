@@ -109,7 +109,11 @@ async function openWaiting(config: GatewayConfig, log: Logger): Promise<GatewayS
   try {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await GatewayService.open(config, log);
+        const service = await GatewayService.open(config, log);
+        if (!stopped) return service;
+        // a stop asked for while the ledger was being opened is not lost
+        await service.stop();
+        return undefined;
       } catch (err) {
         if (config.service.ledger.kind !== 'postgres' || failureKind(err) !== 'environment') throw err;
         if (attempt === 1) log.error('the ledger cannot be reached; waiting for it (nothing is taken from the inbox meanwhile)', { error: errorMessage(err) });

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { MIGRATIONS } from '../../src/ledger/migrations.js';
 import { parse, stringify } from 'yaml';
 import { CLI, ROOT, tempDir } from './paths.js';
 
@@ -95,6 +96,11 @@ export async function waitFor<T>(
     if (Date.now() > until) throw new Error(`timed out waiting for: ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** Waits until the service has created its ledger and applied every migration (the file exists before its tables do). */
+export async function waitForLedger(ws: Workspace): Promise<void> {
+  await waitFor('the ledger migrated', () => Number(query(ws, 'PRAGMA user_version')[0]?.['user_version'] ?? 0) === MIGRATIONS.length);
 }
 
 /** Runs a read-only query on the workspace ledger (the service may be writing: WAL allows it). */
