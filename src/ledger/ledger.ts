@@ -159,8 +159,12 @@ export interface Leases {
 
 /** Dropped files: single-winner claims, resumed or taken over after a stop. */
 export interface FileClaims {
-  /** Records the claim of a file (leased to this node); undefined when another claim of the same processing path won. */
-  claimFile(claim: { source: string; name: string; contentHash: string; processingPath: string }): Promise<FileRecord | undefined>;
+  /**
+   * Records the claim of a file (leased to this node); undefined when another claim of the same
+   * processing path won, or when one was made at or after `arrivedAt` (the file's move into
+   * processing/): then another node has (had) this very file.
+   */
+  claimFile(claim: { source: string; name: string; contentHash: string; processingPath: string; arrivedAt?: string }): Promise<FileRecord | undefined>;
   /** An earlier file of this source with the same content that issued invoices, if any. */
   findProcessed(source: string, contentHash: string): Promise<FileRecord | undefined>;
   file(id: number): Promise<FileRecord | undefined>;
@@ -185,7 +189,7 @@ export interface FileClaims {
    * Records that a file this node took over is gone from processing/: only while it is still
    * unfinished and leased to this node (its first node may have finished it and be about to say so).
    */
-  markVanished(id: number, error: string): Promise<boolean>;
+  markVanished(id: number, state: 'done' | 'error', note: string): Promise<boolean>;
   finishFile(id: number, state: FileState, details: { finalPath?: string; invoicesFound?: number; invoicesRejected?: number; error?: string }): Promise<void>;
 }
 

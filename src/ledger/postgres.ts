@@ -274,11 +274,12 @@ export class PostgresLedger implements Ledger {
     await this.q('DELETE FROM nodes WHERE id = $1', [this.nodeId]);
   }
 
-  async claimFile(claim: { source: string; name: string; contentHash: string; processingPath: string }): Promise<FileRecord | undefined> {
+  async claimFile(claim: { source: string; name: string; contentHash: string; processingPath: string; arrivedAt?: string }): Promise<FileRecord | undefined> {
     const rows = await this.q(
       `INSERT INTO files (source, name, content_hash, state, processing_path, claimed_at, lease_owner, lease_until)
-      VALUES ($1, $2, $3, 'processing', $4, $5, $6, $7) ON CONFLICT (processing_path) WHERE state = 'processing' DO NOTHING RETURNING *`,
-      [claim.source, claim.name, claim.contentHash, claim.processingPath, nowIso(), this.nodeId, this.leaseUntil()],
+      SELECT $1, $2, $3, 'processing', $4, $5, $6, $7 WHERE NOT EXISTS (SELECT 1 FROM files WHERE processing_path = $4 AND claimed_at >= $8)
+      ON CONFLICT (processing_path) WHERE state = 'processing' DO NOTHING RETURNING *`,
+      [claim.source, claim.name, claim.contentHash, claim.processingPath, nowIso(), this.nodeId, this.leaseUntil(), claim.arrivedAt ?? '~'],
     );
     return rows[0] ? fileFromRow(rows[0]) : undefined;
   }
@@ -310,11 +311,11 @@ export class PostgresLedger implements Ledger {
     return (await this.q('SELECT 1 FROM files WHERE processing_path = $1 AND claimed_at >= $2 LIMIT 1', [processingPath, sinceIso])).length > 0;
   }
 
-  async markVanished(id: number, error: string): Promise<boolean> {
+  async markVanished(id: number, state: 'done' | 'error', note: string): Promise<boolean> {
     const rows = await this.q(
-      `UPDATE files SET state = 'error', error = $1, finished_at = $2, lease_owner = NULL, lease_until = NULL
-      WHERE id = $3 AND state = 'processing' AND lease_owner = $4 RETURNING id`,
-      [error, nowIso(), id, this.nodeId],
+      `UPDATE files SET state = $1, error = $2, finished_at = $3, lease_owner = NULL, lease_until = NULL
+      WHERE id = $4 AND state = 'processing' AND lease_owner = $5 RETURNING id`,
+      [state, note, nowIso(), id, this.nodeId],
     );
     return rows.length === 1;
   }

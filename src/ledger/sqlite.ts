@@ -78,7 +78,7 @@ export class SqliteLedger implements Ledger {
     const s = (sql: string): Database.Statement => this.db.prepare(sql);
     this.stmts = {
       insertFile: s(`INSERT INTO files (source, name, content_hash, state, processing_path, claimed_at, lease_owner, lease_until)
-        VALUES (?, ?, ?, 'processing', ?, ?, ?, ?)`),
+        SELECT ?, ?, ?, 'processing', ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM files WHERE processing_path = ? AND claimed_at >= ?)`),
       fileById: s('SELECT * FROM files WHERE id = ?'),
       processed: s(`SELECT * FROM files WHERE source = ? AND content_hash = ? AND state IN ('done', 'partial') ORDER BY id LIMIT 1`),
       finishFile: s(
@@ -189,9 +189,21 @@ export class SqliteLedger implements Ledger {
     this.db.prepare('DELETE FROM nodes WHERE id = ?').run(this.nodeId);
   }
 
-  async claimFile(claim: { source: string; name: string; contentHash: string; processingPath: string }): Promise<FileRecord | undefined> {
+  async claimFile(claim: { source: string; name: string; contentHash: string; processingPath: string; arrivedAt?: string }): Promise<FileRecord | undefined> {
     try {
-      const info = this.stmts['insertFile']!.run(claim.source, claim.name, claim.contentHash, claim.processingPath, nowIso(), this.nodeId, this.leaseUntil());
+      const c = claim;
+      const info = this.stmts['insertFile']!.run(
+        c.source,
+        c.name,
+        c.contentHash,
+        c.processingPath,
+        nowIso(),
+        this.nodeId,
+        this.leaseUntil(),
+        c.processingPath,
+        c.arrivedAt ?? '~',
+      );
+      if (info.changes !== 1) return undefined;
       return this.fileSync(Number(info.lastInsertRowid));
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return undefined;
@@ -228,13 +240,13 @@ export class SqliteLedger implements Ledger {
     return this.db.prepare('SELECT 1 FROM files WHERE processing_path = ? AND claimed_at >= ? LIMIT 1').get(processingPath, sinceIso) !== undefined;
   }
 
-  async markVanished(id: number, error: string): Promise<boolean> {
+  async markVanished(id: number, state: 'done' | 'error', note: string): Promise<boolean> {
     return (
       this.db
         .prepare(
-          `UPDATE files SET state = 'error', error = ?, finished_at = ?, lease_owner = NULL, lease_until = NULL WHERE id = ? AND state = 'processing' AND lease_owner = ?`,
+          `UPDATE files SET state = ?, error = ?, finished_at = ?, lease_owner = NULL, lease_until = NULL WHERE id = ? AND state = 'processing' AND lease_owner = ?`,
         )
-        .run(error, nowIso(), id, this.nodeId).changes === 1
+        .run(state, note, nowIso(), id, this.nodeId).changes === 1
     );
   }
 

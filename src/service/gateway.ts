@@ -274,8 +274,14 @@ export class GatewayService {
     try {
       await stat(file.processingPath);
     } catch {
-      if (await this.ledger.markVanished(file.id, 'the file disappeared from processing/ during a stop'))
+      // its node moved it on (archive/ or error/) and stopped before recording that: the invoices it stored tell which
+      const stored = (await this.ledger.invoicesOfFile(file.id)).filter((i) => i.state !== 'rejected').length;
+      if (stored) {
+        if (await this.ledger.markVanished(file.id, 'done', `processed (${stored} invoice(s) stored) by a node that stopped before recording it`))
+          this.log.warn('a file finished by a node that stopped before recording it: recorded as done', { file: file.name, fileId: file.id, stored });
+      } else if (await this.ledger.markVanished(file.id, 'error', 'the file disappeared from processing/ during a stop')) {
         this.log.error('claimed file is gone after a stop', { file: file.name, fileId: file.id });
+      }
       return;
     }
     this.log.warn('resuming a file interrupted by a stop', { file: file.name, fileId: file.id });
@@ -340,9 +346,11 @@ export class GatewayService {
   /** Records a file that is in processing/ and processes it; duplicates and empty files end here. */
   private async register(processingPath: string, folder: string, name: string): Promise<void> {
     try {
+      // when it came into processing/ (a rename sets ctime): a claim made since then means another node has this very file
+      const arrivedAt = new Date((await stat(processingPath)).ctimeMs).toISOString();
       const contentHash = await hashFile(processingPath);
       const earlier = this.config.service.onDuplicateFile === 'skip' ? await this.ledger.findProcessed(folder, contentHash) : undefined;
-      const record = await this.ledger.claimFile({ source: folder, name, contentHash, processingPath });
+      const record = await this.ledger.claimFile({ source: folder, name, contentHash, processingPath, arrivedAt });
       if (!record) return;
       if (earlier) {
         const finalPath = await moveInto(processingPath, this.folders.duplicates(folder), name);
