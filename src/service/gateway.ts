@@ -285,14 +285,7 @@ export class GatewayService {
       return;
     }
     this.log.warn('resuming a file interrupted by a stop', { file: file.name, fileId: file.id });
-    this.activeFiles.add(file.id);
-    this.track(
-      this.limiter
-        .run(() => this.processClaimed(file, folder, false, true))
-        .finally(() => {
-          this.activeFiles.delete(file.id);
-        }),
-    );
+    this.track(this.limiter.run(() => this.processActive(file, folder, true)));
   }
 
   /** Refuses to start on settings that would fail every send (a secret not set, a key file missing); logs warnings. */
@@ -376,12 +369,7 @@ export class GatewayService {
         this.onFileDone?.(record, { state: 'error', issued: 0, held: 0, rejected: 0, finalPath });
         return;
       }
-      this.activeFiles.add(record.id);
-      try {
-        await this.processClaimed(record, folder);
-      } finally {
-        this.activeFiles.delete(record.id);
-      }
+      await this.processActive(record, folder);
     } catch (err) {
       if (failureKind(err) === 'environment' && !this.stopping) {
         // the ledger or the disk failed, not the file: it is registered again later
@@ -461,9 +449,14 @@ export class GatewayService {
       log.warn('another node took this file over while this node was paused; left to it', {});
       return;
     }
+    await this.processActive(file, folder);
+  }
+
+  /** Processes a claimed file, known meanwhile as this process's own (a lease it renews late is not taken over by itself). */
+  private async processActive(file: FileRecord, folder: string, resumed = false): Promise<void> {
     this.activeFiles.add(file.id);
     try {
-      await this.processClaimed(file, folder);
+      await this.processClaimed(file, folder, false, resumed);
     } finally {
       this.activeFiles.delete(file.id);
     }
