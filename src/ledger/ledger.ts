@@ -1,5 +1,6 @@
 import type { CalculatedInvoice } from '../model/invoice.js';
 import type { Delivery } from '../routing/route.js';
+import type { LedgerBrowse } from './browse.js';
 
 /** States of a dropped file in the ledger. */
 export type FileState = 'processing' | 'done' | 'partial' | 'error' | 'duplicate';
@@ -279,5 +280,7 @@ export interface LedgerQueries {
 export interface Ledger extends Leases, FileClaims, InvoiceBook, DeliveryQueue, ExportBatches, EventLog, LedgerQueries {
   /** which database holds it, for logs and status ("sqlite /path", "postgres host/db") */
   readonly description: string;
+  /** lists and searches for the console and the HTTP API */
+  readonly browse: LedgerBrowse;
   close(): Promise<void>;
 }

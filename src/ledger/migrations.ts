@@ -135,4 +135,26 @@ export const MIGRATIONS: string[] = [
     paused TEXT
   );
   `,
+  // 6: what the console searches invoices by (issue date, buyer, amount), and the indexes behind its lists
+  `
+  ALTER TABLE invoices ADD COLUMN issue_date TEXT;
+  ALTER TABLE invoices ADD COLUMN buyer_name TEXT;
+  ALTER TABLE invoices ADD COLUMN buyer_search TEXT;
+  ALTER TABLE invoices ADD COLUMN amount REAL;
+  UPDATE invoices SET issue_date = json_extract(document, '$.issueDate'), buyer_name = json_extract(document, '$.buyer.name'),
+    buyer_search = lower(json_extract(document, '$.buyer.name')), amount = CAST(payable AS REAL);
+  CREATE INDEX invoices_number_search ON invoices(number);
+  CREATE INDEX invoices_customer ON invoices(customer);
+  CREATE INDEX invoices_buyer ON invoices(buyer_search);
+  CREATE INDEX invoices_issue_date ON invoices(issue_date);
+  CREATE INDEX invoices_amount ON invoices(amount);
+  CREATE INDEX invoices_issued_at ON invoices(issued_at);
+  CREATE INDEX invoices_state ON invoices(state);
+  CREATE INDEX invoices_file ON invoices(file_id);
+  CREATE INDEX files_state ON files(state, id);
+  CREATE INDEX files_claimed_at ON files(claimed_at);
+  CREATE INDEX deliveries_state_id ON deliveries(state, id);
+  CREATE INDEX exports_invoice ON exports(invoice_number);
+  CREATE INDEX events_kind ON events(kind, id);
+  `,
 ];

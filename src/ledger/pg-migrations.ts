@@ -127,4 +127,26 @@ export const PG_MIGRATIONS: string[] = [
     paused TEXT
   );
   `,
+  // 2: what the console searches invoices by (issue date, buyer, amount), and the indexes behind its lists
+  `
+  ALTER TABLE invoices ADD COLUMN issue_date TEXT;
+  ALTER TABLE invoices ADD COLUMN buyer_name TEXT;
+  ALTER TABLE invoices ADD COLUMN buyer_search TEXT;
+  ALTER TABLE invoices ADD COLUMN amount NUMERIC;
+  UPDATE invoices SET issue_date = document::jsonb->>'issueDate', buyer_name = document::jsonb->'buyer'->>'name',
+    buyer_search = lower(document::jsonb->'buyer'->>'name'), amount = NULLIF(payable, '')::numeric;
+  CREATE INDEX invoices_number_search ON invoices(number text_pattern_ops);
+  CREATE INDEX invoices_customer ON invoices(customer);
+  CREATE INDEX invoices_buyer ON invoices(buyer_search text_pattern_ops);
+  CREATE INDEX invoices_issue_date ON invoices(issue_date);
+  CREATE INDEX invoices_amount ON invoices(amount);
+  CREATE INDEX invoices_issued_at ON invoices(issued_at);
+  CREATE INDEX invoices_state ON invoices(state);
+  CREATE INDEX invoices_file ON invoices(file_id);
+  CREATE INDEX files_state ON files(state, id);
+  CREATE INDEX files_claimed_at ON files(claimed_at);
+  CREATE INDEX deliveries_state_id ON deliveries(state, id);
+  CREATE INDEX exports_invoice ON exports(invoice_number);
+  CREATE INDEX events_kind ON events(kind, id);
+  `,
 ];

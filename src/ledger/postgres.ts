@@ -1,3 +1,4 @@
+import { BrowseQueries, numberedPlaceholders, type LedgerBrowse } from './browse.js';
 import pg from 'pg';
 import { hostname } from 'node:os';
 import type { CalculatedInvoice } from '../model/invoice.js';
@@ -29,6 +30,7 @@ import {
   fileFromRow,
   invoiceFromRow,
   invoiceRow,
+  searchColumns,
   issueDecision,
   leaseLost,
   nodeFromRow,
@@ -135,6 +137,7 @@ export interface PostgresSettings {
 export class PostgresLedger implements Ledger {
   readonly nodeId: string;
   readonly description: string;
+  readonly browse: LedgerBrowse;
   private readonly leaseMs: number;
   private readonly startedAt = nowIso();
 
@@ -146,6 +149,7 @@ export class PostgresLedger implements Ledger {
     this.nodeId = lease.nodeId;
     this.leaseMs = lease.leaseMs;
     this.description = `postgres ${where}`;
+    this.browse = new BrowseQueries('postgres', (sql, params) => this.q(numberedPlaceholders(sql), params));
   }
 
   /** Connects, applies pending migrations, and returns the ledger; an unreachable server is an EnvironmentError. */
@@ -493,8 +497,8 @@ export class PostgresLedger implements Ledger {
       const number = invoice.number ?? (await this.takeNumber(c, seller, row['number_format'] as string, invoice.issueDate));
       await c.query(
         `UPDATE invoices SET number = $1, state = 'issued', document = $2, routes = $3, issued_at = $4, hold_until = NULL, hold_status = NULL,
-        lease_owner = NULL, lease_until = NULL WHERE id = $5`,
-        [number, JSON.stringify(numbered(invoice, number)), JSON.stringify(deliveries), nowIso(), invoiceId],
+        lease_owner = NULL, lease_until = NULL, issue_date = $6, buyer_name = $7, buyer_search = $8, amount = $9 WHERE id = $5`,
+        [number, JSON.stringify(numbered(invoice, number)), JSON.stringify(deliveries), nowIso(), invoiceId, ...Object.values(searchColumns(invoice))],
       );
       await this.insertDeliveries(c, invoiceId, seller, number, deliveries);
       return { number };
@@ -512,12 +516,10 @@ export class PostgresLedger implements Ledger {
   }
 
   async updateHeld(invoiceId: number, invoice: CalculatedInvoice, deliveries: Delivery[]): Promise<void> {
-    await this.q(`UPDATE invoices SET document = $1, routes = $2, payable = $3 WHERE id = $4 AND state = 'held'`, [
-      JSON.stringify(invoice),
-      JSON.stringify(deliveries),
-      invoice.totals.payableAmount,
-      invoiceId,
-    ]);
+    await this.q(
+      `UPDATE invoices SET document = $1, routes = $2, payable = $3, issue_date = $5, buyer_name = $6, buyer_search = $7, amount = $8 WHERE id = $4 AND state = 'held'`,
+      [JSON.stringify(invoice), JSON.stringify(deliveries), invoice.totals.payableAmount, invoiceId, ...Object.values(searchColumns(invoice))],
+    );
   }
 
   private async invoiceWhere(where: string, values: unknown[]): Promise<InvoiceRecord | undefined> {

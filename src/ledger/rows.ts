@@ -123,6 +123,12 @@ export function issueDecision(req: IssueRequest, found: IssueFindings): IssueRes
   return 'store';
 }
 
+/** The columns the console searches an invoice by, kept beside its document. */
+export function searchColumns(inv: CalculatedInvoice): { issue_date: string; buyer_name: string | null; buyer_search: string | null; amount: number } {
+  const name = inv.buyer.name ?? null;
+  return { issue_date: inv.issueDate, buyer_name: name, buyer_search: name?.toLowerCase() ?? null, amount: Number(inv.totals.payableAmount) };
+}
+
 /** The invoices row of a request: numbered (and its payment reference set) unless it is held. */
 export function invoiceRow(req: IssueRequest, number: string | undefined, nowIso: string): Record<string, string | number | null> {
   const inv = req.invoice;
@@ -144,6 +150,7 @@ export function invoiceRow(req: IssueRequest, number: string | undefined, nowIso
     customer: inv.meta.customerKey ?? null,
     currency: inv.currency,
     payable: inv.totals.payableAmount,
+    ...searchColumns(inv),
     number_format: req.numberFormat,
     document: JSON.stringify(document),
     routes: JSON.stringify(req.deliveries),

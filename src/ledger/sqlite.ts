@@ -1,3 +1,4 @@
+import { BrowseQueries, type LedgerBrowse } from './browse.js';
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -32,6 +33,7 @@ import {
   fileFromRow,
   invoiceFromRow,
   invoiceRow,
+  searchColumns,
   issueDecision,
   leaseLost,
   nodeFromRow,
@@ -58,6 +60,7 @@ export class SqliteLedger implements Ledger {
   private readonly stmts: Record<string, Database.Statement>;
   readonly nodeId: string;
   readonly description: string;
+  readonly browse: LedgerBrowse;
   private readonly leaseMs: number;
   private readonly startedAt = nowIso();
 
@@ -75,6 +78,7 @@ export class SqliteLedger implements Ledger {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.migrate();
+    this.browse = new BrowseQueries('sqlite', async (sql, params) => this.db.prepare(sql).all(...params) as Row[]);
     const s = (sql: string): Database.Statement => this.db.prepare(sql);
     this.stmts = {
       insertFile: s(`INSERT INTO files (source, name, content_hash, state, processing_path, claimed_at, lease_owner, lease_until)
@@ -94,10 +98,13 @@ export class SqliteLedger implements Ledger {
         'INSERT INTO number_series (seller, counter, last_seq) VALUES (?, ?, 1) ON CONFLICT (seller, counter) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq',
       ),
       issueHeld: s(
-        `UPDATE invoices SET number = ?, state = 'issued', document = ?, routes = ?, issued_at = ?, hold_until = NULL, hold_status = NULL, lease_owner = NULL, lease_until = NULL
+        `UPDATE invoices SET number = ?, state = 'issued', document = ?, routes = ?, issued_at = ?, hold_until = NULL, hold_status = NULL, lease_owner = NULL, lease_until = NULL,
+        issue_date = @issue_date, buyer_name = @buyer_name, buyer_search = @buyer_search, amount = @amount WHERE id = ? AND state = 'held'`,
+      ),
+      updateHeld: s(
+        `UPDATE invoices SET document = ?, routes = ?, payable = ?, issue_date = @issue_date, buyer_name = @buyer_name, buyer_search = @buyer_search, amount = @amount
         WHERE id = ? AND state = 'held'`,
       ),
-      updateHeld: s(`UPDATE invoices SET document = ?, routes = ?, payable = ? WHERE id = ? AND state = 'held'`),
       heldForOrder: s(`SELECT * FROM invoices WHERE order_key = ? AND state = 'held' ORDER BY id LIMIT 1`),
       issuedForOrder: s(`SELECT * FROM invoices WHERE order_key = ? AND state = 'issued' ORDER BY id LIMIT 1`),
       invoicesOfFile: s('SELECT number, state, source_key FROM invoices WHERE file_id = ? ORDER BY seq_in_file'),
@@ -322,7 +329,7 @@ export class SqliteLedger implements Ledger {
       const seller = row['seller'] as string;
       const number = invoice.number ?? this.takeNumber(seller, row['number_format'] as string, invoice.issueDate);
       const document = numbered(invoice, number);
-      this.stmts['issueHeld']!.run(number, JSON.stringify(document), JSON.stringify(deliveries), nowIso(), invoiceId);
+      this.stmts['issueHeld']!.run(number, JSON.stringify(document), JSON.stringify(deliveries), nowIso(), invoiceId, searchColumns(document));
       this.insertDeliveries(invoiceId, seller, number, deliveries);
       return { number };
     });
@@ -338,7 +345,7 @@ export class SqliteLedger implements Ledger {
   }
 
   async updateHeld(invoiceId: number, invoice: CalculatedInvoice, deliveries: Delivery[]): Promise<void> {
-    this.stmts['updateHeld']!.run(JSON.stringify(invoice), JSON.stringify(deliveries), invoice.totals.payableAmount, invoiceId);
+    this.stmts['updateHeld']!.run(JSON.stringify(invoice), JSON.stringify(deliveries), invoice.totals.payableAmount, invoiceId, searchColumns(invoice));
   }
 
   async heldForOrder(orderKey: string): Promise<InvoiceRecord | undefined> {

@@ -285,6 +285,113 @@ export function ledgerConformance(name: string, backend: () => Backend): void {
       assert.equal(resendOf(keys[0]!), undefined);
     });
 
+    it('browse: invoices searched by number prefix, customer, buyer name, date and amount, page by page', async () => {
+      const buyers = ['Bakkerij Jansen', 'bakker & Zn', 'Café Ünal', '100% Pure'];
+      await ledger.issue(
+        Array.from({ length: 12 }, (_, i) =>
+          request(
+            i + 1,
+            invoice('a', `k${i}`, {
+              buyer: { name: buyers[i % 4]! },
+              issueDate: `2026-11-${String(10 + i).padStart(2, '0')}`,
+              totals: { payableAmount: `${(i + 1) * 10}.50` },
+              meta: { sellerKey: 'a', customerKey: `D${i % 3}`, sourceFile: 'f.csv', sourceKey: `k${i}`, source: { line: i + 2 } },
+            } as Partial<CalculatedInvoice>),
+          ),
+        ),
+      );
+      const numbers = async (f: Parameters<Ledger['browse']['invoices']>[0]): Promise<string[]> =>
+        (await ledger.browse.invoices(f)).items.map((i) => i.number!.slice(-2));
+      assert.deepEqual(await numbers({ number: '2026-0001' }), ['12', '11', '10'], 'a number prefix; newest first');
+      assert.deepEqual(await numbers({ number: '2026-00007' }), ['07']);
+      assert.deepEqual(await numbers({ customer: 'bakker' }), ['10', '09', '06', '05', '02', '01'], 'any case, the beginning of the name');
+      assert.deepEqual(await numbers({ customer: 'D1' }), ['11', '08', '05', '02'], 'or a customer key');
+      assert.deepEqual(await numbers({ customer: 'café ü' }), ['11', '07', '03'], 'accents and case');
+      assert.deepEqual(await numbers({ customer: '100%' }), ['12', '08', '04'], 'a % in the name is a character, not a wildcard');
+      assert.deepEqual(await numbers({ from: '2026-11-12', to: '2026-11-14' }), ['05', '04', '03']);
+      assert.deepEqual(await numbers({ min: 50, max: 70.5 }), ['07', '06', '05']);
+      const first = await ledger.browse.invoices({ limit: 5 });
+      assert.equal(first.items.length, 5);
+      const second = await ledger.browse.invoices({ limit: 5, before: first.next! });
+      const third = await ledger.browse.invoices({ limit: 5, before: second.next! });
+      assert.equal(third.next, undefined, 'the last page has no next');
+      assert.deepEqual(
+        [...first.items, ...second.items, ...third.items].map((i) => i.number),
+        Array.from({ length: 12 }, (_, i) => `2026-${String(12 - i).padStart(5, '0')}`),
+        'keyset pages: every invoice once, in order',
+      );
+      const one = first.items[0]!;
+      assert.equal(one.buyerName, '100% Pure');
+      assert.equal(one.payable, '120.50');
+      assert.equal(one.issueDate, '2026-11-21');
+    });
+
+    it('browse: files, deliveries, batches, events and activity', async () => {
+      await ledger.issue([request(1, invoice('a', '1')), request(2, invoice('a', '2'))]);
+      await ledger.finishFile(fileId, 'done', { invoicesFound: 2, invoicesRejected: 0 });
+      const other = (await ledger.claimFile({ source: 'orders', name: 'b.csv', contentHash: 'h2', processingPath: '/p/b.csv' }))!.id;
+      await ledger.finishFile(other, 'error', { error: 'line 2: no price' });
+      assert.deepEqual(
+        (await ledger.browse.files({})).items.map((f) => [f.name, f.state]),
+        [
+          ['b.csv', 'error'],
+          ['a.csv', 'done'],
+        ],
+      );
+      assert.deepEqual(
+        (await ledger.browse.files({ state: 'error', source: 'orders' })).items.map((f) => f.error),
+        ['line 2: no price'],
+      );
+      const today = new Date().toISOString().slice(0, 10);
+      assert.equal((await ledger.browse.files({ from: today, to: today })).items.length, 2);
+      assert.equal((await ledger.browse.files({ to: '2000-01-01' })).items.length, 0);
+      const [d] = await ledger.claimDueDeliveries(Date.now(), 1);
+      await ledger.markFailed(d!.id, '550 mailbox unknown', Date.now(), true);
+      const dead = await ledger.browse.deliveries({ state: 'dead' });
+      assert.deepEqual(
+        dead.items.map((x) => [x.id, x.invoiceNumber, x.lastError]),
+        [[d!.id, d!.invoiceNumber, '550 mailbox unknown']],
+      );
+      assert.equal((await ledger.browse.deliveries({ transport: 'folder' })).items.length, 2);
+      assert.deepEqual(await ledger.browse.alerts({ deadAfter: 0, errorAfter: 0 }, Date.now()), { deadDeliveries: 1, filesInError: 1, heldOverdue: 0 });
+      assert.deepEqual(await ledger.browse.alerts({ deadAfter: d!.id, errorAfter: other }, Date.now()), { deadDeliveries: 0, filesInError: 0, heldOverdue: 0 });
+      await ledger.logEvent('retry', { delivery: d!.id, by: 'anna' });
+      await ledger.logEvent('acknowledge', { alert: 'dead', upTo: d!.id, by: 'anna' });
+      assert.deepEqual(
+        (await ledger.browse.events({ kinds: ['retry', 'acknowledge'] })).items.map((e) => [e.kind, e.detail['by'], e.node]),
+        [
+          ['acknowledge', 'anna', 'node-a'],
+          ['retry', 'anna', 'node-a'],
+        ],
+      );
+      assert.equal((await ledger.browse.lastEvent('acknowledge'))!.detail['upTo'], d!.id);
+      const hour = new Date().toISOString().slice(0, 13);
+      const activity = await ledger.browse.activity(new Date(Date.now() - 3_600_000).toISOString());
+      assert.deepEqual(
+        activity.find((h) => h.hour === hour),
+        { hour, invoices: 2, files: 2 },
+      );
+      await ledger.issue([request(3, invoice('a', '3'), { deliveries: [route('exact-1', 'folder', 'adm', 'exact-online')] })]);
+      const pending = await ledger.pendingExports('exact-online', 'adm', Date.now());
+      const batchId = (await ledger.openBatch({
+        format: 'exact-online',
+        administration: 'adm',
+        fileName: 'f.xml',
+        contentHash: 'x',
+        deliveryIds: pending.map((p) => p.id),
+      }))!;
+      await ledger.finishBatch(batchId, [{ invoiceNumber: '2026-00003', contentHash: 'a' }]);
+      assert.deepEqual(
+        (await ledger.browse.batches({})).items.map((b) => [b.id, b.fileName, b.state, b.deliveryIds.length]),
+        [[batchId, 'f.xml', 'done', 1]],
+      );
+      assert.equal((await ledger.browse.batch(batchId))!.administration, 'adm');
+      assert.deepEqual(
+        (await ledger.browse.batchesOfInvoice('2026-00003')).map((b) => b.id),
+        [batchId],
+      );
+    });
+
     it('a free node id is taken at start, with a heartbeat', async () => {
       assert.equal(await ledger.claimNodeId(new Date(Date.now() - LEASE).toISOString()), undefined);
       assert.deepEqual(
