@@ -3,36 +3,11 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import type { CustomersConfig } from '../src/config/types.js';
 import { CLI, ROOT, SAMPLES, tempDir } from './helpers/paths.js';
-import { filesIn, membersCsv, query, startService, stopService, waitFor, workspace, type Workspace } from './helpers/service.js';
-import { startSmtp, type TestSmtp } from './helpers/smtp.js';
-
-const MEMBERSHIP_CUSTOMERS = { defaults: { paymentTermsDays: 30, routes: [{ format: 'pdf', transport: 'email', template: 'membership' }] } };
-
-/**
- * A workspace whose mail goes to `smtp` as TV De Lobbers (Reply-To and archive BCC set); `target`
- * overrides settings of that SMTP target.
- */
-function mailWorkspace(smtp: TestSmtp, target: Record<string, unknown> = {}, customers: Record<string, unknown> = MEMBERSHIP_CUSTOMERS): Workspace {
-  const ws = workspace({ email: { server: 'mail' } }, customers);
-  const file = join(ws.config, 'gateway.yaml');
-  const settings = parse(readFileSync(file, 'utf-8')) as { targets: Record<string, unknown> };
-  settings.targets['mail'] = {
-    kind: 'smtp',
-    host: '127.0.0.1',
-    port: smtp.port,
-    secure: false,
-    tlsRejectUnauthorized: false,
-    from: 'TV De Lobbers <penningmeester@tvdelobbers.nl>',
-    replyTo: 'penningmeester@tvdelobbers.nl',
-    bcc: 'archief@tvdelobbers.nl',
-    ...target,
-  };
-  writeFileSync(file, stringify(settings));
-  return ws;
-}
+import { filesIn, membersCsv, query, startService, stopService, waitFor, type Workspace } from './helpers/service.js';
+import { mailWorkspace, startSmtp, type TestSmtp } from './helpers/smtp.js';
 
 const count = (ws: Workspace, sql: string) => Number(Object.values(query(ws, sql)[0] ?? { n: 0 })[0]);
 

@@ -1,7 +1,9 @@
+import { userInfo } from 'node:os';
 import { Folders } from '../service/folders.js';
 import { loadCommandConfig, type CommonOptions } from './options.js';
 import type { Ledger, LedgerStatus } from '../ledger/ledger.js';
-import { existsSync, statfsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { freeBytes, LOW_DISK_BYTES } from '../util/disk.js';
 import { printable } from '../service/log.js';
 import { ConfigError, EnvironmentError } from '../errors.js';
 import { LedgerLock } from '../ledger/lock.js';
@@ -31,9 +33,6 @@ async function withLedger<T>(opts: CommonOptions & { demo?: boolean }, work: (le
   }
 }
 
-/** Below this much free space on the data folder's disk, status warns. */
-const LOW_DISK_BYTES = 100 * 1024 * 1024;
-
 /** The state of the machine around the ledger: is a gateway running on it, and is there disk space. */
 function environmentLines(dataDir: string, ledgerFile: string | undefined): string[] {
   const lines: string[] = [];
@@ -45,9 +44,8 @@ function environmentLines(dataDir: string, ledgerFile: string | undefined): stri
       lines.push(err instanceof EnvironmentError ? 'service: a gateway process is running on this ledger' : `service: cannot tell (${(err as Error).message})`);
     }
   }
-  if (!existsSync(dataDir)) return lines;
-  const { bavail, bsize } = statfsSync(dataDir);
-  const free = bavail * bsize;
+  const free = freeBytes(dataDir);
+  if (free === undefined) return lines;
   const mb = (n: number) => `${Math.floor(n / 1024 / 1024)} MB`;
   if (free < LOW_DISK_BYTES) {
     lines.push(
@@ -135,13 +133,18 @@ export async function statusCommand(opts: CommonOptions & { json?: boolean; demo
   return 0;
 }
 
+/** Who ran a command, for the audit log: the operating-system user. */
+function cliActor(): string {
+  return `${process.env['SUDO_USER'] ?? process.env['USER'] ?? userInfo().username} (cli)`;
+}
+
 /** `invoice-gateway retry <delivery|file>`: makes failed or dead deliveries due now. */
 export async function retryCommand(what: string, opts: CommonOptions & { file?: boolean; demo?: boolean }): Promise<number> {
   const id = Number(what.replace(/^#/, ''));
   if (!Number.isInteger(id)) throw new Error(`expected a delivery id (or a file id with --file), got "${what}"`);
   const count = await withLedger(opts, async (ledger) => {
     const n = await ledger.retry(opts.file ? { fileId: id } : { deliveryId: id });
-    await ledger.logEvent('retry', { [opts.file ? 'file' : 'delivery']: id, deliveries: n, by: process.env['USER'] ?? 'unknown' });
+    await ledger.logEvent('retry', { [opts.file ? 'file' : 'delivery']: id, deliveries: n, by: cliActor() });
     return n;
   });
   process.stdout.write(`${count} deliver${count === 1 ? 'y' : 'ies'} due again; the running service sends ${count === 1 ? 'it' : 'them'} within seconds\n`);
@@ -166,7 +169,7 @@ async function sellerOf(ledger: Ledger, number: string, given: string | undefine
 export async function resendCommand(number: string, opts: CommonOptions & { reason?: string; seller?: string; demo?: boolean }): Promise<number> {
   const count = await withLedger(opts, async (ledger) => {
     const seller = await sellerOf(ledger, number, opts.seller);
-    return seller ? ledger.resend(seller, number, opts.reason ?? 'resend requested') : 0;
+    return seller ? ledger.resend(seller, number, opts.reason ?? 'resend requested', cliActor()) : 0;
   });
   if (!count) {
     process.stderr.write(`invoice ${number} is not an issued invoice in the ledger\n`);
@@ -183,7 +186,7 @@ export async function reexportCommand(
 ): Promise<number> {
   const ok = await withLedger(opts, async (ledger) => {
     const seller = await sellerOf(ledger, number, opts.seller);
-    return seller ? ledger.reexport(seller, number, opts.format, opts.administration, opts.reason ?? 'reexport requested') : false;
+    return seller ? ledger.reexport(seller, number, opts.format, opts.administration, opts.reason ?? 'reexport requested', cliActor()) : false;
   });
   if (!ok) {
     process.stderr.write(`invoice ${number} has no ${opts.format} route to administration ${opts.administration}\n`);

@@ -9,6 +9,7 @@ import { checkConfigCommand } from './check-config.js';
 import { dryRunCommand } from './dry-run.js';
 import { reexportCommand, resendCommand, retryCommand, statusCommand } from './ledger-commands.js';
 import { runCommand } from './run.js';
+import { consoleUserCommand } from './console-user.js';
 import { installStandardsCommand } from './install-standards.js';
 import { validateCommand } from './validate.js';
 import { runOnceCommand } from './run-once.js';
@@ -111,6 +112,20 @@ program
   .action(
     action((number: string, opts: { format: string; administration: string; reason?: string; seller?: string; demo?: boolean }) =>
       reexportCommand(number, { ...program.opts(), ...opts }),
+    ),
+  );
+
+program
+  .command('console-user')
+  .description("manage the web console's users: add, set (role, password, language), remove, list")
+  .argument('<action>', 'add, set, remove or list')
+  .argument('[name]', 'the user name')
+  .option('--role <role>', 'viewer (reads), operator (also retries, resends, reexports, tries files) or admin (also manages users)')
+  .option('--password-stdin', 'read the password from standard input (else add makes one up and prints it once)')
+  .option('--language <nl|en>', "the console's language for this user")
+  .action(
+    action((what: string, name: string | undefined, opts: { role?: string; passwordStdin?: boolean; language?: string }) =>
+      consoleUserCommand(what, name, { ...program.opts(), ...opts }),
     ),
   );
 

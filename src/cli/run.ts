@@ -1,6 +1,7 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import type { GatewayConfig, ServiceSettings } from '../config/load.js';
+import { consoleSettings, type GatewayConfig, type ServiceSettings } from '../config/load.js';
+import { randomPassword } from '../web/users.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { errorMessage, failureKind } from '../errors.js';
 import { GatewayService } from '../service/gateway.js';
@@ -35,7 +36,24 @@ function demoConfig(config: GatewayConfig): GatewayConfig {
       return [name, { ...a, pickupFolder: rel.startsWith('..') ? abs : join(service.dataDir, rel) }];
     }),
   );
-  return { ...config, service, accounting };
+  // the demo's console: on this machine only, its users in the demo's own folder (emptied at each start)
+  const console = { ...(service.console ?? consoleSettings({}, config.configDir)), usersFile: join(service.dataDir, 'console-users.yaml') };
+  return { ...config, service: { ...service, console }, accounting };
+}
+
+/** The demo's console: an admin with a password nobody knows, and a link that signs in once. */
+async function announceDemoConsole(service: GatewayService): Promise<void> {
+  const web = service.webServer;
+  const settings = service.config.service.console;
+  if (!web || !settings) return;
+  await web.users.set('admin', { role: 'admin', password: randomPassword(), language: 'en' });
+  const token = web.onceLogins.create('admin');
+  const scheme = settings.tls ? 'https' : 'http';
+  const address = web.app.server.address();
+  const port = address && typeof address === 'object' ? address.port : settings.port;
+  process.stdout.write(
+    `console: ${scheme}://${settings.host}:${port}/login/once/${token}\n` + '  (a one-time login as admin; under Users, set a password or add people)\n',
+  );
 }
 
 function seedSamples(inbox: string): number {
@@ -83,6 +101,7 @@ export async function runCommand(opts: CommonOptions & { demo?: boolean; quiet?:
     await service.stop().catch(() => undefined);
     throw err;
   }
+  if (opts.demo) await announceDemoConsole(service);
   await new Promise<void>((resolveStop) => {
     const stop = (signal: string): void => {
       log.info('signal received', { signal });

@@ -12,13 +12,26 @@ import { didYouMean } from './suggest.js';
 import { isBatchedFormat } from '../formats/batched.js';
 import { DEFAULT_LIMITS, type PlausibilityLimits } from '../model/limits.js';
 
+/** The console's settings with defaults filled in and paths absolute. */
+export interface ConsoleSettings {
+  host: string;
+  port: number;
+  /** the users file (YAML: names, roles, password hashes) */
+  usersFile: string;
+  tls?: { cert: string; key: string };
+  trustProxy: boolean | string;
+  sessionIdleMs: number;
+  /** the lowest role that may download originals, PDFs, UBL and accounting files */
+  downloadRole: 'viewer' | 'operator' | 'admin';
+}
+
 /** Service settings from gateway.yaml with defaults filled in, paths absolute, durations in ms. */
 export interface ServiceSettings {
   dataDir: string;
   inbox: string;
   ledger: LedgerSettings;
-  /** the HTTP endpoint (health, readiness, metrics, API); off unless configured */
-  console?: { host: string; port: number };
+  /** the web console and HTTP endpoint (pages, API, health, readiness, metrics); off unless configured */
+  console?: ConsoleSettings;
   watch: {
     /** events: file-system events plus a rescan; scan: periodic scans only (network shares, several nodes) */
     mode: 'events' | 'scan';
@@ -79,7 +92,7 @@ export interface GatewayConfig {
 }
 
 /** Fills in defaults and makes paths absolute (relative to the folder above config/). */
-export function serviceSettings(file: GatewayFileConfig, base: string): ServiceSettings {
+export function serviceSettings(file: GatewayFileConfig, base: string, configDir = resolve(base, 'config')): ServiceSettings {
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
   const dataDir = abs(file.dataDir ?? './data');
   const targets: Record<string, TargetConfig> = {};
@@ -93,9 +106,7 @@ export function serviceSettings(file: GatewayFileConfig, base: string): ServiceS
     dataDir,
     inbox: abs(file.inbox ?? `${dataDir}/inbox`),
     // IGW_CONSOLE_PORT: each node of a shared configuration on one machine needs a port of its own
-    ...(file.console || process.env['IGW_CONSOLE_PORT']
-      ? { console: { host: file.console?.host ?? '127.0.0.1', port: Number(process.env['IGW_CONSOLE_PORT'] || file.console?.port || 8477) } }
-      : {}),
+    ...(file.console || process.env['IGW_CONSOLE_PORT'] ? { console: consoleSettings(file.console ?? {}, configDir) } : {}),
     ledger: {
       kind: file.ledger?.kind ?? 'sqlite',
       ...(file.ledger?.url ? { url: file.ledger.url } : {}),
@@ -249,7 +260,7 @@ export function loadConfig(location: ConfigLocation): GatewayConfig {
   const service = gateway
     ? attempt(() => {
         try {
-          return serviceSettings(gateway, dirname(location.configDir));
+          return serviceSettings(gateway, dirname(location.configDir), location.configDir);
         } catch (err) {
           throw new ConfigError((err as Error).message, { file: display(gatewayFile) });
         }
@@ -266,4 +277,18 @@ export function loadConfig(location: ConfigLocation): GatewayConfig {
   if (errors.length) throw new ConfigErrors(errors);
   normaliseIdentifiers(sellers!, customers!);
   return { ...location, sellers: sellers!, customers: customers!, mappings, service: service!, accounting: accounting ?? {} };
+}
+
+/** The console's settings from gateway.yaml's `console:` with defaults; paths relative to config/. */
+export function consoleSettings(c: NonNullable<GatewayFileConfig['console']>, configDir: string): ConsoleSettings {
+  const inConfig = (p: string): string => (isAbsolute(p) ? p : resolve(configDir, p));
+  return {
+    host: c.host ?? '127.0.0.1',
+    port: Number(process.env['IGW_CONSOLE_PORT'] || c.port || 8477),
+    usersFile: inConfig(c.users ?? 'console-users.yaml'),
+    ...(c.tls ? { tls: { cert: inConfig(c.tls.cert), key: inConfig(c.tls.key) } } : {}),
+    trustProxy: c.trustProxy ?? false,
+    sessionIdleMs: durationMs(c.sessionIdle, 8 * 3600_000),
+    downloadRole: c.downloads ?? 'operator',
+  };
 }

@@ -112,7 +112,15 @@ export interface SeriesFormats {
 /** config/gateway.yaml as written. */
 export interface GatewayFileConfig {
   dataDir?: string;
-  console?: { host?: string; port?: number };
+  console?: {
+    host?: string;
+    port?: number;
+    users?: string;
+    tls?: { cert: string; key: string };
+    trustProxy?: boolean | string;
+    sessionIdle?: string;
+    downloads?: 'viewer' | 'operator' | 'admin';
+  };
   ledger?: { kind?: 'sqlite' | 'postgres'; url?: string; poolSize?: number; leaseFor?: string; nodeId?: string };
   inbox?: string;
   watch?: {

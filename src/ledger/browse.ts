@@ -73,6 +73,8 @@ export interface DeliveryFilter extends PageRequest {
   state?: DeliveryState;
   transport?: string;
   invoiceId?: number;
+  /** these deliveries only (an accounting batch's) */
+  ids?: number[];
 }
 
 /** A delivery in a list: its record plus when it was created and sent and what the server answered. */
@@ -245,6 +247,7 @@ export class BrowseQueries implements LedgerBrowse {
     if (f.state) w.add('d.state = ?', f.state);
     if (f.transport) w.add('d.transport = ?', f.transport);
     if (f.invoiceId) w.add('d.invoice_id = ?', f.invoiceId);
+    if (f.ids?.length) w.add(`d.id IN (${f.ids.map(() => '?').join(', ')})`, ...f.ids);
     const size = pageSize(f.limit);
     const rows = await this.run(
       `SELECT d.*, i.number FROM deliveries d JOIN invoices i ON i.id = d.invoice_id ${w.sql()} ORDER BY d.id DESC LIMIT ${size + 1}`,

@@ -232,7 +232,7 @@ export interface DeliveryQueue {
   /** Makes failed or dead deliveries due now, by delivery id or by file; returns how many. */
   retry(selector: { deliveryId?: number; fileId?: number }): Promise<number>;
   /** New deliveries for an issued invoice (explicit resend): new idempotency keys, logged. */
-  resend(seller: string, invoiceNumber: string, reason: string): Promise<number>;
+  resend(seller: string, invoiceNumber: string, reason: string, by?: string): Promise<number>;
   deliveriesOfInvoice(invoiceId: number): Promise<DeliveryRecord[]>;
   deliveryById(id: number): Promise<DeliveryRecord | undefined>;
   /** Delivery counts of one file's invoices, for progress. */
@@ -255,7 +255,7 @@ export interface ExportBatches {
   /** The batch that exported an invoice to an administration, if any. */
   exportedIn(format: string, administration: string, invoiceNumber: string): Promise<number | undefined>;
   /** Forgets an export and queues the route again: an explicit, logged re-issue. */
-  reexport(seller: string, invoiceNumber: string, format: string, administration: string, reason: string): Promise<boolean>;
+  reexport(seller: string, invoiceNumber: string, format: string, administration: string, reason: string, by?: string): Promise<boolean>;
 }
 
 /** The audit trail: what was done on purpose (resend, retry, reexport), by whom and why. */

@@ -624,13 +624,13 @@ export class PostgresLedger implements Ledger {
     await c.query(text, values);
   }
 
-  async resend(seller: string, invoiceNumber: string, reason: string): Promise<number> {
+  async resend(seller: string, invoiceNumber: string, reason: string, by = 'unknown'): Promise<number> {
     return this.tx(async (c) => {
       const row = (await c.query('SELECT * FROM invoices WHERE seller = $1 AND number = $2 FOR UPDATE', [seller, invoiceNumber])).rows[0] as Row | undefined;
       if (!row || row['state'] !== 'issued') return 0;
       const invoice = invoiceFromRow(row);
       for (const d of invoice.deliveries) await this.insertDeliberateCopy(c, invoice.id, seller, invoiceNumber, d, 'resend');
-      await this.event(c, 'resend', { seller, invoice: invoiceNumber, deliveries: invoice.deliveries.length, reason });
+      await this.event(c, 'resend', { seller, invoice: invoiceNumber, deliveries: invoice.deliveries.length, reason, by });
       return invoice.deliveries.length;
     });
   }
@@ -731,7 +731,7 @@ export class PostgresLedger implements Ledger {
     return rows[0] ? Number(rows[0]['batch_id']) : undefined;
   }
 
-  async reexport(seller: string, invoiceNumber: string, format: string, administration: string, reason: string): Promise<boolean> {
+  async reexport(seller: string, invoiceNumber: string, format: string, administration: string, reason: string, by = 'unknown'): Promise<boolean> {
     return this.tx(async (c) => {
       const invoice = (await c.query('SELECT * FROM invoices WHERE seller = $1 AND number = $2 FOR UPDATE', [seller, invoiceNumber])).rows[0] as
         Row | undefined;
@@ -744,7 +744,15 @@ export class PostgresLedger implements Ledger {
         invoiceNumber,
       ]);
       await this.insertDeliberateCopy(c, invoice['id'] as number, seller, invoiceNumber, route, 'reexport');
-      await this.event(c, 'reexport', { seller, invoice: invoiceNumber, format, administration, reason, previousExportRemoved: (removed.rowCount ?? 0) > 0 });
+      await this.event(c, 'reexport', {
+        seller,
+        invoice: invoiceNumber,
+        format,
+        administration,
+        reason,
+        by,
+        previousExportRemoved: (removed.rowCount ?? 0) > 0,
+      });
       return true;
     });
   }

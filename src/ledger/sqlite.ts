@@ -442,14 +442,14 @@ export class SqliteLedger implements Ledger {
     this.db.prepare(insertSql('deliveries', row)).run(row);
   }
 
-  async resend(seller: string, invoiceNumber: string, reason: string): Promise<number> {
+  async resend(seller: string, invoiceNumber: string, reason: string, by = 'unknown'): Promise<number> {
     return this.tx(() => {
       const row = this.stmts['invoiceByNumber']!.get(seller, invoiceNumber) as Row | undefined;
       if (!row || row['state'] !== 'issued') return 0;
       const invoice = invoiceFromRow(row);
       // a resend is a new, deliberate copy: its own key, so the target sees a new message
       for (const d of invoice.deliveries) this.insertDeliberateCopy(invoice.id, seller, invoiceNumber, d, 'resend');
-      this.event('resend', { seller, invoice: invoiceNumber, deliveries: invoice.deliveries.length, reason });
+      this.event('resend', { seller, invoice: invoiceNumber, deliveries: invoice.deliveries.length, reason, by });
       return invoice.deliveries.length;
     });
   }
@@ -546,7 +546,7 @@ export class SqliteLedger implements Ledger {
     return row?.batch_id;
   }
 
-  async reexport(seller: string, invoiceNumber: string, format: string, administration: string, reason: string): Promise<boolean> {
+  async reexport(seller: string, invoiceNumber: string, format: string, administration: string, reason: string, by = 'unknown'): Promise<boolean> {
     return this.tx(() => {
       const invoice = this.stmts['invoiceByNumber']!.get(seller, invoiceNumber) as Row | undefined;
       if (!invoice) return false;
@@ -556,7 +556,7 @@ export class SqliteLedger implements Ledger {
         .prepare('DELETE FROM exports WHERE format = ? AND administration = ? AND invoice_number = ?')
         .run(format, administration, invoiceNumber).changes;
       this.insertDeliberateCopy(invoice['id'] as number, seller, invoiceNumber, route, 'reexport');
-      this.event('reexport', { seller, invoice: invoiceNumber, format, administration, reason, previousExportRemoved: removed > 0 });
+      this.event('reexport', { seller, invoice: invoiceNumber, format, administration, reason, by, previousExportRemoved: removed > 0 });
       return true;
     });
   }

@@ -220,16 +220,35 @@ export class ExportBatcher {
     });
   }
 
-  /** A batch recorded but not finished: its file is there (finish it) or not (send the same file again). */
-  private async recover(batch: ExportBatch): Promise<void> {
-    const admin = this.administrations[batch.administration];
-    if (!admin) return;
+  /** The deliveries of a batch and their invoices, as the ledger holds them. */
+  private async contentsOf(batch: ExportBatch): Promise<{ rows: DeliveryRecord[]; invoices: CalculatedInvoice[] }> {
     const rows: DeliveryRecord[] = [];
     for (const id of batch.deliveryIds) {
       const d = await this.ledger.deliveryById(id);
       if (d) rows.push(d);
     }
-    const invoices = await this.invoicesOf(rows);
+    return { rows, invoices: await this.invoicesOf(rows) };
+  }
+
+  /**
+   * The import file of a written batch, made again from the ledger (the formats are deterministic)
+   * and checked against the hash recorded when it was written; undefined when it no longer matches
+   * (the administration's settings changed since) or the administration is gone.
+   */
+  async fileOf(batch: ExportBatch): Promise<{ content: Buffer; summary: string } | undefined> {
+    const admin = this.administrations[batch.administration];
+    if (!admin) return undefined;
+    const { invoices } = await this.contentsOf(batch);
+    const file = importFile(batch.format as AccountingFormat, invoices, { name: batch.administration, admin, debtorCodes: this.debtorCodes() });
+    if (sha256(file.content) !== batch.contentHash) return undefined;
+    return { content: file.content, summary: summaryText(file.summary, batch.fileName) };
+  }
+
+  /** A batch recorded but not finished: its file is there (finish it) or not (send the same file again). */
+  private async recover(batch: ExportBatch): Promise<void> {
+    const admin = this.administrations[batch.administration];
+    if (!admin) return;
+    const { rows, invoices } = await this.contentsOf(batch);
     const via = rows[0]?.options.via;
     const local = via ? undefined : join(this.folderOf(admin), batch.fileName);
     if (!local || !existsSync(local) || sha256(readFileSync(local)) !== batch.contentHash) {

@@ -21,8 +21,8 @@ import { ExportBatcher } from './exports.js';
 import { InboxWatcher, type ReadyFile } from './watcher.js';
 import { GatewayMetrics } from './metrics.js';
 import { OutageLog } from '../util/outage.js';
-import { createWebServer, type ReadinessCheck } from '../web/server.js';
-import type { FastifyInstance } from 'fastify';
+import { createWebServer, type ReadinessCheck, type WebServer } from '../web/server.js';
+import { ConsoleService } from '../web/console-service.js';
 import { standardsInstalled } from '../validation/artefacts.js';
 
 /** A small counting semaphore: at most `limit` file jobs at once. */
@@ -56,7 +56,8 @@ export class GatewayService {
   private readonly issuer: Issuer;
   readonly exports: ExportBatcher;
   readonly metrics: GatewayMetrics;
-  private web?: FastifyInstance;
+  private web?: WebServer;
+  private readonly wake: () => void;
   private readonly inFlight = new Set<Promise<unknown>>();
   private stopping = false;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
@@ -108,6 +109,7 @@ export class GatewayService {
     this.gate = new UblGate(log, this.metrics);
     this.outbox = new Outbox(this.ledger, this.transports, s.outbox, log, this.gate, this.metrics);
     const wake = options.deliver === false ? () => undefined : () => this.outbox.wake();
+    this.wake = wake;
     this.issuer = new Issuer(config, this.gate);
     this.processor = new FileProcessor(config, this.ledger, this.folders, log, this.issuer, wake);
     this.scheduler = new Scheduler(this.ledger, this.issuer, this.folders, s.scheduler.checkEveryMs, log, wake);
@@ -151,13 +153,44 @@ export class GatewayService {
     });
   }
 
-  /** Serves /healthz, /readyz, /metrics and the API when `console:` is configured. */
+  /**
+   * Serves the console, the API, /healthz, /readyz and /metrics when `console:` is configured. A
+   * port that cannot be bound is said and the gateway runs on without its console.
+   */
   private async startWeb(): Promise<void> {
     const settings = this.config.service.console;
     if (!settings) return;
-    this.web = createWebServer({ ledger: this.ledger, metrics: this.metrics, readiness: () => this.readiness() });
-    const address = await this.web.listen({ host: settings.host, port: settings.port });
-    this.log.info('HTTP endpoint listening: /healthz, /readyz, /metrics, /api/', { address });
+    const console = new ConsoleService({
+      config: this.config,
+      ledger: this.ledger,
+      issuer: this.issuer,
+      gate: this.gate,
+      exports: this.exports,
+      readiness: () => this.readiness(),
+      wake: this.wake,
+    });
+    const web = await createWebServer({
+      ledger: this.ledger,
+      metrics: this.metrics,
+      readiness: () => this.readiness(),
+      console,
+      settings,
+      logError: (message, meta) => this.log.error(message, meta),
+    });
+    try {
+      const address = await web.app.listen({ host: settings.host, port: settings.port });
+      this.web = web;
+      this.log.info('console listening', { address, users: web.users.list().length, usersFile: settings.usersFile });
+      if (!web.users.list().length) this.log.warn('the console has no users yet: add one with `invoice-gateway console-user add <name> --role admin`', {});
+    } catch (err) {
+      await web.app.close();
+      this.log.error('the console cannot listen; the gateway runs on without it', { host: settings.host, port: settings.port, error: errorMessage(err) });
+    }
+  }
+
+  /** The console's server, once it listens (the demo adds its one-time login to it). */
+  get webServer(): WebServer | undefined {
+    return this.web;
   }
 
   /** The readiness checks: the ledger answers, the validation artefacts are installed, every inbox folder is reachable. */
@@ -536,7 +569,7 @@ export class GatewayService {
     this.stopping = true;
     this.log.info('stopping: finishing work under way');
     await this.watcher?.stop();
-    await this.web?.close();
+    await this.web?.app.close();
     for (const timer of this.retryTimers) clearTimeout(timer);
     await this.scheduler.stop();
     await Promise.allSettled([...this.inFlight]);

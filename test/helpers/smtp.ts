@@ -1,6 +1,10 @@
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import type { AddressInfo } from 'node:net';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { workspace, type Workspace } from './service.js';
 
 /** A real SMTP server on a loopback port; every accepted message is parsed back with mailparser. */
 export interface TestSmtp {
@@ -69,4 +73,30 @@ export async function startSmtp(options: TestSmtpOptions = {}): Promise<TestSmtp
   state.port = (server.server.address() as AddressInfo).port;
   state.close = () => new Promise((resolve) => server.close(() => resolve()));
   return state;
+}
+
+/** Every customer gets the membership PDF by e-mail. */
+export const MEMBERSHIP_CUSTOMERS = { defaults: { paymentTermsDays: 30, routes: [{ format: 'pdf', transport: 'email', template: 'membership' }] } };
+
+/**
+ * A workspace whose mail goes to `smtp` as TV De Lobbers (Reply-To and archive BCC set); `target`
+ * overrides settings of that SMTP target.
+ */
+export function mailWorkspace(smtp: TestSmtp, target: Record<string, unknown> = {}, customers: Record<string, unknown> = MEMBERSHIP_CUSTOMERS): Workspace {
+  const ws = workspace({ email: { server: 'mail' } }, customers);
+  const file = join(ws.config, 'gateway.yaml');
+  const settings = parse(readFileSync(file, 'utf-8')) as { targets: Record<string, unknown> };
+  settings.targets['mail'] = {
+    kind: 'smtp',
+    host: '127.0.0.1',
+    port: smtp.port,
+    secure: false,
+    tlsRejectUnauthorized: false,
+    from: 'TV De Lobbers <penningmeester@tvdelobbers.nl>',
+    replyTo: 'penningmeester@tvdelobbers.nl',
+    bcc: 'archief@tvdelobbers.nl',
+    ...target,
+  };
+  writeFileSync(file, stringify(settings));
+  return ws;
 }

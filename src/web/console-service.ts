@@ -1,0 +1,459 @@
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import type { GatewayConfig } from '../config/load.js';
+import { checkRuntime } from '../config/check-runtime.js';
+import { GatewayError } from '../errors.js';
+import { renderDocument } from '../formats/index.js';
+import type { UblProfile } from '../formats/ubl/profiles.js';
+import { writeUbl } from '../formats/ubl/write.js';
+import type {
+  BatchSummary,
+  DeliveryFilter,
+  DeliverySummary,
+  EventFilter,
+  FileFilter,
+  FileSummary,
+  HourCount,
+  InvoiceFilter,
+  Page,
+  PageRequest,
+} from '../ledger/browse.js';
+import type { EventRecord, InvoiceSummary } from '../ledger/browse.js';
+import type { FileRecord, InvoiceRecord, Ledger, LedgerStatus } from '../ledger/ledger.js';
+import type { RejectedItem } from '../report/error-report.js';
+import type { ExportBatcher } from '../service/exports.js';
+import { Folders, sidecar } from '../service/folders.js';
+import type { Issuer } from '../service/issuing.js';
+import { summariseInvoice, tryFile } from '../service/try-file.js';
+import { freeBytes, LOW_DISK_BYTES } from '../util/disk.js';
+import type { UblGate } from '../validation/gate.js';
+import type { ReadinessCheck } from './server.js';
+
+/** What the console needs from the running service. */
+export interface ConsoleDependencies {
+  config: GatewayConfig;
+  ledger: Ledger;
+  issuer: Issuer;
+  gate: UblGate;
+  exports: ExportBatcher;
+  readiness(): Promise<ReadinessCheck[]>;
+  /** makes the outbox look for due deliveries now (after a retry or resend) */
+  wake(): void;
+}
+
+/** A condition that needs a person; acknowledgeable ones stay until someone handles or acknowledges them. */
+export interface Alert {
+  kind: 'dead-deliveries' | 'files-in-error' | 'held-overdue' | 'validation' | 'disk' | 'inbox' | 'ledger';
+  severity: 'error' | 'warning';
+  count?: number;
+  detail?: string;
+  /** where in the console it is handled */
+  link?: string;
+  /** dead deliveries and files in error can be acknowledged: the alert then counts only newer ones */
+  acknowledge?: boolean;
+}
+
+/** The overview page: counts, activity of the last day per hour, alerts, runs, nodes. */
+export interface Overview {
+  node: string;
+  status: LedgerStatus;
+  activity: HourCount[];
+  lastHour: { invoices: number; files: number };
+  lastDay: { invoices: number; files: number };
+  alerts: Alert[];
+}
+
+/** An invoice with what happened to it. */
+export interface InvoiceDetail {
+  record: InvoiceRecord;
+  file?: FileRecord;
+  deliveries: DeliverySummary[];
+  batches: BatchSummary[];
+}
+
+/** One finding of the official rules on an invoice's UBL. */
+export interface ValidationRow {
+  profile: string;
+  rule: string;
+  severity: string;
+  location?: string;
+  message: string;
+}
+
+/** A file with its receipt, its error report and the invoices it produced. */
+export interface FileDetail {
+  file: FileSummary;
+  receipt?: Record<string, unknown>;
+  /** the rejected items of its error report, each error with its location */
+  report?: { rejected: { key: string; errors: Record<string, unknown>[] }[]; path: string };
+  invoices: InvoiceSummary[];
+}
+
+/** What "try a file" shows: the dry run's verdict, nothing stored or sent. */
+export interface TryOutcome {
+  file: string;
+  mapping?: string;
+  accepted: (Record<string, unknown> & { held: boolean })[];
+  rejected: { key: string; errors: Record<string, unknown>[] }[];
+}
+
+/** The configuration page: check-config's verdict and what is configured. */
+export interface ConfigurationView {
+  valid: boolean;
+  errors: string[];
+  warnings: string[];
+  ledger: string;
+  mappings: { name: string; source: string; folder?: string; files?: string[]; kind: string; description?: string }[];
+  customers: { key: string; name: string; routes: string[] }[];
+  defaultRoutes: string[];
+  sellers: { key: string; name: string; vatId?: string }[];
+  administrations: string[];
+}
+
+/** A refused action: the HTTP status says why (400 bad request, 404 not found, 409 not possible now). */
+export class ActionError extends Error {
+  constructor(
+    readonly status: 400 | 404 | 409,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The kinds of events that people cause; the audit log shows these. */
+export const AUDIT_KINDS = [
+  'retry',
+  'resend',
+  'reexport',
+  'acknowledge',
+  'login',
+  'login-failed',
+  'logout',
+  'user-added',
+  'user-changed',
+  'user-removed',
+  'try-file',
+];
+
+const HOUR = 3600_000;
+
+/**
+ * The console's operations: every page and every API endpoint calls these, so the rules live in
+ * one place. Reads go through the ledger's browse interface; actions through the same ledger
+ * calls the CLI uses, and each is logged with who did it and why.
+ */
+export class ConsoleService {
+  private readonly folders: Folders;
+
+  constructor(private readonly deps: ConsoleDependencies) {
+    this.folders = new Folders(deps.config.service);
+  }
+
+  get nodeId(): string {
+    return this.deps.ledger.nodeId;
+  }
+
+  async overview(now = Date.now()): Promise<Overview> {
+    const { ledger } = this.deps;
+    const since = new Date(now - 23 * HOUR);
+    since.setUTCMinutes(0, 0, 0);
+    const [status, counted] = await Promise.all([ledger.status(now), ledger.browse.activity(since.toISOString())]);
+    const activity = Array.from({ length: 24 }, (_, i) => {
+      const hour = new Date(since.getTime() + i * HOUR).toISOString().slice(0, 13);
+      return counted.find((h) => h.hour === hour) ?? { hour, invoices: 0, files: 0 };
+    });
+    const sum = (hours: HourCount[]) => hours.reduce((s, h) => ({ invoices: s.invoices + h.invoices, files: s.files + h.files }), { invoices: 0, files: 0 });
+    return {
+      node: ledger.nodeId,
+      status,
+      activity,
+      lastHour: sum(activity.slice(-1)),
+      lastDay: sum(activity),
+      alerts: await this.alerts(now),
+    };
+  }
+
+  /** The alerts: from the ledger (above what was acknowledged) and from this node's environment. */
+  async alerts(now = Date.now()): Promise<Alert[]> {
+    const { ledger, config } = this.deps;
+    const acked = async (kind: Alert['kind']): Promise<number> => {
+      const page = await ledger.browse.events({ kinds: ['acknowledge'], limit: 50 });
+      return Number(page.items.find((e) => e.detail['alert'] === kind)?.detail['upTo'] ?? 0);
+    };
+    const overdueBefore = now - Math.max(2 * config.service.scheduler.checkEveryMs, 10 * 60_000);
+    const counts = await ledger.browse.alerts({ deadAfter: await acked('dead-deliveries'), errorAfter: await acked('files-in-error') }, overdueBefore);
+    const alerts: Alert[] = [];
+    if (counts.deadDeliveries)
+      alerts.push({ kind: 'dead-deliveries', severity: 'error', count: counts.deadDeliveries, link: '/deliveries?state=dead', acknowledge: true });
+    if (counts.filesInError)
+      alerts.push({ kind: 'files-in-error', severity: 'error', count: counts.filesInError, link: '/files?state=error', acknowledge: true });
+    if (counts.heldOverdue) alerts.push({ kind: 'held-overdue', severity: 'warning', count: counts.heldOverdue, link: '/invoices?state=held' });
+    for (const check of await this.deps.readiness()) {
+      if (check.ok) continue;
+      const kind = check.name === 'ledger' ? 'ledger' : check.name === 'validation' ? 'validation' : 'inbox';
+      alerts.push({ kind, severity: 'error', ...(check.detail ? { detail: check.detail } : {}) });
+    }
+    const free = freeBytes(config.service.dataDir);
+    if (free !== undefined && free < LOW_DISK_BYTES) alerts.push({ kind: 'disk', severity: 'warning', detail: `${Math.floor(free / 1024 / 1024)} MB` });
+    return alerts;
+  }
+
+  /** Marks the dead deliveries or files in error seen so far as handled; the alert returns for newer ones. */
+  async acknowledge(kind: string, by: string): Promise<void> {
+    const { ledger } = this.deps;
+    let upTo: number | undefined;
+    if (kind === 'dead-deliveries') upTo = (await ledger.browse.deliveries({ state: 'dead', limit: 1 })).items[0]?.id;
+    else if (kind === 'files-in-error') upTo = (await ledger.browse.files({ state: 'error', limit: 1 })).items[0]?.id;
+    else throw new ActionError(400, `only dead-deliveries and files-in-error can be acknowledged, not "${kind}"`);
+    await ledger.logEvent('acknowledge', { alert: kind, upTo: upTo ?? 0, by });
+  }
+
+  /** What `status` shows: counts per state, oldest pending, failures, runs, nodes. */
+  status(now = Date.now()): Promise<LedgerStatus> {
+    return this.deps.ledger.status(now);
+  }
+
+  /** The source folders files come from (for the files filter). */
+  sources(): string[] {
+    return [...new Set(this.deps.config.mappings.map((m) => m.definition.match.folder ?? m.definition.source))].sort();
+  }
+
+  /** The transports routes use (for the deliveries filter). */
+  transports(): string[] {
+    return ['email', 'folder', 'sftp'];
+  }
+
+  mappingNames(): string[] {
+    return this.deps.config.mappings.map((m) => m.name);
+  }
+
+  /** The deliveries with these ids (an accounting batch's), as list rows; at most 200. */
+  async deliveriesOf(ids: number[]): Promise<DeliverySummary[]> {
+    return ids.length ? (await this.deps.ledger.browse.deliveries({ ids: ids.slice(0, 200), limit: 200 })).items : [];
+  }
+
+  files(filter: FileFilter): Promise<Page<FileSummary>> {
+    return this.deps.ledger.browse.files(filter);
+  }
+
+  async file(id: number): Promise<FileDetail> {
+    const { ledger } = this.deps;
+    const [file] = (await ledger.browse.files({ before: id + 1, limit: 1 })).items.filter((f) => f.id === id);
+    if (!file) throw new ActionError(404, `no file #${id}`);
+    const invoices = (await ledger.browse.invoices({ fileId: id, limit: 200 })).items;
+    const receipt = file.finalPath ? await readJson(sidecar(file.finalPath, '.receipt.json')) : undefined;
+    const report = await this.reportOf(file);
+    return { file, invoices, ...(receipt ? { receipt } : {}), ...(report ? { report } : {}) };
+  }
+
+  /** The JSON error report of a file: beside it in error/, or (a partly accepted file) the one in error/ that names it. */
+  private async reportOf(file: FileSummary): Promise<FileDetail['report'] | undefined> {
+    const candidates: string[] = [];
+    if (file.finalPath) candidates.push(sidecar(file.finalPath, '.error.json'));
+    const errorDir = this.folders.error(file.source);
+    const names = await readdir(errorDir).catch(() => [] as string[]);
+    const stem = basename(file.name).replace(/\.[^.]*$/, '');
+    candidates.push(...names.filter((n) => n.startsWith(stem) && n.endsWith('.error.json')).map((n) => join(errorDir, n)));
+    for (const path of candidates) {
+      const json = await readJson(path);
+      if (!json) continue;
+      if (json['fileId'] !== undefined && json['fileId'] !== file.id) continue;
+      if (json['fileId'] === undefined && !path.startsWith(file.finalPath ?? '\0')) continue;
+      return { rejected: (json['rejected'] as { key: string; errors: Record<string, unknown>[] }[] | undefined) ?? [], path };
+    }
+    return undefined;
+  }
+
+  /** Where the original bytes of a file are now (archive, error, duplicates or processing), inside the gateway's folders. */
+  async originalOf(id: number): Promise<{ path: string; name: string }> {
+    const record = await this.deps.ledger.file(id);
+    if (!record) throw new ActionError(404, `no file #${id}`);
+    const path = record.finalPath ?? record.processingPath;
+    const s = this.deps.config.service;
+    const inside = [s.dataDir, s.inbox].some((root) => !relative(resolve(root), resolve(path)).startsWith('..'));
+    if (!inside) throw new ActionError(409, `file #${id} is outside the gateway's folders`);
+    return { path, name: record.name };
+  }
+
+  invoices(filter: InvoiceFilter): Promise<Page<InvoiceSummary>> {
+    return this.deps.ledger.browse.invoices(filter);
+  }
+
+  async invoice(id: number): Promise<InvoiceDetail> {
+    const { ledger } = this.deps;
+    const record = await ledger.invoiceById(id);
+    if (!record) throw new ActionError(404, `no invoice #${id}`);
+    const [file, deliveries, batches] = await Promise.all([
+      ledger.file(record.fileId),
+      ledger.browse.deliveries({ invoiceId: id, limit: 200 }),
+      record.number ? ledger.browse.batchesOfInvoice(record.number) : Promise.resolve([]),
+    ]);
+    return {
+      record,
+      ...(file ? { file } : {}),
+      deliveries: deliveries.items,
+      batches: batches.filter((b) => b.deliveryIds.some((d) => deliveries.items.some((x) => x.id === d))),
+    };
+  }
+
+  /** The invoice's PDF as its customer gets it (the first PDF route's options, else the defaults). */
+  async pdf(id: number): Promise<{ content: Buffer; fileName: string }> {
+    const record = await this.issued(id);
+    const route = record.deliveries.find((d) => d.format === 'pdf');
+    const doc = await renderDocument('pdf', record.invoice, route?.options ?? {}, record.number ?? `invoice-${id}`);
+    return { content: doc.content, fileName: doc.fileName };
+  }
+
+  /** The invoice's UBL in the profile of its first UBL route (EN 16931 itself when it has none). */
+  async ubl(id: number): Promise<{ content: Buffer; fileName: string; profile: UblProfile }> {
+    const record = await this.issued(id);
+    if (record.invoice.kind !== 'invoice') throw new ActionError(409, 'a quotation has no UBL');
+    const profile = this.profilesOf(record)[0]!;
+    return { content: Buffer.from(writeUbl(record.invoice, { profile })), fileName: `${record.number ?? `invoice-${id}`}.xml`, profile };
+  }
+
+  /** The official rules' findings on the invoice's UBL, for each profile its routes use. */
+  async validation(id: number): Promise<ValidationRow[]> {
+    const record = await this.issued(id);
+    if (record.invoice.kind !== 'invoice') return [];
+    const rows: ValidationRow[] = [];
+    for (const profile of this.profilesOf(record)) {
+      const findings = await this.deps.gate.findings(writeUbl(record.invoice, { profile }), profile);
+      rows.push(...findings.map((f) => ({ profile, rule: f.rule, severity: f.severity, message: f.message, ...(f.location ? { location: f.location } : {}) })));
+    }
+    return rows;
+  }
+
+  private profilesOf(record: InvoiceRecord): UblProfile[] {
+    const profiles = [...new Set(record.deliveries.filter((d) => d.format === 'ubl').map((d) => (d.options.profile ?? 'peppol') as UblProfile))];
+    // an invoice that is not sent as UBL is held to EN 16931 itself, not to a network's extra rules
+    return profiles.length ? profiles : ['en16931'];
+  }
+
+  private async issued(id: number): Promise<InvoiceRecord> {
+    const record = await this.deps.ledger.invoiceById(id);
+    if (!record) throw new ActionError(404, `no invoice #${id}`);
+    return record;
+  }
+
+  deliveries(filter: DeliveryFilter): Promise<Page<DeliverySummary>> {
+    return this.deps.ledger.browse.deliveries(filter);
+  }
+
+  /** Makes failed or dead deliveries due now; returns how many were. */
+  async retry(ids: number[], by: string): Promise<number> {
+    if (!ids.length) throw new ActionError(400, 'no delivery chosen');
+    let count = 0;
+    for (const id of ids) count += await this.deps.ledger.retry({ deliveryId: id });
+    await this.deps.ledger.logEvent('retry', { deliveries: ids, due: count, by });
+    if (count) this.deps.wake();
+    return count;
+  }
+
+  /** Sends an issued invoice again over all its routes, as new deliveries; a reason is required. */
+  async resend(invoiceId: number, reason: string, by: string): Promise<number> {
+    const record = await this.issued(invoiceId);
+    if (!reason.trim()) throw new ActionError(400, 'a resend needs a reason');
+    if (!record.number) throw new ActionError(409, `invoice #${invoiceId} has no number yet (it is ${record.state})`);
+    const count = await this.deps.ledger.resend(record.seller, record.number, reason.trim(), by);
+    if (count) this.deps.wake();
+    return count;
+  }
+
+  batches(page: PageRequest): Promise<Page<BatchSummary>> {
+    return this.deps.ledger.browse.batches(page);
+  }
+
+  /** An accounting batch with its summary; the file itself only when it can be made again byte for byte. */
+  async batch(id: number): Promise<{ batch: BatchSummary; file?: { content: Buffer; summary: string } }> {
+    const batch = await this.deps.ledger.browse.batch(id);
+    if (!batch) throw new ActionError(404, `no accounting batch #${id}`);
+    const file = await this.deps.exports.fileOf(batch);
+    return { batch, ...(file ? { file } : {}) };
+  }
+
+  /** Puts an invoice in the next import file of an administration again; a reason is required. */
+  async reexport(invoiceId: number, format: string, administration: string, reason: string, by: string): Promise<void> {
+    const record = await this.issued(invoiceId);
+    if (!reason.trim()) throw new ActionError(400, 'a reexport needs a reason');
+    if (!record.number) throw new ActionError(409, `invoice #${invoiceId} has no number yet`);
+    const ok = await this.deps.ledger.reexport(record.seller, record.number, format, administration, reason.trim(), by);
+    if (!ok) throw new ActionError(409, `invoice ${record.number} has no ${format} route to administration ${administration}`);
+  }
+
+  /** Runs an uploaded file through the dry run: every check, UBL validation included; nothing stored or sent. */
+  async tryFile(upload: { name: string; content: Buffer }, options: { mapping?: string; folder?: string }, by: string): Promise<TryOutcome> {
+    const { config, issuer } = this.deps;
+    if (options.mapping && !config.mappings.some((m) => m.name === options.mapping)) throw new ActionError(400, `no mapping named "${options.mapping}"`);
+    const dir = await mkdtemp(join(tmpdir(), 'igw-try-'));
+    const folder = options.folder || config.mappings.find((m) => m.name === options.mapping)?.definition.match.folder || 'upload';
+    const safeName = basename(upload.name).replace(/[^\w.\- ]/g, '_') || 'upload';
+    const path = join(dir, folder, safeName);
+    try {
+      await writeFile(await mkdirFor(path), upload.content);
+      const result = await tryFile(path, config, issuer, { ...(options.mapping ? { mapping: options.mapping } : {}), folder, name: safeName });
+      await this.deps.ledger.logEvent('try-file', { file: safeName, bytes: upload.content.length, mapping: result.mapping ?? null, by });
+      return {
+        file: result.file,
+        ...(result.mapping ? { mapping: result.mapping } : {}),
+        accepted: result.accepted.map((a) => ({ ...summariseInvoice(a.invoice, a.deliveries), held: a.held })),
+        rejected: result.rejected.map(rejectedJson),
+      };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** check-config's verdict (without reaching servers) and what is configured; never a secret. */
+  async configuration(): Promise<ConfigurationView> {
+    const { config, ledger } = this.deps;
+    const runtime = await checkRuntime(config, { samples: true, reach: false });
+    const route = (r: { format: string; transport: string; target?: string }): string => `${r.format} → ${r.transport}${r.target ? `:${r.target}` : ''}`;
+    return {
+      valid: runtime.errors.length === 0,
+      errors: runtime.errors.map((e) => e.describe()),
+      warnings: runtime.warnings,
+      ledger: ledger.description,
+      mappings: config.mappings.map((m) => ({
+        name: m.name,
+        source: m.definition.source,
+        kind: m.definition.defaults?.kind ?? 'invoice',
+        ...(m.definition.match.folder ? { folder: m.definition.match.folder } : {}),
+        ...(m.definition.match.files ? { files: m.definition.match.files } : {}),
+        ...(m.definition.description ? { description: m.definition.description } : {}),
+      })),
+      customers: Object.entries(config.customers.customers ?? {}).map(([key, c]) => ({ key, name: c.party.name ?? key, routes: (c.routes ?? []).map(route) })),
+      defaultRoutes: (config.customers.defaults?.routes ?? []).map(route),
+      sellers: Object.entries(config.sellers.sellers).map(([key, s]) => ({ key, name: s.name ?? key, ...(s.vatId ? { vatId: s.vatId } : {}) })),
+      administrations: Object.keys(config.accounting),
+    };
+  }
+
+  audit(filter: EventFilter): Promise<Page<EventRecord>> {
+    return this.deps.ledger.browse.events({ ...filter, kinds: filter.kinds?.length ? filter.kinds.filter((k) => AUDIT_KINDS.includes(k)) : AUDIT_KINDS });
+  }
+
+  /** Writes an audit event for something done in the console that the ledger does not log itself. */
+  async logAudit(kind: string, detail: Record<string, unknown>): Promise<void> {
+    await this.deps.ledger.logEvent(kind, detail);
+  }
+}
+
+/** A rejected item as JSON: its key and each error with its location, field and reason. */
+export function rejectedJson(r: RejectedItem): { key: string; errors: Record<string, unknown>[] } {
+  return { key: r.key, errors: r.errors.map((e) => (e instanceof GatewayError ? e.toJSON() : { message: String(e) })) };
+}
+
+async function readJson(path: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+async function mkdirFor(path: string): Promise<string> {
+  await mkdir(dirname(path), { recursive: true });
+  return path;
+}
