@@ -1,8 +1,10 @@
 /**
  * 10,000 single-invoice files dropped at once into running gateways (child processes, folder transport).
  * Prints files/s through the whole service and drop-to-archive latency p50/p99, stability wait excluded.
- *   node dist/bench/service-throughput.js [files] [sqlite | postgres] [nodes]
- * postgres starts its own server (Debian postgresql) in a temp folder, as the tests do.
+ *   node dist/bench/service-throughput.js [files] [sqlite | postgres] [nodes] [console-polled]
+ * postgres starts its own server (Debian postgresql) in a temp folder, as the tests do. With
+ * console-polled, the first node serves its console and a signed-in client loads the overview page
+ * and the deliveries list every second while the files go through (an operator watching).
  */
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,10 +13,15 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { benchGateway } from './support.js';
 import { startPostgres, type PgServer } from '../test/helpers/postgres.js';
+import { ApiClient } from '../test/helpers/console.js';
+import { freePort } from '../test/helpers/net.js';
+import { UserStore } from '../src/web/users.js';
 
 const files = Number(process.argv[2] ?? 10_000);
 const kind = (process.argv[3] ?? 'sqlite') as 'sqlite' | 'postgres';
 const nodeCount = Number(process.argv[4] ?? 1);
+const polled = process.argv[5] === 'console-polled';
+const consolePort = polled ? await freePort() : undefined;
 const stableMs = 200;
 
 let server: PgServer | undefined;
@@ -28,6 +35,7 @@ const gateway = benchGateway(
   `service-${kind}-${nodeCount}`,
   (root, base) => ({
     ...(url ? { ledger: { kind: 'postgres', url, poolSize: 8 } } : {}),
+    ...(consolePort ? { console: { port: consolePort } } : {}),
     watch: {
       ...(nodeCount > 1 ? { mode: 'scan', rescanEvery: '1s' } : { rescanEvery: '30s' }),
       stableFor: `${stableMs}ms`,
@@ -87,6 +95,29 @@ for (let n = 1; n <= nodeCount; n++) {
 }
 const db = await reader();
 
+// the operator watching: the overview page and the deliveries list, every second
+const polls: number[] = [];
+let polling = false;
+let poller: Promise<void> | undefined;
+if (consolePort) {
+  await new UserStore(join(gateway.config, 'console-users.yaml')).set('watcher', { role: 'viewer', password: 'watcher-password-1' });
+  const client = new ApiClient(`http://127.0.0.1:${consolePort}`);
+  while ((await client.login('watcher', 'watcher-password-1').catch(() => 0)) !== 200) await new Promise((r) => setTimeout(r, 100));
+  polling = true;
+  poller = (async () => {
+    while (polling) {
+      const started = performance.now();
+      for (const path of ['/', '/deliveries']) {
+        const response = await client.request('GET', path);
+        await response.text();
+        if (response.status !== 200) throw new Error(`console ${path}: ${response.status}`);
+      }
+      polls.push(performance.now() - started);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  })();
+}
+
 // Drop: rename each prepared file into the inbox (how most legacy software finishes a write).
 const dropped = new Map<string, number>();
 const dropStart = Date.now();
@@ -106,6 +137,8 @@ for (;;) {
   if (Date.now() - dropStart > 900_000) throw new Error(`timeout: ${done} files done, ${sent} sent`);
   await new Promise((r) => setTimeout(r, 100));
 }
+polling = false;
+await poller;
 const rows = await db.rows<{ name: string; claimed_at: string; finished_at: string }>('SELECT name, claimed_at, finished_at FROM files');
 const lastSent = Date.parse((await db.rows<{ t: string }>('SELECT MAX(sent_at) AS t FROM deliveries'))[0]!.t);
 await db.close();
@@ -121,5 +154,5 @@ const pct = (p: number) => pctOf(latencies, p);
 const lastArchived = Math.max(...rows.map((r) => Date.parse(r.finished_at)));
 const seconds = (lastArchived - dropStart - stableMs) / 1000;
 process.stdout.write(
-  `${JSON.stringify({ files, kind, nodes: nodeCount, dropSeconds: (dropEnd - dropStart) / 1000, seconds, filesPerSecond: files / seconds, p50: pct(50), p99: pct(99), claimToArchiveP50: pctOf(processing, 50), claimToArchiveP99: pctOf(processing, 99), fileConcurrency: Number(process.env['BENCH_FILE_CONCURRENCY'] ?? 16), allSentSeconds: (lastSent - dropStart - stableMs) / 1000 })}\n`,
+  `${JSON.stringify({ files, kind, nodes: nodeCount, dropSeconds: (dropEnd - dropStart) / 1000, seconds, filesPerSecond: files / seconds, p50: pct(50), p99: pct(99), claimToArchiveP50: pctOf(processing, 50), claimToArchiveP99: pctOf(processing, 99), fileConcurrency: Number(process.env['BENCH_FILE_CONCURRENCY'] ?? 16), allSentSeconds: (lastSent - dropStart - stableMs) / 1000, consolePolls: polls.length, consolePollP95: polls.sort((a, b) => a - b)[Math.floor(polls.length * 0.95)] ?? 0 })}\n`,
 );

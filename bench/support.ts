@@ -75,9 +75,15 @@ export function benchGateway(
           join(PROJECT_ROOT, 'mappings'),
           '--quiet',
         ],
-        { stdio: 'ignore', env: { ...process.env, ...env } },
+        { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } },
       );
-      while (!(await ready())) await new Promise((r) => setTimeout(r, 50));
+      let stderr = '';
+      child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+      while (!(await ready())) {
+        // a gateway that refuses to start (a configuration problem) must not leave the bench waiting forever
+        if (child.exitCode !== null) throw new Error(`the gateway exited (${child.exitCode}) before it was ready: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
       await new Promise((r) => setTimeout(r, 500));
       return child;
     },

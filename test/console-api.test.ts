@@ -232,6 +232,11 @@ describe('console API: every endpoint, roles and CSRF (real service, real HTTP)'
       json: { format: 'exact-online', administration: 'devries', reason: 'booked in the wrong period' },
     });
     assert.equal(reexport.status, 200);
+    cover('POST', '/api/batches/{id}/reexport');
+    const batchId = (await operator.get<Page<{ id: number }>>('/api/batches')).items.at(-1)!.id;
+    assert.equal((await operator.request('POST', `/api/batches/${batchId}/reexport`, { json: { reason: '' } })).status, 400, 'a reason is required');
+    const again = await operator.request('POST', `/api/batches/${batchId}/reexport`, { json: { reason: 'the import failed at the accountant' } });
+    assert.deepEqual(await again.json(), { invoices: 3 }, 'all three invoices of the file');
     const wrong = await operator.request('POST', `/api/invoices/${dead.invoiceId}/reexport`, {
       json: { format: 'accountview', administration: 'devries', reason: 'x' },
     });

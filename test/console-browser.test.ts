@@ -67,7 +67,7 @@ describe('console in a real browser (headless Chromium, real service)', function
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await signIn(context, 'olga', 'operator-password-1');
     const alert = page.locator('[data-alert=dead-deliveries]');
-    assert.match(await alert.innerText(), /1 deliveries failed for good/);
+    assert.match(await alert.innerText(), /1 delivery\(ies\) failed for good/);
     await shot(page, '01-overview');
     await alert.locator('a').click();
     await page.waitForURL(/\/deliveries\?state=dead/);

@@ -4,6 +4,7 @@ import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, ROOT, tempDir } from './helpers/paths.js';
 import { filesIn, stopService, waitFor } from './helpers/service.js';
+import { freePort } from './helpers/net.js';
 
 /**
  * The README's first command: `npm start` runs `invoice-gateway run --demo` on the bundled samples with the
@@ -17,7 +18,12 @@ describe('the demo (npm start) on the bundled inbox-sample', function () {
     cpSync(join(ROOT, 'config'), join(root, 'config'), { recursive: true });
     cpSync(join(ROOT, 'mappings'), join(root, 'mappings'), { recursive: true });
     const args = ['--config', join(root, 'config'), '--mappings', join(root, 'mappings')];
-    const child = spawn(process.execPath, [CLI, 'run', '--demo', '--quiet', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const port = await freePort();
+    const child = spawn(process.execPath, [CLI, 'run', '--demo', '--quiet', ...args], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, IGW_CONSOLE_PORT: String(port) },
+    });
     let stdout = '';
     child.stdout?.on('data', (d: Buffer) => {
       stdout += d.toString();
@@ -42,6 +48,16 @@ describe('the demo (npm start) on the bundled inbox-sample', function () {
         150_000,
         500,
       );
+      // the console is on, and the printed link signs in once
+      const link = /^console: (http:\/\/127\.0\.0\.1:\d+\/login\/once\/\S+)$/m.exec(stdout)?.[1];
+      assert.ok(link !== undefined && link.includes(`:${port}/`), stdout);
+      const signedIn = await fetch(link, { redirect: 'manual' });
+      assert.equal(signedIn.status, 302);
+      const cookie = signedIn.headers.getSetCookie()[0]!.split(';')[0]!;
+      const overview = await fetch(`http://127.0.0.1:${port}/`, { headers: { cookie } });
+      assert.equal(overview.status, 200);
+      assert.match(await overview.text(), /<h1>Overview/);
+      assert.equal((await fetch(link, { redirect: 'manual' })).status, 410, 'the link works once');
     } finally {
       await stopService(child);
     }

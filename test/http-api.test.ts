@@ -1,5 +1,9 @@
 import { strict as assert } from 'node:assert';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
+import { addConsoleUser, ApiClient } from './helpers/console.js';
+import { selfSignedCertificate } from './helpers/tls.js';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
@@ -102,5 +106,76 @@ describe('HTTP endpoint: /healthz, /readyz, /metrics, /api/ (real service, real 
     for (const path of ['/healthz', '/readyz', '/metrics', '/api/status', '/api/invoices']) assert.ok(doc.paths[path], `${path} is documented`);
     for (const path of ['/healthz', '/metrics', '/api/openapi.json'])
       assert.equal((await fetch(`${base}${path}`)).status, 200, `${path} answers without a sign-in`);
+  });
+});
+
+/** Sends one HTTPS request trusting `ca`; answers status, headers and body. */
+function httpsRequest(url: string, ca: Buffer, options: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
+  return new Promise<{ status: number; headers: IncomingHttpHeaders; body: string }>((resolve, reject) => {
+    const req = https.request(url, { method: options.method ?? 'GET', ca, headers: options.headers ?? {} }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+describe('console over TLS, and behind a reverse proxy (real service)', function () {
+  this.timeout(60_000);
+  let service: ChildProcess | undefined;
+  afterEach(async () => {
+    if (service) await stopService(service);
+    service = undefined;
+  });
+
+  it('with tls: in the configuration it serves HTTPS only, with Secure cookies and HSTS', async () => {
+    const { key, cert } = selfSignedCertificate();
+    const port = await freePort();
+    const ws = workspace({ console: { port, tls: { cert, key } } });
+    addConsoleUser(ws, 'anna', 'viewer', 'viewer-password-1');
+    service = startService(ws);
+    const ca = readFileSync(cert);
+    const base = `https://127.0.0.1:${port}`;
+    await waitFor('HTTPS to answer', async () => (await httpsRequest(`${base}/healthz`, ca).catch(() => undefined))?.status === 200);
+    assert.equal(
+      await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        () => 'answered',
+        () => 'refused',
+      ),
+      'refused',
+      'no plain HTTP on that port',
+    );
+    const session = await httpsRequest(`${base}/api/session`, ca);
+    const cookie = String(session.headers['set-cookie']?.[0]);
+    const token = (JSON.parse(session.body) as { csrfToken: string }).csrfToken;
+    const login = await httpsRequest(`${base}/api/login`, ca, {
+      method: 'POST',
+      headers: { cookie: cookie.split(';')[0]!, 'content-type': 'application/json', 'x-csrf-token': token },
+      body: JSON.stringify({ name: 'anna', password: 'viewer-password-1' }),
+    });
+    assert.equal(login.status, 200, login.body);
+    const set = String(login.headers['set-cookie']?.[0]);
+    assert.match(set, /; Secure/);
+    assert.match(set, /; HttpOnly/);
+    assert.match(set, /; SameSite=Strict/);
+    assert.match(String(login.headers['strict-transport-security']), /max-age=/);
+  });
+
+  it('with trustProxy the client address and https come from the proxy: Secure cookies, the real address in the audit log', async () => {
+    const port = await freePort();
+    const ws = workspace({ console: { port, trustProxy: true } });
+    addConsoleUser(ws, 'anna', 'viewer', 'viewer-password-1');
+    service = startService(ws);
+    const client = new ApiClient(`http://127.0.0.1:${port}`);
+    await waitFor('the console to answer', async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok);
+    const proxied = { 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.7' };
+    client.csrf = ((await (await client.request('GET', '/api/session', { headers: proxied })).json()) as { csrfToken: string }).csrfToken;
+    const login = await client.request('POST', '/api/login', { json: { name: 'anna', password: 'viewer-password-1' }, headers: proxied });
+    assert.equal(login.status, 200);
+    assert.match(login.headers.getSetCookie()[0] ?? '', /; Secure/, 'https at the proxy: the cookie is Secure');
+    const audit = await client.get<{ items: { kind: string; detail: { ip?: string } }[] }>('/api/audit?kind=login');
+    assert.equal(audit.items[0]?.detail.ip, '203.0.113.7');
   });
 });

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { parse } from 'yaml';
 import type { CustomersConfig } from '../src/config/types.js';
-import { CLI, ROOT, SAMPLES, tempDir } from './helpers/paths.js';
+import { CLI, ROOT, SAMPLES } from './helpers/paths.js';
 import { filesIn, membersCsv, query, startService, stopService, waitFor, type Workspace } from './helpers/service.js';
 import { mailWorkspace, startSmtp, type TestSmtp } from './helpers/smtp.js';
+import { openssl, selfSignedCertificate } from './helpers/tls.js';
 
 const count = (ws: Workspace, sql: string) => Number(Object.values(query(ws, sql)[0] ?? { n: 0 })[0]);
 
@@ -130,25 +131,7 @@ describe('PDF invoices by e-mail through a real SMTP server', function () {
   });
 
   it('STARTTLS with a verified certificate, login from the environment, a DKIM signature that verifies, the UBL attached, the archive BCC and our own pace', async () => {
-    const certs = tempDir('igw-tls-');
-    const openssl = (...args: string[]) => assert.equal(spawnSync('openssl', args, { encoding: 'utf-8' }).status, 0, `openssl ${args.join(' ')}`);
-    openssl(
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      join(certs, 'key.pem'),
-      '-out',
-      join(certs, 'cert.pem'),
-      '-days',
-      '2',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    );
+    const certs = selfSignedCertificate().dir;
     openssl('genrsa', '-out', join(certs, 'dkim.pem'), '2048');
     const secureSmtp = await startSmtp({
       tls: { key: readFileSync(join(certs, 'key.pem')), cert: readFileSync(join(certs, 'cert.pem')) },

@@ -154,7 +154,45 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX files_state ON files(state, id);
   CREATE INDEX files_claimed_at ON files(claimed_at);
   CREATE INDEX deliveries_state_id ON deliveries(state, id);
+  CREATE INDEX deliveries_state_transport ON deliveries(state, transport);
   CREATE INDEX exports_invoice ON exports(invoice_number);
   CREATE INDEX events_kind ON events(kind, id);
+
+  -- counts per state kept by triggers, so the console's overview and /metrics do not count a million rows each time
+  CREATE TABLE state_counts (tbl TEXT NOT NULL, state TEXT NOT NULL, part TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (tbl, state, part));
+  INSERT INTO state_counts SELECT 'invoices', state, '', COUNT(*) FROM invoices GROUP BY state;
+  INSERT INTO state_counts SELECT 'deliveries', state, transport, COUNT(*) FROM deliveries GROUP BY state, transport;
+  INSERT INTO state_counts SELECT 'files', state, source, COUNT(*) FROM files GROUP BY state, source;
+  CREATE TRIGGER invoices_counted_insert AFTER INSERT ON invoices BEGIN
+    INSERT INTO state_counts (tbl, state, part, n) VALUES ('invoices', NEW.state, '', 1) ON CONFLICT (tbl, state, part) DO UPDATE SET n = n + 1;
+  END;
+  CREATE TRIGGER invoices_counted_update AFTER UPDATE OF state ON invoices WHEN OLD.state IS NOT NEW.state BEGIN
+    UPDATE state_counts SET n = n - 1 WHERE tbl = 'invoices' AND state = OLD.state AND part = '';
+    INSERT INTO state_counts (tbl, state, part, n) VALUES ('invoices', NEW.state, '', 1) ON CONFLICT (tbl, state, part) DO UPDATE SET n = n + 1;
+  END;
+  CREATE TRIGGER invoices_counted_delete AFTER DELETE ON invoices BEGIN
+    UPDATE state_counts SET n = n - 1 WHERE tbl = 'invoices' AND state = OLD.state AND part = '';
+  END;
+  CREATE TRIGGER deliveries_counted_insert AFTER INSERT ON deliveries BEGIN
+    INSERT INTO state_counts (tbl, state, part, n) VALUES ('deliveries', NEW.state, NEW.transport, 1) ON CONFLICT (tbl, state, part) DO UPDATE SET n = n + 1;
+  END;
+  CREATE TRIGGER deliveries_counted_update AFTER UPDATE OF state, transport ON deliveries
+    WHEN OLD.state IS NOT NEW.state OR OLD.transport IS NOT NEW.transport BEGIN
+    UPDATE state_counts SET n = n - 1 WHERE tbl = 'deliveries' AND state = OLD.state AND part = OLD.transport;
+    INSERT INTO state_counts (tbl, state, part, n) VALUES ('deliveries', NEW.state, NEW.transport, 1) ON CONFLICT (tbl, state, part) DO UPDATE SET n = n + 1;
+  END;
+  CREATE TRIGGER deliveries_counted_delete AFTER DELETE ON deliveries BEGIN
+    UPDATE state_counts SET n = n - 1 WHERE tbl = 'deliveries' AND state = OLD.state AND part = OLD.transport;
+  END;
+  CREATE TRIGGER files_counted_insert AFTER INSERT ON files BEGIN
+    INSERT INTO state_counts (tbl, state, part, n) VALUES ('files', NEW.state, NEW.source, 1) ON CONFLICT (tbl, state, part) DO UPDATE SET n = n + 1;
+  END;
+  CREATE TRIGGER files_counted_update AFTER UPDATE OF state, source ON files WHEN OLD.state IS NOT NEW.state OR OLD.source IS NOT NEW.source BEGIN
+    UPDATE state_counts SET n = n - 1 WHERE tbl = 'files' AND state = OLD.state AND part = OLD.source;
+    INSERT INTO state_counts (tbl, state, part, n) VALUES ('files', NEW.state, NEW.source, 1) ON CONFLICT (tbl, state, part) DO UPDATE SET n = n + 1;
+  END;
+  CREATE TRIGGER files_counted_delete AFTER DELETE ON files BEGIN
+    UPDATE state_counts SET n = n - 1 WHERE tbl = 'files' AND state = OLD.state AND part = OLD.source;
+  END;
   `,
 ];

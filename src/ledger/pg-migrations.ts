@@ -146,6 +146,7 @@ export const PG_MIGRATIONS: string[] = [
   CREATE INDEX files_state ON files(state, id);
   CREATE INDEX files_claimed_at ON files(claimed_at);
   CREATE INDEX deliveries_state_id ON deliveries(state, id);
+  CREATE INDEX deliveries_state_transport ON deliveries(state, transport);
   CREATE INDEX exports_invoice ON exports(invoice_number);
   CREATE INDEX events_kind ON events(kind, id);
   `,

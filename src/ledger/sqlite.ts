@@ -564,10 +564,13 @@ export class SqliteLedger implements Ledger {
   async status(now: number): Promise<LedgerStatus> {
     const all = (sql: string): Row[] => this.db.prepare(sql).all() as Row[];
     const counts = (sql: string): Record<string, number> => Object.fromEntries(all(sql).map((r) => [r['state'] as string, r['n'] as number]));
+    // the counts per state are kept by triggers (migration 6): reading them does not scan the tables
+    const kept = (tbl: string): Record<string, number> =>
+      counts(`SELECT state, SUM(n) AS n FROM state_counts WHERE tbl = '${tbl}' GROUP BY state HAVING SUM(n) > 0`);
     return statusFromRows(now, {
-      files: counts('SELECT state, COUNT(*) AS n FROM files GROUP BY state'),
-      invoices: counts('SELECT state, COUNT(*) AS n FROM invoices GROUP BY state'),
-      deliveries: counts('SELECT state, COUNT(*) AS n FROM deliveries GROUP BY state'),
+      files: kept('files'),
+      invoices: kept('invoices'),
+      deliveries: kept('deliveries'),
       oldest: all(STATUS_SQL.oldest)[0],
       failures: all(STATUS_SQL.failures),
       filesInError: all(STATUS_SQL.filesInError),
@@ -578,7 +581,12 @@ export class SqliteLedger implements Ledger {
 
   async metrics(): Promise<LedgerMetrics> {
     const all = (sql: string): Row[] => this.db.prepare(sql).all() as Row[];
-    return metricsFromRows(all(STATUS_SQL.metricsFiles), all(STATUS_SQL.metricsInvoices), all(STATUS_SQL.metricsDeliveries), all(STATUS_SQL.metricsOldest)[0]);
+    return metricsFromRows(
+      all(`SELECT part AS source, state, n FROM state_counts WHERE tbl = 'files' AND n > 0`),
+      all(`SELECT state, n FROM state_counts WHERE tbl = 'invoices' AND n > 0`),
+      all(`SELECT state, part AS transport, n FROM state_counts WHERE tbl = 'deliveries' AND n > 0`),
+      all(STATUS_SQL.metricsOldest)[0],
+    );
   }
 
   async nodes(): Promise<NodeRecord[]> {

@@ -3,17 +3,29 @@ import { nodeFromRow, type Row } from './rows.js';
 
 /** The read queries behind `status`, in SQL that SQLite and PostgreSQL both run. */
 export const STATUS_SQL = {
+  // ids grow with creation time: the oldest waiting delivery is the lowest id in a waiting state (one index probe per state)
   oldest: `SELECT d.id, i.number, d.created_at FROM deliveries d JOIN invoices i ON i.id = d.invoice_id
-    WHERE d.state IN ('pending', 'failed', 'sending') ORDER BY d.created_at, d.id LIMIT 1`,
+    WHERE d.id = (SELECT MIN(id) FROM (
+      SELECT MIN(id) AS id FROM deliveries WHERE state = 'pending' UNION ALL
+      SELECT MIN(id) FROM deliveries WHERE state = 'failed' UNION ALL
+      SELECT MIN(id) FROM deliveries WHERE state = 'sending') AS firsts)`,
+  // the newest ten of each state, then the newest ten of those: each part reads the (state, id) index backwards
   failures: `SELECT d.id, i.number, d.route_id, d.state, d.attempts, d.last_error, COALESCE(d.sent_at, d.created_at) AS at
-    FROM deliveries d JOIN invoices i ON i.id = d.invoice_id WHERE d.last_error IS NOT NULL AND d.state IN ('failed', 'dead') ORDER BY d.id DESC LIMIT 10`,
+    FROM deliveries d JOIN invoices i ON i.id = d.invoice_id
+    WHERE d.id IN (
+      SELECT id FROM (SELECT id FROM deliveries WHERE state = 'failed' AND last_error IS NOT NULL ORDER BY id DESC LIMIT 10) AS f
+      UNION ALL SELECT id FROM (SELECT id FROM deliveries WHERE state = 'dead' AND last_error IS NOT NULL ORDER BY id DESC LIMIT 10) AS x)
+    ORDER BY d.id DESC LIMIT 10`,
   filesInError: `SELECT id, source, name, error, final_path, COALESCE(finished_at, claimed_at) AS at FROM files WHERE state = 'error' ORDER BY id DESC LIMIT 10`,
-  runs: `SELECT f.id, f.name, f.claimed_at, COUNT(d.id) AS total,
+  // the ten newest files with deliveries still under way (or the newest file), chosen before their deliveries are counted
+  runs: `WITH active AS (
+      SELECT DISTINCT i2.file_id AS id FROM deliveries d2 JOIN invoices i2 ON i2.id = d2.invoice_id WHERE d2.state IN ('pending', 'failed', 'sending')
+      UNION SELECT MAX(id) FROM files),
+    latest AS (SELECT id FROM active WHERE id IS NOT NULL ORDER BY id DESC LIMIT 10)
+    SELECT f.id, f.name, f.claimed_at, COUNT(d.id) AS total,
       SUM(CASE WHEN d.state = 'sent' THEN 1 ELSE 0 END) AS done, SUM(CASE WHEN d.state = 'dead' THEN 1 ELSE 0 END) AS dead, MAX(d.sent_at) AS last_sent
-    FROM files f JOIN invoices i ON i.file_id = f.id JOIN deliveries d ON d.invoice_id = i.id
-    WHERE f.id IN (SELECT file_id FROM invoices i2 JOIN deliveries d2 ON d2.invoice_id = i2.id WHERE d2.state IN ('pending', 'failed', 'sending'))
-      OR f.id = (SELECT MAX(id) FROM files)
-    GROUP BY f.id, f.name, f.claimed_at ORDER BY f.id DESC LIMIT 10`,
+    FROM latest l JOIN files f ON f.id = l.id JOIN invoices i ON i.file_id = f.id JOIN deliveries d ON d.invoice_id = i.id
+    GROUP BY f.id, f.name, f.claimed_at ORDER BY f.id DESC`,
   nodes: `SELECT * FROM nodes ORDER BY id`,
   metricsFiles: `SELECT source, state, COUNT(*) AS n FROM files GROUP BY source, state`,
   metricsInvoices: `SELECT state, COUNT(*) AS n FROM invoices GROUP BY state`,

@@ -126,6 +126,10 @@ export function registerApi(app: FastifyInstance, ctx: ConsoleContext): void {
     return sendDocument(reply, { content: file.content, fileName: batch.fileName }, batch.fileName.endsWith('.xml') ? 'application/xml' : 'text/csv');
   });
 
+  app.post('/api/batches/:id/reexport', operator, async (request) => ({
+    invoices: await service.reexportBatch(idParam(request.params), str(body(request)['reason']), who(request)),
+  }));
+
   app.post('/api/try', operator, async (request) => {
     const upload = await uploadOf(request);
     return service.tryFile(upload, upload.mapping ? { mapping: upload.mapping } : {}, who(request));

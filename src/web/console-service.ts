@@ -57,7 +57,8 @@ export interface Alert {
 /** The overview page: counts, activity of the last day per hour, alerts, runs, nodes. */
 export interface Overview {
   node: string;
-  status: LedgerStatus;
+  /** the counts, and when they were counted (at most a minute ago; see ConsoleService.status) */
+  status: LedgerStatus & { countedAt: string };
   activity: HourCount[];
   lastHour: { invoices: number; files: number };
   lastDay: { invoices: number; files: number };
@@ -137,6 +138,14 @@ export const AUDIT_KINDS = [
 ];
 
 const HOUR = 3600_000;
+/**
+ * The counts of the overview are reused while they are this fresh: counting a million rows per
+ * state takes a noticeable part of a second, and many people (or one page polled every second)
+ * should not count again and again. Actions taken here invalidate them at once.
+ */
+const STATUS_FRESH_MS = 2_000;
+/** Older counts, up to this age, are shown while new ones are counted in the background. */
+const STATUS_STALE_MS = 60_000;
 
 /**
  * The console's operations: every page and every API endpoint calls these, so the rules live in
@@ -145,6 +154,8 @@ const HOUR = 3600_000;
  */
 export class ConsoleService {
   private readonly folders: Folders;
+  private cachedStatus?: { at: number; status: Promise<LedgerStatus & { countedAt: string }>; settled: boolean };
+  private refreshing?: Promise<unknown>;
 
   constructor(private readonly deps: ConsoleDependencies) {
     this.folders = new Folders(deps.config.service);
@@ -158,7 +169,7 @@ export class ConsoleService {
     const { ledger } = this.deps;
     const since = new Date(now - 23 * HOUR);
     since.setUTCMinutes(0, 0, 0);
-    const [status, counted] = await Promise.all([ledger.status(now), ledger.browse.activity(since.toISOString())]);
+    const [status, counted] = await Promise.all([this.status(now), ledger.browse.activity(since.toISOString())]);
     const activity = Array.from({ length: 24 }, (_, i) => {
       const hour = new Date(since.getTime() + i * HOUR).toISOString().slice(0, 13);
       return counted.find((h) => h.hour === hour) ?? { hour, invoices: 0, files: 0 };
@@ -207,11 +218,50 @@ export class ConsoleService {
     else if (kind === 'files-in-error') upTo = (await ledger.browse.files({ state: 'error', limit: 1 })).items[0]?.id;
     else throw new ActionError(400, `only dead-deliveries and files-in-error can be acknowledged, not "${kind}"`);
     await ledger.logEvent('acknowledge', { alert: kind, upTo: upTo ?? 0, by });
+    this.changed();
   }
 
-  /** What `status` shows: counts per state, oldest pending, failures, runs, nodes. */
-  status(now = Date.now()): Promise<LedgerStatus> {
-    return this.deps.ledger.status(now);
+  /**
+   * What `status` shows: counts per state, oldest pending, failures, runs, nodes. Counts at most
+   * STATUS_FRESH_MS old are reused; up to STATUS_STALE_MS old they are shown while fresh ones are
+   * counted in the background; older ones (or none) are waited for.
+   */
+  async status(now = Date.now()): Promise<LedgerStatus & { countedAt: string }> {
+    const cached = this.cachedStatus;
+    const age = cached ? now - cached.at : Infinity;
+    if (cached && age < STATUS_FRESH_MS) return cached.status;
+    if (cached?.settled && age < STATUS_STALE_MS) {
+      // the old counts stay on show until the new ones are there
+      this.refreshing ??= this.deps.ledger
+        .status(now)
+        .then((s) => {
+          if (this.cachedStatus === cached)
+            this.cachedStatus = { at: now, status: Promise.resolve({ ...s, countedAt: new Date(now).toISOString() }), settled: true };
+        })
+        .catch(() => undefined)
+        .finally(() => (this.refreshing = undefined));
+      return cached.status;
+    }
+    return this.count(now);
+  }
+
+  private count(now: number): Promise<LedgerStatus & { countedAt: string }> {
+    const status = this.deps.ledger.status(now).then((s) => ({ ...s, countedAt: new Date(now).toISOString() }));
+    const entry: { at: number; status: typeof status; settled: boolean } = { at: now, status, settled: false };
+    this.cachedStatus = entry;
+    status.then(
+      () => (entry.settled = true),
+      // a failed count is not kept: the next request asks the ledger again
+      () => {
+        if (this.cachedStatus === entry) this.cachedStatus = undefined;
+      },
+    );
+    return status;
+  }
+
+  /** After an action, the next page counts afresh. */
+  private changed(): void {
+    this.cachedStatus = undefined;
   }
 
   /** The source folders files come from (for the files filter). */
@@ -347,6 +397,7 @@ export class ConsoleService {
     let count = 0;
     for (const id of ids) count += await this.deps.ledger.retry({ deliveryId: id });
     await this.deps.ledger.logEvent('retry', { deliveries: ids, due: count, by });
+    this.changed();
     if (count) this.deps.wake();
     return count;
   }
@@ -357,6 +408,7 @@ export class ConsoleService {
     if (!reason.trim()) throw new ActionError(400, 'a resend needs a reason');
     if (!record.number) throw new ActionError(409, `invoice #${invoiceId} has no number yet (it is ${record.state})`);
     const count = await this.deps.ledger.resend(record.seller, record.number, reason.trim(), by);
+    this.changed();
     if (count) this.deps.wake();
     return count;
   }
@@ -380,6 +432,22 @@ export class ConsoleService {
     if (!record.number) throw new ActionError(409, `invoice #${invoiceId} has no number yet`);
     const ok = await this.deps.ledger.reexport(record.seller, record.number, format, administration, reason.trim(), by);
     if (!ok) throw new ActionError(409, `invoice ${record.number} has no ${format} route to administration ${administration}`);
+    this.changed();
+  }
+
+  /** Puts every invoice of an accounting file in the next file of its administration again (a reason is required); returns how many. */
+  async reexportBatch(batchId: number, reason: string, by: string): Promise<number> {
+    if (!reason.trim()) throw new ActionError(400, 'a reexport needs a reason');
+    const batch = await this.deps.ledger.browse.batch(batchId);
+    if (!batch) throw new ActionError(404, `no accounting batch #${batchId}`);
+    const invoiceIds = [...new Set((await this.deliveriesOf(batch.deliveryIds)).map((d) => d.invoiceId))];
+    let count = 0;
+    for (const id of invoiceIds) {
+      const record = await this.deps.ledger.invoiceById(id);
+      if (record?.number && (await this.deps.ledger.reexport(record.seller, record.number, batch.format, batch.administration, reason.trim(), by))) count++;
+    }
+    this.changed();
+    return count;
   }
 
   /** Runs an uploaded file through the dry run: every check, UBL validation included; nothing stored or sent. */

@@ -234,6 +234,20 @@ export const OPENAPI = {
         },
       },
     },
+    '/api/batches/{id}/reexport': {
+      post: {
+        summary: 'Put every invoice of an accounting file in the next file of its administration again (logged)',
+        'x-role': 'operator',
+        parameters: [idParam('batch'), csrf],
+        requestBody: body({ type: 'object', required: ['reason'], properties: { reason: { type: 'string', minLength: 1 } } }),
+        responses: {
+          '200': json('how many invoices', { type: 'object', properties: { invoices: { type: 'integer' } } }),
+          ...refused,
+          ...badRequest,
+          ...notFound,
+        },
+      },
+    },
     '/api/try': {
       post: {
         summary: 'Dry-run an uploaded file: every check including UBL validation; nothing stored or sent',

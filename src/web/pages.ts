@@ -258,6 +258,13 @@ export function registerPages(app: FastifyInstance, ctx: ConsoleContext, views: 
     return sendDocument(reply, { content: file.content, fileName: batch.fileName }, batch.fileName.endsWith('.xml') ? 'application/xml' : 'text/csv');
   });
 
+  app.post('/batches/:id/reexport', { preHandler: requireRole(users, 'operator') }, async (request, reply) => {
+    const id = idParam(request.params);
+    const n = await service.reexportBatch(id, field(request, 'reason'), who(request));
+    flash(request, translate(lang(request), 'reexported.batch', { n }));
+    return reply.redirect(`/batches/${id}`);
+  });
+
   page('/try', 'operator', 'try', 'try', 'nav.try', async () => ({ mappings: service.mappingNames() }));
   app.post('/try', { preHandler: requireRole(users, 'operator') }, async (request, reply) => {
     const upload = await uploadOf(request);

@@ -390,6 +390,23 @@ export function ledgerConformance(name: string, backend: () => Backend): void {
         (await ledger.browse.batchesOfInvoice('2026-00003')).map((b) => b.id),
         [batchId],
       );
+      // the counts of status and metrics are the rows' (SQLite keeps them with triggers, PostgreSQL counts)
+      const tally = <T>(rows: T[], key: (r: T) => string): Record<string, number> =>
+        rows.reduce<Record<string, number>>((acc, r) => ({ ...acc, [key(r)]: (acc[key(r)] ?? 0) + 1 }), {});
+      const status = await ledger.status(Date.now());
+      const deliveries = (await ledger.browse.deliveries({ limit: 200 })).items;
+      assert.deepEqual(
+        status.deliveries,
+        tally(deliveries, (d) => d.state),
+      );
+      assert.deepEqual(status.invoices, { issued: 3 });
+      assert.deepEqual(status.files, { done: 1, error: 1 });
+      const metrics = await ledger.metrics();
+      assert.deepEqual(
+        Object.fromEntries(metrics.deliveries.map((m) => [`${m.state}/${m.transport}`, m.n])),
+        tally(deliveries, (d) => `${d.state}/${d.transport}`),
+      );
+      assert.deepEqual(Object.fromEntries(metrics.files.map((m) => [`${m.source}/${m.state}`, m.n])), { 'members/done': 1, 'orders/error': 1 });
     });
 
     it('a free node id is taken at start, with a heartbeat', async () => {
