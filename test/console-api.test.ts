@@ -2,10 +2,9 @@ import { strict as assert } from 'node:assert';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { addConsoleUser, ApiClient, withAccountingRoute } from './helpers/console.js';
-import { freePort } from './helpers/net.js';
+import { addConsoleUser, ApiClient, consoleWorkspace } from './helpers/console.js';
 import { filesIn, membersCsv, startService, stopService, waitFor, type Workspace } from './helpers/service.js';
-import { mailWorkspace, startSmtp, type TestSmtp } from './helpers/smtp.js';
+import { startSmtp, type TestSmtp } from './helpers/smtp.js';
 
 interface Page<T> {
   items: T[];
@@ -41,13 +40,7 @@ describe('console API: every endpoint, roles and CSRF (real service, real HTTP)'
   before(async () => {
     smtp = await startSmtp();
     // the first member's mailbox does not exist: that delivery goes dead with the server's answer
-    smtp.reject = (to) => (to === 'lid5001@example.nl' ? { code: 550, message: 'No such user here' } : undefined);
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    ws = mailWorkspace(smtp);
-    const gateway = join(ws.config, 'gateway.yaml');
-    writeFileSync(gateway, `${readFileSync(gateway, 'utf8')}console:\n  port: ${port}\n`);
-    withAccountingRoute(ws);
+    ({ ws, base } = await consoleWorkspace(smtp));
     addConsoleUser(ws, 'ada', 'admin', 'admin-password-1');
     addConsoleUser(ws, 'olga', 'operator', 'operator-password-1');
     addConsoleUser(ws, 'vera', 'viewer', 'viewer-password-1');

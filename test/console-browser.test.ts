@@ -1,13 +1,12 @@
 import { strict as assert } from 'node:assert';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium, screenshotDir } from './helpers/browser.js';
-import { addConsoleUser, withAccountingRoute } from './helpers/console.js';
-import { freePort } from './helpers/net.js';
+import { addConsoleUser, consoleWorkspace } from './helpers/console.js';
 import { membersCsv, query, startService, stopService, waitFor, type Workspace } from './helpers/service.js';
-import { mailWorkspace, startSmtp, type TestSmtp } from './helpers/smtp.js';
+import { startSmtp, type TestSmtp } from './helpers/smtp.js';
 
 /**
  * The console in a real headless Chromium against a real service and a real SMTP server: sign in,
@@ -39,13 +38,8 @@ describe('console in a real browser (headless Chromium, real service)', function
 
   before(async () => {
     smtp = await startSmtp();
-    smtp.reject = (to) => (to === 'lid5001@example.nl' ? { code: 550, message: 'No such user here' } : undefined);
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    ws = mailWorkspace(smtp);
-    const gateway = join(ws.config, 'gateway.yaml');
-    writeFileSync(gateway, `${readFileSync(gateway, 'utf8')}console:\n  port: ${port}\n`);
-    withAccountingRoute(ws);
+    // the first member's mailbox does not exist: that delivery goes dead with the server's answer
+    ({ ws, base } = await consoleWorkspace(smtp));
     addConsoleUser(ws, 'olga', 'operator', 'operator-password-1', 'en');
     addConsoleUser(ws, 'vera', 'viewer', 'viewer-password-1', 'nl');
     addConsoleUser(ws, 'gast', 'viewer', 'guest-password-1', 'nl');

@@ -1,5 +1,5 @@
-import type { DeliveryRecord, DeliveryState, FileRecord, FileState, InvoiceState } from './ledger.js';
-import { deliveryFromRow, fileFromRow, type Row } from './rows.js';
+import type { DeliveryRecord, DeliveryState, ExportBatch, FileRecord, FileState, InvoiceState } from './ledger.js';
+import { batchFromRow, deliveryFromRow, fileFromRow, type Row } from './rows.js';
 
 /**
  * Read queries behind the console and the HTTP API: lists with filters and keyset pagination
@@ -84,14 +84,8 @@ export interface DeliverySummary extends DeliveryRecord {
   result?: string;
 }
 
-/** An accounting import file in a list. */
-export interface BatchSummary {
-  id: number;
-  format: string;
-  administration: string;
-  fileName: string;
-  contentHash: string;
-  deliveryIds: number[];
+/** An accounting import file in a list: its record, its state and when it was written. */
+export interface BatchSummary extends ExportBatch {
   state: string;
   createdAt: string;
   finishedAt?: string;
@@ -189,9 +183,9 @@ export class BrowseQueries implements LedgerBrowse {
     return `(${column} >= ? AND ${column} < ?)`;
   }
 
-  private async page<T>(sql: string, where: Where, limit: number | undefined, map: (r: Row) => T & { id: number }): Promise<Page<T>> {
+  private async page<T>(sql: string, where: Where, limit: number | undefined, map: (r: Row) => T & { id: number }, order = 'id'): Promise<Page<T>> {
     const size = pageSize(limit);
-    const rows = await this.run(`${sql} ${where.sql()} ORDER BY id DESC LIMIT ${size + 1}`, where.params);
+    const rows = await this.run(`${sql} ${where.sql()} ORDER BY ${order} DESC LIMIT ${size + 1}`, where.params);
     const items = rows.slice(0, size).map(map);
     return rows.length > size ? { items, next: items[items.length - 1]!.id } : { items };
   }
@@ -251,18 +245,18 @@ export class BrowseQueries implements LedgerBrowse {
     if (f.transport) w.add('d.transport = ?', f.transport);
     if (f.invoiceId) w.add('d.invoice_id = ?', f.invoiceId);
     if (f.ids?.length) w.add(`d.id IN (${f.ids.map(() => '?').join(', ')})`, ...f.ids);
-    const size = pageSize(f.limit);
-    const rows = await this.run(
-      `SELECT d.*, i.number FROM deliveries d JOIN invoices i ON i.id = d.invoice_id ${w.sql()} ORDER BY d.id DESC LIMIT ${size + 1}`,
-      w.params,
+    return this.page(
+      'SELECT d.*, i.number FROM deliveries d JOIN invoices i ON i.id = d.invoice_id',
+      w,
+      f.limit,
+      (r) => ({
+        ...deliveryFromRow(r),
+        createdAt: r['created_at'] as string,
+        ...opt('sentAt', r['sent_at']),
+        ...opt('result', r['result']),
+      }),
+      'd.id',
     );
-    const items = rows.slice(0, size).map((r) => ({
-      ...deliveryFromRow(r),
-      createdAt: r['created_at'] as string,
-      ...opt('sentAt', r['sent_at']),
-      ...opt('result', r['result']),
-    }));
-    return rows.length > size ? { items, next: items[items.length - 1]!.id } : { items };
   }
 
   async batches(f: PageRequest): Promise<Page<BatchSummary>> {
@@ -321,18 +315,8 @@ export class BrowseQueries implements LedgerBrowse {
   }
 }
 
-function batchSummary(r: Row): BatchSummary & { id: number } {
-  return {
-    id: num(r['id']),
-    format: r['format'] as string,
-    administration: r['administration'] as string,
-    fileName: r['file_name'] as string,
-    contentHash: r['content_hash'] as string,
-    deliveryIds: JSON.parse(r['delivery_ids'] as string) as number[],
-    state: r['state'] as string,
-    createdAt: r['created_at'] as string,
-    ...opt('finishedAt', r['finished_at']),
-  };
+function batchSummary(r: Row): BatchSummary {
+  return { ...batchFromRow(r), state: r['state'] as string, createdAt: r['created_at'] as string, ...opt('finishedAt', r['finished_at']) };
 }
 
 function eventFromRow(r: Row): EventRecord {

@@ -91,8 +91,6 @@ export function actorOf(request: FastifyRequest, users: UserStore): Actor | unde
 /** Security settings of the console. */
 export interface SecuritySettings {
   sessionIdleMs: number;
-  /** signs the session cookie; random per process unless set (IGW_CONSOLE_SECRET) */
-  secret?: string;
   /** true with TLS on the socket, 'auto' behind a trusted proxy (https as the proxy says), false on plain HTTP */
   secureCookies: boolean | 'auto';
 }
@@ -126,7 +124,8 @@ export async function registerSecurity(app: FastifyInstance, settings: SecurityS
   });
   await app.register(fastifyCookie);
   await app.register(fastifySession, {
-    secret: settings.secret ?? randomBytes(32).toString('hex'),
+    // sessions live in this process's memory, so a key of its own is enough
+    secret: randomBytes(32).toString('hex'),
     cookieName: 'igw_session',
     saveUninitialized: false,
     rolling: true,

@@ -75,7 +75,6 @@ export async function createWebServer(deps: WebDependencies): Promise<WebServer>
   await registerSecurity(app, {
     sessionIdleMs: s.sessionIdleMs,
     secureCookies: s.tls ? true : s.trustProxy ? 'auto' : false,
-    ...(process.env['IGW_CONSOLE_SECRET'] ? { secret: process.env['IGW_CONSOLE_SECRET'] } : {}),
   });
   await app.register(fastifyFormbody);
   await app.register(fastifyMultipart, { attachFieldsToBody: true, limits: { fileSize: MAX_UPLOAD_BYTES, files: 1, fields: 10 } });

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { CLI } from './paths.js';
 import type { Workspace } from './service.js';
+import { freePort } from './net.js';
+import { mailWorkspace, type TestSmtp } from './smtp.js';
 
 /** Adds a console user with `invoice-gateway console-user add`, the password on standard input. */
 export function addConsoleUser(ws: Workspace, name: string, role: 'viewer' | 'operator' | 'admin', password: string, language: 'nl' | 'en' = 'en'): void {
@@ -49,6 +51,21 @@ export function withAccountingRoute(ws: Workspace, members = 3): void {
   const a = parse(readFileSync(accounting, 'utf8')) as { administrations: Record<string, { pickupFolder: string }> };
   a.administrations['devries']!.pickupFolder = join(ws.out, 'devries');
   writeFileSync(accounting, stringify(a));
+}
+
+/**
+ * The console's test installation: members' invoices by e-mail to `smtp` (whose mailbox for member
+ * 5001 does not exist: that delivery goes dead with the server's 550) and into an Exact Online file,
+ * the console on a free port. Returns the workspace and the console's base URL.
+ */
+export async function consoleWorkspace(smtp: TestSmtp): Promise<{ ws: Workspace; base: string }> {
+  smtp.reject = (to) => (to === 'lid5001@example.nl' ? { code: 550, message: 'No such user here' } : undefined);
+  const port = await freePort();
+  const ws = mailWorkspace(smtp);
+  const gateway = join(ws.config, 'gateway.yaml');
+  writeFileSync(gateway, `${readFileSync(gateway, 'utf8')}console:\n  port: ${port}\n`);
+  withAccountingRoute(ws);
+  return { ws, base: `http://127.0.0.1:${port}` };
 }
 
 /** A client of the console's JSON API with its own session cookie and CSRF token, as a script would use it. */
