@@ -77,4 +77,40 @@ describe('the demo (npm start) on the bundled inbox-sample', function () {
       assert.equal(accounting.filter((n) => n.startsWith(kind) && !n.endsWith('.summary.txt')).length, 1, kind);
     assert.equal(existsSync(join(demo, 'error')) ? filesIn(join(demo, 'error')).length : 0, 0, 'no sample file is refused');
   });
+
+  it('without the validation artefacts: one paragraph says so, UBL-routed files wait (none refused) and go on once they are installed', async () => {
+    const root = tempDir('igw-demo-bare-');
+    cpSync(join(ROOT, 'config'), join(root, 'config'), { recursive: true });
+    cpSync(join(ROOT, 'mappings'), join(root, 'mappings'), { recursive: true });
+    const args = ['--config', join(root, 'config'), '--mappings', join(root, 'mappings')];
+    // a machine with nothing installed and no source of the artefacts
+    const env = { ...process.env, STANDARDS_HOME: join(root, 'standards'), STANDARDS_DIR: join(root, 'nowhere'), IGW_CONSOLE_PORT: String(await freePort()) };
+    const child = spawn(process.execPath, [CLI, 'run', '--demo', '--quiet', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const demo = join(root, 'data', 'demo');
+    const status = (): { files: Record<string, number> } | undefined => {
+      if (!existsSync(join(demo, 'ledger.sqlite'))) return undefined;
+      const run = spawnSync(process.execPath, [CLI, 'status', '--demo', '--json', ...args], { cwd: root, encoding: 'utf-8', env });
+      return run.status === 0 ? JSON.parse(run.stdout) : undefined;
+    };
+    const refused = () => (existsSync(join(demo, 'error')) ? filesIn(join(demo, 'error')).length : 0);
+    try {
+      await waitFor('the paragraph', () => stderr.includes('are not installed'));
+      assert.match(stderr, /files whose invoices go out as UBL wait in the inbox/);
+      assert.match(stderr, /npx invoice-gateway install-standards --from/);
+      await waitFor('the files without a UBL route processed', () => (status()?.files['done'] ?? 0) >= 2, 120_000, 500);
+      assert.equal(refused(), 0, 'nothing refused for a missing installation');
+      const official = process.env['STANDARDS_DIR'] ?? join(ROOT, '..', 'shared', 'standards');
+      const install = spawnSync(process.execPath, [CLI, 'install-standards', '--from', official], {
+        encoding: 'utf-8',
+        env: { ...env, STANDARDS_DIR: official },
+      });
+      assert.equal(install.status, 0, install.stderr);
+      await waitFor('every sample file done once the artefacts are there', () => status()?.files['done'] === 6, 150_000, 500);
+    } finally {
+      await stopService(child);
+    }
+    assert.equal(refused(), 0, 'no sample file is refused');
+  });
 });

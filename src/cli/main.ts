@@ -3,6 +3,9 @@
 // is the bottleneck of a burst of drops. Must be set before the first file-system call.
 process.env['UV_THREADPOOL_SIZE'] ??= '16';
 import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../paths.js';
 import { errorMessage, GatewayError } from '../errors.js';
 import { ConfigErrors } from '../config/yaml-file.js';
 import { checkConfigCommand } from './check-config.js';
@@ -14,12 +17,19 @@ import { installStandardsCommand } from './install-standards.js';
 import { validateCommand } from './validate.js';
 import { runOnceCommand } from './run-once.js';
 
+/** "invoice-gateway 0.1.0 (Node.js v20.19.0)" from the package's own package.json. */
+function versionLine(): string {
+  const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
+  return `invoice-gateway ${pkg.version} (Node.js ${process.version})`;
+}
+
 const program = new Command();
 program
   .name('invoice-gateway')
   .description('Turns order and invoice files from legacy software into e-invoices, PDFs and accounting imports')
   .option('-c, --config <dir>', 'configuration folder (default ./config, else the bundled one)')
   .option('-m, --mappings <dir>', 'mappings folder (default ./mappings, else the bundled one)')
+  .version(versionLine(), '-V, --version', 'the version of invoice-gateway (and of Node.js)')
   .showHelpAfterError();
 
 /** Runs a command body and turns its result or error into an exit code. */

@@ -4,6 +4,7 @@ import { consoleSettings, type GatewayConfig, type ServiceSettings } from '../co
 import { randomPassword } from '../web/users.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { errorMessage, failureKind } from '../errors.js';
+import { installStandards, standardsInstalled, standardsSource, STANDARDS_HOME } from '../validation/artefacts.js';
 import { GatewayService } from '../service/gateway.js';
 import { createLogger, type Logger } from '../service/log.js';
 import { loadCommandConfig, type CommonOptions } from './options.js';
@@ -69,6 +70,43 @@ function seedSamples(inbox: string): number {
   return count;
 }
 
+/** Whether any route of the configuration (or a UBL source folder) needs the UBL validator. */
+function usesUbl(config: GatewayConfig): boolean {
+  const c = config.customers;
+  const routes = [...(c.defaults?.routes ?? []), ...Object.values(c.customers ?? {}).flatMap((x) => x.routes ?? [])];
+  return routes.some((r) => r.format === 'ubl') || config.mappings.some((m) => m.definition.reader.format === 'ubl');
+}
+
+/**
+ * Before any file is taken: the official validation artefacts. The demo installs them when a
+ * source is at hand; otherwise one paragraph says what is missing, what it means and the command
+ * that fixes it (files with a UBL route wait in the inbox meanwhile; nothing is refused for it).
+ */
+function ensureArtefacts(config: GatewayConfig, demo: boolean): void {
+  if (standardsInstalled() || !usesUbl(config)) return;
+  let why = 'no source of the artefacts is configured';
+  if (demo && standardsSource()) {
+    try {
+      const { installed, target } = installStandards();
+      process.stdout.write(`validation artefacts: ${installed} official files installed into ${target}, each checked by SHA-256\n`);
+      return;
+    } catch (err) {
+      why = errorMessage(err).split('\n')[0]!;
+    }
+  }
+  process.stderr.write(
+    [
+      '',
+      `The official validation artefacts (UBL 2.1, EN 16931, Peppol BIS 3, NLCIUS) are not installed in ${STANDARDS_HOME} (${why}).`,
+      'Without them no UBL can be checked, so files whose invoices go out as UBL wait in the inbox: nothing is',
+      'refused for it and nothing is sent unchecked. Every other file is processed as usual.',
+      'Install them, and the waiting files go on by themselves:',
+      '  npx invoice-gateway install-standards --from <folder with the artefacts>   (or set STANDARDS_DIR)',
+      '',
+    ].join('\n'),
+  );
+}
+
 /** `invoice-gateway run`: the service; with --demo, on a fresh copy of inbox-sample with local outputs. */
 export async function runCommand(opts: CommonOptions & { demo?: boolean; quiet?: boolean }): Promise<number> {
   const loaded = loadCommandConfig(opts);
@@ -92,6 +130,7 @@ export async function runCommand(opts: CommonOptions & { demo?: boolean; quiet?:
   process.on('unhandledRejection', (err) =>
     log.error('unexpected failure (the service keeps running)', { error: errorMessage(err), stack: (err as Error)?.stack }),
   );
+  ensureArtefacts(config, opts.demo === true);
   const service = await openWaiting(config, log);
   if (!service) return 0;
   try {

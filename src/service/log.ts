@@ -30,6 +30,16 @@ const consoleLine = winston.format.printf((info) => {
   return `${String(timestamp).slice(11, 19)} ${String(level).padEnd(5)} ${printable(String(message))}${ctx ? `  ${ctx}` : ''}`;
 });
 
+/**
+ * How the console lines look: LOG_FORMAT=json or =text when set; else JSON under systemd (which sets
+ * INVOCATION_ID for the processes of a unit) and readable text otherwise.
+ */
+export function consoleFormat(env: NodeJS.ProcessEnv = process.env): 'json' | 'text' {
+  const given = env['LOG_FORMAT']?.toLowerCase();
+  if (given === 'json' || given === 'text') return given;
+  return env['INVOCATION_ID'] ? 'json' : 'text';
+}
+
 /** Creates the service logger; `console: false` keeps the console quiet (tests, bench). */
 export function createLogger(options: { level?: string; file?: string; maxSizeMb?: number; maxFiles?: number; console?: boolean }): Logger {
   const transports: winston.transport[] = [];
@@ -46,12 +56,17 @@ export function createLogger(options: { level?: string; file?: string; maxSizeMb
     );
   }
   if (options.console !== false) {
+    const format = consoleFormat();
     transports.push(
       new winston.transports.Console({
-        stderrLevels: ['error', 'warn'],
-        format: process.stdout.isTTY
-          ? winston.format.combine(winston.format.timestamp(), winston.format.colorize(), consoleLine)
-          : winston.format.combine(winston.format.timestamp(), consoleLine),
+        // JSON lines all go to stdout, where a service manager's journal (or a log shipper) reads them
+        ...(format === 'json' ? {} : { stderrLevels: ['error', 'warn'] }),
+        format:
+          format === 'json'
+            ? winston.format.combine(winston.format.timestamp(), winston.format.json())
+            : process.stdout.isTTY
+              ? winston.format.combine(winston.format.timestamp(), winston.format.colorize(), consoleLine)
+              : winston.format.combine(winston.format.timestamp(), consoleLine),
       }),
     );
   }
