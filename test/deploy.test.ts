@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { consoleFormat } from '../src/service/log.js';
 import { CLI, ROOT, tempDir } from './helpers/paths.js';
-import { stopService, waitFor, workspace } from './helpers/service.js';
+import { membersCsv, stopService, waitFor, workspace } from './helpers/service.js';
 
 /** A systemd unit file as sections of key → values (a key may repeat); comments kept apart. */
 function parseUnit(text: string): { sections: Map<string, Map<string, string[]>>; comments: string[] } {
@@ -94,6 +94,29 @@ describe('running as a service: the systemd unit, JSON logs on stdout, --version
       parsed.some((l) => l.message === 'stopped'),
       'the graceful stop is logged too',
     );
+  });
+
+  it('by hand: a start-up summary, then one line per file on the console; every invoice and delivery in the log file', async () => {
+    const ws = workspace();
+    const child = spawn(process.execPath, [CLI, 'run', '--config', ws.config, '--mappings', ws.mappings], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LOG_FORMAT: 'text' },
+    });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    try {
+      await waitFor('the summary', () => stdout.includes('log file:'));
+      writeFileSync(join(ws.inbox, 'members', 'contributie_m.csv'), membersCsv(20));
+      await waitFor('the file processed', () => stdout.includes('file processed'));
+      await waitFor('20 deliveries in the log file', () => (readFileSync(join(ws.data, 'gateway.log'), 'utf8').match(/"delivery sent"/g) ?? []).length === 20);
+    } finally {
+      await stopService(child);
+    }
+    for (const line of ['watching:', 'routes:', 'outputs:', 'validation: official artefacts installed', 'ledger:', 'log file:'])
+      assert.match(stdout, new RegExp(`^${line}`, 'm'), line);
+    assert.equal((stdout.match(/file processed/g) ?? []).length, 1, 'one line for the file');
+    assert.doesNotMatch(stdout, /invoice issued|delivery sent/, 'not one line per invoice');
+    assert.equal((readFileSync(join(ws.data, 'gateway.log'), 'utf8').match(/"invoice issued"/g) ?? []).length, 20, 'the log file has every invoice');
   });
 
   it('--version names the gateway and Node.js versions', () => {

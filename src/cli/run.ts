@@ -1,13 +1,14 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { consoleSettings, type GatewayConfig, type ServiceSettings } from '../config/load.js';
-import { randomPassword } from '../web/users.js';
+import { randomPassword, UserStore } from '../web/users.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { errorMessage, failureKind } from '../errors.js';
 import { installStandards, standardsInstalled, standardsSource, STANDARDS_HOME } from '../validation/artefacts.js';
 import { GatewayService } from '../service/gateway.js';
-import { createLogger, type Logger } from '../service/log.js';
+import { consoleFormat, createLogger, type Logger } from '../service/log.js';
 import { loadCommandConfig, type CommonOptions } from './options.js';
+import { startupSummary } from './summary.js';
 
 /** Demo mode: everything under <dataDir>/demo, emptied first, with inbox-sample copied into its inbox. */
 export function demoSettings(settings: ServiceSettings): ServiceSettings {
@@ -47,7 +48,6 @@ async function announceDemoConsole(service: GatewayService): Promise<void> {
   const web = service.webServer;
   const settings = service.config.service.console;
   if (!web || !settings) return;
-  await web.users.set('admin', { role: 'admin', password: randomPassword(), language: 'en' });
   const token = web.onceLogins.create('admin');
   const scheme = settings.tls ? 'https' : 'http';
   const address = web.app.server.address();
@@ -131,6 +131,8 @@ export async function runCommand(opts: CommonOptions & { demo?: boolean; quiet?:
     log.error('unexpected failure (the service keeps running)', { error: errorMessage(err), stack: (err as Error)?.stack }),
   );
   ensureArtefacts(config, opts.demo === true);
+  // the demo's admin, with a password nobody knows: the one-time link printed after the start signs in
+  if (opts.demo && s.console) await new UserStore(s.console.usersFile).set('admin', { role: 'admin', password: randomPassword(), language: 'en' });
   const service = await openWaiting(config, log);
   if (!service) return 0;
   try {
@@ -140,6 +142,8 @@ export async function runCommand(opts: CommonOptions & { demo?: boolean; quiet?:
     await service.stop().catch(() => undefined);
     throw err;
   }
+  // for people reading the console; JSON lines (under a service manager) stay JSON only
+  if (!opts.quiet && consoleFormat() === 'text') process.stdout.write(startupSummary(service));
   if (opts.demo) await announceDemoConsole(service);
   await new Promise<void>((resolveStop) => {
     const stop = (signal: string): void => {

@@ -40,6 +40,23 @@ export function consoleFormat(env: NodeJS.ProcessEnv = process.env): 'json' | 't
   return env['INVOCATION_ID'] ? 'json' : 'text';
 }
 
+/**
+ * Lines about single invoices and deliveries: the log file has them all; the readable console shows
+ * one line per file instead (and every warning and error about files, targets and the service), so
+ * a bulk run of thousands does not scroll away what matters. LOG_CONSOLE=all shows them too.
+ */
+const PER_ITEM = new Set([
+  'invoice issued',
+  'delivery sent',
+  'invoice held back (deferred)',
+  'invoice issued before; not issued again',
+  'deferred invoice issued',
+  'held invoice issued: its order reached the status',
+  'invoice rejected',
+  'delivery failed, will retry',
+]);
+const perFile = winston.format((info) => (PER_ITEM.has(String(info.message)) ? false : info));
+
 /** Creates the service logger; `console: false` keeps the console quiet (tests, bench). */
 export function createLogger(options: { level?: string; file?: string; maxSizeMb?: number; maxFiles?: number; console?: boolean }): Logger {
   const transports: winston.transport[] = [];
@@ -64,9 +81,12 @@ export function createLogger(options: { level?: string; file?: string; maxSizeMb
         format:
           format === 'json'
             ? winston.format.combine(winston.format.timestamp(), winston.format.json())
-            : process.stdout.isTTY
-              ? winston.format.combine(winston.format.timestamp(), winston.format.colorize(), consoleLine)
-              : winston.format.combine(winston.format.timestamp(), consoleLine),
+            : winston.format.combine(
+                ...(process.env['LOG_CONSOLE'] === 'all' ? [] : [perFile()]),
+                winston.format.timestamp(),
+                ...(process.stdout.isTTY ? [winston.format.colorize()] : []),
+                consoleLine,
+              ),
       }),
     );
   }
