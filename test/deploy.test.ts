@@ -87,6 +87,8 @@ describe('running as a service: the systemd unit, JSON logs on stdout, --version
     } finally {
       await stopService(child);
     }
+    // the exit can be reported before the last lines are read from the pipe
+    await waitFor('the graceful stop logged too', () => stdout.includes('"message":"stopped"'));
     const lines = stdout.trim().split('\n');
     const parsed = lines.map((l) => JSON.parse(l) as { level: string; message: string; timestamp: string });
     assert.ok(parsed.some((l) => l.message === 'gateway running' && l.level === 'info' && l.timestamp));

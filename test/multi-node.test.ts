@@ -165,7 +165,10 @@ describe('several gateway nodes on one PostgreSQL ledger (real processes, real s
     await waitFor('a part processed', async () => ((await countNow(`SELECT COUNT(*) FROM files WHERE state = 'done'`)) ?? 0) >= FILES / 5, 300_000, 100);
     await server.stop();
     // node-1 says it is not ready, and why
-    assert.deepEqual(await waitFor('readyz to fail', async () => ((await readyz()).status === 503 ? readyz() : undefined)), { status: 503, ledgerOk: false });
+    assert.deepEqual(await waitFor('readyz to fail', async () => ((await readyz()).status === 503 ? readyz() : undefined), 60_000), {
+      status: 503,
+      ledgerOk: false,
+    });
     // the outage itself is the scenario: ten seconds without a database
     await new Promise((r) => setTimeout(r, 10_000));
     assert.ok(

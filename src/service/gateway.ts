@@ -43,6 +43,9 @@ class Limiter {
 }
 
 /** The running gateway: watcher → claim → file processor → ledger → outbox, plus the scheduler. */
+/** How long /readyz waits for the ledger to answer a ping. */
+const READY_PING_MS = 2_000;
+
 export class GatewayService {
   readonly ledger: Ledger;
   readonly folders: Folders;
@@ -197,7 +200,12 @@ export class GatewayService {
   async readiness(): Promise<ReadinessCheck[]> {
     const checks: ReadinessCheck[] = [];
     try {
-      await this.ledger.ping();
+      // a probe must answer quickly: a ledger that does not answer within the limit is not ready
+      let timer: NodeJS.Timeout | undefined;
+      const limit = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the ledger did not answer within ${READY_PING_MS / 1000} s`)), READY_PING_MS);
+      });
+      await Promise.race([this.ledger.ping(), limit]).finally(() => clearTimeout(timer));
       checks.push({ name: 'ledger', ok: true, detail: this.ledger.description });
     } catch (err) {
       checks.push({ name: 'ledger', ok: false, detail: errorMessage(err) });
