@@ -1,3 +1,4 @@
+import { configuredRoutes } from '../routing/route.js';
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { consoleSettings, type GatewayConfig, type ServiceSettings } from '../config/load.js';
@@ -72,9 +73,7 @@ function seedSamples(inbox: string): number {
 
 /** Whether any route of the configuration (or a UBL source folder) needs the UBL validator. */
 function usesUbl(config: GatewayConfig): boolean {
-  const c = config.customers;
-  const routes = [...(c.defaults?.routes ?? []), ...Object.values(c.customers ?? {}).flatMap((x) => x.routes ?? [])];
-  return routes.some((r) => r.format === 'ubl') || config.mappings.some((m) => m.definition.reader.format === 'ubl');
+  return configuredRoutes(config.customers).some((r) => r.format === 'ubl') || config.mappings.some((m) => m.definition.reader.format === 'ubl');
 }
 
 /**

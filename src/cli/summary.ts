@@ -1,3 +1,4 @@
+import { configuredRoutes, routeLabel } from '../routing/route.js';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { GatewayService } from '../service/gateway.js';
 import { standardsInstalled } from '../validation/artefacts.js';
@@ -15,12 +16,8 @@ function short(path: string): string {
 export function startupSummary(service: GatewayService): string {
   const { config } = service;
   const s = config.service;
-  const c = config.customers;
   const routes = new Map<string, number>();
-  for (const r of [...(c.defaults?.routes ?? []), ...Object.values(c.customers ?? {}).flatMap((x) => x.routes ?? [])]) {
-    const key = `${r.format} → ${r.transport}${r.target ? ` ${r.target}` : r.administration ? ` ${r.administration}` : ''}`;
-    routes.set(key, (routes.get(key) ?? 0) + 1);
-  }
+  for (const label of configuredRoutes(config.customers).map(routeLabel)) routes.set(label, (routes.get(label) ?? 0) + 1);
   const outputs = Object.entries(s.targets).map(([name, t]) => `${name} (${t.kind}${'path' in t ? ` ${short(t.path)}` : 'host' in t ? ` ${t.host}` : ''})`);
   const accounting = Object.entries(config.accounting).map(
     ([name, a]) => `${name} (${short(isAbsolute(a.pickupFolder) ? a.pickupFolder : resolve(config.configDir, '..', a.pickupFolder))})`,

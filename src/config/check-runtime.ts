@@ -1,3 +1,4 @@
+import { configuredRoutes } from '../routing/route.js';
 import pg from 'pg';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -74,9 +75,7 @@ export async function checkRuntime(
   }
 
   const server = config.service.email.server;
-  const usesMail = [...(config.customers.defaults?.routes ?? []), ...Object.values(config.customers.customers ?? {}).flatMap((c) => c.routes ?? [])].filter(
-    (r) => r.transport === 'email',
-  );
+  const usesMail = configuredRoutes(config.customers).filter((r) => r.transport === 'email');
   if (usesMail.length && server !== undefined) {
     const target = targets[server];
     if (!target)

@@ -1,3 +1,4 @@
+import { configuredRoutes } from '../routing/route.js';
 import { existsSync, readdirSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { join, relative } from 'node:path';
@@ -159,8 +160,7 @@ export function serviceSettings(file: GatewayFileConfig, base: string, configDir
 
 /** Accounting routes must name an administration of accounting.yaml. */
 function checkAdministrations(customers: CustomersConfig, administrations: Record<string, AdministrationConfig>, file: string, errors: ConfigError[]): void {
-  const routes = [...(customers.defaults?.routes ?? []), ...Object.values(customers.customers ?? {}).flatMap((c) => c.routes ?? [])];
-  for (const r of routes) {
+  for (const r of configuredRoutes(customers)) {
     if (!isBatchedFormat(r.format)) continue;
     const name = r.administration ?? r.target ?? 'default';
     if (!administrations[name])

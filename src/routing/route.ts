@@ -64,3 +64,14 @@ export function routeInvoice(invoice: Invoice, customers: CustomersConfig): Deli
   if (!deliveries.length) throw new RoutingError(`no route fits this ${invoice.kind}: quotations go by PDF only`, where);
   return deliveries;
 }
+
+/** Every route the customers file names: the defaults' and each customer's. */
+export function configuredRoutes(customers: CustomersConfig): RouteConfig[] {
+  return [...(customers.defaults?.routes ?? []), ...Object.values(customers.customers ?? {}).flatMap((c) => c.routes ?? [])];
+}
+
+/** A route as people read it: "pdf → email", "ubl → sftp:jansen-sftp", "exact-online → folder:devries". */
+export function routeLabel(r: { format: string; transport: string; target?: string; administration?: string }): string {
+  const where = r.target ?? r.administration;
+  return `${r.format} → ${r.transport}${where ? `:${where}` : ''}`;
+}

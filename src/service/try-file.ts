@@ -3,7 +3,7 @@ import type { GatewayConfig } from '../config/load.js';
 import { failureKind, GatewayError } from '../errors.js';
 import type { CalculatedInvoice } from '../model/invoice.js';
 import type { RejectedItem } from '../report/error-report.js';
-import type { Delivery } from '../routing/route.js';
+import { routeLabel, type Delivery } from '../routing/route.js';
 import type { Issuer } from './issuing.js';
 import { prepareFile } from './prepare.js';
 
@@ -56,6 +56,6 @@ export function summariseInvoice(invoice: CalculatedInvoice, deliveries: Deliver
     issueDate: invoice.issueDate,
     lines: invoice.lines.length,
     totals: invoice.totals,
-    routes: deliveries.map((d) => `${d.format} → ${d.transport}:${d.target}`),
+    routes: deliveries.map(routeLabel),
   };
 }

@@ -1,3 +1,4 @@
+import { routeLabel } from '../routing/route.js';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
@@ -54,11 +55,14 @@ export interface Alert {
   acknowledge?: boolean;
 }
 
+/** The ledger's status with the moment it was counted. */
+export type CountedStatus = LedgerStatus & { countedAt: string };
+
 /** The overview page: counts, activity of the last day per hour, alerts, runs, nodes. */
 export interface Overview {
   node: string;
   /** the counts, and when they were counted (at most a minute ago; see ConsoleService.status) */
-  status: LedgerStatus & { countedAt: string };
+  status: CountedStatus;
   activity: HourCount[];
   lastHour: { invoices: number; files: number };
   lastDay: { invoices: number; files: number };
@@ -154,8 +158,11 @@ const STATUS_STALE_MS = 60_000;
  */
 export class ConsoleService {
   private readonly folders: Folders;
-  private cachedStatus?: { at: number; status: Promise<LedgerStatus & { countedAt: string }>; settled: boolean };
-  private refreshing?: Promise<unknown>;
+  /** the last counts, and when they were made */
+  private counted?: { at: number; status: CountedStatus };
+  /** the count under way, and the generation (actions so far) it began in */
+  private counting?: { generation: number; promise: Promise<CountedStatus> };
+  private generation = 0;
 
   constructor(private readonly deps: ConsoleDependencies) {
     this.folders = new Folders(deps.config.service);
@@ -188,12 +195,11 @@ export class ConsoleService {
   /** The alerts: from the ledger (above what was acknowledged) and from this node's environment. */
   async alerts(now = Date.now()): Promise<Alert[]> {
     const { ledger, config } = this.deps;
-    const acked = async (kind: Alert['kind']): Promise<number> => {
-      const page = await ledger.browse.events({ kinds: ['acknowledge'], limit: 50 });
-      return Number(page.items.find((e) => e.detail['alert'] === kind)?.detail['upTo'] ?? 0);
-    };
+    // the latest acknowledgement of each alert (read once; each names the highest id it covered)
+    const acks = (await ledger.browse.events({ kinds: ['acknowledge'], limit: 50 })).items;
+    const acked = (kind: Alert['kind']): number => Number(acks.find((e) => e.detail['alert'] === kind)?.detail['upTo'] ?? 0);
     const overdueBefore = now - Math.max(2 * config.service.scheduler.checkEveryMs, 10 * 60_000);
-    const counts = await ledger.browse.alerts({ deadAfter: await acked('dead-deliveries'), errorAfter: await acked('files-in-error') }, overdueBefore);
+    const counts = await ledger.browse.alerts({ deadAfter: acked('dead-deliveries'), errorAfter: acked('files-in-error') }, overdueBefore);
     const alerts: Alert[] = [];
     if (counts.deadDeliveries)
       alerts.push({ kind: 'dead-deliveries', severity: 'error', count: counts.deadDeliveries, link: '/deliveries?state=dead', acknowledge: true });
@@ -226,42 +232,34 @@ export class ConsoleService {
    * STATUS_FRESH_MS old are reused; up to STATUS_STALE_MS old they are shown while fresh ones are
    * counted in the background; older ones (or none) are waited for.
    */
-  async status(now = Date.now()): Promise<LedgerStatus & { countedAt: string }> {
-    const cached = this.cachedStatus;
-    const age = cached ? now - cached.at : Infinity;
-    if (cached && age < STATUS_FRESH_MS) return cached.status;
-    if (cached?.settled && age < STATUS_STALE_MS) {
-      // the old counts stay on show until the new ones are there
-      this.refreshing ??= this.deps.ledger
+  async status(now = Date.now()): Promise<CountedStatus> {
+    const counted = this.counted;
+    const age = counted ? now - counted.at : Infinity;
+    if (counted && age < STATUS_FRESH_MS) return counted.status;
+    if (this.counting?.generation !== this.generation) {
+      const generation = this.generation;
+      const promise = this.deps.ledger
         .status(now)
         .then((s) => {
-          if (this.cachedStatus === cached)
-            this.cachedStatus = { at: now, status: Promise.resolve({ ...s, countedAt: new Date(now).toISOString() }), settled: true };
+          const status = { ...s, countedAt: new Date(now).toISOString() };
+          // counts begun before an action do not stand for after it
+          if (generation === this.generation) this.counted = { at: now, status };
+          return status;
         })
-        .catch(() => undefined)
-        .finally(() => (this.refreshing = undefined));
-      return cached.status;
+        .finally(() => {
+          if (this.counting?.promise === promise) this.counting = undefined;
+        });
+      this.counting = { generation, promise };
+      // shown stale meanwhile, a failed count in the background is only retried at the next look
+      promise.catch(() => undefined);
     }
-    return this.count(now);
-  }
-
-  private count(now: number): Promise<LedgerStatus & { countedAt: string }> {
-    const status = this.deps.ledger.status(now).then((s) => ({ ...s, countedAt: new Date(now).toISOString() }));
-    const entry: { at: number; status: typeof status; settled: boolean } = { at: now, status, settled: false };
-    this.cachedStatus = entry;
-    status.then(
-      () => (entry.settled = true),
-      // a failed count is not kept: the next request asks the ledger again
-      () => {
-        if (this.cachedStatus === entry) this.cachedStatus = undefined;
-      },
-    );
-    return status;
+    return counted && age < STATUS_STALE_MS ? counted.status : this.counting!.promise;
   }
 
   /** After an action, the next page counts afresh. */
   private changed(): void {
-    this.cachedStatus = undefined;
+    this.generation++;
+    this.counted = undefined;
   }
 
   /** The source folders files come from (for the files filter). */
@@ -477,7 +475,6 @@ export class ConsoleService {
   async configuration(): Promise<ConfigurationView> {
     const { config, ledger } = this.deps;
     const runtime = await checkRuntime(config, { samples: true, reach: false });
-    const route = (r: { format: string; transport: string; target?: string }): string => `${r.format} → ${r.transport}${r.target ? `:${r.target}` : ''}`;
     return {
       valid: runtime.errors.length === 0,
       errors: runtime.errors.map((e) => e.describe()),
@@ -491,8 +488,12 @@ export class ConsoleService {
         ...(m.definition.match.files ? { files: m.definition.match.files } : {}),
         ...(m.definition.description ? { description: m.definition.description } : {}),
       })),
-      customers: Object.entries(config.customers.customers ?? {}).map(([key, c]) => ({ key, name: c.party.name ?? key, routes: (c.routes ?? []).map(route) })),
-      defaultRoutes: (config.customers.defaults?.routes ?? []).map(route),
+      customers: Object.entries(config.customers.customers ?? {}).map(([key, c]) => ({
+        key,
+        name: c.party.name ?? key,
+        routes: (c.routes ?? []).map(routeLabel),
+      })),
+      defaultRoutes: (config.customers.defaults?.routes ?? []).map(routeLabel),
       sellers: Object.entries(config.sellers.sellers).map(([key, s]) => ({ key, name: s.name ?? key, ...(s.vatId ? { vatId: s.vatId } : {}) })),
       administrations: Object.keys(config.accounting),
     };

@@ -105,7 +105,7 @@ export function registerPages(app: FastifyInstance, ctx: ConsoleContext, views: 
   };
   const back = (request: FastifyRequest, fallback: string): string => {
     const b = (request.body as Record<string, unknown> | undefined)?.['back'];
-    return typeof b === 'string' && b.startsWith('/') && !b.startsWith('//') ? b : fallback;
+    return localPath(b, fallback);
   };
   const listPage = (params: Query, base: string): Record<string, unknown> => {
     const rest = new URLSearchParams(Object.entries(params).filter(([k, v]) => k !== 'before' && typeof v === 'string' && v) as [string, string][]);
@@ -128,7 +128,7 @@ export function registerPages(app: FastifyInstance, ctx: ConsoleContext, views: 
     const next = field(request, 'next');
     if (outcome.ok) {
       await service.logAudit('login', { by: outcome.user.name, ip: request.ip, via: 'console' });
-      return reply.redirect(next.startsWith('/') && !next.startsWith('//') ? next : '/');
+      return reply.redirect(localPath(next, '/'));
     }
     await service.logAudit('login-failed', { name: name.slice(0, 64), ip: request.ip, via: 'console' });
     const language = languageOf(request);
@@ -159,11 +159,9 @@ export function registerPages(app: FastifyInstance, ctx: ConsoleContext, views: 
     const language = field(request, 'language') === 'en' ? 'en' : 'nl';
     request.session.language = language;
     await users.set(who(request), { language }).catch(() => undefined);
-    return reply.redirect(
-      request.headers.referer && new URL(request.headers.referer, 'http://x').pathname.startsWith('/')
-        ? new URL(request.headers.referer, 'http://x').pathname
-        : '/',
-    );
+    // back to the page the form was on
+    const referer = request.headers.referer;
+    return reply.redirect(localPath(referer ? URL.canParse(referer) && new URL(referer).pathname : undefined, '/'));
   });
 
   page('/', 'viewer', 'overview', 'overview', 'nav.overview', async (request) => {
@@ -297,6 +295,11 @@ export function registerPages(app: FastifyInstance, ctx: ConsoleContext, views: 
     await removeUser(ctx, who(request), (request.params as { name: string }).name);
     return reply.redirect('/users');
   });
+}
+
+/** A path on this site to send someone back to, else the fallback: never another site (an open redirect). */
+function localPath(candidate: unknown, fallback: string): string {
+  return typeof candidate === 'string' && candidate.startsWith('/') && !candidate.startsWith('//') ? candidate : fallback;
 }
 
 /** The language of a person not signed in: from the browser's Accept-Language, Dutch unless English comes first. */
