@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { CLI, ROOT, tempDir } from './helpers/paths.js';
 import { filesIn, stopService, waitFor } from './helpers/service.js';
 import { freePort } from './helpers/net.js';
+import { buildOfficialMirror, MirrorServer } from './helpers/artefact-mirror.js';
 
 /**
  * The README's first command: `npm start` runs `invoice-gateway run --demo` on the bundled samples with the
@@ -13,8 +14,13 @@ import { freePort } from './helpers/net.js';
 describe('the demo (npm start) on the bundled inbox-sample', function () {
   this.timeout(180_000);
 
-  it('processes every sample file: mails, UBL in the SFTP folders, accounting files, nothing failed', async () => {
+  it('on a machine with nothing installed and only a local mirror (STANDARDS_MIRROR): installs the artefacts, then processes every sample file: mails, UBL in the SFTP folders, accounting files, nothing failed', async () => {
     const root = tempDir('igw-demo-');
+    // the official downloads, as their publishers ship them, on a web server on 127.0.0.1
+    const mirrorDir = tempDir('igw-demo-mirror-');
+    await buildOfficialMirror(mirrorDir);
+    const mirror = new MirrorServer(mirrorDir);
+    await mirror.start();
     cpSync(join(ROOT, 'config'), join(root, 'config'), { recursive: true });
     cpSync(join(ROOT, 'mappings'), join(root, 'mappings'), { recursive: true });
     const args = ['--config', join(root, 'config'), '--mappings', join(root, 'mappings')];
@@ -22,7 +28,7 @@ describe('the demo (npm start) on the bundled inbox-sample', function () {
     const child = spawn(process.execPath, [CLI, 'run', '--demo', '--quiet', ...args], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, IGW_CONSOLE_PORT: String(port) },
+      env: { ...process.env, IGW_CONSOLE_PORT: String(port), STANDARDS_HOME: join(root, 'standards'), STANDARDS_MIRROR: mirror.url },
     });
     let stdout = '';
     child.stdout?.on('data', (d: Buffer) => {
@@ -60,8 +66,10 @@ describe('the demo (npm start) on the bundled inbox-sample', function () {
       assert.equal((await fetch(link, { redirect: 'manual' })).status, 410, 'the link works once');
     } finally {
       await stopService(child);
+      await mirror.stop();
     }
     assert.match(stdout, /^demo: 6 sample files copied into data\/demo\/inbox/);
+    assert.match(stdout, /^validation artefacts: 6 components installed into .*standards, every file checked by SHA-256$/m);
     const s = status()!;
     assert.deepEqual(s.files, { done: 6 });
     assert.equal(s.invoices['held'], 1, 'the webshop order that has not shipped yet waits');
@@ -84,7 +92,8 @@ describe('the demo (npm start) on the bundled inbox-sample', function () {
     cpSync(join(ROOT, 'mappings'), join(root, 'mappings'), { recursive: true });
     const args = ['--config', join(root, 'config'), '--mappings', join(root, 'mappings')];
     // a machine with nothing installed and no source of the artefacts
-    const env = { ...process.env, STANDARDS_HOME: join(root, 'standards'), STANDARDS_DIR: join(root, 'nowhere'), IGW_CONSOLE_PORT: String(await freePort()) };
+    const nowhere = tempDir('igw-empty-mirror-');
+    const env = { ...process.env, STANDARDS_HOME: join(root, 'standards'), STANDARDS_MIRROR: nowhere, IGW_CONSOLE_PORT: String(await freePort()) };
     const child = spawn(process.execPath, [CLI, 'run', '--demo', '--quiet', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -101,11 +110,8 @@ describe('the demo (npm start) on the bundled inbox-sample', function () {
       assert.match(stderr, /npx invoice-gateway install-standards --from/);
       await waitFor('the files without a UBL route processed', () => (status()?.files['done'] ?? 0) >= 2, 120_000, 500);
       assert.equal(refused(), 0, 'nothing refused for a missing installation');
-      const official = process.env['STANDARDS_DIR'] ?? join(ROOT, '..', 'shared', 'standards');
-      const install = spawnSync(process.execPath, [CLI, 'install-standards', '--from', official], {
-        encoding: 'utf-8',
-        env: { ...env, STANDARDS_DIR: official },
-      });
+      // the machine's own source (CI: the shared offline mirror)
+      const install = spawnSync(process.execPath, [CLI, 'install-standards', '--from', process.env['STANDARDS_MIRROR'] ?? ''], { encoding: 'utf-8', env });
       assert.equal(install.status, 0, install.stderr);
       await waitFor('every sample file done once the artefacts are there', () => status()?.files['done'] === 6, 150_000, 500);
     } finally {

@@ -1,3 +1,6 @@
+import { releaseSummary } from './install-standards.js';
+import { releaseLines } from '../validation/releases.js';
+import { STANDARDS_HOME } from '../validation/artefacts.js';
 import { userInfo } from 'node:os';
 import { Folders } from '../service/folders.js';
 import { loadCommandConfig, type CommonOptions } from './options.js';
@@ -96,7 +99,7 @@ export async function statusCommand(opts: CommonOptions & { json?: boolean; demo
     where: ledger.description,
   }));
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify(st, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ ...st, validationReleases: releaseLines() }, null, 2)}\n`);
     return 0;
   }
   const counts = (r: Record<string, number>): string =>
@@ -112,6 +115,7 @@ export async function statusCommand(opts: CommonOptions & { json?: boolean; demo
   out.push(`ledger:     ${where}`);
   out.push(...environmentLines(dataDir, file));
   out.push(...nodeLines(st.nodes, config.service.ledger.leaseMs, now));
+  out.push(`validation rules (by invoice issue date; artefacts in ${STANDARDS_HOME}):`, ...releaseSummary());
   if (st.oldestPending)
     out.push(`oldest pending delivery: #${st.oldestPending.id} (invoice ${st.oldestPending.invoiceNumber}), since ${ago(st.oldestPending.since, now)}`);
   if (st.runs.length) {

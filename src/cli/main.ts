@@ -141,9 +141,23 @@ program
 
 program
   .command('install-standards')
-  .description('install the official UBL/EN 16931/Peppol/NLCIUS artefacts from STANDARDS_DIR, checked by SHA-256')
-  .option('--from <dir>', 'the folder with the artefacts (default: $STANDARDS_DIR, else ../shared/standards)')
-  .option('--if-needed', 'do nothing when the current set is installed')
-  .action(action((opts: { from?: string; ifNeeded?: boolean }) => installStandardsCommand(opts)));
+  .description(
+    'download the official validation artefacts (OASIS UBL 2.1, CEN EN 16931, Peppol BIS 3, NLCIUS, Exact XSDs) from their official addresses, check every file against its SHA-256 and compile the stylesheets',
+  )
+  .option(
+    '--from <places>',
+    'take them from a folder, a .zip/.tar.gz archive, or the URL of an archive or of a mirror (laid out as <host>/<path>); several separated by ";". Default: $STANDARDS_MIRROR, else the official addresses',
+  )
+  .option('--if-needed', 'do nothing when every component is installed')
+  .option('--force', 'install again even what is installed and intact')
+  .option(
+    '--check',
+    'verify what is installed, show the rule releases by issue date, and tell whether newer releases are published (exit 1: missing or damaged, 3: newer release published)',
+  )
+  .addHelpText(
+    'after',
+    '\nEnvironment:\n  STANDARDS_MIRROR  where to take the artefacts from (as --from)\n  STANDARDS_HOME    where they are installed (default ./standards)',
+  )
+  .action(action((opts: { from?: string; ifNeeded?: boolean; force?: boolean; check?: boolean }) => installStandardsCommand(opts)));
 
 await program.parseAsync(process.argv);

@@ -5,7 +5,8 @@ import { consoleSettings, type GatewayConfig, type ServiceSettings } from '../co
 import { randomPassword, UserStore } from '../web/users.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { errorMessage, failureKind } from '../errors.js';
-import { installStandards, standardsInstalled, standardsSource, STANDARDS_HOME } from '../validation/artefacts.js';
+import { missingComponents, standardsInstalled, STANDARDS_HOME } from '../validation/artefacts.js';
+import { installStandards } from '../validation/install.js';
 import { GatewayService } from '../service/gateway.js';
 import { consoleFormat, createLogger, type Logger } from '../service/log.js';
 import { loadCommandConfig, type CommonOptions } from './options.js';
@@ -77,18 +78,25 @@ function usesUbl(config: GatewayConfig): boolean {
 }
 
 /**
- * Before any file is taken: the official validation artefacts. The demo installs them when a
- * source is at hand; otherwise one paragraph says what is missing, what it means and the command
- * that fixes it (files with a UBL route wait in the inbox meanwhile; nothing is refused for it).
+ * Before any file is taken: the official validation artefacts. The demo installs them (from
+ * STANDARDS_MIRROR, else their official addresses); otherwise, or when that fails, one paragraph
+ * says what is missing, what it means and the command that fixes it (files with a UBL route wait
+ * in the inbox meanwhile; nothing is refused for it).
  */
-function ensureArtefacts(config: GatewayConfig, demo: boolean): void {
+async function ensureArtefacts(config: GatewayConfig, demo: boolean): Promise<void> {
   if (standardsInstalled() || !usesUbl(config)) return;
-  let why = 'no source of the artefacts is configured';
-  if (demo && standardsSource()) {
+  let why = `missing: ${missingComponents().join(', ')}`;
+  if (demo) {
+    process.stdout.write(
+      `validation artefacts: not installed yet; installing them from ${process.env['STANDARDS_MIRROR'] || 'their official addresses'} (once)\n`,
+    );
     try {
-      const { installed, target } = installStandards();
-      process.stdout.write(`validation artefacts: ${installed} official files installed into ${target}, each checked by SHA-256\n`);
-      return;
+      const result = await installStandards({ progress: (line) => process.stdout.write(`  ${line}\n`) });
+      if (standardsInstalled()) {
+        process.stdout.write(`validation artefacts: ${result.installed.length} components installed into ${result.target}, every file checked by SHA-256\n`);
+        return;
+      }
+      why = result.failed.map((f) => `${f.component}: ${f.problems[0]}`).join('; ');
     } catch (err) {
       why = errorMessage(err).split('\n')[0]!;
     }
@@ -100,7 +108,8 @@ function ensureArtefacts(config: GatewayConfig, demo: boolean): void {
       'Without them no UBL can be checked, so files whose invoices go out as UBL wait in the inbox: nothing is',
       'refused for it and nothing is sent unchecked. Every other file is processed as usual.',
       'Install them, and the waiting files go on by themselves:',
-      '  npx invoice-gateway install-standards --from <folder with the artefacts>   (or set STANDARDS_DIR)',
+      '  npx invoice-gateway install-standards                 (downloads them from their official addresses)',
+      '  npx invoice-gateway install-standards --from <folder|archive|URL>   (without internet; or set STANDARDS_MIRROR)',
       '',
     ].join('\n'),
   );
@@ -129,7 +138,7 @@ export async function runCommand(opts: CommonOptions & { demo?: boolean; quiet?:
   process.on('unhandledRejection', (err) =>
     log.error('unexpected failure (the service keeps running)', { error: errorMessage(err), stack: (err as Error)?.stack }),
   );
-  ensureArtefacts(config, opts.demo === true);
+  await ensureArtefacts(config, opts.demo === true);
   // the demo's admin, with a password nobody knows: the one-time link printed after the start signs in
   if (opts.demo && s.console) await new UserStore(s.console.usersFile).set('admin', { role: 'admin', password: randomPassword(), language: 'en' });
   const service = await openWaiting(config, log);

@@ -1,116 +1,142 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { EnvironmentError } from '../errors.js';
-import { PROJECT_ROOT, SCHEMA_DIR } from '../paths.js';
+import { PROJECT_ROOT } from '../paths.js';
+import { issueDateOf, type ProfileName, type ValidateOptions } from './engine.js';
+import { componentDigest, componentFiles, componentOf, manifest, rulesetComponents, type Ruleset } from './manifest.js';
 
-/** The validation artefacts are missing or altered. */
 /** The artefacts are missing or altered: an installation problem, never the sender's. */
 export class ArtefactError extends EnvironmentError {}
 
-interface Manifest {
-  downloads: Record<string, string>;
-  files: Record<string, string>;
-  accountingSchemas: { downloads: Record<string, string>; files: Record<string, string> };
-}
-
-/** Where the Exact XSDs come from: ACCOUNTING_XSD_DIR, else ../shared/specs/accounting-samples. */
-export function accountingSchemaSource(): string | undefined {
-  const given = process.env['ACCOUNTING_XSD_DIR'];
-  if (given) return resolve(given);
-  const beside = resolve(PROJECT_ROOT, '..', 'shared', 'specs', 'accounting-samples');
-  return existsSync(beside) ? beside : undefined;
-}
-
 /** Where the installed artefacts live (ignored by git). */
 export const STANDARDS_HOME = process.env['STANDARDS_HOME'] ?? join(PROJECT_ROOT, 'standards');
-const STAMP = '.installed-manifest-sha256';
+/** The record of what is installed, written last by the installer. */
+export const STATE_FILE = 'installed.json';
 
-function manifest(): Manifest {
-  return JSON.parse(readFileSync(join(SCHEMA_DIR, 'standards-manifest.json'), 'utf-8')) as Manifest;
+/** One installed component, as the installer recorded it. */
+export interface InstalledComponent {
+  /** the fingerprint of its manifest entry when installed */
+  digest: string;
+  version: string;
+  installedAt: string;
+  /** where its files came from */
+  source: string;
+  /** compiled stylesheets (installed path → SHA-256), made at install time */
+  sef: Record<string, string>;
 }
 
-function manifestHash(): string {
-  return createHash('sha256')
-    .update(readFileSync(join(SCHEMA_DIR, 'standards-manifest.json')))
-    .digest('hex');
+export interface InstalledState {
+  components: Record<string, InstalledComponent>;
+}
+
+let stateCache: { mtimeMs: number; state: InstalledState } | undefined;
+
+/** What the installer recorded in STANDARDS_HOME (empty when nothing is installed). */
+export function installedState(home = STANDARDS_HOME): InstalledState {
+  const path = join(home, STATE_FILE);
+  let mtimeMs: number;
+  try {
+    mtimeMs = statSync(path).mtimeMs;
+  } catch {
+    return { components: {} };
+  }
+  if (home === STANDARDS_HOME && stateCache?.mtimeMs === mtimeMs) return stateCache.state;
+  let state: InstalledState;
+  try {
+    state = JSON.parse(readFileSync(path, 'utf-8')) as InstalledState;
+  } catch {
+    return { components: {} };
+  }
+  if (home === STANDARDS_HOME) stateCache = { mtimeMs, state };
+  return state;
+}
+
+/** True when a component of the current manifest is installed (as the manifest now describes it). */
+export function componentInstalled(id: string, state = installedState()): boolean {
+  return state.components[id]?.digest === componentDigest(id);
+}
+
+/** The components of the manifest that are not installed (or installed as an older manifest described them). */
+export function missingComponents(state = installedState()): string[] {
+  return Object.keys(manifest().components).filter((id) => !componentInstalled(id, state));
+}
+
+function rulesetInstalled(ruleset: Ruleset, state: InstalledState): boolean {
+  return rulesetComponents(ruleset).every((id) => componentInstalled(id, state));
+}
+
+/** True when UBL can be validated: the schemas and at least one release of every profile's rules are installed. */
+export function standardsInstalled(state = installedState()): boolean {
+  return Object.values(manifest().rulesets).every((releases) => releases.some((r) => rulesetInstalled(r, state)));
+}
+
+function howToInstall(): string {
+  return 'Install them with:  npx invoice-gateway install-standards   (downloads them from their official addresses; without internet: --from <folder|archive|URL> or STANDARDS_MIRROR)';
+}
+
+/** The path of an installed artefact; throws with install instructions when its component is not installed. */
+export function artefact(rel: string): string {
+  const id = componentOf(rel);
+  if (!id || !componentInstalled(id)) {
+    throw new ArtefactError(`the validation artefacts${id ? ` (${id})` : ''} are not installed in ${STANDARDS_HOME}.\n${howToInstall()}`);
+  }
+  return join(STANDARDS_HOME, rel);
+}
+
+/** The installed releases of a profile's rules, oldest first. */
+export function installedRulesets(profile: ProfileName, state = installedState()): Ruleset[] {
+  return manifest()
+    .rulesets[profile].filter((r) => rulesetInstalled(r, state))
+    .sort((a, b) => a.effective.localeCompare(b.effective));
+}
+
+/**
+ * The release of a profile's rules in force on an issue date (YYYY-MM-DD, default today): the
+ * newest installed one whose effective date is not after it; before the first, the oldest.
+ */
+export function rulesetFor(profile: ProfileName, issueDate?: string, state = installedState()): Ruleset {
+  const releases = installedRulesets(profile, state);
+  if (!releases.length) throw new ArtefactError(`no release of the ${profile} rules is installed in ${STANDARDS_HOME}.\n${howToInstall()}`);
+  const day = issueDate ?? new Date().toISOString().slice(0, 10);
+  return releases.filter((r) => r.effective <= day).pop() ?? releases[0]!;
+}
+
+/** The release named, when installed (for `validate --release` and the tests). */
+export function rulesetNamed(profile: ProfileName, release: string, state = installedState()): Ruleset {
+  const found = installedRulesets(profile, state).find((r) => r.release === release);
+  if (!found) throw new ArtefactError(`release ${release} of the ${profile} rules is not installed in ${STANDARDS_HOME}`);
+  return found;
+}
+
+/** The release a document is validated with: the one named, else the one in force on its issue date. */
+export function rulesetForDocument(xml: string, profile: ProfileName, options: ValidateOptions = {}): Ruleset {
+  return options.release ? rulesetNamed(profile, options.release) : rulesetFor(profile, issueDateOf(xml));
 }
 
 function sha256(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
-/** The folder to install from: STANDARDS_DIR, else ../shared/standards next to the checkout. */
-export function standardsSource(): string | undefined {
-  const given = process.env['STANDARDS_DIR'];
-  if (given) return resolve(given);
-  const beside = resolve(PROJECT_ROOT, '..', 'shared', 'standards');
-  return existsSync(beside) ? beside : undefined;
-}
-
-function howToInstall(): string {
-  const m = manifest();
-  return [
-    'Install them with:  STANDARDS_DIR=/path/to/standards npx invoice-gateway install-standards',
-    'where the folder holds the official artefacts laid out as in schemas/standards-manifest.json; they come from:',
-    ...Object.entries(m.downloads).map(([k, v]) => `  ${k}: ${v}`),
-  ].join('\n');
-}
-
-/** Copies every artefact from the source folder, refusing any file whose SHA-256 differs from the manifest. */
-export function installStandards(from = standardsSource()): { installed: number; target: string } {
-  if (!from || !existsSync(from)) {
-    throw new ArtefactError(`the validation artefacts folder was not found${from ? ` at ${from}` : ' (STANDARDS_DIR is not set)'}.\n${howToInstall()}`);
-  }
-  const m = manifest();
+/** Checks every file of an installed component against the manifest (and its compiled stylesheets against the record). */
+export function verifyComponent(id: string, home = STANDARDS_HOME, state = installedState(home)): string[] {
   const problems: string[] = [];
-  for (const [rel, expected] of Object.entries(m.files)) {
-    const source = join(from, rel);
-    if (!existsSync(source)) problems.push(`missing: ${rel}`);
-    else if (sha256(source) !== expected) problems.push(`altered (SHA-256 differs): ${rel}`);
-  }
-  if (problems.length) {
-    throw new ArtefactError(
-      `the artefacts in ${from} do not match schemas/standards-manifest.json (${problems.length} problem(s)):\n  ${problems.slice(0, 10).join('\n  ')}${problems.length > 10 ? '\n  ...' : ''}\n${howToInstall()}`,
-    );
-  }
-  const xsdFrom = accountingSchemaSource();
-  for (const [name, expected] of Object.entries(m.accountingSchemas.files)) {
-    const source = xsdFrom ? join(xsdFrom, name) : undefined;
-    if (!source || !existsSync(source)) problems.push(`missing Exact XSD: ${name} (set ACCOUNTING_XSD_DIR)`);
-    else if (sha256(source) !== expected) problems.push(`altered (SHA-256 differs): ${name}`);
-  }
-  if (problems.length) throw new ArtefactError(`the Exact schemas do not match schemas/standards-manifest.json:\n  ${problems.join('\n  ')}`);
-  for (const rel of Object.keys(m.files)) {
-    const target = join(STANDARDS_HOME, rel);
-    mkdirSync(dirname(target), { recursive: true });
-    copyFileSync(join(from, rel), target);
-  }
-  mkdirSync(join(STANDARDS_HOME, 'exact'), { recursive: true });
-  for (const name of Object.keys(m.accountingSchemas.files)) copyFileSync(join(xsdFrom!, name), join(STANDARDS_HOME, 'exact', name));
-  writeFileSync(join(STANDARDS_HOME, STAMP), manifestHash());
-  return { installed: Object.keys(m.files).length, target: STANDARDS_HOME };
-}
-
-/** True when the artefacts of the current manifest are installed. */
-export function standardsInstalled(): boolean {
-  const stamp = join(STANDARDS_HOME, STAMP);
-  return existsSync(stamp) && readFileSync(stamp, 'utf-8') === manifestHash();
-}
-
-/** The path of an installed artefact; throws with install instructions when they are not installed. */
-export function artefact(rel: string): string {
-  if (!standardsInstalled()) throw new ArtefactError(`the validation artefacts are not installed in ${STANDARDS_HOME}.\n${howToInstall()}`);
-  return join(STANDARDS_HOME, rel);
-}
-
-/** Verifies every installed file against the manifest (a slower, full check). */
-export function verifyInstalled(): string[] {
-  const problems: string[] = [];
-  for (const [rel, expected] of Object.entries(manifest().files)) {
-    const path = join(STANDARDS_HOME, rel);
+  const expected: [string, string][] = [
+    ...componentFiles(id).map((f): [string, string] => [f.installed, f.sha256]),
+    ...Object.entries(state.components[id]?.sef ?? {}),
+  ];
+  for (const [rel, hash] of expected) {
+    const path = join(home, rel);
     if (!existsSync(path)) problems.push(`missing: ${rel}`);
-    else if (sha256(path) !== expected) problems.push(`altered: ${rel}`);
+    else if (sha256(path) !== hash) problems.push(`altered (SHA-256 differs): ${rel}`);
   }
   return problems;
+}
+
+/** Verifies every installed component; problems by file. */
+export function verifyInstalled(): string[] {
+  const state = installedState();
+  return Object.keys(state.components)
+    .filter((id) => componentInstalled(id, state))
+    .flatMap((id) => verifyComponent(id, STANDARDS_HOME, state));
 }

@@ -17,31 +17,31 @@ export interface ValidationReport {
   profile: ProfileName;
   engine: string;
   artefacts: string;
+  /** the release of the profile's rules used (by the document's issue date unless one was named) */
+  release: string;
   valid: boolean;
   findings: Finding[];
+}
+
+/** How a document is validated: schematron only, and which release of the rules (default: the one in force on its issue date). */
+export interface ValidateOptions {
+  /** skips the XSD (for the official unit tests, which are schema-less fragments) */
+  rulesOnly?: boolean;
+  /** a release of the profile's rules by name ("3.0.19"), instead of the one in force on the issue date */
+  release?: string;
 }
 
 /** A validator: validate(document, profile) → findings. Never throws for a bad document. */
 export interface ValidationEngine {
   readonly name: string;
-  /** `rulesOnly` skips the XSD (for the official unit tests, which are schema-less fragments) */
-  validate(xml: string | Buffer, profile: ProfileName, options?: { rulesOnly?: boolean }): Promise<Finding[]>;
+  validate(xml: string | Buffer, profile: ProfileName, options?: ValidateOptions): Promise<Finding[]>;
   close(): Promise<void>;
 }
 
-/** The stylesheets of each profile, relative to the installed standards folder. */
-export const PROFILE_STYLESHEETS: Record<ProfileName, string[]> = {
-  en16931: ['en16931/ubl/xslt/EN16931-UBL-validation.xslt'],
-  peppol: ['en16931/ubl/xslt/EN16931-UBL-validation.xslt', 'peppol-bis-3/release-2026.5/xslt/PEPPOL-EN16931-UBL.xslt'],
-  nlcius: ['nlcius/xsl/si-ubl-2.0.xsl'],
-};
-
-/** The artefact versions a profile checks against, for reports. */
-export const PROFILE_ARTEFACTS: Record<ProfileName, string> = {
-  en16931: 'UBL 2.1 XSD; CEN EN 16931 validation-1.3.16',
-  peppol: 'UBL 2.1 XSD; CEN EN 16931 validation-1.3.16; Peppol BIS Billing 3.0.21 (May 2026)',
-  nlcius: 'UBL 2.1 XSD; NLCIUS SI-UBL 2.0.3.12 (with CEN 1.3.15 rules)',
-};
+/** The document's own issue date (cbc:IssueDate, the first one: the header's), if it has one. */
+export function issueDateOf(xml: string): string | undefined {
+  return /<(?:\w+:)?IssueDate>\s*(\d{4}-\d{2}-\d{2})\s*</.exec(xml.slice(0, 20_000))?.[1];
+}
 
 export const INVOICE_XSD = 'ubl-2.1/xsdrt/maindoc/UBL-Invoice-2.1.xsd';
 export const CREDIT_NOTE_XSD = 'ubl-2.1/xsdrt/maindoc/UBL-CreditNote-2.1.xsd';

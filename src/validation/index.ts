@@ -1,6 +1,7 @@
 import { JvmEngine, jvmUnavailable } from './jvm-engine.js';
 import { SaxonJsPool } from './saxonjs-pool.js';
-import { PROFILE_ARTEFACTS, type ProfileName, type ValidationEngine, type ValidationReport } from './engine.js';
+import { rulesetForDocument } from './artefacts.js';
+import type { ProfileName, ValidateOptions, ValidationEngine, ValidationReport } from './engine.js';
 
 /** Picks the engine: Saxon-HE on Java where present (reference speed and correctness), else SaxonJS. */
 export function createEngine(prefer: 'auto' | 'jvm' | 'saxon-js' = (process.env['VALIDATION_ENGINE'] as 'jvm' | 'saxon-js' | undefined) ?? 'auto'): {
@@ -15,9 +16,22 @@ export function createEngine(prefer: 'auto' | 'jvm' | 'saxon-js' = (process.env[
 }
 
 /** Validates and wraps the findings as a report. */
-export async function validateDocument(engine: ValidationEngine, xml: string | Buffer, profile: ProfileName): Promise<ValidationReport> {
-  const findings = await engine.validate(xml, profile);
-  return { profile, engine: engine.name, artefacts: PROFILE_ARTEFACTS[profile], valid: !findings.some((f) => f.severity === 'fatal'), findings };
+export async function validateDocument(
+  engine: ValidationEngine,
+  xml: string | Buffer,
+  profile: ProfileName,
+  options: ValidateOptions = {},
+): Promise<ValidationReport> {
+  const findings = await engine.validate(xml, profile, options);
+  const ruleset = rulesetForDocument((Buffer.isBuffer(xml) ? xml.subarray(0, 20_000) : xml).toString(), profile, options);
+  return {
+    profile,
+    engine: engine.name,
+    artefacts: `UBL 2.1 XSD; ${ruleset.label}`,
+    release: ruleset.release,
+    valid: !findings.some((f) => f.severity === 'fatal'),
+    findings,
+  };
 }
 
-export { profileOf, type Finding, type ProfileName, type ValidationEngine, type ValidationReport } from './engine.js';
+export { profileOf, type Finding, type ValidateOptions, type ProfileName, type ValidationEngine, type ValidationReport } from './engine.js';

@@ -4,8 +4,17 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../paths.js';
-import { artefact } from './artefacts.js';
-import { CREDIT_NOTE_XSD, INVOICE_XSD, PROFILE_STYLESHEETS, ruleIdOf, shortLocation, type Finding, type ProfileName, type ValidationEngine } from './engine.js';
+import { artefact, installedRulesets, rulesetForDocument } from './artefacts.js';
+import {
+  CREDIT_NOTE_XSD,
+  INVOICE_XSD,
+  ruleIdOf,
+  shortLocation,
+  type Finding,
+  type ProfileName,
+  type ValidateOptions,
+  type ValidationEngine,
+} from './engine.js';
 
 const JAVA_SOURCE = join(PROJECT_ROOT, 'src', 'validation', 'jvm', 'GatewayValidator.java');
 /** Debian's libsaxonhe-java; SAXON_JAR overrides. */
@@ -54,7 +63,10 @@ class Helper {
     saxonJar: string,
     private readonly onExit: (h: Helper) => void,
   ) {
-    const profiles = Object.entries(PROFILE_STYLESHEETS).map(([name, sheets]) => `${name}=${sheets.map((s) => artefact(s)).join(',')}`);
+    // every installed release of every profile, as "peppol@3.0.21=<xslt>,<xslt>"; each compiled on first use
+    const profiles = (['en16931', 'peppol', 'nlcius'] as const).flatMap((name) =>
+      installedRulesets(name).map((r) => `${name}@${r.release}=${r.stylesheets.map((s) => artefact(s)).join(',')}`),
+    );
     this.child = spawn(
       'java',
       ['-XX:+UseSerialGC', '-Xss8m', '-cp', `${saxonJar}:${classes}`, 'GatewayValidator', artefact(INVOICE_XSD), artefact(CREDIT_NOTE_XSD), ...profiles],
@@ -152,15 +164,16 @@ export class JvmEngine implements ValidationEngine {
     return this.helpers.map((h) => h.pid ?? -1);
   }
 
-  async validate(xml: string | Buffer, profile: ProfileName, options: { rulesOnly?: boolean } = {}): Promise<Finding[]> {
+  async validate(xml: string | Buffer, profile: ProfileName, options: ValidateOptions = {}): Promise<Finding[]> {
     const bytes = Buffer.isBuffer(xml) ? xml : Buffer.from(xml, 'utf-8');
+    const key = `${profile}@${rulesetForDocument(bytes.subarray(0, 20_000).toString('utf-8'), profile, options).release}`;
     // the least busy helper
     let helper = this.helpers[this.next++ % this.helpers.length]!;
     for (const h of this.helpers) if (h.pending.size < helper.pending.size) helper = h;
     await helper.ready;
     const id = `${process.pid}-${this.next}-${Math.random().toString(36).slice(2, 8)}`;
     return new Promise((resolve, reject) =>
-      helper.send(id, { resolve, reject, profile: options.rulesOnly ? `${profile}:rules` : profile, xml: bytes, retried: false }),
+      helper.send(id, { resolve, reject, profile: options.rulesOnly ? `${key}:rules` : key, xml: bytes, retried: false }),
     );
   }
 

@@ -2,8 +2,18 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { validateXML, type XMLFileInfo } from 'xmllint-wasm';
-import { artefact } from './artefacts.js';
-import { CREDIT_NOTE_XSD, INVOICE_XSD, PROFILE_STYLESHEETS, ruleIdOf, shortLocation, type Finding, type ProfileName, type ValidationEngine } from './engine.js';
+import { artefact, rulesetForDocument } from './artefacts.js';
+import { sefPath } from './manifest.js';
+import {
+  CREDIT_NOTE_XSD,
+  INVOICE_XSD,
+  ruleIdOf,
+  shortLocation,
+  type Finding,
+  type ProfileName,
+  type ValidateOptions,
+  type ValidationEngine,
+} from './engine.js';
 
 interface SaxonJsApi {
   transform(options: Record<string, unknown>, mode: 'sync'): { principalResult: unknown };
@@ -30,7 +40,7 @@ export class SaxonJsEngine implements ValidationEngine {
   private sef(path: string): unknown {
     let sef = this.sefs.get(path);
     if (!sef) {
-      sef = JSON.parse(readFileSync(artefact(path.replace(/\.xslt?$/, '.sef.json')), 'utf-8'));
+      sef = JSON.parse(readFileSync(artefact(sefPath(path)), 'utf-8'));
       this.sefs.set(path, sef);
     }
     return sef;
@@ -47,8 +57,9 @@ export class SaxonJsEngine implements ValidationEngine {
     return this.schemaFiles;
   }
 
-  async validate(xml: string | Buffer, profile: ProfileName, options: { rulesOnly?: boolean } = {}): Promise<Finding[]> {
+  async validate(xml: string | Buffer, profile: ProfileName, options: ValidateOptions = {}): Promise<Finding[]> {
     const text = Buffer.isBuffer(xml) ? xml.toString('utf-8') : xml;
+    const ruleset = rulesetForDocument(text, profile, options);
     const root = /<(?:\w+:)?CreditNote[\s>]/.test(text.slice(0, 3000)) ? CREDIT_NOTE_XSD : INVOICE_XSD;
     const main = root.split('/').pop()!;
     const xsd = options.rulesOnly
@@ -68,7 +79,7 @@ export class SaxonJsEngine implements ValidationEngine {
       }));
     }
     const findings: Finding[] = [];
-    for (const sheet of PROFILE_STYLESHEETS[profile]) {
+    for (const sheet of ruleset.stylesheets) {
       try {
         const svrl = this.saxon.transform({ stylesheetInternal: this.sef(sheet), sourceText: text, destination: 'document' }, 'sync').principalResult;
         const nodes = this.saxon.XPath.evaluate('//(svrl:failed-assert|svrl:successful-report)', svrl, {
