@@ -182,6 +182,9 @@ describe('validation with the official artefacts', function () {
     const ok = run(good);
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stdout, /base-example.xml: VALID \(0 fatal/);
+    // issued in 2017: the oldest installed Peppol release; a release can also be named
+    assert.match(ok.stdout, /release 3\.0\.19 \(UBL 2\.1 XSD; Peppol BIS Billing 3\.0\.19/);
+    assert.match(run(good, '--release', '3.0.21').stdout, /release 3\.0\.21 \(UBL 2\.1 XSD; Peppol BIS Billing 3\.0\.21/);
     const invalid = run(bad, '--json');
     assert.equal(invalid.status, 1);
     const report = JSON.parse(invalid.stdout) as { profile: string; valid: boolean; findings: Finding[] };

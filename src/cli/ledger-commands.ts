@@ -16,7 +16,7 @@ import { openLedger, type OpenLedger } from '../ledger/open.js';
  * Opens the configured ledger for a command (the running service may have it open too: SQLite's
  * WAL and PostgreSQL allow it); the SQLite file must exist.
  */
-async function openCommandLedger(opts: CommonOptions & { demo?: boolean }): Promise<OpenLedger & { sqliteFile?: string }> {
+export async function openCommandLedger(opts: CommonOptions & { demo?: boolean }): Promise<OpenLedger & { sqliteFile?: string }> {
   const config = loadCommandConfig(opts);
   const settings = opts.demo ? { ...config.service, dataDir: `${config.service.dataDir}/demo` } : config.service;
   const file = new Folders(settings).ledgerFile();

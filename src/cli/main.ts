@@ -14,6 +14,7 @@ import { reexportCommand, resendCommand, retryCommand, statusCommand } from './l
 import { runCommand } from './run.js';
 import { consoleUserCommand } from './console-user.js';
 import { installStandardsCommand } from './install-standards.js';
+import { peppolLookupCommand } from './peppol.js';
 import { validateCommand } from './validate.js';
 import { runOnceCommand } from './run-once.js';
 
@@ -105,9 +106,12 @@ program
   .argument('<files...>', 'UBL Invoice or CreditNote files')
   .option('--profile <name>', 'en16931, peppol or nlcius (default: from the CustomizationID)')
   .option('--engine <name>', 'jvm (Saxon-HE) or saxon-js (default: jvm where Java and Saxon-HE are installed)')
+  .option('--release <release>', "a release of the profile's rules (e.g. 3.0.19; default: the one in force on the invoice's issue date)")
   .option('--json', 'a JSON report for tools')
   .action(
-    action((files: string[], opts: { profile?: 'en16931' | 'peppol' | 'nlcius'; json?: boolean; engine?: 'jvm' | 'saxon-js' }) => validateCommand(files, opts)),
+    action((files: string[], opts: { profile?: 'en16931' | 'peppol' | 'nlcius'; json?: boolean; engine?: 'jvm' | 'saxon-js'; release?: string }) =>
+      validateCommand(files, opts),
+    ),
   );
 
 program
@@ -136,6 +140,20 @@ program
   .action(
     action((what: string, name: string | undefined, opts: { role?: string; passwordStdin?: boolean; language?: string }) =>
       consoleUserCommand(what, name, { ...program.opts(), ...opts }),
+    ),
+  );
+
+const peppol = program.command('peppol').description('the Peppol network: find out whether a buyer can receive invoices over it');
+peppol
+  .command('lookup')
+  .description('look a participant up the way the network does (SML DNS, then its signed SMP metadata); exit 0 when it can receive, 1 when not')
+  .argument('<participant>', 'scheme and id, e.g. 0106:12345678 (KVK), 0208:0123456789, 9944:NL123456789B01')
+  .option('--document <kind>', 'invoice (default) or credit-note')
+  .option('--json', 'the answer as JSON')
+  .option('--demo', "keep the answer in the demo's ledger")
+  .action(
+    action((participant: string, opts: { document?: 'invoice' | 'credit-note'; json?: boolean; demo?: boolean }) =>
+      peppolLookupCommand(participant, { ...program.opts(), ...opts }),
     ),
   );
 

@@ -2,6 +2,7 @@ import { configuredRoutes, routeLabel } from '../routing/route.js';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { GatewayService } from '../service/gateway.js';
 import { standardsInstalled } from '../validation/artefacts.js';
+import { releaseLines } from '../validation/releases.js';
 
 /** A path as short as it can be said: relative to the current folder when inside it. */
 function short(path: string): string {
@@ -30,10 +31,18 @@ export function startupSummary(service: GatewayService): string {
       .join(', ')}} with ${config.mappings.length} mappings`,
     `routes:     ${[...routes].map(([k, n]) => `${k}${n > 1 ? ` ×${n}` : ''}`).join('; ') || 'none'}`,
     `outputs:    ${outputs.join(', ') || 'none'}${accounting.length ? `; accounting ${accounting.join(', ')}` : ''}`,
-    `validation: ${standardsInstalled() ? 'official artefacts installed; the engine starts with the first UBL' : 'artefacts NOT installed: files with a UBL route wait in the inbox'}`,
+    `validation: ${standardsInstalled() ? `official artefacts installed (in force today: ${inForceToday()}); the engine starts with the first UBL` : 'artefacts NOT installed: files with a UBL route wait in the inbox'}`,
     `ledger:     ${service.ledger.description}`,
     ...(web && typeof web === 'object' ? [`console:    http://${web.address}:${web.port}/`] : []),
     `log file:   ${s.logging.file ? short(s.logging.file) : 'none'} (every invoice and delivery; below, one line per file)`,
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** "en16931 1.3.16, peppol 3.0.21, nlcius 2.0.3.12": the rule releases an invoice issued today is checked with. */
+function inForceToday(): string {
+  return releaseLines()
+    .filter((r) => r.inForce)
+    .map((r) => `${r.profile} ${r.release}`)
+    .join(', ');
 }

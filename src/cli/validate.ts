@@ -9,14 +9,17 @@ function human(file: string, r: ValidationReport): string {
   const warnings = r.findings.length - fatal;
   const out = [
     `${basename(file)}: ${r.valid ? 'VALID' : 'INVALID'} (${fatal} fatal, ${warnings} warning${warnings === 1 ? '' : 's'})`,
-    `  profile: ${r.profile}; artefacts: ${r.artefacts}; engine: ${r.engine}`,
+    `  profile: ${r.profile}; release ${r.release} (${r.artefacts}); engine: ${r.engine}`,
   ];
   for (const f of r.findings) out.push(`  [${f.severity}] ${f.rule.padEnd(22)} ${f.message}${f.location ? `\n      at ${f.location}` : ''}`);
   return out.join('\n');
 }
 
 /** `invoice-gateway validate <file.xml>...`: XSD and the official rules; exit 0 valid, 1 invalid, 2 could not validate. */
-export async function validateCommand(files: string[], opts: { profile?: ProfileName; json?: boolean; engine?: 'jvm' | 'saxon-js' }): Promise<number> {
+export async function validateCommand(
+  files: string[],
+  opts: { profile?: ProfileName; json?: boolean; engine?: 'jvm' | 'saxon-js'; release?: string },
+): Promise<number> {
   const { engine } = createEngine(opts.engine ?? 'auto');
   let worst = 0;
   const reports: unknown[] = [];
@@ -25,7 +28,7 @@ export async function validateCommand(files: string[], opts: { profile?: Profile
       try {
         const xml = readFileSync(file, 'utf-8');
         rejectDoctype(xml, { file: basename(file) });
-        const report = await validateDocument(engine, xml, opts.profile ?? profileOf(xml));
+        const report = await validateDocument(engine, xml, opts.profile ?? profileOf(xml), opts.release ? { release: opts.release } : {});
         worst = Math.max(worst, report.valid ? 0 : 1);
         if (opts.json) reports.push({ file, ...report });
         else process.stdout.write(`${human(file, report)}\n`);

@@ -1,3 +1,4 @@
+import type { PeppolSettings } from '../peppol/lookup.js';
 import { configuredRoutes } from '../routing/route.js';
 import { existsSync, readdirSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
@@ -33,6 +34,8 @@ export interface ServiceSettings {
   ledger: LedgerSettings;
   /** the web console and HTTP endpoint (pages, API, health, readiness, metrics); off unless configured */
   console?: ConsoleSettings;
+  /** how receivers are found on the Peppol network */
+  peppol: PeppolSettings;
   watch: {
     /** events: file-system events plus a rescan; scan: periodic scans only (network shares, several nodes) */
     mode: 'events' | 'scan';
@@ -108,6 +111,7 @@ export function serviceSettings(file: GatewayFileConfig, base: string, configDir
     inbox: abs(file.inbox ?? `${dataDir}/inbox`),
     // IGW_CONSOLE_PORT: each node of a shared configuration on one machine needs a port of its own
     ...(file.console || process.env['IGW_CONSOLE_PORT'] ? { console: consoleSettings(file.console ?? {}, configDir) } : {}),
+    peppol: peppolSettings(file.peppol ?? {}, configDir),
     ledger: {
       kind: file.ledger?.kind ?? 'sqlite',
       ...(file.ledger?.url ? { url: file.ledger.url } : {}),
@@ -277,6 +281,19 @@ export function loadConfig(location: ConfigLocation): GatewayConfig {
   if (errors.length) throw new ConfigErrors(errors);
   normaliseIdentifiers(sellers!, customers!);
   return { ...location, sellers: sellers!, customers: customers!, mappings, service: service!, accounting: accounting ?? {} };
+}
+
+/** The Peppol lookup settings from gateway.yaml's `peppol:` with defaults; PEM files relative to config/. */
+export function peppolSettings(p: NonNullable<GatewayFileConfig['peppol']>, configDir: string): PeppolSettings {
+  const files = (v: string | string[] | undefined): string[] => [v ?? []].flat().map((f) => resolve(configDir, f));
+  return {
+    sml: p.sml ?? 'production',
+    ...(p.dns ? { dns: p.dns } : {}),
+    smpTrust: files(p.smpTrust),
+    smpTlsCa: files(p.smpTlsCa),
+    cacheTtlMs: durationMs(p.cacheTtl, 3_600_000),
+    timeoutMs: durationMs(p.timeout, 10_000),
+  };
 }
 
 /** The console's settings from gateway.yaml's `console:` with defaults; paths relative to config/. */

@@ -3,7 +3,7 @@ import type { Identifier, Party, PaymentInstructions } from '../model/invoice.js
 /** Output formats a route can ask for. */
 export type FormatName = 'pdf' | 'ubl' | 'exact-online' | 'exact-globe' | 'accountview' | 'json';
 /** Transports a route can use. */
-export type TransportKind = 'email' | 'sftp' | 'folder';
+export type TransportKind = 'email' | 'sftp' | 'folder' | 'peppol';
 
 /** When to issue a held-back order (deferred invoicing). */
 export interface SendRule {
@@ -30,6 +30,10 @@ export interface RouteConfig {
   /** set by routing, not in YAML: the target an accounting batch file goes to (the route's `target` beside `administration`) */
   via?: string;
   send?: SendRule;
+  /** transport peppol: the buyer's participant id (default: the invoice's buyer endpoint) */
+  participant?: string;
+  /** transport peppol: the route taken when the buyer cannot receive this document over Peppol */
+  fallback?: Omit<RouteConfig, 'fallback' | 'send'>;
 }
 
 /** Master data of one customer (debtor): party, contact and routes. */
@@ -100,7 +104,20 @@ export type TargetConfig =
       tlsRejectUnauthorized?: boolean;
       /** PEM file of the CA the server's certificate must chain to (an in-house mail server) */
       caFile?: string;
-    };
+    }
+  | PeppolTargetConfig;
+
+/** An access point the gateway hands Peppol documents to. */
+export interface PeppolTargetConfig {
+  kind: 'peppol';
+  accessPoint: 'phase4' | 'storecove';
+  url: string;
+  token?: string;
+  sender?: string;
+  countryC1?: string;
+  legalEntityId?: number;
+  timeoutMs?: number;
+}
 
 /** Invoice number formats for one seller. */
 export interface SeriesFormats {
@@ -112,6 +129,7 @@ export interface SeriesFormats {
 /** config/gateway.yaml as written. */
 export interface GatewayFileConfig {
   dataDir?: string;
+  peppol?: { sml?: string; dns?: string[]; smpTrust?: string | string[]; smpTlsCa?: string | string[]; cacheTtl?: string; timeout?: string };
   console?: {
     host?: string;
     port?: number;

@@ -263,6 +263,13 @@ export interface EventLog {
   logEvent(kind: string, detail: Record<string, unknown>): Promise<void>;
 }
 
+/** Answers worth keeping for a while (Peppol lookups, submission markers), shared by every node. */
+export interface KeyValueCache {
+  /** the value, unless it expired before `now` */
+  cacheGet(key: string, now: number): Promise<string | undefined>;
+  cachePut(key: string, value: string, expiresAt: number): Promise<void>;
+}
+
 /** The read side for `status` (and an operator console). */
 export interface LedgerQueries {
   status(now: number): Promise<LedgerStatus>;
@@ -277,7 +284,7 @@ export interface LedgerQueries {
  * single-winner leases, numbering is transactional; the domain rules (keys, payment reference,
  * batched formats) live in keys.ts and formats/batched.ts, not in the SQL classes.
  */
-export interface Ledger extends Leases, FileClaims, InvoiceBook, DeliveryQueue, ExportBatches, EventLog, LedgerQueries {
+export interface Ledger extends Leases, FileClaims, InvoiceBook, DeliveryQueue, ExportBatches, EventLog, LedgerQueries, KeyValueCache {
   /** which database holds it, for logs and status ("sqlite /path", "postgres host/db") */
   readonly description: string;
   /** lists and searches for the console and the HTTP API */

@@ -195,4 +195,9 @@ export const MIGRATIONS: string[] = [
     UPDATE state_counts SET n = n - 1 WHERE tbl = 'files' AND state = OLD.state AND part = OLD.source;
   END;
   `,
+  // 7: answers kept for a while (Peppol lookups) and markers that outlive a crash (Peppol submissions)
+  `
+  CREATE TABLE cache (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at INTEGER NOT NULL);
+  CREATE INDEX cache_expires ON cache(expires_at);
+  `,
 ];

@@ -150,4 +150,9 @@ export const PG_MIGRATIONS: string[] = [
   CREATE INDEX exports_invoice ON exports(invoice_number);
   CREATE INDEX events_kind ON events(kind, id);
   `,
+  // 3: answers kept for a while (Peppol lookups) and markers that outlive a crash (Peppol submissions)
+  `
+  CREATE TABLE cache (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at BIGINT NOT NULL);
+  CREATE INDEX cache_expires ON cache(expires_at);
+  `,
 ];

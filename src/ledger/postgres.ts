@@ -166,6 +166,10 @@ export class PostgresLedger implements Ledger {
     });
     // an idle client that loses its server emits 'error' on the pool: the next query reports it
     pool.on('error', () => undefined);
+    // A client can emit 'error' more than once when the server goes (the FATAL message, then the
+    // closed socket), after pg's own one-shot listener is gone: without a listener of our own that
+    // second event would end the process. The query under way reports the failure either way.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     const ledger = new PostgresLedger(pool, lease, where);
     try {
       await ledger.migrate();
@@ -246,6 +250,19 @@ export class PostgresLedger implements Ledger {
 
   async ping(): Promise<void> {
     await this.q('SELECT 1');
+  }
+
+  async cacheGet(key: string, now: number): Promise<string | undefined> {
+    const [row] = await this.q('SELECT value FROM cache WHERE key = $1 AND expires_at > $2', [key, now]);
+    return row ? String(row['value']) : undefined;
+  }
+
+  async cachePut(key: string, value: string, expiresAt: number): Promise<void> {
+    await this.q(
+      'INSERT INTO cache (key, value, expires_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at',
+      [key, value, expiresAt],
+    );
+    await this.q('DELETE FROM cache WHERE expires_at <= $1', [Date.now()]);
   }
 
   async renewLeases(state: { paused?: string } = {}): Promise<void> {

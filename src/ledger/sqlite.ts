@@ -163,6 +163,23 @@ export class SqliteLedger implements Ledger {
     this.db.prepare('SELECT 1').get();
   }
 
+  async cacheGet(key: string, now: number): Promise<string | undefined> {
+    const row = this.db.prepare('SELECT value FROM cache WHERE key = ? AND expires_at > ?').get(key, now) as { value: string } | undefined;
+    return row?.value;
+  }
+
+  async cachePut(key: string, value: string, expiresAt: number): Promise<void> {
+    this.tx(() => {
+      this.db
+        .prepare(
+          'INSERT INTO cache (key, value, expires_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at',
+        )
+        .run(key, value, expiresAt);
+      // expired answers go as new ones come: the table stays as small as what is in use
+      this.db.prepare('DELETE FROM cache WHERE expires_at <= ?').run(Date.now());
+    });
+  }
+
   async renewLeases(state: { paused?: string } = {}): Promise<void> {
     const until = this.leaseUntil();
     this.tx(() => {

@@ -15,6 +15,8 @@ export interface Delivery {
   options: Omit<RouteConfig, 'format' | 'transport' | 'target'>;
   /** why this route was chosen: the customer's own, or the default */
   reason: string;
+  /** what the receipt adds (why a Peppol route went by its fallback) */
+  note?: string;
 }
 
 /** Decides where an invoice goes: its customer's routes, or the defaults; a quote never goes to accounting or as UBL. */
@@ -49,6 +51,19 @@ export function routeInvoice(invoice: Invoice, customers: CustomersConfig): Deli
       // an accounting route names its administration; its target, if any, is where the batch file goes
       resolved = options.administration ?? target ?? 'default';
       if (options.administration && target) options.via = target;
+    }
+    if (transport === 'peppol' && options.fallback) {
+      // the fallback is planned now, so that choosing it later needs nothing the invoice does not carry
+      const fallbackTarget = options.fallback.target ?? (options.fallback.transport === 'email' ? email : undefined);
+      if (!fallbackTarget)
+        throw new RoutingError(
+          `route ${i + 1} (Peppol, else ${options.fallback.format} by ${options.fallback.transport}) has no target for its fallback: give the customer an email or set fallback.target`,
+          {
+            ...where,
+            field: 'routes.fallback.target',
+          },
+        );
+      options.fallback = { ...options.fallback, target: fallbackTarget };
     }
     if (!resolved) {
       throw new RoutingError(

@@ -107,13 +107,13 @@ export class GatewayService {
     this.folders = new Folders(s);
     this.ledger = opened.ledger;
     this.heartbeatOutage = new OutageLog(log, 'leases and heartbeat');
-    this.transports = new Transports(s, new MailTemplates(config.configDir));
+    this.transports = new Transports(s, new MailTemplates(config.configDir), this.ledger);
     this.metrics = new GatewayMetrics(this.ledger);
     this.gate = new UblGate(log, this.metrics);
     this.outbox = new Outbox(this.ledger, this.transports, s.outbox, log, this.gate, this.metrics);
     const wake = options.deliver === false ? () => undefined : () => this.outbox.wake();
     this.wake = wake;
-    this.issuer = new Issuer(config, this.gate);
+    this.issuer = new Issuer(config, this.gate, undefined, () => this.transports.peppolDirectory());
     this.processor = new FileProcessor(config, this.ledger, this.folders, log, this.issuer, wake);
     this.scheduler = new Scheduler(this.ledger, this.issuer, this.folders, s.scheduler.checkEveryMs, log, wake);
     this.limiter = new Limiter(s.watch.concurrency);

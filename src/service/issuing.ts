@@ -5,6 +5,8 @@ import type { CalculatedInvoice } from '../model/invoice.js';
 import { checkPlausible } from '../model/limits.js';
 import type { Delivery } from '../routing/route.js';
 import type { UblGate } from '../validation/gate.js';
+import { PeppolDirectory } from '../peppol/lookup.js';
+import { choosePeppolRoutes } from '../peppol/route-choice.js';
 import { asIssuedToday, holdFor, sendRuleFor } from './hold.js';
 import type { PreparedInvoice } from './prepare.js';
 
@@ -19,12 +21,22 @@ export type HeldOutcome = { status: 'issued'; number: string } | { status: 'reje
 export class Issuer {
   private readonly sendRules: Map<string, GatewayConfig['mappings'][number]['definition']['send']>;
 
+  private ownDirectory?: PeppolDirectory;
+
   constructor(
     private readonly config: GatewayConfig,
     private readonly gate: UblGate | undefined,
     private readonly clock: () => Date = () => new Date(),
+    /** the service's Peppol directory (answers kept in the ledger); else one of its own */
+    private readonly peppolDirectory?: () => PeppolDirectory,
   ) {
     this.sendRules = new Map(config.mappings.map((m) => [m.name, m.definition.send]));
+  }
+
+  private directory(): PeppolDirectory {
+    if (this.peppolDirectory) return this.peppolDirectory();
+    this.ownDirectory ??= new PeppolDirectory(this.config.service.peppol);
+    return this.ownDirectory;
   }
 
   /** The send rule of an invoice: its mapping's, else its routes'. */
@@ -42,8 +54,9 @@ export class Issuer {
    * rejected item. A held invoice is checked for plausibility now and against the official rules
    * when it is issued, with the content it has then.
    */
-  async check(item: PreparedInvoice): Promise<PreparedInvoice> {
-    if (!item.ok) return item;
+  async check(prepared: PreparedInvoice): Promise<PreparedInvoice> {
+    if (!prepared.ok) return prepared;
+    const item = { ...prepared, deliveries: await choosePeppolRoutes(prepared.invoice, prepared.deliveries, () => this.directory()) };
     const errors = await this.errorsOf(item.invoice, item.deliveries, { held: this.holdOf(item) !== undefined });
     if (!errors.length) return item;
     return {

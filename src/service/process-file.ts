@@ -269,7 +269,7 @@ export class FileProcessor {
   }
 
   private record(result: IssueResult, item: PreparedInvoice & { ok: true }, receipt: ReceiptInvoice[], reject: (r: RejectedItem) => void, log: Logger): void {
-    const deliveries = item.deliveries.map((d) => d.routeId);
+    const deliveries = item.deliveries.map((d) => (d.note ? `${d.routeId} (${d.note})` : d.routeId));
     switch (result.status) {
       case 'issued':
         log.info('invoice issued', { key: item.key, invoice: result.number, payable: item.invoice.totals.payableAmount, deliveries });

@@ -5,16 +5,29 @@ import { FolderTransport } from './folder.js';
 import { PickupTransport } from './pickup.js';
 import { SftpTransport } from './sftp.js';
 import { SmtpTransport } from './smtp.js';
+import { PeppolTransport } from './peppol.js';
+import { PeppolDirectory } from '../peppol/lookup.js';
+import type { KeyValueCache } from '../ledger/ledger.js';
 import { TransportError, type Transport } from './transport.js';
 
 /** Creates and caches one transport per target; the outbox asks it for the transport of a delivery. */
 export class Transports {
   private readonly cache = new Map<string, Transport>();
 
+  private directory?: PeppolDirectory;
+
   constructor(
     private readonly settings: ServiceSettings,
     private readonly templates: MailTemplates,
+    /** where Peppol lookups and submission markers are kept (the ledger) */
+    private readonly keep?: KeyValueCache,
   ) {}
+
+  /** The Peppol directory, made on first use, its answers kept in the ledger. */
+  peppolDirectory(): PeppolDirectory {
+    this.directory ??= new PeppolDirectory(this.settings.peppol, this.keep);
+    return this.directory;
+  }
 
   /** The transport for a delivery, by its route's transport and target. */
   for(delivery: DeliveryRecord): Transport {
@@ -34,7 +47,10 @@ export class Transports {
     else if (target.kind === 'pickup') transport = new PickupTransport(target.path, (req) => this.templates.build(req, target));
     else if (target.kind === 'sftp') transport = new SftpTransport(targetName, target);
     else if (target.kind === 'smtp') transport = new SmtpTransport(targetName, target, this.templates);
-    else throw new TransportError(`transport kind '${(target as { kind: string }).kind}' is not available in this gateway`, true);
+    else if (target.kind === 'peppol') {
+      if (!this.keep) throw new TransportError('Peppol delivery needs the ledger (for its lookups and submission markers)', true);
+      transport = new PeppolTransport(targetName, target, this.peppolDirectory(), this.keep);
+    } else throw new TransportError(`transport kind '${(target as { kind: string }).kind}' is not available in this gateway`, true);
     this.cache.set(targetName, transport);
     return transport;
   }

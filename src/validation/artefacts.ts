@@ -79,7 +79,7 @@ function howToInstall(): string {
 export function artefact(rel: string): string {
   const id = componentOf(rel);
   if (!id || !componentInstalled(id)) {
-    throw new ArtefactError(`the validation artefacts${id ? ` (${id})` : ''} are not installed in ${STANDARDS_HOME}.\n${howToInstall()}`);
+    throw new ArtefactError(`the validation artefacts are not installed in ${STANDARDS_HOME} (missing: ${id ?? rel}).\n${howToInstall()}`);
   }
   return join(STANDARDS_HOME, rel);
 }
