@@ -98,6 +98,19 @@ if (want('service-pg')) {
   }
 }
 
+if (want('peppol')) {
+  console.log('== Peppol: receiver lookups (DNS U-NAPTR + signed SMP metadata) and submissions, local stubs on 127.0.0.1, 8 at a time');
+  const r = runIsolated<{ count: number; cold: number; warm: number; anchorGet: number; submissions: number; anchorPost: number }>('./peppol.js', ['400']);
+  console.log(`  bare HTTPS GET of the SMP answer (anchor): ${fmt(r.anchorGet).padStart(6)} /s`);
+  console.log(`  lookup, cold cache (DNS + HTTPS + signature): ${fmt(r.cold).padStart(6)} /s   ${fmt(r.cold / r.anchorGet, 2)} × the bare GET`);
+  console.log(`  lookup, warm cache (from the ledger)         : ${fmt(r.warm).padStart(6)} /s   ${fmt(r.warm / r.anchorGet, 2)} × the bare GET`);
+  console.log(`  bare POST to the access point stub (anchor)  : ${fmt(r.anchorPost).padStart(6)} /s`);
+  console.log(
+    `  submissions through the Storecove adapter    : ${fmt(r.submissions).padStart(6)} /s   ${fmt(r.submissions / r.anchorPost, 2)} × the bare POST`,
+  );
+  console.log('  (the stubs run in the measuring process: both sides share one core; a real SMP or access point is a network away)');
+}
+
 if (want('console')) {
   console.log('== Console: invoice search and overview on a ledger of 1,000,000 invoices (SQLite), real HTTP against a running gateway');
   type Timing = { name: string; p50: number; p95: number; max: number };

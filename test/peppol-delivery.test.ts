@@ -71,6 +71,18 @@ describe('delivery over Peppol through an access point (local SML, SMP and acces
       'SELECT d.id, d.route_id, d.state, d.transport, d.last_error, d.result, i.source_key AS key FROM deliveries d JOIN invoices i ON i.id = d.invoice_id ORDER BY i.source_key',
     );
 
+  it('check-config: a Peppol route needs an access point target and the SMP CA to trust', () => {
+    const ws = workspace(
+      { targets: { out: { kind: 'folder', path: 'out' } } },
+      { defaults: { paymentTermsDays: 30, routes: [{ format: 'ubl', transport: 'peppol', target: 'out', fallback: { format: 'pdf', transport: 'email' } }] } },
+    );
+    const run = spawnSync(process.execPath, [CLI, 'check-config', '--config', ws.config, '--mappings', ws.mappings], { encoding: 'utf-8' });
+    assert.notEqual(run.status, 0);
+    const said = run.stdout + run.stderr;
+    assert.match(said, /defaults\.routes\.0\.target.*a Peppol route needs target: the name of a target of kind peppol .*'out' is of kind folder/);
+    assert.match(said, /peppol\.smpTrust.*Peppol routes need peppol\.smpTrust/);
+  });
+
   it('Peppol first, else e-mail, both ways; Storecove down for a while is waited for; each document submitted once with our instance id', async () => {
     const ws = peppolWorkspace('storecove');
     storecove.behaviour.downFor = 2;

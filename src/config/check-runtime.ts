@@ -116,6 +116,40 @@ export async function checkRuntime(
     ...(config.customers.defaults?.routes ?? []).map((r, i) => ({ r, where: `defaults.routes.${i}` })),
     ...Object.entries(config.customers.customers ?? {}).flatMap(([key, c]) => (c.routes ?? []).map((r, i) => ({ r, where: `customers.${key}.routes.${i}` }))),
   ];
+  const peppolRoutes = routes.filter(({ r }) => r.transport === 'peppol');
+  for (const { r, where } of peppolRoutes) {
+    const target = r.target ? targets[r.target] : undefined;
+    if (!target || target.kind !== 'peppol')
+      errors.push(
+        new ConfigError(
+          `a Peppol route needs target: the name of a target of kind peppol (an access point) in gateway.yaml${r.target ? `; '${r.target}' is ${target ? `of kind ${target.kind}` : 'not under targets:'}` : ''}`,
+          {
+            file: customersFile,
+            path: `${where}.target`,
+          },
+        ),
+      );
+  }
+  if (peppolRoutes.length) {
+    const trust = config.service.peppol.smpTrust;
+    if (!trust.length)
+      errors.push(
+        new ConfigError(
+          'Peppol routes need peppol.smpTrust: the PEM file of the CA that issues SMP certificates (OpenPeppol publishes it); without it no SMP answer can be trusted',
+          {
+            file: gatewayFile,
+            path: 'peppol.smpTrust',
+          },
+        ),
+      );
+    for (const file of [...trust, ...(config.service.peppol.smpTlsCa ?? [])]) {
+      try {
+        accessSync(file, constants.R_OK);
+      } catch {
+        errors.push(new ConfigError(`peppol: ${file} does not exist or cannot be read`, { file: gatewayFile, path: 'peppol' }));
+      }
+    }
+  }
   for (const { r, where } of routes) {
     if (r.template && !Object.hasOwn(templates, r.template)) {
       errors.push(
