@@ -58,30 +58,56 @@ function httpFailure(what: string, status: number, text: string): TransportError
   return new TransportError(`${what} answered HTTP ${status}: ${text.slice(0, 300)}`, permanent);
 }
 
+/** "iso6523-actorid-upis::0106:1" → "0106:1": the APIs take the id without its scheme. */
+function bareId(id: string): string {
+  return id.replace(new RegExp(`^${PARTICIPANT_SCHEME}::`), '');
+}
+
+/** What both HTTP adapters share: their target's settings, its token from the environment, one POST that classifies failures. */
+abstract class HttpAccessPoint implements AccessPoint {
+  abstract readonly idempotent: boolean;
+  constructor(
+    readonly name: string,
+    protected readonly config: PeppolTargetConfig,
+  ) {}
+
+  abstract submit(submission: Submission): Promise<SubmissionResult>;
+
+  protected token(): string | undefined {
+    return fromEnvironment(this.config.token, `target ${this.name} token`);
+  }
+
+  /** POSTs to the API; any answer but 200/201 is a failure, permanent or not by its status. */
+  protected async post(path: string, headers: Record<string, string>, body: BodyInit, what: string): Promise<string> {
+    const { status, text } = await call(
+      `${this.config.url.replace(/\/+$/, '')}${path}`,
+      { method: 'POST', headers, body },
+      this.config.timeoutMs ?? 60_000,
+      what,
+    );
+    if (status !== 200 && status !== 201) throw httpFailure(what, status, text);
+    return text;
+  }
+}
+
 /**
  * The open-source phase4 Peppol server (phax/phase4-peppol-standalone): POST
  * /sendas4/{sender}/{receiver}/{docType}/{process}/{countryC1} with the XML as the body and the
  * X-Token header; it looks the receiver up, sends over AS4 and answers with a JSON sending report
  * once the receiver's access point has answered. It cannot tell whether it sent something before.
  */
-export class Phase4AccessPoint implements AccessPoint {
+export class Phase4AccessPoint extends HttpAccessPoint {
   readonly idempotent = false;
-  constructor(
-    readonly name: string,
-    private readonly config: PeppolTargetConfig,
-  ) {}
 
   async submit(s: Submission): Promise<SubmissionResult> {
-    const segments = [s.sender, s.receiver, s.documentType, s.process].map((v) => encodeURIComponent(v.replace(new RegExp(`^${PARTICIPANT_SCHEME}::`), '')));
-    const url = `${this.config.url.replace(/\/+$/, '')}/sendas4/${segments.join('/')}/${this.config.countryC1 ?? 'NL'}`;
-    const token = fromEnvironment(this.config.token, `target ${this.name} token`);
-    const { status, text } = await call(
-      url,
-      { method: 'POST', headers: { 'content-type': 'application/xml', ...(token ? { 'x-token': token } : {}) }, body: new Uint8Array(s.document) },
-      this.config.timeoutMs ?? 60_000,
+    const segments = [s.sender, s.receiver, s.documentType, s.process].map((v) => encodeURIComponent(bareId(v)));
+    const token = this.token();
+    const text = await this.post(
+      `/sendas4/${segments.join('/')}/${this.config.countryC1 ?? 'NL'}`,
+      { 'content-type': 'application/xml', ...(token ? { 'x-token': token } : {}) },
+      new Uint8Array(s.document),
       `the phase4 access point ${this.name}`,
     );
-    if (status !== 200) throw httpFailure(`the phase4 access point ${this.name}`, status, text);
     let report: Record<string, unknown>;
     try {
       report = JSON.parse(text) as Record<string, unknown>;
@@ -112,16 +138,12 @@ export class Phase4AccessPoint implements AccessPoint {
  * /api/v2/document_submissions with the UBL as raw document data, routed by the receiver's
  * Peppol id; an idempotencyGuid makes a second submission of the same delivery a no-op.
  */
-export class StorecoveAccessPoint implements AccessPoint {
+export class StorecoveAccessPoint extends HttpAccessPoint {
   readonly idempotent = true;
-  constructor(
-    readonly name: string,
-    private readonly config: PeppolTargetConfig,
-  ) {}
 
   async submit(s: Submission): Promise<SubmissionResult> {
-    const [scheme, ...rest] = s.receiver.replace(new RegExp(`^${PARTICIPANT_SCHEME}::`), '').split(':');
-    const key = fromEnvironment(this.config.token, `target ${this.name} token`);
+    const [scheme, ...rest] = bareId(s.receiver).split(':');
+    const key = this.token();
     const body = {
       legalEntityId: this.config.legalEntityId,
       idempotencyGuid: s.instanceId,
@@ -131,17 +153,12 @@ export class StorecoveAccessPoint implements AccessPoint {
         rawDocumentData: { document: s.document.toString('base64'), parse: false, parseStrategy: 'ubl', processId: s.process, documentTypeId: s.documentType },
       },
     };
-    const { status, text } = await call(
-      `${this.config.url.replace(/\/+$/, '')}/api/v2/document_submissions`,
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
-        body: JSON.stringify(body),
-      },
-      this.config.timeoutMs ?? 60_000,
+    const text = await this.post(
+      '/api/v2/document_submissions',
+      { 'content-type': 'application/json', accept: 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+      JSON.stringify(body),
       `Storecove (${this.name})`,
     );
-    if (status !== 200 && status !== 201) throw httpFailure(`Storecove (${this.name})`, status, text);
     const guid = (JSON.parse(text) as { guid?: string }).guid;
     if (!guid) throw new TransportError(`Storecove (${this.name}) answered without a submission guid`, false);
     return { messageId: guid, state: 'accepted', detail: `accepted by Storecove for delivery over Peppol (submission ${guid})` };
