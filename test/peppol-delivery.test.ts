@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { DOCUMENT_TYPES, BILLING_PROCESS } from '../src/peppol/identifiers.js';
 import { Phase4Stub, StorecoveStub } from './helpers/access-points.js';
 import { CLI } from './helpers/paths.js';
+import { addConsoleUser, ApiClient } from './helpers/console.js';
+import { freePort } from './helpers/net.js';
 import { FakeSml, FakeSmp, serviceMetadata, signMetadata, testSmpPki } from './helpers/peppol-network.js';
 import { filesIn, membersCsv, query, startService, stopService, waitFor, workspace, type Workspace } from './helpers/service.js';
 
@@ -39,11 +41,16 @@ describe('delivery over Peppol through an access point (local SML, SMP and acces
   });
 
   /** A gateway whose members go "Peppol first, else e-mail" through the named access point. */
-  function peppolWorkspace(accessPoint: 'phase4' | 'storecove'): Workspace {
+  function peppolWorkspace(accessPoint: 'phase4' | 'storecove', extra: Record<string, unknown> = {}): Workspace {
     const route = { format: 'ubl', transport: 'peppol', target: accessPoint, profile: 'peppol', fallback: { format: 'pdf', transport: 'email' } };
+    // one member is also a customer of its own: the console shows what the network said about it
+    const customers = {
+      'lid-5001': { party: { name: 'Lid 5001', endpoint: { id: '10005001', scheme: '0106' } }, email: 'lid5001@example.nl', routes: [route] },
+    };
     const ws = workspace(
       {
-        peppol: { sml: sml.zone, dns: [sml.server], smpTrust: pki.caCert, smpTlsCa: smp.tls.cert, cacheTtl: '1h', timeout: '3s' },
+        ...extra,
+        peppol: { sml: sml.zone, dns: [sml.server], smpTrust: pki.caCert, smpTlsCa: smp.tls.cert, cacheTtl: '1h', timeout: '3s', followUpEvery: '200ms' },
         email: { server: 'mailbox' },
         targets: {
           mailbox: { kind: 'pickup', path: 'mailbox-out' },
@@ -51,7 +58,7 @@ describe('delivery over Peppol through an access point (local SML, SMP and acces
           storecove: { kind: 'peppol', accessPoint: 'storecove', url: storecove.url, token: '${STORECOVE_API_KEY}', legalEntityId: 42 },
         },
       },
-      { defaults: { language: 'nl', paymentTermsDays: 30, routes: [route] }, unknownCustomers: 'default' },
+      { defaults: { language: 'nl', paymentTermsDays: 30, routes: [route] }, unknownCustomers: 'default', customers },
     );
     // the members' export gains their Peppol id (BT-49): scheme 0106, "1000" and the member number
     const mapping = join(ws.mappings, 'members-contribution.yaml');
@@ -84,7 +91,9 @@ describe('delivery over Peppol through an access point (local SML, SMP and acces
   });
 
   it('Peppol first, else e-mail, both ways; Storecove down for a while is waited for; each document submitted once with our instance id', async () => {
-    const ws = peppolWorkspace('storecove');
+    const port = await freePort();
+    const ws = peppolWorkspace('storecove', { console: { port } });
+    addConsoleUser(ws, 'anna', 'viewer', 'correct horse battery');
     storecove.behaviour.downFor = 2;
     service = startService(ws, env);
     writeFileSync(join(ws.inbox, 'members', 'contributie_p.csv'), membersCsv(3, 5001));
@@ -119,6 +128,22 @@ describe('delivery over Peppol through an access point (local SML, SMP and acces
       assert.match(ubl, /<cbc:EndpointID schemeID="0106">1000500[12]<\/cbc:EndpointID>/);
       assert.match(ubl, /urn:fdc:peppol\.eu:2017:poacc:billing:3\.0/);
     }
+    // once Storecove has its sending evidence, the deliveries say they were delivered
+    storecove.transmitAll();
+    await waitFor('delivered according to the evidence', () =>
+      deliveries(ws)
+        .filter((d) => d.transport === 'peppol')
+        .every((d) => /delivered over Peppol according to Storecove's sending evidence \(peppol, to 0106:1000500[12], message as4-sc-/.test(d.result ?? '')),
+    );
+    // the console shows the customer's Peppol id and what the network said, from the ledger
+    const api = new ApiClient(`http://127.0.0.1:${port}`);
+    assert.equal(await api.login('anna', 'correct horse battery'), 200);
+    const config = await api.get<{ customers: { key: string; peppol?: { participant: string; answer: string } }[] }>('/api/configuration');
+    assert.deepEqual(config.customers.find((c) => c.key === 'lid-5001')?.peppol?.participant, '0106:10005001');
+    assert.match(
+      config.customers.find((c) => c.key === 'lid-5001')!.peppol!.answer,
+      /0106:10005001 receives Peppol BIS Billing 3 invoices at https:\/\/ap\.receiver\.test\/as4/,
+    );
     // the member who is not on Peppol got the PDF by e-mail, and the receipt says why
     const mails = filesIn(join(ws.root, 'mailbox-out'), (n) => n.endsWith('.eml'));
     assert.equal(mails.length, 1);

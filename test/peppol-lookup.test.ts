@@ -15,7 +15,7 @@ describe('Peppol receiver lookup (SML over DNS, signed SMP metadata)', function 
   const sml = new FakeSml();
   const smp = new FakeSmp();
   const pki = testSmpPki();
-  let settings: PeppolSettings;
+  let settings: Omit<PeppolSettings, 'followUpEveryMs'>;
   let ledger: SqliteLedger;
   const signed = (participant: string, doc: string, endpoint = AP) => signMetadata(serviceMetadata(participant, doc, endpoint), pki.signerKey, pki.signerCert);
 

@@ -293,6 +293,7 @@ export function peppolSettings(p: NonNullable<GatewayFileConfig['peppol']>, conf
     smpTlsCa: files(p.smpTlsCa),
     cacheTtlMs: durationMs(p.cacheTtl, 3_600_000),
     timeoutMs: durationMs(p.timeout, 10_000),
+    followUpEveryMs: durationMs(p.followUpEvery, 300_000),
   };
 }
 

@@ -129,7 +129,15 @@ export interface SeriesFormats {
 /** config/gateway.yaml as written. */
 export interface GatewayFileConfig {
   dataDir?: string;
-  peppol?: { sml?: string; dns?: string[]; smpTrust?: string | string[]; smpTlsCa?: string | string[]; cacheTtl?: string; timeout?: string };
+  peppol?: {
+    sml?: string;
+    dns?: string[];
+    smpTrust?: string | string[];
+    smpTlsCa?: string | string[];
+    cacheTtl?: string;
+    timeout?: string;
+    followUpEvery?: string;
+  };
   console?: {
     host?: string;
     port?: number;

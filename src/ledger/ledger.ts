@@ -226,6 +226,8 @@ export interface DeliveryQueue {
    */
   claimDueDeliveries(now: number, limit: number, busyTargets?: string[]): Promise<DeliveryRecord[]>;
   markSent(id: number, result: string): Promise<void>;
+  /** What became of a sent delivery later (an access point's delivery evidence); its state stays sent. */
+  amendResult(id: number, result: string): Promise<void>;
   markFailed(id: number, error: string, nextAttemptAt: number, dead: boolean): Promise<void>;
   /** At start: this node's deliveries left in "sending" become due again (their idempotency key prevents a second copy); other nodes' are left alone. */
   releaseOwnSending(): Promise<number>;
@@ -268,6 +270,9 @@ export interface KeyValueCache {
   /** the value, unless it expired before `now` */
   cacheGet(key: string, now: number): Promise<string | undefined>;
   cachePut(key: string, value: string, expiresAt: number): Promise<void>;
+  /** the live entries whose key starts with `prefix`, oldest first */
+  cacheList(prefix: string, now: number, limit: number): Promise<{ key: string; value: string }[]>;
+  cacheDelete(key: string): Promise<void>;
 }
 
 /** The read side for `status` (and an operator console). */

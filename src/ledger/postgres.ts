@@ -257,6 +257,20 @@ export class PostgresLedger implements Ledger {
     return row ? String(row['value']) : undefined;
   }
 
+  async cacheList(prefix: string, now: number, limit: number): Promise<{ key: string; value: string }[]> {
+    // compared as text, not as a range: a range would follow the database's collation
+    const rows = await this.q('SELECT key, value FROM cache WHERE left(key, char_length($1)) = $1 AND expires_at > $2 ORDER BY expires_at LIMIT $3', [
+      prefix,
+      now,
+      limit,
+    ]);
+    return rows.map((r) => ({ key: String(r['key']), value: String(r['value']) }));
+  }
+
+  async cacheDelete(key: string): Promise<void> {
+    await this.q('DELETE FROM cache WHERE key = $1', [key]);
+  }
+
   async cachePut(key: string, value: string, expiresAt: number): Promise<void> {
     await this.q(
       'INSERT INTO cache (key, value, expires_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at',
@@ -603,6 +617,10 @@ export class PostgresLedger implements Ledger {
       result,
       id,
     ]);
+  }
+
+  async amendResult(id: number, result: string): Promise<void> {
+    await this.q(`UPDATE deliveries SET result = $1 WHERE id = $2 AND state = 'sent'`, [result, id]);
   }
 
   async markFailed(id: number, error: string, nextAttemptAt: number, dead: boolean): Promise<void> {

@@ -168,6 +168,17 @@ export class SqliteLedger implements Ledger {
     return row?.value;
   }
 
+  async cacheList(prefix: string, now: number, limit: number): Promise<{ key: string; value: string }[]> {
+    // a range on the primary key instead of LIKE: the prefix may hold % or _
+    return this.db
+      .prepare('SELECT key, value FROM cache WHERE key >= ? AND key < ? AND expires_at > ? ORDER BY rowid LIMIT ?')
+      .all(prefix, `${prefix}\uffff`, now, limit) as { key: string; value: string }[];
+  }
+
+  async cacheDelete(key: string): Promise<void> {
+    this.db.prepare('DELETE FROM cache WHERE key = ?').run(key);
+  }
+
   async cachePut(key: string, value: string, expiresAt: number): Promise<void> {
     this.tx(() => {
       this.db
@@ -428,6 +439,10 @@ export class SqliteLedger implements Ledger {
 
   async markSent(id: number, result: string): Promise<void> {
     this.stmts['markSent']!.run(nowIso(), result, id);
+  }
+
+  async amendResult(id: number, result: string): Promise<void> {
+    this.db.prepare(`UPDATE deliveries SET result = ? WHERE id = ? AND state = 'sent'`).run(result, id);
   }
 
   async markFailed(id: number, error: string, nextAttemptAt: number, dead: boolean): Promise<void> {

@@ -30,6 +30,8 @@ export interface AccessPoint {
   /** whether the API recognises a second submission of the same instance id (so a retry after a crash is safe) */
   readonly idempotent: boolean;
   submit(submission: Submission): Promise<SubmissionResult>;
+  /** For an accepted message: has it been delivered since? Only APIs that can tell have it. */
+  status?(messageId: string): Promise<{ state: 'accepted' | 'delivered'; detail: string }>;
 }
 
 /** No answer came: the document may or may not have reached the access point. */
@@ -78,6 +80,10 @@ abstract class HttpAccessPoint implements AccessPoint {
   }
 
   /** POSTs to the API; any answer but 200/201 is a failure, permanent or not by its status. */
+  protected async get(path: string, headers: Record<string, string>, what: string): Promise<{ status: number; text: string }> {
+    return call(`${this.config.url.replace(/\/+$/, '')}${path}`, { method: 'GET', headers }, this.config.timeoutMs ?? 60_000, what);
+  }
+
   protected async post(path: string, headers: Record<string, string>, body: BodyInit, what: string): Promise<string> {
     const { status, text } = await call(
       `${this.config.url.replace(/\/+$/, '')}${path}`,
@@ -162,6 +168,27 @@ export class StorecoveAccessPoint extends HttpAccessPoint {
     const guid = (JSON.parse(text) as { guid?: string }).guid;
     if (!guid) throw new TransportError(`Storecove (${this.name}) answered without a submission guid`, false);
     return { messageId: guid, state: 'accepted', detail: `accepted by Storecove for delivery over Peppol (submission ${guid})` };
+  }
+
+  /** Storecove's sending evidence exists once the document went over the network (404 while it is still under way). */
+  async status(guid: string): Promise<{ state: 'accepted' | 'delivered'; detail: string }> {
+    const key = this.token();
+    const what = `Storecove (${this.name})`;
+    const { status, text } = await this.get(
+      `/api/v2/document_submissions/${encodeURIComponent(guid)}/evidence/sending`,
+      {
+        accept: 'application/json',
+        ...(key ? { authorization: `Bearer ${key}` } : {}),
+      },
+      what,
+    );
+    if (status === 404) return { state: 'accepted', detail: 'still under way' };
+    if (status !== 200) throw httpFailure(what, status, text);
+    const evidence = JSON.parse(text) as { receiver?: string; network?: string; evidence?: { message_id?: string } };
+    const via = [evidence.network, evidence.receiver && `to ${evidence.receiver}`, evidence.evidence?.message_id && `message ${evidence.evidence.message_id}`]
+      .filter(Boolean)
+      .join(', ');
+    return { state: 'delivered', detail: `delivered over Peppol according to Storecove's sending evidence${via ? ` (${via})` : ''} (submission ${guid})` };
   }
 }
 

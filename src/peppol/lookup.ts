@@ -31,6 +31,8 @@ export interface PeppolSettings {
   cacheTtlMs: number;
   /** how long one DNS or SMP request may take */
   timeoutMs: number;
+  /** how often access points are asked about messages they accepted but had not delivered yet */
+  followUpEveryMs: number;
 }
 
 /** The network's answer for one participant and document type. */
@@ -81,7 +83,7 @@ export class PeppolDirectory {
   readonly zone: string;
 
   constructor(
-    private readonly settings: PeppolSettings,
+    private readonly settings: Omit<PeppolSettings, 'followUpEveryMs'>,
     private readonly cache?: LookupCache,
   ) {
     this.zone = (SML_ZONES as Record<string, string>)[settings.sml] ?? settings.sml;
@@ -92,11 +94,22 @@ export class PeppolDirectory {
     this.tlsCa = extra.length ? [...rootCertificates, ...extra] : undefined;
   }
 
+  /** The answer kept in the ledger, if any: what the console shows without asking the network. */
+  async kept(participantText: string, document: PeppolDocumentKind, now = Date.now()): Promise<PeppolLookup | undefined> {
+    const participant = parseParticipant(participantText);
+    const hit = participant ? await this.cache?.cacheGet(this.key(participant, document), now) : undefined;
+    return hit ? (JSON.parse(hit) as PeppolLookup) : undefined;
+  }
+
+  private key(participant: ParticipantId, document: PeppolDocumentKind): string {
+    return `peppol:${this.zone}:${participant.value.toLowerCase()}:${document}`;
+  }
+
   /** Can this participant receive this document type, and where? Cached for the configured time. */
   async lookup(participantText: string, document: PeppolDocumentKind, now = Date.now()): Promise<PeppolLookup & { cached: boolean }> {
     const participant = parseParticipant(participantText);
     if (!participant) throw new Error(`"${participantText}" is not a Peppol participant id (expected scheme:id, e.g. 0106:12345678)`);
-    const key = `peppol:${this.zone}:${participant.value.toLowerCase()}:${document}`;
+    const key = this.key(participant, document);
     const hit = await this.cache?.cacheGet(key, now);
     if (hit) return { ...(JSON.parse(hit) as PeppolLookup), cached: true };
     const answer = await this.ask(participant, document, now);

@@ -16,6 +16,7 @@ import { FileProcessor, type FileOutcome } from './process-file.js';
 import { Scheduler } from './scheduler.js';
 import { Issuer } from './issuing.js';
 import { checkRuntime } from '../config/check-runtime.js';
+import { PeppolFollowUp } from '../peppol/follow-up.js';
 import { ConfigErrors } from '../config/yaml-file.js';
 import { ExportBatcher } from './exports.js';
 import { InboxWatcher, type ReadyFile } from './watcher.js';
@@ -53,6 +54,7 @@ export class GatewayService {
   private readonly processor: FileProcessor;
   private readonly outbox: Outbox;
   private readonly scheduler: Scheduler;
+  private readonly peppolFollowUp: PeppolFollowUp;
   private watcher?: InboxWatcher;
   private readonly limiter: Limiter;
   private readonly gate: UblGate;
@@ -118,6 +120,7 @@ export class GatewayService {
     this.scheduler = new Scheduler(this.ledger, this.issuer, this.folders, s.scheduler.checkEveryMs, log, wake);
     this.limiter = new Limiter(s.watch.concurrency);
     this.exports = new ExportBatcher(config, this.ledger, log, () => this.inFlight.size > 0, this.transports);
+    this.peppolFollowUp = new PeppolFollowUp(this.ledger, this.transports, log, s.peppol.followUpEveryMs);
   }
 
   /** The inbox subfolders the mappings name. */
@@ -145,6 +148,7 @@ export class GatewayService {
     this.outbox.start();
     this.scheduler.start();
     this.exports.start();
+    this.peppolFollowUp.start();
     this.watcher = new InboxWatcher(this.config.service, this.sourceFolders(), (f) => this.enqueue(f), this.log);
     await this.watcher.start();
     await this.startWeb();
@@ -171,6 +175,7 @@ export class GatewayService {
       exports: this.exports,
       readiness: () => this.readiness(),
       wake: this.wake,
+      peppol: () => this.transports.peppolDirectory(),
     });
     const web = await createWebServer({
       ledger: this.ledger,
@@ -580,6 +585,7 @@ export class GatewayService {
     await this.web?.app.close();
     for (const timer of this.retryTimers) clearTimeout(timer);
     await this.scheduler.stop();
+    this.peppolFollowUp.stop();
     await Promise.allSettled([...this.inFlight]);
     this.exports.stop();
     await this.exports.tick();

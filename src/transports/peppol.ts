@@ -11,6 +11,18 @@ import { TransportError, type SendRequest, type Transport } from './transport.js
 /** The start of the reason a delivery stops when an earlier attempt may have gone through. */
 export const UNCERTAIN = 'an earlier attempt may have reached';
 const KEEP_MARKER_MS = 400 * 86_400_000;
+/** Where accepted messages wait to be asked about again, by delivery id. */
+export const FOLLOW_UP = 'peppol-followup:';
+/** An accepted message not delivered within this time is no longer asked about (the console shows it as accepted). */
+const FOLLOW_UP_FOR_MS = 14 * 86_400_000;
+
+/** An accepted message the gateway asks about again. */
+export interface FollowUpEntry {
+  deliveryId: number;
+  target: string;
+  messageId: string;
+  instanceId: string;
+}
 
 /** The buyer's Peppol id: the route's, else the invoice's buyer endpoint (BT-49, "scheme:id"). */
 export function receiverOf(invoice: CalculatedInvoice, participant: string | undefined): string | undefined {
@@ -41,7 +53,7 @@ export class PeppolTransport implements Transport {
   private readonly accessPoint: AccessPoint;
 
   constructor(
-    name: string,
+    private readonly name: string,
     private readonly config: PeppolTargetConfig,
     private readonly directory: PeppolDirectory,
     private readonly cache: KeyValueCache,
@@ -83,6 +95,11 @@ export class PeppolTransport implements Transport {
         instanceId,
       });
       detail = `${result.detail}; instance ${instanceId}`;
+      if (result.state === 'accepted' && this.accessPoint.status) {
+        // asked again later (PeppolFollowUp) until the access point says it was delivered
+        const entry: FollowUpEntry = { deliveryId: delivery.id, target: this.name, messageId: result.messageId, instanceId };
+        await this.cache.cachePut(`${FOLLOW_UP}${delivery.id}`, JSON.stringify(entry), Date.now() + FOLLOW_UP_FOR_MS);
+      }
     } catch (err) {
       // an answer that refused it means nothing went out; only an unanswered call leaves the doubt
       if (!(err instanceof UncertainSubmissionError)) await this.cache.cachePut(marker, 'failed', Date.now() + KEEP_MARKER_MS);
@@ -90,6 +107,11 @@ export class PeppolTransport implements Transport {
     }
     await this.cache.cachePut(marker, `done:${detail}`, Date.now() + KEEP_MARKER_MS);
     return detail;
+  }
+
+  /** Asks the access point what became of an accepted message (undefined: this API cannot tell). */
+  async followUp(messageId: string): Promise<{ state: 'accepted' | 'delivered'; detail: string } | undefined> {
+    return this.accessPoint.status?.(messageId);
   }
 
   async close(): Promise<void> {

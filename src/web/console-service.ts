@@ -1,3 +1,5 @@
+import type { CustomerConfig } from '../config/types.js';
+import type { PeppolDirectory } from '../peppol/lookup.js';
 import { routeLabel } from '../routing/route.js';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -41,6 +43,8 @@ export interface ConsoleDependencies {
   readiness(): Promise<ReadinessCheck[]>;
   /** makes the outbox look for due deliveries now (after a retry or resend) */
   wake(): void;
+  /** the service's Peppol directory (its answers are kept in the ledger) */
+  peppol?: () => PeppolDirectory;
 }
 
 /** A condition that needs a person; acknowledgeable ones stay until someone handles or acknowledges them. */
@@ -110,7 +114,7 @@ export interface ConfigurationView {
   warnings: string[];
   ledger: string;
   mappings: { name: string; source: string; folder?: string; files?: string[]; kind: string; description?: string }[];
-  customers: { key: string; name: string; routes: string[] }[];
+  customers: { key: string; name: string; routes: string[]; peppol?: { participant: string; answer: string; checkedAt?: string } }[];
   defaultRoutes: string[];
   sellers: { key: string; name: string; vatId?: string }[];
   administrations: string[];
@@ -488,14 +492,31 @@ export class ConsoleService {
         ...(m.definition.match.files ? { files: m.definition.match.files } : {}),
         ...(m.definition.description ? { description: m.definition.description } : {}),
       })),
-      customers: Object.entries(config.customers.customers ?? {}).map(([key, c]) => ({
-        key,
-        name: c.party.name ?? key,
-        routes: (c.routes ?? []).map(routeLabel),
-      })),
+      customers: await Promise.all(
+        Object.entries(config.customers.customers ?? {}).map(async ([key, c]) => ({
+          key,
+          name: c.party.name ?? key,
+          routes: (c.routes ?? []).map(routeLabel),
+          ...(await this.peppolOf(c)),
+        })),
+      ),
       defaultRoutes: (config.customers.defaults?.routes ?? []).map(routeLabel),
       sellers: Object.entries(config.sellers.sellers).map(([key, s]) => ({ key, name: s.name ?? key, ...(s.vatId ? { vatId: s.vatId } : {}) })),
       administrations: Object.keys(config.accounting),
+    };
+  }
+
+  /** For a customer with a Peppol route: its Peppol id and the network's last answer kept in the ledger (no lookup is made here). */
+  private async peppolOf(c: CustomerConfig): Promise<{ peppol?: { participant: string; answer: string; checkedAt?: string } }> {
+    const route = c.routes?.find((r) => r.transport === 'peppol');
+    const participant =
+      route?.participant ?? (c.party.endpoint?.scheme && c.party.endpoint.id ? `${c.party.endpoint.scheme}:${c.party.endpoint.id}` : undefined);
+    if (!route || !participant || !this.deps.peppol) return {};
+    const kept = await this.deps.peppol().kept(participant, 'invoice');
+    return {
+      peppol: kept
+        ? { participant, answer: kept.reason, checkedAt: kept.checkedAt }
+        : { participant, answer: 'not looked up yet (the first invoice asks the network)' },
     };
   }
 

@@ -138,14 +138,30 @@ export interface StorecoveSubmission {
 export class StorecoveStub extends StubServer {
   /** by idempotencyGuid: what was taken (once each) */
   readonly submissions = new Map<string, StorecoveSubmission>();
+  /** submissions (by guid) that have gone over the network: their sending evidence exists */
+  readonly transmitted = new Set<string>();
+
+  /** Every submission so far has been transmitted. */
+  transmitAll(): void {
+    for (const s of this.submissions.values()) this.transmitted.add(s.guid);
+  }
 
   constructor(readonly apiKey: string) {
     super();
   }
 
   protected handle(req: IncomingMessage, payload: Buffer, res: ServerResponse): void {
-    if (req.method !== 'POST' || req.url !== '/api/v2/document_submissions') return void res.writeHead(404).end();
     if (req.headers['authorization'] !== `Bearer ${this.apiKey}`) return void res.writeHead(401).end();
+    const evidence = /^\/api\/v2\/document_submissions\/([^/]+)\/evidence\/sending$/.exec(req.url ?? '');
+    if (req.method === 'GET' && evidence) {
+      const guid = decodeURIComponent(evidence[1]!);
+      if (!this.transmitted.has(guid)) return void res.writeHead(404).end();
+      const receiver = [...this.submissions.values()].find((s) => s.guid === guid)?.body.routing.eIdentifiers[0];
+      return void res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ network: 'peppol', receiver: `${receiver?.scheme}:${receiver?.id}`, evidence: { message_id: `as4-${guid}` } }));
+    }
+    if (req.method !== 'POST' || req.url !== '/api/v2/document_submissions') return void res.writeHead(404).end();
     const parsed = JSON.parse(payload.toString('utf-8')) as StorecoveSubmission['body'];
     if (!parsed.legalEntityId || !parsed.routing?.eIdentifiers?.length || !parsed.document?.rawDocumentData?.document) {
       return void res.writeHead(422, { 'content-type': 'application/json' }).end(JSON.stringify([{ source: 'document', details: 'incomplete' }]));
