@@ -15,7 +15,7 @@ import {
   type ParticipantId,
   type PeppolDocumentKind,
 } from './identifiers.js';
-import { endpointsOf, verifySmpSignature, type SignatureVerdict, type SmpEndpoint } from './smp.js';
+import type { SignatureVerdict, SmpEndpoint } from './smp.js';
 
 /** How the network is asked: gateway.yaml `peppol:`. */
 export interface PeppolSettings {
@@ -141,6 +141,8 @@ export class PeppolDirectory {
         reason: `${participant.value} does not accept Peppol BIS Billing 3 ${document}s (its SMP ${smp} lists no such document type)`,
       };
     if (status !== 200) throw new EnvironmentError(`the SMP ${smp} answered HTTP ${status} for ${participant.value}; it is tried again`);
+    // the XML signature stack is loaded on the first lookup: commands that never look anything up do not pay for it
+    const { verifySmpSignature, endpointsOf } = await import('./smp.js');
     const { verdict, signed } = verifySmpSignature(body, this.trusted, new Date(now));
     if (!verdict.ok || !signed) throw new SmpSignatureError(`the SMP ${smp} of ${participant.value}: ${verdict.ok ? 'no signed content' : verdict.detail}`);
     const day = new Date(now).toISOString();

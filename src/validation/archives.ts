@@ -2,15 +2,15 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import * as tar from 'tar';
-import yauzl from 'yauzl';
+import type yauzl from 'yauzl';
 
 /** Archive kinds a mirror may hold, by name. */
 export const ARCHIVE_NAME = /\.(zip|tar\.gz|tgz|tar)$/i;
 
-function openZip(path: string): Promise<yauzl.ZipFile> {
-  // yauzl refuses absolute names and "..": nothing can be written outside the target
-  return new Promise((resolve, reject) => yauzl.open(path, { lazyEntries: true }, (err, zip) => (err ? reject(err) : resolve(zip))));
+async function openZip(path: string): Promise<yauzl.ZipFile> {
+  // loaded when an archive is opened; yauzl refuses absolute names and "..": nothing can be written outside the target
+  const { default: zipReader } = await import('yauzl');
+  return new Promise((resolve, reject) => zipReader.open(path, { lazyEntries: true }, (err, zip) => (err ? reject(err) : resolve(zip))));
 }
 
 function entryStream(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Readable> {
@@ -48,6 +48,7 @@ export async function extractAll(archive: string, into: string): Promise<void> {
     });
   } else {
     // tar strips absolute paths and ".." by default
+    const tar = await import('tar');
     await tar.x({ file: archive, cwd: into });
   }
 }
