@@ -65,7 +65,10 @@ export class GatewayService {
   private readonly wake: () => void;
   private readonly inFlight = new Set<Promise<unknown>>();
   private stopping = false;
-  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  /** file jobs waiting for the environment, each with the timer that runs it again */
+  private readonly retryTimers = new Map<NodeJS.Timeout, () => Promise<void>>();
+  /** looks every second whether the validation artefacts were installed meanwhile */
+  private artefactWatch?: NodeJS.Timeout;
   /** why no new file is taken now (the environment failed); cleared when a waiting file goes through */
   private intakePaused?: string;
   /** why this node is paused: the ledger cannot be reached (no file is claimed, nothing is sent) */
@@ -518,6 +521,32 @@ export class GatewayService {
     if (!this.intakePaused) this.log.error('intake paused: new files stay in the inbox until the environment works again', { error: errorMessage(err) });
     this.intakePaused = errorMessage(err);
     this.later(job, waitMs);
+    if (!standardsInstalled()) this.watchArtefacts();
+  }
+
+  /**
+   * An operator who runs install-standards while files wait for the artefacts sees them go on at
+   * once instead of after a rescan interval (the check is a stat of the install state).
+   */
+  private watchArtefacts(): void {
+    if (this.artefactWatch) return;
+    this.artefactWatch = setInterval(() => {
+      if (this.stopping || !standardsInstalled()) return;
+      clearInterval(this.artefactWatch);
+      this.artefactWatch = undefined;
+      this.log.info('validation artefacts installed: the files waiting for them go on now');
+      this.retryWaitingNow();
+    }, 1000);
+  }
+
+  /** Runs every waiting file job now (the first that goes through resumes the intake). */
+  private retryWaitingNow(): void {
+    const jobs = [...this.retryTimers];
+    this.retryTimers.clear();
+    for (const [timer, job] of jobs) {
+      clearTimeout(timer);
+      this.track(this.limiter.run(job));
+    }
   }
 
   private resumeIntake(): void {
@@ -526,7 +555,8 @@ export class GatewayService {
     if (!this.intakePaused) return;
     this.intakePaused = undefined;
     this.log.info('intake resumed: the environment works again');
-    // files that arrived meanwhile are offered again at the next rescan
+    // the files that stayed in the inbox meanwhile are offered now, not at the next rescan
+    void this.watcher?.rescan();
   }
 
   /** Runs a file job again after a pause (the environment failed), unless the service stops first. */
@@ -535,7 +565,7 @@ export class GatewayService {
       this.retryTimers.delete(timer);
       if (!this.stopping) this.track(this.limiter.run(job));
     }, waitMs);
-    this.retryTimers.add(timer);
+    this.retryTimers.set(timer, job);
   }
 
   /**
@@ -583,7 +613,8 @@ export class GatewayService {
     this.log.info('stopping: finishing work under way');
     await this.watcher?.stop();
     await this.web?.app.close();
-    for (const timer of this.retryTimers) clearTimeout(timer);
+    for (const timer of this.retryTimers.keys()) clearTimeout(timer);
+    clearInterval(this.artefactWatch);
     await this.scheduler.stop();
     this.peppolFollowUp.stop();
     await Promise.allSettled([...this.inFlight]);
