@@ -3,14 +3,17 @@
  * with signed metadata, a Storecove-like access point), eight at a time. Anchors: a bare HTTPS GET
  * of the same SMP answer (the floor of a cold lookup) and a bare POST of the same submission.
  */
+import { X509Certificate } from 'node:crypto';
+import { Resolver } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { SqliteLedger } from '../src/ledger/sqlite.js';
 import { StorecoveAccessPoint } from '../src/peppol/access-points.js';
-import { BILLING_PROCESS, DOCUMENT_TYPES, serviceMetadataUrl } from '../src/peppol/identifiers.js';
+import { BILLING_PROCESS, DOCUMENT_TYPES, serviceMetadataUrl, smlHostname } from '../src/peppol/identifiers.js';
 import { PeppolDirectory } from '../src/peppol/lookup.js';
+import { verifySmpSignature } from '../src/peppol/smp.js';
 import { StorecoveStub } from '../test/helpers/access-points.js';
 import { FakeSml, FakeSmp, serviceMetadata, signMetadata, testSmpPki } from '../test/helpers/peppol-network.js';
 import { tempDir } from '../test/helpers/paths.js';
@@ -59,6 +62,15 @@ const bareGet = (url: string) =>
     req.end();
   });
 const anchorGet = await timed(COUNT, (i) => bareGet(serviceMetadataUrl(smp.url, { value: participants[i]! }, DOCUMENT_TYPES.invoice)));
+// the parts of a cold lookup on their own: the DNS query, and the signature check (CPU only)
+const resolver = new Resolver();
+resolver.setServers([sml.server]);
+const dnsOnly = await timed(COUNT, (i) => resolver.resolveNaptr(smlHostname({ value: participants[i]! }, sml.zone)));
+const signed = signMetadata(serviceMetadata(participants[0]!, DOCUMENT_TYPES.invoice, 'https://ap.test/as4'), pki.signerKey, pki.signerCert);
+const trusted = [new X509Certificate(readFileSync(pki.caCert))];
+const signatureOnly = await timed(COUNT, async () => {
+  if (!verifySmpSignature(signed, trusted).verdict.ok) throw new Error('the bench metadata should verify');
+});
 const cold = await timed(COUNT, (i) => directory.lookup(participants[i]!, 'invoice'));
 const warm = await timed(COUNT, (i) => directory.lookup(participants[i]!, 'invoice'));
 
@@ -89,4 +101,4 @@ const anchorPost = await timed(COUNT, () =>
 
 await ledger.close();
 await Promise.all([sml.stop(), smp.stop(), stub.stop()]);
-console.log(JSON.stringify({ count: COUNT, parallel: PARALLEL, cold, warm, anchorGet, submissions, anchorPost }));
+console.log(JSON.stringify({ count: COUNT, parallel: PARALLEL, cold, warm, anchorGet, dnsOnly, signatureOnly, submissions, anchorPost }));

@@ -100,8 +100,18 @@ if (want('service-pg')) {
 
 if (want('peppol')) {
   console.log('== Peppol: receiver lookups (DNS U-NAPTR + signed SMP metadata) and submissions, local stubs on 127.0.0.1, 8 at a time');
-  const r = runIsolated<{ count: number; cold: number; warm: number; anchorGet: number; submissions: number; anchorPost: number }>('./peppol.js', ['400']);
+  const r = runIsolated<{
+    count: number;
+    cold: number;
+    warm: number;
+    anchorGet: number;
+    dnsOnly: number;
+    signatureOnly: number;
+    submissions: number;
+    anchorPost: number;
+  }>('./peppol.js', ['400']);
   console.log(`  bare HTTPS GET of the SMP answer (anchor): ${fmt(r.anchorGet).padStart(6)} /s`);
+  console.log(`  its parts alone: the NAPTR query ${fmt(r.dnsOnly)} /s, the SMP signature check ${fmt(r.signatureOnly)} /s (one core)`);
   console.log(`  lookup, cold cache (DNS + HTTPS + signature): ${fmt(r.cold).padStart(6)} /s   ${fmt(r.cold / r.anchorGet, 2)} × the bare GET`);
   console.log(`  lookup, warm cache (from the ledger)         : ${fmt(r.warm).padStart(6)} /s   ${fmt(r.warm / r.anchorGet, 2)} × the bare GET`);
   console.log(`  bare POST to the access point stub (anchor)  : ${fmt(r.anchorPost).padStart(6)} /s`);
