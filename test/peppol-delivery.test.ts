@@ -73,9 +73,18 @@ describe('delivery over Peppol through an access point (local SML, SMP and acces
   }
   const env = { PHASE4_TOKEN: phase4.token, STORECOVE_API_KEY: storecove.apiKey };
   const deliveries = (ws: Workspace) =>
-    query<{ id: number; route_id: string; state: string; transport: string; last_error: string | null; result: string | null; key: string }>(
+    query<{
+      id: number;
+      route_id: string;
+      state: string;
+      transport: string;
+      last_error: string | null;
+      result: string | null;
+      progress: string | null;
+      key: string;
+    }>(
       ws,
-      'SELECT d.id, d.route_id, d.state, d.transport, d.last_error, d.result, i.source_key AS key FROM deliveries d JOIN invoices i ON i.id = d.invoice_id ORDER BY i.source_key',
+      'SELECT d.id, d.route_id, d.state, d.transport, d.last_error, d.result, d.progress, i.source_key AS key FROM deliveries d JOIN invoices i ON i.id = d.invoice_id ORDER BY i.source_key',
     );
 
   it('check-config: a Peppol route needs an access point target and the SMP CA to trust', () => {
@@ -108,6 +117,11 @@ describe('delivery over Peppol through an access point (local SML, SMP and acces
       ],
     );
     assert.match(rows[0]!.result!, /accepted by Storecove for delivery over Peppol \(submission sc-\d+-[0-9a-f]{8}\); instance [0-9a-f-]{36}/);
+    // sent means handed over: the access point accepted them; the mail has no further stage
+    assert.deepEqual(
+      rows.map((d) => d.progress),
+      ['accepted', 'accepted', null],
+    );
     // the provider's outage was waited for, and each invoice went once
     assert.equal(storecove.submissions.size, 2);
     assert.ok(storecove.calls >= 4, `${storecove.calls} calls`);
@@ -135,9 +149,25 @@ describe('delivery over Peppol through an access point (local SML, SMP and acces
         .filter((d) => d.transport === 'peppol')
         .every((d) => /delivered over Peppol according to Storecove's sending evidence \(peppol, to 0106:1000500[12], message as4-sc-/.test(d.result ?? '')),
     );
+    assert.deepEqual(
+      deliveries(ws).map((d) => [d.state, d.progress]),
+      [
+        ['sent', 'delivered'],
+        ['sent', 'delivered'],
+        ['sent', null],
+      ],
+    );
     // the console shows the customer's Peppol id and what the network said, from the ledger
     const api = new ApiClient(`http://127.0.0.1:${port}`);
     assert.equal(await api.login('anna', 'correct horse battery'), 200);
+    const listed = await api.get<{ items: { transport: string; state: string; progress?: string }[] }>('/api/deliveries?transport=peppol');
+    assert.deepEqual(
+      listed.items.map((d) => [d.state, d.progress]),
+      [
+        ['sent', 'delivered'],
+        ['sent', 'delivered'],
+      ],
+    );
     const config = await api.get<{ customers: { key: string; peppol?: { participant: string; answer: string } }[] }>('/api/configuration');
     assert.deepEqual(config.customers.find((c) => c.key === 'lid-5001')?.peppol?.participant, '0106:10005001');
     assert.match(
@@ -165,6 +195,7 @@ describe('delivery over Peppol through an access point (local SML, SMP and acces
     });
     const [ok, refused] = deliveries(ws);
     assert.equal(ok!.state, 'sent');
+    assert.equal(ok!.progress, 'delivered', "phase4 answers once the receiver's access point has it");
     assert.match(ok!.result!, /delivered to the receiver's access point https:\/\/ap\.receiver\.test\/as4 \(AS4 message \d+@phase4\.stub\)/);
     assert.equal(refused!.state, 'dead');
     assert.match(

@@ -89,7 +89,15 @@ export interface DeliveryRecord {
   lastError?: string;
   /** deterministic key: file names and Message-IDs derive from it, so a retry is recognised */
   idempotencyKey: string;
+  /** how far a sent delivery got beyond its transport, where the transport tells (Peppol) */
+  progress?: DeliveryProgress;
 }
+
+/**
+ * Beyond "sent", where the transport reports it: accepted by a Peppol access point, then delivered
+ * to the receiver's access point.
+ */
+export type DeliveryProgress = 'accepted' | 'delivered';
 
 /** An accounting import file as the ledger knows it. */
 export interface ExportBatch {
@@ -225,9 +233,9 @@ export interface DeliveryQueue {
    * none for the busy targets (see targetKey). Two nodes never get the same delivery.
    */
   claimDueDeliveries(now: number, limit: number, busyTargets?: string[]): Promise<DeliveryRecord[]>;
-  markSent(id: number, result: string): Promise<void>;
+  markSent(id: number, result: string, progress?: DeliveryProgress): Promise<void>;
   /** What became of a sent delivery later (an access point's delivery evidence); its state stays sent. */
-  amendResult(id: number, result: string): Promise<void>;
+  amendResult(id: number, result: string, progress?: DeliveryProgress): Promise<void>;
   markFailed(id: number, error: string, nextAttemptAt: number, dead: boolean): Promise<void>;
   /** At start: this node's deliveries left in "sending" become due again (their idempotency key prevents a second copy); other nodes' are left alone. */
   releaseOwnSending(): Promise<number>;

@@ -155,4 +155,8 @@ export const PG_MIGRATIONS: string[] = [
   CREATE TABLE cache (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires_at BIGINT NOT NULL);
   CREATE INDEX cache_expires ON cache(expires_at);
   `,
+  // 4: how far a sent delivery got beyond the transport (a Peppol access point: accepted, then delivered)
+  `
+  ALTER TABLE deliveries ADD COLUMN progress TEXT;
+  `,
 ];

@@ -17,6 +17,7 @@ import type {
   LeaseSettings,
   LedgerStatus,
   NodeRecord,
+  DeliveryProgress,
 } from './ledger.js';
 import { EnvironmentError } from '../errors.js';
 import { seriesSlot } from './numbering.js';
@@ -611,16 +612,15 @@ export class PostgresLedger implements Ledger {
     return rows.map(deliveryFromRow).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id);
   }
 
-  async markSent(id: number, result: string): Promise<void> {
-    await this.q(`UPDATE deliveries SET state = 'sent', sent_at = $1, result = $2, last_error = NULL, lease_owner = NULL, lease_until = NULL WHERE id = $3`, [
-      nowIso(),
-      result,
-      id,
-    ]);
+  async markSent(id: number, result: string, progress?: DeliveryProgress): Promise<void> {
+    await this.q(
+      `UPDATE deliveries SET state = 'sent', sent_at = $1, result = $2, progress = $3, last_error = NULL, lease_owner = NULL, lease_until = NULL WHERE id = $4`,
+      [nowIso(), result, progress ?? null, id],
+    );
   }
 
-  async amendResult(id: number, result: string): Promise<void> {
-    await this.q(`UPDATE deliveries SET result = $1 WHERE id = $2 AND state = 'sent'`, [result, id]);
+  async amendResult(id: number, result: string, progress?: DeliveryProgress): Promise<void> {
+    await this.q(`UPDATE deliveries SET result = $1, progress = COALESCE($2, progress) WHERE id = $3 AND state = 'sent'`, [result, progress ?? null, id]);
   }
 
   async markFailed(id: number, error: string, nextAttemptAt: number, dead: boolean): Promise<void> {

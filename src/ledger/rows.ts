@@ -1,6 +1,6 @@
 import type { CalculatedInvoice } from '../model/invoice.js';
 import type { Delivery } from '../routing/route.js';
-import type { DeliveryRecord, ExportBatch, FileRecord, FileState, InvoiceRecord, IssueRequest, IssueResult, NodeRecord } from './ledger.js';
+import type { DeliveryProgress, DeliveryRecord, ExportBatch, FileRecord, FileState, InvoiceRecord, IssueRequest, IssueResult, NodeRecord } from './ledger.js';
 import { deliveryKey, numbered, orderKeyOf } from './keys.js';
 import { LeaseLostError } from '../errors.js';
 
@@ -66,6 +66,7 @@ export function deliveryFromRow(r: Row): DeliveryRecord {
     nextAttemptAt: num(r['next_attempt_at']),
     idempotencyKey: r['idempotency_key'] as string,
     ...(r['last_error'] ? { lastError: r['last_error'] as string } : {}),
+    ...(r['progress'] ? { progress: r['progress'] as DeliveryProgress } : {}),
   };
 }
 

@@ -19,6 +19,7 @@ import type {
   LeaseSettings,
   LedgerStatus,
   NodeRecord,
+  DeliveryProgress,
 } from './ledger.js';
 import { MIGRATIONS } from './migrations.js';
 import { EnvironmentError } from '../errors.js';
@@ -108,7 +109,9 @@ export class SqliteLedger implements Ledger {
       heldForOrder: s(`SELECT * FROM invoices WHERE order_key = ? AND state = 'held' ORDER BY id LIMIT 1`),
       issuedForOrder: s(`SELECT * FROM invoices WHERE order_key = ? AND state = 'issued' ORDER BY id LIMIT 1`),
       invoicesOfFile: s('SELECT number, state, source_key FROM invoices WHERE file_id = ? ORDER BY seq_in_file'),
-      markSent: s(`UPDATE deliveries SET state = 'sent', sent_at = ?, result = ?, last_error = NULL, lease_owner = NULL, lease_until = NULL WHERE id = ?`),
+      markSent: s(
+        `UPDATE deliveries SET state = 'sent', sent_at = ?, result = ?, progress = ?, last_error = NULL, lease_owner = NULL, lease_until = NULL WHERE id = ?`,
+      ),
       markFailed: s(`UPDATE deliveries SET state = ?, last_error = ?, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?`),
       deliveriesOfInvoice: s('SELECT d.*, i.number FROM deliveries d JOIN invoices i ON i.id = d.invoice_id WHERE d.invoice_id = ? ORDER BY d.id'),
       countKeys: s(`SELECT COUNT(*) AS n FROM deliveries WHERE invoice_id = ? AND route_id = ?`),
@@ -437,12 +440,12 @@ export class SqliteLedger implements Ledger {
     return rows.map(deliveryFromRow).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id);
   }
 
-  async markSent(id: number, result: string): Promise<void> {
-    this.stmts['markSent']!.run(nowIso(), result, id);
+  async markSent(id: number, result: string, progress?: DeliveryProgress): Promise<void> {
+    this.stmts['markSent']!.run(nowIso(), result, progress ?? null, id);
   }
 
-  async amendResult(id: number, result: string): Promise<void> {
-    this.db.prepare(`UPDATE deliveries SET result = ? WHERE id = ? AND state = 'sent'`).run(result, id);
+  async amendResult(id: number, result: string, progress?: DeliveryProgress): Promise<void> {
+    this.db.prepare(`UPDATE deliveries SET result = ?, progress = COALESCE(?, progress) WHERE id = ? AND state = 'sent'`).run(result, progress ?? null, id);
   }
 
   async markFailed(id: number, error: string, nextAttemptAt: number, dead: boolean): Promise<void> {
@@ -556,7 +559,7 @@ export class SqliteLedger implements Ledger {
       );
       for (const e of exported) insert.run(b['format'], b['administration'], e.invoiceNumber, e.contentHash, batchId, nowIso());
       const sent = this.stmts['markSent']!;
-      for (const id of JSON.parse(b['delivery_ids'] as string) as number[]) sent.run(nowIso(), `${b['file_name']} (batch ${batchId})`, id);
+      for (const id of JSON.parse(b['delivery_ids'] as string) as number[]) sent.run(nowIso(), `${b['file_name']} (batch ${batchId})`, null, id);
       this.db.prepare(`UPDATE export_batches SET state = 'done', finished_at = ?, lease_owner = NULL, lease_until = NULL WHERE id = ?`).run(nowIso(), batchId);
     });
   }

@@ -41,7 +41,7 @@ export class PeppolFollowUp {
           if (!answer) {
             await this.ledger.cacheDelete(key);
           } else if (answer.state === 'delivered') {
-            await this.ledger.amendResult(entry.deliveryId, `${answer.detail}; instance ${entry.instanceId}`);
+            await this.ledger.amendResult(entry.deliveryId, `${answer.detail}; instance ${entry.instanceId}`, 'delivered');
             await this.ledger.cacheDelete(key);
             this.log.info('delivered over Peppol', { delivery: entry.deliveryId, message: entry.messageId });
           }

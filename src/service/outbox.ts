@@ -156,14 +156,15 @@ export class Outbox {
           throw new FormatError(`the UBL fails the official ${profile} rules: ${errors.map((e) => `[${e.code}] ${e.message}`).join('; ')}`, {});
       }
       const timeoutS = Math.round(this.settings.sendTimeoutMs / 1000);
-      const result = await withTimeout(
+      const outcome = await withTimeout(
         this.transports.for(delivery).send({ delivery, document, invoice: record.invoice }),
         this.settings.sendTimeoutMs,
         () => new TransportError(`no answer from ${targetKey(delivery)} within ${timeoutS} s; the send was abandoned and will be tried again`, false),
       );
       this.durations?.delivered(delivery.transport, 'sent', took());
-      await this.record(() => this.ledger.markSent(delivery.id, result));
-      log.info('delivery sent', { result, attempt: delivery.attempts });
+      const { result, progress } = typeof outcome === 'string' ? { result: outcome, progress: undefined } : outcome;
+      await this.record(() => this.ledger.markSent(delivery.id, result, progress));
+      log.info('delivery sent', { result, attempt: delivery.attempts, ...(progress ? { progress } : {}) });
     } catch (err) {
       const permanent = err instanceof FormatError || (err instanceof TransportError && err.permanent);
       // a target that is down, a full disk, a server answering 4xx: the environment heals, so the delivery waits for it

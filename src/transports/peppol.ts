@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { PeppolTargetConfig } from '../config/types.js';
 import { EnvironmentError, errorMessage } from '../errors.js';
-import type { KeyValueCache } from '../ledger/ledger.js';
+import type { DeliveryProgress, KeyValueCache } from '../ledger/ledger.js';
 import type { CalculatedInvoice } from '../model/invoice.js';
 import { accessPointFor, UncertainSubmissionError, type AccessPoint } from '../peppol/access-points.js';
 import { BILLING_PROCESS, DOCUMENT_TYPES, type PeppolDocumentKind } from '../peppol/identifiers.js';
 import type { PeppolDirectory } from '../peppol/lookup.js';
-import { TransportError, type SendRequest, type Transport } from './transport.js';
+import { TransportError, type SendOutcome, type SendRequest, type Transport } from './transport.js';
 
 /** The start of the reason a delivery stops when an earlier attempt may have gone through. */
 export const UNCERTAIN = 'an earlier attempt may have reached';
@@ -61,7 +61,7 @@ export class PeppolTransport implements Transport {
     this.accessPoint = accessPointFor(name, config);
   }
 
-  async send({ delivery, document, invoice }: SendRequest): Promise<string> {
+  async send({ delivery, document, invoice }: SendRequest): Promise<SendOutcome> {
     const receiver = receiverOf(invoice, delivery.options.participant);
     if (!receiver) throw new TransportError("the buyer has no Peppol id: map the buyer endpoint (BT-49, scheme and id) or set the route's participant", true);
     const kind = documentKindOf(invoice);
@@ -76,7 +76,7 @@ export class PeppolTransport implements Transport {
     const instanceId = instanceIdOf(delivery.idempotencyKey);
     const marker = `peppol-submission:${instanceId}`;
     const previous = await this.cache.cacheGet(marker, Date.now());
-    if (previous?.startsWith('done:')) return previous.slice(5);
+    if (previous?.startsWith('done:')) return doneOutcome(previous);
     if (previous === 'submitting' && !this.accessPoint.idempotent && !delivery.lastError?.startsWith(UNCERTAIN)) {
       throw new TransportError(
         `${UNCERTAIN} ${this.accessPoint.name} before the gateway stopped, and this access point cannot tell whether it did (instance ${instanceId}). Check its log; "invoice-gateway retry ${delivery.id}" sends it again`,
@@ -84,7 +84,7 @@ export class PeppolTransport implements Transport {
       );
     }
     await this.cache.cachePut(marker, 'submitting', Date.now() + KEEP_MARKER_MS);
-    let detail: string;
+    let outcome: SendOutcome;
     try {
       const result = await this.accessPoint.submit({
         sender: this.config.sender ?? '',
@@ -94,7 +94,7 @@ export class PeppolTransport implements Transport {
         document: document.content,
         instanceId,
       });
-      detail = `${result.detail}; instance ${instanceId}`;
+      outcome = { result: `${result.detail}; instance ${instanceId}`, progress: result.state };
       if (result.state === 'accepted' && this.accessPoint.status) {
         // asked again later (PeppolFollowUp) until the access point says it was delivered
         const entry: FollowUpEntry = { deliveryId: delivery.id, target: this.name, messageId: result.messageId, instanceId };
@@ -105,8 +105,8 @@ export class PeppolTransport implements Transport {
       if (!(err instanceof UncertainSubmissionError)) await this.cache.cachePut(marker, 'failed', Date.now() + KEEP_MARKER_MS);
       throw err;
     }
-    await this.cache.cachePut(marker, `done:${detail}`, Date.now() + KEEP_MARKER_MS);
-    return detail;
+    await this.cache.cachePut(marker, `done:${outcome.progress}:${outcome.result}`, Date.now() + KEEP_MARKER_MS);
+    return outcome;
   }
 
   /** Asks the access point what became of an accepted message (undefined: this API cannot tell). */
@@ -117,4 +117,10 @@ export class PeppolTransport implements Transport {
   async close(): Promise<void> {
     // nothing held open: each submission is one HTTP call
   }
+}
+
+/** The outcome kept in a submission marker ("done:<progress>:<result>"), read back after a crash. */
+function doneOutcome(marker: string): SendOutcome {
+  const kept = /^done:(accepted|delivered):(.*)$/s.exec(marker);
+  return kept ? { result: kept[2]!, progress: kept[1] as DeliveryProgress } : { result: marker.slice(5) };
 }

@@ -1,6 +1,6 @@
 import { GatewayError } from '../errors.js';
 import type { RenderedDocument } from '../formats/document.js';
-import type { DeliveryRecord } from '../ledger/ledger.js';
+import type { DeliveryProgress, DeliveryRecord } from '../ledger/ledger.js';
 import type { CalculatedInvoice } from '../model/invoice.js';
 
 /** A failed send: permanent failures (authentication, refused address) are not retried. */
@@ -21,10 +21,16 @@ export interface SendRequest {
   invoice: CalculatedInvoice;
 }
 
+/** A send's short result for the ledger, and how far the document got where the transport can tell (Peppol). */
+export interface SendOutcome {
+  result: string;
+  progress?: DeliveryProgress;
+}
+
 /** The only code that talks to the outside: takes a rendered document to its target. */
 export interface Transport {
   /** Delivers; returns a short result for the ledger (path, message id). Idempotent by delivery.idempotencyKey. */
-  send(request: SendRequest): Promise<string>;
+  send(request: SendRequest): Promise<string | SendOutcome>;
   close(): Promise<void>;
 }
 

@@ -57,6 +57,8 @@ const TEXTS: Record<string, { nl: string; en: string }> = {
   format: { nl: 'Formaat', en: 'Format' },
   attempts: { nl: 'Pogingen', en: 'Attempts' },
   'last.error': { nl: 'Laatste antwoord', en: 'Last answer' },
+  'progress.accepted': { nl: 'aangenomen door het access point', en: 'accepted by the access point' },
+  'progress.delivered': { nl: 'afgeleverd bij de ontvanger', en: 'delivered to the receiver' },
   retry: { nl: 'Opnieuw proberen', en: 'Retry' },
   'retry.selected': { nl: 'Geselecteerde opnieuw proberen', en: 'Retry selected' },
   retried: { nl: '{n} verzending(en) staan weer klaar; de gateway verstuurt ze nu.', en: '{n} deliveries are due again; the gateway sends them now.' },

@@ -328,7 +328,13 @@ export const OPENAPI = {
         required: ['id', 'seller', 'state'],
         properties: { number: { type: 'string' }, payable: { type: 'string', description: 'exact decimal text' } },
       },
-      Delivery: { type: 'object', required: ['id', 'invoiceId', 'state', 'attempts'] },
+      Delivery: {
+        type: 'object',
+        required: ['id', 'invoiceId', 'state', 'attempts'],
+        properties: {
+          progress: { type: 'string', enum: ['accepted', 'delivered'], description: 'how far a sent delivery got beyond its transport (Peppol)' },
+        },
+      },
       Batch: { type: 'object', required: ['id', 'format', 'administration', 'fileName'] },
       Event: { type: 'object', required: ['id', 'at', 'kind', 'detail'] },
       Finding: { type: 'object', required: ['profile', 'rule', 'severity', 'message'] },

@@ -207,6 +207,22 @@ export function ledgerConformance(name: string, backend: () => Backend): void {
       assert.equal((await ledger.claimDueDeliveries(Date.now(), 10)).length, 1, 'a failed one waits for its time');
     });
 
+    it('a sent delivery keeps how far it got (accepted, then delivered); a later note without a stage keeps the stage', async () => {
+      await ledger.issue([request(1, invoice('a', '1'), { deliveries: [route('ubl-peppol-1', 'peppol', 'ap'), route('json-folder-2')] })]);
+      const [peppol, folder] = await ledger.claimDueDeliveries(Date.now(), 10);
+      await ledger.markSent(peppol!.id, 'accepted by the access point', 'accepted');
+      await ledger.markSent(folder!.id, 'written');
+      assert.equal((await ledger.deliveryById(peppol!.id))!.progress, 'accepted');
+      assert.equal((await ledger.deliveryById(folder!.id))!.progress, undefined, 'a folder has no further stage');
+      await ledger.amendResult(peppol!.id, 'delivered to the receiver', 'delivered');
+      await ledger.amendResult(peppol!.id, 'delivered to the receiver (evidence kept)');
+      const listed = await ledger.browse.deliveries({ ids: [peppol!.id] });
+      assert.deepEqual(
+        listed.items.map((d) => [d.state, d.progress, d.result]),
+        [['sent', 'delivered', 'delivered to the receiver (evidence kept)']],
+      );
+    });
+
     it('two nodes claiming at once never get the same delivery; a dead node’s sends pass on after its lease', async () => {
       const requests = Array.from({ length: 40 }, (_, i) => request(i + 1, invoice('a', String(i + 1))));
       await ledger.issue(requests);
