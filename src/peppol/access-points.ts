@@ -1,4 +1,5 @@
 import type { PeppolTargetConfig } from '../config/types.js';
+import type { DeliveryProgress } from '../ledger/ledger.js';
 import { TransportError, fromEnvironment } from '../transports/transport.js';
 import { PARTICIPANT_SCHEME } from './identifiers.js';
 
@@ -15,13 +16,17 @@ export interface Submission {
   instanceId: string;
 }
 
-/** How far the document got when the access point answered. */
-export interface SubmissionResult {
+/** How far a document got, as the access point tells it. */
+export interface SubmissionState {
+  /** accepted: the access point took it and sends it on; delivered: the receiver's access point confirmed it */
+  state: DeliveryProgress;
+  detail: string;
+}
+
+/** The access point's answer to a submission. */
+export interface SubmissionResult extends SubmissionState {
   /** the provider's id of the message */
   messageId: string;
-  /** accepted: the access point took it and sends it on; delivered: the receiver's access point confirmed it */
-  state: 'accepted' | 'delivered';
-  detail: string;
 }
 
 /** One access point API behind one small interface. */
@@ -31,7 +36,7 @@ export interface AccessPoint {
   readonly idempotent: boolean;
   submit(submission: Submission): Promise<SubmissionResult>;
   /** For an accepted message: has it been delivered since? Only APIs that can tell have it. */
-  status?(messageId: string): Promise<{ state: 'accepted' | 'delivered'; detail: string }>;
+  status?(messageId: string): Promise<SubmissionState>;
 }
 
 /** No answer came: the document may or may not have reached the access point. */
@@ -171,7 +176,7 @@ export class StorecoveAccessPoint extends HttpAccessPoint {
   }
 
   /** Storecove's sending evidence exists once the document went over the network (404 while it is still under way). */
-  async status(guid: string): Promise<{ state: 'accepted' | 'delivered'; detail: string }> {
+  async status(guid: string): Promise<SubmissionState> {
     const key = this.token();
     const what = `Storecove (${this.name})`;
     const { status, text } = await this.get(

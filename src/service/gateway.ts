@@ -65,8 +65,8 @@ export class GatewayService {
   private readonly wake: () => void;
   private readonly inFlight = new Set<Promise<unknown>>();
   private stopping = false;
-  /** file jobs waiting for the environment, each with the timer that runs it again */
-  private readonly retryTimers = new Map<NodeJS.Timeout, () => Promise<void>>();
+  /** file jobs waiting for the environment: each timer with the step that runs its job again */
+  private readonly retryTimers = new Map<NodeJS.Timeout, () => void>();
   /** looks every second whether the validation artefacts were installed meanwhile */
   private artefactWatch?: NodeJS.Timeout;
   /** why no new file is taken now (the environment failed); cleared when a waiting file goes through */
@@ -541,11 +541,9 @@ export class GatewayService {
 
   /** Runs every waiting file job now (the first that goes through resumes the intake). */
   private retryWaitingNow(): void {
-    const jobs = [...this.retryTimers];
-    this.retryTimers.clear();
-    for (const [timer, job] of jobs) {
+    for (const [timer, rerun] of [...this.retryTimers]) {
       clearTimeout(timer);
-      this.track(this.limiter.run(job));
+      rerun();
     }
   }
 
@@ -561,11 +559,12 @@ export class GatewayService {
 
   /** Runs a file job again after a pause (the environment failed), unless the service stops first. */
   private later(job: () => Promise<void>, waitMs: number): void {
-    const timer = setTimeout(() => {
+    const rerun = (): void => {
       this.retryTimers.delete(timer);
       if (!this.stopping) this.track(this.limiter.run(job));
-    }, waitMs);
-    this.retryTimers.set(timer, job);
+    };
+    const timer = setTimeout(rerun, waitMs);
+    this.retryTimers.set(timer, rerun);
   }
 
   /**

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { PeppolTargetConfig } from '../config/types.js';
 import { EnvironmentError, errorMessage } from '../errors.js';
-import type { DeliveryProgress, KeyValueCache } from '../ledger/ledger.js';
+import type { KeyValueCache } from '../ledger/ledger.js';
 import type { CalculatedInvoice } from '../model/invoice.js';
-import { accessPointFor, UncertainSubmissionError, type AccessPoint } from '../peppol/access-points.js';
+import { accessPointFor, UncertainSubmissionError, type AccessPoint, type SubmissionState } from '../peppol/access-points.js';
 import { BILLING_PROCESS, DOCUMENT_TYPES, type PeppolDocumentKind } from '../peppol/identifiers.js';
 import type { PeppolDirectory } from '../peppol/lookup.js';
 import { TransportError, type SendOutcome, type SendRequest, type Transport } from './transport.js';
@@ -105,12 +105,12 @@ export class PeppolTransport implements Transport {
       if (!(err instanceof UncertainSubmissionError)) await this.cache.cachePut(marker, 'failed', Date.now() + KEEP_MARKER_MS);
       throw err;
     }
-    await this.cache.cachePut(marker, `done:${outcome.progress}:${outcome.result}`, Date.now() + KEEP_MARKER_MS);
+    await this.cache.cachePut(marker, `done:${JSON.stringify(outcome)}`, Date.now() + KEEP_MARKER_MS);
     return outcome;
   }
 
   /** Asks the access point what became of an accepted message (undefined: this API cannot tell). */
-  async followUp(messageId: string): Promise<{ state: 'accepted' | 'delivered'; detail: string } | undefined> {
+  async followUp(messageId: string): Promise<SubmissionState | undefined> {
     return this.accessPoint.status?.(messageId);
   }
 
@@ -119,8 +119,12 @@ export class PeppolTransport implements Transport {
   }
 }
 
-/** The outcome kept in a submission marker ("done:<progress>:<result>"), read back after a crash. */
+/** The outcome kept in a submission marker ("done:" and the outcome as JSON), read back after a crash. */
 function doneOutcome(marker: string): SendOutcome {
-  const kept = /^done:(accepted|delivered):(.*)$/s.exec(marker);
-  return kept ? { result: kept[2]!, progress: kept[1] as DeliveryProgress } : { result: marker.slice(5) };
+  try {
+    return JSON.parse(marker.slice(5)) as SendOutcome;
+  } catch {
+    // a marker written before outcomes carried their stage held the result text alone
+    return { result: marker.slice(5) };
+  }
 }
