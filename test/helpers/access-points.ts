@@ -140,6 +140,8 @@ export class StorecoveStub extends StubServer {
   readonly submissions = new Map<string, StorecoveSubmission>();
   /** submissions (by guid) that have gone over the network: their sending evidence exists */
   readonly transmitted = new Set<string>();
+  /** POSTs of a document, answered or not (the follow-up's evidence requests are not counted) */
+  submitCalls = 0;
 
   /** Every submission so far has been transmitted. */
   transmitAll(): void {
@@ -162,6 +164,7 @@ export class StorecoveStub extends StubServer {
         .end(JSON.stringify({ network: 'peppol', receiver: `${receiver?.scheme}:${receiver?.id}`, evidence: { message_id: `as4-${guid}` } }));
     }
     if (req.method !== 'POST' || req.url !== '/api/v2/document_submissions') return void res.writeHead(404).end();
+    this.submitCalls++;
     const parsed = JSON.parse(payload.toString('utf-8')) as StorecoveSubmission['body'];
     if (!parsed.legalEntityId || !parsed.routing?.eIdentifiers?.length || !parsed.document?.rawDocumentData?.document) {
       return void res.writeHead(422, { 'content-type': 'application/json' }).end(JSON.stringify([{ source: 'document', details: 'incomplete' }]));
