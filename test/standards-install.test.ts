@@ -141,7 +141,7 @@ describe('installing the official validation artefacts', function () {
     assert.equal(rulesetFor('peppol', '2026-08-23').release, '3.0.19');
     assert.equal(rulesetFor('peppol', '2026-08-24').release, '3.0.21');
     assert.equal(rulesetFor('peppol', '2019-01-01').release, '3.0.19', 'before the first known release: the oldest');
-    const engines = [new SaxonJsEngine(), new JvmEngine(1)];
+    const engines = [new SaxonJsEngine(), new JvmEngine({ size: 1 })];
     try {
       for (const engine of engines) {
         const before = await validateDocument(engine, issued('2026-03-01'), 'peppol');

@@ -34,7 +34,7 @@ describe('UBL in and out: the conformance corpus', function () {
   this.timeout(300_000);
   let engine: JvmEngine;
   before(() => {
-    engine = new JvmEngine(2);
+    engine = new JvmEngine({ size: 2 });
   });
   after(async () => {
     await engine.close();

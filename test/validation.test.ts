@@ -5,6 +5,7 @@ import { basename, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { STANDARDS_HOME } from '../src/validation/artefacts.js';
 import { CREDIT_NOTE_XSD, INVOICE_XSD, profileOf, type Finding, type ProfileName, type ValidationEngine } from '../src/validation/engine.js';
+import { EnvironmentError } from '../src/errors.js';
 import { JvmEngine } from '../src/validation/jvm-engine.js';
 import { SaxonJsEngine } from '../src/validation/saxonjs-engine.js';
 import { SaxonJsPool } from '../src/validation/saxonjs-pool.js';
@@ -48,7 +49,7 @@ describe('validation with the official artefacts', function () {
   const peppolTests = ['DE', 'DK', 'GR', 'IT', 'NL', 'NO', 'PEPPOL', 'SE'].flatMap((c) => unitTests(`peppol-bis-3/rules/unit-UBL-${c}`));
 
   before(() => {
-    jvm = new JvmEngine(2);
+    jvm = new JvmEngine({ size: 2 });
     saxonjs = new SaxonJsEngine();
   });
   after(async () => {
@@ -124,7 +125,7 @@ describe('validation with the official artefacts', function () {
   });
 
   it('a JVM helper killed in the middle of a batch: the batch completes, every document validated once', async () => {
-    const engine = new JvmEngine(2);
+    const engine = new JvmEngine({ size: 2 });
     try {
       const xml = readFileSync(join(STANDARDS_HOME, 'peppol-bis-3/rules/examples/base-example.xml'), 'utf-8');
       const bad = xml.replace('<cbc:PayableAmount currencyID="EUR">', '<cbc:PayableAmount currencyID="EUR">9');
@@ -146,6 +147,63 @@ describe('validation with the official artefacts', function () {
       });
     } finally {
       await engine.close();
+    }
+  });
+
+  it('helpers killed before they said READY: every waiting request is answered by their successors (none stranded)', async () => {
+    const engine = new JvmEngine({ size: 2 });
+    try {
+      const xml = readFileSync(join(STANDARDS_HOME, 'peppol-bis-3/rules/examples/base-example.xml'), 'utf-8');
+      const batch = Array.from({ length: 4 }, () => engine.validate(xml, 'peppol'));
+      // both JVMs die at once, long before they could have loaded the schema
+      for (const pid of engine.pids()) process.kill(pid, 'SIGKILL');
+      const results = await Promise.all(batch);
+      for (const findings of results)
+        assert.deepEqual(
+          findings.filter((f) => f.severity === 'fatal'),
+          [],
+        );
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('helpers live in their own process group (a Ctrl+C to the terminal does not reach them) and die with close()', async () => {
+    const engine = new JvmEngine({ size: 1 });
+    const pid = engine.pids()[0]!;
+    const group = (p: number) => Number(spawnSync('ps', ['-o', 'pgid=', '-p', String(p)], { encoding: 'utf-8' }).stdout.trim());
+    assert.notEqual(group(pid), group(process.pid));
+    assert.equal(group(pid), pid, 'the helper leads its own group');
+    await engine.close(200);
+    assert.throws(() => process.kill(pid, 0), /ESRCH/);
+  });
+
+  it('a helper that stops answering is replaced after the time limit; a document that fails twice is the environment, not the sender', async () => {
+    const engine = new JvmEngine({ size: 1, requestTimeoutMs: 3_000 });
+    try {
+      const xml = readFileSync(join(STANDARDS_HOME, 'peppol-bis-3/rules/examples/base-example.xml'), 'utf-8');
+      await engine.validate(xml, 'peppol');
+      // frozen once: the request is sent again to a fresh helper and answered
+      const first = engine.validate(xml, 'peppol');
+      process.kill(engine.pids()[0]!, 'SIGSTOP');
+      assert.deepEqual(
+        (await first).filter((f) => f.severity === 'fatal'),
+        [],
+      );
+      // frozen twice on the same request: refused as a broken environment
+      const second = engine.validate(xml, 'peppol');
+      process.kill(engine.pids()[0]!, 'SIGSTOP');
+      const frozenAgain = setInterval(() => {
+        const pid = engine.pids()[0]!;
+        if (pid > 0) process.kill(pid, 'SIGSTOP');
+      }, 100);
+      try {
+        await assert.rejects(second, (err: Error) => err instanceof EnvironmentError && /twice/.test(err.message));
+      } finally {
+        clearInterval(frozenAgain);
+      }
+    } finally {
+      await engine.close(200);
     }
   });
 

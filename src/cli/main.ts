@@ -67,7 +67,11 @@ program
   .description('run the service: watch the inbox folders, issue invoices, deliver them')
   .option('--demo', 'start from an empty data/demo folder with the inbox-sample files, outputs local only')
   .option('--quiet', 'no log lines on the console (the log file still gets them)')
-  .action(action((opts: { demo?: boolean; quiet?: boolean }) => runCommand({ ...program.opts(), ...opts })));
+  .action(async (opts: { demo?: boolean; quiet?: boolean }) => {
+    await action(() => runCommand({ ...program.opts(), ...opts }))();
+    // a stop that left work for the next start may leave sockets or timers behind: the process ends here all the same
+    process.exit(process.exitCode ?? 0);
+  });
 
 program
   .command('run-once')

@@ -1,7 +1,6 @@
-import { configuredRoutes } from '../routing/route.js';
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { consoleSettings, type GatewayConfig, type ServiceSettings } from '../config/load.js';
+import { consoleSettings, usesUblValidation, type GatewayConfig, type ServiceSettings } from '../config/load.js';
 import { randomPassword, UserStore } from '../web/users.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { errorMessage, failureKind } from '../errors.js';
@@ -72,11 +71,6 @@ function seedSamples(inbox: string): number {
   return count;
 }
 
-/** Whether any route of the configuration (or a UBL source folder) needs the UBL validator. */
-function usesUbl(config: GatewayConfig): boolean {
-  return configuredRoutes(config.customers).some((r) => r.format === 'ubl') || config.mappings.some((m) => m.definition.reader.format === 'ubl');
-}
-
 /**
  * Before any file is taken: the official validation artefacts. The demo installs them (from
  * STANDARDS_MIRROR, else their official addresses); otherwise, or when that fails, one paragraph
@@ -84,7 +78,7 @@ function usesUbl(config: GatewayConfig): boolean {
  * in the inbox meanwhile; nothing is refused for it).
  */
 async function ensureArtefacts(config: GatewayConfig, demo: boolean): Promise<void> {
-  if (standardsInstalled() || !usesUbl(config)) return;
+  if (standardsInstalled() || !usesUblValidation(config)) return;
   let why = `missing: ${missingComponents().join(', ')}`;
   if (demo) {
     process.stdout.write(
@@ -138,61 +132,121 @@ export async function runCommand(opts: CommonOptions & { demo?: boolean; quiet?:
   process.on('unhandledRejection', (err) =>
     log.error('unexpected failure (the service keeps running)', { error: errorMessage(err), stack: (err as Error)?.stack }),
   );
-  await ensureArtefacts(config, opts.demo === true);
-  // the demo's admin, with a password nobody knows: the one-time link printed after the start signs in
-  if (opts.demo && s.console) await new UserStore(s.console.usersFile).set('admin', { role: 'admin', password: randomPassword(), language: 'en' });
-  const service = await openWaiting(config, log);
-  if (!service) return 0;
+  const signals = new StopSignals(log, s.stopWithinMs);
   try {
-    await service.start();
-  } catch (err) {
-    // worker threads and the ledger would keep the process alive: close them, then report
-    await service.stop().catch(() => undefined);
-    throw err;
+    await ensureArtefacts(config, opts.demo === true);
+    // the demo's admin, with a password nobody knows: the one-time link printed after the start signs in
+    if (opts.demo && s.console) await new UserStore(s.console.usersFile).set('admin', { role: 'admin', password: randomPassword(), language: 'en' });
+    const service = await openWaiting(config, log, signals);
+    if (!service) return 0;
+    signals.service = service;
+    try {
+      await service.start();
+    } catch (err) {
+      // worker threads and the ledger would keep the process alive: close them, then report
+      await service.stop().catch(() => undefined);
+      throw err;
+    }
+    if (signals.requested) return await signals.stopped();
+    // for people reading the console; JSON lines (under a service manager) stay JSON only
+    if (!opts.quiet && consoleFormat() === 'text') process.stdout.write(startupSummary(service));
+    if (opts.demo) await announceDemoConsole(service);
+    return await signals.stopped();
+  } finally {
+    signals.dispose();
+    await new Promise<void>((r) => {
+      // a log file on a full disk may never finish: the exit does not wait for it long
+      const timer = setTimeout(r, 2_000);
+      log.on('finish', () => {
+        clearTimeout(timer);
+        r();
+      });
+      log.end();
+    });
   }
-  // for people reading the console; JSON lines (under a service manager) stay JSON only
-  if (!opts.quiet && consoleFormat() === 'text') process.stdout.write(startupSummary(service));
-  if (opts.demo) await announceDemoConsole(service);
-  await new Promise<void>((resolveStop) => {
-    const stop = (signal: string): void => {
-      log.info('signal received', { signal });
-      void service.stop().then(resolveStop);
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
-  await new Promise<void>((r) => log.on('finish', () => r()).end());
-  return 0;
+}
+
+/**
+ * SIGINT and SIGTERM: the first stops the service within its bound (work not finished by then is
+ * left for the next start, which the ledger makes safe); a second one exits at once.
+ */
+class StopSignals {
+  requested?: string;
+  service?: GatewayService;
+  private readonly listeners: [NodeJS.Signals, () => void][] = [];
+  private wakeWaiter?: () => void;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly stopWithinMs: number,
+  ) {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const listener = (): void => this.received(signal);
+      process.on(signal, listener);
+      this.listeners.push([signal, listener]);
+    }
+  }
+
+  private received(signal: NodeJS.Signals): void {
+    if (this.requested) {
+      this.log.warn('second signal: exiting now; work under way is resumed by the next start', { signal });
+      process.stderr.write(`invoice-gateway: ${signal} again, exiting now\n`);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+    this.requested = signal;
+    this.log.info('signal received: stopping', { signal, stopWithinSeconds: this.stopWithinMs / 1000 });
+    // at once, also while the service is still starting (waiting for its validation helpers, say)
+    void this.service?.stop();
+    this.wakeWaiter?.();
+  }
+
+  /** Resolves once a signal came (at once if one came already). */
+  private async signalled(): Promise<void> {
+    if (!this.requested) await new Promise<void>((r) => (this.wakeWaiter = r));
+  }
+
+  /** Waits for a signal, then stops the service within the bound (a stop that overruns it exits anyway). */
+  async stopped(): Promise<number> {
+    await this.signalled();
+    if (!this.service) return 0;
+    // the stop keeps its own bound; this is the last resort should anything in it hang regardless
+    const overrun = setTimeout(() => {
+      this.log.error('the stop overran its bound; exiting now (work under way is resumed by the next start)', {});
+      process.exit(1);
+    }, this.stopWithinMs + 15_000);
+    overrun.unref();
+    await this.service.stop();
+    clearTimeout(overrun);
+    return 0;
+  }
+
+  /** Whether a signal came; for loops that wait (the ledger) to give up. */
+  get stopRequested(): boolean {
+    return this.requested !== undefined;
+  }
+
+  dispose(): void {
+    for (const [signal, listener] of this.listeners) process.off(signal, listener);
+  }
 }
 
 /**
  * Opens the service; while a PostgreSQL ledger cannot be reached it waits and says so (a node
  * started before its database is not an error). Undefined when a signal stops the wait.
  */
-async function openWaiting(config: GatewayConfig, log: Logger): Promise<GatewayService | undefined> {
-  let stopped = false;
-  const stop = (): void => {
-    stopped = true;
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  try {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const service = await GatewayService.open(config, log);
-        if (!stopped) return service;
-        // a stop asked for while the ledger was being opened is not lost
-        await service.stop();
-        return undefined;
-      } catch (err) {
-        if (config.service.ledger.kind !== 'postgres' || failureKind(err) !== 'environment') throw err;
-        if (attempt === 1) log.error('the ledger cannot be reached; waiting for it (nothing is taken from the inbox meanwhile)', { error: errorMessage(err) });
-      }
-      for (let waited = 0; waited < 5000 && !stopped; waited += 100) await new Promise((r) => setTimeout(r, 100));
-      if (stopped) return undefined;
+async function openWaiting(config: GatewayConfig, log: Logger, signals: StopSignals): Promise<GatewayService | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const service = await GatewayService.open(config, log);
+      if (!signals.stopRequested) return service;
+      // a stop asked for while the ledger was being opened is not lost
+      await service.stop();
+      return undefined;
+    } catch (err) {
+      if (config.service.ledger.kind !== 'postgres' || failureKind(err) !== 'environment') throw err;
+      if (attempt === 1) log.error('the ledger cannot be reached; waiting for it (nothing is taken from the inbox meanwhile)', { error: errorMessage(err) });
     }
-  } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    for (let waited = 0; waited < 5000 && !signals.stopRequested; waited += 100) await new Promise((r) => setTimeout(r, 100));
+    if (signals.stopRequested) return undefined;
   }
 }

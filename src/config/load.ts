@@ -13,6 +13,7 @@ import { ConfigErrors, loadYaml } from './yaml-file.js';
 import { didYouMean } from './suggest.js';
 import { isBatchedFormat } from '../formats/batched.js';
 import { DEFAULT_LIMITS, type PlausibilityLimits } from '../model/limits.js';
+import { DEFAULT_VALIDATION_TIMEOUT_MS } from '../validation/engine.js';
 
 /** The console's settings with defaults filled in and paths absolute. */
 export interface ConsoleSettings {
@@ -69,6 +70,9 @@ export interface ServiceSettings {
   limits: PlausibilityLimits;
   /** permission bits taken away from every file and folder the gateway creates (ledger, logs, outputs) */
   umask: number;
+  /** how long a stop may finish the work under way before it leaves the rest to the next start */
+  stopWithinMs: number;
+  validation: { requestTimeoutMs: number };
 }
 
 /** Where the ledger lives and how this node takes part in it. */
@@ -93,6 +97,11 @@ export interface GatewayConfig {
   service: ServiceSettings;
   /** config/accounting.yaml: the administrations accounting files go to */
   accounting: Record<string, AdministrationConfig>;
+}
+
+/** Whether any route of the configuration (or a UBL source folder) needs the UBL validator. */
+export function usesUblValidation(config: GatewayConfig): boolean {
+  return configuredRoutes(config.customers).some((r) => r.format === 'ubl') || config.mappings.some((m) => m.definition.reader.format === 'ubl');
 }
 
 /** Fills in defaults and makes paths absolute (relative to the folder above config/). */
@@ -159,6 +168,8 @@ export function serviceSettings(file: GatewayFileConfig, base: string, configDir
     accounting: file.accounting ?? {},
     limits: { ...DEFAULT_LIMITS, ...(file.limits ?? {}) },
     umask: parseInt(file.umask ?? '027', 8),
+    stopWithinMs: durationMs(file.stopWithin, 30_000),
+    validation: { requestTimeoutMs: durationMs(file.validation?.requestTimeout, DEFAULT_VALIDATION_TIMEOUT_MS) },
   };
 }
 

@@ -180,4 +180,6 @@ export interface GatewayFileConfig {
   limits?: Partial<import('../model/limits.js').PlausibilityLimits>;
   /** octal, e.g. "027": files 0640, folders 0750 */
   umask?: string;
+  stopWithin?: string;
+  validation?: { requestTimeout?: string };
 }

@@ -194,6 +194,8 @@ export interface FileClaims {
   reclaimFile(id: number): Promise<boolean>;
   /** Counts a start of processing of a file; returns how many there have been, this one included. */
   startAttempt(id: number): Promise<number>;
+  /** Takes back the last counted start (the stop or the wait that followed was not the file's doing). */
+  forgetAttempt(id: number): Promise<void>;
   /**
    * Records that a file this node took over is gone from processing/: only while it is still
    * unfinished and leased to this node (its first node may have finished it and be about to say so).

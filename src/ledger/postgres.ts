@@ -365,6 +365,10 @@ export class PostgresLedger implements Ledger {
     return rows.length === 1;
   }
 
+  async forgetAttempt(id: number): Promise<void> {
+    await this.q('UPDATE files SET attempts = GREATEST(attempts - 1, 0) WHERE id = $1', [id]);
+  }
+
   async startAttempt(id: number): Promise<number> {
     const rows = await this.q('UPDATE files SET attempts = attempts + 1 WHERE id = $1 RETURNING attempts', [id]);
     return Number(rows[0]?.['attempts'] ?? 0);

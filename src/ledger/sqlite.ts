@@ -299,6 +299,10 @@ export class SqliteLedger implements Ledger {
     );
   }
 
+  async forgetAttempt(id: number): Promise<void> {
+    this.db.prepare('UPDATE files SET attempts = MAX(attempts - 1, 0) WHERE id = ?').run(id);
+  }
+
   async startAttempt(id: number): Promise<number> {
     const row = this.db.prepare('UPDATE files SET attempts = attempts + 1 WHERE id = ? RETURNING attempts').get(id) as { attempts: number } | undefined;
     return row?.attempts ?? 0;

@@ -25,6 +25,7 @@ import { OutageLog } from '../util/outage.js';
 import { createWebServer, type ReadinessCheck, type WebServer } from '../web/server.js';
 import { ConsoleService } from '../web/console-service.js';
 import { standardsInstalled } from '../validation/artefacts.js';
+import { usesUblValidation } from '../config/load.js';
 
 /** A small counting semaphore: at most `limit` file jobs at once. */
 class Limiter {
@@ -42,6 +43,9 @@ class Limiter {
     }
   }
 }
+
+/** A file is set aside after the process stopped this often while working on it (it may be what stops it). */
+const MAX_STOPS_PER_FILE = 3;
 
 /** The running gateway: watcher → claim → file processor → ledger → outbox, plus the scheduler. */
 /** How long /readyz waits for the ledger to answer a ping. */
@@ -65,6 +69,7 @@ export class GatewayService {
   private readonly wake: () => void;
   private readonly inFlight = new Set<Promise<unknown>>();
   private stopping = false;
+  private stopDone: Promise<void> = Promise.resolve();
   /** file jobs waiting for the environment: each timer with the step that runs its job again */
   private readonly retryTimers = new Map<NodeJS.Timeout, () => void>();
   /** looks every second whether the validation artefacts were installed meanwhile */
@@ -114,7 +119,7 @@ export class GatewayService {
     this.heartbeatOutage = new OutageLog(log, 'leases and heartbeat');
     this.transports = new Transports(s, new MailTemplates(config.configDir), this.ledger);
     this.metrics = new GatewayMetrics(this.ledger);
-    this.gate = new UblGate(log, this.metrics);
+    this.gate = new UblGate(log, this.metrics, s.validation.requestTimeoutMs);
     this.outbox = new Outbox(this.ledger, this.transports, s.outbox, log, this.gate, this.metrics);
     const wake = options.deliver === false ? () => undefined : () => this.outbox.wake();
     this.wake = wake;
@@ -146,6 +151,8 @@ export class GatewayService {
     await this.ledger.renewLeases();
     const released = await this.ledger.releaseOwnSending();
     if (released) this.log.warn('deliveries interrupted by a stop are due again', { count: released });
+    await this.warmUpValidation();
+    if (this.stopping) return;
     await this.recover();
     this.startLeases();
     this.outbox.start();
@@ -161,6 +168,22 @@ export class GatewayService {
       ledger: this.ledger.description,
       node: this.ledger.nodeId,
     });
+  }
+
+  /**
+   * Starts the validation helpers and waits until they answer before any file is taken: a node
+   * starting on a busy machine says what it waits for, and a file is never counted against a node
+   * that could not yet work on it. After the request time limit it goes on regardless (files wait).
+   */
+  private async warmUpValidation(): Promise<void> {
+    if (!usesUblValidation(this.config) || !standardsInstalled()) return;
+    const started = Date.now();
+    const limitMs = this.config.service.validation.requestTimeoutMs;
+    this.log.info('starting the UBL validation helpers; files are taken once they answer', { waitAtMostSeconds: limitMs / 1000 });
+    const ready = await this.gate.warmUp(limitMs).catch(() => false);
+    if (this.stopping) return;
+    if (ready) this.log.info('validation helpers ready', { seconds: Math.round((Date.now() - started) / 100) / 10 });
+    else this.log.warn('the validation helpers did not answer in time; files with a UBL route wait for them', { seconds: limitMs / 1000 });
   }
 
   /**
@@ -334,7 +357,7 @@ export class GatewayService {
       return;
     }
     this.log.warn('resuming a file interrupted by a stop', { file: file.name, fileId: file.id });
-    this.track(this.limiter.run(() => this.processActive(file, folder, true)));
+    this.track(this.limiter.run(() => this.processActive(file, folder)));
   }
 
   /** Refuses to start on settings that would fail every send (a secret not set, a key file missing); logs warnings. */
@@ -432,13 +455,15 @@ export class GatewayService {
   /**
    * Processes a claimed file. A broken environment (disk, ledger) leaves it waiting in processing/
    * and tries again later; any other unexpected failure is retried once, then the file is set
-   * aside in error/ with the stack. A file resumed after a stop for the third time (it may be what
+   * aside in error/ with the stack. A file whose processing the process died in three times (it may be what
    * stops the process) is set aside at once.
    */
-  private async processClaimed(file: FileRecord, folder: string, retried = false, resumed = false): Promise<void> {
+  private async processClaimed(file: FileRecord, folder: string, retried = false): Promise<void> {
     const log = this.log.child({ file: file.name, fileId: file.id, source: folder });
     try {
-      if (resumed && (await this.ledger.startAttempt(file.id)) > 2) {
+      // counted on this process, which is fully started (its validation helpers answer): a kill while a
+      // node starts, or while a file waits for the environment, is not the file's doing
+      if (!retried && (await this.ledger.startAttempt(file.id)) > MAX_STOPS_PER_FILE) {
         const outcome = await this.processor.quarantine(
           file,
           folder,
@@ -457,9 +482,16 @@ export class GatewayService {
         log.warn('another node took this file over; this node leaves it', { error: err.message });
         return;
       }
+      if (this.stopping) {
+        // the stop closed what this file was using: left for the next start, not the file's fault
+        log.warn('file left for the next start (the service is stopping)', { error: errorMessage(err) });
+        await this.ledger.forgetAttempt(file.id).catch(() => undefined);
+        return;
+      }
       const kind = failureKind(err);
       if (kind === 'environment') {
         this.waitingFiles.add(file.id);
+        await this.ledger.forgetAttempt(file.id).catch(() => undefined);
         this.waitForEnvironment(err, log, () => this.afterPause(file, folder, log));
         return;
       }
@@ -502,10 +534,10 @@ export class GatewayService {
   }
 
   /** Processes a claimed file, known meanwhile as this process's own (a lease it renews late is not taken over by itself). */
-  private async processActive(file: FileRecord, folder: string, resumed = false): Promise<void> {
+  private async processActive(file: FileRecord, folder: string): Promise<void> {
     this.activeFiles.add(file.id);
     try {
-      await this.processClaimed(file, folder, false, resumed);
+      await this.processClaimed(file, folder);
     } finally {
       this.activeFiles.delete(file.id);
     }
@@ -605,29 +637,74 @@ export class GatewayService {
     }
   }
 
-  /** Graceful stop: no new files, finish those under way, let sends complete, close the ledger. */
+  /**
+   * Graceful stop, within `stopWithin`: no new files, finish those under way, let sends complete,
+   * close the ledger. What is not finished by then is left as it is (files in processing/, sends
+   * due again): the next start resumes it, exactly once, from the ledger.
+   */
   async stop(): Promise<void> {
-    if (this.stopping) return;
+    if (this.stopping) return this.stopDone;
     this.stopping = true;
-    this.log.info('stopping: finishing work under way');
-    await this.watcher?.stop();
-    await this.web?.app.close();
+    this.stopDone = this.stopWithin(this.config.service.stopWithinMs);
+    return this.stopDone;
+  }
+
+  private async stopWithin(boundMs: number): Promise<void> {
+    const deadline = Date.now() + boundMs;
+    this.log.info('stopping: finishing work under way', { withinSeconds: boundMs / 1000 });
+    /** Waits for `work` until the deadline (at least `minMs`); false when it was left unfinished. */
+    const until = async (work: Promise<unknown> | undefined, minMs = 0): Promise<boolean> => {
+      if (!work) return true;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), Math.max(minMs, deadline - Date.now()))));
+      const done = work.then(
+        () => true,
+        () => true,
+      );
+      try {
+        return await Promise.race([done, late]);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    await until(this.watcher?.stop(), 1_000);
+    await until(this.web?.app.close(), 1_000);
     for (const timer of this.retryTimers.keys()) clearTimeout(timer);
     clearInterval(this.artefactWatch);
-    await this.scheduler.stop();
+    await until(this.scheduler.stop(), 1_000);
     this.peppolFollowUp.stop();
-    await Promise.allSettled([...this.inFlight]);
+    const filesDone = await until(Promise.allSettled([...this.inFlight]));
+    if (!filesDone) {
+      const left = [...this.activeFiles];
+      this.log.warn('stop: files still under way are left for the next start (it resumes them from the ledger)', {
+        files: left.length,
+        afterSeconds: boundMs / 1000,
+      });
+      // a stop that leaves a file is not the file's fault: it does not count towards setting it aside
+      for (const id of left) await until(this.ledger.forgetAttempt(id), 1_000);
+    }
     this.exports.stop();
-    await this.exports.tick();
-    await this.outbox.stop();
-    await this.transports.close();
-    await closeFormats();
-    await this.gate.close();
+    if (filesDone) await until(this.exports.tick());
+    if (!(await until(this.outbox.stop())))
+      this.log.warn('stop: sends still under way are left; they are due again at the next start', { afterSeconds: boundMs / 1000 });
+    // the transports close their connections, forcibly when a server does not answer
+    await until(this.transports.close(), 3_000);
+    await until(closeFormats(), 1_000);
+    await until(this.gate.close(), 3_000);
     // leases are renewed until the work under way is done, so no other node takes it over meanwhile
     if (this.leaseTimer) clearInterval(this.leaseTimer);
-    while (this.renewing) await new Promise((r) => setTimeout(r, 20));
-    await this.ledger.leave().catch((err: unknown) => this.log.warn('could not sign off from the ledger', { error: errorMessage(err) }));
-    await this.opened.close();
-    this.log.info('stopped');
+    await until(
+      (async () => {
+        while (this.renewing) await new Promise((r) => setTimeout(r, 20));
+      })(),
+      1_000,
+    );
+    if (filesDone)
+      await until(
+        this.ledger.leave().catch((err: unknown) => this.log.warn('could not sign off from the ledger', { error: errorMessage(err) })),
+        2_000,
+      );
+    await until(this.opened.close(), 2_000);
+    this.log.info('stopped', filesDone ? {} : { leftForNextStart: true });
   }
 }

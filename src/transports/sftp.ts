@@ -63,6 +63,15 @@ function classify(err: unknown, what: string): TransportError {
   return new TransportError(`${what}: ${message}`, PERMANENT.test(message));
 }
 
+/** Cuts a connection's socket, whatever state its server is in. */
+function destroyConnection(client: SftpClient): void {
+  try {
+    (client as unknown as { client?: { destroy(): void } }).client?.destroy();
+  } catch {
+    // already gone
+  }
+}
+
 /**
  * Uploads to an SFTP drop: a complete file or none. Written under a temporary name, then renamed
  * with the plain SFTP rename, which on OpenSSH is atomic and refuses an existing target (the
@@ -71,6 +80,8 @@ function classify(err: unknown, what: string): TransportError {
  */
 export class SftpTransport implements Transport {
   private readonly idle: SftpClient[] = [];
+  /** every connection, idle or busy: a stop must be able to close them all */
+  private readonly connections = new Set<SftpClient>();
   private open = 0;
   private readonly waiting: ((client: SftpClient) => void)[] = [];
   private readonly limit: number;
@@ -119,6 +130,7 @@ export class SftpTransport implements Transport {
         // every upload is a chain of small request/answer pairs: Nagle's algorithm would hold each
         // request back until the previous answer's delayed ACK, about 40 ms per round trip
         (client as unknown as { client: { setNoDelay(on: boolean): void } }).client.setNoDelay(true);
+        this.connections.add(client);
         return client;
       } catch (err) {
         if (offered && offered !== expected) {
@@ -162,7 +174,10 @@ export class SftpTransport implements Transport {
   private release(client: SftpClient, broken: boolean): void {
     if (broken) {
       this.open--;
+      this.connections.delete(client);
       void client.end().catch(() => undefined);
+      // a server that stopped answering never answers the goodbye either: the socket goes regardless
+      setTimeout(() => destroyConnection(client), 2_000).unref();
       const next = this.waiting.shift();
       if (next) void this.acquire().then(next, () => undefined);
       return;
@@ -215,9 +230,16 @@ export class SftpTransport implements Transport {
     }
   }
 
+  /** Says goodbye to every connection; one whose server does not answer within 2 s is cut (a frozen server must not hold a stop). */
   async close(): Promise<void> {
-    const clients = this.idle.splice(0);
-    this.open -= clients.length;
-    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+    const clients = [...this.connections];
+    this.connections.clear();
+    this.idle.length = 0;
+    this.open = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((r) => (timer = setTimeout(r, 2_000)));
+    await Promise.race([Promise.all(clients.map((c) => c.end().catch(() => undefined))), grace]);
+    clearTimeout(timer);
+    for (const c of clients) destroyConnection(c);
   }
 }

@@ -35,6 +35,8 @@ export interface ValidateOptions {
 export interface ValidationEngine {
   readonly name: string;
   validate(xml: string | Buffer, profile: ProfileName, options?: ValidateOptions): Promise<Finding[]>;
+  /** Resolves true once the engine answers (helpers started), false when `timeoutMs` passed first. */
+  warmedUp?(timeoutMs?: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -42,6 +44,9 @@ export interface ValidationEngine {
 export function issueDateOf(xml: string): string | undefined {
   return /<(?:\w+:)?IssueDate>\s*(\d{4}-\d{2}-\d{2})\s*</.exec(xml.slice(0, 20_000))?.[1];
 }
+
+/** How long a validation helper may keep requests waiting without a sign of life (a cold JVM on a busy machine is slow). */
+export const DEFAULT_VALIDATION_TIMEOUT_MS = 180_000;
 
 export const INVOICE_XSD = 'ubl-2.1/xsdrt/maindoc/UBL-Invoice-2.1.xsd';
 export const CREDIT_NOTE_XSD = 'ubl-2.1/xsdrt/maindoc/UBL-CreditNote-2.1.xsd';

@@ -38,12 +38,14 @@ export class UblGate {
     private readonly log: Logger,
     /** told how long each validation took (the metrics); set once the service has them */
     public durations?: Pick<DurationObserver, 'validated'>,
+    /** how long a validation helper may keep a request waiting without a sign of life */
+    private readonly requestTimeoutMs?: number,
   ) {}
 
   /** The engine, started on first use (a JVM pool, or SaxonJS where Java is missing). */
   validator(): ValidationEngine {
     if (!this.engine) {
-      const { engine, why } = createEngine();
+      const { engine, why } = createEngine(undefined, this.requestTimeoutMs ? { requestTimeoutMs: this.requestTimeoutMs } : {});
       this.engine = engine;
       this.log.info('UBL validation engine started', { engine: engine.name, why });
     }
@@ -79,6 +81,21 @@ export class UblGate {
         {},
       );
     }
+  }
+
+  /**
+   * Starts the engine and waits until it answers (a cold JVM takes seconds, on a loaded machine
+   * tens of seconds), so that the files of a starting node are not counted against a node that is
+   * not yet able to work. False when it did not answer within the limit.
+   */
+  async warmUp(timeoutMs?: number): Promise<boolean> {
+    const engine = this.validator();
+    return engine.warmedUp ? engine.warmedUp(timeoutMs) : true;
+  }
+
+  /** Whether the engine has been started (the stop need not wait for one that never ran). */
+  get started(): boolean {
+    return this.engine !== undefined;
   }
 
   async close(): Promise<void> {

@@ -4,13 +4,16 @@ import { rulesetForDocument } from './artefacts.js';
 import type { ProfileName, ValidateOptions, ValidationEngine, ValidationReport } from './engine.js';
 
 /** Picks the engine: Saxon-HE on Java where present (reference speed and correctness), else SaxonJS. */
-export function createEngine(prefer: 'auto' | 'jvm' | 'saxon-js' = (process.env['VALIDATION_ENGINE'] as 'jvm' | 'saxon-js' | undefined) ?? 'auto'): {
+export function createEngine(
+  prefer: 'auto' | 'jvm' | 'saxon-js' = (process.env['VALIDATION_ENGINE'] as 'jvm' | 'saxon-js' | undefined) ?? 'auto',
+  options: { requestTimeoutMs?: number } = {},
+): {
   engine: ValidationEngine;
   why: string;
 } {
   if (prefer === 'saxon-js') return { engine: new SaxonJsPool(), why: 'chosen explicitly' };
   const missing = jvmUnavailable();
-  if (!missing) return { engine: new JvmEngine(), why: 'Java and Saxon-HE are installed' };
+  if (!missing) return { engine: new JvmEngine(options), why: 'Java and Saxon-HE are installed' };
   if (prefer === 'jvm') throw new Error(`the JVM validation engine cannot run: ${missing}`);
   return { engine: new SaxonJsPool(), why: `falling back to SaxonJS in worker threads: ${missing}` };
 }
