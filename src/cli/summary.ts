@@ -1,3 +1,4 @@
+import { usesUblValidation } from '../config/load.js';
 import { configuredRoutes, routeLabel } from '../routing/route.js';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { GatewayService } from '../service/gateway.js';
@@ -31,7 +32,7 @@ export function startupSummary(service: GatewayService): string {
       .join(', ')}} with ${config.mappings.length} mappings`,
     `routes:     ${[...routes].map(([k, n]) => `${k}${n > 1 ? ` ×${n}` : ''}`).join('; ') || 'none'}`,
     `outputs:    ${outputs.join(', ') || 'none'}${accounting.length ? `; accounting ${accounting.join(', ')}` : ''}`,
-    `validation: ${standardsInstalled() ? `official artefacts installed (in force today: ${inForceToday()}); the engine starts with the first UBL` : 'artefacts NOT installed: files with a UBL route wait in the inbox'}`,
+    `validation: ${standardsInstalled() ? `official artefacts installed (in force today: ${inForceToday()})${usesUblValidation(config) ? '; the engine is running' : ''}` : 'artefacts NOT installed: files with a UBL route wait in the inbox'}`,
     `ledger:     ${service.ledger.description}`,
     ...(web && typeof web === 'object' ? [`console:    http://${web.address}:${web.port}/`] : []),
     `log file:   ${s.logging.file ? short(s.logging.file) : 'none'} (every invoice and delivery; below, one line per file)`,

@@ -550,10 +550,14 @@ export class GatewayService {
   private waitForEnvironment(err: unknown, log: Logger, job: () => Promise<void>): void {
     const waitMs = this.config.service.watch.rescanEveryMs;
     log.error('file waits in processing/: the environment failed, not the file; tried again later', { error: errorMessage(err), retryInMs: waitMs });
+    this.later(job, waitMs);
+    if (!standardsInstalled()) {
+      // only the files with a UBL route wait for the artefacts: the others go on, so the intake stays open
+      this.watchArtefacts();
+      return;
+    }
     if (!this.intakePaused) this.log.error('intake paused: new files stay in the inbox until the environment works again', { error: errorMessage(err) });
     this.intakePaused = errorMessage(err);
-    this.later(job, waitMs);
-    if (!standardsInstalled()) this.watchArtefacts();
   }
 
   /**

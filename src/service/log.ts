@@ -21,13 +21,24 @@ export function printable(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
+/**
+ * Text for a console line: line breaks stay line breaks, the lines after the first indented (so no
+ * text can pass for a line of its own, which always starts with a time), other control characters escaped.
+ */
+export function readable(text: string): string {
+  return text
+    .split(/\r?\n/)
+    .map((line) => printable(line))
+    .join('\n      ');
+}
+
 const consoleLine = winston.format.printf((info) => {
   const { level, message, timestamp, ...rest } = info as Record<string, unknown>;
   const ctx = Object.entries(rest)
     .filter(([k, v]) => v !== undefined && typeof k === 'string' && k !== 'service')
-    .map(([k, v]) => `${k}=${typeof v === 'string' ? printable(v) : JSON.stringify(v)}`)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? readable(v) : JSON.stringify(v)}`)
     .join(' ');
-  return `${String(timestamp).slice(11, 19)} ${String(level).padEnd(5)} ${printable(String(message))}${ctx ? `  ${ctx}` : ''}`;
+  return `${String(timestamp).slice(11, 19)} ${String(level).padEnd(5)} ${readable(String(message))}${ctx ? `  ${ctx}` : ''}`;
 });
 
 /**

@@ -153,7 +153,9 @@ export class FileProcessor {
       const rule = this.issuer.sendRuleOf(item);
       if (rule?.when) {
         await flush(); // an earlier drop of the same order in this batch must be stored before it is looked up
-        if (await this.applyStatusUpdate(item, rule.when.status, receipt, log)) continue;
+        const update = await this.applyStatusUpdate(item, rule.when.status, receipt, log);
+        if (update === 'issued') issued++;
+        if (update) continue;
       }
       const request: IssueRequest = {
         fileId: file.id,
@@ -215,9 +217,15 @@ export class FileProcessor {
 
   /**
    * A drop for an order that is held waiting for a status: replace its content, and issue it when
-   * the status has come. Returns true when the drop was handled that way (or the order was invoiced before).
+   * the status has come. Says 'issued' when this drop issued the held invoice, 'handled' when it
+   * was handled otherwise (updated, or the order was invoiced before), false when it is no update.
    */
-  private async applyStatusUpdate(item: PreparedInvoice & { ok: true }, status: string, receipt: ReceiptInvoice[], log: Logger): Promise<boolean> {
+  private async applyStatusUpdate(
+    item: PreparedInvoice & { ok: true },
+    status: string,
+    receipt: ReceiptInvoice[],
+    log: Logger,
+  ): Promise<'issued' | 'handled' | false> {
     const orderKey = orderKeyOf(item.invoice);
     const heldBefore = await this.ledger.heldForOrder(orderKey);
     if (heldBefore) {
@@ -235,7 +243,7 @@ export class FileProcessor {
             payable: item.invoice.totals.payableAmount,
             deliveries: [],
           });
-          return true;
+          return 'handled';
         }
         if (outcome.status === 'issued') {
           log.info('held invoice issued: its order reached the status', { key: item.key, invoice: outcome.number, status });
@@ -247,6 +255,7 @@ export class FileProcessor {
             deliveries: item.deliveries.map((d) => d.routeId),
           });
           this.onIssued();
+          return 'issued';
         }
       } else {
         await this.ledger.updateHeld(heldBefore.id, item.invoice, item.deliveries);
@@ -257,13 +266,13 @@ export class FileProcessor {
           deliveries: [],
         });
       }
-      return true;
+      return 'handled';
     }
     const issuedBefore = await this.ledger.issuedForOrder(orderKey);
     if (issuedBefore) {
       log.info('order already invoiced; status update ignored', { key: item.key, invoice: issuedBefore.number });
       receipt.push({ key: item.key, number: issuedBefore.number, state: 'already invoiced', payable: item.invoice.totals.payableAmount, deliveries: [] });
-      return true;
+      return 'handled';
     }
     return false;
   }
