@@ -1,13 +1,12 @@
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
-import { cpSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LoginThrottle } from '../src/web/auth.js';
 import { formatMoney, translate } from '../src/web/i18n.js';
 import { invoiceFilter } from '../src/web/filters.js';
 import { ActionError } from '../src/web/console-service.js';
 import { allows, UserStore } from '../src/web/users.js';
-import { CLI, ROOT, tempDir } from './helpers/paths.js';
+import { tempDir } from './helpers/paths.js';
 
 /** The console's users, login throttle, filters and texts: no server, no browser. */
 describe('console: users, throttle, filters, texts', () => {
@@ -33,29 +32,6 @@ describe('console: users, throttle, filters, texts', () => {
     assert.equal(store.remove('anna'), true);
     assert.equal(new UserStore(file).list().length, 0);
     assert.ok(allows('admin', 'operator') && allows('operator', 'viewer') && !allows('viewer', 'operator') && !allows('operator', 'admin'));
-  });
-
-  it('`console-user` adds (making up a password shown once), changes, lists and removes users', () => {
-    const root = tempDir();
-    cpSync(join(ROOT, 'config'), join(root, 'config'), { recursive: true });
-    const run = (args: string[], input?: string) =>
-      spawnSync(process.execPath, [CLI, 'console-user', ...args, '--config', join(root, 'config'), '--mappings', join(ROOT, 'mappings')], {
-        encoding: 'utf8',
-        input,
-      });
-    const added = run(['add', 'anna', '--role', 'operator']);
-    assert.equal(added.status, 0, added.stderr);
-    const password = /password: (\S+)/.exec(added.stdout)?.[1];
-    assert.ok(password && password.length === 16, added.stdout);
-    assert.equal(run(['add', 'anna', '--role', 'viewer']).status, 2, 'add does not overwrite (a configuration error)');
-    assert.equal(run(['set', 'anna', '--role', 'admin', '--password-stdin'], 'a much longer passphrase\n').status, 0);
-    assert.match(run(['list']).stdout, /^anna\tadmin\tnl$/m);
-    const store = new UserStore(join(root, 'config', 'console-users.yaml'));
-    return store.verify('anna', 'a much longer passphrase').then((user) => {
-      assert.equal(user?.role, 'admin');
-      assert.equal(run(['remove', 'anna']).status, 0);
-      assert.equal(run(['remove', 'anna']).status, 1);
-    });
   });
 
   it('five wrong passwords for a name make it wait 30 s, then twice as long each time; a success resets', () => {

@@ -8,6 +8,7 @@ import { validateDocument } from '../src/validation/index.js';
 import { installStandards, type InstallResult } from '../src/validation/install.js';
 import { JvmEngine } from '../src/validation/jvm-engine.js';
 import { manifest, sefPath } from '../src/validation/manifest.js';
+import { download, LookupFailedError } from '../src/validation/download.js';
 import { SaxonJsEngine } from '../src/validation/saxonjs-engine.js';
 import { buildOfficialMirror, MirrorServer, writeTagFeed } from './helpers/artefact-mirror.js';
 import { CLI, tempDir } from './helpers/paths.js';
@@ -33,6 +34,20 @@ function leftovers(home: string): string[] {
 
 describe('installing the official validation artefacts', function () {
   this.timeout(600_000);
+
+  it('a name that cannot be looked up is not retried: the download gives up at once and says why', async () => {
+    // .invalid never resolves (RFC 2606): what a machine without internet or name server sees for every host
+    const retries: string[] = [];
+    const started = Date.now();
+    await assert.rejects(
+      download('https://artefacts.invalid/UBL-2.1.zip', join(tempDir(), 'x.zip'), { attempts: 4, pauseMs: 2_000, timeoutMs: 60_000 }, (why) =>
+        retries.push(why),
+      ),
+      (err: Error) => err instanceof LookupFailedError && /artefacts\.invalid cannot be looked up .*no internet or no name server/.test(err.message),
+    );
+    assert.deepEqual(retries, [], 'not retried');
+    assert.ok(Date.now() - started < 30_000, `${Date.now() - started} ms`);
+  });
   let goodDir: string;
   let good: MirrorServer;
 

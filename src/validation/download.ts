@@ -25,6 +25,18 @@ export const DEFAULT_DOWNLOAD_POLICY: DownloadPolicy = {
 export class NotFoundError extends Error {}
 
 /**
+ * The host's name could not be looked up: this machine has no internet or no name server. It fails
+ * at once, and trying again in a few seconds does not help, so it is not retried.
+ */
+export class LookupFailedError extends Error {
+  constructor(readonly host: string, code: string) {
+    super(`the name ${host} cannot be looked up (${code}): this machine has no internet or no name server`);
+  }
+}
+
+const LOOKUP_FAILURES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL', 'EAI_NODATA']);
+
+/**
  * Downloads a URL to a file. An interrupted or failed transfer (network error, 5xx, fewer bytes
  * than announced) is tried again after a growing pause; a 404 is not. `onRetry` hears each retry.
  */
@@ -34,7 +46,7 @@ export async function download(url: string, target: string, policy = DEFAULT_DOW
       return await downloadOnce(url, target, policy.timeoutMs);
     } catch (err) {
       await rm(target, { force: true });
-      if (err instanceof NotFoundError || attempt >= policy.attempts) throw err;
+      if (err instanceof NotFoundError || err instanceof LookupFailedError || attempt >= policy.attempts) throw err;
       onRetry?.(`${errorMessage(err)}; trying again (attempt ${attempt + 1} of ${policy.attempts})`);
       await sleep(policy.pauseMs * 2 ** (attempt - 1));
     }
@@ -45,6 +57,7 @@ async function downloadOnce(url: string, target: string, timeoutMs: number): Pro
   const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' }).catch((err: unknown) => {
     // fetch says only "fetch failed"; the reason (ENOTFOUND, ECONNREFUSED, a certificate) is its cause
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    if (cause?.code && LOOKUP_FAILURES.has(cause.code)) throw new LookupFailedError(new URL(url).hostname, cause.code);
     throw new Error(`${errorMessage(err)}${cause ? ` (${cause.code ?? cause.message})` : ''}`);
   });
   if (response.status === 404 || response.status === 410) throw new NotFoundError(`HTTP ${response.status}`);

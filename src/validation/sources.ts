@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { ArtefactError } from './artefacts.js';
 import { ARCHIVE_NAME, extractAll } from './archives.js';
-import { DEFAULT_DOWNLOAD_POLICY, download, NotFoundError, type DownloadPolicy } from './download.js';
+import { DEFAULT_DOWNLOAD_POLICY, download, LookupFailedError, NotFoundError, type DownloadPolicy } from './download.js';
 
 /**
  * A place the artefacts come from. It may hold the content of official addresses (the internet
@@ -42,19 +42,29 @@ async function fetchOrAbsent(url: string, target: string, policy: DownloadPolicy
     return target;
   } catch (err) {
     if (err instanceof NotFoundError) return undefined;
-    throw new ArtefactError(`could not download ${url}: ${(err as Error).message}`);
+    throw new ArtefactError(`could not download ${url}: ${(err as Error).message}`, {}, err instanceof LookupFailedError ? 'LOOKUP' : undefined);
   }
 }
 
 /** The official addresses themselves (needs the internet). */
 class OfficialSource implements ArtefactSource {
   readonly description = 'the official addresses';
+  /** hosts whose name could not be looked up: their other addresses are not tried again */
+  private readonly unknownHosts = new Map<string, string>();
   constructor(
     private readonly policy: DownloadPolicy,
     private readonly progress: Progress,
   ) {}
-  fetch(url: string, scratch: string): Promise<string | undefined> {
-    return fetchOrAbsent(url, join(scratch, scratchName(url)), this.policy, this.progress);
+  async fetch(url: string, scratch: string): Promise<string | undefined> {
+    const host = new URL(url).hostname;
+    const known = this.unknownHosts.get(host);
+    if (known) throw new ArtefactError(`could not download ${url}: ${known}`);
+    try {
+      return await fetchOrAbsent(url, join(scratch, scratchName(url)), this.policy, this.progress);
+    } catch (err) {
+      if (err instanceof ArtefactError && err.code === 'LOOKUP') this.unknownHosts.set(host, err.message.replace(/^could not download \S+: /, ''));
+      throw err;
+    }
   }
 }
 
