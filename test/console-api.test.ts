@@ -74,12 +74,28 @@ describe('console API: every endpoint, roles and CSRF (real service, real HTTP)'
     assert.equal((await client.request('GET', '/api/status')).status, 401, 'nothing to read before signing in');
     // a login without the CSRF token is refused before the password is looked at
     assert.equal((await client.request('POST', '/api/login', { json: { name: 'tom', password: 'tom-password-12' }, csrf: false })).status, 403);
+    // nor with a query string behind the address (a page on another site could otherwise sign a browser into its own account)
+    assert.equal((await client.request('POST', '/api/login?x=1', { json: { name: 'tom', password: 'tom-password-12' }, csrf: false })).status, 403);
+    const form = new URLSearchParams({ name: 'tom', password: 'tom-password-12' });
+    const page = await fetch(`${base}/login?x=1`, { method: 'POST', body: form, redirect: 'manual' });
+    assert.equal(page.status, 403, 'the login page too');
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) statuses.push(await client.login('tom', `wrong-${i}`));
     assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429], 'the sixth attempt after five wrong passwords must wait');
     const waiting = await client.request('POST', '/api/login', { json: { name: 'tom', password: 'tom-password-12' } });
     assert.equal(waiting.status, 429, 'even the right password waits');
     assert.ok(Number(waiting.headers.get('retry-after')) >= 1);
+    // after signing in on the page, "next" only ever leads within the console
+    for (const next of ['/\\evil.example', '//evil.example', '/\t/evil.example', 'https://evil.example/']) {
+      const visitor = new ApiClient(base);
+      visitor.csrf = (await visitor.get<{ csrfToken: string }>('/api/session')).csrfToken;
+      const signedIn = await visitor.request('POST', '/login', {
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ name: 'olga', password: 'operator-password-1', next, _csrf: visitor.csrf }).toString(),
+      });
+      assert.equal(signedIn.status, 302, next);
+      assert.equal(signedIn.headers.get('location'), '/', `next=${next} stays on the console`);
+    }
     const other = new ApiClient(base);
     assert.equal(await other.login('olga', 'operator-password-1'), 200, 'another name is not held up');
     const me = await other.get<{ user: string; role: string }>('/api/session');

@@ -163,14 +163,15 @@ describe('console over TLS, and behind a reverse proxy (real service)', function
     assert.match(String(login.headers['strict-transport-security']), /max-age=/);
   });
 
-  it('with trustProxy the client address and https come from the proxy: Secure cookies, the real address in the audit log', async () => {
+  it('with trustProxy the client address and https come from the proxy (its own hop only, not what a client forged): Secure cookies, the real address in the audit log', async () => {
     const port = await freePort();
     const ws = workspace({ console: { port, trustProxy: true } });
     addConsoleUser(ws, 'anna', 'viewer', 'viewer-password-1');
     service = startService(ws);
     const client = new ApiClient(`http://127.0.0.1:${port}`);
     await waitFor('the console to answer', async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok);
-    const proxied = { 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.7' };
+    // the client wrote a false address of its own; the proxy appended the one it saw: only that one is believed
+    const proxied = { 'x-forwarded-proto': 'https', 'x-forwarded-for': '198.51.100.66, 203.0.113.7' };
     client.csrf = ((await (await client.request('GET', '/api/session', { headers: proxied })).json()) as { csrfToken: string }).csrfToken;
     const login = await client.request('POST', '/api/login', { json: { name: 'anna', password: 'viewer-password-1' }, headers: proxied });
     assert.equal(login.status, 200);

@@ -29,7 +29,10 @@ export class NotFoundError extends Error {}
  * at once, and trying again in a few seconds does not help, so it is not retried.
  */
 export class LookupFailedError extends Error {
-  constructor(readonly host: string, code: string) {
+  constructor(
+    readonly host: string,
+    code: string,
+  ) {
     super(`the name ${host} cannot be looked up (${code}): this machine has no internet or no name server`);
   }
 }

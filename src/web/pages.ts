@@ -299,7 +299,13 @@ export function registerPages(app: FastifyInstance, ctx: ConsoleContext, views: 
 
 /** A path on this site to send someone back to, else the fallback: never another site (an open redirect). */
 function localPath(candidate: unknown, fallback: string): string {
-  return typeof candidate === 'string' && candidate.startsWith('/') && !candidate.startsWith('//') ? candidate : fallback;
+  if (typeof candidate !== 'string' || !candidate.startsWith('/')) return fallback;
+  // browsers read a backslash as "/" and drop tabs and line breaks: "/" + backslash + "evil.example" would leave the site
+  // eslint-disable-next-line no-control-regex
+  if (/[\\\u0000-\u001f\u007f]/.test(candidate) || candidate.startsWith('//')) return fallback;
+  const base = 'http://console.invalid';
+  const resolved = new URL(candidate, base);
+  return resolved.origin === base ? `${resolved.pathname}${resolved.search}${resolved.hash}` : fallback;
 }
 
 /** The language of a person not signed in: from the browser's Accept-Language, Dutch unless English comes first. */

@@ -53,7 +53,8 @@ export async function createWebServer(deps: WebDependencies): Promise<WebServer>
   const s = deps.settings;
   const app = Fastify({
     logger: false,
-    trustProxy: s.trustProxy,
+    // true means "one proxy in front": only the address that proxy added is believed, never what a client wrote before it
+    trustProxy: s.trustProxy === true ? (_address: string, hop: number) => hop === 0 : s.trustProxy,
     bodyLimit: 1024 * 1024,
     ...(s.tls ? { https: { cert: readFileSync(s.tls.cert), key: readFileSync(s.tls.key) } } : {}),
   }) as unknown as FastifyInstance;
@@ -82,7 +83,9 @@ export async function createWebServer(deps: WebDependencies): Promise<WebServer>
   // A request without a signed-in person can do nothing but sign in: the role check answers it (401), except the login itself.
   app.addHook('preHandler', (request, reply, done) => {
     if (request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS') return done();
-    const signingIn = request.url === '/login' || request.url === '/api/login';
+    // the route, not the URL: "/login?x=1" is the login too, and must not pass without the token
+    const route = request.routeOptions.url;
+    const signingIn = route === '/login' || route === '/api/login';
     if (!signingIn && !request.session.user) return done();
     app.csrfProtection(request, reply, done);
   });

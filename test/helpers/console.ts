@@ -79,7 +79,7 @@ export class ApiClient {
   async request(
     method: string,
     path: string,
-    options: { json?: unknown; form?: FormData; csrf?: boolean; headers?: Record<string, string> } = {},
+    options: { json?: unknown; form?: FormData; body?: string; csrf?: boolean; headers?: Record<string, string> } = {},
   ): Promise<Response> {
     const headers: Record<string, string> = { ...(options.headers ?? {}) };
     if (this.cookie) headers['cookie'] = this.cookie;
@@ -89,6 +89,7 @@ export class ApiClient {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(options.json);
     } else if (options.form) body = options.form;
+    else if (options.body !== undefined) body = options.body;
     const response = await fetch(`${this.base}${path}`, { method, headers, ...(body !== undefined ? { body } : {}), redirect: 'manual' });
     const set = response.headers.getSetCookie().find((c) => c.startsWith('igw_session='));
     if (set) this.cookie = set.split(';')[0]!;
