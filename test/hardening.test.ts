@@ -2,7 +2,22 @@ import { strict as assert } from 'node:assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { openDropped, UnsafeFileError } from '../src/util/safe-open.js';
 import { join } from 'node:path';
 import { CLI, tempDir } from './helpers/paths.js';
 import { filesIn, membersCsv, query, startService, stopService, todayNl, waitFor, waitForLedger, workspace, type Workspace } from './helpers/service.js';
@@ -400,5 +415,30 @@ describe('security at the inbox and in the config', function () {
         .join(''),
       /root:x:0:0/,
     );
+  });
+
+  it('a link swapped in after the watcher looked, and a hard link to a secret: neither is read, both set aside without a word of their content', async () => {
+    const ws = workspace();
+    const secret = join(ws.root, 'secret.csv');
+    writeFileSync(secret, 'TOPSECRET-4711;wachtwoord\n', { mode: 0o600 });
+    // the swap: a symlink where the claimed file was, in processing/ (taken at the start as a leftover)
+    mkdirSync(join(ws.inbox, '.processing', 'members'), { recursive: true });
+    symlinkSync(secret, join(ws.inbox, '.processing', 'members', 'contributie_swap.csv'));
+    service = startService(ws);
+    linkSync(secret, join(ws.inbox, 'members', 'contributie_hard.csv'));
+    await waitFor('both set aside', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'error'") === 2);
+    const reports = filesIn(join(ws.data, 'error', 'members'), (n) => n.endsWith('.error.txt')).map((f) => readFileSync(f, 'utf-8'));
+    assert.equal(reports.length, 2);
+    assert.ok(reports.some((r) => /symbolic link; links are not followed/.test(r)));
+    assert.ok(reports.some((r) => /2 names \(hard links\)/.test(r)));
+    const written = filesIn(ws.data)
+      .filter((f) => !f.endsWith('.sqlite') && !lstatSync(f).isSymbolicLink() && lstatSync(f).nlink === 1)
+      .map((f) => readFileSync(f, 'utf-8'))
+      .join('');
+    assert.doesNotMatch(written, /TOPSECRET/);
+    assert.equal(readFileSync(secret, 'utf-8').startsWith('TOPSECRET'), true, 'the secret itself is untouched');
+    // the console's download of an original opens it the same way
+    await assert.rejects(openDropped(join(ws.data, 'error', 'members', 'contributie_swap.csv')), UnsafeFileError);
+    await assert.rejects(openDropped(join(ws.data, 'error', 'members', 'contributie_hard.csv')), UnsafeFileError);
   });
 });

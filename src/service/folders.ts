@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import type { ServiceSettings } from '../config/load.js';
+import { openDropped } from '../util/safe-open.js';
 
 /** Where files go: the inbox and, beside the data, processing/, archive/, error/, duplicates/. */
 export class Folders {
@@ -49,10 +49,15 @@ export function sidecar(path: string, suffix: string): string {
   return join(dirname(path), cut + tag);
 }
 
-/** SHA-256 of a file's content, streamed. */
+/** SHA-256 of a dropped file's content, streamed (never through a link: see openDropped). */
 export async function hashFile(path: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  const handle = await openDropped(path);
+  try {
+    for await (const chunk of handle.createReadStream({ autoClose: false })) hash.update(chunk as Buffer);
+  } finally {
+    await handle.close();
+  }
   return hash.digest('hex');
 }
 

@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { GatewayConfig } from '../config/load.js';
 import { errorMessage, failureKind, LeaseLostError, ReaderError } from '../errors.js';
@@ -25,6 +25,7 @@ import { OutageLog } from '../util/outage.js';
 import { createWebServer, type ReadinessCheck, type WebServer } from '../web/server.js';
 import { ConsoleService } from '../web/console-service.js';
 import { standardsInstalled } from '../validation/artefacts.js';
+import { UnsafeFileError } from '../util/safe-open.js';
 import { usesUblValidation } from '../config/load.js';
 
 /** A small counting semaphore: at most `limit` file jobs at once. */
@@ -412,8 +413,15 @@ export class GatewayService {
   private async register(processingPath: string, folder: string, name: string): Promise<void> {
     try {
       // when it came into processing/ (a rename sets ctime): a claim made since then means another node has this very file
-      const arrivedAt = new Date((await stat(processingPath)).ctimeMs).toISOString();
-      const contentHash = await hashFile(processingPath);
+      const arrivedAt = new Date((await lstat(processingPath)).ctimeMs).toISOString();
+      let contentHash: string;
+      try {
+        contentHash = await hashFile(processingPath);
+      } catch (err) {
+        if (!(err instanceof UnsafeFileError)) throw err;
+        await this.setAsideUnread(processingPath, folder, name, arrivedAt, err);
+        return;
+      }
       const earlier = this.config.service.onDuplicateFile === 'skip' ? await this.ledger.findProcessed(folder, contentHash) : undefined;
       const record = await this.ledger.claimFile({ source: folder, name, contentHash, processingPath, arrivedAt });
       if (!record) return;
@@ -428,7 +436,7 @@ export class GatewayService {
         this.onFileDone?.(record, 'duplicate');
         return;
       }
-      if ((await stat(processingPath)).size === 0) {
+      if ((await lstat(processingPath)).size === 0) {
         const finalPath = await moveInto(processingPath, this.folders.error(folder), name);
         const message = `the file is empty (it stayed empty for ${Math.round(this.config.service.watch.emptyFileTimeoutMs / 1000)} s)`;
         await writeErrorReports(
@@ -450,6 +458,25 @@ export class GatewayService {
       }
       this.log.error('file could not be registered', { file: name, source: folder, error: errorMessage(err) });
     }
+  }
+
+  /**
+   * A file that is not a plain file of its own (a link swapped in, a hard link, another owner's
+   * file): recorded, moved to error/ as it is (a rename moves a link, not its target) with a report
+   * that quotes nothing of it.
+   */
+  private async setAsideUnread(processingPath: string, folder: string, name: string, arrivedAt: string, err: UnsafeFileError): Promise<void> {
+    const record = await this.ledger.claimFile({ source: folder, name, contentHash: 'not read', processingPath, arrivedAt });
+    if (!record) return;
+    const finalPath = await moveInto(processingPath, this.folders.error(folder), name);
+    await writeErrorReports(
+      finalPath,
+      `invoice-gateway did not read ${name}\n\n${err.message}.\nWhat to do: drop the export itself as a plain file (no link).\n`,
+      { file: name, source: folder, rejected: [{ key: '', errors: [err.toJSON()] }] },
+    );
+    await this.ledger.finishFile(record.id, 'error', { finalPath, error: err.message });
+    this.log.warn('file not read: not a plain file of its own', { file: name, fileId: record.id, source: folder, error: err.message });
+    this.onFileDone?.(record, { state: 'error', issued: 0, held: 0, rejected: 0, finalPath });
   }
 
   /**

@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import { basename, dirname, extname } from 'node:path';
 import type { GatewayConfig } from '../config/load.js';
 import { GatewayError, RuleError } from '../errors.js';
@@ -26,12 +26,17 @@ export interface PrepareOptions {
   displayName?: string;
 }
 
+/** A link swapped in for the file is not followed (the claim checked the file itself: see openDropped). */
+// (fs.open takes numeric flags; @types/node types the stream option as a string only)
+const NO_LINKS = (constants.O_RDONLY | constants.O_NOFOLLOW) as unknown as string;
+
 /** The documents inside a file: the file itself, or each attachment of an e-mail. */
 async function* documents(path: string, displayName: string): AsyncGenerator<{ input: ReaderInput | (() => ReaderInput); name: string; attachment?: string }> {
   if (extname(path).toLowerCase() === '.eml') {
-    for (const a of await readEmlAttachments(createReadStream(path), { file: displayName })) yield { input: a.content, name: a.name, attachment: a.name };
+    for (const a of await readEmlAttachments(createReadStream(path, { flags: NO_LINKS }), { file: displayName }))
+      yield { input: a.content, name: a.name, attachment: a.name };
   } else {
-    yield { input: () => createReadStream(path), name: path };
+    yield { input: () => createReadStream(path, { flags: NO_LINKS }), name: path };
   }
 }
 

@@ -4,7 +4,7 @@ import { actorOf, LOGIN_RATE_LIMIT, logIn, requireRole, type LoginThrottle } fro
 import { ActionError, type ConsoleService } from './console-service.js';
 import { deliveryFilter, deliveryIds, eventFilter, fileFilter, idParam, invoiceFilter, pageOf, type Query } from './filters.js';
 import { allows, ROLES, type Language, type Role, type UserStore } from './users.js';
-import { createReadStream } from 'node:fs';
+import { openDropped } from '../util/safe-open.js';
 
 /** What the API and the pages share: the operations, the users, the login throttle and the download role. */
 export interface ConsoleContext {
@@ -30,11 +30,15 @@ export function sendDocument(reply: FastifyReply, doc: { content: Buffer; fileNa
 /** Streams an original file as a download. */
 export async function sendOriginal(reply: FastifyReply, service: ConsoleService, id: number): Promise<FastifyReply> {
   const { path, name } = await service.originalOf(id);
+  // only a plain file of its own, never through a link (a link swapped into a folder must not serve a secret)
+  const handle = await openDropped(path, name).catch((err: unknown) => {
+    throw new ActionError(409, `file #${id} cannot be served: ${(err as Error).message}`);
+  });
   return reply
     .type('application/octet-stream')
     .header('content-disposition', `attachment; filename="${name.replace(/[^\w.-]/g, '_')}"`)
     .header('cache-control', 'private, no-store')
-    .send(createReadStream(path));
+    .send(handle.createReadStream());
 }
 
 /** The uploaded file of a multipart request (fields attached to the body). */
