@@ -242,6 +242,32 @@ describe('the process survives its environment', function () {
     await waitFor('first still works', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
   });
 
+  it('an emptied or lost ledger beside earlier work is refused at start (numbering would begin again); --new-ledger overrides', async () => {
+    const ws = workspace();
+    service = startService(ws);
+    writeFileSync(join(ws.inbox, 'members', 'contributie_a.csv'), membersCsv(2));
+    await waitFor('the file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
+    await stopService(service);
+    service = undefined;
+    const ledger = join(ws.data, 'ledger.sqlite');
+    writeFileSync(ledger, '');
+    rmSync(`${ledger}-wal`, { force: true });
+    rmSync(`${ledger}-shm`, { force: true });
+    const refused = cli(ws, 'run', '--quiet');
+    assert.equal(refused.status, 2, refused.stdout + refused.stderr);
+    assert.match(
+      refused.stderr,
+      /ledger .* is empty \(0 bytes\), but .*archive holds files processed before: starting would number invoices from the first number again/,
+    );
+    rmSync(ledger);
+    assert.match(cli(ws, 'run', '--quiet').stderr, /is missing, but/);
+    assert.equal(statSync(join(ws.data, 'archive')).isDirectory(), true, 'nothing was touched');
+    // told so on purpose: it starts
+    const fresh = spawn(process.execPath, [CLI, 'run', '--quiet', '--new-ledger', '--config', ws.config, '--mappings', ws.mappings], { stdio: 'ignore' });
+    service = fresh;
+    await waitForLedger(ws);
+  });
+
   it('a ledger with garbage written into it is refused at start, nothing numbered', () => {
     const ws = workspace();
     const run = () =>

@@ -67,7 +67,8 @@ program
   .description('run the service: watch the inbox folders, issue invoices, deliver them')
   .option('--demo', 'start from an empty data/demo folder with the inbox-sample files, outputs local only')
   .option('--quiet', 'no log lines on the console (the log file still gets them)')
-  .action(async (opts: { demo?: boolean; quiet?: boolean }) => {
+  .option('--new-ledger', 'start on a missing or empty ledger although the data folder shows earlier work (numbering starts again)')
+  .action(async (opts: { demo?: boolean; quiet?: boolean; newLedger?: boolean }) => {
     await action(() => runCommand({ ...program.opts(), ...opts }))();
     // a stop that left work for the next start may leave sockets or timers behind: the process ends here all the same
     process.exit(process.exitCode ?? 0);

@@ -110,7 +110,7 @@ async function ensureArtefacts(config: GatewayConfig, demo: boolean): Promise<vo
 }
 
 /** `invoice-gateway run`: the service; with --demo, on a fresh copy of inbox-sample with local outputs. */
-export async function runCommand(opts: CommonOptions & { demo?: boolean; quiet?: boolean }): Promise<number> {
+export async function runCommand(opts: CommonOptions & { demo?: boolean; quiet?: boolean; newLedger?: boolean }): Promise<number> {
   const loaded = loadCommandConfig(opts);
   const config: GatewayConfig = opts.demo ? demoConfig(loaded) : loaded;
   const s = config.service;
@@ -137,7 +137,7 @@ export async function runCommand(opts: CommonOptions & { demo?: boolean; quiet?:
     await ensureArtefacts(config, opts.demo === true);
     // the demo's admin, with a password nobody knows: the one-time link printed after the start signs in
     if (opts.demo && s.console) await new UserStore(s.console.usersFile).set('admin', { role: 'admin', password: randomPassword(), language: 'en' });
-    const service = await openWaiting(config, log, signals);
+    const service = await openWaiting(config, log, signals, opts.newLedger === true);
     if (!service) return 0;
     signals.service = service;
     try {
@@ -234,10 +234,10 @@ class StopSignals {
  * Opens the service; while a PostgreSQL ledger cannot be reached it waits and says so (a node
  * started before its database is not an error). Undefined when a signal stops the wait.
  */
-async function openWaiting(config: GatewayConfig, log: Logger, signals: StopSignals): Promise<GatewayService | undefined> {
+async function openWaiting(config: GatewayConfig, log: Logger, signals: StopSignals, newLedger: boolean): Promise<GatewayService | undefined> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const service = await GatewayService.open(config, log);
+      const service = await GatewayService.open(config, log, { newLedger });
       if (!signals.stopRequested) return service;
       // a stop asked for while the ledger was being opened is not lost
       await service.stop();

@@ -1,10 +1,10 @@
 import { copyFile, lstat, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { GatewayConfig } from '../config/load.js';
-import { errorMessage, failureKind, LeaseLostError, ReaderError } from '../errors.js';
+import { ConfigError, errorMessage, failureKind, LeaseLostError, ReaderError } from '../errors.js';
 import type { FileRecord, Ledger } from '../ledger/ledger.js';
 import { openLedger, type OpenLedger } from '../ledger/open.js';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, type Dirent } from 'node:fs';
 import { MailTemplates } from '../mail/compose.js';
 import { Transports } from '../transports/index.js';
 import { closeFormats, configureFormats } from '../formats/index.js';
@@ -43,6 +43,37 @@ class Limiter {
       this.waiting.shift()?.();
     }
   }
+}
+
+/**
+ * A ledger that is missing or empty while the data folder shows earlier work (archived, refused or
+ * duplicate files) was lost or emptied, not new: starting on it would number from 00001 again and
+ * issue numbers a customer and the accounting package already have. Refused unless told otherwise.
+ */
+function refuseLostLedger(ledgerFile: string, dataDir: string): void {
+  let size: number;
+  try {
+    size = statSync(ledgerFile).size;
+  } catch {
+    size = -1;
+  }
+  if (size > 0) return;
+  const earlier = ['archive', 'error', 'duplicates'].map((d) => join(dataDir, d)).find((dir) => holdsAFile(dir));
+  if (!earlier) return;
+  throw new ConfigError(
+    `the ledger ${ledgerFile} is ${size < 0 ? 'missing' : 'empty (0 bytes)'}, but ${earlier} holds files processed before: starting would number invoices from the first number again (duplicate numbers) and send again what was sent. Restore the ledger from its backup; if this really is a fresh start, move ${dataDir} aside or start once with --new-ledger`,
+    { file: ledgerFile },
+  );
+}
+
+function holdsAFile(dir: string): boolean {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return false;
+  }
+  return entries.some((e) => e.isFile() || (e.isDirectory() && holdsAFile(join(dir, e.name))));
 }
 
 /** A file is set aside after the process stopped this often while working on it (it may be what stops it). */
@@ -91,11 +122,12 @@ export class GatewayService {
   onFileDone?: (file: FileRecord, outcome: FileOutcome | 'duplicate') => void;
 
   /** Opens the configured ledger (SQLite with its process lock, or PostgreSQL) and builds the service on it. */
-  static async open(config: GatewayConfig, log: Logger, options: { deliver?: boolean } = {}): Promise<GatewayService> {
+  static async open(config: GatewayConfig, log: Logger, options: { deliver?: boolean; newLedger?: boolean } = {}): Promise<GatewayService> {
     const s = config.service;
     // the ledger holds whole invoices, the logs customer names: nothing the gateway creates is world-readable
     process.umask(s.umask);
     mkdirSync(s.dataDir, { recursive: true });
+    if (s.ledger.kind === 'sqlite' && !options.newLedger) refuseLostLedger(new Folders(s).ledgerFile(), s.dataDir);
     const opened = await openLedger(s.ledger, new Folders(s).ledgerFile(), 'service');
     try {
       // with several nodes on one share, every log line says which node wrote it
