@@ -1,7 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import { mkdirSync, cpSync, writeFileSync, readFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { EnvironmentError } from '../src/errors.js';
 import { SqliteLedger } from '../src/ledger/sqlite.js';
 import { DOCUMENT_TYPES, smlHostname } from '../src/peppol/identifiers.js';
 import { PeppolDirectory, SmpSignatureError, type PeppolSettings } from '../src/peppol/lookup.js';
@@ -91,6 +94,67 @@ describe('Peppol receiver lookup (SML over DNS, signed SMP metadata)', function 
     await assert.rejects(directory.lookup('0106:87654321', 'invoice'), /carries no XML signature/);
     await assert.rejects(directory.lookup('0106:11112222', 'invoice'), /Somebody Else\) was not issued by a trusted SMP CA/);
     await assert.rejects(directory.lookup('0106:33334444', 'invoice'), /answered HTTP 500 .*tried again/);
+  });
+
+  it('signed metadata of another participant or another document type is not used (the e-mail fallback applies)', async () => {
+    sml.register('0106:55550001', smp.url);
+    sml.register('0106:55550002', smp.url);
+    // a genuine, validly signed answer of someone else, replayed under this participant's address
+    smp.answer('0106:55550001', DOCUMENT_TYPES.invoice, { status: 200, body: signed('0106:12345678', DOCUMENT_TYPES.invoice) });
+    smp.answer('0106:55550002', DOCUMENT_TYPES.invoice, { status: 200, body: signed('0106:55550002', DOCUMENT_TYPES['credit-note']) });
+    const directory = new PeppolDirectory(settings);
+    const other = await directory.lookup('0106:55550001', 'invoice');
+    assert.equal(other.answer, 'not-supported');
+    assert.match(other.reason, /signed metadata of another participant \(.*0106:12345678\)/);
+    const otherDocument = await directory.lookup('0106:55550002', 'invoice');
+    assert.equal(otherDocument.answer, 'not-supported');
+    assert.match(otherDocument.reason, /another document type/);
+  });
+
+  it('an SMP over plain http (common on the network) is read; a huge or trickling answer is cut off as an environment problem', async () => {
+    let mode: 'good' | 'huge' | 'trickle' = 'good';
+    const trickles: NodeJS.Timeout[] = [];
+    const plain = createHttpServer((_req, res) => {
+      if (mode === 'good') return res.writeHead(200, { 'content-type': 'text/xml' }).end(signed('0106:66660001', DOCUMENT_TYPES.invoice));
+      res.writeHead(200, { 'content-type': 'text/xml' });
+      if (mode === 'huge') {
+        const chunk = Buffer.alloc(64 * 1024, 0x20);
+        const pump = (): void => {
+          while (res.write(chunk));
+          res.once('drain', pump);
+        };
+        res.on('error', () => undefined);
+        return pump();
+      }
+      // one byte every 200 ms: never silent long enough for a socket timeout
+      trickles.push(setInterval(() => res.write('<'), 200));
+    });
+    await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(plain.address() as AddressInfo).port}`;
+    sml.register('0106:66660001', base);
+    try {
+      const directory = new PeppolDirectory({ ...settings, timeoutMs: 1500 });
+      const found = await directory.lookup('0106:66660001', 'invoice');
+      assert.equal(found.answer, 'yes', found.reason);
+      mode = 'huge';
+      const before = process.memoryUsage().rss;
+      await assert.rejects(
+        new PeppolDirectory(settings).lookup('0106:66660001', 'invoice'),
+        (err: Error) => err instanceof EnvironmentError && /more than 2 MB/.test(err.message),
+      );
+      assert.ok(process.memoryUsage().rss - before < 200 * 1024 * 1024, 'memory stays bounded');
+      mode = 'trickle';
+      const started = Date.now();
+      await assert.rejects(
+        new PeppolDirectory({ ...settings, timeoutMs: 1500 }).lookup('0106:66660001', 'invoice'),
+        (err: Error) => err instanceof EnvironmentError && /did not answer in full within 1.5 s/.test(err.message),
+      );
+      assert.ok(Date.now() - started < 10_000, `gave up after ${Date.now() - started} ms`);
+    } finally {
+      for (const t of trickles) clearInterval(t);
+      plain.closeAllConnections();
+      await new Promise<void>((r) => plain.close(() => r()));
+    }
   });
 
   it('a DNS server that does not answer is an environment problem, not "not on Peppol"', async () => {

@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { request } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { EnvironmentError } from '../errors.js';
@@ -53,6 +54,9 @@ export interface LookupCache {
   cacheGet(key: string, now: number): Promise<string | undefined>;
   cachePut(key: string, value: string, expiresAt: number): Promise<void>;
 }
+
+/** Service metadata is a few kilobytes; a larger answer is not read further. */
+const MAX_SMP_ANSWER_BYTES = 2 * 1024 * 1024;
 
 /** The SMP answered, but its signature is missing, wrong or not trusted: nothing it says can be used. */
 export class SmpSignatureError extends EnvironmentError {}
@@ -142,9 +146,31 @@ export class PeppolDirectory {
       };
     if (status !== 200) throw new EnvironmentError(`the SMP ${smp} answered HTTP ${status} for ${participant.value}; it is tried again`);
     // the XML signature stack is loaded on the first lookup: commands that never look anything up do not pay for it
-    const { verifySmpSignature, endpointsOf } = await import('./smp.js');
-    const { verdict, signed } = verifySmpSignature(body, this.trusted, new Date(now));
+    const { verifySmpSignature, endpointsOf, subjectOf } = await import('./smp.js');
+    let checked: ReturnType<typeof verifySmpSignature>;
+    try {
+      checked = verifySmpSignature(body, this.trusted, new Date(now));
+    } catch (err) {
+      throw new SmpSignatureError(`the SMP ${smp} of ${participant.value} answered with something that is not service metadata: ${(err as Error).message}`);
+    }
+    const { verdict, signed } = checked;
     if (!verdict.ok || !signed) throw new SmpSignatureError(`the SMP ${smp} of ${participant.value}: ${verdict.ok ? 'no signed content' : verdict.detail}`);
+    // a valid signature over metadata of another participant or document type (replayed, or a wrong SMP) says nothing about this one
+    const subject = subjectOf(signed);
+    const sameParticipant =
+      subject.participant
+        ?.trim()
+        .toLowerCase()
+        .replace(/^iso6523-actorid-upis::/, '') === participant.value.toLowerCase();
+    const sameDocument = subject.documentType?.trim() === DOCUMENT_TYPES[document];
+    if (!sameParticipant || !sameDocument)
+      return {
+        ...base,
+        smp,
+        signature: verdict,
+        answer: 'not-supported',
+        reason: `the SMP ${smp} answered for ${participant.value} with signed metadata of ${sameParticipant ? 'another document type' : `another participant (${subject.participant ?? 'none'})`}; it is not used`,
+      };
     const day = new Date(now).toISOString();
     const endpoint = endpointsOf(signed).find(
       (e) =>
@@ -168,16 +194,37 @@ export class PeppolDirectory {
     };
   }
 
+  /**
+   * One SMP request, over https or plain http (both are in use on the network: the signature is what
+   * is trusted), with a deadline for the whole answer and a cap on its size.
+   */
   private get(url: string): Promise<{ status: number; body: string }> {
+    const host = new URL(url).host;
     return new Promise((resolve, reject) => {
-      const req = request(url, { ca: this.tlsCa, timeout: this.settings.timeoutMs }, (res) => {
+      const fail = (why: string): void => {
+        clearTimeout(deadline);
+        req.destroy();
+        reject(new EnvironmentError(`the SMP at ${host} ${why}; it is tried again`));
+      };
+      const send = url.startsWith('http:') ? httpRequest : request;
+      const req = send(url, { ...(url.startsWith('https:') ? { ca: this.tlsCa } : {}), timeout: this.settings.timeoutMs }, (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf-8') }));
-        res.on('error', reject);
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_SMP_ANSWER_BYTES) fail(`sent more than ${MAX_SMP_ANSWER_BYTES / 1024 / 1024} MB of metadata (service metadata is a few kB)`);
+          else chunks.push(c);
+        });
+        res.on('end', () => {
+          clearTimeout(deadline);
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf-8') });
+        });
+        res.on('error', (err) => fail(`broke off its answer: ${err.message}`));
       });
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.settings.timeoutMs} ms`)));
-      req.on('error', (err) => reject(new EnvironmentError(`the SMP at ${new URL(url).host} cannot be reached: ${err.message}; it is tried again`)));
+      // the socket timeout only notices silence: a server that sends one byte a second needs a deadline for the whole answer
+      const deadline = setTimeout(() => fail(`did not answer in full within ${this.settings.timeoutMs / 1000} s`), this.settings.timeoutMs);
+      req.on('timeout', () => fail(`did not answer within ${this.settings.timeoutMs / 1000} s`));
+      req.on('error', (err) => fail(`cannot be reached: ${err.message}`));
       req.end();
     });
   }

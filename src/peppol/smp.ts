@@ -76,6 +76,14 @@ export function verifySmpSignature(xml: string, trusted: X509Certificate[], now 
 }
 
 /** The endpoints in (signed) service metadata, by process and transport profile. */
+/** Whom and what signed metadata is about: its ServiceInformation's participant and document type. */
+export function subjectOf(xml: string): { participant?: string; documentType?: string } {
+  const doc = parse(xml);
+  const info = (select('//smp:ServiceInformation', doc) as Node[])[0];
+  if (!info) return {};
+  return { participant: text(info, 'ids:ParticipantIdentifier'), documentType: text(info, 'ids:DocumentIdentifier') };
+}
+
 export function endpointsOf(xml: string): SmpEndpoint[] {
   const doc = parse(xml);
   const out: SmpEndpoint[] = [];
