@@ -19,6 +19,7 @@ import {
 } from 'node:fs';
 import { openDropped, UnsafeFileError } from '../src/util/safe-open.js';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { CLI, tempDir } from './helpers/paths.js';
 import { filesIn, membersCsv, query, startService, stopService, todayNl, waitFor, waitForLedger, workspace, type Workspace } from './helpers/service.js';
 
@@ -240,6 +241,35 @@ describe('the process survives its environment', function () {
     assert.doesNotMatch(none.stderr, /\n\s+at /);
     writeFileSync(join(ws.inbox, 'members', 'contributie_l.csv'), membersCsv(1));
     await waitFor('first still works', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
+  });
+
+  it('a writer that pauses longer than stableFor with its file open: nothing is taken half-written, every order is invoiced whole', async () => {
+    const ws = workspace(
+      {},
+      {
+        defaults: { paymentTermsDays: 30, routes: [{ format: 'json', transport: 'folder', target: 'out' }] },
+        unknownCustomers: 'default',
+        customers: { '10001': { party: { name: 'Bakkerij Jansen B.V.', address: { line1: 'Dorpsstraat 1', city: 'Utrecht', postalCode: '3511 AA', country: 'NL' } } } },
+      },
+    );
+    service = startService(ws);
+    await waitForLedger(ws);
+    const header = 'Ordernr;Orderdatum;Debiteur;Referentie klant;Regel;Artikel;Omschrijving;Aantal;Eenheid;Prijs excl.;Korting %;BTW %\n';
+    const line = (order: number, n: number) => `${order};${todayNl()};10001;PO-${order};${n};ART-${n};Artikel ${n};1;st;10,00;;21\n`;
+    const path = join(ws.inbox, 'access', 'orders_pause.csv');
+    const fd = openSync(path, 'w');
+    writeSync(fd, header + line(7001, 1));
+    // the writer pauses ten times as long as stableFor, the file still open
+    await new Promise((r) => setTimeout(r, 3_000));
+    writeSync(fd, line(7001, 2) + line(7002, 1) + line(7003, 1));
+    closeSync(fd);
+    await waitFor('the file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state IN ('done', 'partial', 'error')") === 1, 30_000);
+    assert.equal(count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'"), 1);
+    assert.equal(count(ws, "SELECT COUNT(*) n FROM invoices WHERE number IS NOT NULL"), 3, 'all three orders invoiced');
+    const archived = filesIn(join(ws.data, 'archive'), (n) => n === 'orders_pause.csv')[0]!;
+    const receipt = JSON.parse(readFileSync(`${archived}.receipt.json`, 'utf-8')) as { sha256: string; invoices: { payable: string }[] };
+    assert.equal(receipt.sha256, createHash('sha256').update(readFileSync(archived)).digest('hex'), 'the receipt names the content archived');
+    assert.equal(receipt.invoices[0]!.payable, '24.20', 'order 7001 with both its lines');
   });
 
   it('an emptied or lost ledger beside earlier work is refused at start (numbering would begin again); --new-ledger overrides', async () => {

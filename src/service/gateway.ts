@@ -12,7 +12,7 @@ import { UblGate } from '../validation/gate.js';
 import { Folders, freeName, hashFile, moveInto, sidecar, writeBeside, writeErrorReports } from './folders.js';
 import type { Logger } from './log.js';
 import { Outbox } from './outbox.js';
-import { FileProcessor, type FileOutcome } from './process-file.js';
+import { FileProcessor, FileStillWrittenError, type FileOutcome } from './process-file.js';
 import { Scheduler } from './scheduler.js';
 import { Issuer } from './issuing.js';
 import { checkRuntime } from '../config/check-runtime.js';
@@ -539,6 +539,17 @@ export class GatewayService {
     } catch (err) {
       if (err instanceof LeaseLostError) {
         log.warn('another node took this file over; this node leaves it', { error: err.message });
+        return;
+      }
+      if (err instanceof FileStillWrittenError && !this.stopping) {
+        // its writer paused longer than stableFor: nothing was numbered; looked at again once it has been still that long
+        log.warn('file is still being written: nothing numbered yet; taken up again once it stays unchanged', { error: err.message });
+        await this.ledger.forgetAttempt(file.id).catch(() => undefined);
+        this.waitingFiles.add(file.id);
+        this.later(async () => {
+          this.waitingFiles.delete(file.id);
+          await this.processActive(file, folder);
+        }, Math.max(1_000, this.config.service.watch.stableForMs));
         return;
       }
       if (this.stopping) {

@@ -1,11 +1,13 @@
-import { basename } from 'node:path';
+import { lstat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { filesOpenForWriting } from '../util/writers.js';
 import type { GatewayConfig, ServiceSettings } from '../config/load.js';
 import { failureKind, GatewayError, InternalError, MappingError } from '../errors.js';
 import type { FileRecord, IssueRequest, IssueResult, Ledger } from '../ledger/ledger.js';
 import { businessKeyOf, orderKeyOf } from '../ledger/keys.js';
 import type { CalculatedInvoice } from '../model/invoice.js';
 import { errorReportJson, renderErrorReport, type RejectedItem } from '../report/error-report.js';
-import { Folders, freeReportBase, moveInto, sidecar, writeBeside, writeErrorReports } from './folders.js';
+import { Folders, freeReportBase, hashFile, moveInto, sidecar, writeBeside, writeErrorReports } from './folders.js';
 import type { Issuer } from './issuing.js';
 import type { Logger } from './log.js';
 import { prepareFile, type PreparedInvoice } from './prepare.js';
@@ -47,8 +49,30 @@ export interface FileOutcome {
   reportPath?: string;
 }
 
+/** What a file looked like when it was read. */
+interface Fingerprint {
+  size: number;
+  mtimeMs: number;
+  /** SHA-256 of its content */
+  hash: string;
+}
+
+async function changedSince(path: string, seen: Fingerprint): Promise<boolean> {
+  const info = await lstat(path);
+  return info.size !== seen.size || info.mtimeMs !== seen.mtimeMs;
+}
+
+/**
+ * The file grew or changed after it was taken: its writer paused longer than stableFor. Nothing
+ * of it is numbered; it is taken up again once it has stayed still (not the sender's fault, not
+ * the environment's: the intake goes on).
+ */
+export class FileStillWrittenError extends GatewayError {}
+
 /** Takes a claimed file through check, numbering and storage, then archives it or files it as an error. */
 export class FileProcessor {
+  /** files found still being written, as they were then: taken once they stay so */
+  private readonly lastSeen = new Map<number, Fingerprint>();
   /** files moved to archive/ or error/ whose finish the ledger could not record yet */
   private readonly unrecorded = new Map<number, { write: () => Promise<void>; outcome: FileOutcome }>();
   constructor(
@@ -80,6 +104,30 @@ export class FileProcessor {
     return this.unrecorded.has(fileId);
   }
 
+  /**
+   * The file as it is about to be read: unchanged since its claim, or, when it changed after the
+   * claim, unchanged since the last look and not held open by a writer. Otherwise it is still being
+   * written: a FileStillWrittenError, and the caller takes it up again later.
+   */
+  private async stillSince(file: FileRecord): Promise<Fingerprint> {
+    const info = await lstat(file.processingPath);
+    const now: Fingerprint = { size: info.size, mtimeMs: info.mtimeMs, hash: file.contentHash };
+    const last = this.lastSeen.get(file.id);
+    const writtenAfterClaim = info.mtimeMs > Date.parse(file.claimedAt);
+    if (!writtenAfterClaim && !last) return now;
+    if ((await filesOpenForWriting([dirname(file.processingPath)])).has(file.processingPath)) throw this.stillGrowing(file, now);
+    if (writtenAfterClaim && (!last || last.size !== now.size || last.mtimeMs !== now.mtimeMs)) throw this.stillGrowing(file, now);
+    this.lastSeen.delete(file.id);
+    return { ...now, hash: await hashFile(file.processingPath) };
+  }
+
+  private stillGrowing(file: FileRecord, seen: Fingerprint): FileStillWrittenError {
+    this.lastSeen.set(file.id, seen);
+    return new FileStillWrittenError(`${file.name} is still being written (it changed after it was taken, or a program holds it open for writing)`, {
+      file: file.name,
+    });
+  }
+
   /** Processes (or resumes) a claimed file in processing/. */
   async process(file: FileRecord, folder: string): Promise<FileOutcome> {
     const done = this.unrecorded.get(file.id);
@@ -89,6 +137,7 @@ export class FileProcessor {
       return done.outcome;
     }
     const log = this.log.child({ file: file.name, fileId: file.id, source: folder });
+    const seen = await this.stillSince(file);
     const rejected: RejectedItem[] = [];
     let rejectedCount = 0;
     const reject = (item: RejectedItem): void => {
@@ -123,6 +172,9 @@ export class FileProcessor {
       const policy = okCount > 0 ? `onRejectedInvoice is hold-file: none of the ${okCount} good invoice(s) in this file was issued either.` : undefined;
       return this.fail(file, folder, rejected, okCount, rejectedCount, policy);
     }
+
+    // nothing is numbered from a file that changed while it was read: it is still being written
+    if (await changedSince(file.processingPath, seen)) throw this.stillGrowing(file, seen);
 
     // Pass 2: number and store, in batches; a resumed file skips what it stored before the crash.
     const receipt: ReceiptInvoice[] = [];
@@ -173,6 +225,14 @@ export class FileProcessor {
     }
     await flush();
 
+    // a writer that came back after its file was numbered: what it added is not lost without a word
+    const grownTo = (await changedSince(file.processingPath, seen)) ? await lstat(file.processingPath).then((i) => i.size) : undefined;
+    if (grownTo !== undefined) {
+      rejectedCount++;
+      const message = `the file changed while it was processed (${seen.size} bytes when it was read, ${grownTo} bytes now): the invoices listed as issued come from the first ${seen.size} bytes; drop the complete file again and only what is not issued yet is issued (the others are recognised as issued before)`;
+      rejected.push({ key: '', errors: [new MappingError(message, { file: file.name })] });
+      log.error('file changed while it was processed; what was added is reported, not issued', { readBytes: seen.size, nowBytes: grownTo });
+    }
     const state = rejectedCount > 0 ? 'partial' : 'done';
     const finalPath = await moveInto(file.processingPath, this.folders.archive(folder), file.name);
     await writeBeside(
@@ -181,7 +241,7 @@ export class FileProcessor {
         {
           file: file.name,
           source: folder,
-          sha256: file.contentHash,
+          sha256: seen.hash,
           claimedAt: file.claimedAt,
           finishedAt: new Date().toISOString(),
           issued,

@@ -3,6 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { ServiceSettings } from '../config/load.js';
 import type { Logger } from './log.js';
+import { filesOpenForWriting } from '../util/writers.js';
 
 /** Above this many files waiting, the watcher scans instead of following events (see adjustForBurst). */
 const BURST_FILES = 200;
@@ -154,6 +155,12 @@ export class InboxWatcher {
       await this.adjustForBurst();
       const now = Date.now();
       const w = this.settings.watch;
+      // looked up once per round, and only when some file has been still long enough to be taken
+      let writing: Set<string> | undefined;
+      const stillWritten = async (path: string): Promise<boolean> => {
+        writing ??= await filesOpenForWriting([...this.folderByDir.keys()]);
+        return writing.has(path);
+      };
       for (const [path, t] of this.tracked) {
         let info;
         try {
@@ -187,6 +194,11 @@ export class InboxWatcher {
         }
         if (now - t.stableSince < w.stableForMs) continue;
         if (info.size === 0 && now - t.firstSeen < w.emptyFileTimeoutMs) continue;
+        if (await stillWritten(path)) {
+          // a writer that pauses with its file open is not done: the file waits for it
+          t.stableSince = now;
+          continue;
+        }
         this.tracked.delete(path);
         this.onReady({ path, folder: t.folder, size: info.size });
       }
