@@ -249,7 +249,9 @@ describe('the process survives its environment', function () {
       {
         defaults: { paymentTermsDays: 30, routes: [{ format: 'json', transport: 'folder', target: 'out' }] },
         unknownCustomers: 'default',
-        customers: { '10001': { party: { name: 'Bakkerij Jansen B.V.', address: { line1: 'Dorpsstraat 1', city: 'Utrecht', postalCode: '3511 AA', country: 'NL' } } } },
+        customers: {
+          '10001': { party: { name: 'Bakkerij Jansen B.V.', address: { line1: 'Dorpsstraat 1', city: 'Utrecht', postalCode: '3511 AA', country: 'NL' } } },
+        },
       },
     );
     service = startService(ws);
@@ -265,7 +267,7 @@ describe('the process survives its environment', function () {
     closeSync(fd);
     await waitFor('the file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state IN ('done', 'partial', 'error')") === 1, 30_000);
     assert.equal(count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'"), 1);
-    assert.equal(count(ws, "SELECT COUNT(*) n FROM invoices WHERE number IS NOT NULL"), 3, 'all three orders invoiced');
+    assert.equal(count(ws, 'SELECT COUNT(*) n FROM invoices WHERE number IS NOT NULL'), 3, 'all three orders invoiced');
     const archived = filesIn(join(ws.data, 'archive'), (n) => n === 'orders_pause.csv')[0]!;
     const receipt = JSON.parse(readFileSync(`${archived}.receipt.json`, 'utf-8')) as { sha256: string; invoices: { payable: string }[] };
     assert.equal(receipt.sha256, createHash('sha256').update(readFileSync(archived)).digest('hex'), 'the receipt names the content archived');
@@ -418,14 +420,19 @@ describe('the process survives its environment', function () {
     assert.equal(entries, 400, `each invoice in exactly one batch file (${files.length} file(s))`);
   });
 
-  it('the ledger and the log are not world-readable (umask 027 by default)', async () => {
+  it('nothing the gateway keeps is world-readable (umask 027 by default): data/, its logs, the ledger, archived originals', async () => {
     const ws = workspace();
+    const logs = join(ws.data, 'logs');
+    const gateway = join(ws.config, 'gateway.yaml');
+    writeFileSync(gateway, readFileSync(gateway, 'utf-8').replace(/file: .*gateway\.log/, `file: ${join(logs, 'gateway.log')}`));
     service = startService(ws);
-    writeFileSync(join(ws.inbox, 'members', 'contributie_m.csv'), membersCsv(1));
+    // written by the exporting program as it pleases: world-readable
+    writeFileSync(join(ws.inbox, 'members', 'contributie_m.csv'), membersCsv(1), { mode: 0o644 });
     await waitFor('done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
-    for (const file of [join(ws.data, 'ledger.sqlite'), join(ws.data, 'gateway.log')]) {
+    const archived = filesIn(join(ws.data, 'archive'), (n) => n === 'contributie_m.csv')[0]!;
+    for (const file of [join(ws.data, 'ledger.sqlite'), join(logs, 'gateway.log'), archived])
       assert.equal((statSync(file).mode & 0o777).toString(8), '640', file);
-    }
+    for (const dir of [ws.data, logs]) assert.equal((statSync(dir).mode & 0o777).toString(8), '750', dir);
   });
 });
 

@@ -121,6 +121,8 @@ export async function runCommand(opts: CommonOptions & { demo?: boolean; quiet?:
       `demo: ${seeded} sample files copied into ${relative(process.cwd(), s.inbox) || s.inbox}; outputs appear in ${relative(process.cwd(), resolve(s.dataDir, 'out'))}, processed files in ${relative(process.cwd(), join(s.dataDir, 'archive'))}. Ctrl+C stops.\n`,
     );
   }
+  // before the log folder exists: nothing the gateway creates is world-readable, data/ and data/logs/ included
+  process.umask(s.umask);
   const log = createLogger({
     level: s.logging.level,
     file: s.logging.file,

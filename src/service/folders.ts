@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import type { ServiceSettings } from '../config/load.js';
 import { openDropped } from '../util/safe-open.js';
@@ -115,7 +115,18 @@ export async function moveInto(path: string, dir: string, name = basename(path))
     await copyFile(path, target);
     await unlink(path);
   }
+  // a rename keeps the mode the writer gave the file (often 0644): kept originals hold customer data,
+  // so they get the gateway's own mode (umask 027: 0640); a link (never read) is left as it is
+  const info = await lstat(target);
+  if (info.isFile()) await chmod(target, 0o666 & ~currentUmask()).catch(() => undefined);
   return target;
+}
+
+/** The process's umask, read without changing it for longer than this call. */
+function currentUmask(): number {
+  const mask = process.umask(0o022);
+  process.umask(mask);
+  return mask;
 }
 
 /** Writes a small text file next to another (receipts, reports), creating the folder. */

@@ -546,10 +546,13 @@ export class GatewayService {
         log.warn('file is still being written: nothing numbered yet; taken up again once it stays unchanged', { error: err.message });
         await this.ledger.forgetAttempt(file.id).catch(() => undefined);
         this.waitingFiles.add(file.id);
-        this.later(async () => {
-          this.waitingFiles.delete(file.id);
-          await this.processActive(file, folder);
-        }, Math.max(1_000, this.config.service.watch.stableForMs));
+        this.later(
+          async () => {
+            this.waitingFiles.delete(file.id);
+            await this.processActive(file, folder);
+          },
+          Math.max(1_000, this.config.service.watch.stableForMs),
+        );
         return;
       }
       if (this.stopping) {
