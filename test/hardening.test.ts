@@ -43,7 +43,11 @@ describe('no poison files, no silent loops', function () {
     const deep = `<?xml version="1.0"?><Facturen><Factuur nummer="1">${'<x>'.repeat(150)}${'</x>'.repeat(150)}</Factuur></Facturen>`;
     writeFileSync(join(ws.inbox, 'erp', 'facturen_deep.xml'), deep);
     await waitFor('file in error/', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'error'") === 1);
-    assert.match(readFileSync(join(ws.data, 'error', 'erp', 'facturen_deep.xml.error.txt'), 'utf-8'), /XML could not be read: Maximum nested tags exceeded/);
+    const report = readFileSync(join(ws.data, 'error', 'erp', 'facturen_deep.xml.error.txt'), 'utf-8');
+    assert.match(report, /XML could not be read: Maximum nested tags exceeded \(more than 100 elements inside each other at <x>\)/);
+    // the place: line 1, the column of the 99th <x>, the 101st element down (two wrapper elements come first)
+    const column = deep.indexOf('<x>') + 98 * 3 + 1;
+    assert.match(report, new RegExp(`line 1[:, ]+(column )?${column}\\b`), report);
     assert.deepEqual(filesIn(join(ws.inbox, '.processing')), []);
     assert.match(cli(ws, 'status').stdout, /files in error[^\n]*\n\s+#1 erp\/facturen_deep\.xml .*XML could not be read/);
   });

@@ -21,6 +21,25 @@ export interface XmlReaderOptions {
 
 const DEFAULT_MAX_BYTES = 100 * 1024 * 1024;
 
+/** Elements inside each other that the parser takes (invoices nest a dozen deep; more is an attack or a broken export). */
+const MAX_NESTED_TAGS = 100;
+
+/** Where the elements first nest deeper than `limit`: line and column (1-based) of that start tag, for the report. */
+export function tooDeepAt(text: string, limit: number): { line: number; column: number; name: string } | undefined {
+  let depth = 0;
+  const tags = /<(\/?)([A-Za-z_][\w.:-]*)[^>]*?(\/?)>|<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<\?[\s\S]*?\?>/g;
+  for (let m = tags.exec(text); m; m = tags.exec(text)) {
+    if (!m[2]) continue;
+    if (m[1]) depth--;
+    else if (!m[3] && ++depth > limit) {
+      const before = text.slice(0, m.index);
+      const line = before.split('\n').length;
+      return { line, column: m.index - before.lastIndexOf('\n'), name: m[2] };
+    }
+  }
+  return undefined;
+}
+
 /** Rejects DOCTYPE and ENTITY declarations: no external entities (XXE), no entity expansion (billion laughs). */
 export function rejectDoctype(text: string, ctx: ReadContext): void {
   const match = /<!(DOCTYPE|ENTITY)/i.exec(text);
@@ -70,13 +89,18 @@ export function parseXmlText(
     ignoreDeclaration: true,
     ignorePiTags: true,
     textNodeName: '#text',
+    maxNestedTags: MAX_NESTED_TAGS,
     isArray: options.arrays ? (_name, jpath) => options.arrays!(String(jpath)) : undefined,
   });
   try {
     return parser.parse(text) as Record<string, unknown>;
   } catch (err) {
     // the parser's own limits (nesting depth, entity expansion) throw plain errors: they are about this file
-    throw new ReaderError(`XML could not be read: ${(err as Error).message}`, { file: ctx.file, attachment: ctx.attachment });
+    const deep = /nested tags/i.test((err as Error).message) ? tooDeepAt(text, MAX_NESTED_TAGS) : undefined;
+    throw new ReaderError(
+      `XML could not be read: ${(err as Error).message}${deep ? ` (more than ${MAX_NESTED_TAGS} elements inside each other at <${deep.name}>)` : ''}`,
+      { file: ctx.file, attachment: ctx.attachment, ...(deep ? { line: deep.line, column: deep.column } : {}) },
+    );
   }
 }
 
