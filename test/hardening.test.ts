@@ -467,6 +467,16 @@ describe('security at the inbox and in the config', function () {
     assert.match(console, /contributie_\\x1b\[31mrood\\x07\.csv/);
   });
 
+  it('a file name that is not UTF-8 (a Windows code page on a Linux share) is renamed readable and processed, not ignored', async () => {
+    const ws = workspace();
+    service = startService(ws);
+    const raw = Buffer.concat([Buffer.from(`${join(ws.inbox, 'members')}/contributie_caf`), Buffer.from([0xe9]), Buffer.from('.csv')]);
+    writeFileSync(raw, membersCsv(1));
+    await waitFor('the file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
+    assert.equal(query(ws, 'SELECT name FROM files')[0]?.['name'], 'contributie_café.csv');
+    assert.match(readFileSync(join(ws.data, 'gateway.log'), 'utf-8'), /file name was not UTF-8: renamed, read as Windows-1252/);
+  });
+
   it('a symlink in the inbox is not read: reported once, left alone', async () => {
     const ws = workspace();
     service = startService(ws);

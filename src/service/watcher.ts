@@ -1,4 +1,5 @@
-import { lstat, readdir, stat } from 'node:fs/promises';
+import { lstat, readdir, rename, stat } from 'node:fs/promises';
+import iconv from 'iconv-lite';
 import { basename, dirname, join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { ServiceSettings } from '../config/load.js';
@@ -43,6 +44,8 @@ export class InboxWatcher {
   private readonly tracked = new Map<string, Tracked>();
   /** links, pipes and devices seen in the inbox: reported once, never read */
   private readonly refused = new Set<string>();
+  /** names that are not UTF-8 and could not be renamed: said once */
+  private readonly unrenamable = new Set<string>();
   private watcher?: FSWatcher;
   private timers: NodeJS.Timeout[] = [];
   private checking = false;
@@ -89,13 +92,49 @@ export class InboxWatcher {
   /** Lists every inbox folder (start-up scan and periodic rescan). */
   async rescan(): Promise<void> {
     for (const dir of this.folderByDir.keys()) {
-      let names: string[];
+      let names: Buffer[];
       try {
-        names = await readdir(dir);
+        names = await readdir(dir, { encoding: 'buffer' });
       } catch {
         continue;
       }
-      for (const name of names) this.track(join(dir, name));
+      for (const raw of names) {
+        const name = raw.toString('utf-8');
+        if (Buffer.from(name, 'utf-8').equals(raw)) this.track(join(dir, name));
+        else await this.renameToUtf8(dir, raw);
+      }
+    }
+  }
+
+  /**
+   * A name that is not UTF-8 (a Windows program writing its code page to a Linux share) cannot be
+   * opened by the name Node gives it: it is renamed once, read as Windows-1252, so the file goes on.
+   */
+  private async renameToUtf8(dir: string, raw: Buffer): Promise<void> {
+    const readable = iconv.decode(raw, 'win1252').replace(/[/\\]/g, '_');
+    const from = Buffer.concat([Buffer.from(`${dir}/`), raw]);
+    let to = join(dir, readable);
+    for (
+      let n = 2;
+      await lstat(to).then(
+        () => true,
+        () => false,
+      );
+      n++
+    )
+      to = join(dir, `${n}-${readable}`);
+    try {
+      await rename(from, to);
+      this.log.warn('file name was not UTF-8: renamed, read as Windows-1252', { file: basename(to), source: this.folderByDir.get(dir) });
+      this.track(to);
+    } catch (err) {
+      if (this.unrenamable.has(readable)) return;
+      this.unrenamable.add(readable);
+      this.log.error('a file whose name is not UTF-8 cannot be renamed; it waits in the inbox', {
+        file: readable,
+        source: this.folderByDir.get(dir),
+        error: (err as Error).message,
+      });
     }
   }
 
