@@ -52,6 +52,17 @@ describe('no poison files, no silent loops', function () {
     assert.match(cli(ws, 'status').stdout, /files in error[^\n]*\n\s+#1 erp\/facturen_deep\.xml .*XML could not be read/);
   });
 
+  it('a junk file of thousands of rejected rows: its report counts them all, the log holds the first hundred and one line for the rest', async () => {
+    const ws = workspace();
+    service = startService(ws);
+    writeFileSync(join(ws.inbox, 'members', 'contributie_junk.csv'), membersCsv(3000).replace(/;215,00;/g, ';twee vijftien;'));
+    await waitFor('the file in error/', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'error'") === 1, 60_000);
+    const log = readFileSync(join(ws.data, 'gateway.log'), 'utf-8');
+    assert.equal(log.split('\n').filter((l) => l.includes('"message":"invoice rejected"')).length, 100);
+    assert.match(log, /more invoices rejected than are logged one by one[^\n]*"notLogged":2900/);
+    assert.match(readFileSync(join(ws.data, 'error', 'members', 'contributie_junk.csv.error.txt'), 'utf-8'), /rejected: 3000/);
+  });
+
   it('an unexpected failure while processing a file: tried once more, then set aside in error/ with the stack, never looping', async () => {
     const ws = workspace();
     service = startService(ws);

@@ -19,6 +19,8 @@ const KEEP_IN_MEMORY = 2000;
 const ISSUE_BATCH = 250;
 /** Rejected invoices listed in full in a report (the count is always exact). */
 const REPORT_LIMIT = 1000;
+/** Rejected invoices of one file logged one by one; the rest are summed up in one line. */
+const LOG_REJECTED_LIMIT = 100;
 
 /** The number format for an invoice: the seller's series for its kind, else the default. */
 export function numberFormatFor(invoice: CalculatedInvoice, settings: ServiceSettings): string {
@@ -143,7 +145,9 @@ export class FileProcessor {
     const reject = (item: RejectedItem): void => {
       rejectedCount++;
       if (rejected.length < REPORT_LIMIT) rejected.push(item);
-      log.warn('invoice rejected', { key: item.key, errors: item.errors.map((e) => e.describe()) });
+      // a junk file of millions of "invoices" must not rotate the whole log away (nor queue gigabytes of lines):
+      // the first ones are logged, the rest counted in one line at the end; the report holds them
+      if (rejectedCount <= LOG_REJECTED_LIMIT) log.warn('invoice rejected', { key: item.key, errors: item.errors.map((e) => e.describe()) });
     };
 
     // Pass 1: check the whole file before anything is numbered.
@@ -165,6 +169,11 @@ export class FileProcessor {
       log.error('file rejected', { error: err.describe() });
       return this.fail(file, folder, [{ key: '', errors: [err] }], 0);
     }
+    if (rejectedCount > LOG_REJECTED_LIMIT)
+      log.warn('more invoices rejected than are logged one by one; the error report counts them all', {
+        rejected: rejectedCount,
+        notLogged: rejectedCount - LOG_REJECTED_LIMIT,
+      });
     if (okCount === 0 && rejectedCount === 0) {
       return this.fail(file, folder, [{ key: '', errors: [new MappingError('the file holds no invoices', { file: file.name })] }], 0);
     }
