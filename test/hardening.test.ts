@@ -20,7 +20,7 @@ import {
 import { openDropped, UnsafeFileError } from '../src/util/safe-open.js';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { CLI, tempDir } from './helpers/paths.js';
+import { CLI, ROOT, tempDir } from './helpers/paths.js';
 import { filesIn, membersCsv, query, startService, stopService, todayNl, waitFor, waitForLedger, workspace, type Workspace } from './helpers/service.js';
 
 const count = (ws: Workspace, sql: string, ...p: unknown[]) => Number(Object.values(query(ws, sql, ...p)[0] ?? { n: 0 })[0]);
@@ -362,13 +362,14 @@ describe('the process survives its environment', function () {
       await waitFor('first file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
       const filler = join(ws.data, 'filler');
       const fd = openSync(filler, 'w');
-      try {
-        for (;;) writeSync(fd, Buffer.alloc(256 * 1024));
-      } catch {
-        // ENOSPC: the disk is full
-      } finally {
-        closeSync(fd);
-      }
+      // to the last byte: not even a log line fits
+      for (const chunk of [256 * 1024, 4096, 1])
+        try {
+          for (;;) writeSync(fd, Buffer.alloc(chunk));
+        } catch {
+          // ENOSPC: full at this chunk size
+        }
+      closeSync(fd);
       writeFileSync(join(ws.inbox, 'members', 'contributie_2.csv'), membersCsv(20, 6001));
       await waitFor('the gateway says it waits for the environment', () => /environment failed|sending paused|log file cannot be written/.test(stderr), 60_000);
       assert.equal(child.exitCode, null, 'still running');
@@ -389,6 +390,84 @@ describe('the process survives its environment', function () {
         Array.from({ length: 40 }, (_, i) => `LID2027-${String(i + 1).padStart(4, '0')}`),
         'each invoice once, no gap',
       );
+      assert.equal(await stopService(child), 0);
+      child = undefined;
+    } finally {
+      if (child) await stopService(child, 'SIGKILL');
+      spawnSync('umount', ['-l', ws.data]);
+    }
+  });
+
+  it('the log file on a full disk: the console goes on, the file resumes on a line of its own once there is space', async function () {
+    const dir = tempDir('igw-logdisk-');
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir]).status !== 0) this.skip();
+    try {
+      const script = `
+        import { createLogger } from ${JSON.stringify(join(ROOT, 'dist', 'src', 'service', 'log.js'))};
+        import { openSync, writeSync, closeSync, rmSync } from 'node:fs';
+        const log = createLogger({ file: ${JSON.stringify(join(dir, 'logs', 'gateway.log'))}, console: true });
+        log.info('before');
+        const fd = openSync(${JSON.stringify(join(dir, 'filler'))}, 'w');
+        for (const n of [65536, 1]) try { for (;;) writeSync(fd, Buffer.alloc(n)); } catch {}
+        closeSync(fd);
+        for (let i = 0; i < 40; i++) { log.info('while full ' + i + ' ' + 'x'.repeat(300)); await new Promise((r) => setTimeout(r, 10)); }
+        rmSync(${JSON.stringify(join(dir, 'filler'))});
+        for (let i = 0; i < 30; i++) { log.info('after ' + i); await new Promise((r) => setTimeout(r, 250)); }
+      `;
+      const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf-8', timeout: 60_000 });
+      assert.match(run.stderr, /the log file .* cannot be written \(ENOSPC.*tries it again every 5 s/);
+      assert.match(run.stdout, /info {2}after 29/, 'the console never went silent');
+      const lines = readFileSync(join(dir, 'logs', 'gateway.log'), 'utf-8')
+        .split('\n')
+        .filter(Boolean);
+      const resumed = lines.findIndex((l) => l.includes('log file writable again'));
+      assert.ok(resumed > 0, 'the file resumed');
+      for (const line of lines.slice(resumed)) JSON.parse(line);
+      assert.ok(lines.some((l) => l.includes('"message":"after 29"')));
+    } finally {
+      spawnSync('umount', ['-l', dir]);
+    }
+  });
+
+  it('a full disk at the start: the gateway waits and says so; a duplicate that waited for space reopens the intake', async function () {
+    const ws = workspace();
+    mkdirSync(ws.data, { recursive: true });
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', ws.data]);
+    if (mounted.status !== 0) this.skip();
+    let child: ChildProcess | undefined;
+    const fill = (): string => {
+      const filler = join(ws.data, `filler-${Date.now()}`);
+      const fd = openSync(filler, 'w');
+      try {
+        for (;;) writeSync(fd, Buffer.alloc(64 * 1024));
+      } catch {
+        // ENOSPC
+      } finally {
+        closeSync(fd);
+      }
+      return filler;
+    };
+    try {
+      // a first run leaves a file done, then the disk fills up while the gateway is stopped
+      child = startService(ws);
+      writeFileSync(join(ws.inbox, 'members', 'contributie_1.csv'), membersCsv(3, 5001));
+      await waitFor('first file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
+      await stopService(child);
+      let filler = fill();
+      child = spawn(process.execPath, [CLI, 'run', '--config', ws.config, '--mappings', ws.mappings], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      // the same content again, dropped while the disk is full
+      writeFileSync(join(ws.inbox, 'members', 'contributie_1-again.csv'), membersCsv(3, 5001));
+      await waitFor('the gateway waiting for the disk, or for the duplicate', () => /waiting for it|environment failed/.test(stderr), 60_000);
+      assert.equal(child.exitCode, null, `still running: ${stderr}`);
+      assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
+      rmSync(filler);
+      await waitFor('the duplicate set aside', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'duplicate'") === 1, 60_000);
+      // the intake is open again: a new file goes through
+      writeFileSync(join(ws.inbox, 'members', 'contributie_2.csv'), membersCsv(3, 6001));
+      await waitFor('the new file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 2, 60_000);
+      filler = '';
       assert.equal(await stopService(child), 0);
       child = undefined;
     } finally {

@@ -139,16 +139,8 @@ export async function runCommand(opts: CommonOptions & { demo?: boolean; quiet?:
     await ensureArtefacts(config, opts.demo === true);
     // the demo's admin, with a password nobody knows: the one-time link printed after the start signs in
     if (opts.demo && s.console) await new UserStore(s.console.usersFile).set('admin', { role: 'admin', password: randomPassword(), language: 'en' });
-    const service = await openWaiting(config, log, signals, opts.newLedger === true);
+    const service = await startWaiting(config, log, signals, opts.newLedger === true);
     if (!service) return 0;
-    signals.service = service;
-    try {
-      await service.start();
-    } catch (err) {
-      // worker threads and the ledger would keep the process alive: close them, then report
-      await service.stop().catch(() => undefined);
-      throw err;
-    }
     if (signals.requested) return await signals.stopped();
     // for people reading the console; JSON lines (under a service manager) stay JSON only
     if (!opts.quiet && consoleFormat() === 'text') process.stdout.write(startupSummary(service));
@@ -233,20 +225,35 @@ class StopSignals {
 }
 
 /**
- * Opens the service; while a PostgreSQL ledger cannot be reached it waits and says so (a node
- * started before its database is not an error). Undefined when a signal stops the wait.
+ * Opens and starts the service. While the environment does not allow it (a PostgreSQL ledger out of
+ * reach, a full disk under the SQLite ledger) it waits and says so, once: a node started before its
+ * database, or on a full disk, is not an error. Undefined when a signal stops the wait.
  */
-async function openWaiting(config: GatewayConfig, log: Logger, signals: StopSignals, newLedger: boolean): Promise<GatewayService | undefined> {
+async function startWaiting(config: GatewayConfig, log: Logger, signals: StopSignals, newLedger: boolean): Promise<GatewayService | undefined> {
   for (let attempt = 1; ; attempt++) {
+    let service: GatewayService | undefined;
     try {
-      const service = await GatewayService.open(config, log, { newLedger });
-      if (!signals.stopRequested) return service;
-      // a stop asked for while the ledger was being opened is not lost
-      await service.stop();
-      return undefined;
+      service = await GatewayService.open(config, log, { newLedger });
+      if (signals.stopRequested) {
+        // a stop asked for while the ledger was being opened is not lost
+        await service.stop();
+        return undefined;
+      }
+      signals.service = service;
+      await service.start();
+      return service;
     } catch (err) {
-      if (config.service.ledger.kind !== 'postgres' || failureKind(err) !== 'environment') throw err;
-      if (attempt === 1) log.error('the ledger cannot be reached; waiting for it (nothing is taken from the inbox meanwhile)', { error: errorMessage(err) });
+      // worker threads and the ledger would keep the process alive: close them first
+      signals.service = undefined;
+      await service?.stop().catch(() => undefined);
+      if (failureKind(err) !== 'environment') throw err;
+      if (attempt === 1)
+        log.error(
+          config.service.ledger.kind === 'postgres'
+            ? 'the ledger cannot be reached; waiting for it (nothing is taken from the inbox meanwhile)'
+            : 'the gateway cannot start: its data folder cannot be written (is the disk full?); waiting for it (nothing is taken from the inbox meanwhile)',
+          { error: errorMessage(err) },
+        );
     }
     for (let waited = 0; waited < 5000 && !signals.stopRequested; waited += 100) await new Promise((r) => setTimeout(r, 100));
     if (signals.stopRequested) return undefined;

@@ -465,6 +465,8 @@ export class GatewayService {
         );
         await this.ledger.finishFile(record.id, 'duplicate', { finalPath, error: `same content as file #${earlier.id}` });
         this.log.warn('duplicate file skipped', { file: name, fileId: record.id, source: folder, sameAs: earlier.id });
+        // it went through: if it was what waited for the disk, the intake opens again
+        this.resumeIntake();
         this.onFileDone?.(record, 'duplicate');
         return;
       }
@@ -478,6 +480,7 @@ export class GatewayService {
         );
         await this.ledger.finishFile(record.id, 'error', { finalPath, error: message });
         this.log.warn('empty file moved to error/', { file: name, fileId: record.id, source: folder });
+        this.resumeIntake();
         this.onFileDone?.(record, { state: 'error', issued: 0, held: 0, rejected: 0, finalPath });
         return;
       }

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { LogFileTransport } from './log-file.js';
 import { dirname } from 'node:path';
 import winston from 'winston';
 
@@ -74,11 +75,7 @@ export function createLogger(options: { level?: string; file?: string; maxSizeMb
   if (options.file) {
     mkdirSync(dirname(options.file), { recursive: true });
     transports.push(
-      new winston.transports.File({
-        filename: options.file,
-        maxsize: (options.maxSizeMb ?? 20) * 1024 * 1024,
-        maxFiles: options.maxFiles ?? 10,
-        tailable: true,
+      new LogFileTransport(options.file, (options.maxSizeMb ?? 20) * 1024 * 1024, options.maxFiles ?? 10, {
         format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
       }),
     );
@@ -103,11 +100,5 @@ export function createLogger(options: { level?: string; file?: string; maxSizeMb
   }
   if (!transports.length) transports.push(new winston.transports.Console({ silent: true }));
   const logger = winston.createLogger({ level: options.level ?? 'info', transports, exitOnError: false });
-  // a log file that cannot be written (disk full) must not stop the service: say so once on stderr
-  let reported = false;
-  logger.on('error', (err: Error) => {
-    if (!reported) process.stderr.write(`invoice-gateway: the log file cannot be written (${err.message}); the service goes on\n`);
-    reported = true;
-  });
   return logger;
 }
