@@ -232,9 +232,11 @@ export interface InvoiceBook {
 export interface DeliveryQueue {
   /**
    * Deliveries due at `now` (and those whose lease expired), leased to this node in state sending;
-   * none for the busy targets (see targetKey). Two nodes never get the same delivery.
+   * none for the busy targets (see targetKey). Two nodes never get the same delivery. A failed
+   * delivery due after `staleAfter` is due now too: no retry waits that long, so it was timed by a
+   * clock that has since been set back.
    */
-  claimDueDeliveries(now: number, limit: number, busyTargets?: string[]): Promise<DeliveryRecord[]>;
+  claimDueDeliveries(now: number, limit: number, busyTargets?: string[], staleAfter?: number): Promise<DeliveryRecord[]>;
   markSent(id: number, result: string, progress?: DeliveryProgress): Promise<void>;
   /** What became of a sent delivery later (an access point's delivery evidence); its state stays sent. */
   amendResult(id: number, result: string, progress?: DeliveryProgress): Promise<void>;

@@ -601,17 +601,17 @@ export class PostgresLedger implements Ledger {
     }));
   }
 
-  async claimDueDeliveries(now: number, limit: number, busyTargets: string[] = []): Promise<DeliveryRecord[]> {
+  async claimDueDeliveries(now: number, limit: number, busyTargets: string[] = [], staleAfter = Number.MAX_SAFE_INTEGER): Promise<DeliveryRecord[]> {
     // SKIP LOCKED: a row another node is claiming right now is passed over, never waited for or taken twice
     const rows = await this.q(
       `WITH c AS (SELECT id FROM deliveries
-          WHERE ((state IN ('pending', 'failed') AND next_attempt_at <= $1) OR (state = 'sending' AND COALESCE(lease_until, 0) < $1))
+          WHERE ((state IN ('pending', 'failed') AND next_attempt_at <= $1) OR (state = 'failed' AND next_attempt_at > $7) OR (state = 'sending' AND COALESCE(lease_until, 0) < $1))
             AND format <> ALL($2::text[])
             AND (CASE WHEN transport = 'email' THEN 'email' ELSE transport || ':' || target END) <> ALL($3::text[])
           ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
       UPDATE deliveries d SET state = 'sending', attempts = d.attempts + 1, lease_owner = $5, lease_until = $6 FROM c WHERE d.id = c.id
       RETURNING d.*, (SELECT number FROM invoices i WHERE i.id = d.invoice_id) AS number`,
-      [now, BATCHED_FORMATS, busyTargets, limit, this.nodeId, this.leaseUntil()],
+      [now, BATCHED_FORMATS, busyTargets, limit, this.nodeId, this.leaseUntil(), staleAfter],
     );
     return rows.map(deliveryFromRow).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id);
   }

@@ -427,20 +427,20 @@ export class SqliteLedger implements Ledger {
     }));
   }
 
-  async claimDueDeliveries(now: number, limit: number, busyTargets: string[] = []): Promise<DeliveryRecord[]> {
+  async claimDueDeliveries(now: number, limit: number, busyTargets: string[] = [], staleAfter = Number.MAX_SAFE_INTEGER): Promise<DeliveryRecord[]> {
     // targets whose slots are full are skipped, so the deliveries behind them are not starved;
     // a delivery whose lease expired (its node died while sending) is due again
     const rows = this.db
       .prepare(
         `UPDATE deliveries SET state = 'sending', attempts = attempts + 1, lease_owner = ?, lease_until = ? WHERE id IN (
           SELECT d.id FROM deliveries d
-          WHERE ((d.state IN ('pending', 'failed') AND d.next_attempt_at <= ?) OR (d.state = 'sending' AND COALESCE(d.lease_until, 0) < ?))
+          WHERE ((d.state IN ('pending', 'failed') AND d.next_attempt_at <= ?) OR (d.state = 'failed' AND d.next_attempt_at > ?) OR (d.state = 'sending' AND COALESCE(d.lease_until, 0) < ?))
             AND d.format NOT IN (${BATCHED_SQL})
             AND (CASE WHEN d.transport = 'email' THEN 'email' ELSE d.transport || ':' || d.target END) NOT IN (SELECT value FROM json_each(?))
           ORDER BY d.next_attempt_at, d.id LIMIT ?)
         RETURNING *, (SELECT number FROM invoices i WHERE i.id = invoice_id) AS number`,
       )
-      .all(this.nodeId, this.leaseUntil(), now, now, JSON.stringify(busyTargets), limit) as Row[];
+      .all(this.nodeId, this.leaseUntil(), now, staleAfter, now, JSON.stringify(busyTargets), limit) as Row[];
     return rows.map(deliveryFromRow).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id);
   }
 

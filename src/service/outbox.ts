@@ -79,7 +79,9 @@ export class Outbox {
       }
       const free = this.settings.concurrency - this.running;
       const full = [...this.perTarget].filter(([, n]) => n >= this.settings.perTargetConcurrency).map(([key]) => key);
-      const due = free > 0 ? await this.ledger.claimDueDeliveries(Date.now(), free, full) : [];
+      const now = Date.now();
+      // twice the longest retry pause (jitter included): anything due later was timed before the clock was set back
+      const due = free > 0 ? await this.ledger.claimDueDeliveries(now, free, full, now + 2 * this.settings.maxRetryAfterMs) : [];
       if (this.paused) {
         this.log.info('ledger writable again: sending resumes');
         this.paused = undefined;

@@ -205,6 +205,11 @@ export function ledgerConformance(name: string, backend: () => Backend): void {
       assert.equal(await ledger.releaseOwnSending(), 2);
       await ledger.markFailed(rest[0]!.id, 'down', Date.now() + 60_000, false);
       assert.equal((await ledger.claimDueDeliveries(Date.now(), 10)).length, 1, 'a failed one waits for its time');
+      // timed by a clock that was a day ahead and has been set back since: no retry pause is that long
+      const [late] = await ledger.claimDueDeliveries(Date.now() + 120_000, 10);
+      await ledger.markFailed(late!.id, 'down', Date.now() + 86_400_000, false);
+      assert.deepEqual(await ledger.claimDueDeliveries(Date.now(), 10), [], 'an ordinary claim leaves it');
+      assert.equal((await ledger.claimDueDeliveries(Date.now(), 10, [], Date.now() + 7_200_000)).length, 1, 'due now after a clock step back');
     });
 
     it('a sent delivery keeps how far it got (accepted, then delivered); a later note without a stage keeps the stage', async () => {
