@@ -144,3 +144,10 @@ export function failureKind(err: unknown): FailureKind {
   if (isEnvironmentCode((err as { code?: unknown } | null)?.code)) return 'environment';
   return 'bug';
 }
+
+/** Whether a failure says the disk is full (errno, SQLite, or either in the text of a wrapped error). */
+export function isOutOfSpace(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') return true;
+  return /ENOSPC|EDQUOT|SQLITE_FULL|no space left|disk is full/i.test(errorMessage(err));
+}

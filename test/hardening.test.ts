@@ -27,6 +27,20 @@ const count = (ws: Workspace, sql: string, ...p: unknown[]) => Number(Object.val
 const cli = (ws: Workspace, ...args: string[]) =>
   spawnSync(process.execPath, [CLI, ...args, '--config', ws.config, '--mappings', ws.mappings], { encoding: 'utf-8', timeout: 60_000 });
 
+/** Fills the disk under `dir` to the last byte (a file of its own, returned so it can be removed). */
+function fillDisk(dir: string): string {
+  const filler = join(dir, `.filler-${Date.now()}`);
+  const fd = openSync(filler, 'w');
+  for (const chunk of [256 * 1024, 4096, 1])
+    try {
+      for (;;) writeSync(fd, Buffer.alloc(chunk));
+    } catch {
+      // ENOSPC: full at this chunk size
+    }
+  closeSync(fd);
+  return filler;
+}
+
 /** The verdicts of the issuing step on a file, without storing anything. */
 
 describe('no poison files, no silent loops', function () {
@@ -85,6 +99,36 @@ describe('no poison files, no silent loops', function () {
     db.close();
     writeFileSync(join(ws.inbox, 'members', 'contributie_after.csv'), membersCsv(2, 7001));
     await waitFor('the next file goes through', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
+  });
+
+  it('a regular expression that backtracks for ever: its file is stopped after the deadline and refused; other files and the service go on', async () => {
+    const ws = workspace({ mappingDeadlines: { stalled: '3s' } });
+    const mapping = join(ws.mappings, 'members-contribution.yaml');
+    writeFileSync(
+      mapping,
+      readFileSync(mapping, 'utf-8').replace(
+        'buyerReference: { template: "Lid {Lidnummer}" }',
+        `buyerReference: { expr: "$exists($match(Achternaam, /^(a+)+$/)) ? 'x' : 'Lid ' & Lidnummer" }`,
+      ),
+    );
+    service = startService(ws);
+    await waitForLedger(ws);
+    // one member whose name makes the pattern try 2^40 ways before it fails
+    writeFileSync(join(ws.inbox, 'members', 'contributie_evil.csv'), membersCsv(2).replace('Lid 5002', `${'a'.repeat(40)}!`));
+    await new Promise((r) => setTimeout(r, 500));
+    // meanwhile another file goes through: the service is not frozen
+    writeFileSync(join(ws.inbox, 'members', 'contributie_good.csv'), membersCsv(2, 6001));
+    await waitFor('the good file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1, 30_000);
+    await waitFor('the evil file refused', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'error'") === 1, 60_000);
+    assert.match(
+      readFileSync(join(ws.data, 'error', 'members', 'contributie_evil.csv.error.txt'), 'utf-8'),
+      /a mapping expression ran for 3 s without finishing an invoice and was stopped \(a regular expression that backtracks/,
+    );
+    assert.equal(count(ws, "SELECT COUNT(*) n FROM invoices WHERE number LIKE 'LID%'"), 2, 'only the good file issued');
+    const started = Date.now();
+    assert.equal(await stopService(service), 0);
+    assert.ok(Date.now() - started < 15_000, 'the stop is prompt');
+    service = undefined;
   });
 
   it('a JSONata expression that never ends is stopped for its record; the service stays responsive to SIGTERM', async () => {
@@ -180,15 +224,7 @@ describe('one target down does not stop the others', function () {
     mkdirSync(ws.out, { recursive: true });
     if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', ws.out]).status !== 0) this.skip(); // needs root, as CI has
     try {
-      const filler = join(ws.out, '.filler');
-      const fd = openSync(filler, 'w');
-      try {
-        for (;;) writeSync(fd, Buffer.alloc(64 * 1024));
-      } catch {
-        // full
-      } finally {
-        closeSync(fd);
-      }
+      const filler = fillDisk(ws.out);
       service = startService(ws);
       writeFileSync(join(ws.inbox, 'members', 'contributie_full.csv'), membersCsv(3));
       await waitFor('3 attempts on the full disk', () => count(ws, 'SELECT MIN(attempts) n FROM deliveries') >= 3);
@@ -360,16 +396,7 @@ describe('the process survives its environment', function () {
       await waitForLedger(ws);
       writeFileSync(join(ws.inbox, 'members', 'contributie_1.csv'), membersCsv(20, 5001));
       await waitFor('first file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
-      const filler = join(ws.data, 'filler');
-      const fd = openSync(filler, 'w');
-      // to the last byte: not even a log line fits
-      for (const chunk of [256 * 1024, 4096, 1])
-        try {
-          for (;;) writeSync(fd, Buffer.alloc(chunk));
-        } catch {
-          // ENOSPC: full at this chunk size
-        }
-      closeSync(fd);
+      const filler = fillDisk(ws.data);
       writeFileSync(join(ws.inbox, 'members', 'contributie_2.csv'), membersCsv(20, 6001));
       await waitFor('the gateway says it waits for the environment', () => /environment failed|sending paused|log file cannot be written/.test(stderr), 60_000);
       assert.equal(child.exitCode, null, 'still running');
@@ -435,25 +462,13 @@ describe('the process survives its environment', function () {
     const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', ws.data]);
     if (mounted.status !== 0) this.skip();
     let child: ChildProcess | undefined;
-    const fill = (): string => {
-      const filler = join(ws.data, `filler-${Date.now()}`);
-      const fd = openSync(filler, 'w');
-      try {
-        for (;;) writeSync(fd, Buffer.alloc(64 * 1024));
-      } catch {
-        // ENOSPC
-      } finally {
-        closeSync(fd);
-      }
-      return filler;
-    };
     try {
       // a first run leaves a file done, then the disk fills up while the gateway is stopped
       child = startService(ws);
       writeFileSync(join(ws.inbox, 'members', 'contributie_1.csv'), membersCsv(3, 5001));
       await waitFor('first file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
       await stopService(child);
-      let filler = fill();
+      const filler = fillDisk(ws.data);
       child = spawn(process.execPath, [CLI, 'run', '--config', ws.config, '--mappings', ws.mappings], { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -467,7 +482,6 @@ describe('the process survives its environment', function () {
       // the intake is open again: a new file goes through
       writeFileSync(join(ws.inbox, 'members', 'contributie_2.csv'), membersCsv(3, 6001));
       await waitFor('the new file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 2, 60_000);
-      filler = '';
       assert.equal(await stopService(child), 0);
       child = undefined;
     } finally {

@@ -5,7 +5,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { parse, stringify } from 'yaml';
 import { join } from 'node:path';
 import { CLI, ROOT, tempDir } from './helpers/paths.js';
-import { filesIn, membersCsv, query, waitFor, type Workspace } from './helpers/service.js';
+import { filesIn, membersCsv, query, waitFor, workspace, type Workspace } from './helpers/service.js';
 import { mailWorkspace, type TestSmtp } from './helpers/smtp.js';
 import { freePort } from './helpers/net.js';
 
@@ -187,5 +187,41 @@ describe('starting and stopping as users do', function () {
     } finally {
       await server.close();
     }
+  });
+
+  it('kills while the node starts (helpers not ready yet) are not counted against the files it was working on: none is set aside', async () => {
+    const ws = workspace(
+      { validation: { requestTimeout: '10m' } },
+      { defaults: { paymentTermsDays: 30, routes: [{ format: 'ubl', transport: 'folder', target: 'out', profile: 'en16931' }] } },
+    );
+    const start = () => startInGroup(process.execPath, [CLI, 'run', '--config', ws.config, '--mappings', ws.mappings], ws.root, { ...process.env });
+    const killAll = (pid: number): void => {
+      for (const h of childrenOf(pid).filter((c) => c.command.includes('GatewayValidator'))) process.kill(h.pid, 'SIGKILL');
+      process.kill(pid, 'SIGKILL');
+    };
+    let node = start();
+    groups.push(node.child.pid!);
+    await waitFor('the helpers ready', () => node.output().includes('validation helpers ready'), 120_000, 100);
+    // the helpers freeze: the files are taken and wait for their validation
+    for (const h of childrenOf(node.child.pid!).filter((c) => c.command.includes('GatewayValidator'))) process.kill(h.pid, 'SIGSTOP');
+    for (let n = 0; n < 3; n++) writeFileSync(join(ws.inbox, 'members', `contributie_${n}.csv`), membersCsv(2, 5001 + 10 * n));
+    await waitFor('three files under way', () => Number(query(ws, "SELECT count(*) AS n FROM files WHERE state = 'processing'")[0]?.['n']) === 3, 60_000, 100);
+    killAll(node.child.pid!);
+    await exited(node.child, 'the node killed', 10_000);
+    // a kill storm: each restart is killed while it waits for its helpers
+    for (let k = 0; k < 4; k++) {
+      node = start();
+      groups.push(node.child.pid!);
+      await waitFor('the restart waiting for its helpers', () => node.output().includes('starting the UBL validation helpers'), 60_000, 20);
+      killAll(node.child.pid!);
+      await exited(node.child, 'the restart killed', 10_000);
+    }
+    node = start();
+    groups.push(node.child.pid!);
+    await waitFor('the three files done', () => Number(query(ws, "SELECT count(*) AS n FROM files WHERE state = 'done'")[0]?.['n']) === 3, 120_000, 200);
+    assert.equal(filesIn(join(ws.data, 'error')).length, 0, 'no file blamed');
+    assert.equal(Number(query(ws, 'SELECT count(*) AS n FROM invoices')[0]?.['n']), 6, 'each invoice once');
+    process.kill(node.child.pid!, 'SIGTERM');
+    await exited(node.child, 'the node stopped', 60_000);
   });
 });

@@ -3,7 +3,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { consoleSettings, usesUblValidation, type GatewayConfig, type ServiceSettings } from '../config/load.js';
 import { randomPassword, UserStore } from '../web/users.js';
 import { PROJECT_ROOT } from '../paths.js';
-import { errorMessage, failureKind } from '../errors.js';
+import { errorMessage, failureKind, isOutOfSpace } from '../errors.js';
 import { missingComponents, standardsInstalled, STANDARDS_HOME } from '../validation/artefacts.js';
 import { installStandards } from '../validation/install.js';
 import { GatewayService } from '../service/gateway.js';
@@ -246,7 +246,9 @@ async function startWaiting(config: GatewayConfig, log: Logger, signals: StopSig
       // worker threads and the ledger would keep the process alive: close them first
       signals.service = undefined;
       await service?.stop().catch(() => undefined);
-      if (failureKind(err) !== 'environment') throw err;
+      // on SQLite only a full disk heals by itself; a second process or a damaged ledger needs a person
+      const waits = failureKind(err) === 'environment' && (config.service.ledger.kind === 'postgres' || isOutOfSpace(err));
+      if (!waits) throw err;
       if (attempt === 1)
         log.error(
           config.service.ledger.kind === 'postgres'

@@ -73,6 +73,8 @@ export interface ServiceSettings {
   /** how long a stop may finish the work under way before it leaves the rest to the next start */
   stopWithinMs: number;
   validation: { requestTimeoutMs: number };
+  /** how long mapping a file may go without handing over an invoice, and may take in all */
+  mappingDeadlines: { stallMs: number; fileMs: number };
 }
 
 /** Where the ledger lives and how this node takes part in it. */
@@ -169,6 +171,7 @@ export function serviceSettings(file: GatewayFileConfig, base: string, configDir
     limits: { ...DEFAULT_LIMITS, ...(file.limits ?? {}) },
     umask: parseInt(file.umask ?? '027', 8),
     stopWithinMs: durationMs(file.stopWithin, 30_000),
+    mappingDeadlines: { stallMs: durationMs(file.mappingDeadlines?.stalled, 30_000), fileMs: durationMs(file.mappingDeadlines?.file, 15 * 60_000) },
     validation: { requestTimeoutMs: durationMs(file.validation?.requestTimeout, DEFAULT_VALIDATION_TIMEOUT_MS) },
   };
 }

@@ -181,5 +181,6 @@ export interface GatewayFileConfig {
   /** octal, e.g. "027": files 0640, folders 0750 */
   umask?: string;
   stopWithin?: string;
+  mappingDeadlines?: { stalled?: string; file?: string };
   validation?: { requestTimeout?: string };
 }

@@ -9,6 +9,7 @@ import { MailTemplates } from '../mail/compose.js';
 import { Transports } from '../transports/index.js';
 import { closeFormats, configureFormats } from '../formats/index.js';
 import { UblGate } from '../validation/gate.js';
+import { MappingThreads } from '../workers/mapping-threads.js';
 import { Folders, freeName, hashFile, moveInto, sidecar, writeBeside, writeErrorReports } from './folders.js';
 import type { Logger } from './log.js';
 import { Outbox } from './outbox.js';
@@ -94,6 +95,8 @@ export class GatewayService {
   private watcher?: InboxWatcher;
   private readonly limiter: Limiter;
   private readonly gate: UblGate;
+  /** mapping runs here: an expression that never ends cannot freeze the service */
+  private readonly mappingThreads: MappingThreads;
   private readonly issuer: Issuer;
   readonly exports: ExportBatcher;
   readonly metrics: GatewayMetrics;
@@ -157,7 +160,10 @@ export class GatewayService {
     const wake = options.deliver === false ? () => undefined : () => this.outbox.wake();
     this.wake = wake;
     this.issuer = new Issuer(config, this.gate, undefined, () => this.transports.peppolDirectory());
-    this.processor = new FileProcessor(config, this.ledger, this.folders, log, this.issuer, wake);
+    this.mappingThreads = new MappingThreads(config, s.mappingDeadlines);
+    this.processor = new FileProcessor(config, this.ledger, this.folders, log, this.issuer, wake, (path, options) =>
+      this.mappingThreads.prepare(path, options),
+    );
     this.scheduler = new Scheduler(this.ledger, this.issuer, this.folders, s.scheduler.checkEveryMs, log, wake);
     this.limiter = new Limiter(s.watch.concurrency);
     this.exports = new ExportBatcher(config, this.ledger, log, () => this.inFlight.size > 0, this.transports);
@@ -770,6 +776,7 @@ export class GatewayService {
     // the transports close their connections, forcibly when a server does not answer
     await until(this.transports.close(), 3_000);
     await until(closeFormats(), 1_000);
+    await until(this.mappingThreads.close(), 1_000);
     await until(this.gate.close(), 3_000);
     // leases are renewed until the work under way is done, so no other node takes it over meanwhile
     if (this.leaseTimer) clearInterval(this.leaseTimer);

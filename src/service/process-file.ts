@@ -10,7 +10,7 @@ import { errorReportJson, renderErrorReport, type RejectedItem } from '../report
 import { Folders, freeReportBase, hashFile, moveInto, sidecar, writeBeside, writeErrorReports } from './folders.js';
 import type { Issuer } from './issuing.js';
 import type { Logger } from './log.js';
-import { prepareFile, type PreparedInvoice } from './prepare.js';
+import { prepareFile, type PrepareOptions, type PreparedInvoice } from './prepare.js';
 import { own } from '../util/own.js';
 
 /** Invoices kept in memory between the check pass and the issue pass; larger files are read twice. */
@@ -84,6 +84,8 @@ export class FileProcessor {
     private readonly log: Logger,
     private readonly issuer: Issuer,
     private readonly onIssued: () => void = () => undefined,
+    /** how a file's invoices are read and mapped (the service runs this in worker threads with deadlines) */
+    private readonly prepare: (path: string, options: PrepareOptions) => AsyncIterable<PreparedInvoice> = (path, options) => prepareFile(path, config, options),
   ) {}
 
   /**
@@ -154,7 +156,7 @@ export class FileProcessor {
     let kept: PreparedInvoice[] | undefined = [];
     let okCount = 0;
     try {
-      for await (const prepared of prepareFile(file.processingPath, this.config, { folder, displayName: file.name })) {
+      for await (const prepared of this.prepare(file.processingPath, { folder, displayName: file.name })) {
         const item = await this.issuer.check(prepared);
         if (item.ok) okCount++;
         else reject({ key: item.key, mapping: item.mapping, attachment: item.attachment, errors: item.errors });
@@ -204,7 +206,7 @@ export class FileProcessor {
       batch.length = 0;
       this.onIssued();
     };
-    const items = kept ?? this.checkedAll(prepareFile(file.processingPath, this.config, { folder, displayName: file.name }));
+    const items = kept ?? this.checkedAll(this.prepare(file.processingPath, { folder, displayName: file.name }));
     let seq = 0;
     const mappings = new Map(this.config.mappings.map((m) => [m.name, m.definition]));
     for await (const item of items) {

@@ -1,0 +1,226 @@
+import { availableParallelism } from 'node:os';
+import { parentPort, Worker } from 'node:worker_threads';
+import { loadConfig, type GatewayConfig } from '../config/load.js';
+import {
+  ConfigError,
+  EnvironmentError,
+  GatewayError,
+  InternalError,
+  MappingError,
+  ReaderError,
+  RoutingError,
+  RuleError,
+  type ErrorLocation,
+} from '../errors.js';
+import { prepareFile, type PrepareOptions, type PreparedInvoice } from '../service/prepare.js';
+import { UnsafeFileError } from '../util/safe-open.js';
+import { workerSetup } from './pool.js';
+
+const ROLE = 'mapping';
+
+/** An error as it crosses the thread boundary: its class by name, so the main thread knows whose fault it is. */
+interface WireError {
+  name: string;
+  message: string;
+  location: ErrorLocation;
+  code?: string;
+  stack?: string;
+}
+
+type WirePrepared = (Omit<PreparedInvoice & { ok: false }, 'errors'> & { errors: WireError[] }) | (PreparedInvoice & { ok: true });
+
+type ToThread = { type: 'file'; path: string; options: PrepareOptions } | { type: 'more' };
+type FromThread = { type: 'items'; items: WirePrepared[] } | { type: 'end' } | { type: 'failed'; error: WireError };
+
+const ERROR_CLASSES: Record<string, new (message: string, location: ErrorLocation, code?: string) => GatewayError> = {
+  ReaderError,
+  MappingError,
+  RuleError,
+  ConfigError,
+  RoutingError,
+  EnvironmentError,
+  UnsafeFileError,
+};
+
+function toWire(err: unknown): WireError {
+  if (err instanceof GatewayError) return { name: err.name, message: err.message, location: err.location, code: err.code, stack: err.stack };
+  const e = err as Error & { code?: string };
+  return { name: 'Error', message: e?.message ?? String(err), location: {}, ...(typeof e?.code === 'string' ? { code: e.code } : {}), stack: e?.stack };
+}
+
+function fromWire(wire: WireError): Error {
+  const known = ERROR_CLASSES[wire.name];
+  if (known) return new known(wire.message, wire.location, wire.code);
+  if (wire.name === 'InternalError') return new InternalError(wire.message, wire.location, wire.stack);
+  // an errno code (ENOSPC, EACCES) keeps saying "environment"
+  return Object.assign(new Error(wire.message), { code: wire.code, stack: wire.stack });
+}
+
+/** Invoices handed over at once; the thread then waits to be asked for more (a million-line file never piles up). */
+const BATCH = 200;
+/** A batch is handed over after this long even when not full, so slow records still show progress. */
+const FLUSH_MS = 250;
+
+// ---- the thread: reads, maps and checks one file at a time with its own copy of the configuration
+const setup = workerSetup<{ configDir: string; mappingsDir: string }>(ROLE);
+if (setup && parentPort) {
+  const port = parentPort;
+  const config = loadConfig(setup);
+  let more: (() => void) | undefined;
+  port.on('message', (message: ToThread) => {
+    if (message.type === 'more') {
+      more?.();
+      more = undefined;
+      return;
+    }
+    void (async () => {
+      let items: WirePrepared[] = [];
+      let last = Date.now();
+      const handOver = async (): Promise<void> => {
+        const waiting = new Promise<void>((resolve) => (more = resolve));
+        port.postMessage({ type: 'items', items } satisfies FromThread);
+        items = [];
+        last = Date.now();
+        await waiting;
+      };
+      try {
+        for await (const item of prepareFile(message.path, config, message.options)) {
+          items.push(item.ok ? item : { ...item, errors: item.errors.map(toWire) });
+          if (items.length >= BATCH || Date.now() - last >= FLUSH_MS) await handOver();
+        }
+        if (items.length) await handOver();
+        port.postMessage({ type: 'end' } satisfies FromThread);
+      } catch (err) {
+        port.postMessage({ type: 'failed', error: toWire(err) } satisfies FromThread);
+      }
+    })();
+  });
+}
+
+/** How long mapping may take: without handing over a single invoice, and for a whole file. */
+export interface MappingDeadlines {
+  /** no invoice finished in this long: an expression is stuck (a regular expression that backtracks without end) */
+  stallMs: number;
+  /** the whole file */
+  fileMs: number;
+}
+
+export const DEFAULT_MAPPING_DEADLINES: MappingDeadlines = { stallMs: 30_000, fileMs: 15 * 60_000 };
+
+/**
+ * Mapping expressions run in worker threads, a file at a time per thread, so that none of them can
+ * freeze the service: a thread that hands over nothing for `stallMs`, or is not done with a file
+ * after `fileMs`, is terminated (which stops even a regular expression that never returns) and the
+ * file is refused with the reason; the service, its health checks and its other files go on.
+ */
+export class MappingThreads {
+  private readonly idle: Worker[] = [];
+  private busy = 0;
+  private readonly waiting: (() => void)[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly config: GatewayConfig,
+    private readonly deadlines: MappingDeadlines = DEFAULT_MAPPING_DEADLINES,
+    private readonly size = Math.max(1, availableParallelism()),
+  ) {}
+
+  private spawn(): Worker {
+    const worker = new Worker(new URL(import.meta.url), {
+      workerData: { role: ROLE, configDir: this.config.configDir, mappingsDir: this.config.mappingsDir },
+    });
+    worker.on('error', () => undefined);
+    return worker;
+  }
+
+  private async acquire(): Promise<Worker> {
+    while (this.busy >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.busy++;
+    const worker = this.idle.pop() ?? this.spawn();
+    worker.ref();
+    return worker;
+  }
+
+  private release(worker: Worker | undefined): void {
+    this.busy--;
+    if (worker && !this.closed) {
+      worker.unref();
+      this.idle.push(worker);
+    } else void worker?.terminate();
+    this.waiting.shift()?.();
+  }
+
+  /** The invoices of a file, prepared in a thread (the same items prepareFile yields). */
+  async *prepare(path: string, options: PrepareOptions = {}): AsyncGenerator<PreparedInvoice> {
+    if (this.closed) throw new EnvironmentError('the mapping threads are stopped', {});
+    const worker = await this.acquire();
+    let healthy = true;
+    let done = false;
+    const inbox: FromThread[] = [];
+    let wake: (() => void) | undefined;
+    let exited: string | undefined;
+    const onMessage = (m: FromThread): void => {
+      inbox.push(m);
+      wake?.();
+    };
+    const onExit = (code: number): void => {
+      exited = `the mapping thread stopped (exit code ${code})`;
+      wake?.();
+    };
+    worker.on('message', onMessage);
+    worker.on('exit', onExit);
+    const started = Date.now();
+    const name = options.displayName ?? path;
+    try {
+      worker.postMessage({ type: 'file', path, options } satisfies ToThread);
+      for (;;) {
+        while (!inbox.length && !exited) {
+          const left = Math.min(this.deadlines.stallMs, started + this.deadlines.fileMs - Date.now());
+          let timer: NodeJS.Timeout | undefined;
+          const timedOut = await new Promise<boolean>((resolve) => {
+            wake = () => resolve(false);
+            timer = setTimeout(() => resolve(true), Math.max(0, left));
+          });
+          clearTimeout(timer);
+          wake = undefined;
+          if (timedOut && !inbox.length) {
+            healthy = false;
+            await worker.terminate();
+            const whole = Date.now() - started >= this.deadlines.fileMs;
+            throw new MappingError(
+              whole
+                ? `mapping the file took longer than ${Math.round(this.deadlines.fileMs / 1000)} s and was stopped`
+                : `a mapping expression ran for ${Math.round(this.deadlines.stallMs / 1000)} s without finishing an invoice and was stopped (a regular expression that backtracks, or an expression that loops?); nothing of this file was issued`,
+              { file: name },
+            );
+          }
+        }
+        const message = inbox.shift();
+        if (!message) {
+          healthy = false;
+          throw new Error(exited ?? 'the mapping thread went away');
+        }
+        if (message.type === 'end' || message.type === 'failed') done = true;
+        if (message.type === 'end') return;
+        if (message.type === 'failed') throw fromWire(message.error);
+        for (const item of message.items) yield item.ok ? item : { ...item, errors: item.errors.map((e) => fromWire(e) as GatewayError) };
+        worker.postMessage({ type: 'more' } satisfies ToThread);
+      }
+    } finally {
+      worker.off('message', onMessage);
+      worker.off('exit', onExit);
+      // a file left half-read (the caller stopped early) leaves its thread mid-way: it is not reused
+      if (!done && healthy && !exited) {
+        healthy = false;
+        await worker.terminate();
+      }
+      this.release(healthy && !exited ? worker : undefined);
+    }
+  }
+
+  /** Stops the threads (a file under way is refused as stopped). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.idle.splice(0).map((w) => w.terminate()));
+  }
+}
