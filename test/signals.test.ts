@@ -103,13 +103,15 @@ describe('starting and stopping as users do', function () {
       20,
     );
     const demo = join(root, 'data', 'demo');
-    const finished = () => filesIn(join(demo, 'archive')).length;
+    const finished = () => filesIn(join(demo, 'archive'), (n) => !n.endsWith('.receipt.json')).length;
     await waitFor(
       'every sample file processed, none left in processing/',
-      () => finished() === 6 && filesIn(join(demo, 'processing')).length === 0,
+      () => finished() === 6 && filesIn(join(demo, 'inbox', '.processing')).length === 0,
       120_000,
       200,
-    );
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n${output()}`);
+    });
     // a terminal's Ctrl+C: the whole foreground group gets SIGINT
     const helpers = childrenOf(child.pid!).filter((c) => c.command.includes('GatewayValidator'));
     const started = Date.now();
