@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { PROJECT_ROOT } from '../src/paths.js';
+import { freePort } from '../test/helpers/net.js';
 
 /** Peak resident memory of this process so far, in MB. */
 export function peakRssMb(): number {
@@ -31,7 +32,8 @@ export interface BenchGateway {
   ledgerFile: string;
   /**
    * Starts `invoice-gateway run` (with `env`, e.g. IGW_NODE_ID) and resolves once `ready` says so
-   * (default: the SQLite ledger exists) and it watches the inbox.
+   * (default: its /healthz answers, which it does once it takes files: after its validation helpers
+   * started) and it watches the inbox.
    */
   start(extraNodeArgs?: string[], env?: NodeJS.ProcessEnv, ready?: () => Promise<boolean>): Promise<ChildProcess>;
 }
@@ -62,7 +64,11 @@ export function benchGateway(
     root,
     config,
     ledgerFile,
-    async start(extraNodeArgs = [], env = {}, ready = async () => existsSync(ledgerFile)) {
+    async start(extraNodeArgs = [], env: NodeJS.ProcessEnv = {}, given?: () => Promise<boolean>) {
+      // measured from when the node takes files (its validation helpers answer): its /healthz answers from then on
+      const port = env['IGW_CONSOLE_PORT'] ?? String(await freePort());
+      env = { IGW_CONSOLE_PORT: port, ...env };
+      const ready = given ?? (async () => existsSync(ledgerFile) && (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok === true);
       const child = spawn(
         process.execPath,
         [

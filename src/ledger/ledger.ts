@@ -192,7 +192,7 @@ export interface FileClaims {
    * false when another node took it over meanwhile, and this node must leave it alone.
    */
   reclaimFile(id: number): Promise<boolean>;
-  /** Counts a start of processing of a file; returns how many there have been, this one included. */
+  /** Counts a start of processing of a file; returns how many there have been, this one included (a claim counts the first). */
   startAttempt(id: number): Promise<number>;
   /** Takes back the last counted start (the stop or the wait that followed was not the file's doing). */
   forgetAttempt(id: number): Promise<void>;

@@ -312,8 +312,8 @@ export class PostgresLedger implements Ledger {
 
   async claimFile(claim: { source: string; name: string; contentHash: string; processingPath: string; arrivedAt?: string }): Promise<FileRecord | undefined> {
     const rows = await this.q(
-      `INSERT INTO files (source, name, content_hash, state, processing_path, claimed_at, lease_owner, lease_until)
-      SELECT $1, $2, $3, 'processing', $4, $5, $6, $7 WHERE NOT EXISTS (SELECT 1 FROM files WHERE processing_path = $4 AND claimed_at >= $8)
+      `INSERT INTO files (source, name, content_hash, state, processing_path, claimed_at, lease_owner, lease_until, attempts)
+      SELECT $1, $2, $3, 'processing', $4, $5, $6, $7, 1 WHERE NOT EXISTS (SELECT 1 FROM files WHERE processing_path = $4 AND claimed_at >= $8)
       ON CONFLICT (processing_path) WHERE state = 'processing' DO NOTHING RETURNING *`,
       [claim.source, claim.name, claim.contentHash, claim.processingPath, nowIso(), this.nodeId, this.leaseUntil(), claim.arrivedAt ?? '~'],
     );

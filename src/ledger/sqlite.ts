@@ -82,8 +82,8 @@ export class SqliteLedger implements Ledger {
     this.browse = new BrowseQueries('sqlite', async (sql, params) => this.db.prepare(sql).all(...params) as Row[]);
     const s = (sql: string): Database.Statement => this.db.prepare(sql);
     this.stmts = {
-      insertFile: s(`INSERT INTO files (source, name, content_hash, state, processing_path, claimed_at, lease_owner, lease_until)
-        SELECT ?, ?, ?, 'processing', ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM files WHERE processing_path = ? AND claimed_at >= ?)`),
+      insertFile: s(`INSERT INTO files (source, name, content_hash, state, processing_path, claimed_at, lease_owner, lease_until, attempts)
+        SELECT ?, ?, ?, 'processing', ?, ?, ?, ?, 1 WHERE NOT EXISTS (SELECT 1 FROM files WHERE processing_path = ? AND claimed_at >= ?)`),
       fileById: s('SELECT * FROM files WHERE id = ?'),
       processed: s(`SELECT * FROM files WHERE source = ? AND content_hash = ? AND state IN ('done', 'partial') ORDER BY id LIMIT 1`),
       finishFile: s(

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmod, copyFile, lstat, mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import type { ServiceSettings } from '../config/load.js';
 import { openDropped } from '../util/safe-open.js';
@@ -49,16 +49,28 @@ export function sidecar(path: string, suffix: string): string {
   return join(dirname(path), cut + tag);
 }
 
-/** SHA-256 of a dropped file's content, streamed (never through a link: see openDropped). */
+/**
+ * SHA-256 of a dropped file's content, streamed (never through a link: see openDropped). The file
+ * gets the gateway's own mode on the way: a rename keeps the mode its writer gave it (often 0644),
+ * and the originals kept in archive/, error/ and duplicates/ hold customer data (umask 027: 0640).
+ */
 export async function hashFile(path: string): Promise<string> {
   const hash = createHash('sha256');
   const handle = await openDropped(path);
   try {
+    await handle.chmod(0o666 & ~currentUmask()).catch(() => undefined);
     for await (const chunk of handle.createReadStream({ autoClose: false })) hash.update(chunk as Buffer);
   } finally {
     await handle.close();
   }
   return hash.digest('hex');
+}
+
+/** The process's umask, read without changing it for longer than this call. */
+function currentUmask(): number {
+  const mask = process.umask(0o022);
+  process.umask(mask);
+  return mask;
 }
 
 /** A name in `dir` that is not taken yet: "x.csv", then "x.2.csv", "x.3.csv" ... */
@@ -115,18 +127,7 @@ export async function moveInto(path: string, dir: string, name = basename(path))
     await copyFile(path, target);
     await unlink(path);
   }
-  // a rename keeps the mode the writer gave the file (often 0644): kept originals hold customer data,
-  // so they get the gateway's own mode (umask 027: 0640); a link (never read) is left as it is
-  const info = await lstat(target);
-  if (info.isFile()) await chmod(target, 0o666 & ~currentUmask()).catch(() => undefined);
   return target;
-}
-
-/** The process's umask, read without changing it for longer than this call. */
-function currentUmask(): number {
-  const mask = process.umask(0o022);
-  process.umask(mask);
-  return mask;
 }
 
 /** Writes a small text file next to another (receipts, reports), creating the folder. */

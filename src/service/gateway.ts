@@ -490,7 +490,7 @@ export class GatewayService {
         this.onFileDone?.(record, { state: 'error', issued: 0, held: 0, rejected: 0, finalPath });
         return;
       }
-      await this.processActive(record, folder);
+      await this.processActive(record, folder, true);
     } catch (err) {
       if (failureKind(err) === 'environment' && !this.stopping) {
         // the ledger or the disk failed, not the file: it is registered again later
@@ -526,12 +526,13 @@ export class GatewayService {
    * aside in error/ with the stack. A file whose processing the process died in three times (it may be what
    * stops the process) is set aside at once.
    */
-  private async processClaimed(file: FileRecord, folder: string, retried = false): Promise<void> {
+  private async processClaimed(file: FileRecord, folder: string, retried = false, fresh = false): Promise<void> {
     const log = this.log.child({ file: file.name, fileId: file.id, source: folder });
     try {
       // counted on this process, which is fully started (its validation helpers answer): a kill while a
       // node starts, or while a file waits for the environment, is not the file's doing
-      if (!retried && (await this.ledger.startAttempt(file.id)) > MAX_STOPS_PER_FILE) {
+      // (a fresh claim counted its first start itself: no extra write for every file)
+      if (!retried && !fresh && (await this.ledger.startAttempt(file.id)) > MAX_STOPS_PER_FILE) {
         const outcome = await this.processor.quarantine(
           file,
           folder,
@@ -579,7 +580,7 @@ export class GatewayService {
       }
       if (!retried) {
         log.error('unexpected failure while processing a file; trying once more', { error: errorMessage(err), stack: (err as Error).stack });
-        await this.processClaimed(file, folder, true);
+        await this.processClaimed(file, folder, true, fresh);
         return;
       }
       try {
@@ -616,10 +617,10 @@ export class GatewayService {
   }
 
   /** Processes a claimed file, known meanwhile as this process's own (a lease it renews late is not taken over by itself). */
-  private async processActive(file: FileRecord, folder: string): Promise<void> {
+  private async processActive(file: FileRecord, folder: string, fresh = false): Promise<void> {
     this.activeFiles.add(file.id);
     try {
-      await this.processClaimed(file, folder);
+      await this.processClaimed(file, folder, false, fresh);
     } finally {
       this.activeFiles.delete(file.id);
     }

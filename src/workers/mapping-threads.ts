@@ -88,7 +88,8 @@ if (setup && parentPort) {
           items.push(item.ok ? item : { ...item, errors: item.errors.map(toWire) });
           if (items.length >= BATCH || Date.now() - last >= FLUSH_MS) await handOver();
         }
-        if (items.length) await handOver();
+        // the last batch is not waited on: the thread is free for the next file at once
+        if (items.length) port.postMessage({ type: 'items', items } satisfies FromThread);
         port.postMessage({ type: 'end' } satisfies FromThread);
       } catch (err) {
         port.postMessage({ type: 'failed', error: toWire(err) } satisfies FromThread);
@@ -161,7 +162,17 @@ export class MappingThreads {
     let exited: string | undefined;
     const onMessage = (m: FromThread): void => {
       inbox.push(m);
+      // the thread is done with this file: it serves the next one while this one's last invoices are consumed
+      if (m.type === 'end' || m.type === 'failed') detach(true);
       wake?.();
+    };
+    let attached = true;
+    const detach = (reusable: boolean): void => {
+      if (!attached) return;
+      attached = false;
+      worker.off('message', onMessage);
+      worker.off('exit', onExit);
+      this.release(reusable ? worker : undefined);
     };
     const onExit = (code: number): void => {
       exited = `the mapping thread stopped (exit code ${code})`;
@@ -204,17 +215,16 @@ export class MappingThreads {
         if (message.type === 'end') return;
         if (message.type === 'failed') throw fromWire(message.error);
         for (const item of message.items) yield item.ok ? item : { ...item, errors: item.errors.map((e) => fromWire(e) as GatewayError) };
-        worker.postMessage({ type: 'more' } satisfies ToThread);
+        // a batch followed by the end needs no answer (the thread has moved on)
+        if (!done && attached && !inbox.some((m) => m.type === 'end' || m.type === 'failed')) worker.postMessage({ type: 'more' } satisfies ToThread);
       }
     } finally {
-      worker.off('message', onMessage);
-      worker.off('exit', onExit);
       // a file left half-read (the caller stopped early) leaves its thread mid-way: it is not reused
-      if (!done && healthy && !exited) {
+      if (attached && !done && healthy && !exited) {
         healthy = false;
         await worker.terminate();
       }
-      this.release(healthy && !exited ? worker : undefined);
+      detach(healthy && !exited);
     }
   }
 
