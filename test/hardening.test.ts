@@ -376,6 +376,8 @@ describe('the process survives its environment', function () {
     assert.equal(count(ws, 'SELECT COUNT(*) n FROM invoices'), 0);
     assert.ok(!existsSync(join(ws.data, 'error')), 'nothing in error/: an installation problem is not a bad file');
     assert.match(readFileSync(join(ws.data, 'gateway.log'), 'utf-8'), /validation artefacts are not installed/);
+    // only files with a UBL route wait for the artefacts: the intake is neither paused nor said to be resumed
+    assert.doesNotMatch(readFileSync(join(ws.data, 'gateway.log'), 'utf-8'), /intake paused|intake resumed/);
     assert.equal(await stopService(service), 0);
     service = startService(ws);
     await waitFor('issued once the artefacts are there', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1, 60_000);

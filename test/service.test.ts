@@ -177,6 +177,12 @@ describe('gateway service (real files, real processes)', function () {
     const numbers = query<{ number: string }>(ws, 'SELECT number FROM invoices ORDER BY number').map((r) => r.number);
     assert.deepEqual(numbers, ['2026-00001', '2026-00002', '2026-00003'], 'the held order got the next number when it was issued');
     await waitFor('3 outputs', () => outputs(ws).length === 3);
+    // the drop that issued it says so
+    await waitFor('the second drop done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 2);
+    const processed = readFileSync(join(ws.data, 'gateway.log'), 'utf-8')
+      .split('\n')
+      .filter((l) => l.includes('"message":"file processed"') && l.includes('orders-2.json'));
+    assert.match(processed[0] ?? '', /"issued":1\b/);
   });
 
   it('resends an invoice only when asked, and logs it', async () => {

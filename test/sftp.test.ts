@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { DeliveryRecord } from '../src/ledger/ledger.js';
 import type { CalculatedInvoice } from '../src/model/invoice.js';
@@ -45,6 +46,40 @@ describe('SFTP against a real OpenSSH server on loopback', function () {
     folder: sshd.folder,
     hostKeySha256: sshd.hostKeySha256,
     ...over,
+  });
+
+  it('a server that freezes with connections open: close() cuts them within seconds, the hanging upload fails, no socket stays open', async () => {
+    // a relay in front of the real sshd that can stop passing bytes on, with every socket left open (a frozen server)
+    let frozen = false;
+    const open = new Set<Socket>();
+    const relay = createServer((client) => {
+      const server = connect(sshd.port, '127.0.0.1');
+      for (const s of [client, server]) {
+        open.add(s);
+        s.on('close', () => open.delete(s));
+        s.on('error', () => undefined);
+      }
+      client.on('data', (d: Buffer) => void (frozen || server.write(d)));
+      server.on('data', (d: Buffer) => void (frozen || client.write(d)));
+      client.on('close', () => server.destroy());
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    const t = new SftpTransport('t', target({ port: (relay.address() as AddressInfo).port, timeoutMs: 600_000 }));
+    try {
+      await t.send(request('2026-00101', '<Invoice/>'));
+      frozen = true;
+      const hanging = t.send(request('2026-00102', '<Invoice/>'));
+      hanging.catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 300));
+      const started = Date.now();
+      await t.close();
+      assert.ok(Date.now() - started < 5_000, `closed in ${Date.now() - started} ms`);
+      await assert.rejects(hanging);
+      await waitFor('no socket left open', () => open.size === 0, 5_000);
+    } finally {
+      for (const s of open) s.destroy();
+      relay.close();
+    }
   });
 
   it('uploads under a temporary name and renames: the receiver sees a whole file or none', async () => {

@@ -131,7 +131,11 @@ export class GatewayService {
     process.umask(s.umask);
     mkdirSync(s.dataDir, { recursive: true });
     if (s.ledger.kind === 'sqlite' && !options.newLedger) refuseLostLedger(new Folders(s).ledgerFile(), s.dataDir);
+    // a large SQLite ledger's integrity check, or a PostgreSQL server far away, takes a moment: said, not silent
+    const opening = Date.now();
+    log.info('opening the ledger', { ledger: s.ledger.kind === 'sqlite' ? new Folders(s).ledgerFile() : 'postgres' });
     const opened = await openLedger(s.ledger, new Folders(s).ledgerFile(), 'service');
+    log.info('ledger open', { seconds: Math.round((Date.now() - opening) / 100) / 10 });
     try {
       // with several nodes on one share, every log line says which node wrote it
       const nodeLog = s.ledger.kind === 'postgres' ? log.child({ node: opened.ledger.nodeId }) : log;
@@ -161,6 +165,7 @@ export class GatewayService {
     this.wake = wake;
     this.issuer = new Issuer(config, this.gate, undefined, () => this.transports.peppolDirectory());
     this.mappingThreads = new MappingThreads(config, s.mappingDeadlines);
+    this.mappingThreads.onThreadStopped = (why) => log.warn('a mapping thread stopped; the file is mapped on the main thread instead', { error: why });
     this.processor = new FileProcessor(config, this.ledger, this.folders, log, this.issuer, wake, (path, options) =>
       this.mappingThreads.prepare(path, options),
     );
@@ -412,7 +417,9 @@ export class GatewayService {
     // on SQLite this process is the only one (the lock says so): a file no claim points to is its own leftover;
     // with several nodes it may be another node's file on its way to its claim, so only an old one is taken
     const alone = this.config.service.ledger.kind === 'sqlite';
-    for (const file of await this.ledger.takeOverFiles({ own: true })) {
+    const interrupted = await this.ledger.takeOverFiles({ own: true });
+    if (interrupted.length) this.log.info('resuming files interrupted by the last stop', { files: interrupted.length });
+    for (const file of interrupted) {
       known.add(file.processingPath);
       await this.resume(file);
     }

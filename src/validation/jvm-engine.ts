@@ -199,7 +199,7 @@ function killGroup(child: ChildProcessWithoutNullStreams): void {
 export class JvmEngine implements ValidationEngine {
   readonly name = 'saxon-he-jvm';
   private readonly helpers: Helper[] = [];
-  private readonly command: string[];
+  private readonly classPath: string;
   private next = 0;
   private closed = false;
   /** helpers that died before READY in a row: the next start waits longer */
@@ -212,28 +212,26 @@ export class JvmEngine implements ValidationEngine {
     this.size = options.size ?? availableParallelism();
     const saxonJar = options.saxonJar ?? process.env['SAXON_JAR'] ?? DEFAULT_SAXON_JAR;
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_VALIDATION_TIMEOUT_MS;
-    const classes = compiledHelper(saxonJar);
-    // every installed release of every profile, as "peppol@3.0.21=<xslt>,<xslt>"; each compiled on first use
-    const profiles = (['en16931', 'peppol', 'nlcius'] as const).flatMap((name) =>
-      installedRulesets(name).map((r) => `${name}@${r.release}=${r.stylesheets.map((s) => artefact(s)).join(',')}`),
-    );
-    this.command = [
-      '-XX:+UseSerialGC',
-      '-Xss8m',
-      '-cp',
-      `${saxonJar}:${classes}`,
-      'GatewayValidator',
-      artefact(INVOICE_XSD),
-      artefact(CREDIT_NOTE_XSD),
-      ...profiles,
-    ];
+    this.classPath = `${saxonJar}:${compiledHelper(saxonJar)}`;
     for (let i = 0; i < this.size; i++) this.helpers.push(this.spawn());
     this.watchdog = setInterval(() => this.checkProgress(), Math.max(50, Math.min(5_000, this.requestTimeoutMs / 4)));
     this.watchdog.unref();
   }
 
   private spawn(delayMs = 0): Helper {
-    return new Helper(this.command, (dead, beforeReady) => this.replace(dead, beforeReady), delayMs);
+    return new Helper(this.command(), (dead, beforeReady) => this.replace(dead, beforeReady), delayMs);
+  }
+
+  /**
+   * The helper's command line, read at each start: every installed release of every profile, as
+   * "peppol@3.0.21=<xslt>,<xslt>" (each compiled on first use), so a helper started after
+   * install-standards knows what was installed meanwhile.
+   */
+  private command(): string[] {
+    const profiles = (['en16931', 'peppol', 'nlcius'] as const).flatMap((name) =>
+      installedRulesets(name).map((r) => `${name}@${r.release}=${r.stylesheets.map((s) => artefact(s)).join(',')}`),
+    );
+    return ['-XX:+UseSerialGC', '-Xss8m', '-cp', this.classPath, 'GatewayValidator', artefact(INVOICE_XSD), artefact(CREDIT_NOTE_XSD), ...profiles];
   }
 
   /** Kills the helpers that have kept requests waiting longer than the limit without a sign of life. */

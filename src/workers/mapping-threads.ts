@@ -98,6 +98,9 @@ if (setup && parentPort) {
   });
 }
 
+/** A mapping thread stopped for a reason of its own (not a deadline of ours). */
+class ThreadStoppedError extends Error {}
+
 /** How long mapping may take: without handing over a single invoice, and for a whole file. */
 export interface MappingDeadlines {
   /** no invoice finished in this long: an expression is stuck (a regular expression that backtracks without end) */
@@ -116,6 +119,7 @@ export const DEFAULT_MAPPING_DEADLINES: MappingDeadlines = { stallMs: 30_000, fi
  */
 export class MappingThreads {
   private readonly idle: Worker[] = [];
+  private readonly crashes = new WeakMap<Worker, string>();
   private busy = 0;
   private readonly waiting: (() => void)[] = [];
   private closed = false;
@@ -130,7 +134,12 @@ export class MappingThreads {
     const worker = new Worker(new URL(import.meta.url), {
       workerData: { role: ROLE, configDir: this.config.configDir, mappingsDir: this.config.mappingsDir },
     });
-    worker.on('error', () => undefined);
+    // what made a thread stop is kept for the file that was using it; a stopped thread is never handed out again
+    worker.on('error', (err) => this.crashes.set(worker, err.message));
+    worker.once('exit', () => {
+      const i = this.idle.indexOf(worker);
+      if (i >= 0) this.idle.splice(i, 1);
+    });
     return worker;
   }
 
@@ -151,8 +160,29 @@ export class MappingThreads {
     this.waiting.shift()?.();
   }
 
-  /** The invoices of a file, prepared in a thread (the same items prepareFile yields). */
+  /**
+   * The invoices of a file, prepared in a thread (the same items prepareFile yields). A thread that
+   * stops for a reason of its own before it handed over anything is not the file's fault: the file
+   * is then prepared here, on the main thread, as before threads (and the log says so).
+   */
   async *prepare(path: string, options: PrepareOptions = {}): AsyncGenerator<PreparedInvoice> {
+    let handedOver = false;
+    try {
+      for await (const item of this.inThread(path, options)) {
+        handedOver = true;
+        yield item;
+      }
+    } catch (err) {
+      if (!(err instanceof ThreadStoppedError) || handedOver) throw err;
+      this.onThreadStopped?.(err.message);
+      yield* prepareFile(path, this.config, options);
+    }
+  }
+
+  /** Told when a thread stopped under a file and the file was prepared on the main thread instead. */
+  onThreadStopped?: (why: string) => void;
+
+  private async *inThread(path: string, options: PrepareOptions): AsyncGenerator<PreparedInvoice> {
     if (this.closed) throw new EnvironmentError('the mapping threads are stopped', {});
     const worker = await this.acquire();
     let healthy = true;
@@ -175,7 +205,7 @@ export class MappingThreads {
       this.release(reusable ? worker : undefined);
     };
     const onExit = (code: number): void => {
-      exited = `the mapping thread stopped (exit code ${code})`;
+      exited = `the mapping thread stopped (exit code ${code}${this.crashes.has(worker) ? `: ${this.crashes.get(worker)}` : ''})`;
       wake?.();
     };
     worker.on('message', onMessage);
@@ -209,7 +239,7 @@ export class MappingThreads {
         const message = inbox.shift();
         if (!message) {
           healthy = false;
-          throw new Error(exited ?? 'the mapping thread went away');
+          throw new ThreadStoppedError(exited ?? 'the mapping thread went away');
         }
         if (message.type === 'end' || message.type === 'failed') done = true;
         if (message.type === 'end') return;
