@@ -197,11 +197,13 @@ export class MappingThreads {
       wake?.();
     };
     let attached = true;
+    // listeners go first: an "end" still on its way must not hand a thread that is being ended to the next file
     const detach = (reusable: boolean): void => {
       if (!attached) return;
       attached = false;
       worker.off('message', onMessage);
       worker.off('exit', onExit);
+      if (!reusable) void worker.terminate();
       this.release(reusable ? worker : undefined);
     };
     const onExit = (code: number): void => {
@@ -226,7 +228,7 @@ export class MappingThreads {
           wake = undefined;
           if (timedOut && !inbox.length) {
             healthy = false;
-            await worker.terminate();
+            detach(false);
             const whole = Date.now() - started >= this.deadlines.fileMs;
             throw new MappingError(
               whole
@@ -250,11 +252,7 @@ export class MappingThreads {
       }
     } finally {
       // a file left half-read (the caller stopped early) leaves its thread mid-way: it is not reused
-      if (attached && !done && healthy && !exited) {
-        healthy = false;
-        await worker.terminate();
-      }
-      detach(healthy && !exited);
+      detach(healthy && !exited && done);
     }
   }
 
