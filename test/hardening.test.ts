@@ -27,6 +27,12 @@ const count = (ws: Workspace, sql: string, ...p: unknown[]) => Number(Object.val
 const cli = (ws: Workspace, ...args: string[]) =>
   spawnSync(process.execPath, [CLI, ...args, '--config', ws.config, '--mappings', ws.mappings], { encoding: 'utf-8', timeout: 60_000 });
 
+/** A small disk of its own (tmpfs) at `dir`; false where this process may not mount (it needs root, as CI has). */
+function smallDisk(dir: string, size: string): boolean {
+  mkdirSync(dir, { recursive: true });
+  return spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]).status === 0;
+}
+
 /** Fills the disk under `dir` to the last byte (a file of its own, returned so it can be removed). */
 function fillDisk(dir: string): string {
   const filler = join(dir, `.filler-${Date.now()}`);
@@ -115,7 +121,7 @@ describe('no poison files, no silent loops', function () {
     await waitForLedger(ws);
     // one member whose name makes the pattern try 2^40 ways before it fails
     writeFileSync(join(ws.inbox, 'members', 'contributie_evil.csv'), membersCsv(2).replace('Lid 5002', `${'a'.repeat(40)}!`));
-    await new Promise((r) => setTimeout(r, 500));
+    await waitFor('the evil file taken', () => count(ws, "SELECT COUNT(*) n FROM files WHERE name = 'contributie_evil.csv'") === 1);
     // meanwhile another file goes through: the service is not frozen
     writeFileSync(join(ws.inbox, 'members', 'contributie_good.csv'), membersCsv(2, 6001));
     await waitFor('the good file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1, 30_000);
@@ -221,8 +227,7 @@ describe('one target down does not stop the others', function () {
 
   it('a full output disk: the delivery waits, leaves no temporary file behind, and arrives once there is space', async function () {
     const ws = workspace({ outbox: { maxAttempts: 2, firstRetryAfter: '100ms', maxRetryAfter: '300ms', concurrency: 2, pollInterval: '50ms' } });
-    mkdirSync(ws.out, { recursive: true });
-    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', ws.out]).status !== 0) this.skip(); // needs root, as CI has
+    if (!smallDisk(ws.out, '1m')) this.skip();
     try {
       const filler = fillDisk(ws.out);
       service = startService(ws);
@@ -386,10 +391,8 @@ describe('the process survives its environment', function () {
 
   it("the data folder's disk full: the process stays up, says why, and finishes everything once there is space again", async function () {
     const ws = workspace();
-    mkdirSync(ws.data, { recursive: true });
-    // a small disk of its own for the data folder (ledger, log, archive); needs root, as CI has
-    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', ws.data]);
-    if (mounted.status !== 0) this.skip();
+    // a small disk of its own for the data folder (ledger, log, archive)
+    if (!smallDisk(ws.data, '16m')) this.skip();
     let child: ChildProcess | undefined;
     try {
       child = spawn(process.execPath, [CLI, 'run', '--config', ws.config, '--mappings', ws.mappings], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -429,7 +432,7 @@ describe('the process survives its environment', function () {
 
   it('the log file on a full disk: the console goes on, the file resumes on a line of its own once there is space', async function () {
     const dir = tempDir('igw-logdisk-');
-    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir]).status !== 0) this.skip();
+    if (!smallDisk(dir, '1m')) this.skip();
     try {
       const script = `
         import { createLogger } from ${JSON.stringify(join(ROOT, 'dist', 'src', 'service', 'log.js'))};
@@ -460,9 +463,7 @@ describe('the process survives its environment', function () {
 
   it('a full disk at the start: the gateway waits and says so; a duplicate that waited for space reopens the intake', async function () {
     const ws = workspace();
-    mkdirSync(ws.data, { recursive: true });
-    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', ws.data]);
-    if (mounted.status !== 0) this.skip();
+    if (!smallDisk(ws.data, '16m')) this.skip();
     let child: ChildProcess | undefined;
     try {
       // a first run leaves a file done, then the disk fills up while the gateway is stopped

@@ -51,6 +51,8 @@ describe('SFTP against a real OpenSSH server on loopback', function () {
   it('a server that freezes with connections open: close() cuts them within seconds, the hanging upload fails, no socket stays open', async () => {
     // a relay in front of the real sshd that can stop passing bytes on, with every socket left open (a frozen server)
     let frozen = false;
+    /** bytes the client sent after the server froze: the hanging upload has begun */
+    let heldBack = 0;
     const open = new Set<Socket>();
     const relay = createServer((client) => {
       const server = connect(sshd.port, '127.0.0.1');
@@ -59,7 +61,7 @@ describe('SFTP against a real OpenSSH server on loopback', function () {
         s.on('close', () => open.delete(s));
         s.on('error', () => undefined);
       }
-      client.on('data', (d: Buffer) => void (frozen || server.write(d)));
+      client.on('data', (d: Buffer) => void (frozen ? (heldBack += d.length) : server.write(d)));
       server.on('data', (d: Buffer) => void (frozen || client.write(d)));
       client.on('close', () => server.destroy());
     });
@@ -70,7 +72,7 @@ describe('SFTP against a real OpenSSH server on loopback', function () {
       frozen = true;
       const hanging = t.send(request('2026-00102', '<Invoice/>'));
       hanging.catch(() => undefined);
-      await new Promise((r) => setTimeout(r, 300));
+      await waitFor('the upload under way against the frozen server', () => heldBack > 0);
       const started = Date.now();
       await t.close();
       assert.ok(Date.now() - started < 5_000, `closed in ${Date.now() - started} ms`);

@@ -177,11 +177,12 @@ describe('starting and stopping as users do', function () {
   });
 
   it('a second signal exits at once', async () => {
-    const { child, server } = await hangingSends('5m');
+    const { child, output, server } = await hangingSends('5m');
     try {
       const started = Date.now();
       process.kill(child.pid!, 'SIGTERM');
-      await new Promise((r) => setTimeout(r, 300));
+      // the first one is heard (the stop is under way, waiting for the silent server) before the second comes
+      await waitFor('the first signal heard', () => /stopping: finishing work under way/.test(output()), 10_000);
       process.kill(child.pid!, 'SIGTERM');
       await exited(child, 'the gateway to exit at the second signal', 20_000);
       assert.ok(Date.now() - started < 15_000, `exited in ${Date.now() - started} ms`);

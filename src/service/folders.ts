@@ -50,27 +50,21 @@ export function sidecar(path: string, suffix: string): string {
 }
 
 /**
- * SHA-256 of a dropped file's content, streamed (never through a link: see openDropped). The file
- * gets the gateway's own mode on the way: a rename keeps the mode its writer gave it (often 0644),
- * and the originals kept in archive/, error/ and duplicates/ hold customer data (umask 027: 0640).
+ * SHA-256 of a dropped file's content, streamed (never through a link: see openDropped). With
+ * `mode`, the file gets it on the way (through the same descriptor): a rename keeps the mode its
+ * writer gave it (often 0644), and the originals kept in archive/, error/ and duplicates/ hold
+ * customer data.
  */
-export async function hashFile(path: string): Promise<string> {
+export async function hashFile(path: string, mode?: number): Promise<string> {
   const hash = createHash('sha256');
   const handle = await openDropped(path);
   try {
-    await handle.chmod(0o666 & ~currentUmask()).catch(() => undefined);
+    if (mode !== undefined) await handle.chmod(mode).catch(() => undefined);
     for await (const chunk of handle.createReadStream({ autoClose: false })) hash.update(chunk as Buffer);
   } finally {
     await handle.close();
   }
   return hash.digest('hex');
-}
-
-/** The process's umask, read without changing it for longer than this call. */
-function currentUmask(): number {
-  const mask = process.umask(0o022);
-  process.umask(mask);
-  return mask;
 }
 
 /** A name in `dir` that is not taken yet: "x.csv", then "x.2.csv", "x.3.csv" ... */

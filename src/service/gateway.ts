@@ -1,7 +1,7 @@
 import { copyFile, lstat, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { GatewayConfig } from '../config/load.js';
-import { ConfigError, errorMessage, failureKind, LeaseLostError, ReaderError } from '../errors.js';
+import { ConfigError, errorMessage, failureKind, GatewayError, LeaseLostError, ReaderError } from '../errors.js';
 import type { FileRecord, Ledger } from '../ledger/ledger.js';
 import { openLedger, type OpenLedger } from '../ledger/open.js';
 import { mkdirSync, readdirSync, statSync, type Dirent } from 'node:fs';
@@ -461,7 +461,8 @@ export class GatewayService {
       const arrivedAt = new Date((await lstat(processingPath)).ctimeMs).toISOString();
       let contentHash: string;
       try {
-        contentHash = await hashFile(processingPath);
+        // kept originals get the gateway's own file mode (umask 027: 0640), not the writer's
+        contentHash = await hashFile(processingPath, 0o666 & ~this.config.service.umask);
       } catch (err) {
         if (!(err instanceof UnsafeFileError)) throw err;
         await this.setAsideUnread(processingPath, folder, name, arrivedAt, err);
@@ -484,17 +485,11 @@ export class GatewayService {
         return;
       }
       if ((await lstat(processingPath)).size === 0) {
-        const finalPath = await moveInto(processingPath, this.folders.error(folder), name);
         const message = `the file is empty (it stayed empty for ${Math.round(this.config.service.watch.emptyFileTimeoutMs / 1000)} s)`;
-        await writeErrorReports(
-          finalPath,
-          `invoice-gateway could not process ${name}\n\n${message}.\nWhat to do: check the export in the source system and drop the file again.\n`,
-          { file: name, source: folder, rejected: [{ key: '', errors: [new ReaderError(message, { file: name }).toJSON()] }] },
-        );
-        await this.ledger.finishFile(record.id, 'error', { finalPath, error: message });
-        this.log.warn('empty file moved to error/', { file: name, fileId: record.id, source: folder });
-        this.resumeIntake();
-        this.onFileDone?.(record, { state: 'error', issued: 0, held: 0, rejected: 0, finalPath });
+        await this.refuseWhole(record, processingPath, folder, new ReaderError(message, { file: name }), {
+          report: `invoice-gateway could not process ${name}\n\n${message}.\nWhat to do: check the export in the source system and drop the file again.\n`,
+          log: 'empty file moved to error/',
+        });
         return;
       }
       await this.processActive(record, folder, true);
@@ -516,14 +511,26 @@ export class GatewayService {
   private async setAsideUnread(processingPath: string, folder: string, name: string, arrivedAt: string, err: UnsafeFileError): Promise<void> {
     const record = await this.ledger.claimFile({ source: folder, name, contentHash: 'not read', processingPath, arrivedAt });
     if (!record) return;
-    const finalPath = await moveInto(processingPath, this.folders.error(folder), name);
-    await writeErrorReports(
-      finalPath,
-      `invoice-gateway did not read ${name}\n\n${err.message}.\nWhat to do: drop the export itself as a plain file (no link).\n`,
-      { file: name, source: folder, rejected: [{ key: '', errors: [err.toJSON()] }] },
-    );
+    await this.refuseWhole(record, processingPath, folder, err, {
+      report: `invoice-gateway did not read ${name}\n\n${err.message}.\nWhat to do: drop the export itself as a plain file (no link).\n`,
+      log: 'file not read: not a plain file of its own',
+    });
+  }
+
+  /** A registered file refused as a whole before it was read for invoices: moved to error/ with its reports, and recorded. */
+  private async refuseWhole(
+    record: FileRecord,
+    processingPath: string,
+    folder: string,
+    err: GatewayError,
+    text: { report: string; log: string },
+  ): Promise<void> {
+    const finalPath = await moveInto(processingPath, this.folders.error(folder), record.name);
+    await writeErrorReports(finalPath, text.report, { file: record.name, source: folder, rejected: [{ key: '', errors: [err.toJSON()] }] });
     await this.ledger.finishFile(record.id, 'error', { finalPath, error: err.message });
-    this.log.warn('file not read: not a plain file of its own', { file: name, fileId: record.id, source: folder, error: err.message });
+    this.log.warn(text.log, { file: record.name, fileId: record.id, source: folder, error: err.message });
+    // it went through: if it was what waited for the disk, the intake opens again
+    this.resumeIntake();
     this.onFileDone?.(record, { state: 'error', issued: 0, held: 0, rejected: 0, finalPath });
   }
 

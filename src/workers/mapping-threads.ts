@@ -151,12 +151,13 @@ export class MappingThreads {
     return worker;
   }
 
-  private release(worker: Worker | undefined): void {
+  /** Gives a thread back: kept for the next file when it finished cleanly, else ended. */
+  private release(worker: Worker, reusable: boolean): void {
     this.busy--;
-    if (worker && !this.closed) {
+    if (reusable && !this.closed) {
       worker.unref();
       this.idle.push(worker);
-    } else void worker?.terminate();
+    } else void worker.terminate();
     this.waiting.shift()?.();
   }
 
@@ -203,8 +204,7 @@ export class MappingThreads {
       attached = false;
       worker.off('message', onMessage);
       worker.off('exit', onExit);
-      if (!reusable) void worker.terminate();
-      this.release(reusable ? worker : undefined);
+      this.release(worker, reusable);
     };
     const onExit = (code: number): void => {
       exited = `the mapping thread stopped (exit code ${code}${this.crashes.has(worker) ? `: ${this.crashes.get(worker)}` : ''})`;
