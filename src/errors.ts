@@ -86,6 +86,12 @@ export class EnvironmentError extends GatewayError {}
  */
 export class LeaseLostError extends EnvironmentError {}
 
+/**
+ * Another process started under this node's id while this one was silent (frozen, cut off): it now
+ * owns the id and the id's work, so this process must stop at once without touching either.
+ */
+export class NodeReplacedError extends LeaseLostError {}
+
 /** A fault of the gateway itself; the report keeps the stack so it can be fixed. */
 export class InternalError extends GatewayError {
   constructor(

@@ -8,7 +8,7 @@ import { loadYaml } from '../src/config/yaml-file.js';
 import type { AdministrationConfig } from '../src/formats/accounting/admin.js';
 import { importFile, neutraliseFormula, type AccountingFormat } from '../src/formats/accounting/batch.js';
 import { ExportError } from '../src/formats/accounting/admin.js';
-import { SqliteLedger } from '../src/ledger/sqlite.js';
+import Database from 'better-sqlite3';
 import type { CalculatedInvoice } from '../src/model/invoice.js';
 import { STANDARDS_HOME } from '../src/validation/artefacts.js';
 import { prepareAll } from './helpers/config.js';
@@ -188,15 +188,14 @@ describe('accounting import files', function () {
     writeFileSync(join(ws.inbox, 'members', 'contributie_c.csv'), membersCsv(5).replace(/;Amersfoort;/g, ';Amersfoort;'));
     await waitFor('exported', () => Number(query(ws, 'SELECT COUNT(*) n FROM exports')[0]?.['n']) === 5, 30_000);
     await stopService(service);
-    const ledger = new SqliteLedger(join(ws.data, 'ledger.sqlite'));
     const files = filesIn(join(ws.out, 'devries'), (n) => n.endsWith('.csv'));
     assert.equal(files.length, 1);
     // roll the ledger back to "file written, not recorded"
-    const db = (ledger as unknown as { db: { exec(sql: string): void } }).db;
+    const db = new Database(join(ws.data, 'ledger.sqlite'));
     db.exec(
       "DELETE FROM exports; UPDATE export_batches SET state = 'writing', finished_at = NULL; UPDATE deliveries SET state = 'sending', result = NULL, sent_at = NULL;",
     );
-    await ledger.close();
+    db.close();
     service = startService(ws);
     try {
       await waitFor('recovered', () => Number(query(ws, 'SELECT COUNT(*) n FROM exports')[0]?.['n']) === 5, 30_000);

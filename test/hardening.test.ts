@@ -375,7 +375,7 @@ describe('the process survives its environment', function () {
     writeFileSync(join(ws.inbox, 'members', 'contributie_v.csv'), membersCsv(2));
     await waitFor(
       'the wait is logged',
-      () => existsSync(join(ws.data, 'gateway.log')) && readFileSync(join(ws.data, 'gateway.log'), 'utf-8').includes('the environment failed, not the file'),
+      () => existsSync(join(ws.data, 'gateway.log')) && readFileSync(join(ws.data, 'gateway.log'), 'utf-8').includes('the environment failed, not the files'),
     );
     assert.equal(count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'processing'"), 1, 'the file waits');
     assert.equal(count(ws, 'SELECT COUNT(*) n FROM invoices'), 0);
@@ -391,25 +391,32 @@ describe('the process survives its environment', function () {
 
   it("the data folder's disk full: the process stays up, says why, and finishes everything once there is space again", async function () {
     const ws = workspace();
+    // debug: each retry of a waiting file has a line there (at info the outage is said once)
+    const settings = join(ws.config, 'gateway.yaml');
+    writeFileSync(settings, readFileSync(settings, 'utf-8').replace(/level: info/, 'level: debug'));
     // a small disk of its own for the data folder (ledger, log, archive)
     if (!smallDisk(ws.data, '16m')) this.skip();
     let child: ChildProcess | undefined;
     try {
-      child = spawn(process.execPath, [CLI, 'run', '--config', ws.config, '--mappings', ws.mappings], { stdio: ['ignore', 'ignore', 'pipe'] });
+      child = spawn(process.execPath, [CLI, 'run', '--config', ws.config, '--mappings', ws.mappings], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
+      // debug lines (one per retry of a waiting file) go to stdout
+      let stdout = '';
       child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
       await waitForLedger(ws);
       writeFileSync(join(ws.inbox, 'members', 'contributie_1.csv'), membersCsv(20, 5001));
       await waitFor('first file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
       const filler = fillDisk(ws.data);
       writeFileSync(join(ws.inbox, 'members', 'contributie_2.csv'), membersCsv(20, 6001));
       await waitFor('the gateway says it waits for the environment', () => /environment failed|sending paused|log file cannot be written/.test(stderr), 60_000);
+      assert.ok((stderr.match(/files wait in processing\/: the environment failed/g) ?? []).length <= 1, 'the outage is said once, not once per file');
       assert.equal(child.exitCode, null, 'still running');
       assert.match(cli(ws, 'status').stdout, /disk: only \d+ MB free for the data folder; when it is full the gateway pauses/);
       // intake is paused: a file dropped now stays in the inbox through two more retries of the waiting one
       await waitFor('intake paused', () => stderr.includes('intake paused'));
       writeFileSync(join(ws.inbox, 'members', 'contributie_3.csv'), membersCsv(5, 7001));
-      const waits = () => (stderr.match(/file waits in processing/g) ?? []).length;
+      const waits = () => (stdout.match(/file waits in processing/g) ?? []).length;
       const seen = waits();
       await waitFor('two more retries', () => waits() >= seen + 2, 60_000);
       assert.ok(existsSync(join(ws.inbox, 'members', 'contributie_3.csv')), 'not taken while the disk is full');

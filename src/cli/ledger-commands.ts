@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { freeBytes, LOW_DISK_BYTES } from '../util/disk.js';
 import { printable } from '../service/log.js';
 import { ConfigError, EnvironmentError } from '../errors.js';
-import { LedgerLock } from '../ledger/lock.js';
+import { LedgerLock } from '../ledger/sql/lock.js';
 import { openLedger, type OpenLedger } from '../ledger/open.js';
 
 /**
@@ -65,16 +65,33 @@ function ago(iso: string, now: number): string {
   return `${Math.round(s / 3600)} h ago`;
 }
 
-/** One line per gateway node: when it was last heard from, and whether it said it was paused. */
+/** A duration in words: "12 s", "3 min", "2 h". */
+function span(ms: number): string {
+  const s = Math.round(Math.abs(ms) / 1000);
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  return `${Math.round(s / 3600)} h`;
+}
+
+/**
+ * One line per gateway node: when it was last heard from (on the database's clock, so the clock of
+ * the machine asking does not matter), whether it said it was paused, and a clock that is off.
+ */
 function nodeLines(nodes: LedgerStatus['nodes'], leaseMs: number, now: number): string[] {
   return nodes.map((n) => {
-    const silent = now - Date.parse(n.heartbeatAt) > leaseMs;
-    const state = silent
-      ? `not heard from since ${ago(n.heartbeatAt, now)} (stopped, or cut off from the ledger; its work is taken over when its leases expire)`
-      : n.paused
-        ? `paused: ${n.paused}`
-        : `running (heard from ${ago(n.heartbeatAt, now)})`;
-    return `node ${n.id} (process ${n.pid} on ${n.host}): ${state}`;
+    const age = n.heartbeatAgeMs ?? now - Date.parse(n.heartbeatAt);
+    const state =
+      age > leaseMs
+        ? `not heard from for ${span(age)} (stopped, killed, or cut off from the ledger; its work is taken over when its leases expire)`
+        : n.paused
+          ? `paused: ${n.paused}`
+          : `running (heard from ${span(age)} ago)`;
+    // offset = the database's clock minus the node's: a node whose clock is ahead has a negative one
+    const clock =
+      n.clockOffsetMs !== undefined && Math.abs(n.clockOffsetMs) >= 2_000
+        ? `; its clock is ${span(n.clockOffsetMs)} ${n.clockOffsetMs < 0 ? 'ahead of' : 'behind'} the database's (leases go by the database's, so this is harmless; fix its time sync)`
+        : '';
+    return `node ${n.id}${n.run ? ` run ${n.run}` : ''} (process ${n.pid} on ${n.host}): ${state}${clock}`;
   });
 }
 

@@ -160,6 +160,9 @@ export async function runCommand(opts: CommonOptions & { demo?: boolean; quiet?:
   }
 }
 
+/** The exit code of a process whose node id another process took over (the unit does not restart it). */
+export const EXIT_REPLACED = 3;
+
 /**
  * SIGINT and SIGTERM: the first stops the service within its bound (work not finished by then is
  * left for the next start, which the ledger makes safe); a second one exits at once.
@@ -240,12 +243,19 @@ async function startWaiting(config: GatewayConfig, log: Logger, signals: StopSig
         return undefined;
       }
       signals.service = service;
+      service.onReplaced = () => {
+        // not a failure a restart mends: the process under this id now is the node
+        process.stderr.write(`invoice-gateway: another process runs as node "${config.service.ledger.nodeId}" now; this one exits\n`);
+        process.exit(EXIT_REPLACED);
+      };
       await service.start();
       return service;
     } catch (err) {
       // worker threads and the ledger would keep the process alive: close them first
       signals.service = undefined;
       await service?.stop().catch(() => undefined);
+      // a stop asked for while the service started closed what the start was using: not a failure
+      if (signals.stopRequested) return undefined;
       // on SQLite only a full disk heals by itself; a second process or a damaged ledger needs a person
       const waits = failureKind(err) === 'environment' && (config.service.ledger.kind === 'postgres' || isOutOfSpace(err));
       if (!waits) throw err;

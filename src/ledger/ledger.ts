@@ -1,6 +1,6 @@
 import type { CalculatedInvoice } from '../model/invoice.js';
 import type { Delivery } from '../routing/route.js';
-import type { LedgerBrowse } from './browse.js';
+import type { LedgerBrowse } from './sql/browse.js';
 
 /** States of a dropped file in the ledger. */
 export type FileState = 'processing' | 'done' | 'partial' | 'error' | 'duplicate';
@@ -141,25 +141,39 @@ export interface NodeRecord {
   heartbeatAt: string;
   /** why the node paused (the ledger was unreachable), as it last reported */
   paused?: string;
+  /** how long ago its last heartbeat was, on the database's clock (a node's own clock may be off) */
+  heartbeatAgeMs?: number;
+  /** how far the node's own clock is from the database's (positive: the node's is behind), as it last measured */
+  clockOffsetMs?: number;
+  /** which start of a process under this id it is (a stalled earlier one is fenced off by the next) */
+  run?: number;
 }
 
 /** Settings of a ledger connection: who this node is and how long its leases last. */
 export interface LeaseSettings {
   nodeId: string;
   leaseMs: number;
+  /** this machine's clock (a test gives a node one that is off); leases never go by it, only by the database's */
+  clock?: () => number;
 }
 
 /** The work a node holds under lease: renewed while it works, taken over by another node when it expires. */
 export interface Leases {
   /** this process's node id: leases, heartbeats and the audit log carry it */
   readonly nodeId: string;
-  /** Extends the leases this node holds (files, deliveries, batches, held invoices) and records its heartbeat. */
+  /**
+   * Extends the leases this node holds (files, deliveries, batches, held invoices) and records its
+   * heartbeat; a NodeReplacedError when another process has started under this id meanwhile.
+   */
   renewLeases(state?: { paused?: string }): Promise<void>;
   /**
-   * Takes this node id at start: records the heartbeat unless another process holds the id with a
-   * heartbeat after `staleBefore`; returns that holder when it does (two starting at once: one wins).
+   * Takes this node id at start, as a new run of it: unless another process holds the id with a
+   * heartbeat younger than a lease (on the database's clock); returns that holder when it does (two
+   * starting at once: one wins). `replace` takes it regardless (its holder is known to be gone).
    */
-  claimNodeId(staleBefore: string): Promise<NodeRecord | undefined>;
+  claimNodeId(options?: { replace?: boolean }): Promise<NodeRecord | undefined>;
+  /** The ledger's clock (the database's, as this node last measured it), in epoch ms: due times are set and compared on it. */
+  now(): number;
   /** A graceful stop: this node's heartbeat row is removed (it holds no work any more). */
   leave(): Promise<void>;
   /** A cheap round trip: resolves when the ledger answers, throws an EnvironmentError when it does not. */
@@ -170,10 +184,10 @@ export interface Leases {
 export interface FileClaims {
   /**
    * Records the claim of a file (leased to this node); undefined when another claim of the same
-   * processing path won, or when one was made at or after `arrivedAt` (the file's move into
-   * processing/): then another node has (had) this very file.
+   * processing path won, or when one was made for the same `arrival` (what tells this very file
+   * from another of the same name: device, inode, change time): then another node has (had) it.
    */
-  claimFile(claim: { source: string; name: string; contentHash: string; processingPath: string; arrivedAt?: string }): Promise<FileRecord | undefined>;
+  claimFile(claim: { source: string; name: string; contentHash: string; processingPath: string; arrival?: string }): Promise<FileRecord | undefined>;
   /** An earlier file of this source with the same content that issued invoices, if any. */
   findProcessed(source: string, contentHash: string): Promise<FileRecord | undefined>;
   file(id: number): Promise<FileRecord | undefined>;
@@ -183,10 +197,10 @@ export interface FileClaims {
    */
   takeOverFiles(options: { own: boolean }): Promise<FileRecord[]>;
   /**
-   * Whether a file now in processing/ at this path was claimed at or after `sinceIso` (its move
-   * there): a file no claim points to was left by a node that died between moving and claiming it.
+   * Whether this very file (its `arrival`) in processing/ was claimed: a file no claim points to was
+   * left by a node that died between moving and claiming it.
    */
-  claimedSince(processingPath: string, sinceIso: string): Promise<boolean>;
+  claimedAs(processingPath: string, arrival: string): Promise<boolean>;
   /**
    * Re-takes the lease on a file this node worked on before a pause (the ledger was unreachable):
    * false when another node took it over meanwhile, and this node must leave it alone.
@@ -194,6 +208,8 @@ export interface FileClaims {
   reclaimFile(id: number): Promise<boolean>;
   /** Counts a start of processing of a file; returns how many there have been, this one included (a claim counts the first). */
   startAttempt(id: number): Promise<number>;
+  /** Counts a start of a file processed alone (nothing else under way on the node); returns how many there have been. */
+  startSoloAttempt(id: number): Promise<number>;
   /** Takes back the last counted start (the stop or the wait that followed was not the file's doing). */
   forgetAttempt(id: number): Promise<void>;
   /**
@@ -201,7 +217,12 @@ export interface FileClaims {
    * unfinished and leased to this node (its first node may have finished it and be about to say so).
    */
   markVanished(id: number, state: 'done' | 'error', note: string): Promise<boolean>;
-  finishFile(id: number, state: FileState, details: { finalPath?: string; invoicesFound?: number; invoicesRejected?: number; error?: string }): Promise<void>;
+  /** Records a file's end; false when this node no longer holds it (another node took it over, or finished it). */
+  finishFile(
+    id: number,
+    state: FileState,
+    details: { finalPath?: string; invoicesFound?: number; invoicesRejected?: number; error?: string },
+  ): Promise<boolean>;
 }
 
 /** Invoices: stored and numbered in one transaction, held ones issued by exactly one node. */
@@ -237,10 +258,15 @@ export interface DeliveryQueue {
    * clock that has since been set back.
    */
   claimDueDeliveries(now: number, limit: number, busyTargets?: string[], staleAfter?: number): Promise<DeliveryRecord[]>;
-  markSent(id: number, result: string, progress?: DeliveryProgress): Promise<void>;
+  /**
+   * Records a send; false when the outcome is stale (another node took the delivery over, or sent
+   * it): it is then left as that node recorded it.
+   */
+  markSent(id: number, result: string, progress?: DeliveryProgress): Promise<boolean>;
   /** What became of a sent delivery later (an access point's delivery evidence); its state stays sent. */
   amendResult(id: number, result: string, progress?: DeliveryProgress): Promise<void>;
-  markFailed(id: number, error: string, nextAttemptAt: number, dead: boolean): Promise<void>;
+  /** Records a failed send and when to try again; false when the outcome is stale (as markSent). */
+  markFailed(id: number, error: string, nextAttemptAt: number, dead: boolean): Promise<boolean>;
   /** At start: this node's deliveries left in "sending" become due again (their idempotency key prevents a second copy); other nodes' are left alone. */
   releaseOwnSending(): Promise<number>;
   /** Makes failed or dead deliveries due now, by delivery id or by file; returns how many. */
@@ -262,8 +288,8 @@ export interface ExportBatches {
    * see finishBatch); undefined when another node took one of them first (nothing recorded).
    */
   openBatch(batch: { format: string; administration: string; fileName: string; contentHash: string; deliveryIds: number[] }): Promise<number | undefined>;
-  /** After the file is written: every invoice recorded as exported, its deliveries sent, the batch done. */
-  finishBatch(batchId: number, exported: { invoiceNumber: string; contentHash: string }[]): Promise<void>;
+  /** After the file is written: every invoice recorded as exported, its deliveries sent, the batch done; false when another node holds the batch now. */
+  finishBatch(batchId: number, exported: { invoiceNumber: string; contentHash: string }[]): Promise<boolean>;
   /** Batches whose file may or may not have been written when their node stopped: this node's, and those whose lease expired, now leased to this node. */
   takeOverBatches(): Promise<ExportBatch[]>;
   /** The batch that exported an invoice to an administration, if any. */
@@ -304,6 +330,8 @@ export interface LedgerQueries {
 export interface Ledger extends Leases, FileClaims, InvoiceBook, DeliveryQueue, ExportBatches, EventLog, LedgerQueries, KeyValueCache {
   /** which database holds it, for logs and status ("sqlite /path", "postgres host/db") */
   readonly description: string;
+  /** one node only (SQLite: one writer, and the process lock keeps others out): a file no claim points to is its own */
+  readonly singleNode: boolean;
   /** lists and searches for the console and the HTTP API */
   readonly browse: LedgerBrowse;
   close(): Promise<void>;

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { LedgerSettings } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import type { Ledger } from './ledger.js';
-import { LedgerLock } from './lock.js';
+import { LedgerLock } from './sql/lock.js';
 import { PostgresLedger } from './postgres.js';
 import { SqliteLedger } from './sqlite.js';
 
@@ -63,11 +63,11 @@ export async function openLedger(settings: LedgerSettings, sqliteFile: string, r
  * that is alive (its heartbeat fresh, and on this host its process running) is refused.
  */
 async function refuseTwin(ledger: Ledger, settings: LedgerSettings): Promise<void> {
-  const twin = await ledger.claimNodeId(new Date(Date.now() - settings.leaseMs).toISOString());
+  const twin = await ledger.claimNodeId();
   if (!twin) return;
   // the same host and a process that is gone: this node's own earlier run, stopped without signing off
   if (twin.host === hostname() && !alive(twin.pid)) {
-    await ledger.renewLeases();
+    await ledger.claimNodeId({ replace: true });
     return;
   }
   // a configuration mistake, not an outage: the node does not wait for it to pass

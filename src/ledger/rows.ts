@@ -91,12 +91,23 @@ export function nodeFromRow(r: Row): NodeRecord {
     startedAt: r['started_at'] as string,
     heartbeatAt: r['heartbeat_at'] as string,
     ...(r['paused'] ? { paused: r['paused'] as string } : {}),
+    ...(present(r['heartbeat_age_ms']) ? { heartbeatAgeMs: num(r['heartbeat_age_ms']) } : {}),
+    ...(present(r['clock_offset_ms']) ? { clockOffsetMs: num(r['clock_offset_ms']) } : {}),
+    ...(present(r['run']) ? { run: num(r['run']) } : {}),
   };
 }
 
 /** The error of a store refused because another node holds the file's lease now. */
-export function leaseLost(fileId: number, holder: string): LeaseLostError {
-  return new LeaseLostError(`file #${fileId} was taken over by node ${holder} while this node was cut off from the ledger; this node leaves it`, {});
+export function leaseLost(fileId: number, file: { state?: string; holder?: string | null }): LeaseLostError {
+  if (file.state && file.state !== 'processing')
+    return new LeaseLostError(
+      `file #${fileId} was finished (${file.state}) by another node while this node was cut off from the ledger; this node stores nothing for it`,
+      {},
+    );
+  return new LeaseLostError(
+    `file #${fileId} was taken over by ${file.holder ? `node ${file.holder}` : 'another node'} while this node was cut off from the ledger; this node leaves it`,
+    {},
+  );
 }
 
 /** What the ledger already knows that decides whether a request is stored. */

@@ -68,6 +68,14 @@ export async function hashFile(path: string, mode?: number): Promise<string> {
 }
 
 /** A name in `dir` that is not taken yet: "x.csv", then "x.2.csv", "x.3.csv" ... */
+/**
+ * What tells this very file in processing/ from another of the same name: its inode and the change
+ * time its move there set (both the file server's, the same for every node; no node's clock counts).
+ */
+export function arrivalOf(info: { ino: number | bigint; ctimeMs: number }): string {
+  return `${info.ino}:${info.ctimeMs}`;
+}
+
 export async function freeName(dir: string, name: string): Promise<string> {
   const ext = extname(name);
   const stem = basename(name, ext);

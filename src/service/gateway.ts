@@ -1,7 +1,7 @@
 import { copyFile, lstat, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { GatewayConfig } from '../config/load.js';
-import { ConfigError, errorMessage, failureKind, GatewayError, LeaseLostError, ReaderError } from '../errors.js';
+import { ConfigError, errorMessage, failureKind, GatewayError, LeaseLostError, NodeReplacedError, ReaderError } from '../errors.js';
 import type { FileRecord, Ledger } from '../ledger/ledger.js';
 import { openLedger, type OpenLedger } from '../ledger/open.js';
 import { mkdirSync, readdirSync, statSync, type Dirent } from 'node:fs';
@@ -10,11 +10,12 @@ import { Transports } from '../transports/index.js';
 import { closeFormats, configureFormats } from '../formats/index.js';
 import { UblGate } from '../validation/gate.js';
 import { MappingThreads } from '../workers/mapping-threads.js';
-import { Folders, freeName, hashFile, moveInto, sidecar, writeBeside, writeErrorReports } from './folders.js';
+import { arrivalOf, Folders, freeName, hashFile, moveInto, sidecar, writeBeside, writeErrorReports } from './folders.js';
 import type { Logger } from './log.js';
 import { Outbox } from './outbox.js';
 import { FileProcessor, FileStillWrittenError, type FileOutcome } from './process-file.js';
 import { Scheduler } from './scheduler.js';
+import { SoloGate } from './solo-gate.js';
 import { Issuer } from './issuing.js';
 import { checkRuntime } from '../config/check-runtime.js';
 import { PeppolFollowUp } from '../peppol/follow-up.js';
@@ -77,8 +78,8 @@ function holdsAFile(dir: string): boolean {
   return entries.some((e) => e.isFile() || (e.isDirectory() && holdsAFile(join(dir, e.name))));
 }
 
-/** A file is set aside after the process stopped this often while working on it (it may be what stops it). */
-const MAX_STOPS_PER_FILE = 3;
+/** A file is set aside after the process stopped this often while working on it alone (it is what stops it). */
+const MAX_SOLO_STOPS = 3;
 
 /** The running gateway: watcher → claim → file processor → ledger → outbox, plus the scheduler. */
 /** How long /readyz waits for the ledger to answer a ping. */
@@ -94,6 +95,8 @@ export class GatewayService {
   private readonly peppolFollowUp: PeppolFollowUp;
   private watcher?: InboxWatcher;
   private readonly limiter: Limiter;
+  /** files side by side, or one alone after a process died under it */
+  private readonly soloGate = new SoloGate();
   private readonly gate: UblGate;
   /** mapping runs here: an expression that never ends cannot freeze the service */
   private readonly mappingThreads: MappingThreads;
@@ -119,10 +122,14 @@ export class GatewayService {
   private readonly waitingFiles = new Set<number>();
   private leaseTimer?: NodeJS.Timeout;
   private renewing = false;
+  /** how many times files had to wait for the environment in the outage under way (0: none) */
+  private filesWaiting = 0;
   private readonly heartbeatOutage: OutageLog;
   private lastOrphanScan = Date.now();
   /** called after each file, for tests and the bench */
   onFileDone?: (file: FileRecord, outcome: FileOutcome | 'duplicate') => void;
+  /** called when another process took this node's id over (see replaced); the run command exits */
+  onReplaced?: (err: NodeReplacedError) => void;
 
   /** Opens the configured ledger (SQLite with its process lock, or PostgreSQL) and builds the service on it. */
   static async open(config: GatewayConfig, log: Logger, options: { deliver?: boolean; newLedger?: boolean } = {}): Promise<GatewayService> {
@@ -320,6 +327,10 @@ export class GatewayService {
       }
       if (!this.stopping) await this.takeOverExpired();
     } catch (err) {
+      if (err instanceof NodeReplacedError) {
+        this.replaced(err);
+        return;
+      }
       if (failureKind(err) !== 'environment' || this.config.service.ledger.kind === 'sqlite') {
         // one node on SQLite: a heartbeat that cannot be written (a full disk) is said once; the files and sends wait on their own
         this.heartbeatOutage.failed(err);
@@ -333,6 +344,21 @@ export class GatewayService {
     } finally {
       this.renewing = false;
     }
+  }
+
+  /**
+   * Another process runs under this node id now (this one was frozen longer than its lease): it owns
+   * the id's work. This one takes nothing more and sends nothing more; `onReplaced` ends the process.
+   */
+  private replaced(err: NodeReplacedError): void {
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    this.log.error('this node was replaced: another process runs under its id; stopping without touching its work', {
+      node: this.ledger.nodeId,
+      error: err.message,
+    });
+    // whatever it still writes is fenced off by the ledger; the process ends without it
+    if (this.onReplaced) this.onReplaced(err);
+    else void this.stop();
   }
 
   /** Files another node claimed and whose lease expired (the node died): resumed here, exactly once. */
@@ -375,13 +401,13 @@ export class GatewayService {
   }
 
   /**
-   * Whether a file in processing/ has lain there at least `minAgeMs` with no claim made since it
-   * came (its ctime: a rename sets it; five minutes of slack for the clocks of a file server).
+   * Whether a file in processing/ has lain there at least `minAgeMs` and no claim names this very
+   * file (its arrival: no clock is compared with another, so a name used again is a new file).
    */
   private async isOrphan(path: string, minAgeMs: number): Promise<boolean> {
-    const info = await stat(path).catch(() => undefined);
+    const info = await lstat(path).catch(() => undefined);
     if (!info || Date.now() - info.ctimeMs < minAgeMs) return false;
-    return !(await this.ledger.claimedSince(path, new Date(info.ctimeMs - 300_000).toISOString()));
+    return !(await this.ledger.claimedAs(path, arrivalOf(info)));
   }
 
   /** Resumes a claimed file after a stop (this node's or a dead node's); one that vanished from processing/ is recorded as such. */
@@ -457,19 +483,19 @@ export class GatewayService {
   /** Records a file that is in processing/ and processes it; duplicates and empty files end here. */
   private async register(processingPath: string, folder: string, name: string): Promise<void> {
     try {
-      // when it came into processing/ (a rename sets ctime): a claim made since then means another node has this very file
-      const arrivedAt = new Date((await lstat(processingPath)).ctimeMs).toISOString();
+      // this very file (a rename sets its ctime): a claim for it means another node has (had) it
+      const arrival = arrivalOf(await lstat(processingPath));
       let contentHash: string;
       try {
         // kept originals get the gateway's own file mode (umask 027: 0640), not the writer's
         contentHash = await hashFile(processingPath, 0o666 & ~this.config.service.umask);
       } catch (err) {
         if (!(err instanceof UnsafeFileError)) throw err;
-        await this.setAsideUnread(processingPath, folder, name, arrivedAt, err);
+        await this.setAsideUnread(processingPath, folder, name, arrival, err);
         return;
       }
       const earlier = this.config.service.onDuplicateFile === 'skip' ? await this.ledger.findProcessed(folder, contentHash) : undefined;
-      const record = await this.ledger.claimFile({ source: folder, name, contentHash, processingPath, arrivedAt });
+      const record = await this.ledger.claimFile({ source: folder, name, contentHash, processingPath, arrival });
       if (!record) return;
       if (earlier) {
         const finalPath = await moveInto(processingPath, this.folders.duplicates(folder), name);
@@ -508,8 +534,8 @@ export class GatewayService {
    * file): recorded, moved to error/ as it is (a rename moves a link, not its target) with a report
    * that quotes nothing of it.
    */
-  private async setAsideUnread(processingPath: string, folder: string, name: string, arrivedAt: string, err: UnsafeFileError): Promise<void> {
-    const record = await this.ledger.claimFile({ source: folder, name, contentHash: 'not read', processingPath, arrivedAt });
+  private async setAsideUnread(processingPath: string, folder: string, name: string, arrival: string, err: UnsafeFileError): Promise<void> {
+    const record = await this.ledger.claimFile({ source: folder, name, contentHash: 'not read', processingPath, arrival });
     if (!record) return;
     await this.refuseWhole(record, processingPath, folder, err, {
       report: `invoice-gateway did not read ${name}\n\n${err.message}.\nWhat to do: drop the export itself as a plain file (no link).\n`,
@@ -537,8 +563,8 @@ export class GatewayService {
   /**
    * Processes a claimed file. A broken environment (disk, ledger) leaves it waiting in processing/
    * and tries again later; any other unexpected failure is retried once, then the file is set
-   * aside in error/ with the stack. A file whose processing the process died in three times (it may be what
-   * stops the process) is set aside at once.
+   * aside in error/ with the stack. A file a process died under is processed alone from then on; one
+   * the process died under three times while alone (it is what stops the process) is set aside.
    */
   private async processClaimed(file: FileRecord, folder: string, retried = false, fresh = false): Promise<void> {
     const log = this.log.child({ file: file.name, fileId: file.id, source: folder });
@@ -546,18 +572,12 @@ export class GatewayService {
       // counted on this process, which is fully started (its validation helpers answer): a kill while a
       // node starts, or while a file waits for the environment, is not the file's doing
       // (a fresh claim counted its first start itself: no extra write for every file)
-      if (!retried && !fresh && (await this.ledger.startAttempt(file.id)) > MAX_STOPS_PER_FILE) {
-        const outcome = await this.processor.quarantine(
-          file,
-          folder,
-          new Error('the gateway stopped three times while processing this file'),
-          'processing did not finish',
-        );
-        log.error('file set aside: the gateway stopped three times while processing it', { report: outcome.reportPath });
-        this.onFileDone?.(file, outcome);
-        return;
-      }
-      const outcome = await this.processor.process(file, folder);
+      // a process died while this file was under way (killed from outside, or by this file): it is
+      // taken up alone, so that only deaths with nothing else under way count against it
+      const alone = !retried && !fresh && (await this.ledger.startAttempt(file.id)) >= 2;
+      const outcome = await (alone
+        ? this.soloGate.solo(() => this.processAlone(file, folder, log))
+        : this.soloGate.beside(() => this.processor.process(file, folder)));
       this.resumeIntake();
       this.onFileDone?.(file, outcome);
     } catch (err) {
@@ -607,6 +627,23 @@ export class GatewayService {
     }
   }
 
+  /** Processes a file with nothing else under way; one the process died under MAX_SOLO_STOPS times like that is set aside. */
+  private async processAlone(file: FileRecord, folder: string, log: Logger): Promise<FileOutcome> {
+    const starts = await this.ledger.startSoloAttempt(file.id);
+    if (starts > MAX_SOLO_STOPS) {
+      const outcome = await this.processor.quarantine(
+        file,
+        folder,
+        new Error(`the gateway stopped ${MAX_SOLO_STOPS} times while processing this file with no other file under way`),
+        'processing did not finish',
+      );
+      log.error('file set aside: the gateway stopped each time it processed this file alone', { report: outcome.reportPath, times: MAX_SOLO_STOPS });
+      return outcome;
+    }
+    log.warn('a process stopped while this file was under way: it is processed alone now', { aloneStart: starts });
+    return this.processor.process(file, folder);
+  }
+
   /**
    * Takes a file up again after the environment failed: its lease may have expired meanwhile (the
    * ledger was unreachable) and another node may have taken it over; then this node leaves it.
@@ -646,7 +683,16 @@ export class GatewayService {
    */
   private waitForEnvironment(err: unknown, log: Logger, job: () => Promise<void>): void {
     const waitMs = this.config.service.watch.rescanEveryMs;
-    log.error('file waits in processing/: the environment failed, not the file; tried again later', { error: errorMessage(err), retryInMs: waitMs });
+    // an outage is said once, not once per waiting file and retry: the first file says it, the others
+    // are counted (each still has its own line at debug level), and the end of the outage says how many went on
+    const reason = errorMessage(err);
+    if (this.filesWaiting === 0)
+      log.error('files wait in processing/: the environment failed, not the files; they are tried again by themselves', {
+        error: reason,
+        retryInMs: waitMs,
+      });
+    else log.debug('file waits in processing/ for the environment', { error: reason });
+    this.filesWaiting++;
     this.later(job, waitMs);
     if (!standardsInstalled()) {
       // only the files with a UBL route wait for the artefacts: the others go on, so the intake stays open
@@ -683,6 +729,10 @@ export class GatewayService {
   private resumeIntake(): void {
     // a file went through: the ledger answers again, whatever the last renewal said
     this.ledgerDown = undefined;
+    if (this.filesWaiting) {
+      this.log.info('the environment works again: the files that waited go on', { waits: this.filesWaiting });
+      this.filesWaiting = 0;
+    }
     if (!this.intakePaused) return;
     this.intakePaused = undefined;
     this.log.info('intake resumed: the environment works again');

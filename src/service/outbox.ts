@@ -126,8 +126,14 @@ export class Outbox {
     return true;
   }
 
-  /** Writes an outcome to the ledger now, or keeps it for later when the ledger fails. */
-  private async record(write: () => Promise<void>): Promise<void> {
+  /**
+   * Writes an outcome to the ledger now, or keeps it for later when the ledger fails. An outcome the
+   * ledger refuses as stale (another node took the delivery over meanwhile, or sent it) is left out.
+   */
+  private async record(outcome: () => Promise<boolean>, log: Logger): Promise<void> {
+    const write = async (): Promise<void> => {
+      if (!(await outcome())) log.warn('outcome not recorded: another node took this delivery over while this one was cut off, and its record stands');
+    };
     // behind outcomes that still wait, in order
     if (this.unrecorded.length) {
       this.unrecorded.push(write);
@@ -165,7 +171,7 @@ export class Outbox {
       );
       this.durations?.delivered(delivery.transport, 'sent', took());
       const { result, progress } = typeof outcome === 'string' ? { result: outcome, progress: undefined } : outcome;
-      await this.record(() => this.ledger.markSent(delivery.id, result, progress));
+      await this.record(() => this.ledger.markSent(delivery.id, result, progress), log);
       log.info('delivery sent', { result, attempt: delivery.attempts, ...(progress ? { progress } : {}) });
     } catch (err) {
       const permanent = err instanceof FormatError || (err instanceof TransportError && err.permanent);
@@ -175,7 +181,7 @@ export class Outbox {
       const next = Date.now() + retryDelay(delivery.attempts, this.settings.firstRetryAfterMs, this.settings.maxRetryAfterMs);
       const reason = errorMessage(err);
       this.durations?.delivered(delivery.transport, dead ? 'dead' : 'failed', took());
-      await this.record(() => this.ledger.markFailed(delivery.id, reason, next, dead));
+      await this.record(() => this.ledger.markFailed(delivery.id, reason, next, dead), log);
       if (dead) log.error('delivery dead', { error: reason, attempts: delivery.attempts, permanent });
       else
         log.warn('delivery failed, will retry', {

@@ -2,7 +2,8 @@ import { lstat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { filesOpenForWriting } from '../util/writers.js';
 import type { GatewayConfig, ServiceSettings } from '../config/load.js';
-import { failureKind, GatewayError, InternalError, MappingError } from '../errors.js';
+import { failureKind, GatewayError, InternalError, LeaseLostError, MappingError } from '../errors.js';
+import { leaseLost } from '../ledger/rows.js';
 import type { FileRecord, IssueRequest, IssueResult, Ledger } from '../ledger/ledger.js';
 import { businessKeyOf, orderKeyOf } from '../ledger/keys.js';
 import type { CalculatedInvoice } from '../model/invoice.js';
@@ -94,11 +95,14 @@ export class FileProcessor {
    * file that is no longer in processing/.
    */
   private async finish(file: FileRecord, outcome: FileOutcome, details: Parameters<Ledger['finishFile']>[2]): Promise<void> {
-    const write = (): Promise<void> => this.ledger.finishFile(file.id, outcome.state, details);
+    const write = async (): Promise<void> => {
+      // another node took the file over (or finished it) while this one was cut off: its record stands
+      if (!(await this.ledger.finishFile(file.id, outcome.state, details))) throw leaseLost(file.id, {});
+    };
     try {
       await write();
     } catch (err) {
-      this.unrecorded.set(file.id, { write, outcome });
+      if (!(err instanceof LeaseLostError)) this.unrecorded.set(file.id, { write, outcome });
       throw err;
     }
   }
@@ -192,17 +196,24 @@ export class FileProcessor {
     let issued = 0;
     let held = 0;
     let issuedBefore = 0;
-    const batch: { request: IssueRequest; item: PreparedInvoice & { ok: true } }[] = [];
+    const batch: { request: IssueRequest; item: PreparedInvoice & { ok: true }; awaitedStatus?: string }[] = [];
     const flush = async (): Promise<void> => {
       if (!batch.length) return;
       const results = await this.ledger.issue(batch.map((b) => b.request));
-      results.forEach((result, i) => {
-        const { item } = batch[i]!;
+      for (const [i, result] of results.entries()) {
+        const { item, awaitedStatus } = batch[i]!;
+        // another node stored this order's held invoice between the look for it and this store: this
+        // drop is its status update after all (else a 'shipped' racing its own order would be lost)
+        if (awaitedStatus && result.status === 'issued-before' && !result.number) {
+          const update = await this.applyStatusUpdate(item, awaitedStatus, receipt, log);
+          if (update === 'issued') issued++;
+          if (update) continue;
+        }
         this.record(result, item, receipt, reject, log);
         if (result.status === 'issued') issued++;
         if (result.status === 'held') held++;
         if (result.status === 'issued-before') issuedBefore++;
-      });
+      }
       batch.length = 0;
       this.onIssued();
     };
@@ -231,7 +242,7 @@ export class FileProcessor {
       };
       const hold = this.issuer.holdOf(item);
       if (hold) request.hold = hold;
-      batch.push({ request, item });
+      batch.push({ request, item, ...(rule?.when ? { awaitedStatus: rule.when.status } : {}) });
       if (batch.length >= ISSUE_BATCH) await flush();
     }
     await flush();

@@ -21,8 +21,8 @@ import type {
   InvoiceFilter,
   Page,
   PageRequest,
-} from '../ledger/browse.js';
-import type { EventRecord, InvoiceSummary } from '../ledger/browse.js';
+} from '../ledger/sql/browse.js';
+import type { EventRecord, InvoiceSummary } from '../ledger/sql/browse.js';
 import type { FileRecord, InvoiceRecord, Ledger, LedgerStatus } from '../ledger/ledger.js';
 import type { RejectedItem } from '../report/error-report.js';
 import type { ExportBatcher } from '../service/exports.js';

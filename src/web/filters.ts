@@ -1,4 +1,4 @@
-import type { DeliveryFilter, EventFilter, FileFilter, InvoiceFilter, PageRequest } from '../ledger/browse.js';
+import type { DeliveryFilter, EventFilter, FileFilter, InvoiceFilter, PageRequest } from '../ledger/sql/browse.js';
 import type { DeliveryState, FileState, InvoiceState } from '../ledger/ledger.js';
 import { ActionError } from './console-service.js';
 

@@ -5,7 +5,7 @@ import type { CalculatedInvoice } from '../../src/model/invoice.js';
 import { minimalInvoice } from './invoice.js';
 import type { Delivery } from '../../src/routing/route.js';
 import { waitFor } from './service.js';
-import { LeaseLostError } from '../../src/errors.js';
+import { LeaseLostError, NodeReplacedError } from '../../src/errors.js';
 
 const invoice = minimalInvoice;
 
@@ -202,8 +202,8 @@ export function ledgerConformance(name: string, backend: () => Backend): void {
       const b = await node('node-b');
       assert.equal(await b.releaseOwnSending(), 0, "another node's sends are not released");
       assert.deepEqual(await b.claimDueDeliveries(Date.now(), 10), [], 'nor claimed while their lease runs');
-      assert.equal(await ledger.releaseOwnSending(), 2);
-      await ledger.markFailed(rest[0]!.id, 'down', Date.now() + 60_000, false);
+      assert.equal(await ledger.markFailed(rest[0]!.id, 'down', Date.now() + 60_000, false), true);
+      assert.equal(await ledger.releaseOwnSending(), 1);
       assert.equal((await ledger.claimDueDeliveries(Date.now(), 10)).length, 1, 'a failed one waits for its time');
       // timed by a clock that was a day ahead and has been set back since: no retry pause is that long
       const [late] = await ledger.claimDueDeliveries(Date.now() + 120_000, 10);
@@ -392,7 +392,10 @@ export function ledgerConformance(name: string, backend: () => Backend): void {
         activity.find((h) => h.hour === hour),
         { hour, invoices: 2, files: 2 },
       );
-      await ledger.issue([request(3, invoice('a', '3'), { deliveries: [route('exact-1', 'folder', 'adm', 'exact-online')] })]);
+      // a finished file takes no more invoices: the third comes with a file of its own
+      const third = (await ledger.claimFile({ source: 'members', name: 'c.csv', contentHash: 'h3', processingPath: '/p/c.csv' }))!.id;
+      await ledger.issue([{ ...request(3, invoice('a', '3'), { deliveries: [route('exact-1', 'folder', 'adm', 'exact-online')] }), fileId: third }]);
+      await ledger.finishFile(third, 'done', { invoicesFound: 1, invoicesRejected: 0 });
       const pending = await ledger.pendingExports('exact-online', 'adm', Date.now());
       const batchId = (await ledger.openBatch({
         format: 'exact-online',
@@ -421,17 +424,127 @@ export function ledgerConformance(name: string, backend: () => Backend): void {
         tally(deliveries, (d) => d.state),
       );
       assert.deepEqual(status.invoices, { issued: 3 });
-      assert.deepEqual(status.files, { done: 1, error: 1 });
+      assert.deepEqual(status.files, { done: 2, error: 1 });
       const metrics = await ledger.metrics();
       assert.deepEqual(
         Object.fromEntries(metrics.deliveries.map((m) => [`${m.state}/${m.transport}`, m.n])),
         tally(deliveries, (d) => `${d.state}/${d.transport}`),
       );
-      assert.deepEqual(Object.fromEntries(metrics.files.map((m) => [`${m.source}/${m.state}`, m.n])), { 'members/done': 1, 'orders/error': 1 });
+      assert.deepEqual(Object.fromEntries(metrics.files.map((m) => [`${m.source}/${m.state}`, m.n])), { 'members/done': 2, 'orders/error': 1 });
+    });
+
+    it('a stale node stores nothing for a file another node took over, nor after that node finished it', async () => {
+      const stale = await node('node-s', SHORT_LEASE);
+      const file = (await stale.claimFile({ source: 'members', name: 's.csv', contentHash: 'hs', processingPath: '/p/s.csv' }))!.id;
+      const b = await node('node-b');
+      await waitFor('the stale lease to expire', async () => (await b.takeOverFiles({ own: false })).some((f) => f.id === file), 30_000);
+      const late = (): Promise<unknown> => stale.issue([{ ...request(1, invoice('a', 'STALE')), fileId: file }]);
+      await assert.rejects(late(), (err: Error) => err instanceof LeaseLostError, 'not while b holds it');
+      assert.equal(await b.finishFile(file, 'error', { error: 'set aside by b' }), true);
+      await assert.rejects(late(), (err: Error) => err instanceof LeaseLostError && /finished \(error\)/.test(err.message), 'nor once b finished it');
+      assert.equal(await stale.finishFile(file, 'done', { invoicesFound: 1 }), false, 'its end of the file is not recorded');
+      assert.equal((await ledger.file(file))!.state, 'error');
+      assert.deepEqual(await ledger.invoicesOfFile(file), [], 'the report of b ("nothing was issued") stays true');
+    });
+
+    it('a stale outcome never overwrites another node’s: a delivery sent by b stays sent, and a batch b took over is b’s', async () => {
+      await ledger.issue([request(1, invoice('a', '1')), request(2, invoice('a', '2'), { deliveries: [route('exact-1', 'folder', 'adm', 'exact-online')] })]);
+      const stale = await node('node-s', SHORT_LEASE);
+      const [d] = await stale.claimDueDeliveries(stale.now(), 10);
+      const pending = await ledger.pendingExports('exact-online', 'adm', ledger.now());
+      const batchId = (await stale.openBatch({
+        format: 'exact-online',
+        administration: 'adm',
+        fileName: 'f.xml',
+        contentHash: 'x',
+        deliveryIds: pending.map((p) => p.id),
+      }))!;
+      const b = await node('node-b');
+      const taken = await waitFor('the stale lease to expire', async () => (await b.claimDueDeliveries(b.now(), 10))[0], 30_000);
+      assert.equal(taken.id, d!.id);
+      assert.equal(await b.markSent(d!.id, 'written by b'), true);
+      assert.equal(await stale.markFailed(d!.id, 'no answer in time', stale.now() + 1_000, false), false);
+      assert.equal(await stale.markSent(d!.id, 'written by the stale node'), false);
+      const after = (await ledger.deliveryById(d!.id))!;
+      assert.equal(after.state, 'sent');
+      assert.deepEqual(await b.claimDueDeliveries(b.now() + 86_400_000, 10), [], 'and it is not due for a third send');
+
+      await waitFor('the stale batch lease to expire', async () => (await b.takeOverBatches()).some((x) => x.id === batchId), 30_000);
+      assert.equal(await stale.finishBatch(batchId, [{ invoiceNumber: '2026-00002', contentHash: 'a' }]), false);
+      assert.equal(await ledger.exportedIn('exact-online', 'adm', '2026-00002'), undefined);
+      assert.equal(await b.finishBatch(batchId, [{ invoiceNumber: '2026-00002', contentHash: 'a' }]), true);
+      assert.equal(await ledger.exportedIn('exact-online', 'adm', '2026-00002'), batchId);
+    });
+
+    it('leases go by the database’s clock: nodes whose own clocks are 90 s apart neither take each other’s work early nor wait for it', async () => {
+      const skewed = async (nodeId: string, skewMs: number): Promise<Ledger> => {
+        const l = await backend().open(where, { nodeId, leaseMs: SHORT_LEASE, clock: () => Date.now() + skewMs });
+        others.push(l);
+        return l;
+      };
+      const fast = await skewed('fast', 90_000);
+      const slow = await skewed('slow', -90_000);
+      const ofFast = (await fast.claimFile({ source: 'members', name: 'f.csv', contentHash: 'hf', processingPath: '/p/f.csv' }))!.id;
+      const ofSlow = (await slow.claimFile({ source: 'members', name: 'g.csv', contentHash: 'hg', processingPath: '/p/g.csv' }))!.id;
+      await ledger.issue([request(1, invoice('a', '1'))]);
+      const [sending] = await slow.claimDueDeliveries(slow.now(), 10);
+      assert.ok(sending, 'a delivery due on the ledger’s clock is due for a node whose own clock is behind');
+      assert.deepEqual(await fast.takeOverFiles({ own: false }), [], 'the fast node does not think the slow node’s lease expired');
+      assert.deepEqual(await fast.claimDueDeliveries(fast.now(), 10), [], 'nor its send');
+      assert.deepEqual(await slow.takeOverFiles({ own: false }), [], 'the slow node does not wait 90 s longer than the lease either, but not less');
+      assert.ok(Math.abs(fast.now() - slow.now()) < 2_000, `both nodes tell the ledger’s time (${fast.now() - slow.now()} ms apart)`);
+      const nodes = Object.fromEntries((await ledger.nodes()).map((n) => [n.id, n]));
+      assert.ok(Math.abs(nodes['fast']!.clockOffsetMs! + 90_000) < 2_000, `status shows the fast node’s offset (${nodes['fast']!.clockOffsetMs})`);
+      assert.ok(Math.abs(nodes['slow']!.clockOffsetMs! - 90_000) < 2_000, `and the slow one’s (${nodes['slow']!.clockOffsetMs})`);
+      for (const n of Object.values(nodes))
+        assert.ok(n.heartbeatAgeMs! >= 0 && n.heartbeatAgeMs! < 10_000, `heartbeat ages are never negative (${n.heartbeatAgeMs})`);
+      // once the lease has run out on the ledger's clock, the other node takes the work over
+      const taken = await waitFor(
+        'the slow node’s lease to expire',
+        async () => (await fast.takeOverFiles({ own: false })).find((f) => f.id === ofSlow),
+        30_000,
+      );
+      assert.equal(taken.name, 'g.csv');
+      await waitFor('the fast node’s lease to expire', async () => (await slow.takeOverFiles({ own: false })).some((f) => f.id === ofFast), 30_000);
+    });
+
+    it('a stalled node whose id was taken by a new process stops when it comes back, and changes nothing', async () => {
+      const stalled = await node('node-t', SHORT_LEASE);
+      assert.equal(await stalled.claimNodeId(), undefined);
+      const file = (await stalled.claimFile({ source: 'members', name: 't.csv', contentHash: 'ht', processingPath: '/p/t.csv' }))!.id;
+      await ledger.issue([request(1, invoice('a', '1'))]);
+      const [d] = await stalled.claimDueDeliveries(stalled.now(), 10);
+      const twin = await node('node-t', SHORT_LEASE);
+      const holder = await twin.claimNodeId();
+      assert.equal(holder?.id, 'node-t', 'refused while the first process is heard from');
+      // the first one is frozen (no heartbeat) longer than its lease: the new process may start under the id
+      await waitFor('the stalled heartbeat to age', async () => (await twin.claimNodeId()) === undefined, 30_000);
+      assert.deepEqual(
+        (await twin.takeOverFiles({ own: true })).map((f) => f.id),
+        [file],
+      );
+      assert.equal(await twin.releaseOwnSending(), 1);
+      // SIGCONT: the stalled process runs again
+      await assert.rejects(stalled.renewLeases(), (err: Error) => err instanceof NodeReplacedError);
+      await assert.rejects(stalled.issue([{ ...request(1, invoice('a', 'T')), fileId: file }]), (err: Error) => err instanceof LeaseLostError);
+      assert.equal(await stalled.markSent(d!.id, 'sent again by the stalled process'), false);
+      assert.equal((await ledger.deliveryById(d!.id))!.state, 'pending', 'the new process sends it, once');
+      assert.equal(await stalled.finishFile(file, 'done', {}), false);
+    });
+
+    it('a name used again is a new file: a claim is for the very file (its arrival), whatever the clocks say', async () => {
+      const first = (await ledger.claimFile({ source: 'members', name: 'r.csv', contentHash: 'r1', processingPath: '/p/r.csv', arrival: '100:1.5' }))!;
+      assert.equal(await ledger.finishFile(first.id, 'done', { invoicesFound: 0 }), true);
+      assert.equal(await ledger.claimedAs('/p/r.csv', '100:1.5'), true);
+      assert.equal(await ledger.claimedAs('/p/r.csv', '101:2.5'), false, 'a file of that name left in processing/ by a dead node is an orphan');
+      const b = await node('node-b');
+      assert.ok(await b.claimFile({ source: 'members', name: 'r.csv', contentHash: 'r2', processingPath: '/p/r.csv', arrival: '101:2.5' }));
+      assert.equal(await ledger.claimFile({ source: 'members', name: 'r.csv', contentHash: 'r2', processingPath: '/p/r.csv', arrival: '101:2.5' }), undefined);
+      assert.equal(await b.claimFile({ source: 'members', name: 'r.csv', contentHash: 'r1', processingPath: '/p/r.csv', arrival: '100:1.5' }), undefined);
     });
 
     it('a free node id is taken at start, with a heartbeat', async () => {
-      assert.equal(await ledger.claimNodeId(new Date(Date.now() - LEASE).toISOString()), undefined);
+      assert.equal(await ledger.claimNodeId(), undefined);
       assert.deepEqual(
         (await ledger.nodes()).map((n) => [n.id, n.pid]),
         [['node-a', process.pid]],

@@ -1,5 +1,5 @@
-import type { DeliveryRecord, DeliveryState, ExportBatch, FileRecord, FileState, InvoiceState } from './ledger.js';
-import { batchFromRow, deliveryFromRow, fileFromRow, type Row } from './rows.js';
+import type { DeliveryRecord, DeliveryState, ExportBatch, FileRecord, FileState, InvoiceState } from '../ledger.js';
+import { batchFromRow, deliveryFromRow, fileFromRow, type Row } from '../rows.js';
 
 /**
  * Read queries behind the console and the HTTP API: lists with filters and keyset pagination
@@ -327,10 +327,4 @@ function eventFromRow(r: Row): EventRecord {
     ...opt('node', r['node']),
     detail: JSON.parse(r['detail'] as string) as Record<string, unknown>,
   };
-}
-
-/** Rewrites `?` placeholders as PostgreSQL's `$1, $2, ...` (the browse SQL has no `?` in literals). */
-export function numberedPlaceholders(sql: string): string {
-  let n = 0;
-  return sql.replace(/\?/g, () => `$${++n}`);
 }

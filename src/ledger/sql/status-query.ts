@@ -1,5 +1,5 @@
-import type { LedgerMetrics, LedgerStatus } from './ledger.js';
-import { nodeFromRow, type Row } from './rows.js';
+import type { LedgerMetrics, LedgerStatus } from '../ledger.js';
+import { nodeFromRow, type Row } from '../rows.js';
 
 /** The read queries behind `status`, in SQL that SQLite and PostgreSQL both run. */
 export const STATUS_SQL = {

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { hostname } from 'node:os';
-import { EnvironmentError } from '../errors.js';
+import { EnvironmentError } from '../../errors.js';
 
 /**
  * One gateway process per SQLite ledger: a second one would book accounting entries twice and

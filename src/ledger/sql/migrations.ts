@@ -204,4 +204,16 @@ export const MIGRATIONS: string[] = [
   `
   ALTER TABLE deliveries ADD COLUMN progress TEXT;
   `,
+  // 9: the database's clock for heartbeats; each process start under a node id is a run of its own (a
+  // stalled process that comes back finds its id taken by the next run); a claim names the very file
+  // it is for (inode, change time), so a name used again is a new file, whatever the clocks say; and how
+  // often a file was started alone (a process that dies then points at that file, not at its neighbours)
+  `
+  ALTER TABLE nodes ADD COLUMN heartbeat_ms INTEGER;
+  ALTER TABLE nodes ADD COLUMN clock_offset_ms INTEGER;
+  ALTER TABLE nodes ADD COLUMN run INTEGER;
+  ALTER TABLE files ADD COLUMN arrival TEXT;
+  ALTER TABLE files ADD COLUMN solo_attempts INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX files_arrival ON files(processing_path, arrival);
+  `,
 ];
