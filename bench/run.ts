@@ -83,7 +83,13 @@ if (want('ledger')) {
 
 if (want('service-pg')) {
   console.log('== Service on PostgreSQL: 10,000 single-invoice files dropped at once, folder transport, 1 node and 3 nodes');
-  type ServiceRun = { filesPerSecond: number; seconds: number; allSentSeconds: number; claimToArchiveP99: number };
+  type ServiceRun = {
+    filesPerSecond: number;
+    seconds: number;
+    allSentSeconds: number;
+    claimToArchiveP99: number;
+    perFile?: { statements: number; transactions: number };
+  };
   const sqlite = runIsolated<ServiceRun>('./service-throughput.js', ['10000', 'sqlite', '1']);
   const one = runIsolated<ServiceRun>('./service-throughput.js', ['10000', 'postgres', '1']);
   const three = runIsolated<ServiceRun>('./service-throughput.js', ['10000', 'postgres', '3']);
@@ -93,9 +99,12 @@ if (want('service-pg')) {
     ['PostgreSQL, 3 nodes    ', three],
   ] as const) {
     console.log(
-      `  ${name}: ${fmt(r.filesPerSecond).padStart(4)} files/s (archived in ${fmt(r.seconds, 1)} s, all delivered after ${fmt(r.allSentSeconds, 1)} s; one file's processing p99 ${fmt(r.claimToArchiveP99)} ms); ${fmt(r.filesPerSecond / sqlite.filesPerSecond, 2)} × SQLite`,
+      `  ${name}: ${fmt(r.filesPerSecond).padStart(4)} files/s (archived in ${fmt(r.seconds, 1)} s, all delivered after ${fmt(r.allSentSeconds, 1)} s; one file's processing p99 ${fmt(r.claimToArchiveP99)} ms); ${fmt(r.filesPerSecond / sqlite.filesPerSecond, 2)} × SQLite${r.perFile ? `; per file ${fmt(r.perFile.statements, 1)} statements, ${fmt(r.perFile.transactions, 1)} transactions` : ''}`,
     );
   }
+  console.log(
+    `  targets: PostgreSQL 1 node ≥ 0.9 × SQLite: ${target(one.filesPerSecond >= 0.9 * sqlite.filesPerSecond)}; 3 nodes ≥ 1.0 × 1 node: ${target(three.filesPerSecond >= one.filesPerSecond)} (${fmt(three.filesPerSecond / one.filesPerSecond, 2)} ×)`,
+  );
 }
 
 if (want('peppol')) {

@@ -27,9 +27,17 @@ const stableMs = 200;
 let server: PgServer | undefined;
 let url: string | undefined;
 if (kind === 'postgres') {
-  server = await startPostgres();
+  // pg_stat_statements counts the statements the nodes send (the bench's own polling is taken off)
+  server = await startPostgres({ settings: ['shared_preload_libraries=pg_stat_statements', 'pg_stat_statements.track=all'] });
   url = await server.createDatabase();
+  const setup = new pg.Client({ connectionString: url });
+  await setup.connect();
+  await setup.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  await setup.query('SELECT pg_stat_statements_reset()');
+  await setup.end();
 }
+/** statements and transactions the bench sends itself, taken off the database's counts */
+let ownQueries = 0;
 
 const gateway = benchGateway(
   `service-${kind}-${nodeCount}`,
@@ -57,7 +65,13 @@ async function reader(): Promise<Reader> {
   if (url) {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
-    return { rows: async (sql) => (await client.query(sql)).rows, close: () => client.end() };
+    return {
+      rows: async (sql) => {
+        ownQueries++;
+        return (await client.query(sql)).rows;
+      },
+      close: () => client.end(),
+    };
   }
   const db = new Database(gateway.ledgerFile, { readonly: true });
   return { rows: async (sql) => db.prepare(sql).all() as never[], close: async () => void db.close() };
@@ -144,6 +158,18 @@ const lastSent = Date.parse((await db.rows<{ t: string }>('SELECT MAX(sent_at) A
 await db.close();
 for (const child of children) child.kill('SIGTERM');
 await Promise.all(children.map((child) => new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)))));
+let perFile: { statements: number; transactions: number } | undefined;
+if (url) {
+  // the nodes' sessions have ended, so their transaction counts are in the statistics
+  const stats = new pg.Client({ connectionString: url });
+  await stats.connect();
+  const [st] = (
+    await stats.query(`SELECT SUM(calls) AS n FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`)
+  ).rows as { n: string }[];
+  const [tx] = (await stats.query('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()')).rows as { n: string }[];
+  await stats.end();
+  perFile = { statements: (Number(st!.n) - ownQueries) / files, transactions: (Number(tx!.n) - ownQueries) / files };
+}
 await server?.stop();
 rmSync(root, { recursive: true, force: true });
 
@@ -154,5 +180,5 @@ const pct = (p: number) => pctOf(latencies, p);
 const lastArchived = Math.max(...rows.map((r) => Date.parse(r.finished_at)));
 const seconds = (lastArchived - dropStart - stableMs) / 1000;
 process.stdout.write(
-  `${JSON.stringify({ files, kind, nodes: nodeCount, dropSeconds: (dropEnd - dropStart) / 1000, seconds, filesPerSecond: files / seconds, p50: pct(50), p99: pct(99), claimToArchiveP50: pctOf(processing, 50), claimToArchiveP99: pctOf(processing, 99), fileConcurrency: Number(process.env['BENCH_FILE_CONCURRENCY'] ?? 16), allSentSeconds: (lastSent - dropStart - stableMs) / 1000, consolePolls: polls.length, consolePollP95: polls.sort((a, b) => a - b)[Math.floor(polls.length * 0.95)] ?? 0 })}\n`,
+  `${JSON.stringify({ files, kind, nodes: nodeCount, dropSeconds: (dropEnd - dropStart) / 1000, seconds, filesPerSecond: files / seconds, p50: pct(50), p99: pct(99), claimToArchiveP50: pctOf(processing, 50), claimToArchiveP99: pctOf(processing, 99), fileConcurrency: Number(process.env['BENCH_FILE_CONCURRENCY'] ?? 16), allSentSeconds: (lastSent - dropStart - stableMs) / 1000, consolePolls: polls.length, consolePollP95: polls.sort((a, b) => a - b)[Math.floor(polls.length * 0.95)] ?? 0, ...(perFile ? { perFile } : {}) })}\n`,
 );

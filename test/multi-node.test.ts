@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { basename, join } from 'node:path';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { parse, stringify } from 'yaml';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { CLI } from './helpers/paths.js';
 import { freePort } from './helpers/net.js';
@@ -8,6 +9,8 @@ import pg from 'pg';
 import { filesIn, membersCsv, startService, stopService, waitFor, workspace, type Workspace } from './helpers/service.js';
 import { startPostgres, type PgServer } from './helpers/postgres.js';
 import { runIssueWorkers, seriesOf } from './helpers/issue-workers.js';
+import { startSmtp } from './helpers/smtp.js';
+import { currentUser, startSshd } from './helpers/sshd.js';
 
 const FILES = 2000;
 
@@ -74,6 +77,8 @@ describe('several gateway nodes on one PostgreSQL ledger (real processes, real s
       `files: ${await rows('SELECT state, lease_owner, COUNT(*) n FROM files GROUP BY 1, 2')}`,
       `deliveries: ${await rows('SELECT state, lease_owner, COUNT(*) n FROM deliveries GROUP BY 1, 2')}`,
       `nodes: ${await rows('SELECT id, heartbeat_at, paused FROM nodes')}`,
+      `failures: ${await rows(`SELECT format, transport, state, last_error FROM deliveries WHERE state IN ('dead', 'failed') LIMIT 3`)}`,
+      `files in error: ${await rows(`SELECT name, error FROM files WHERE state NOT IN ('done', 'processing') LIMIT 3`)}`,
       `inbox: ${filesIn(join(ws.inbox, 'members')).length}, processing: ${filesIn(join(ws.inbox, '.processing')).length}`,
     ].join('\n');
   };
@@ -126,7 +131,7 @@ describe('several gateway nodes on one PostgreSQL ledger (real processes, real s
     assert.equal(status.status, 0, status.stderr);
     assert.match(status.stdout, /ledger: +postgres 127\.0\.0\.1:\d+\/igw_/);
     assert.match(status.stdout, new RegExp(`files: +done ${FILES}`));
-    for (const id of ['node-1', 'node-2', 'node-3']) assert.match(status.stdout, new RegExp(`node ${id} \\(process \\d+ on .*\\): running`));
+    for (const id of ['node-1', 'node-2', 'node-3']) assert.match(status.stdout, new RegExp(`node ${id} run \\d+ \\(process \\d+ on .*\\): running`));
   });
 
   it('numbering under contention: four node processes issuing into one series leave no gap and no duplicate', async () => {
@@ -150,6 +155,107 @@ describe('several gateway nodes on one PostgreSQL ledger (real processes, real s
     nodes[1]!.kill('SIGKILL');
     await allDone();
     await assertExactlyOnce();
+  });
+
+  it('chaos: three nodes with mail, SFTP and accounting routes, ten SIGKILLs and a PostgreSQL restart: every order invoiced once, nothing in error/', async () => {
+    const ORDERS = 240;
+    const KILLS = 10;
+    const smtp = await startSmtp();
+    const sshd = await startSshd();
+    try {
+      mkdirSync(join(sshd.folder, 'drop'), { recursive: true });
+      const pickup = join(ws.out, 'devries');
+      const settingsFile = join(ws.config, 'gateway.yaml');
+      const settings = parse(readFileSync(settingsFile, 'utf-8')) as Record<string, Record<string, unknown>>;
+      settings['email'] = { server: 'mail' };
+      settings['targets'] = {
+        ...settings['targets'],
+        mail: { kind: 'smtp', host: '127.0.0.1', port: smtp.port, secure: false, from: 'TV De Lobbers <penningmeester@tvdelobbers.nl>' },
+        drop: {
+          kind: 'sftp',
+          host: '127.0.0.1',
+          port: sshd.port,
+          user: currentUser(),
+          privateKeyFile: sshd.clientKeyFile,
+          folder: join(sshd.folder, 'drop'),
+          hostKeySha256: sshd.hostKeySha256,
+        },
+      };
+      writeFileSync(settingsFile, stringify(settings));
+      const routes = [
+        { format: 'pdf', transport: 'email', template: 'membership' },
+        { format: 'json', transport: 'sftp', target: 'drop' },
+        { format: 'accountview', transport: 'folder', administration: 'devries' },
+      ];
+      // accounting needs a debtor: each member is a customer of its own
+      const members = Object.fromEntries(
+        Array.from({ length: ORDERS }, (_, i) => [
+          String(10000 + i),
+          { party: { name: `Lid ${10000 + i}`, address: { city: 'Amersfoort', country: 'NL' } }, routes },
+        ]),
+      );
+      // written out in full: the gateway refuses a YAML file that leans on many aliases
+      writeFileSync(
+        join(ws.config, 'customers.yaml'),
+        stringify({ defaults: { paymentTermsDays: 30, routes }, customers: members }, { aliasDuplicateObjects: false }),
+      );
+      const mapping = join(ws.mappings, 'members-contribution.yaml');
+      writeFileSync(
+        mapping,
+        readFileSync(mapping, 'utf-8').replace(
+          '  buyerReference: { template: "Lid {Lidnummer}" }',
+          '  buyerReference: { template: "Lid {Lidnummer}" }\n  customer: { column: Lidnummer }',
+        ),
+      );
+      const accountingFile = join(ws.config, 'accounting.yaml');
+      const accounting = parse(readFileSync(accountingFile, 'utf-8')) as { administrations: Record<string, Record<string, unknown>> };
+      accounting.administrations['devries']!['pickupFolder'] = pickup;
+      writeFileSync(accountingFile, stringify(accounting));
+
+      nodes = start(3);
+      for (let i = 0; i < ORDERS; i++) writeFileSync(join(ws.inbox, 'members', `contributie_${i}.csv`), membersCsv(1, 10000 + i));
+      const done = async (): Promise<number> => (await countNow(`SELECT COUNT(*) FROM files WHERE state = 'done'`)) ?? 0;
+      for (let k = 0; k < KILLS; k++) {
+        // a kill at a moment of real work, once the nodes have made some progress since the last one
+        const before = await done();
+        await waitFor('some progress before the next kill', async () => (await done()) >= Math.min(ORDERS, before + 10), 120_000, 50).catch(() => undefined);
+        const victim = k % 3;
+        const victimNode = nodes[victim]!;
+        assert.equal(victimNode.exitCode, null, `node-${victim + 1} is still running before it is killed (it exited ${victimNode.exitCode})`);
+        victimNode.kill('SIGKILL');
+        if (victimNode.signalCode === null) await new Promise((r) => victimNode.once('exit', r));
+        if (k === KILLS / 2) {
+          await server.stop();
+          await server.start();
+        }
+        nodes[victim] = startService(ws, { IGW_NODE_ID: `node-${victim + 1}` });
+      }
+      try {
+        await waitFor('every order done', async () => (await done()) === ORDERS, 300_000, 250);
+        await waitFor('every delivery sent', async () => (await countNow(`SELECT COUNT(*) FROM deliveries WHERE state = 'sent'`)) === 3 * ORDERS, 180_000, 250);
+      } catch (err) {
+        throw new Error(`${(err as Error).message}\n${await picture()}`);
+      }
+      assert.deepEqual(filesIn(join(ws.data, 'error')), [], 'no good order set aside as a gateway fault');
+      const numbers = (await db.query<{ number: string }>('SELECT number FROM invoices ORDER BY number')).rows.map((r) => r.number);
+      assert.deepEqual(
+        numbers,
+        Array.from({ length: ORDERS }, (_, i) => `LID2027-${String(i + 1).padStart(4, '0')}`),
+        'each order invoiced once, gap-free',
+      );
+      // mail: every invoice under its own Message-ID; a node killed while sending may have sent one again under the same id
+      const ids = smtp.received.map((m) => m.messageId ?? '');
+      assert.equal(new Set(ids).size, ORDERS, 'every invoice mailed');
+      assert.ok(ids.length - ORDERS <= KILLS * 2, `resent copies only where a killed node had a send under way (${ids.length - ORDERS})`);
+      const uploads = filesIn(join(sshd.folder, 'drop')).filter((f) => !basename(f).startsWith('.'));
+      assert.equal(uploads.length, ORDERS, 'each JSON uploaded once');
+      const exported = filesIn(pickup, (n) => n.endsWith('.csv')).flatMap((f) => readFileSync(f, 'latin1').match(/LID2027-\d{4}/g) ?? []);
+      assert.equal(new Set(exported).size, ORDERS, 'every invoice in an accounting file');
+      assert.equal(await count('SELECT COUNT(*) FROM exports'), ORDERS, 'and booked once');
+    } finally {
+      await smtp.close();
+      await sshd.stop();
+    }
   });
 
   it('PostgreSQL stopped for 10 s in the middle: the nodes pause and resume by themselves', async () => {

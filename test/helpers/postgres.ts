@@ -35,7 +35,7 @@ function run(bin: string, args: string[]): string {
 let counter = 0;
 
 /** Starts a fresh server (initdb in a temp folder); stop it with `stop()` in an after hook. */
-export async function startPostgres(): Promise<PgServer> {
+export async function startPostgres(options: { settings?: string[] } = {}): Promise<PgServer> {
   const bin = binDir();
   const dir = tempDir('igw-pg-');
   const data = join(dir, 'data');
@@ -58,7 +58,7 @@ export async function startPostgres(): Promise<PgServer> {
         '-t',
         '120',
         '-o',
-        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300`,
+        [`-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300`, ...(options.settings ?? []).map((x) => `-c ${x}`)].join(' '),
         'start',
       ]);
     } catch (err) {
