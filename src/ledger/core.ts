@@ -673,19 +673,35 @@ export class LedgerCore implements Ledger {
     return row ? String(row['value']) : undefined;
   }
 
-  async cacheList(prefix: string, now: number, limit: number): Promise<{ key: string; value: string }[]> {
-    const rows = await this.x.all(this.S.cacheList, [charLength(prefix), prefix, now, limit]);
-    return rows.map((r) => ({ key: String(r['key']), value: String(r['value']) }));
-  }
-
-  async cacheDelete(key: string): Promise<void> {
-    await this.x.run(this.S.cacheDelete, [key]);
-  }
-
   async cachePut(key: string, value: string, expiresAt: number): Promise<void> {
     await this.x.run(this.S.cachePut, [key, value, expiresAt]);
     // expired answers go as new ones come: the table stays as small as what is in use
     await this.x.run(this.S.cacheExpire, [this.now()]);
+  }
+
+  // --- Peppol
+
+  async submission(instanceId: string): Promise<string | undefined> {
+    const [row] = await this.x.all(this.S.peppolSubmission, [instanceId]);
+    return row ? String(row['state']) : undefined;
+  }
+
+  async recordSubmission(instanceId: string, state: string): Promise<void> {
+    await this.x.run(this.S.recordPeppolSubmission, [instanceId, state]);
+  }
+
+  async addFollowUp(deliveryId: number, entry: string, untilMs: number): Promise<void> {
+    await this.x.run(this.S.addFollowUp, [deliveryId, entry, untilMs]);
+  }
+
+  async followUps(now: number, limit: number): Promise<{ deliveryId: number; entry: string }[]> {
+    // the ones nobody will ask about any more go as the open ones are read
+    await this.x.run(this.S.expireFollowUps, [now]);
+    return (await this.x.all(this.S.followUps, [now, limit])).map((r) => ({ deliveryId: num(r['delivery_id']), entry: String(r['entry']) }));
+  }
+
+  async dropFollowUp(deliveryId: number): Promise<void> {
+    await this.x.run(this.S.dropFollowUp, [deliveryId]);
   }
 
   async close(): Promise<void> {

@@ -303,14 +303,27 @@ export interface EventLog {
   logEvent(kind: string, detail: Record<string, unknown>): Promise<void>;
 }
 
-/** Answers worth keeping for a while (Peppol lookups, submission markers), shared by every node. */
+/** Answers worth keeping for a while (Peppol lookups), shared by every node; nothing in it is needed for correctness. */
 export interface KeyValueCache {
   /** the value, unless it expired before `now` */
   cacheGet(key: string, now: number): Promise<string | undefined>;
   cachePut(key: string, value: string, expiresAt: number): Promise<void>;
-  /** the live entries whose key starts with `prefix`, oldest first */
-  cacheList(prefix: string, now: number, limit: number): Promise<{ key: string; value: string }[]>;
-  cacheDelete(key: string): Promise<void>;
+}
+
+/**
+ * What the Peppol transport must remember beyond any cache: what it submitted under a message
+ * instance id (so a retry after a crash is never a second submission), and the accepted messages
+ * whose delivery it still asks the access point about.
+ */
+export interface PeppolBook {
+  /** the state of a submission ('submitting', 'failed', or 'done:' and its outcome), if there was one */
+  submission(instanceId: string): Promise<string | undefined>;
+  recordSubmission(instanceId: string, state: string): Promise<void>;
+  /** asks about an accepted message until `untilMs` (the entry is the transport's own JSON) */
+  addFollowUp(deliveryId: number, entry: string, untilMs: number): Promise<void>;
+  /** the follow-ups still open at `now`, oldest first */
+  followUps(now: number, limit: number): Promise<{ deliveryId: number; entry: string }[]>;
+  dropFollowUp(deliveryId: number): Promise<void>;
 }
 
 /** The read side for `status` (and an operator console). */
@@ -327,7 +340,7 @@ export interface LedgerQueries {
  * single-winner leases, numbering is transactional; the domain rules (keys, payment reference,
  * batched formats) live in keys.ts and formats/batched.ts, not in the SQL classes.
  */
-export interface Ledger extends Leases, FileClaims, InvoiceBook, DeliveryQueue, ExportBatches, EventLog, LedgerQueries, KeyValueCache {
+export interface Ledger extends Leases, FileClaims, InvoiceBook, DeliveryQueue, ExportBatches, EventLog, LedgerQueries, KeyValueCache, PeppolBook {
   /** which database holds it, for logs and status ("sqlite /path", "postgres host/db") */
   readonly description: string;
   /** one node only (SQLite: one writer, and the process lock keeps others out): a file no claim points to is its own */

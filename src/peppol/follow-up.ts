@@ -2,7 +2,7 @@ import { errorMessage } from '../errors.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Logger } from '../service/log.js';
 import type { Transports } from '../transports/index.js';
-import { FOLLOW_UP, PeppolTransport, type FollowUpEntry } from '../transports/peppol.js';
+import { PeppolTransport, type FollowUpEntry } from '../transports/peppol.js';
 
 /**
  * Asks the access points about messages they accepted but had not yet delivered, and notes in the
@@ -33,16 +33,16 @@ export class PeppolFollowUp {
     if (this.running) return;
     this.running = true;
     try {
-      for (const { key, value } of await this.ledger.cacheList(FOLLOW_UP, now, 200)) {
-        const entry = JSON.parse(value) as FollowUpEntry;
+      for (const { deliveryId, entry: text } of await this.ledger.followUps(now, 200)) {
+        const entry = JSON.parse(text) as FollowUpEntry;
         try {
           const transport = this.transports.forTarget(entry.target);
           const answer = transport instanceof PeppolTransport ? await transport.followUp(entry.messageId) : undefined;
           if (!answer) {
-            await this.ledger.cacheDelete(key);
+            await this.ledger.dropFollowUp(deliveryId);
           } else if (answer.state === 'delivered') {
             await this.ledger.amendResult(entry.deliveryId, `${answer.detail}; instance ${entry.instanceId}`, 'delivered');
-            await this.ledger.cacheDelete(key);
+            await this.ledger.dropFollowUp(deliveryId);
             this.log.info('delivered over Peppol', { delivery: entry.deliveryId, message: entry.messageId });
           }
         } catch (err) {

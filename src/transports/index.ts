@@ -7,7 +7,7 @@ import { SftpTransport } from './sftp.js';
 import { SmtpTransport } from './smtp.js';
 import { PeppolTransport } from './peppol.js';
 import { PeppolDirectory } from '../peppol/lookup.js';
-import type { KeyValueCache } from '../ledger/ledger.js';
+import type { KeyValueCache, PeppolBook } from '../ledger/ledger.js';
 import { TransportError, type Transport } from './transport.js';
 
 /** Creates and caches one transport per target; the outbox asks it for the transport of a delivery. */
@@ -19,8 +19,8 @@ export class Transports {
   constructor(
     private readonly settings: ServiceSettings,
     private readonly templates: MailTemplates,
-    /** where Peppol lookups and submission markers are kept (the ledger) */
-    private readonly keep?: KeyValueCache,
+    /** where Peppol lookups, submissions and follow-ups are kept (the ledger) */
+    private readonly keep?: KeyValueCache & PeppolBook,
   ) {}
 
   /** The Peppol directory, made on first use, its answers kept in the ledger. */

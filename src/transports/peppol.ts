@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { PeppolTargetConfig } from '../config/types.js';
 import { EnvironmentError, errorMessage } from '../errors.js';
-import type { KeyValueCache } from '../ledger/ledger.js';
+import type { PeppolBook } from '../ledger/ledger.js';
 import type { CalculatedInvoice } from '../model/invoice.js';
 import { accessPointFor, UncertainSubmissionError, type AccessPoint, type SubmissionState } from '../peppol/access-points.js';
 import { BILLING_PROCESS, DOCUMENT_TYPES, type PeppolDocumentKind } from '../peppol/identifiers.js';
@@ -10,9 +10,6 @@ import { TransportError, type SendOutcome, type SendRequest, type Transport } fr
 
 /** The start of the reason a delivery stops when an earlier attempt may have gone through. */
 export const UNCERTAIN = 'an earlier attempt may have reached';
-const KEEP_MARKER_MS = 400 * 86_400_000;
-/** Where accepted messages wait to be asked about again, by delivery id. */
-export const FOLLOW_UP = 'peppol-followup:';
 /** An accepted message not delivered within this time is no longer asked about (the console shows it as accepted). */
 const FOLLOW_UP_FOR_MS = 14 * 86_400_000;
 
@@ -56,7 +53,7 @@ export class PeppolTransport implements Transport {
     private readonly name: string,
     private readonly config: PeppolTargetConfig,
     private readonly directory: PeppolDirectory,
-    private readonly cache: KeyValueCache,
+    private readonly book: PeppolBook,
   ) {
     this.accessPoint = accessPointFor(name, config);
   }
@@ -74,8 +71,7 @@ export class PeppolTransport implements Transport {
     }
     if (found.answer !== 'yes') throw new TransportError(`cannot go over Peppol: ${found.reason}`, true);
     const instanceId = instanceIdOf(delivery.idempotencyKey);
-    const marker = `peppol-submission:${instanceId}`;
-    const previous = await this.cache.cacheGet(marker, Date.now());
+    const previous = await this.book.submission(instanceId);
     if (previous?.startsWith('done:')) return doneOutcome(previous);
     if (previous === 'submitting' && !this.accessPoint.idempotent && !delivery.lastError?.startsWith(UNCERTAIN)) {
       throw new TransportError(
@@ -83,7 +79,7 @@ export class PeppolTransport implements Transport {
         true,
       );
     }
-    await this.cache.cachePut(marker, 'submitting', Date.now() + KEEP_MARKER_MS);
+    await this.book.recordSubmission(instanceId, 'submitting');
     let outcome: SendOutcome;
     try {
       const result = await this.accessPoint.submit({
@@ -98,14 +94,14 @@ export class PeppolTransport implements Transport {
       if (result.state === 'accepted' && this.accessPoint.status) {
         // asked again later (PeppolFollowUp) until the access point says it was delivered
         const entry: FollowUpEntry = { deliveryId: delivery.id, target: this.name, messageId: result.messageId, instanceId };
-        await this.cache.cachePut(`${FOLLOW_UP}${delivery.id}`, JSON.stringify(entry), Date.now() + FOLLOW_UP_FOR_MS);
+        await this.book.addFollowUp(delivery.id, JSON.stringify(entry), Date.now() + FOLLOW_UP_FOR_MS);
       }
     } catch (err) {
       // an answer that refused it means nothing went out; only an unanswered call leaves the doubt
-      if (!(err instanceof UncertainSubmissionError)) await this.cache.cachePut(marker, 'failed', Date.now() + KEEP_MARKER_MS);
+      if (!(err instanceof UncertainSubmissionError)) await this.book.recordSubmission(instanceId, 'failed');
       throw err;
     }
-    await this.cache.cachePut(marker, `done:${JSON.stringify(outcome)}`, Date.now() + KEEP_MARKER_MS);
+    await this.book.recordSubmission(instanceId, `done:${JSON.stringify(outcome)}`);
     return outcome;
   }
 

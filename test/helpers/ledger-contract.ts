@@ -543,6 +543,31 @@ export function ledgerConformance(name: string, backend: () => Backend): void {
       assert.equal(await b.claimFile({ source: 'members', name: 'r.csv', contentHash: 'r1', processingPath: '/p/r.csv', arrival: '100:1.5' }), undefined);
     });
 
+    it('Peppol: submissions and follow-ups are kept in tables of their own, shared by every node; the cache only holds answers', async () => {
+      const b = await node('node-b');
+      assert.equal(await ledger.submission('inst-1'), undefined);
+      await ledger.recordSubmission('inst-1', 'submitting');
+      assert.equal(await b.submission('inst-1'), 'submitting', 'another node sees what was submitted');
+      await b.recordSubmission('inst-1', 'done:{"result":"accepted"}');
+      assert.equal(await ledger.submission('inst-1'), 'done:{"result":"accepted"}');
+      const now = ledger.now();
+      await ledger.addFollowUp(7, '{"messageId":"m7"}', now + 60_000);
+      await ledger.addFollowUp(3, '{"messageId":"m3"}', now + 60_000);
+      await ledger.addFollowUp(9, '{"messageId":"m9"}', now - 1);
+      assert.deepEqual(await b.followUps(now, 10), [
+        { deliveryId: 3, entry: '{"messageId":"m3"}' },
+        { deliveryId: 7, entry: '{"messageId":"m7"}' },
+      ]);
+      await b.dropFollowUp(3);
+      assert.deepEqual(
+        (await ledger.followUps(now, 10)).map((f) => f.deliveryId),
+        [7],
+      );
+      await ledger.cachePut('smp:x', 'answer', now + 1_000);
+      assert.equal(await b.cacheGet('smp:x', now), 'answer');
+      assert.equal(await b.cacheGet('smp:x', now + 2_000), undefined, 'an answer past its time is not used');
+    });
+
     it('a free node id is taken at start, with a heartbeat', async () => {
       assert.equal(await ledger.claimNodeId(), undefined);
       assert.deepEqual(

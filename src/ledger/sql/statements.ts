@@ -161,12 +161,19 @@ export function ledgerStatements(d: Dialect) {
     // --- the audit trail and the cache
     event: 'INSERT INTO events (at, kind, detail, node) VALUES (?, ?, ?, ?)',
     cacheGet: 'SELECT value FROM cache WHERE key = ? AND expires_at > ?',
-    // compared as text, not as a range or LIKE: a range follows the collation, and a prefix may hold % or _
-    cacheList: 'SELECT key, value FROM cache WHERE substr(key, 1, ?) = ? AND expires_at > ? ORDER BY expires_at, key LIMIT ?',
-    cacheDelete: 'DELETE FROM cache WHERE key = ?',
     cachePut:
       'INSERT INTO cache (key, value, expires_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at',
     cacheExpire: 'DELETE FROM cache WHERE expires_at <= ?',
+
+    // --- Peppol
+    peppolSubmission: 'SELECT state FROM peppol_submissions WHERE instance_id = ?',
+    recordPeppolSubmission: `INSERT INTO peppol_submissions (instance_id, state, updated_at) VALUES (?, ?, ${d.nowIso})
+      ON CONFLICT (instance_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
+    addFollowUp: `INSERT INTO peppol_follow_ups (delivery_id, entry, until_ms) VALUES (?, ?, ?)
+      ON CONFLICT (delivery_id) DO UPDATE SET entry = excluded.entry, until_ms = excluded.until_ms`,
+    followUps: 'SELECT delivery_id, entry FROM peppol_follow_ups WHERE until_ms > ? ORDER BY delivery_id LIMIT ?',
+    dropFollowUp: 'DELETE FROM peppol_follow_ups WHERE delivery_id = ?',
+    expireFollowUps: 'DELETE FROM peppol_follow_ups WHERE until_ms <= ?',
 
     // --- counts
     countsOf: (table: 'files' | 'invoices' | 'deliveries'): string =>
