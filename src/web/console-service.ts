@@ -23,7 +23,7 @@ import type {
   PageRequest,
 } from '../ledger/sql/browse.js';
 import type { EventRecord, InvoiceSummary } from '../ledger/sql/browse.js';
-import type { FileRecord, InvoiceRecord, Ledger, LedgerStatus } from '../ledger/ledger.js';
+import type { FileRecord, InvoiceRecord, Ledger, LedgerStatus, NodeRecord } from '../ledger/ledger.js';
 import type { RejectedItem } from '../report/error-report.js';
 import type { ExportBatcher } from '../service/exports.js';
 import { Folders, sidecar } from '../service/folders.js';
@@ -71,6 +71,41 @@ export interface Overview {
   lastHour: { invoices: number; files: number };
   lastDay: { invoices: number; files: number };
   alerts: Alert[];
+  /** the gateway nodes as an operator reads them: running, paused (and why), or not heard from */
+  nodes: NodeView[];
+}
+
+/** A gateway node on the overview: its state from its heartbeat's age on the database's clock. */
+export interface NodeView {
+  id: string;
+  host: string;
+  pid: number;
+  heartbeatAt: string;
+  state: 'running' | 'paused' | 'silent';
+  /** why it paused, as it said */
+  paused?: string;
+  /** seconds since its last heartbeat, on the database's clock */
+  heardFromSecondsAgo: number;
+  /** its clock against the database's, when off by two seconds or more (positive: ahead) */
+  clockAheadSeconds?: number;
+}
+
+/** The node list of the overview: silent once a node has not renewed its leases for a lease time. */
+export function nodeViews(nodes: NodeRecord[], leaseMs: number, now: number): NodeView[] {
+  return nodes.map((n) => {
+    const age = n.heartbeatAgeMs ?? now - Date.parse(n.heartbeatAt);
+    const ahead = n.clockOffsetMs !== undefined && Math.abs(n.clockOffsetMs) >= 2_000 ? Math.round(-n.clockOffsetMs / 1000) : undefined;
+    return {
+      id: n.id,
+      host: n.host,
+      pid: n.pid,
+      heartbeatAt: n.heartbeatAt,
+      state: age > leaseMs ? 'silent' : n.paused ? 'paused' : 'running',
+      ...(n.paused ? { paused: n.paused } : {}),
+      heardFromSecondsAgo: Math.max(0, Math.round(age / 1000)),
+      ...(ahead !== undefined ? { clockAheadSeconds: ahead } : {}),
+    };
+  });
 }
 
 /** An invoice with what happened to it. */
@@ -193,6 +228,8 @@ export class ConsoleService {
       lastHour: sum(activity.slice(-1)),
       lastDay: sum(activity),
       alerts: await this.alerts(now),
+      // read now, not with the counts (which may be a minute old): a node's state is about the last seconds
+      nodes: nodeViews(await ledger.nodes(), this.deps.config.service.ledger.leaseMs, now),
     };
   }
 

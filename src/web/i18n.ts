@@ -119,6 +119,13 @@ const TEXTS: Record<string, { nl: string; en: string }> = {
   acknowledge: { nl: 'Afgehandeld', en: 'Acknowledge' },
   nodes: { nl: 'Nodes', en: 'Nodes' },
   heartbeat: { nl: 'Laatste hartslag', en: 'Last heartbeat' },
+  'node.running': { nl: 'actief, {s} s geleden gehoord', en: 'running, heard from {s} s ago' },
+  'node.paused': { nl: 'gepauzeerd: {why}', en: 'paused: {why}' },
+  'node.silent': {
+    nl: 'niet gehoord sinds {s} s (gestopt, afgebroken of afgesneden; zijn werk wordt overgenomen)',
+    en: 'not heard from for {s} s (stopped, killed or cut off; its work is taken over)',
+  },
+  'node.clock': { nl: 'klok loopt {s} s voor op de database', en: 'clock {s} s ahead of the database' },
   progress: { nl: 'Voortgang', en: 'Progress' },
   eta: { nl: 'Verwacht klaar', en: 'ETA' },
   'runs.none': { nl: 'Geen bulkruns.', en: 'No bulk runs.' },

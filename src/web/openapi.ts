@@ -321,7 +321,23 @@ export const OPENAPI = {
         required: ['csrfToken'],
         properties: { csrfToken: { type: 'string' }, user: { type: 'string' }, role: { type: 'string' }, language: { type: 'string' } },
       },
-      Overview: { type: 'object', required: ['node', 'status', 'activity', 'alerts'] },
+      Overview: {
+        type: 'object',
+        required: ['node', 'status', 'activity', 'alerts', 'nodes'],
+        properties: {
+          nodes: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['id', 'state', 'heardFromSecondsAgo'],
+              properties: {
+                state: { type: 'string', enum: ['running', 'paused', 'silent'], description: 'silent: no heartbeat for a lease time (on the database clock)' },
+                clockAheadSeconds: { type: 'number', description: "the node's clock against the database's, when two seconds or more off" },
+              },
+            },
+          },
+        },
+      },
       File: { type: 'object', required: ['id', 'source', 'name', 'state'] },
       InvoiceSummary: {
         type: 'object',
