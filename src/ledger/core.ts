@@ -39,6 +39,9 @@ import { metricsFromRows, STATUS_SQL, statusFromRows } from './sql/status-query.
 import type { Row, SqlExecutor, SqlRunner } from './sql/executor.js';
 import { insertRows, ledgerStatements, type LedgerStatements } from './sql/statements.js';
 
+/** At most this many calls of issue() share one transaction (group commit). */
+const CALLS_PER_STORE = 16;
+
 /** Rows per multi-row INSERT: well under either database's limit on parameters, and few statement shapes to cache. */
 const ROWS_PER_INSERT = 100;
 
@@ -99,6 +102,9 @@ export class LedgerCore implements Ledger {
   private claiming: Promise<NodeRecord | undefined> | undefined;
   /** the database's clock minus this machine's, as last measured */
   private offsetMs = 0;
+  /** calls of issue() waiting for the store under way to end (see issue) */
+  private readonly issueQueue: { requests: IssueRequest[]; resolve: (results: IssueResult[]) => void; reject: (err: unknown) => void }[] = [];
+  private issuing = false;
   /** the shortest round trip a clock reading took so far */
   private bestTrip = Number.POSITIVE_INFINITY;
   private readonly localClock: () => number;
@@ -298,7 +304,45 @@ export class LedgerCore implements Ledger {
     return out;
   }
 
-  async issue(requests: IssueRequest[]): Promise<IssueResult[]> {
+  /**
+   * Stores invoices. The calls of this node's files that come while a store is under way are
+   * gathered and stored in one transaction after it (group commit): one take of the number counter
+   * and one commit for several files. When that transaction fails, each call is stored on its own,
+   * so that one file's trouble (taken over by another node) is never another file's.
+   */
+  issue(requests: IssueRequest[]): Promise<IssueResult[]> {
+    return new Promise((resolve, reject) => {
+      this.issueQueue.push({ requests, resolve, reject });
+      if (!this.issuing) void this.storeQueued();
+    });
+  }
+
+  private async storeQueued(): Promise<void> {
+    this.issuing = true;
+    try {
+      while (this.issueQueue.length) {
+        const group = this.issueQueue.splice(0, CALLS_PER_STORE);
+        if (group.length > 1) {
+          try {
+            const results = await this.issueNow(group.flatMap((call) => call.requests));
+            let at = 0;
+            for (const call of group) {
+              call.resolve(results.slice(at, at + call.requests.length));
+              at += call.requests.length;
+            }
+            continue;
+          } catch {
+            // each on its own below: the failure is then that of the call that caused it
+          }
+        }
+        for (const call of group) await this.issueNow(call.requests).then(call.resolve, call.reject);
+      }
+    } finally {
+      this.issuing = false;
+    }
+  }
+
+  private async issueNow(requests: IssueRequest[]): Promise<IssueResult[]> {
     const me = await this.me();
     return this.x.transaction(async (tx) => {
       if (this.x.dialect.advisoryLocks) {

@@ -433,6 +433,37 @@ export function ledgerConformance(name: string, backend: () => Backend): void {
       assert.deepEqual(Object.fromEntries(metrics.files.map((m) => [`${m.source}/${m.state}`, m.n])), { 'members/done': 2, 'orders/error': 1 });
     });
 
+    it('stores of several files at once share transactions, and one file taken over fails only its own store', async () => {
+      const stale = await node('node-s', SHORT_LEASE);
+      const lost = (await stale.claimFile({ source: 'members', name: 'lost.csv', contentHash: 'hl', processingPath: '/p/lost.csv' }))!.id;
+      const b = await node('node-b');
+      await waitFor('the lease on lost.csv to expire', async () => (await b.takeOverFiles({ own: false })).some((f) => f.id === lost), 30_000);
+      const files: number[] = [];
+      for (let i = 0; i < 12; i++)
+        files.push((await stale.claimFile({ source: 'members', name: `g${i}.csv`, contentHash: `g${i}`, processingPath: `/p/g${i}.csv` }))!.id);
+      const calls = files.map((file, i) => stale.issue([1, 2].map((k) => ({ ...request(k, invoice('a', `g${i}-${k}`)), fileId: file }))));
+      const refused = stale.issue([{ ...request(1, invoice('a', 'LOST')), fileId: lost }]);
+      const results = await Promise.all(calls);
+      await assert.rejects(refused, (err: Error) => err instanceof LeaseLostError);
+      assert.deepEqual(
+        results.map((r) => r.map((x) => x.status)),
+        files.map(() => ['issued', 'issued']),
+      );
+      assert.deepEqual(
+        results
+          .flat()
+          .map((r) => (r.status === 'issued' ? r.number : ''))
+          .sort(),
+        Array.from({ length: 24 }, (_, i) => `2026-${String(i + 1).padStart(5, '0')}`),
+        'gap-free, each file got its own invoices back',
+      );
+      for (const [i, file] of files.entries())
+        assert.deepEqual(
+          (await stale.invoicesOfFile(file)).map((x) => x.sourceKey),
+          [`g${i}-1`, `g${i}-2`],
+        );
+    });
+
     it('a stale node stores nothing for a file another node took over, nor after that node finished it', async () => {
       const stale = await node('node-s', SHORT_LEASE);
       const file = (await stale.claimFile({ source: 'members', name: 's.csv', contentHash: 'hs', processingPath: '/p/s.csv' }))!.id;
