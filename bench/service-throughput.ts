@@ -167,6 +167,14 @@ if (url) {
     await stats.query(`SELECT SUM(calls) AS n FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`)
   ).rows as { n: string }[];
   const [tx] = (await stats.query('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()')).rows as { n: string }[];
+  if (process.env['BENCH_PG_TOP']) {
+    // where the server's time went, for whoever tunes the ledger's statements
+    const top = await stats.query(
+      `SELECT calls, round(total_exec_time) AS ms, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS q FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 10`,
+    );
+    for (const r of top.rows as { calls: unknown; ms: unknown; q: string }[])
+      process.stderr.write(`${String(r.ms).padStart(7)} ms ${String(r.calls).padStart(7)}× ${r.q}\n`);
+  }
   await stats.end();
   perFile = { statements: (Number(st!.n) - ownQueries) / files, transactions: (Number(tx!.n) - ownQueries) / files };
 }
