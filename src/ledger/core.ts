@@ -18,7 +18,7 @@ import type {
   NodeRecord,
 } from './ledger.js';
 import type { LedgerBrowse } from './sql/browse.js';
-import { NodeReplacedError } from '../errors.js';
+import { failureKind, LeaseLostError, NodeReplacedError } from '../errors.js';
 import { seriesSlot } from './numbering.js';
 import { copyKey, numbered } from './keys.js';
 import { BATCHED_FORMATS } from '../formats/batched.js';
@@ -331,7 +331,12 @@ export class LedgerCore implements Ledger {
               at += call.requests.length;
             }
             continue;
-          } catch {
+          } catch (err) {
+            // the database away (not a file taken over): every call waits for it alike, none is tried alone
+            if (failureKind(err) === 'environment' && !(err instanceof LeaseLostError)) {
+              for (const call of group) call.reject(err);
+              continue;
+            }
             // each on its own below: the failure is then that of the call that caused it
           }
         }
