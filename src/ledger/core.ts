@@ -219,12 +219,16 @@ export class LedgerCore implements Ledger {
         claim.processingPath,
         arrival,
       ]);
-      return rows[0] ? fileFromRow(rows[0]) : undefined;
+      if (rows[0]) return fileFromRow(rows[0]);
     } catch (err) {
       // SQLite reports the partial unique index as a constraint error where PostgreSQL does nothing
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return undefined;
-      throw err;
+      if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
     }
+    // this run claimed this very file before and the answer was lost (the database went away after
+    // the commit): the claim is its own, and is given back instead of leaving the file to nobody
+    if (arrival === null) return undefined;
+    const [own] = await this.x.all(this.S.ownClaim, [claim.processingPath, arrival, me]);
+    return own ? fileFromRow(own) : undefined;
   }
 
   async claimedAs(processingPath: string, arrival: string): Promise<boolean> {

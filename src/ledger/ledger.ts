@@ -19,6 +19,8 @@ export interface FileRecord {
   processingPath: string;
   finalPath?: string;
   claimedAt: string;
+  /** what named this very file at its claim (see claimFile): inode and modification time */
+  arrival?: string;
   invoicesFound?: number;
   invoicesRejected?: number;
   error?: string;

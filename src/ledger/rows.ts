@@ -26,6 +26,7 @@ export function fileFromRow(r: Row): FileRecord {
     state: r['state'] as FileState,
     processingPath: r['processing_path'] as string,
     claimedAt: r['claimed_at'] as string,
+    ...(r['arrival'] ? { arrival: r['arrival'] as string } : {}),
     ...(r['final_path'] ? { finalPath: r['final_path'] as string } : {}),
     ...(present(r['invoices_found']) ? { invoicesFound: num(r['invoices_found']) } : {}),
     ...(present(r['invoices_rejected']) ? { invoicesRejected: num(r['invoices_rejected']) } : {}),

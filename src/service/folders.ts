@@ -69,11 +69,13 @@ export async function hashFile(path: string, mode?: number): Promise<string> {
 
 /** A name in `dir` that is not taken yet: "x.csv", then "x.2.csv", "x.3.csv" ... */
 /**
- * What tells this very file in processing/ from another of the same name: its inode and the change
- * time its move there set (both the file server's, the same for every node; no node's clock counts).
+ * What tells this very file in processing/ from another of the same name: its inode and its
+ * modification time (both the file server's, the same for every node; no node's clock counts). Not
+ * the change time: the gateway's own chmod of a kept original changes that, and a claim tried again
+ * after an outage must name the same file as the first try.
  */
-export function arrivalOf(info: { ino: number | bigint; ctimeMs: number }): string {
-  return `${info.ino}:${info.ctimeMs}`;
+export function arrivalOf(info: { ino: number | bigint; mtimeMs: number }): string {
+  return `${info.ino}:${info.mtimeMs}`;
 }
 
 export async function freeName(dir: string, name: string): Promise<string> {

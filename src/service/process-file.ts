@@ -121,7 +121,9 @@ export class FileProcessor {
     const info = await lstat(file.processingPath);
     const now: Fingerprint = { size: info.size, mtimeMs: info.mtimeMs, hash: file.contentHash };
     const last = this.lastSeen.get(file.id);
-    const writtenAfterClaim = info.mtimeMs > Date.parse(file.claimedAt);
+    // the modification time the claim saw (the file server's clock on both sides); older claims: their time
+    const claimedMtime = file.arrival ? Number(file.arrival.slice(file.arrival.indexOf(':') + 1)) : Date.parse(file.claimedAt);
+    const writtenAfterClaim = file.arrival ? info.mtimeMs !== claimedMtime : info.mtimeMs > claimedMtime;
     if (!writtenAfterClaim && !last) return now;
     if ((await filesOpenForWriting([dirname(file.processingPath)])).has(file.processingPath)) throw this.stillGrowing(file, now);
     if (writtenAfterClaim && (!last || last.size !== now.size || last.mtimeMs !== now.mtimeMs)) throw this.stillGrowing(file, now);

@@ -49,6 +49,8 @@ export function ledgerStatements(d: Dialect) {
       SELECT ?, ?, ?, 'processing', ?, ${d.nowIso}, ?, ${leaseUntil}, 1, ? WHERE NOT EXISTS (SELECT 1 FROM files WHERE processing_path = ? AND arrival = ?)
       ON CONFLICT (processing_path) WHERE state = 'processing' DO NOTHING RETURNING *`,
     claimedAs: 'SELECT 1 FROM files WHERE processing_path = ? AND arrival = ? LIMIT 1',
+    /** this run's own claim of this very file, still open (params: path, arrival, owner) */
+    ownClaim: `SELECT * FROM files WHERE processing_path = ? AND arrival = ? AND state = 'processing' AND lease_owner = ?`,
     processed: `SELECT * FROM files WHERE source = ? AND content_hash = ? AND state IN ('done', 'partial') ORDER BY id LIMIT 1`,
     fileById: 'SELECT * FROM files WHERE id = ?',
     /** params: owner, lease ms, own (1/0), prefix length, prefix */
