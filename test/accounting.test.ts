@@ -13,7 +13,7 @@ import type { CalculatedInvoice } from '../src/model/invoice.js';
 import { STANDARDS_HOME } from '../src/validation/artefacts.js';
 import { prepareAll } from './helpers/config.js';
 import { CLI, GOLDEN, ROOT, SAMPLES } from './helpers/paths.js';
-import { filesIn, membersCsv, query, startService, stopService, waitFor, workspace } from './helpers/service.js';
+import { filesIn, membersAreCustomers, membersCsv, query, startService, stopService, waitFor, workspace } from './helpers/service.js';
 
 const require = createRequire(import.meta.url);
 const { validateXML } = require('xsd-schema-validator') as { validateXML(xml: string, schema: string): Promise<{ valid: boolean }> };
@@ -172,14 +172,7 @@ describe('accounting import files', function () {
       Array.from({ length: 5 }, (_, i) => [String(5001 + i), { party: { name: `Lid ${i}`, address: { city: 'Amersfoort', country: 'NL' } }, routes: [route] }]),
     );
     const ws = workspace({}, { defaults: { paymentTermsDays: 30, routes: [route] }, customers: members });
-    const mapping = join(ws.mappings, 'members-contribution.yaml');
-    writeFileSync(
-      mapping,
-      readFileSync(mapping, 'utf-8').replace(
-        '  buyerReference: { template: "Lid {Lidnummer}" }',
-        '  buyerReference: { template: "Lid {Lidnummer}" }\n  customer: { column: Lidnummer }',
-      ),
-    );
+    membersAreCustomers(ws);
     const acc = parse(readFileSync(join(ws.config, 'accounting.yaml'), 'utf-8')) as { administrations: Record<string, AdministrationConfig> };
     acc.administrations['devries']!.pickupFolder = join(ws.out, 'devries');
     writeFileSync(join(ws.config, 'accounting.yaml'), stringify(acc));

@@ -6,7 +6,7 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { CLI } from './helpers/paths.js';
 import { freePort } from './helpers/net.js';
 import pg from 'pg';
-import { filesIn, membersCsv, startService, stopService, waitFor, workspace, type Workspace } from './helpers/service.js';
+import { filesIn, membersAreCustomers, membersCsv, startService, stopService, waitFor, workspace, type Workspace } from './helpers/service.js';
 import { startPostgres, type PgServer } from './helpers/postgres.js';
 import { runIssueWorkers, seriesOf } from './helpers/issue-workers.js';
 import { startSmtp } from './helpers/smtp.js';
@@ -199,14 +199,7 @@ describe('several gateway nodes on one PostgreSQL ledger (real processes, real s
         join(ws.config, 'customers.yaml'),
         stringify({ defaults: { paymentTermsDays: 30, routes }, customers: members }, { aliasDuplicateObjects: false }),
       );
-      const mapping = join(ws.mappings, 'members-contribution.yaml');
-      writeFileSync(
-        mapping,
-        readFileSync(mapping, 'utf-8').replace(
-          '  buyerReference: { template: "Lid {Lidnummer}" }',
-          '  buyerReference: { template: "Lid {Lidnummer}" }\n  customer: { column: Lidnummer }',
-        ),
-      );
+      membersAreCustomers(ws);
       const accountingFile = join(ws.config, 'accounting.yaml');
       const accounting = parse(readFileSync(accountingFile, 'utf-8')) as { administrations: Record<string, Record<string, unknown>> };
       accounting.administrations['devries']!['pickupFolder'] = pickup;

@@ -10,9 +10,6 @@ import { LeaseLostError } from '../errors.js';
  */
 export type Row = Record<string, unknown>;
 
-/** The ledger's timestamps: ISO 8601 in UTC, so they sort as text on both databases. */
-export const nowIso = (): string => new Date().toISOString();
-
 const num = (v: unknown): number => (typeof v === 'string' ? Number(v) : (v as number));
 const present = (v: unknown): boolean => v !== null && v !== undefined;
 

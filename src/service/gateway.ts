@@ -331,7 +331,7 @@ export class GatewayService {
         this.replaced(err);
         return;
       }
-      if (failureKind(err) !== 'environment' || this.config.service.ledger.kind === 'sqlite') {
+      if (failureKind(err) !== 'environment' || this.ledger.singleNode) {
         // one node on SQLite: a heartbeat that cannot be written (a full disk) is said once; the files and sends wait on their own
         this.heartbeatOutage.failed(err);
       } else if (!this.ledgerDown) {
@@ -442,7 +442,7 @@ export class GatewayService {
     const known = new Set<string>();
     // on SQLite this process is the only one (the lock says so): a file no claim points to is its own leftover;
     // with several nodes it may be another node's file on its way to its claim, so only an old one is taken
-    const alone = this.config.service.ledger.kind === 'sqlite';
+    const alone = this.ledger.singleNode;
     const interrupted = await this.ledger.takeOverFiles({ own: true });
     if (interrupted.length) this.log.info('resuming files interrupted by the last stop', { files: interrupted.length });
     for (const file of interrupted) {
@@ -483,7 +483,7 @@ export class GatewayService {
   /** Records a file that is in processing/ and processes it; duplicates and empty files end here. */
   private async register(processingPath: string, folder: string, name: string): Promise<void> {
     try {
-      // this very file (a rename sets its ctime): a claim for it means another node has (had) it
+      // this very file (its inode and modification time): a claim for it means another node has (had) it
       const arrival = arrivalOf(await lstat(processingPath));
       let contentHash: string;
       try {

@@ -48,6 +48,9 @@ export function ledgerConformance(name: string, backend: () => Backend): void {
       await ledger.close();
       for (const l of others.splice(0)) await l.close();
     });
+    /** A batch file (f.xml) for the Exact Online deliveries waiting for administration adm. */
+    const openExactBatch = (l: Ledger, pending: { id: number }[]): Promise<number | undefined> =>
+      l.openBatch({ format: 'exact-online', administration: 'adm', fileName: 'f.xml', contentHash: 'x', deliveryIds: pending.map((p) => p.id) });
     const request = (seq: number, inv: CalculatedInvoice, extra: Partial<IssueRequest> = {}): IssueRequest => ({
       fileId,
       seqInFile: seq,
@@ -397,13 +400,7 @@ export function ledgerConformance(name: string, backend: () => Backend): void {
       await ledger.issue([{ ...request(3, invoice('a', '3'), { deliveries: [route('exact-1', 'folder', 'adm', 'exact-online')] }), fileId: third }]);
       await ledger.finishFile(third, 'done', { invoicesFound: 1, invoicesRejected: 0 });
       const pending = await ledger.pendingExports('exact-online', 'adm', Date.now());
-      const batchId = (await ledger.openBatch({
-        format: 'exact-online',
-        administration: 'adm',
-        fileName: 'f.xml',
-        contentHash: 'x',
-        deliveryIds: pending.map((p) => p.id),
-      }))!;
+      const batchId = (await openExactBatch(ledger, pending))!;
       await ledger.finishBatch(batchId, [{ invoiceNumber: '2026-00003', contentHash: 'a' }]);
       assert.deepEqual(
         (await ledger.browse.batches({})).items.map((b) => [b.id, b.fileName, b.state, b.deliveryIds.length]),
@@ -483,13 +480,7 @@ export function ledgerConformance(name: string, backend: () => Backend): void {
       const stale = await node('node-s', SHORT_LEASE);
       const [d] = await stale.claimDueDeliveries(stale.now(), 10);
       const pending = await ledger.pendingExports('exact-online', 'adm', ledger.now());
-      const batchId = (await stale.openBatch({
-        format: 'exact-online',
-        administration: 'adm',
-        fileName: 'f.xml',
-        contentHash: 'x',
-        deliveryIds: pending.map((p) => p.id),
-      }))!;
+      const batchId = (await openExactBatch(stale, pending))!;
       const b = await node('node-b');
       const taken = await waitFor('the stale lease to expire', async () => (await b.claimDueDeliveries(b.now(), 10))[0], 30_000);
       assert.equal(taken.id, d!.id);

@@ -53,6 +53,13 @@ export function workspace(gateway: Record<string, unknown> = {}, customers: Reco
   return ws;
 }
 
+/** Makes each member a customer of its own: the members mapping names the customer by member number (accounting needs a debtor). */
+export function membersAreCustomers(ws: Workspace): void {
+  const mapping = join(ws.mappings, 'members-contribution.yaml');
+  const line = '  buyerReference: { template: "Lid {Lidnummer}" }';
+  writeFileSync(mapping, readFileSync(mapping, 'utf-8').replace(line, `${line}\n  customer: { column: Lidnummer }`));
+}
+
 /** Starts `invoice-gateway run` on a workspace as a child process (`env`: e.g. IGW_NODE_ID for one of several nodes). */
 export function startService(ws: Workspace, env: Record<string, string> = {}): ChildProcess {
   const child = spawn(process.execPath, [CLI, 'run', '--config', ws.config, '--mappings', ws.mappings, '--quiet'], {

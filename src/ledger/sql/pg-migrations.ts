@@ -1,3 +1,5 @@
+import { runsAndPeppolState } from './shared-migrations.js';
+
 /**
  * PostgreSQL schema migrations, applied in order under an advisory lock (two nodes starting at
  * once never both apply one); schema_migrations holds the versions applied. The tables have the
@@ -159,25 +161,6 @@ export const PG_MIGRATIONS: string[] = [
   `
   ALTER TABLE deliveries ADD COLUMN progress TEXT;
   `,
-  // 5: the database's clock for heartbeats; each process start under a node id is a run of its own (a
-  // stalled process that comes back finds its id taken by the next run); a claim names the very file
-  // it is for (inode, change time), so a name used again is a new file, whatever the clocks say; and how
-  // often a file was started alone (a process that dies then points at that file, not at its neighbours);
-  // Peppol submissions and follow-ups in tables of their own (they were entries of the cache)
-  `
-  ALTER TABLE nodes ADD COLUMN heartbeat_ms BIGINT;
-  ALTER TABLE nodes ADD COLUMN clock_offset_ms BIGINT;
-  ALTER TABLE nodes ADD COLUMN run INTEGER;
-  ALTER TABLE files ADD COLUMN arrival TEXT;
-  ALTER TABLE files ADD COLUMN solo_attempts INTEGER NOT NULL DEFAULT 0;
-  CREATE INDEX files_arrival ON files(processing_path, arrival);
-
-  CREATE TABLE peppol_submissions (instance_id TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at TEXT NOT NULL);
-  CREATE TABLE peppol_follow_ups (delivery_id BIGINT PRIMARY KEY, entry TEXT NOT NULL, until_ms BIGINT NOT NULL);
-  INSERT INTO peppol_submissions (instance_id, state, updated_at)
-    SELECT substr(key, 19), value, '' FROM cache WHERE substr(key, 1, 18) = 'peppol-submission:';
-  INSERT INTO peppol_follow_ups (delivery_id, entry, until_ms)
-    SELECT CAST(substr(key, 17) AS BIGINT), value, expires_at FROM cache WHERE substr(key, 1, 16) = 'peppol-followup:';
-  DELETE FROM cache WHERE substr(key, 1, 18) = 'peppol-submission:' OR substr(key, 1, 16) = 'peppol-followup:';
-  `,
+  // 5: runs of a node id, claims by the very file, Peppol state in its own tables (see shared-migrations.ts)
+  runsAndPeppolState('BIGINT'),
 ];

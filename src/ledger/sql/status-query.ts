@@ -26,10 +26,6 @@ export const STATUS_SQL = {
       SUM(CASE WHEN d.state = 'sent' THEN 1 ELSE 0 END) AS done, SUM(CASE WHEN d.state = 'dead' THEN 1 ELSE 0 END) AS dead, MAX(d.sent_at) AS last_sent
     FROM latest l JOIN files f ON f.id = l.id JOIN invoices i ON i.file_id = f.id JOIN deliveries d ON d.invoice_id = i.id
     GROUP BY f.id, f.name, f.claimed_at ORDER BY f.id DESC`,
-  nodes: `SELECT * FROM nodes ORDER BY id`,
-  metricsFiles: `SELECT source, state, COUNT(*) AS n FROM files GROUP BY source, state`,
-  metricsInvoices: `SELECT state, COUNT(*) AS n FROM invoices GROUP BY state`,
-  metricsDeliveries: `SELECT state, transport, COUNT(*) AS n FROM deliveries GROUP BY state, transport`,
   metricsOldest: `SELECT MIN(created_at) AS since FROM deliveries WHERE state IN ('pending', 'failed', 'sending')`,
 };
 

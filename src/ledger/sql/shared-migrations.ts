@@ -1,0 +1,29 @@
+/**
+ * Migrations written once for both databases since the ledger was written once: each is a function
+ * of the one type that differs (a 64-bit integer is INTEGER in SQLite, BIGINT in PostgreSQL).
+ */
+export type Int64 = 'INTEGER' | 'BIGINT';
+
+/**
+ * The database's clock for heartbeats; each process start under a node id is a run of its own (a
+ * stalled process that comes back finds its id taken by the next run); a claim names the very file
+ * it is for (inode, modification time), so a name used again is a new file, whatever the clocks say;
+ * how often a file was started alone (a process that dies then points at that file, not at its
+ * neighbours); Peppol submissions and follow-ups in tables of their own (they were entries of the cache).
+ */
+export const runsAndPeppolState = (int64: Int64): string => `
+  ALTER TABLE nodes ADD COLUMN heartbeat_ms ${int64};
+  ALTER TABLE nodes ADD COLUMN clock_offset_ms ${int64};
+  ALTER TABLE nodes ADD COLUMN run INTEGER;
+  ALTER TABLE files ADD COLUMN arrival TEXT;
+  ALTER TABLE files ADD COLUMN solo_attempts INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX files_arrival ON files(processing_path, arrival);
+
+  CREATE TABLE peppol_submissions (instance_id TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at TEXT NOT NULL);
+  CREATE TABLE peppol_follow_ups (delivery_id ${int64} PRIMARY KEY, entry TEXT NOT NULL, until_ms ${int64} NOT NULL);
+  INSERT INTO peppol_submissions (instance_id, state, updated_at)
+    SELECT substr(key, 19), value, '' FROM cache WHERE substr(key, 1, 18) = 'peppol-submission:';
+  INSERT INTO peppol_follow_ups (delivery_id, entry, until_ms)
+    SELECT CAST(substr(key, 17) AS ${int64}), value, expires_at FROM cache WHERE substr(key, 1, 16) = 'peppol-followup:';
+  DELETE FROM cache WHERE substr(key, 1, 18) = 'peppol-submission:' OR substr(key, 1, 16) = 'peppol-followup:';
+  `;
