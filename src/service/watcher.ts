@@ -3,7 +3,7 @@ import iconv from 'iconv-lite';
 import { basename, dirname, join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { ServiceSettings } from '../config/load.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../observability/log.js';
 import { filesOpenForWriting } from '../util/writers.js';
 
 /** Above this many files waiting, the watcher scans instead of following events (see adjustForBurst). */
@@ -15,6 +15,12 @@ const TEMPORARY = [/^\./, /^~\$/, /\.tmp$/i, /\.part$/i, /\.partial$/i, /\.filep
 /** True for names that are never taken: temporary files, dot files and done-markers. */
 export function isTemporaryName(name: string): boolean {
   return TEMPORARY.some((p) => p.test(name));
+}
+
+/** Files handed on and not yet claimed: the watcher leaves them alone and counts them as its backlog. */
+export interface OfferedFiles {
+  has(path: string): boolean;
+  readonly size: number;
 }
 
 /** A file that is complete and may be claimed. */
@@ -53,6 +59,7 @@ export class InboxWatcher {
   /** true while a burst of files is drained by scanning instead of file-system events */
   private bursting = false;
   private scanTimer?: NodeJS.Timeout;
+  private stopped = false;
 
   constructor(
     private readonly settings: ServiceSettings,
@@ -60,6 +67,8 @@ export class InboxWatcher {
     private readonly folders: { folder: string; doneMarkers: boolean }[],
     private readonly onReady: (file: ReadyFile) => void,
     private readonly log: Logger,
+    /** what onReady was given and is still waiting for a claim */
+    private readonly offered: OfferedFiles = new Set<string>(),
   ) {
     for (const f of folders) this.folderByDir.set(join(settings.inbox, f.folder), f.folder);
   }
@@ -74,19 +83,37 @@ export class InboxWatcher {
       this.timers.push(setInterval(() => void this.check(), Math.max(50, Math.min(500, Math.floor(w.stableForMs / 4)))));
       return;
     }
-    this.watcher = watch(dirs, {
+    await this.follow(dirs);
+    await this.rescan();
+    this.timers.push(setInterval(() => void this.rescan(), w.rescanEveryMs));
+    this.timers.push(setInterval(() => void this.check(), Math.max(50, Math.min(500, Math.floor(w.stableForMs / 4)))));
+  }
+
+  /**
+   * Follows the folders' events (chokidar watches each file in them as well). Resolves once chokidar
+   * has read the folders: a file that arrives before that counts as there from the start, which
+   * `ignoreInitial` leaves out, so the scan that follows must come after it.
+   */
+  private async follow(dirs: string[]): Promise<void> {
+    const watcher = watch(dirs, {
       depth: 0,
       ignoreInitial: true,
       usePolling: this.settings.watch.polling,
       interval: this.settings.watch.pollIntervalMs,
       ignored: (path: string) => isTemporaryName(basename(path)) && !this.folderByDir.has(path),
     });
-    this.watcher.on('add', (path) => this.track(path));
-    this.watcher.on('change', (path) => this.track(path));
-    this.watcher.on('error', (err) => this.log.warn('watcher error; the rescan will catch up', { error: String(err) }));
-    await this.rescan();
-    this.timers.push(setInterval(() => void this.rescan(), w.rescanEveryMs));
-    this.timers.push(setInterval(() => void this.check(), Math.max(50, Math.min(500, Math.floor(w.stableForMs / 4)))));
+    this.watcher = watcher;
+    watcher.on('add', (path) => this.track(path));
+    watcher.on('change', (path) => this.track(path));
+    watcher.on('error', (err) => this.log.warn('watcher error; the rescan will catch up', { error: String(err) }));
+    // bounded: a folder chokidar cannot read must not hold the start (the periodic rescan covers it)
+    await new Promise<void>((resolve) => {
+      const bound = setTimeout(resolve, 10_000);
+      watcher.once('ready', () => {
+        clearTimeout(bound);
+        resolve();
+      });
+    });
   }
 
   /** Lists every inbox folder (start-up scan and periodic rescan). */
@@ -148,7 +175,7 @@ export class InboxWatcher {
       return;
     }
     const folder = this.folderByDir.get(dirname(path));
-    if (folder === undefined || this.tracked.has(path) || this.refused.has(path)) return;
+    if (folder === undefined || this.tracked.has(path) || this.refused.has(path) || this.offered.has(path)) return;
     this.tracked.set(path, { folder, size: -1, mtimeMs: -1, stableSince: Date.now(), firstSeen: Date.now() });
   }
 
@@ -167,20 +194,26 @@ export class InboxWatcher {
   /**
    * In a burst (thousands of files at once) chokidar re-reads and stats the whole folder on every
    * event, which costs more than the work itself; the watcher then drains the burst by scanning the
-   * folders every second and returns to events when the backlog is small again.
+   * folders every second and returns to events when the backlog is small again. The backlog counts
+   * the files handed on and not yet claimed too: they are still in the folder chokidar would read.
    */
   private async adjustForBurst(): Promise<void> {
-    if (!this.watcher) return;
+    if (this.settings.watch.mode === 'scan') return;
     const dirs = [...this.folderByDir.keys()];
-    if (!this.bursting && this.tracked.size > BURST_FILES) {
+    const waiting = this.tracked.size + this.offered.size;
+    if (!this.bursting && waiting > BURST_FILES) {
       this.bursting = true;
-      this.watcher.unwatch(dirs);
+      // closed, not unwatched: a read under way would read the folder again and again (chokidar re-reads
+      // a folder that changed while it read it), and it watches every file it saw
+      const closing = this.watcher?.close();
+      this.watcher = undefined;
+      await closing;
       this.scanTimer = setInterval(() => void this.rescan(), 1000);
-      this.log.info('many files at once: scanning the inbox instead of watching events until the backlog is done', { waiting: this.tracked.size });
-    } else if (this.bursting && this.tracked.size < BURST_FILES / 4) {
+      this.log.info('many files at once: scanning the inbox instead of watching events until the backlog is done', { waiting });
+    } else if (this.bursting && waiting < BURST_FILES / 4) {
       this.bursting = false;
       if (this.scanTimer) clearInterval(this.scanTimer);
-      this.watcher.add(dirs);
+      if (!this.stopped) await this.follow(dirs);
       await this.rescan();
       this.log.info('backlog done: watching events again');
     }
@@ -247,6 +280,7 @@ export class InboxWatcher {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.scanTimer) clearInterval(this.scanTimer);
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
