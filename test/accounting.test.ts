@@ -10,7 +10,7 @@ import { importFile, neutraliseFormula, type AccountingFormat } from '../src/for
 import { ExportError } from '../src/formats/accounting/admin.js';
 import Database from 'better-sqlite3';
 import type { CalculatedInvoice } from '../src/model/invoice.js';
-import { STANDARDS_HOME } from '../src/validation/artefacts.js';
+import { standardsHome } from '../src/validation/artefacts.js';
 import { prepareAll } from './helpers/config.js';
 import { CLI, GOLDEN, ROOT, SAMPLES } from './helpers/paths.js';
 import { filesIn, membersAreCustomers, membersCsv, query, startService, stopService, waitFor, workspace } from './helpers/service.js';
@@ -48,7 +48,7 @@ describe('accounting import files', function () {
       assert.equal(file.summary.entries, 6);
       assert.equal(file.summary.totalVat, '412.44', 'VAT of all invoices, the credit note subtracted');
       if (format !== 'accountview') {
-        const xsd = join(STANDARDS_HOME, 'exact', format === 'exact-online' ? 'exact-online-eExact-XML.xsd' : 'exact-globe-eExact-Schema.xsd');
+        const xsd = join(standardsHome(), 'exact', format === 'exact-online' ? 'exact-online-eExact-XML.xsd' : 'exact-globe-eExact-Schema.xsd');
         assert.equal((await validateXML(file.content.toString('utf-8'), xsd)).valid, true);
       }
     });

@@ -6,7 +6,7 @@ import { CLI, ROOT, tempDir } from './helpers/paths.js';
 import { filesIn, stopService, waitFor } from './helpers/service.js';
 import { freePort } from './helpers/net.js';
 import { buildOfficialMirror, MirrorServer } from './helpers/artefact-mirror.js';
-import { STANDARDS_HOME } from '../src/validation/artefacts.js';
+import { standardsHome } from '../src/validation/artefacts.js';
 
 /**
  * The README's first command: `npm start` runs `invoice-gateway run --demo` on the bundled samples with the
@@ -112,7 +112,7 @@ describe('the demo (npm start) on the bundled inbox-sample', function () {
       await waitFor('the files without a UBL route processed', () => (status()?.files['done'] ?? 0) >= 2, 120_000, 500);
       assert.equal(refused(), 0, 'nothing refused for a missing installation');
       // the machine's own source (CI: the shared offline mirror), else the copy this checkout has installed (laid out as installed)
-      const source = process.env['STANDARDS_MIRROR'] || STANDARDS_HOME;
+      const source = process.env['STANDARDS_MIRROR'] || standardsHome();
       const install = spawnSync(process.execPath, [CLI, 'install-standards', '--from', source], { encoding: 'utf-8', env });
       assert.equal(install.status, 0, install.stderr);
       await waitFor('every sample file done once the artefacts are there', () => status()?.files['done'] === 6, 150_000, 500);

@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { consoleFormat } from '../src/service/log.js';
+import { consoleFormat } from '../src/observability/log.js';
+import { readEnvironment } from '../src/environment.js';
 import { CLI, ROOT, tempDir } from './helpers/paths.js';
 import { membersCsv, stopService, waitFor, workspace } from './helpers/service.js';
 
@@ -72,9 +73,9 @@ describe('running as a service: the systemd unit, JSON logs on stdout, --version
   });
 
   it('under a service manager the console lines are JSON on stdout', async () => {
-    assert.equal(consoleFormat({ INVOCATION_ID: 'abc' }), 'json', 'systemd sets INVOCATION_ID');
-    assert.equal(consoleFormat({ LOG_FORMAT: 'text', INVOCATION_ID: 'abc' }), 'text');
-    assert.equal(consoleFormat({}), 'text');
+    assert.equal(consoleFormat(readEnvironment({ INVOCATION_ID: 'abc' })), 'json', 'systemd sets INVOCATION_ID');
+    assert.equal(consoleFormat(readEnvironment({ LOG_FORMAT: 'text', INVOCATION_ID: 'abc' })), 'text');
+    assert.equal(consoleFormat(readEnvironment({})), 'text');
     const ws = workspace();
     const child = spawn(process.execPath, [CLI, 'run', '--config', ws.config, '--mappings', ws.mappings], {
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -445,7 +445,7 @@ describe('the process survives its environment', function () {
     if (!smallDisk(dir, '1m')) this.skip();
     try {
       const script = `
-        import { createLogger } from ${JSON.stringify(join(ROOT, 'dist', 'src', 'service', 'log.js'))};
+        import { createLogger } from ${JSON.stringify(join(ROOT, 'dist', 'src', 'observability', 'log.js'))};
         import { openSync, writeSync, closeSync, rmSync } from 'node:fs';
         const log = createLogger({ file: ${JSON.stringify(join(dir, 'logs', 'gateway.log'))}, console: true });
         log.info('before');

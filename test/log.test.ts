@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LogFileTransport } from '../src/service/log-file.js';
-import { readable } from '../src/service/log.js';
+import { LogFileTransport } from '../src/observability/log-file.js';
+import { readable } from '../src/observability/log.js';
 import { tempDir } from './helpers/paths.js';
 
 describe('log lines', () => {

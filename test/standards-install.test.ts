@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 import * as tar from 'tar';
-import { componentInstalled, installedState, rulesetFor, STANDARDS_HOME, standardsInstalled, verifyComponent } from '../src/validation/artefacts.js';
+import { componentInstalled, installedState, rulesetFor, standardsHome, standardsInstalled, verifyComponent } from '../src/validation/artefacts.js';
 import { validateDocument } from '../src/validation/index.js';
 import { installStandards, type InstallResult } from '../src/validation/install.js';
 import { JvmEngine } from '../src/validation/jvm-engine.js';
@@ -130,8 +130,8 @@ describe('installing the official validation artefacts', function () {
   it('a partial source (an archive with two of the components) installs what it has and says what is missing', async () => {
     const archive = join(tempDir('igw-partial-'), 'standards-partial.tar.gz');
     await tar.c(
-      { gzip: true, file: archive, cwd: dirname(STANDARDS_HOME), prefix: '' },
-      ['ubl-2.1', 'nlcius'].map((f) => join(basename(STANDARDS_HOME), f)),
+      { gzip: true, file: archive, cwd: dirname(standardsHome()), prefix: '' },
+      ['ubl-2.1', 'nlcius'].map((f) => join(basename(standardsHome()), f)),
     );
     const home = join(tempDir('igw-std-'), 'standards');
     const run = await cli(['install-standards', '--from', archive], { STANDARDS_HOME: home });
@@ -148,7 +148,7 @@ describe('installing the official validation artefacts', function () {
   });
 
   it('an older and a newer Peppol release side by side: each invoice is checked with the release in force on its issue date', async () => {
-    const base = readFileSync(join(STANDARDS_HOME, 'peppol-bis-3/rules/examples/base-example.xml'), 'utf-8');
+    const base = readFileSync(join(standardsHome(), 'peppol-bis-3/rules/examples/base-example.xml'), 'utf-8');
     // a KVK number (0106) of 7 digits: the May 2026 release (3.0.21) warns about it, 3.0.19 has no such rule
     const shortKvk = base.replace(/<cbc:EndpointID schemeID="[^"]*">[^<]*<\/cbc:EndpointID>/, '<cbc:EndpointID schemeID="0106">1234567</cbc:EndpointID>');
     assert.notEqual(shortKvk, base);

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createRequire } from 'node:module';
-import { STANDARDS_HOME } from '../src/validation/artefacts.js';
+import { standardsHome } from '../src/validation/artefacts.js';
 import { CREDIT_NOTE_XSD, INVOICE_XSD, profileOf, type Finding, type ProfileName, type ValidationEngine } from '../src/validation/engine.js';
 import { EnvironmentError } from '../src/errors.js';
 import { JvmEngine } from '../src/validation/jvm-engine.js';
@@ -110,7 +110,7 @@ describe('validation with the official artefacts', function () {
       await Promise.all(
         files.slice(i, i + 4).map(async (file) => {
           const xml = readFileSync(file, 'utf-8');
-          const schema = join(STANDARDS_HOME, /<(?:\w+:)?CreditNote[\s>]/.test(xml.slice(0, 3000)) ? CREDIT_NOTE_XSD : INVOICE_XSD);
+          const schema = join(standardsHome(), /<(?:\w+:)?CreditNote[\s>]/.test(xml.slice(0, 3000)) ? CREDIT_NOTE_XSD : INVOICE_XSD);
           const oracle = await validateXML({ file }, schema).then(
             (r) => r.valid,
             () => false,
@@ -127,7 +127,7 @@ describe('validation with the official artefacts', function () {
   it('a JVM helper killed in the middle of a batch: the batch completes, every document validated once', async () => {
     const engine = new JvmEngine({ size: 2 });
     try {
-      const xml = readFileSync(join(STANDARDS_HOME, 'peppol-bis-3/rules/examples/base-example.xml'), 'utf-8');
+      const xml = readFileSync(join(standardsHome(), 'peppol-bis-3/rules/examples/base-example.xml'), 'utf-8');
       const bad = xml.replace('<cbc:PayableAmount currencyID="EUR">', '<cbc:PayableAmount currencyID="EUR">9');
       await engine.validate(xml, 'peppol'); // warm: stylesheets compiled
       const batch = Array.from({ length: 60 }, (_, i) => engine.validate(i % 2 ? bad : xml, 'peppol'));
@@ -153,7 +153,7 @@ describe('validation with the official artefacts', function () {
   it('helpers killed before they said READY: every waiting request is answered by their successors (none stranded)', async () => {
     const engine = new JvmEngine({ size: 2 });
     try {
-      const xml = readFileSync(join(STANDARDS_HOME, 'peppol-bis-3/rules/examples/base-example.xml'), 'utf-8');
+      const xml = readFileSync(join(standardsHome(), 'peppol-bis-3/rules/examples/base-example.xml'), 'utf-8');
       const batch = Array.from({ length: 4 }, () => engine.validate(xml, 'peppol'));
       // both JVMs die at once, long before they could have loaded the schema
       for (const pid of engine.pids()) process.kill(pid, 'SIGKILL');
@@ -181,7 +181,7 @@ describe('validation with the official artefacts', function () {
   it('a helper that stops answering is replaced after the time limit; a document that fails twice is the environment, not the sender', async () => {
     const engine = new JvmEngine({ size: 1, requestTimeoutMs: 3_000 });
     try {
-      const xml = readFileSync(join(STANDARDS_HOME, 'peppol-bis-3/rules/examples/base-example.xml'), 'utf-8');
+      const xml = readFileSync(join(standardsHome(), 'peppol-bis-3/rules/examples/base-example.xml'), 'utf-8');
       await engine.validate(xml, 'peppol');
       // frozen once: the request is sent again to a fresh helper and answered
       const first = engine.validate(xml, 'peppol');
@@ -231,7 +231,7 @@ describe('validation with the official artefacts', function () {
 
   it('validate command: a report per file, --json, exit codes 0 valid, 1 invalid, 2 could not validate', () => {
     const dir = tempDir();
-    const good = join(STANDARDS_HOME, 'peppol-bis-3/rules/examples/base-example.xml');
+    const good = join(standardsHome(), 'peppol-bis-3/rules/examples/base-example.xml');
     const bad = join(dir, 'bad.xml');
     writeFileSync(bad, readFileSync(good, 'utf-8').replace('<cbc:PayableAmount currencyID="EUR">', '<cbc:PayableAmount currencyID="EUR">9'));
     const broken = join(dir, 'broken.xml');

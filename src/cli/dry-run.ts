@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { renderErrorReport } from '../report/error-report.js';
 import { Issuer } from '../service/issuing.js';
-import { createLogger } from '../service/log.js';
+import { createLogger } from '../observability/log.js';
 import { summariseInvoice, tryFile } from '../service/try-file.js';
 import { UblGate } from '../validation/gate.js';
 import { loadCommandConfig, type CommonOptions } from './options.js';

@@ -1,4 +1,4 @@
-import { componentInstalled, installedState, missingComponents, STANDARDS_HOME, verifyComponent } from '../validation/artefacts.js';
+import { componentInstalled, installedState, missingComponents, standardsHome, verifyComponent } from '../validation/artefacts.js';
 import { installStandards } from '../validation/install.js';
 import { manifest } from '../validation/manifest.js';
 import { publishedReleases, releaseLines } from '../validation/releases.js';
@@ -14,7 +14,7 @@ export function releaseSummary(): string[] {
 /** `install-standards --check`: what is installed, intact, in force, and whether newer releases are published. */
 async function checkCommand(from: string | undefined): Promise<number> {
   const state = installedState();
-  const out: string[] = [`validation artefacts in ${STANDARDS_HOME}:`];
+  const out: string[] = [`validation artefacts in ${standardsHome()}:`];
   let bad = 0;
   for (const [id, c] of Object.entries(manifest().components)) {
     if (!componentInstalled(id, state)) {
@@ -22,7 +22,7 @@ async function checkCommand(from: string | undefined): Promise<number> {
       out.push(`  ${id.padEnd(18)} NOT installed (${c.title} ${c.version})`);
       continue;
     }
-    const problems = verifyComponent(id, STANDARDS_HOME, state);
+    const problems = verifyComponent(id, standardsHome(), state);
     if (problems.length) bad++;
     out.push(
       `  ${id.padEnd(18)} ${problems.length ? `DAMAGED: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? ` and ${problems.length - 3} more` : ''}` : 'installed, every file intact'}`,
@@ -48,7 +48,7 @@ async function checkCommand(from: string | undefined): Promise<number> {
 export async function installStandardsCommand(opts: { ifNeeded?: boolean; from?: string; force?: boolean; check?: boolean }): Promise<number> {
   if (opts.check) return checkCommand(opts.from);
   if (opts.ifNeeded && !opts.force && missingComponents().length === 0) {
-    process.stdout.write(`validation artefacts already installed in ${STANDARDS_HOME}\n`);
+    process.stdout.write(`validation artefacts already installed in ${standardsHome()}\n`);
     return 0;
   }
   const result = await installStandards({ from: opts.from, force: opts.force, progress: (line) => process.stderr.write(`${line}\n`) });

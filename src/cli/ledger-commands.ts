@@ -1,13 +1,14 @@
 import { releaseSummary } from './install-standards.js';
 import { releaseLines } from '../validation/releases.js';
-import { STANDARDS_HOME } from '../validation/artefacts.js';
+import { standardsHome } from '../validation/artefacts.js';
 import { userInfo } from 'node:os';
+import { processEnvironment } from '../environment.js';
 import { Folders } from '../service/folders.js';
 import { loadCommandConfig, type CommonOptions } from './options.js';
 import type { Ledger, LedgerStatus } from '../ledger/ledger.js';
 import { existsSync } from 'node:fs';
 import { freeBytes, LOW_DISK_BYTES } from '../util/disk.js';
-import { printable } from '../service/log.js';
+import { printable } from '../observability/log.js';
 import { ConfigError, EnvironmentError } from '../errors.js';
 import { LedgerLock } from '../ledger/sql/lock.js';
 import { openLedger, type OpenLedger } from '../ledger/open.js';
@@ -132,7 +133,7 @@ export async function statusCommand(opts: CommonOptions & { json?: boolean; demo
   out.push(`ledger:     ${where}`);
   out.push(...environmentLines(dataDir, file));
   out.push(...nodeLines(st.nodes, config.service.ledger.leaseMs, now));
-  out.push(`validation rules (by invoice issue date; artefacts in ${STANDARDS_HOME}):`, ...releaseSummary());
+  out.push(`validation rules (by invoice issue date; artefacts in ${standardsHome()}):`, ...releaseSummary());
   if (st.oldestPending)
     out.push(`oldest pending delivery: #${st.oldestPending.id} (invoice ${st.oldestPending.invoiceNumber}), since ${ago(st.oldestPending.since, now)}`);
   if (st.runs.length) {
@@ -156,7 +157,7 @@ export async function statusCommand(opts: CommonOptions & { json?: boolean; demo
 
 /** Who ran a command, for the audit log: the operating-system user. */
 function cliActor(): string {
-  return `${process.env['SUDO_USER'] ?? process.env['USER'] ?? userInfo().username} (cli)`;
+  return `${processEnvironment().shellUser ?? userInfo().username} (cli)`;
 }
 
 /** `invoice-gateway retry <delivery|file>`: makes failed or dead deliveries due now. */

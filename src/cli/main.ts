@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// File moves, fsyncs and reads of many small files run on libuv's pool; its default of 4 threads
-// is the bottleneck of a burst of drops. Must be set before the first file-system call.
-process.env['UV_THREADPOOL_SIZE'] ??= '16';
+import { widenThreadPool } from '../environment.js';
+// imports run first, but none of them touches the file system asynchronously: the pool starts later
+widenThreadPool();
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -2,7 +2,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import { mappingMatches, selectMapping } from '../mapping/select.js';
 import { GatewayService } from '../service/gateway.js';
-import { createLogger, printable } from '../service/log.js';
+import { createLogger, printable } from '../observability/log.js';
 import { loadCommandConfig, type CommonOptions } from './options.js';
 
 /** `invoice-gateway run-once <file>`: one file in the foreground, with a progress bar, for "press a button" users. */

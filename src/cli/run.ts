@@ -3,11 +3,12 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { consoleSettings, usesUblValidation, type GatewayConfig, type ServiceSettings } from '../config/load.js';
 import { randomPassword, UserStore } from '../web/users.js';
 import { PROJECT_ROOT } from '../paths.js';
+import { processEnvironment } from '../environment.js';
 import { errorMessage, failureKind, isOutOfSpace } from '../errors.js';
-import { missingComponents, standardsInstalled, STANDARDS_HOME } from '../validation/artefacts.js';
+import { missingComponents, standardsInstalled, standardsHome } from '../validation/artefacts.js';
 import { installStandards } from '../validation/install.js';
 import { GatewayService } from '../service/gateway.js';
-import { consoleFormat, createLogger, type Logger } from '../service/log.js';
+import { consoleFormat, createLogger, type Logger } from '../observability/log.js';
 import { loadCommandConfig, type CommonOptions } from './options.js';
 import { startupSummary } from './summary.js';
 
@@ -82,7 +83,7 @@ async function ensureArtefacts(config: GatewayConfig, demo: boolean): Promise<vo
   let why = `missing: ${missingComponents().join(', ')}`;
   if (demo) {
     process.stdout.write(
-      `validation artefacts: not installed yet; installing them from ${process.env['STANDARDS_MIRROR'] || 'their official addresses'} (once)\n`,
+      `validation artefacts: not installed yet; installing them from ${processEnvironment().standardsMirror ?? 'their official addresses'} (once)\n`,
     );
     try {
       const result = await installStandards({ progress: (line) => process.stdout.write(`  ${line}\n`) });
@@ -98,7 +99,7 @@ async function ensureArtefacts(config: GatewayConfig, demo: boolean): Promise<vo
   process.stderr.write(
     [
       '',
-      `The official validation artefacts (UBL 2.1, EN 16931, Peppol BIS 3, NLCIUS) are not installed in ${STANDARDS_HOME} (${why}).`,
+      `The official validation artefacts (UBL 2.1, EN 16931, Peppol BIS 3, NLCIUS) are not installed in ${standardsHome()} (${why}).`,
       'Without them no UBL can be checked, so files whose invoices go out as UBL wait in the inbox: nothing is',
       'refused for it and nothing is sent unchecked. Every other file is processed as usual.',
       'Install them, and the waiting files go on by themselves:',

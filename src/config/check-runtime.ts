@@ -3,6 +3,7 @@ import pg from 'pg';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import Handlebars from 'handlebars';
+import { processEnvironment, type GatewayEnvironment } from '../environment.js';
 import { ConfigError, GatewayError } from '../errors.js';
 import { prepareFile } from '../service/prepare.js';
 import type { GatewayConfig } from './load.js';
@@ -31,9 +32,9 @@ function* strings(value: unknown, path: string): Generator<[string, string]> {
  */
 export async function checkRuntime(
   config: GatewayConfig,
-  options: { samples?: boolean; reach?: boolean; env?: NodeJS.ProcessEnv } = {},
+  options: { samples?: boolean; reach?: boolean; env?: GatewayEnvironment } = {},
 ): Promise<RuntimeCheck> {
-  const env = options.env ?? process.env;
+  const env = options.env ?? processEnvironment();
   const errors: ConfigError[] = [];
   const warnings: string[] = [];
   const gatewayFile = join(config.configDir, 'gateway.yaml');
@@ -42,7 +43,7 @@ export async function checkRuntime(
   for (const [name, target] of Object.entries(targets)) {
     for (const [path, text] of strings(target, `targets.${name}`)) {
       for (const [, variable] of text.matchAll(SECRET)) {
-        if (env[variable!] === undefined)
+        if (env.variable(variable!) === undefined)
           errors.push(new ConfigError(`${path} refers to environment variable ${variable}, which is not set`, { file: gatewayFile, path }));
       }
     }
@@ -63,7 +64,7 @@ export async function checkRuntime(
           : [];
     for (const [key, raw] of files) {
       if (!raw) continue;
-      const file = raw.replace(SECRET, (_m, v: string) => env[v] ?? '');
+      const file = raw.replace(SECRET, (_m, v: string) => env.variable(v) ?? '');
       if (!file) continue;
       const path = isAbsolute(file) ? file : resolve(config.configDir, '..', file);
       try {

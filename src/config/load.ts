@@ -14,6 +14,7 @@ import { didYouMean } from './suggest.js';
 import { isBatchedFormat } from '../formats/batched.js';
 import { DEFAULT_LIMITS, type PlausibilityLimits } from '../model/limits.js';
 import { DEFAULT_VALIDATION_TIMEOUT_MS } from '../validation/engine.js';
+import { processEnvironment, type GatewayEnvironment } from '../environment.js';
 
 /** The console's settings with defaults filled in and paths absolute. */
 export interface ConsoleSettings {
@@ -72,7 +73,8 @@ export interface ServiceSettings {
   umask: number;
   /** how long a stop may finish the work under way before it leaves the rest to the next start */
   stopWithinMs: number;
-  validation: { requestTimeoutMs: number };
+  /** the engine and Saxon-HE's jar come from the environment (VALIDATION_ENGINE, SAXON_JAR) */
+  validation: { requestTimeoutMs: number; engine: 'auto' | 'jvm' | 'saxon-js'; saxonJar: string };
   /** how long mapping a file may go without handing over an invoice, and may take in all */
   mappingDeadlines: { stallMs: number; fileMs: number };
 }
@@ -107,7 +109,12 @@ export function usesUblValidation(config: GatewayConfig): boolean {
 }
 
 /** Fills in defaults and makes paths absolute (relative to the folder above config/). */
-export function serviceSettings(file: GatewayFileConfig, base: string, configDir = resolve(base, 'config')): ServiceSettings {
+export function serviceSettings(
+  file: GatewayFileConfig,
+  base: string,
+  configDir = resolve(base, 'config'),
+  env: GatewayEnvironment = processEnvironment(),
+): ServiceSettings {
   const abs = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
   const dataDir = abs(file.dataDir ?? './data');
   const targets: Record<string, TargetConfig> = {};
@@ -121,14 +128,14 @@ export function serviceSettings(file: GatewayFileConfig, base: string, configDir
     dataDir,
     inbox: abs(file.inbox ?? `${dataDir}/inbox`),
     // IGW_CONSOLE_PORT: each node of a shared configuration on one machine needs a port of its own
-    ...(file.console || process.env['IGW_CONSOLE_PORT'] ? { console: consoleSettings(file.console ?? {}, configDir) } : {}),
+    ...(file.console || env.consolePort ? { console: consoleSettings(file.console ?? {}, configDir, env) } : {}),
     peppol: peppolSettings(file.peppol ?? {}, configDir),
     ledger: {
       kind: file.ledger?.kind ?? 'sqlite',
       ...(file.ledger?.url ? { url: file.ledger.url } : {}),
       poolSize: file.ledger?.poolSize ?? 8,
       leaseMs: durationMs(file.ledger?.leaseFor, 60_000),
-      nodeId: process.env['IGW_NODE_ID'] || file.ledger?.nodeId || hostname(),
+      nodeId: env.nodeId || file.ledger?.nodeId || hostname(),
     },
     watch: {
       mode,
@@ -172,7 +179,11 @@ export function serviceSettings(file: GatewayFileConfig, base: string, configDir
     umask: parseInt(file.umask ?? '027', 8),
     stopWithinMs: durationMs(file.stopWithin, 30_000),
     mappingDeadlines: { stallMs: durationMs(file.mappingDeadlines?.stalled, 30_000), fileMs: durationMs(file.mappingDeadlines?.file, 15 * 60_000) },
-    validation: { requestTimeoutMs: durationMs(file.validation?.requestTimeout, DEFAULT_VALIDATION_TIMEOUT_MS) },
+    validation: {
+      requestTimeoutMs: durationMs(file.validation?.requestTimeout, DEFAULT_VALIDATION_TIMEOUT_MS),
+      engine: env.validationEngine,
+      saxonJar: env.saxonJar,
+    },
   };
 }
 
@@ -312,11 +323,15 @@ export function peppolSettings(p: NonNullable<GatewayFileConfig['peppol']>, conf
 }
 
 /** The console's settings from gateway.yaml's `console:` with defaults; paths relative to config/. */
-export function consoleSettings(c: NonNullable<GatewayFileConfig['console']>, configDir: string): ConsoleSettings {
+export function consoleSettings(
+  c: NonNullable<GatewayFileConfig['console']>,
+  configDir: string,
+  env: GatewayEnvironment = processEnvironment(),
+): ConsoleSettings {
   const inConfig = (p: string): string => (isAbsolute(p) ? p : resolve(configDir, p));
   return {
     host: c.host ?? '127.0.0.1',
-    port: Number(process.env['IGW_CONSOLE_PORT'] || c.port || 8477),
+    port: env.consolePort || c.port || 8477,
     usersFile: inConfig(c.users ?? 'console-users.yaml'),
     ...(c.tls ? { tls: { cert: inConfig(c.tls.cert), key: inConfig(c.tls.key) } } : {}),
     trustProxy: c.trustProxy ?? false,

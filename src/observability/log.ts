@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { LogFileTransport } from './log-file.js';
 import { dirname } from 'node:path';
 import winston from 'winston';
+import { processEnvironment, type GatewayEnvironment } from '../environment.js';
 
 /** The fields every log line about a file or an invoice carries. */
 export interface LogContext {
@@ -46,10 +47,8 @@ const consoleLine = winston.format.printf((info) => {
  * How the console lines look: LOG_FORMAT=json or =text when set; else JSON under systemd (which sets
  * INVOCATION_ID for the processes of a unit) and readable text otherwise.
  */
-export function consoleFormat(env: NodeJS.ProcessEnv = process.env): 'json' | 'text' {
-  const given = env['LOG_FORMAT']?.toLowerCase();
-  if (given === 'json' || given === 'text') return given;
-  return env['INVOCATION_ID'] ? 'json' : 'text';
+export function consoleFormat(env: GatewayEnvironment = processEnvironment()): 'json' | 'text' {
+  return env.logFormat;
 }
 
 /**
@@ -90,7 +89,7 @@ export function createLogger(options: { level?: string; file?: string; maxSizeMb
           format === 'json'
             ? winston.format.combine(winston.format.timestamp(), winston.format.json())
             : winston.format.combine(
-                ...(process.env['LOG_CONSOLE'] === 'all' ? [] : [perFile()]),
+                ...(processEnvironment().logEveryItem ? [] : [perFile()]),
                 winston.format.timestamp(),
                 ...(process.stdout.isTTY ? [winston.format.colorize()] : []),
                 consoleLine,

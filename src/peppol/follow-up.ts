@@ -1,6 +1,6 @@
 import { errorMessage } from '../errors.js';
 import type { Ledger } from '../ledger/ledger.js';
-import type { Logger } from '../service/log.js';
+import type { Logger } from '../observability/log.js';
 import type { Transports } from '../transports/index.js';
 import { PeppolTransport, type FollowUpEntry } from '../transports/peppol.js';
 

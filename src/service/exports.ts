@@ -12,9 +12,9 @@ import type { CalculatedInvoice } from '../model/invoice.js';
 import { FolderTransport } from '../transports/folder.js';
 import type { Transports } from '../transports/index.js';
 import type { Transport } from '../transports/transport.js';
-import { STANDARDS_HOME } from '../validation/artefacts.js';
+import { standardsHome } from '../validation/artefacts.js';
 import { nextDailyTime } from './hold.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../observability/log.js';
 
 const require = createRequire(import.meta.url);
 const XSD: Partial<Record<AccountingFormat, string>> = {
@@ -35,7 +35,7 @@ async function validateExactFile(format: AccountingFormat, content: Buffer): Pro
   if (!xsd) return undefined;
   const { validateXML } = require('xsd-schema-validator') as { validateXML(xml: string, schema: string): Promise<{ valid: boolean }> };
   try {
-    await validateXML(content.toString('utf-8'), join(STANDARDS_HOME, xsd));
+    await validateXML(content.toString('utf-8'), join(standardsHome(), xsd));
     return undefined;
   } catch (err) {
     const messages = (err as { messages?: string[] }).messages;

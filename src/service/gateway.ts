@@ -11,7 +11,7 @@ import { closeFormats, configureFormats } from '../formats/index.js';
 import { UblGate } from '../validation/gate.js';
 import { MappingThreads } from '../workers/mapping-threads.js';
 import { arrivalOf, Folders, freeName, hashFile, moveInto, sidecar, writeBeside, writeErrorReports } from './folders.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../observability/log.js';
 import { Outbox } from './outbox.js';
 import { FileProcessor, FileStillWrittenError, type FileOutcome } from './process-file.js';
 import { Scheduler } from './scheduler.js';
@@ -22,8 +22,8 @@ import { PeppolFollowUp } from '../peppol/follow-up.js';
 import { ConfigErrors } from '../config/yaml-file.js';
 import { ExportBatcher } from './exports.js';
 import { InboxWatcher, type ReadyFile } from './watcher.js';
-import { GatewayMetrics } from './metrics.js';
-import { OutageLog } from '../util/outage.js';
+import { NodeHeartbeat } from './heartbeat.js';
+import { GatewayMetrics } from '../observability/metrics.js';
 import { createWebServer, type ReadinessCheck, type WebServer } from '../web/server.js';
 import { ConsoleService } from '../web/console-service.js';
 import { standardsInstalled } from '../validation/artefacts.js';
@@ -115,16 +115,15 @@ export class GatewayService {
   /** why no new file is taken now (the environment failed); cleared when a waiting file goes through */
   private intakePaused?: string;
   /** why this node is paused: the ledger cannot be reached (no file is claimed, nothing is sent) */
-  private ledgerDown?: string;
   /** files this process is working on, so a lease it failed to renew in time is not taken over by itself */
   private readonly activeFiles = new Set<number>();
   /** files waiting for the environment to heal before this process tries them again */
   private readonly waitingFiles = new Set<number>();
-  private leaseTimer?: NodeJS.Timeout;
-  private renewing = false;
+  /** inbox files handed to the claim queue and not claimed yet */
+  private readonly offered = new Set<string>();
+  private readonly heartbeat: NodeHeartbeat;
   /** how many times files had to wait for the environment in the outage under way (0: none) */
   private filesWaiting = 0;
-  private readonly heartbeatOutage: OutageLog;
   private lastOrphanScan = Date.now();
   /** called after each file, for tests and the bench */
   onFileDone?: (file: FileRecord, outcome: FileOutcome | 'duplicate') => void;
@@ -163,10 +162,17 @@ export class GatewayService {
     configureFormats(config.sellers.sellers, config.configDir, s.outbox.renderThreads);
     this.folders = new Folders(s);
     this.ledger = opened.ledger;
-    this.heartbeatOutage = new OutageLog(log, 'leases and heartbeat');
+    this.heartbeat = new NodeHeartbeat(this.ledger, s.ledger.leaseMs, log, {
+      paused: () => this.intakePaused,
+      renewed: async () => {
+        if (!this.stopping) await this.takeOverExpired();
+      },
+      reachableAgain: () => this.outbox.wake(),
+      replaced: (err) => this.replaced(err),
+    });
     this.transports = new Transports(s, new MailTemplates(config.configDir), this.ledger);
     this.metrics = new GatewayMetrics(this.ledger);
-    this.gate = new UblGate(log, this.metrics, s.validation.requestTimeoutMs);
+    this.gate = new UblGate(log, this.metrics, s.validation);
     this.outbox = new Outbox(this.ledger, this.transports, s.outbox, log, this.gate, this.metrics);
     const wake = options.deliver === false ? () => undefined : () => this.outbox.wake();
     this.wake = wake;
@@ -205,12 +211,12 @@ export class GatewayService {
     await this.warmUpValidation();
     if (this.stopping) return;
     await this.recover();
-    this.startLeases();
+    this.heartbeat.start();
     this.outbox.start();
     this.scheduler.start();
     this.exports.start();
     this.peppolFollowUp.start();
-    this.watcher = new InboxWatcher(this.config.service, this.sourceFolders(), (f) => this.enqueue(f), this.log);
+    this.watcher = new InboxWatcher(this.config.service, this.sourceFolders(), (f) => this.enqueue(f), this.log, this.offered);
     await this.watcher.start();
     await this.startWeb();
     this.log.info('gateway running', {
@@ -304,54 +310,10 @@ export class GatewayService {
   }
 
   /**
-   * Renews this node's leases and heartbeat every third of the lease time, and takes over the
-   * files of a node whose leases expired. When the ledger cannot be reached the node pauses: no
-   * file is claimed and nothing is sent until it answers again.
-   */
-  private startLeases(): void {
-    // at most every 2 s, so a node paused for its ledger notices soon that it is back
-    const every = Math.max(200, Math.min(2000, Math.floor(this.config.service.ledger.leaseMs / 3)));
-    this.leaseTimer = setInterval(() => void this.renewLeases(), every);
-  }
-
-  private async renewLeases(): Promise<void> {
-    if (this.renewing) return;
-    this.renewing = true;
-    try {
-      await this.ledger.renewLeases(this.intakePaused ? { paused: this.intakePaused } : {});
-      this.heartbeatOutage.ok();
-      if (this.ledgerDown) {
-        this.log.info('ledger reachable again: node resumes taking files and sending', { node: this.ledger.nodeId });
-        this.ledgerDown = undefined;
-        this.outbox.wake();
-      }
-      if (!this.stopping) await this.takeOverExpired();
-    } catch (err) {
-      if (err instanceof NodeReplacedError) {
-        this.replaced(err);
-        return;
-      }
-      if (failureKind(err) !== 'environment' || this.ledger.singleNode) {
-        // one node on SQLite: a heartbeat that cannot be written (a full disk) is said once; the files and sends wait on their own
-        this.heartbeatOutage.failed(err);
-      } else if (!this.ledgerDown) {
-        this.ledgerDown = errorMessage(err);
-        this.log.error('ledger unreachable: node paused (no file is claimed, nothing is sent); it resumes by itself', {
-          node: this.ledger.nodeId,
-          error: this.ledgerDown,
-        });
-      }
-    } finally {
-      this.renewing = false;
-    }
-  }
-
-  /**
    * Another process runs under this node id now (this one was frozen longer than its lease): it owns
    * the id's work. This one takes nothing more and sends nothing more; `onReplaced` ends the process.
    */
   private replaced(err: NodeReplacedError): void {
-    if (this.leaseTimer) clearInterval(this.leaseTimer);
     this.log.error('this node was replaced: another process runs under its id; stopping without touching its work', {
       node: this.ledger.nodeId,
       error: err.message,
@@ -458,14 +420,24 @@ export class GatewayService {
   }
 
   private enqueue(file: ReadyFile): void {
-    if (this.stopping) return;
-    this.track(this.limiter.run(() => (this.stopping ? Promise.resolve() : this.claim(file))));
+    if (this.stopping || this.offered.has(file.path)) return;
+    // offered once: a rescan in a burst finds the file again, and a second claim of it would only fail
+    this.offered.add(file.path);
+    this.track(
+      this.limiter.run(async () => {
+        try {
+          if (!this.stopping) await this.claim(file);
+        } finally {
+          this.offered.delete(file.path);
+        }
+      }),
+    );
   }
 
   /** Claims a ready file: atomic rename into processing/ (the single winner), then the ledger record. */
   private async claim(file: ReadyFile): Promise<void> {
     // while the environment fails (disk full, ledger unreachable), new files stay in the inbox: the rescan offers them again
-    if (this.intakePaused || this.ledgerDown) return;
+    if (this.intakePaused || this.heartbeat.down) return;
     const dir = this.folders.processing(file.folder);
     await mkdir(dir, { recursive: true });
     const processingPath = await freeName(dir, basename(file.path));
@@ -728,7 +700,7 @@ export class GatewayService {
 
   private resumeIntake(): void {
     // a file went through: the ledger answers again, whatever the last renewal said
-    this.ledgerDown = undefined;
+    this.heartbeat.answered();
     if (this.filesWaiting) {
       this.log.info('the environment works again: the files that waited go on', { waits: this.filesWaiting });
       this.filesWaiting = 0;
@@ -844,13 +816,7 @@ export class GatewayService {
     await until(this.mappingThreads.close(), 1_000);
     await until(this.gate.close(), 3_000);
     // leases are renewed until the work under way is done, so no other node takes it over meanwhile
-    if (this.leaseTimer) clearInterval(this.leaseTimer);
-    await until(
-      (async () => {
-        while (this.renewing) await new Promise((r) => setTimeout(r, 20));
-      })(),
-      1_000,
-    );
+    await until(this.heartbeat.stop(), 1_000);
     if (filesDone)
       await until(
         this.ledger.leave().catch((err: unknown) => this.log.warn('could not sign off from the ledger', { error: errorMessage(err) })),

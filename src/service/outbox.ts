@@ -5,10 +5,10 @@ import { FormatError, renderDocument } from '../formats/index.js';
 import type { DeliveryRecord, Ledger } from '../ledger/ledger.js';
 import { TransportError } from '../transports/transport.js';
 import type { Transports } from '../transports/index.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../observability/log.js';
 import { findingsToErrors, type UblGate } from '../validation/gate.js';
 import { resendOf } from '../ledger/keys.js';
-import type { DurationObserver } from './metrics.js';
+import type { DurationObserver } from '../observability/metrics.js';
 
 /** Exponential back-off with ±20 % jitter, so retries of many deliveries do not arrive in step. */
 export function retryDelay(attempt: number, firstMs: number, maxMs: number, random = Math.random): number {

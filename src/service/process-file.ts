@@ -10,7 +10,7 @@ import type { CalculatedInvoice } from '../model/invoice.js';
 import { errorReportJson, renderErrorReport, type RejectedItem } from '../report/error-report.js';
 import { Folders, freeReportBase, hashFile, moveInto, sidecar, writeBeside, writeErrorReports } from './folders.js';
 import type { Issuer } from './issuing.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../observability/log.js';
 import { prepareFile, type PrepareOptions, type PreparedInvoice } from './prepare.js';
 import { own } from '../util/own.js';
 

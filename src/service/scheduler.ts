@@ -4,7 +4,7 @@ import type { InvoiceRecord, Ledger } from '../ledger/ledger.js';
 import { errorReportJson, renderErrorReport } from '../report/error-report.js';
 import { freeReportBase, type Folders, writeErrorReports } from './folders.js';
 import type { Issuer } from './issuing.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../observability/log.js';
 
 /** Issues held invoices whose time has come (send.after, send.at, send.when's maxWait). */
 export class Scheduler {

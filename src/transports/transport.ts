@@ -1,3 +1,4 @@
+import { processEnvironment } from '../environment.js';
 import { GatewayError } from '../errors.js';
 import type { RenderedDocument } from '../formats/document.js';
 import type { DeliveryProgress, DeliveryRecord } from '../ledger/ledger.js';
@@ -38,7 +39,7 @@ export interface Transport {
 export function fromEnvironment(value: string | undefined, what: string): string | undefined {
   if (value === undefined) return undefined;
   return value.replace(/\$\{([A-Z0-9_]+)\}/g, (_m, name: string) => {
-    const v = process.env[name];
+    const v = processEnvironment().variable(name);
     if (v === undefined) throw new TransportError(`${what} refers to environment variable ${name}, which is not set`, true);
     return v;
   });

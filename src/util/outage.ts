@@ -1,5 +1,5 @@
 import { errorMessage, failureKind } from '../errors.js';
-import type { Logger } from '../service/log.js';
+import type { Logger } from '../observability/log.js';
 
 /**
  * A periodic job's view of a broken environment (the ledger unreachable, a disk full): said once

@@ -2,15 +2,17 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvironmentError } from '../errors.js';
-import { PROJECT_ROOT } from '../paths.js';
+import { processEnvironment } from '../environment.js';
 import { issueDateOf, type ProfileName, type ValidateOptions } from './engine.js';
 import { componentDigest, componentFiles, componentOf, manifest, rulesetComponents, type Ruleset } from './manifest.js';
 
 /** The artefacts are missing or altered: an installation problem, never the sender's. */
 export class ArtefactError extends EnvironmentError {}
 
-/** Where the installed artefacts live (ignored by git). */
-export const STANDARDS_HOME = process.env['STANDARDS_HOME'] ?? join(PROJECT_ROOT, 'standards');
+/** Where the installed artefacts live: STANDARDS_HOME, else standards/ in the gateway's folder (ignored by git). */
+export function standardsHome(): string {
+  return processEnvironment().standardsHome;
+}
 /** The record of what is installed, written last by the installer. */
 export const STATE_FILE = 'installed.json';
 
@@ -32,8 +34,8 @@ export interface InstalledState {
 
 let stateCache: { mtimeMs: number; state: InstalledState } | undefined;
 
-/** What the installer recorded in STANDARDS_HOME (empty when nothing is installed). */
-export function installedState(home = STANDARDS_HOME): InstalledState {
+/** What the installer recorded in the standards folder (empty when nothing is installed). */
+export function installedState(home = standardsHome()): InstalledState {
   const path = join(home, STATE_FILE);
   let mtimeMs: number;
   try {
@@ -41,14 +43,14 @@ export function installedState(home = STANDARDS_HOME): InstalledState {
   } catch {
     return { components: {} };
   }
-  if (home === STANDARDS_HOME && stateCache?.mtimeMs === mtimeMs) return stateCache.state;
+  if (home === standardsHome() && stateCache?.mtimeMs === mtimeMs) return stateCache.state;
   let state: InstalledState;
   try {
     state = JSON.parse(readFileSync(path, 'utf-8')) as InstalledState;
   } catch {
     return { components: {} };
   }
-  if (home === STANDARDS_HOME) stateCache = { mtimeMs, state };
+  if (home === standardsHome()) stateCache = { mtimeMs, state };
   return state;
 }
 
@@ -79,9 +81,9 @@ function howToInstall(): string {
 export function artefact(rel: string): string {
   const id = componentOf(rel);
   if (!id || !componentInstalled(id)) {
-    throw new ArtefactError(`the validation artefacts are not installed in ${STANDARDS_HOME} (missing: ${id ?? rel}).\n${howToInstall()}`);
+    throw new ArtefactError(`the validation artefacts are not installed in ${standardsHome()} (missing: ${id ?? rel}).\n${howToInstall()}`);
   }
-  return join(STANDARDS_HOME, rel);
+  return join(standardsHome(), rel);
 }
 
 /** The installed releases of a profile's rules, oldest first. */
@@ -97,7 +99,7 @@ export function installedRulesets(profile: ProfileName, state = installedState()
  */
 export function rulesetFor(profile: ProfileName, issueDate?: string, state = installedState()): Ruleset {
   const releases = installedRulesets(profile, state);
-  if (!releases.length) throw new ArtefactError(`no release of the ${profile} rules is installed in ${STANDARDS_HOME}.\n${howToInstall()}`);
+  if (!releases.length) throw new ArtefactError(`no release of the ${profile} rules is installed in ${standardsHome()}.\n${howToInstall()}`);
   const day = issueDate ?? new Date().toISOString().slice(0, 10);
   return releases.filter((r) => r.effective <= day).pop() ?? releases[0]!;
 }
@@ -105,7 +107,7 @@ export function rulesetFor(profile: ProfileName, issueDate?: string, state = ins
 /** The release named, when installed (for `validate --release` and the tests). */
 export function rulesetNamed(profile: ProfileName, release: string, state = installedState()): Ruleset {
   const found = installedRulesets(profile, state).find((r) => r.release === release);
-  if (!found) throw new ArtefactError(`release ${release} of the ${profile} rules is not installed in ${STANDARDS_HOME}`);
+  if (!found) throw new ArtefactError(`release ${release} of the ${profile} rules is not installed in ${standardsHome()}`);
   return found;
 }
 
@@ -119,7 +121,7 @@ function sha256(path: string): string {
 }
 
 /** Checks every file of an installed component against the manifest (and its compiled stylesheets against the record). */
-export function verifyComponent(id: string, home = STANDARDS_HOME, state = installedState(home)): string[] {
+export function verifyComponent(id: string, home = standardsHome(), state = installedState(home)): string[] {
   const problems: string[] = [];
   const expected: [string, string][] = [
     ...componentFiles(id).map((f): [string, string] => [f.installed, f.sha256]),
@@ -138,5 +140,5 @@ export function verifyInstalled(): string[] {
   const state = installedState();
   return Object.keys(state.components)
     .filter((id) => componentInstalled(id, state))
-    .flatMap((id) => verifyComponent(id, STANDARDS_HOME, state));
+    .flatMap((id) => verifyComponent(id, standardsHome(), state));
 }

@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { processEnvironment } from '../environment.js';
 import { errorMessage } from '../errors.js';
 
 /** How often and how patiently a download is tried (tests shorten the pause). */
@@ -15,11 +16,10 @@ export interface DownloadPolicy {
   timeoutMs: number;
 }
 
-export const DEFAULT_DOWNLOAD_POLICY: DownloadPolicy = {
-  attempts: Number(process.env['IGW_DOWNLOAD_ATTEMPTS'] ?? 4),
-  pauseMs: Number(process.env['IGW_DOWNLOAD_PAUSE_MS'] ?? 2000),
-  timeoutMs: 10 * 60_000,
-};
+/** The patience of a download unless the caller says otherwise (IGW_DOWNLOAD_* shorten it in tests). */
+export function defaultDownloadPolicy(): DownloadPolicy {
+  return { ...processEnvironment().download, timeoutMs: 10 * 60_000 };
+}
 
 /** The server answered that the address does not exist (404/410): trying again will not help. */
 export class NotFoundError extends Error {}
@@ -43,7 +43,7 @@ const LOOKUP_FAILURES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FA
  * Downloads a URL to a file. An interrupted or failed transfer (network error, 5xx, fewer bytes
  * than announced) is tried again after a growing pause; a 404 is not. `onRetry` hears each retry.
  */
-export async function download(url: string, target: string, policy = DEFAULT_DOWNLOAD_POLICY, onRetry?: (why: string) => void): Promise<number> {
+export async function download(url: string, target: string, policy = defaultDownloadPolicy(), onRetry?: (why: string) => void): Promise<number> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await downloadOnce(url, target, policy.timeoutMs);

@@ -4,8 +4,8 @@ import { numbered } from '../ledger/keys.js';
 import type { UblProfile } from '../formats/ubl/profiles.js';
 import type { CalculatedInvoice } from '../model/invoice.js';
 import type { Delivery } from '../routing/route.js';
-import type { DurationObserver } from '../service/metrics.js';
-import type { Logger } from '../service/log.js';
+import type { DurationObserver } from '../observability/metrics.js';
+import type { Logger } from '../observability/log.js';
 import type { Finding, ValidationEngine } from './engine.js';
 import { createEngine } from './index.js';
 
@@ -38,14 +38,15 @@ export class UblGate {
     private readonly log: Logger,
     /** told how long each validation took (the metrics); set once the service has them */
     public durations?: Pick<DurationObserver, 'validated'>,
-    /** how long a validation helper may keep a request waiting without a sign of life */
-    private readonly requestTimeoutMs?: number,
+    /** the engine to use, Saxon-HE's jar, and how long a helper may keep a request waiting without a sign of life */
+    private readonly settings: { engine?: 'auto' | 'jvm' | 'saxon-js'; saxonJar?: string; requestTimeoutMs?: number } = {},
   ) {}
 
   /** The engine, started on first use (a JVM pool, or SaxonJS where Java is missing). */
   validator(): ValidationEngine {
     if (!this.engine) {
-      const { engine, why } = createEngine(undefined, this.requestTimeoutMs ? { requestTimeoutMs: this.requestTimeoutMs } : {});
+      const { engine: prefer, ...options } = this.settings;
+      const { engine, why } = createEngine(prefer, options);
       this.engine = engine;
       this.log.info('UBL validation engine started', { engine: engine.name, why });
     }

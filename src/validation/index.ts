@@ -1,3 +1,4 @@
+import { processEnvironment } from '../environment.js';
 import { JvmEngine, jvmUnavailable } from './jvm-engine.js';
 import { SaxonJsPool } from './saxonjs-pool.js';
 import { rulesetForDocument } from './artefacts.js';
@@ -5,14 +6,14 @@ import type { ProfileName, ValidateOptions, ValidationEngine, ValidationReport }
 
 /** Picks the engine: Saxon-HE on Java where present (reference speed and correctness), else SaxonJS. */
 export function createEngine(
-  prefer: 'auto' | 'jvm' | 'saxon-js' = (process.env['VALIDATION_ENGINE'] as 'jvm' | 'saxon-js' | undefined) ?? 'auto',
-  options: { requestTimeoutMs?: number } = {},
+  prefer: 'auto' | 'jvm' | 'saxon-js' = processEnvironment().validationEngine,
+  options: { requestTimeoutMs?: number; saxonJar?: string } = {},
 ): {
   engine: ValidationEngine;
   why: string;
 } {
   if (prefer === 'saxon-js') return { engine: new SaxonJsPool(), why: 'chosen explicitly' };
-  const missing = jvmUnavailable();
+  const missing = jvmUnavailable(options.saxonJar);
   if (!missing) return { engine: new JvmEngine(options), why: 'Java and Saxon-HE are installed' };
   if (prefer === 'jvm') throw new Error(`the JVM validation engine cannot run: ${missing}`);
   return { engine: new SaxonJsPool(), why: `falling back to SaxonJS in worker threads: ${missing}` };

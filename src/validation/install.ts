@@ -16,10 +16,11 @@ import {
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { processEnvironment } from '../environment.js';
 import { errorMessage } from '../errors.js';
-import { ArtefactError, componentInstalled, installedState, STANDARDS_HOME, STATE_FILE, verifyComponent, type InstalledState } from './artefacts.js';
+import { ArtefactError, componentInstalled, installedState, standardsHome, STATE_FILE, verifyComponent, type InstalledState } from './artefacts.js';
 import { eachZipEntry } from './archives.js';
-import { DEFAULT_DOWNLOAD_POLICY, type DownloadPolicy } from './download.js';
+import { defaultDownloadPolicy, type DownloadPolicy } from './download.js';
 import { componentDigest, componentFiles, manifest, sefPath, type ManifestFile, type ManifestPart } from './manifest.js';
 import { compileSef } from './sef.js';
 import { parseSources, scratchFor, type ArtefactSource, type Progress } from './sources.js';
@@ -167,7 +168,7 @@ function carryOver(id: string, home: string, tree: string, state: InstalledState
  * one that a source lacks is reported, and the others are installed.
  */
 export async function installStandards(options: InstallOptions = {}): Promise<InstallResult> {
-  const home = options.home ?? STANDARDS_HOME;
+  const home = options.home ?? standardsHome();
   const progress = options.progress ?? (() => undefined);
   const m = manifest();
   recoverInterrupted(home);
@@ -179,7 +180,7 @@ export async function installStandards(options: InstallOptions = {}): Promise<In
     result.kept = [...intact];
     return result;
   }
-  const sources = parseSources(options.from ?? process.env['STANDARDS_MIRROR'], progress, options.policy ?? DEFAULT_DOWNLOAD_POLICY);
+  const sources = parseSources(options.from ?? processEnvironment().standardsMirror, progress, options.policy ?? defaultDownloadPolicy());
   const searched = sources.map((s) => s.description).join(', ');
   const staging = `${home}.staging-${process.pid}-${Date.now()}`;
   const tree = join(staging, 'tree');

@@ -3,6 +3,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { processEnvironment } from '../environment.js';
 import { EnvironmentError } from '../errors.js';
 import { PROJECT_ROOT } from '../paths.js';
 import { artefact, installedRulesets, rulesetForDocument } from './artefacts.js';
@@ -18,12 +20,11 @@ import {
   type ValidationEngine,
 } from './engine.js';
 
-const JAVA_SOURCE = join(PROJECT_ROOT, 'src', 'validation', 'jvm', 'GatewayValidator.java');
-/** Debian's libsaxonhe-java; SAXON_JAR overrides. */
-export const DEFAULT_SAXON_JAR = '/usr/share/java/Saxon-HE.jar';
+/** beside this module: the build copies it from src/ into dist/, so a running gateway reads nothing from src/ */
+const JAVA_SOURCE = fileURLToPath(new URL('./jvm/GatewayValidator.java', import.meta.url));
 
 /** Why the JVM engine cannot run here, or undefined when it can. */
-export function jvmUnavailable(saxonJar = process.env['SAXON_JAR'] ?? DEFAULT_SAXON_JAR): string | undefined {
+export function jvmUnavailable(saxonJar = processEnvironment().saxonJar): string | undefined {
   if (!existsSync(saxonJar)) return `Saxon-HE not found at ${saxonJar} (apt-get install libsaxonhe-java, or set SAXON_JAR)`;
   if (spawnSync('java', ['-version']).status !== 0) return 'java is not installed (apt-get install default-jdk-headless)';
   if (!existsSync(JAVA_SOURCE)) return `the helper source ${JAVA_SOURCE} is missing`;
@@ -210,7 +211,7 @@ export class JvmEngine implements ValidationEngine {
 
   constructor(options: JvmEngineOptions = {}) {
     this.size = options.size ?? availableParallelism();
-    const saxonJar = options.saxonJar ?? process.env['SAXON_JAR'] ?? DEFAULT_SAXON_JAR;
+    const saxonJar = options.saxonJar ?? processEnvironment().saxonJar;
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_VALIDATION_TIMEOUT_MS;
     this.classPath = `${saxonJar}:${compiledHelper(saxonJar)}`;
     for (let i = 0; i < this.size; i++) this.helpers.push(this.spawn());

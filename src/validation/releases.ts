@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
+import { processEnvironment } from '../environment.js';
 import { errorMessage } from '../errors.js';
 import { installedRulesets, installedState, type InstalledState } from './artefacts.js';
 import type { ProfileName } from './engine.js';
@@ -58,7 +59,7 @@ export interface PublishedCheck {
  */
 export async function publishedReleases(from?: string): Promise<PublishedCheck[]> {
   const scratch = mkdtempSync(join(tmpdir(), 'igw-feeds-'));
-  const sources = parseSources(from ?? process.env['STANDARDS_MIRROR'], () => undefined, { attempts: 1, pauseMs: 0, timeoutMs: 15_000 });
+  const sources = parseSources(from ?? processEnvironment().standardsMirror, () => undefined, { attempts: 1, pauseMs: 0, timeoutMs: 15_000 });
   const parser = new XMLParser({ ignoreAttributes: true });
   const checks: PublishedCheck[] = [];
   try {

@@ -4,7 +4,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync } from 'n
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { PROJECT_ROOT } from '../paths.js';
+import { processEnvironment } from '../environment.js';
 import { ArtefactError } from './artefacts.js';
 
 const run = promisify(execFile);
@@ -21,7 +21,7 @@ function compiler(): { script: string; version: string } {
  * install (another STANDARDS_HOME, a test, an upgrade that keeps a release) does not compile again.
  */
 export function sefCacheDir(): string {
-  return process.env['IGW_CACHE_DIR'] ?? join(PROJECT_ROOT, 'node_modules', '.cache', 'invoice-gateway', 'sef');
+  return processEnvironment().sefCacheDir;
 }
 
 /** Compiles an official XSLT to SaxonJS's SEF with xslt3 (from the cache when it was compiled before). */

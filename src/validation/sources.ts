@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { ArtefactError } from './artefacts.js';
 import { ARCHIVE_NAME, extractAll } from './archives.js';
-import { DEFAULT_DOWNLOAD_POLICY, download, LookupFailedError, NotFoundError, type DownloadPolicy } from './download.js';
+import { defaultDownloadPolicy, download, LookupFailedError, NotFoundError, type DownloadPolicy } from './download.js';
 
 /**
  * A place the artefacts come from. It may hold the content of official addresses (the internet
@@ -141,7 +141,7 @@ class ArchiveSource extends FolderSource {
  * The sources named by `--from` or STANDARDS_MIRROR (several separated by ";", tried in order):
  * a folder, a local archive, a URL of an archive, or the URL of a mirror. None: the official addresses.
  */
-export function parseSources(spec: string | undefined, progress: Progress, policy = DEFAULT_DOWNLOAD_POLICY): ArtefactSource[] {
+export function parseSources(spec: string | undefined, progress: Progress, policy = defaultDownloadPolicy()): ArtefactSource[] {
   const items = (spec ?? '')
     .split(';')
     .map((s) => s.trim())

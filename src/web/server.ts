@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConsoleSettings } from '../config/load.js';
 import type { Ledger } from '../ledger/ledger.js';
-import type { GatewayMetrics } from '../service/metrics.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
 import { registerApi, type ConsoleContext } from './api.js';
 import { LoginThrottle, registerSecurity, wantsJson } from './auth.js';
 import { ActionError, type ConsoleService } from './console-service.js';

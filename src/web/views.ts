@@ -1,12 +1,15 @@
 import Handlebars from 'handlebars';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { PROJECT_ROOT } from '../paths.js';
+import { fileURLToPath } from 'node:url';
 import { formatMoney, translate } from './i18n.js';
 import type { Language } from './users.js';
 
-/** The folder of the console's page templates (server-rendered Handlebars, HTML-escaped by default). */
-export const VIEWS_DIR = join(PROJECT_ROOT, 'src', 'web', 'views');
+/**
+ * The folder of the console's page templates (server-rendered Handlebars, HTML-escaped by default),
+ * beside this module: the build copies them into dist/, so a running gateway reads nothing from src/.
+ */
+export const VIEWS_DIR = fileURLToPath(new URL('./views', import.meta.url));
 
 /** What every page gets besides its own data. */
 export interface PageFrame {

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import yazl from 'yazl';
-import { STANDARDS_HOME } from '../../src/validation/artefacts.js';
+import { standardsHome } from '../../src/validation/artefacts.js';
 import { manifest } from '../../src/validation/manifest.js';
 import { mirrorPath } from '../../src/validation/sources.js';
 
@@ -24,7 +24,7 @@ export async function buildOfficialMirror(dir: string, alter?: Alter): Promise<v
       mkdirSync(dirname(target), { recursive: true });
       const content = (key: string): Buffer => {
         const installed = `${component.folder}${part.into}${key}`;
-        const bytes = readFileSync(join(STANDARDS_HOME, installed));
+        const bytes = readFileSync(join(standardsHome(), installed));
         return alter ? alter(installed, bytes) : bytes;
       };
       if (part.root === undefined) {

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { STANDARDS_HOME } from '../../src/validation/artefacts.js';
+import { standardsHome } from '../../src/validation/artefacts.js';
 
 /** One official unit test: a document fragment and the rules it must (error/warning) or must not (success) fire. */
 export interface UnitTest {
@@ -13,7 +13,7 @@ export interface UnitTest {
 
 /** The tests of every testSet file in a folder (EN 16931 and Peppol unit-UBL sets). */
 export function unitTests(folder: string): UnitTest[] {
-  const dir = join(STANDARDS_HOME, folder);
+  const dir = join(standardsHome(), folder);
   const out: UnitTest[] = [];
   for (const name of readdirSync(dir)
     .filter((n) => n.endsWith('.xml'))
@@ -51,13 +51,13 @@ export function exampleDocuments(options: { nlciusOkOnly?: boolean } = {}): stri
   for (const folder of folders) {
     let names: string[] = [];
     try {
-      names = readdirSync(join(STANDARDS_HOME, folder));
+      names = readdirSync(join(standardsHome(), folder));
     } catch {
       continue;
     }
     for (const name of names.filter((n) => /\.xml$/i.test(n)).sort()) {
       if (options.nlciusOkOnly && folder.startsWith('nlcius') && !name.includes('_ok')) continue;
-      out.push(join(STANDARDS_HOME, folder, name));
+      out.push(join(standardsHome(), folder, name));
     }
   }
   return out;
