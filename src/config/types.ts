@@ -1,9 +1,10 @@
 import type { Identifier, Party, PaymentInstructions } from '../model/invoice.js';
 
-/** Output formats a route can ask for. */
-export type FormatName = 'pdf' | 'ubl' | 'exact-online' | 'exact-globe' | 'accountview' | 'json';
-/** Transports a route can use. */
-export type TransportKind = 'email' | 'sftp' | 'folder' | 'peppol';
+import type { FormatName } from '../kinds/formats.js';
+import type { UblProfile } from '../formats/ubl/profiles.js';
+import type { TransportKind } from '../kinds/transports.js';
+
+export type { FormatName, TransportKind };
 
 /** When to issue a held-back order (deferred invoicing). */
 export interface SendRule {
@@ -20,7 +21,7 @@ export interface RouteConfig {
   format: FormatName;
   transport: TransportKind;
   target?: string;
-  profile?: 'peppol' | 'nlcius' | 'en16931';
+  profile?: UblProfile;
   template?: string;
   language?: 'nl' | 'en';
   attachUbl?: boolean;

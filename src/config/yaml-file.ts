@@ -5,6 +5,7 @@ import { isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Docume
 import { ConfigError } from '../errors.js';
 import { SCHEMA_DIR } from '../paths.js';
 import { didYouMean } from './suggest.js';
+import { withKindLists } from './schema-kinds.js';
 
 /** A parsed YAML file that can still tell where each value stands. */
 export interface YamlSource<T> {
@@ -21,7 +22,7 @@ const compiled = new Map<string, ValidateFunction>();
 function schemaValidator(name: string): ValidateFunction {
   let validate = compiled.get(name);
   if (!validate) {
-    const schema = JSON.parse(readFileSync(join(SCHEMA_DIR, `${name}.schema.json`), 'utf-8')) as object;
+    const schema = withKindLists(name, JSON.parse(readFileSync(join(SCHEMA_DIR, `${name}.schema.json`), 'utf-8')) as Record<string, unknown>);
     validate = ajv.compile(schema);
     compiled.set(name, validate);
   }

@@ -10,6 +10,7 @@ import { ACCOUNTING_FORMATS, importFile, summaryText, type AccountingFormat } fr
 import type { DeliveryRecord, ExportBatch, Ledger } from '../ledger/ledger.js';
 import type { CalculatedInvoice } from '../model/invoice.js';
 import { FolderTransport } from '../transports/folder.js';
+import { outputFormat } from '../kinds/formats.js';
 import type { Transports } from '../transports/index.js';
 import type { Transport } from '../transports/transport.js';
 import { standardsHome } from '../validation/artefacts.js';
@@ -211,7 +212,7 @@ export class ExportBatcher {
     const first = deliveries[0]!;
     const transport = this.transportFor(admin, first.options.via);
     const invoice = (await this.ledger.invoiceById(first.invoiceId))!.invoice;
-    const mediaType = fileName.endsWith('.xml') ? 'application/xml' : 'text/csv';
+    const mediaType = outputFormat(first.format)?.mediaType ?? 'application/octet-stream';
     await transport.send({ delivery: first, invoice, document: { fileName, mediaType, content } });
     await transport.send({
       delivery: first,

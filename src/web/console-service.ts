@@ -8,6 +8,7 @@ import type { GatewayConfig } from '../config/load.js';
 import { checkRuntime } from '../config/check-runtime.js';
 import { GatewayError } from '../errors.js';
 import { renderDocument } from '../formats/index.js';
+import { TRANSPORTS } from '../kinds/transports.js';
 import type { UblProfile } from '../formats/ubl/profiles.js';
 import { writeUbl } from '../formats/ubl/write.js';
 import type {
@@ -308,9 +309,9 @@ export class ConsoleService {
     return [...new Set(this.deps.config.mappings.map((m) => m.definition.match.folder ?? m.definition.source))].sort();
   }
 
-  /** The transports routes use (for the deliveries filter). */
-  transports(): string[] {
-    return ['email', 'folder', 'sftp'];
+  /** The transports routes can use, with their labels (for the deliveries filter). */
+  transports(): { name: string; label: string }[] {
+    return TRANSPORTS.map(({ name, label }) => ({ name, label }));
   }
 
   mappingNames(): string[] {

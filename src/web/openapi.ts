@@ -1,4 +1,5 @@
 /** The OpenAPI description of the gateway's HTTP endpoints, served at /api/openapi.json. */
+import { TRANSPORTS } from '../kinds/transports.js';
 
 type Schema = Record<string, unknown>;
 const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
@@ -188,7 +189,7 @@ export const OPENAPI = {
         'x-role': 'viewer',
         parameters: [
           q('state', 'pending, sending, sent, failed or dead'),
-          q('transport', 'email, folder or sftp'),
+          q('transport', 'the route’s transport', { type: 'string', enum: TRANSPORTS.map((t) => t.name) }),
           q('invoice', 'of this invoice id', { type: 'integer' }),
           ...paging,
         ],

@@ -4,6 +4,7 @@ import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import { dec } from '../../model/decimal.js';
 import type { CalculatedInvoice } from '../../model/invoice.js';
 import { BATCHED_FORMATS, type BatchedFormat } from '../batched.js';
+import { outputFormat } from '../../kinds/formats.js';
 import { bookingLines, debtorCodeOf, ExportError, periodOf, type AdministrationConfig, type BookingLine } from './admin.js';
 import { lineBreaks } from '../text.js';
 
@@ -136,7 +137,7 @@ export function exactOnlineXml(invoices: CalculatedInvoice[], ctx: BatchContext)
       if (yourRef) refs.ele('YourRef').txt(yourRef);
     });
   });
-  return { extension: 'xml', content: Buffer.from(xml), summary: summarise('exact-online', ctx, entries) };
+  return { extension: outputFormat('exact-online')!.extension, content: Buffer.from(xml), summary: summarise('exact-online', ctx, entries) };
 }
 
 /** Exact Globe / Synergy eExact XML: GLEntries with FinEntryLines, sales journal type V, credit notes as subtype C. */
@@ -178,7 +179,7 @@ export function exactGlobeXml(invoices: CalculatedInvoice[], ctx: BatchContext):
       refs.ele('DocumentDate').txt(invoice.issueDate);
     });
   });
-  return { extension: 'xml', content: Buffer.from(xml), summary: summarise('exact-globe', ctx, entries) };
+  return { extension: outputFormat('exact-globe')!.extension, content: Buffer.from(xml), summary: summarise('exact-globe', ctx, entries) };
 }
 
 /** A cell that a spreadsheet would take for a formula (=, +, -, @, tab, CR) gets a leading apostrophe. */
@@ -270,7 +271,7 @@ export function accountViewCsv(invoices: CalculatedInvoice[], ctx: BatchContext)
   const text = `${rows.map((r, row) => r.map((c, i) => csvCell(c, sep, row > 0 && isNumeric[i]!)).join(sep)).join('\r\n')}\r\n`;
   const encoding = o.encoding ?? 'windows-1252';
   return {
-    extension: 'csv',
+    extension: outputFormat('accountview')!.extension,
     content: encoding.toLowerCase() === 'utf-8' ? Buffer.from(`\uFEFF${text}`) : iconv.encode(text, encoding),
     summary: summarise('accountview', ctx, entries),
   };

@@ -1,5 +1,6 @@
 import type { CalculatedInvoice } from '../../model/invoice.js';
 import type { Delivery } from '../../routing/route.js';
+import { describedAs } from '../../kinds/formats.js';
 import type { Format } from '../document.js';
 import type { UblProfile } from './profiles.js';
 import { writeUbl } from './write.js';
@@ -13,9 +14,7 @@ export function setPdfRenderer(render: typeof embeddedPdf): void {
 
 /** UBL 2.1 (Peppol BIS 3 by default, NLCIUS or plain EN 16931 per route). */
 export const ublFormat: Format = {
-  name: 'ubl',
-  extension: 'xml',
-  mediaType: 'application/xml',
+  ...describedAs('ubl'),
   async render(invoice, options) {
     const pdf = options.embedPdf && embeddedPdf ? { fileName: `${invoice.number ?? 'invoice'}.pdf`, content: await embeddedPdf(invoice, options) } : undefined;
     return Buffer.from(writeUbl(invoice, { profile: (options.profile ?? 'peppol') as UblProfile, ...(pdf ? { pdf } : {}) }));
