@@ -396,7 +396,7 @@ export class LedgerCore implements Ledger {
       sellerOf,
       (r) => r.businessKey!,
     ))
-      for (const r of await tx.all(this.S.issuedByKey, [seller, keys])) {
+      for (const r of await tx.all(this.S.issuedByKey, [keys, seller])) {
         const key = `${String(r['seller'])}|${String(r['business_key'])}`;
         if (!beforeBy.has(key)) beforeBy.set(key, r); // the first issued: rows come in id order
       }
@@ -529,6 +529,12 @@ export class LedgerCore implements Ledger {
 
   invoiceById(id: number): Promise<InvoiceRecord | undefined> {
     return this.invoiceWhere(this.S.invoiceById, [id]);
+  }
+
+  async invoicesByIds(ids: number[]): Promise<Map<number, InvoiceRecord>> {
+    if (!ids.length) return new Map();
+    const rows = await this.x.all(this.S.invoicesByIds, [[...new Set(ids)]]);
+    return new Map(rows.map(invoiceFromRow).map((r) => [r.id, r]));
   }
 
   async claimDueHeld(now: number, limit = 500): Promise<InvoiceRecord[]> {

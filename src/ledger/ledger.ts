@@ -248,6 +248,8 @@ export interface InvoiceBook {
   /** The sellers that issued an invoice with this number (to resolve a number a person gives). */
   sellersOfNumber(number: string): Promise<string[]>;
   invoiceById(id: number): Promise<InvoiceRecord | undefined>;
+  /** Several invoices by id in one look (the outbox reads a round of deliveries' invoices at once). */
+  invoicesByIds(ids: number[]): Promise<Map<number, InvoiceRecord>>;
   invoicesOfFile(fileId: number): Promise<{ number?: string; state: InvoiceState; sourceKey: string }[]>;
 }
 

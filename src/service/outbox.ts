@@ -2,7 +2,7 @@ import type { ServiceSettings } from '../config/load.js';
 import { errorMessage, failureKind } from '../errors.js';
 import { withTimeout } from '../util/timeout.js';
 import { FormatError, renderDocument } from '../formats/index.js';
-import type { DeliveryRecord, Ledger } from '../ledger/ledger.js';
+import type { DeliveryRecord, InvoiceRecord, Ledger } from '../ledger/ledger.js';
 import { TransportError } from '../transports/transport.js';
 import type { Transports } from '../transports/index.js';
 import type { Logger } from '../observability/log.js';
@@ -86,11 +86,14 @@ export class Outbox {
         this.log.info('ledger writable again: sending resumes');
         this.paused = undefined;
       }
+      // the invoices of the round in one look, not one per delivery
+      // (if that look fails, each delivery reads its own and fails or waits on its own, as before)
+      const invoices = due.length > 1 ? await this.ledger.invoicesByIds(due.map((d) => d.invoiceId)).catch(() => undefined) : undefined;
       for (const delivery of due) {
         const key = targetKey(delivery);
         this.running++;
         this.perTarget.set(key, (this.perTarget.get(key) ?? 0) + 1);
-        void this.deliver(delivery).finally(() => {
+        void this.deliver(delivery, invoices?.get(delivery.invoiceId)).finally(() => {
           this.running--;
           this.perTarget.set(key, (this.perTarget.get(key) ?? 1) - 1);
           if (this.running === 0) this.idle.splice(0).forEach((resolve) => resolve());
@@ -147,13 +150,13 @@ export class Outbox {
     }
   }
 
-  /** Renders and sends one delivery; never throws. */
-  async deliver(delivery: DeliveryRecord): Promise<void> {
+  /** Renders and sends one delivery (its invoice read here unless given); never throws. */
+  async deliver(delivery: DeliveryRecord, known?: InvoiceRecord): Promise<void> {
     const log = this.log.child({ invoice: delivery.invoiceNumber, delivery: delivery.id, route: delivery.routeId, target: delivery.target });
     const started = performance.now();
     const took = (): number => (performance.now() - started) / 1000;
     try {
-      const record = await this.ledger.invoiceById(delivery.invoiceId);
+      const record = known ?? (await this.ledger.invoiceById(delivery.invoiceId));
       if (!record) throw new TransportError(`invoice ${delivery.invoiceId} is not in the ledger`, true);
       const document = await renderDocument(delivery.format, record.invoice, delivery.options, documentBaseName(delivery));
       if (delivery.format === 'ubl' && this.gate) {

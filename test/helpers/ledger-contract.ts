@@ -150,6 +150,15 @@ export function ledgerConformance(name: string, backend: () => Backend): void {
       assert.equal(await ledger.invoiceByNumber('c', '2026-00001'), undefined);
     });
 
+    it('several invoices are read by id in one look; an id the ledger does not have is left out', async () => {
+      const issued = await ledger.issue([request(1, invoice('a', '1')), request(2, invoice('a', '2'))]);
+      const ids = issued.map((r) => (r as { invoiceId: number }).invoiceId);
+      const found = await ledger.invoicesByIds([...ids, ids[0]!, 9999]);
+      assert.deepEqual([...found.keys()].sort(), ids.sort());
+      assert.equal(found.get(ids[1]!)!.number, '2026-00002');
+      assert.equal((await ledger.invoicesByIds([])).size, 0);
+    });
+
     it('a number from the source is kept, and refused when the seller used it before', async () => {
       const [kept] = await ledger.issue([request(1, invoice('a', 'X', { number: 'F-9' }))]);
       assert.deepEqual(kept, { status: 'issued', invoiceId: 1, number: 'F-9' });

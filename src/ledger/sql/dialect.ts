@@ -22,6 +22,11 @@ export interface Dialect {
   notInArray(expr: string, type: 'text' | 'bigint'): string;
   /** the larger of two values */
   greatest(a: string, b: string): string;
+  /**
+   * A subquery run once per row before it (LATERAL, PostgreSQL): a lookup per key stays an index
+   * lookup however stale the planner's statistics are (a table that grew from empty in a burst)
+   */
+  readonly lateral: boolean;
 }
 
 /** SQLite (better-sqlite3): array parameters travel as JSON and are unpacked by json_each. */
@@ -36,6 +41,7 @@ export const SQLITE: Dialect = {
   inArray: (expr) => `${expr} IN (SELECT value FROM json_each(?))`,
   notInArray: (expr) => `${expr} NOT IN (SELECT value FROM json_each(?))`,
   greatest: (a, b) => `MAX(${a}, ${b})`,
+  lateral: false,
 };
 
 /** PostgreSQL (node-postgres): array parameters travel as arrays. */
@@ -51,4 +57,5 @@ export const POSTGRES: Dialect = {
   inArray: (expr, type) => `${expr} = ANY(?::${type}[])`,
   notInArray: (expr, type) => `${expr} <> ALL(?::${type}[])`,
   greatest: (a, b) => `GREATEST(${a}, ${b})`,
+  lateral: true,
 };
