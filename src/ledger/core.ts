@@ -1,3 +1,4 @@
+import { Gatherer } from './gather.js';
 import { hostname } from 'node:os';
 import type { CalculatedInvoice } from '../model/invoice.js';
 import type { Delivery } from '../routing/route.js';
@@ -5,6 +6,7 @@ import type {
   DeliveryProgress,
   DeliveryRecord,
   ExportBatch,
+  ClaimedFile,
   FileRecord,
   FileState,
   InvoiceRecord,
@@ -38,6 +40,24 @@ import {
 import { metricsFromRows, STATUS_SQL, statusFromRows } from './sql/status-query.js';
 import type { Row, SqlExecutor, SqlRunner } from './sql/executor.js';
 import { insertRows, ledgerStatements, type LedgerStatements } from './sql/statements.js';
+
+/** The first call for each id, and the calls for an id seen before (run after, one by one). */
+function firstOfEachId<T extends { id: number }>(calls: T[]): { firsts: T[]; again: T[] } {
+  const seen = new Set<number>();
+  const firsts: T[] = [];
+  const again: T[] = [];
+  for (const call of calls) {
+    if (seen.has(call.id)) again.push(call);
+    else {
+      seen.add(call.id);
+      firsts.push(call);
+    }
+  }
+  return { firsts, again };
+}
+
+/** How a file ended, as finishFile records it. */
+type FileEnd = { id: number; state: FileState; finalPath?: string; invoicesFound?: number; invoicesRejected?: number; error?: string };
 
 /** At most this many calls of issue() share one transaction (group commit). */
 const CALLS_PER_STORE = 16;
@@ -105,6 +125,8 @@ export class LedgerCore implements Ledger {
   /** calls of issue() waiting for the store under way to end (see issue) */
   private readonly issueQueue: { requests: IssueRequest[]; resolve: (results: IssueResult[]) => void; reject: (err: unknown) => void }[] = [];
   private issuing = false;
+  private readonly finishGatherer = new Gatherer((ends: FileEnd[]) => this.finishFilesNow(ends), 64);
+  private readonly sentGatherer = new Gatherer((sent: { id: number; result: string; progress: string | null }[]) => this.markSentNow(sent), 64);
   /** the shortest round trip a clock reading took so far */
   private bestTrip = Number.POSITIVE_INFINITY;
   private readonly localClock: () => number;
@@ -204,7 +226,7 @@ export class LedgerCore implements Ledger {
 
   // --- files
 
-  async claimFile(claim: { source: string; name: string; contentHash: string; processingPath: string; arrival?: string }): Promise<FileRecord | undefined> {
+  async claimFile(claim: { source: string; name: string; contentHash: string; processingPath: string; arrival?: string }): Promise<ClaimedFile | undefined> {
     const me = await this.me();
     const arrival = claim.arrival ?? null;
     try {
@@ -219,7 +241,8 @@ export class LedgerCore implements Ledger {
         claim.processingPath,
         arrival,
       ]);
-      if (rows[0]) return fileFromRow(rows[0]);
+      // the duplicate check rides along: the earliest file done with the same content, if any
+      if (rows[0]) return { ...fileFromRow(rows[0]), sameContentAs: rows[0]['same_content_as'] == null ? undefined : Number(rows[0]['same_content_as']) };
     } catch (err) {
       // SQLite reports the partial unique index as a constraint error where PostgreSQL does nothing
       if ((err as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw err;
@@ -228,7 +251,7 @@ export class LedgerCore implements Ledger {
     // the commit): the claim is its own, and is given back instead of leaving the file to nobody
     if (arrival === null) return undefined;
     const [own] = await this.x.all(this.S.ownClaim, [claim.processingPath, arrival, me]);
-    return own ? fileFromRow(own) : undefined;
+    return own ? { ...fileFromRow(own), sameContentAs: (await this.findProcessed(claim.source, claim.contentHash))?.id } : undefined;
   }
 
   async claimedAs(processingPath: string, arrival: string): Promise<boolean> {
@@ -279,6 +302,8 @@ export class LedgerCore implements Ledger {
     state: FileState,
     d: { finalPath?: string; invoicesFound?: number; invoicesRejected?: number; error?: string },
   ): Promise<boolean> {
+    // on PostgreSQL the files that end while one end is being recorded are recorded together, in one statement
+    if (this.x.dialect.rowArrays) return this.finishGatherer.run({ id, state, ...d });
     const changed = await this.x.run(this.S.finishFile, [
       state,
       d.finalPath ?? null,
@@ -564,7 +589,56 @@ export class LedgerCore implements Ledger {
   }
 
   async markSent(id: number, result: string, progress?: DeliveryProgress): Promise<boolean> {
+    // on PostgreSQL the sends that finish while one is being recorded are recorded together, in one statement
+    if (this.x.dialect.rowArrays) return this.sentGatherer.run({ id, result, progress: progress ?? null });
     return (await this.x.run(this.S.markSent, [this.nowIso(), result, progress ?? null, id, await this.me(), BATCHED_FORMATS])) === 1;
+  }
+
+  private async finishFilesNow(all: FileEnd[]): Promise<boolean[]> {
+    // one end per file in one statement; a second end of the same file (a race) comes after it, alone, and finds it ended
+    const { firsts: ends, again } = firstOfEachId(all);
+    const finished = await this.x.all(this.S.finishFiles, [
+      ends.map((e) => e.id),
+      ends.map((e) => e.state),
+      ends.map((e) => e.finalPath ?? null),
+      ends.map((e) => e.invoicesFound ?? null),
+      ends.map((e) => e.invoicesRejected ?? null),
+      ends.map((e) => e.error ?? null),
+      await this.me(),
+    ]);
+    const ids = new Set(finished.map((r) => num(r['id'])));
+    const outcomes = new Map(ends.map((e) => [e, ids.has(e.id)]));
+    for (const e of again)
+      outcomes.set(
+        e,
+        (await this.x.run(this.S.finishFile, [
+          e.state,
+          e.finalPath ?? null,
+          e.invoicesFound ?? null,
+          e.invoicesRejected ?? null,
+          e.error ?? null,
+          e.id,
+          await this.me(),
+        ])) === 1,
+      );
+    return all.map((e) => outcomes.get(e)!);
+  }
+
+  private async markSentNow(all: { id: number; result: string; progress: string | null }[]): Promise<boolean[]> {
+    const { firsts: sent, again } = firstOfEachId(all);
+    const marked = await this.x.all(this.S.markSentMany, [
+      this.nowIso(),
+      sent.map((s) => s.id),
+      sent.map((s) => s.result),
+      sent.map((s) => s.progress),
+      await this.me(),
+      BATCHED_FORMATS,
+    ]);
+    const ids = new Set(marked.map((r) => num(r['id'])));
+    const outcomes = new Map(sent.map((s) => [s, ids.has(s.id)]));
+    for (const s of again)
+      outcomes.set(s, (await this.x.run(this.S.markSent, [this.nowIso(), s.result, s.progress, s.id, await this.me(), BATCHED_FORMATS])) === 1);
+    return all.map((s) => outcomes.get(s)!);
   }
 
   async amendResult(id: number, result: string, progress?: DeliveryProgress): Promise<void> {

@@ -26,6 +26,12 @@ export interface FileRecord {
   error?: string;
 }
 
+/** A file just claimed, with the duplicate check made in the same statement. */
+export interface ClaimedFile extends FileRecord {
+  /** the earliest file of this source with the same content that issued invoices (undefined: none, or not known) */
+  sameContentAs?: number;
+}
+
 /** When a held invoice is to be issued. */
 export interface HoldRule {
   /** epoch ms; issue at or after this time */
@@ -189,7 +195,7 @@ export interface FileClaims {
    * processing path won, or when one was made for the same `arrival` (what tells this very file
    * from another of the same name: device, inode, change time): then another node has (had) it.
    */
-  claimFile(claim: { source: string; name: string; contentHash: string; processingPath: string; arrival?: string }): Promise<FileRecord | undefined>;
+  claimFile(claim: { source: string; name: string; contentHash: string; processingPath: string; arrival?: string }): Promise<ClaimedFile | undefined>;
   /** An earlier file of this source with the same content that issued invoices, if any. */
   findProcessed(source: string, contentHash: string): Promise<FileRecord | undefined>;
   file(id: number): Promise<FileRecord | undefined>;

@@ -466,9 +466,10 @@ export class GatewayService {
         await this.setAsideUnread(processingPath, folder, name, arrival, err);
         return;
       }
-      const earlier = this.config.service.onDuplicateFile === 'skip' ? await this.ledger.findProcessed(folder, contentHash) : undefined;
       const record = await this.ledger.claimFile({ source: folder, name, contentHash, processingPath, arrival });
       if (!record) return;
+      // the claim looked for an earlier file with this content in the same statement
+      const earlier = this.config.service.onDuplicateFile === 'skip' && record.sameContentAs ? await this.ledger.file(record.sameContentAs) : undefined;
       if (earlier) {
         const finalPath = await moveInto(processingPath, this.folders.duplicates(folder), name);
         await writeBeside(

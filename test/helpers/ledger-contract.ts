@@ -67,6 +67,18 @@ export function ledgerConformance(name: string, backend: () => Backend): void {
       assert.equal(await b.claimFile({ source: 'members', name: 'a.csv', contentHash: 'h1', processingPath: '/p/a.csv' }), undefined, 'nor by another node');
     });
 
+    it('a claim says which earlier file of the source had the same content and issued invoices (the duplicate check, in one statement)', async () => {
+      assert.equal((await ledger.claimFile({ source: 'members', name: 'b.csv', contentHash: 'h2', processingPath: '/p/b.csv' }))!.sameContentAs, undefined);
+      await ledger.finishFile(fileId, 'done', { invoicesFound: 1, invoicesRejected: 0 });
+      const again = await ledger.claimFile({ source: 'members', name: 'a2.csv', contentHash: 'h1', processingPath: '/p/a2.csv' });
+      assert.equal(again!.sameContentAs, fileId);
+      // another source, or a file that was refused, does not count
+      assert.equal((await ledger.claimFile({ source: 'shop', name: 'a.csv', contentHash: 'h1', processingPath: '/p/shop-a.csv' }))!.sameContentAs, undefined);
+      await ledger.finishFile(again!.id, 'error', { error: 'line 2: no price' });
+      const third = await ledger.claimFile({ source: 'members', name: 'a3.csv', contentHash: 'h1', processingPath: '/p/a3.csv' });
+      assert.equal(third!.sameContentAs, fileId, 'the earliest done one');
+    });
+
     it('numbers are gap-free per seller and series, and a resumed file gets back what it stored', async () => {
       const results = await ledger.issue([request(1, invoice('a', '1')), request(2, invoice('a', '2')), request(3, invoice('b', '3'))]);
       assert.deepEqual(
@@ -222,6 +234,38 @@ export function ledgerConformance(name: string, backend: () => Backend): void {
       await ledger.markFailed(late!.id, 'down', Date.now() + 86_400_000, false);
       assert.deepEqual(await ledger.claimDueDeliveries(Date.now(), 10), [], 'an ordinary claim leaves it');
       assert.equal((await ledger.claimDueDeliveries(Date.now(), 10, [], Date.now() + 7_200_000)).length, 1, 'due now after a clock step back');
+    });
+
+    it('files that end at the same moment are each recorded once, with what each found', async () => {
+      const other = (await ledger.claimFile({ source: 'members', name: 'b.csv', contentHash: 'h2', processingPath: '/p/b.csv' }))!.id;
+      const ends = await Promise.all([
+        ledger.finishFile(fileId, 'done', { finalPath: '/archive/a.csv', invoicesFound: 3, invoicesRejected: 1 }),
+        ledger.finishFile(other, 'error', { error: 'line 2: no price' }),
+        // a second end of a file that is ending: the first stands
+        ledger.finishFile(fileId, 'error', { error: 'late' }),
+      ]);
+      assert.deepEqual(ends, [true, true, false]);
+      const a = (await ledger.file(fileId))!;
+      assert.deepEqual([a.state, a.finalPath, a.invoicesFound, a.invoicesRejected, a.error], ['done', '/archive/a.csv', 3, 1, undefined]);
+      const b = (await ledger.file(other))!;
+      assert.deepEqual([b.state, b.error], ['error', 'line 2: no price']);
+    });
+
+    it('sends that finish at the same moment are each recorded, and only those this node holds', async () => {
+      await ledger.issue([request(1, invoice('a', '1'), { deliveries: [route('json-folder-1'), route('json-folder-2'), route('json-folder-3')] })]);
+      const held = await ledger.claimDueDeliveries(Date.now(), 2);
+      const [notHeld] = (await ledger.browse.deliveries({ state: 'pending' })).items;
+      const outcomes = await Promise.all([
+        ...held.map((d, i) => ledger.markSent(d.id, `written ${i}`, i === 0 ? 'accepted' : undefined)),
+        ledger.markSent(notHeld!.id, 'written by nobody'),
+      ]);
+      assert.deepEqual(outcomes, [true, true, false]);
+      const listed = await ledger.browse.deliveries({ ids: held.map((d) => d.id) });
+      assert.deepEqual(listed.items.map((d) => [d.id, d.state, d.result, d.progress]).sort(), [
+        [held[0]!.id, 'sent', 'written 0', 'accepted'],
+        [held[1]!.id, 'sent', 'written 1', undefined],
+      ]);
+      assert.equal((await ledger.deliveryById(notHeld!.id))!.state, 'pending');
     });
 
     it('a sent delivery keeps how far it got (accepted, then delivered); a later note without a stage keeps the stage', async () => {

@@ -27,6 +27,8 @@ export interface Dialect {
    * lookup however stale the planner's statistics are (a table that grew from empty in a burst)
    */
   readonly lateral: boolean;
+  /** several rows' values travel as parallel arrays and are read back as rows (unnest, PostgreSQL) */
+  readonly rowArrays: boolean;
 }
 
 /** SQLite (better-sqlite3): array parameters travel as JSON and are unpacked by json_each. */
@@ -42,6 +44,7 @@ export const SQLITE: Dialect = {
   notInArray: (expr) => `${expr} NOT IN (SELECT value FROM json_each(?))`,
   greatest: (a, b) => `MAX(${a}, ${b})`,
   lateral: false,
+  rowArrays: false,
 };
 
 /** PostgreSQL (node-postgres): array parameters travel as arrays. */
@@ -58,4 +61,5 @@ export const POSTGRES: Dialect = {
   notInArray: (expr, type) => `${expr} <> ALL(?::${type}[])`,
   greatest: (a, b) => `GREATEST(${a}, ${b})`,
   lateral: true,
+  rowArrays: true,
 };

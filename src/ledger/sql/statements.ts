@@ -47,7 +47,9 @@ export function ledgerStatements(d: Dialect) {
     /** params: source, name, hash, path, owner, lease ms, arrival, path, arrival */
     claimFile: `INSERT INTO files (source, name, content_hash, state, processing_path, claimed_at, lease_owner, lease_until, attempts, arrival)
       SELECT ?, ?, ?, 'processing', ?, ${d.nowIso}, ?, ${leaseUntil}, 1, ? WHERE NOT EXISTS (SELECT 1 FROM files WHERE processing_path = ? AND arrival = ?)
-      ON CONFLICT (processing_path) WHERE state = 'processing' DO NOTHING RETURNING *`,
+      ON CONFLICT (processing_path) WHERE state = 'processing' DO NOTHING
+      RETURNING *, (SELECT p.id FROM files p WHERE p.source = files.source AND p.content_hash = files.content_hash AND p.state IN ('done', 'partial')
+        ORDER BY p.id LIMIT 1) AS same_content_as`,
     claimedAs: 'SELECT 1 FROM files WHERE processing_path = ? AND arrival = ? LIMIT 1',
     /** this run's own claim of this very file, still open (params: path, arrival, owner) */
     ownClaim: `SELECT * FROM files WHERE processing_path = ? AND arrival = ? AND state = 'processing' AND lease_owner = ?`,
@@ -70,6 +72,13 @@ export function ledgerStatements(d: Dialect) {
     finishFile: `UPDATE files SET state = ?, final_path = ?, invoices_found = ?, invoices_rejected = ?, error = ?, finished_at = ${d.nowIso},
         lease_owner = NULL, lease_until = NULL
       WHERE id = ? AND state = 'processing' AND lease_owner = ?`,
+    /** several at once (params: ids, states, final paths, found, rejected, errors, owner); answers the ids it finished */
+    finishFiles: d.rowArrays
+      ? `UPDATE files SET state = v.state, final_path = v.final_path, invoices_found = v.found, invoices_rejected = v.rejected, error = v.error,
+          finished_at = ${d.nowIso}, lease_owner = NULL, lease_until = NULL
+          FROM unnest(?::bigint[], ?::text[], ?::text[], ?::int[], ?::int[], ?::text[]) AS v(id, state, final_path, found, rejected, error)
+          WHERE files.id = v.id AND files.state = 'processing' AND lease_owner = ? RETURNING files.id`
+      : '',
     /** the files a store is for, held still for the transaction (one array param) */
     fence: `SELECT id, state, lease_owner FROM files WHERE ${d.inArray('id', 'bigint')}${keepRows}`,
 
@@ -128,6 +137,12 @@ export function ledgerStatements(d: Dialect) {
      */
     markSent: `UPDATE deliveries SET state = 'sent', sent_at = ?, result = ?, progress = ?, last_error = NULL, lease_owner = NULL, lease_until = NULL
       WHERE id = ? AND ${heldOrWaitingForBatch}`,
+    /** several at once (params: sent at, ids, results, progresses, owner, batched formats); answers the ids it marked */
+    markSentMany: d.rowArrays
+      ? `UPDATE deliveries SET state = 'sent', sent_at = ?, result = v.result, progress = v.progress, last_error = NULL, lease_owner = NULL, lease_until = NULL
+          FROM unnest(?::bigint[], ?::text[], ?::text[]) AS v(id, result, progress)
+          WHERE deliveries.id = v.id AND ${heldOrWaitingForBatch} RETURNING deliveries.id`
+      : '',
     markFailed: `UPDATE deliveries SET state = ?, last_error = ?, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL
       WHERE id = ? AND ${heldOrWaitingForBatch}`,
     amendResult: `UPDATE deliveries SET result = ?, progress = COALESCE(?, progress) WHERE id = ? AND state = 'sent'`,
