@@ -10,6 +10,7 @@ import { filesIn, membersAreCustomers, membersCsv, startService, stopService, wa
 import { startPostgres, type PgServer } from './helpers/postgres.js';
 import { runIssueWorkers, seriesOf } from './helpers/issue-workers.js';
 import { startSmtp } from './helpers/smtp.js';
+import { addConsoleUser, ApiClient } from './helpers/console.js';
 import { currentUser, startSshd } from './helpers/sshd.js';
 
 const FILES = 2000;
@@ -138,6 +139,32 @@ describe('several gateway nodes on one PostgreSQL ledger (real processes, real s
     const results = await runIssueWorkers(url, 4, 250);
     assert.ok(results.every((r) => r.length === 250));
     assert.deepEqual(results.flat().sort(), seriesOf(1000));
+  });
+
+  it('the console: signed in on one node is signed in on the others, and after a restart (sessions in the ledger)', async () => {
+    addConsoleUser(ws, 'ada', 'admin', 'admin-password-1');
+    const ports = [await freePort(), await freePort()];
+    const startConsole = (i: number): ChildProcess => startService(ws, { IGW_NODE_ID: `node-${i + 1}`, IGW_CONSOLE_PORT: String(ports[i]) });
+    nodes = [startConsole(0), startConsole(1)];
+    const bases = ports.map((p) => `http://127.0.0.1:${p}`);
+    for (const base of bases) await waitFor(`the console at ${base}`, async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok, 60_000);
+    const first = new ApiClient(bases[0]!);
+    assert.equal(await first.login('ada', 'admin-password-1'), 200);
+    const second = new ApiClient(bases[1]!);
+    assert.equal((await second.request('GET', '/api/session')).status, 200);
+    second.cookie = first.cookie;
+    second.csrf = first.csrf;
+    const me = (await (await second.request('GET', '/api/session')).json()) as { user?: string };
+    assert.equal(me.user, 'ada', 'the other node knows the session');
+    // an action with the session's CSRF token goes through on the other node too
+    assert.equal((await second.request('POST', '/api/logout')).status, 200);
+    assert.equal(((await (await first.request('GET', '/api/session')).json()) as { user?: unknown }).user, undefined, 'signed out everywhere');
+    // a restart keeps the sessions (and the key that signs their cookies)
+    assert.equal(await first.login('ada', 'admin-password-1'), 200);
+    await stopService(nodes[0]!);
+    nodes[0] = startConsole(0);
+    await waitFor('the console again', async () => (await fetch(`${bases[0]}/healthz`).catch(() => undefined))?.ok, 60_000);
+    assert.equal(((await (await first.request('GET', '/api/session')).json()) as { user?: string }).user, 'ada');
   });
 
   it('two processes started at once with one node id: one runs, the other is refused and says why', async () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Gatherer } from './gather.js';
 import { hostname } from 'node:os';
 import type { CalculatedInvoice } from '../model/invoice.js';
@@ -125,6 +126,7 @@ export class LedgerCore implements Ledger {
   /** calls of issue() waiting for the store under way to end (see issue) */
   private readonly issueQueue: { requests: IssueRequest[]; resolve: (results: IssueResult[]) => void; reject: (err: unknown) => void }[] = [];
   private issuing = false;
+  private sessionWrites = 0;
   private readonly finishGatherer = new Gatherer((ends: FileEnd[]) => this.finishFilesNow(ends), 64);
   private readonly sentGatherer = new Gatherer((sent: { id: number; result: string; progress: string | null }[]) => this.markSentNow(sent), 64);
   /** the shortest round trip a clock reading took so far */
@@ -550,6 +552,27 @@ export class LedgerCore implements Ledger {
 
   invoiceByNumber(seller: string, number: string): Promise<InvoiceRecord | undefined> {
     return this.invoiceWhere(this.S.invoiceByNumber, [seller, number]);
+  }
+
+  async consoleSecret(): Promise<string> {
+    // the first node's offer stands; every later one reads it
+    await this.x.run(this.S.consoleSecretOffer, [randomBytes(32).toString('hex')]);
+    const [row] = await this.x.all(this.S.consoleSecret, []);
+    return String(row!['value']);
+  }
+
+  async sessionGet(id: string): Promise<string | undefined> {
+    const [row] = await this.x.all(this.S.sessionGet, [id]);
+    return row ? String(row['data']) : undefined;
+  }
+
+  async sessionSet(id: string, data: string, ttlMs: number): Promise<void> {
+    await this.x.run(this.S.sessionSet, [id, data, Math.max(0, Math.round(ttlMs))]);
+    if (++this.sessionWrites % 100 === 1) await this.x.run(this.S.sessionsExpired, []);
+  }
+
+  async sessionDestroy(id: string): Promise<void> {
+    await this.x.run(this.S.sessionDestroy, [id]);
   }
 
   invoiceById(id: number): Promise<InvoiceRecord | undefined> {

@@ -350,7 +350,19 @@ export interface LedgerQueries {
  * single-winner leases, numbering is transactional; the domain rules (keys, payment reference,
  * batched formats) live in keys.ts and formats/batched.ts, not in the SQL classes.
  */
-export interface Ledger extends Leases, FileClaims, InvoiceBook, DeliveryQueue, ExportBatches, EventLog, LedgerQueries, KeyValueCache, PeppolBook {
+/** The console's sessions, kept where every node finds them. */
+export interface ConsoleSessions {
+  /** the key that signs the session cookies: made by the first node that asks, the same for all */
+  consoleSecret(): Promise<string>;
+  /** a session's data (JSON) while it has not expired */
+  sessionGet(id: string): Promise<string | undefined>;
+  /** keeps a session for `ttlMs` from now (the database's now); an expired one is forgotten now and then */
+  sessionSet(id: string, data: string, ttlMs: number): Promise<void>;
+  sessionDestroy(id: string): Promise<void>;
+}
+
+export interface Ledger
+  extends Leases, FileClaims, InvoiceBook, DeliveryQueue, ExportBatches, EventLog, LedgerQueries, KeyValueCache, PeppolBook, ConsoleSessions {
   /** which database holds it, for logs and status ("sqlite /path", "postgres host/db") */
   readonly description: string;
   /** one node only (SQLite: one writer, and the process lock keeps others out): a file no claim points to is its own */

@@ -3,9 +3,9 @@ import fastifyCsrf from '@fastify/csrf-protection';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySession from '@fastify/session';
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { allows, type ConsoleUser, type Language, type Role, type UserStore } from './users.js';
+import type { ledgerSessionStore } from './session-store.js';
 
 declare module 'fastify' {
   interface Session {
@@ -93,6 +93,8 @@ export interface SecuritySettings {
   sessionIdleMs: number;
   /** true with TLS on the socket, 'auto' behind a trusted proxy (https as the proxy says), false on plain HTTP */
   secureCookies: boolean | 'auto';
+  /** where sessions are kept and the key that signs their cookies: the ledger's, shared by every node */
+  sessions: { store: ReturnType<typeof ledgerSessionStore>; secret: string };
 }
 
 /**
@@ -124,8 +126,8 @@ export async function registerSecurity(app: FastifyInstance, settings: SecurityS
   });
   await app.register(fastifyCookie);
   await app.register(fastifySession, {
-    // sessions live in this process's memory, so a key of its own is enough
-    secret: randomBytes(32).toString('hex'),
+    secret: settings.sessions.secret,
+    store: settings.sessions.store,
     cookieName: 'igw_session',
     saveUninitialized: false,
     rolling: true,

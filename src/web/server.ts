@@ -8,6 +8,7 @@ import type { Ledger } from '../ledger/ledger.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
 import { registerApi, type ConsoleContext } from './api.js';
 import { LoginThrottle, registerSecurity, wantsJson } from './auth.js';
+import { ledgerSessionStore } from './session-store.js';
 import { ActionError, type ConsoleService } from './console-service.js';
 import { OPENAPI } from './openapi.js';
 import { OneTimeLogins, registerPages } from './pages.js';
@@ -75,6 +76,7 @@ export async function createWebServer(deps: WebDependencies): Promise<WebServer>
 
   await registerSecurity(app, {
     sessionIdleMs: s.sessionIdleMs,
+    sessions: { store: ledgerSessionStore(deps.ledger, s.sessionIdleMs), secret: await deps.ledger.consoleSecret() },
     secureCookies: s.tls ? true : s.trustProxy ? 'auto' : false,
   });
   await app.register(fastifyFormbody);

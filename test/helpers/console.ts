@@ -70,7 +70,8 @@ export async function consoleWorkspace(smtp: TestSmtp): Promise<{ ws: Workspace;
 
 /** A client of the console's JSON API with its own session cookie and CSRF token, as a script would use it. */
 export class ApiClient {
-  private cookie = '';
+  /** the session cookie (name=value); another node's client may take it over */
+  cookie = '';
   csrf = '';
 
   constructor(readonly base: string) {}

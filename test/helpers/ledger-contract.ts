@@ -647,6 +647,21 @@ export function ledgerConformance(name: string, backend: () => Backend): void {
       assert.equal(await b.cacheGet('smp:x', now + 2_000), undefined, 'an answer past its time is not used');
     });
 
+    it('console sessions and the key that signs them are the same for every node; a session ends when its time is up', async () => {
+      const b = await node('node-b');
+      const secret = await ledger.consoleSecret();
+      assert.match(secret, /^[0-9a-f]{64}$/);
+      assert.equal(await b.consoleSecret(), secret, 'one key for all nodes');
+      await ledger.sessionSet('s1', '{"user":"ada"}', 60_000);
+      assert.equal(await b.sessionGet('s1'), '{"user":"ada"}');
+      await b.sessionSet('s1', '{"user":"ada","language":"nl"}', 60_000);
+      assert.equal(await ledger.sessionGet('s1'), '{"user":"ada","language":"nl"}');
+      await ledger.sessionSet('s2', '{}', 0);
+      assert.equal(await b.sessionGet('s2'), undefined, 'expired');
+      await b.sessionDestroy('s1');
+      assert.equal(await ledger.sessionGet('s1'), undefined);
+    });
+
     it('a free node id is taken at start, with a heartbeat', async () => {
       assert.equal(await ledger.claimNodeId(), undefined);
       assert.deepEqual(

@@ -1,4 +1,4 @@
-import { runsAndPeppolState } from './shared-migrations.js';
+import { consoleSessions, runsAndPeppolState } from './shared-migrations.js';
 
 /**
  * Schema migrations, applied in order; PRAGMA user_version holds how many have run.
@@ -208,4 +208,6 @@ export const MIGRATIONS: string[] = [
   `,
   // 9: runs of a node id, claims by the very file, Peppol state in its own tables (see shared-migrations.ts)
   runsAndPeppolState('INTEGER'),
+  // 10: the console's sessions and their signing key, shared by every node (see shared-migrations.ts)
+  consoleSessions('INTEGER'),
 ];

@@ -1,4 +1,4 @@
-import { runsAndPeppolState } from './shared-migrations.js';
+import { consoleSessions, runsAndPeppolState } from './shared-migrations.js';
 
 /**
  * PostgreSQL schema migrations, applied in order under an advisory lock (two nodes starting at
@@ -163,4 +163,6 @@ export const PG_MIGRATIONS: string[] = [
   `,
   // 5: runs of a node id, claims by the very file, Peppol state in its own tables (see shared-migrations.ts)
   runsAndPeppolState('BIGINT'),
+  // 6: the console's sessions and their signing key, shared by every node (see shared-migrations.ts)
+  consoleSessions('BIGINT'),
 ];

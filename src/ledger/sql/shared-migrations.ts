@@ -11,6 +11,16 @@ export type Int64 = 'INTEGER' | 'BIGINT';
  * how often a file was started alone (a process that dies then points at that file, not at its
  * neighbours); Peppol submissions and follow-ups in tables of their own (they were entries of the cache).
  */
+/**
+ * The console's sessions and the key that signs their cookies, shared by every node: a person signed
+ * in on one node is signed in on all of them (behind a load balancer), and a restart signs nobody out.
+ */
+export const consoleSessions = (int64: Int64): string => `
+  CREATE TABLE console_sessions (id TEXT PRIMARY KEY, data TEXT NOT NULL, expires_at ${int64} NOT NULL);
+  CREATE INDEX console_sessions_expiry ON console_sessions(expires_at);
+  CREATE TABLE console_secret (id INTEGER PRIMARY KEY, value TEXT NOT NULL);
+  `;
+
 export const runsAndPeppolState = (int64: Int64): string => `
   ALTER TABLE nodes ADD COLUMN heartbeat_ms ${int64};
   ALTER TABLE nodes ADD COLUMN clock_offset_ms ${int64};

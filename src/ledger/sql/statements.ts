@@ -117,6 +117,14 @@ export function ledgerStatements(d: Dialect) {
     invoiceByNumberForUpdate: `SELECT * FROM invoices WHERE seller = ? AND number = ?${lockRows}`,
     sellersOfNumber: 'SELECT DISTINCT seller FROM invoices WHERE number = ? ORDER BY seller',
     invoiceById: 'SELECT * FROM invoices WHERE id = ?',
+    // the console's sessions: expiry on the database's clock, like every lease
+    sessionGet: `SELECT data FROM console_sessions WHERE id = ? AND expires_at > ${d.nowMs}`,
+    sessionSet: `INSERT INTO console_sessions (id, data, expires_at) VALUES (?, ?, ${d.nowMs} + ?)
+      ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at`,
+    sessionDestroy: 'DELETE FROM console_sessions WHERE id = ?',
+    sessionsExpired: `DELETE FROM console_sessions WHERE expires_at <= ${d.nowMs}`,
+    consoleSecretOffer: 'INSERT INTO console_secret (id, value) VALUES (1, ?) ON CONFLICT (id) DO NOTHING',
+    consoleSecret: 'SELECT value FROM console_secret WHERE id = 1',
     invoicesByIds: `SELECT * FROM invoices WHERE ${d.inArray('id', 'bigint')}`,
     invoicesOfFile: 'SELECT number, state, source_key FROM invoices WHERE file_id = ? ORDER BY seq_in_file',
 
