@@ -1,7 +1,8 @@
 import { basename, dirname, resolve } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import { mappingMatches, selectMapping } from '../mapping/select.js';
-import { GatewayService } from '../service/gateway.js';
+import { buildNode } from '../app.js';
+import type { GatewayService } from '../service/gateway.js';
 import { createLogger, printable } from '../observability/log.js';
 import { loadCommandConfig, type CommonOptions } from './options.js';
 
@@ -20,7 +21,7 @@ export async function runOnceCommand(file: string, opts: CommonOptions & { folde
   const s = config.service;
   const tty = process.stderr.isTTY;
   const log = createLogger({ level: s.logging.level, file: s.logging.file, console: false });
-  const service = await GatewayService.open(config, log);
+  const service = await buildNode(config, log);
   const bar = tty ? new SingleBar({ format: ' {bar} {value}/{total} deliveries | ETA {eta_formatted}', hideCursor: true }, Presets.shades_classic) : undefined;
   let started = false;
   let lastPrinted = -1;

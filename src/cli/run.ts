@@ -7,7 +7,8 @@ import { processEnvironment } from '../environment.js';
 import { errorMessage, failureKind, isOutOfSpace } from '../errors.js';
 import { missingComponents, standardsInstalled, standardsHome } from '../validation/artefacts.js';
 import { installStandards } from '../validation/install.js';
-import { GatewayService } from '../service/gateway.js';
+import { buildNode } from '../app.js';
+import type { GatewayService } from '../service/gateway.js';
 import { consoleFormat, createLogger, type Logger } from '../observability/log.js';
 import { loadCommandConfig, type CommonOptions } from './options.js';
 import { startupSummary } from './summary.js';
@@ -237,7 +238,7 @@ async function startWaiting(config: GatewayConfig, log: Logger, signals: StopSig
   for (let attempt = 1; ; attempt++) {
     let service: GatewayService | undefined;
     try {
-      service = await GatewayService.open(config, log, { newLedger });
+      service = await buildNode(config, log, { newLedger });
       if (signals.stopRequested) {
         // a stop asked for while the ledger was being opened is not lost
         await service.stop();

@@ -63,7 +63,8 @@ export class ExportBatcher {
     private readonly config: GatewayConfig,
     private readonly ledger: Ledger,
     private readonly log: Logger,
-    private readonly busy: () => boolean = () => false,
+    /** whether files are under way (the node says; a batch waits for their invoices) */
+    public busy: () => boolean = () => false,
     private readonly transports?: Transports,
   ) {
     this.administrations = config.accounting;

@@ -1,29 +1,28 @@
 import { copyFile, lstat, mkdir, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { GatewayConfig } from '../config/load.js';
-import { ConfigError, errorMessage, failureKind, GatewayError, LeaseLostError, NodeReplacedError, ReaderError } from '../errors.js';
+import { errorMessage, failureKind, GatewayError, LeaseLostError, NodeReplacedError, ReaderError } from '../errors.js';
 import type { FileRecord, Ledger } from '../ledger/ledger.js';
-import { openLedger, type OpenLedger } from '../ledger/open.js';
-import { mkdirSync, readdirSync, statSync, type Dirent } from 'node:fs';
-import { MailTemplates } from '../mail/compose.js';
-import { Transports } from '../transports/index.js';
-import { closeFormats, configureFormats } from '../formats/index.js';
-import { UblGate } from '../validation/gate.js';
-import { MappingThreads } from '../workers/mapping-threads.js';
+import type { OpenLedger } from '../ledger/open.js';
+import type { Transports } from '../transports/index.js';
+import { closeFormats } from '../formats/index.js';
+import type { UblGate } from '../validation/gate.js';
+import type { MappingThreads } from '../workers/mapping-threads.js';
 import { arrivalOf, Folders, freeName, hashFile, moveInto, sidecar, writeBeside, writeErrorReports } from './folders.js';
 import type { Logger } from '../observability/log.js';
-import { Outbox } from './outbox.js';
-import { FileProcessor, FileStillWrittenError, type FileOutcome } from './process-file.js';
-import { Scheduler } from './scheduler.js';
+import type { Outbox } from './outbox.js';
+import { FileStillWrittenError, type FileOutcome, type FileProcessor } from './process-file.js';
+import type { Scheduler } from './scheduler.js';
 import { SoloGate } from './solo-gate.js';
-import { Issuer } from './issuing.js';
+import type { Issuer } from './issuing.js';
 import { checkRuntime } from '../config/check-runtime.js';
-import { PeppolFollowUp } from '../peppol/follow-up.js';
+import type { PeppolFollowUp } from '../peppol/follow-up.js';
 import { ConfigErrors } from '../config/yaml-file.js';
-import { ExportBatcher } from './exports.js';
+import type { ExportBatcher } from './exports.js';
 import { InboxWatcher, type ReadyFile } from './watcher.js';
+import type { NodeParts } from '../app.js';
 import { NodeHeartbeat } from './heartbeat.js';
-import { GatewayMetrics } from '../observability/metrics.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
 import { createWebServer, type ReadinessCheck, type WebServer } from '../web/server.js';
 import { ConsoleService } from '../web/console-service.js';
 import { standardsInstalled } from '../validation/artefacts.js';
@@ -47,37 +46,6 @@ class Limiter {
   }
 }
 
-/**
- * A ledger that is missing or empty while the data folder shows earlier work (archived, refused or
- * duplicate files) was lost or emptied, not new: starting on it would number from 00001 again and
- * issue numbers a customer and the accounting package already have. Refused unless told otherwise.
- */
-function refuseLostLedger(ledgerFile: string, dataDir: string): void {
-  let size: number;
-  try {
-    size = statSync(ledgerFile).size;
-  } catch {
-    size = -1;
-  }
-  if (size > 0) return;
-  const earlier = ['archive', 'error', 'duplicates'].map((d) => join(dataDir, d)).find((dir) => holdsAFile(dir));
-  if (!earlier) return;
-  throw new ConfigError(
-    `the ledger ${ledgerFile} is ${size < 0 ? 'missing' : 'empty (0 bytes)'}, but ${earlier} holds files processed before: starting would number invoices from the first number again (duplicate numbers) and send again what was sent. Restore the ledger from its backup; if this really is a fresh start, move ${dataDir} aside or start once with --new-ledger`,
-    { file: ledgerFile },
-  );
-}
-
-function holdsAFile(dir: string): boolean {
-  let entries: Dirent[];
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return false;
-  }
-  return entries.some((e) => e.isFile() || (e.isDirectory() && holdsAFile(join(dir, e.name))));
-}
-
 /** A file is set aside after the process stopped this often while working on it alone (it is what stops it). */
 const MAX_SOLO_STOPS = 3;
 
@@ -86,6 +54,9 @@ const MAX_SOLO_STOPS = 3;
 const READY_PING_MS = 2_000;
 
 export class GatewayService {
+  readonly config: GatewayConfig;
+  private readonly log: Logger;
+  private readonly opened: OpenLedger;
   readonly ledger: Ledger;
   readonly folders: Folders;
   readonly transports: Transports;
@@ -130,39 +101,27 @@ export class GatewayService {
   /** called when another process took this node's id over (see replaced); the run command exits */
   onReplaced?: (err: NodeReplacedError) => void;
 
-  /** Opens the configured ledger (SQLite with its process lock, or PostgreSQL) and builds the service on it. */
-  static async open(config: GatewayConfig, log: Logger, options: { deliver?: boolean; newLedger?: boolean } = {}): Promise<GatewayService> {
-    const s = config.service;
-    // the ledger holds whole invoices, the logs customer names: nothing the gateway creates is world-readable
-    process.umask(s.umask);
-    mkdirSync(s.dataDir, { recursive: true });
-    if (s.ledger.kind === 'sqlite' && !options.newLedger) refuseLostLedger(new Folders(s).ledgerFile(), s.dataDir);
-    // a large SQLite ledger's integrity check, or a PostgreSQL server far away, takes a moment: said, not silent
-    const opening = Date.now();
-    log.info('opening the ledger', { ledger: s.ledger.kind === 'sqlite' ? new Folders(s).ledgerFile() : 'postgres' });
-    const opened = await openLedger(s.ledger, new Folders(s).ledgerFile(), 'service');
-    log.info('ledger open', { seconds: Math.round((Date.now() - opening) / 100) / 10 });
-    try {
-      // with several nodes on one share, every log line says which node wrote it
-      const nodeLog = s.ledger.kind === 'postgres' ? log.child({ node: opened.ledger.nodeId }) : log;
-      return new GatewayService(config, nodeLog, opened, options);
-    } catch (err) {
-      await opened.close();
-      throw err;
-    }
-  }
-
-  private constructor(
-    readonly config: GatewayConfig,
-    private readonly log: Logger,
-    private readonly opened: OpenLedger,
-    options: { deliver?: boolean } = {},
-  ) {
-    const s = config.service;
-    configureFormats(config.sellers.sellers, config.configDir, s.outbox.renderThreads);
-    this.folders = new Folders(s);
-    this.ledger = opened.ledger;
-    this.heartbeat = new NodeHeartbeat(this.ledger, s.ledger.leaseMs, log, {
+  /** A node of the parts `buildNode` (src/app.ts) made from the configuration. */
+  constructor(parts: NodeParts) {
+    const s = parts.config.service;
+    this.config = parts.config;
+    this.log = parts.log;
+    this.opened = parts.opened;
+    this.ledger = parts.opened.ledger;
+    this.folders = parts.folders;
+    this.transports = parts.transports;
+    this.metrics = parts.metrics;
+    this.gate = parts.gate;
+    this.outbox = parts.outbox;
+    this.wake = parts.wake;
+    this.issuer = parts.issuer;
+    this.mappingThreads = parts.mappingThreads;
+    this.processor = parts.processor;
+    this.scheduler = parts.scheduler;
+    this.exports = parts.exports;
+    this.peppolFollowUp = parts.peppolFollowUp;
+    this.limiter = new Limiter(s.watch.concurrency);
+    this.heartbeat = new NodeHeartbeat(this.ledger, s.ledger.leaseMs, this.log, {
       paused: () => this.intakePaused,
       renewed: async () => {
         if (!this.stopping) await this.takeOverExpired();
@@ -170,22 +129,8 @@ export class GatewayService {
       reachableAgain: () => this.outbox.wake(),
       replaced: (err) => this.replaced(err),
     });
-    this.transports = new Transports(s, new MailTemplates(config.configDir), this.ledger);
-    this.metrics = new GatewayMetrics(this.ledger);
-    this.gate = new UblGate(log, this.metrics, s.validation);
-    this.outbox = new Outbox(this.ledger, this.transports, s.outbox, log, this.gate, this.metrics);
-    const wake = options.deliver === false ? () => undefined : () => this.outbox.wake();
-    this.wake = wake;
-    this.issuer = new Issuer(config, this.gate, undefined, () => this.transports.peppolDirectory());
-    this.mappingThreads = new MappingThreads(config, s.mappingDeadlines);
-    this.mappingThreads.onThreadStopped = (why) => log.warn('a mapping thread stopped; the file is mapped on the main thread instead', { error: why });
-    this.processor = new FileProcessor(config, this.ledger, this.folders, log, this.issuer, wake, (path, options) =>
-      this.mappingThreads.prepare(path, options),
-    );
-    this.scheduler = new Scheduler(this.ledger, this.issuer, this.folders, s.scheduler.checkEveryMs, log, wake);
-    this.limiter = new Limiter(s.watch.concurrency);
-    this.exports = new ExportBatcher(config, this.ledger, log, () => this.inFlight.size > 0, this.transports);
-    this.peppolFollowUp = new PeppolFollowUp(this.ledger, this.transports, log, s.peppol.followUpEveryMs);
+    // the accounting batcher waits while files are under way (their invoices go in the same batch)
+    parts.exports.busy = () => this.inFlight.size > 0;
   }
 
   /** The inbox subfolders the mappings name. */
