@@ -41,3 +41,12 @@ describe('kinds: formats, transports and readers described once', () => {
     for (const f of OUTPUT_FORMATS) assert.match(f.extension, /^[a-z]+$/);
   });
 });
+
+describe('config types generated from the schemas', () => {
+  it('src/config/schema-types.ts is what the schemas (with the kinds) give today: run `npm run config-types` after changing a schema', async () => {
+    const { configTypes, TYPES_FILE } = await import('./support/config-types.js');
+    const prettier = await import('prettier');
+    const expected = await prettier.format(await configTypes(), { ...(await prettier.resolveConfig(TYPES_FILE)), filepath: TYPES_FILE });
+    assert.equal(readFileSync(TYPES_FILE, 'utf-8'), expected);
+  });
+});

@@ -1,62 +1,32 @@
 import type { Identifier, Party, PaymentInstructions } from '../model/invoice.js';
 
 import type { FormatName } from '../kinds/formats.js';
-import type { UblProfile } from '../formats/ubl/profiles.js';
 import type { TransportKind } from '../kinds/transports.js';
+import type { CustomersFileSchema, GatewayFileSchema } from './schema-types.js';
 
 export type { FormatName, TransportKind };
 
-/** When to issue a held-back order (deferred invoicing). */
-export interface SendRule {
-  /** e.g. "14d", "2h", "30m" */
-  after?: string;
-  /** daily batch time "06:00" */
-  at?: string;
-  /** issue when a later drop for the same order carries this status */
-  when?: { status: string; maxWait?: string };
-}
+/** customers.yaml as its schema describes it (generated: src/config/schema-types.ts). */
+type CustomersFile = CustomersFileSchema.CustomersFile;
+type CustomerEntry = NonNullable<CustomersFile['customers']>[string];
 
-/** A route in customers.yaml: one output format over one transport. */
-export interface RouteConfig {
-  format: FormatName;
-  transport: TransportKind;
-  target?: string;
-  profile?: UblProfile;
-  template?: string;
-  language?: 'nl' | 'en';
-  attachUbl?: boolean;
-  embedPdf?: boolean;
-  hybrid?: boolean;
-  administration?: string;
+/** When to issue a held-back order (deferred invoicing). */
+export type SendRule = NonNullable<CustomersFileSchema.Route['send']>;
+
+/** A route in customers.yaml: one output format over one transport (its shape is the schema's). */
+export type RouteConfig = CustomersFileSchema.Route & {
   /** set by routing, not in YAML: the target an accounting batch file goes to (the route's `target` beside `administration`) */
   via?: string;
-  send?: SendRule;
-  /** transport peppol: the buyer's participant id (default: the invoice's buyer endpoint) */
-  participant?: string;
-  /** transport peppol: the route taken when the buyer cannot receive this document over Peppol */
-  fallback?: Omit<RouteConfig, 'fallback' | 'send'>;
-}
+};
 
-/** Master data of one customer (debtor): party, contact and routes. */
-export interface CustomerConfig {
-  party: Party;
-  email?: string;
-  cc?: string;
-  language?: 'nl' | 'en';
-  paymentTermsDays?: number;
-  /** how long a quotation stands when its source gives no validity date (default 30 days) */
-  quoteValidDays?: number;
-  buyerReference?: string;
-  debtorCode?: string;
-  routes?: RouteConfig[];
-}
+/** Master data of one customer (debtor): party, contact and routes; the party read into the model's shape. */
+export type CustomerConfig = Omit<CustomerEntry, 'party' | 'routes'> & { party: Party; routes?: RouteConfig[] };
 
 /** config/customers.yaml */
-export interface CustomersConfig {
-  defaults?: { language?: 'nl' | 'en'; paymentTermsDays?: number; quoteValidDays?: number; routes?: RouteConfig[] };
-  unknownCustomers?: 'default' | 'reject';
+export type CustomersConfig = Omit<CustomersFile, 'customers' | 'defaults'> & {
+  defaults?: Omit<NonNullable<CustomersFile['defaults']>, 'routes'> & { routes?: RouteConfig[] };
   customers?: Record<string, CustomerConfig>;
-}
+};
 
 /** A seller in config/sellers.yaml: the issuing company and how it is paid. */
 export interface SellerConfig extends Party {
@@ -127,61 +97,12 @@ export interface SeriesFormats {
   quote?: string;
 }
 
-/** config/gateway.yaml as written. */
-export interface GatewayFileConfig {
-  dataDir?: string;
-  peppol?: {
-    sml?: string;
-    dns?: string[];
-    smpTrust?: string | string[];
-    smpTlsCa?: string | string[];
-    cacheTtl?: string;
-    timeout?: string;
-    followUpEvery?: string;
-  };
-  console?: {
-    host?: string;
-    port?: number;
-    users?: string;
-    tls?: { cert: string; key: string };
-    trustProxy?: boolean | string;
-    sessionIdle?: string;
-    downloads?: 'viewer' | 'operator' | 'admin';
-  };
-  ledger?: { kind?: 'sqlite' | 'postgres'; url?: string; poolSize?: number; leaseFor?: string; nodeId?: string };
-  inbox?: string;
-  watch?: {
-    mode?: 'events' | 'scan';
-    polling?: boolean;
-    pollInterval?: string;
-    stableFor?: string;
-    rescanEvery?: string;
-    emptyFileTimeout?: string;
-    doneMarkers?: string[];
-    concurrency?: number;
-  };
-  onRejectedInvoice?: 'continue' | 'hold-file';
-  onDuplicateFile?: 'skip' | 'process';
-  numbering?: { default?: SeriesFormats; sellers?: Record<string, SeriesFormats> };
-  outbox?: {
-    maxAttempts?: number;
-    firstRetryAfter?: string;
-    maxRetryAfter?: string;
-    concurrency?: number;
-    perTargetConcurrency?: number;
-    sendTimeout?: string;
-    pollInterval?: string;
-    renderThreads?: number;
-  };
-  scheduler?: { checkEvery?: string };
-  email?: { server?: string };
-  accounting?: Record<string, unknown>;
+/**
+ * config/gateway.yaml as written: the schema's shape (generated), except the targets, whose kinds the
+ * schema tells apart with conditions a generated type cannot follow.
+ */
+export type GatewayFileConfig = Omit<GatewayFileSchema.GatewayFile, 'targets' | 'limits' | 'accounting'> & {
   targets?: Record<string, TargetConfig>;
-  logging?: { level?: 'error' | 'warn' | 'info' | 'debug'; file?: string; maxSizeMb?: number; maxFiles?: number };
   limits?: Partial<import('../model/limits.js').PlausibilityLimits>;
-  /** octal, e.g. "027": files 0640, folders 0750 */
-  umask?: string;
-  stopWithin?: string;
-  mappingDeadlines?: { stalled?: string; file?: string };
-  validation?: { requestTimeout?: string };
-}
+  accounting?: Record<string, unknown>;
+};
