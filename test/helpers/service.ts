@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { MIGRATIONS } from '../../src/ledger/sql/migrations.js';
+import { MIGRATIONS } from '../../src/ledger/sql/schema.js';
 import { parse, stringify } from 'yaml';
 import { CLI, ROOT, tempDir } from './paths.js';
 

@@ -1,7 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { SqlExecutor } from './executor.js';
-import { MIGRATIONS } from './migrations.js';
-import { PG_MIGRATIONS } from './pg-migrations.js';
+import { MIGRATIONS, PG_MIGRATIONS } from './schema.js';
 
 /** Applies pending SQLite migrations; the version is read inside the write lock, so two starting processes never both apply one. */
 export function migrateSqlite(db: Database.Database): void {

@@ -1,10 +1,8 @@
-import { consoleSessions, runsAndPeppolState } from './shared-migrations.js';
-
 /**
- * Schema migrations, applied in order; PRAGMA user_version holds how many have run.
- * Never edit a released migration: add the next one.
+ * The SQLite ledger's schema as released before the ledger was written once (PRAGMA user_version
+ * 1–8). Never edit a released migration; the steps after these are in schema.ts, written once.
  */
-export const MIGRATIONS: string[] = [
+export const SQLITE_HISTORY: string[] = [
   // 1: files, invoices, number series, deliveries, events
   `
   CREATE TABLE files (
@@ -206,8 +204,4 @@ export const MIGRATIONS: string[] = [
   `
   ALTER TABLE deliveries ADD COLUMN progress TEXT;
   `,
-  // 9: runs of a node id, claims by the very file, Peppol state in its own tables (see shared-migrations.ts)
-  runsAndPeppolState('INTEGER'),
-  // 10: the console's sessions and their signing key, shared by every node (see shared-migrations.ts)
-  consoleSessions('INTEGER'),
 ];

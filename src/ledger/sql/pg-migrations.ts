@@ -1,11 +1,9 @@
-import { consoleSessions, runsAndPeppolState } from './shared-migrations.js';
-
 /**
- * PostgreSQL schema migrations, applied in order under an advisory lock (two nodes starting at
- * once never both apply one); schema_migrations holds the versions applied. The tables have the
- * same columns as the SQLite ledger after its migrations. Never edit a released migration: add the next one.
+ * The PostgreSQL ledger's schema as released before the ledger was written once (schema_migrations
+ * versions 1–4; the tables have the columns of the SQLite ledger after its eighth). Never edit a
+ * released migration; the steps after these are in schema.ts, written once.
  */
-export const PG_MIGRATIONS: string[] = [
+export const PG_HISTORY: string[] = [
   // 1: the ledger as SQLite has it after its fifth migration
   `
   CREATE TABLE files (
@@ -161,8 +159,4 @@ export const PG_MIGRATIONS: string[] = [
   `
   ALTER TABLE deliveries ADD COLUMN progress TEXT;
   `,
-  // 5: runs of a node id, claims by the very file, Peppol state in its own tables (see shared-migrations.ts)
-  runsAndPeppolState('BIGINT'),
-  // 6: the console's sessions and their signing key, shared by every node (see shared-migrations.ts)
-  consoleSessions('BIGINT'),
 ];
