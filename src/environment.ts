@@ -36,7 +36,7 @@ export interface GatewayEnvironment {
 /** Debian's libsaxonhe-java. */
 export const DEFAULT_SAXON_JAR = '/usr/share/java/Saxon-HE.jar';
 
-function positive(value: string | undefined, fallback: number): number {
+function nonNegative(value: string | undefined, fallback: number): number {
   const n = Number(value);
   return value !== undefined && value !== '' && Number.isFinite(n) && n >= 0 ? n : fallback;
 }
@@ -54,7 +54,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): GatewayEn
     standardsHome: env['STANDARDS_HOME'] || join(PROJECT_ROOT, 'standards'),
     ...(env['STANDARDS_MIRROR'] ? { standardsMirror: env['STANDARDS_MIRROR'] } : {}),
     sefCacheDir: env['IGW_CACHE_DIR'] || join(PROJECT_ROOT, 'node_modules', '.cache', 'invoice-gateway', 'sef'),
-    download: { attempts: positive(env['IGW_DOWNLOAD_ATTEMPTS'], 4), pauseMs: positive(env['IGW_DOWNLOAD_PAUSE_MS'], 2000) },
+    download: { attempts: nonNegative(env['IGW_DOWNLOAD_ATTEMPTS'], 4), pauseMs: nonNegative(env['IGW_DOWNLOAD_PAUSE_MS'], 2000) },
     logFormat: format === 'json' || format === 'text' ? format : env['INVOCATION_ID'] ? 'json' : 'text',
     logEveryItem: env['LOG_CONSOLE'] === 'all',
     ...((env['SUDO_USER'] ?? env['USER']) ? { shellUser: env['SUDO_USER'] ?? env['USER'] } : {}),

@@ -57,6 +57,9 @@ function firstOfEachId<T extends { id: number }>(calls: T[]): { firsts: T[]; aga
   return { firsts, again };
 }
 
+/** A delivery sent, as markSent records it. */
+type SentOutcome = { id: number; result: string; progress: string | null };
+
 /** How a file ended, as finishFile records it. */
 type FileEnd = { id: number; state: FileState; finalPath?: string; invoicesFound?: number; invoicesRejected?: number; error?: string };
 
@@ -124,11 +127,14 @@ export class LedgerCore implements Ledger {
   /** the database's clock minus this machine's, as last measured */
   private offsetMs = 0;
   /** calls of issue() waiting for the store under way to end (see issue) */
-  private readonly issueQueue: { requests: IssueRequest[]; resolve: (results: IssueResult[]) => void; reject: (err: unknown) => void }[] = [];
-  private issuing = false;
+  private readonly issueGatherer = new Gatherer((calls: IssueRequest[][]) => this.issueGroup(calls), CALLS_PER_STORE, {
+    run: (requests) => this.issueNow(requests),
+    // the database away (not a file taken over): every call waits for it alike, none is tried alone
+    when: (err) => failureKind(err) !== 'environment' || err instanceof LeaseLostError,
+  });
   private sessionWrites = 0;
   private readonly finishGatherer = new Gatherer((ends: FileEnd[]) => this.finishFilesNow(ends), 64);
-  private readonly sentGatherer = new Gatherer((sent: { id: number; result: string; progress: string | null }[]) => this.markSentNow(sent), 64);
+  private readonly sentGatherer = new Gatherer((sent: SentOutcome[]) => this.markSentNow(sent), 64);
   /** the shortest round trip a clock reading took so far */
   private bestTrip = Number.POSITIVE_INFINITY;
   private readonly localClock: () => number;
@@ -305,17 +311,13 @@ export class LedgerCore implements Ledger {
     d: { finalPath?: string; invoicesFound?: number; invoicesRejected?: number; error?: string },
   ): Promise<boolean> {
     // on PostgreSQL the files that end while one end is being recorded are recorded together, in one statement
-    if (this.x.dialect.rowArrays) return this.finishGatherer.run({ id, state, ...d });
-    const changed = await this.x.run(this.S.finishFile, [
-      state,
-      d.finalPath ?? null,
-      d.invoicesFound ?? null,
-      d.invoicesRejected ?? null,
-      d.error ?? null,
-      id,
-      await this.me(),
-    ]);
-    return changed === 1;
+    const end = { id, state, ...d };
+    return this.x.dialect.rowArrays ? this.finishGatherer.run(end) : this.finishFileAlone(end);
+  }
+
+  private async finishFileAlone(e: FileEnd): Promise<boolean> {
+    const params = [e.state, e.finalPath ?? null, e.invoicesFound ?? null, e.invoicesRejected ?? null, e.error ?? null, e.id, await this.me()];
+    return (await this.x.run(this.S.finishFile, params)) === 1;
   }
 
   // --- invoices
@@ -342,40 +344,14 @@ export class LedgerCore implements Ledger {
    * so that one file's trouble (taken over by another node) is never another file's.
    */
   issue(requests: IssueRequest[]): Promise<IssueResult[]> {
-    return new Promise((resolve, reject) => {
-      this.issueQueue.push({ requests, resolve, reject });
-      if (!this.issuing) void this.storeQueued();
-    });
+    return this.issueGatherer.run(requests);
   }
 
-  private async storeQueued(): Promise<void> {
-    this.issuing = true;
-    try {
-      while (this.issueQueue.length) {
-        const group = this.issueQueue.splice(0, CALLS_PER_STORE);
-        if (group.length > 1) {
-          try {
-            const results = await this.issueNow(group.flatMap((call) => call.requests));
-            let at = 0;
-            for (const call of group) {
-              call.resolve(results.slice(at, at + call.requests.length));
-              at += call.requests.length;
-            }
-            continue;
-          } catch (err) {
-            // the database away (not a file taken over): every call waits for it alike, none is tried alone
-            if (failureKind(err) === 'environment' && !(err instanceof LeaseLostError)) {
-              for (const call of group) call.reject(err);
-              continue;
-            }
-            // each on its own below: the failure is then that of the call that caused it
-          }
-        }
-        for (const call of group) await this.issueNow(call.requests).then(call.resolve, call.reject);
-      }
-    } finally {
-      this.issuing = false;
-    }
+  /** One transaction for the gathered calls; each call gets back the results of its own requests. */
+  private async issueGroup(calls: IssueRequest[][]): Promise<IssueResult[][]> {
+    const results = await this.issueNow(calls.flat());
+    let at = 0;
+    return calls.map((requests) => results.slice(at, (at += requests.length)));
   }
 
   private async issueNow(requests: IssueRequest[]): Promise<IssueResult[]> {
@@ -613,55 +589,61 @@ export class LedgerCore implements Ledger {
 
   async markSent(id: number, result: string, progress?: DeliveryProgress): Promise<boolean> {
     // on PostgreSQL the sends that finish while one is being recorded are recorded together, in one statement
-    if (this.x.dialect.rowArrays) return this.sentGatherer.run({ id, result, progress: progress ?? null });
-    return (await this.x.run(this.S.markSent, [this.nowIso(), result, progress ?? null, id, await this.me(), BATCHED_FORMATS])) === 1;
+    const sent = { id, result, progress: progress ?? null };
+    return this.x.dialect.rowArrays ? this.sentGatherer.run(sent) : this.markSentAlone(sent);
+  }
+
+  private async markSentAlone(s: SentOutcome): Promise<boolean> {
+    return (await this.x.run(this.S.markSent, [this.nowIso(), s.result, s.progress, s.id, await this.me(), BATCHED_FORMATS])) === 1;
   }
 
   private async finishFilesNow(all: FileEnd[]): Promise<boolean[]> {
-    // one end per file in one statement; a second end of the same file (a race) comes after it, alone, and finds it ended
-    const { firsts: ends, again } = firstOfEachId(all);
-    const finished = await this.x.all(this.S.finishFiles, [
-      ends.map((e) => e.id),
-      ends.map((e) => e.state),
-      ends.map((e) => e.finalPath ?? null),
-      ends.map((e) => e.invoicesFound ?? null),
-      ends.map((e) => e.invoicesRejected ?? null),
-      ends.map((e) => e.error ?? null),
-      await this.me(),
-    ]);
-    const ids = new Set(finished.map((r) => num(r['id'])));
-    const outcomes = new Map(ends.map((e) => [e, ids.has(e.id)]));
-    for (const e of again)
-      outcomes.set(
-        e,
-        (await this.x.run(this.S.finishFile, [
-          e.state,
-          e.finalPath ?? null,
-          e.invoicesFound ?? null,
-          e.invoicesRejected ?? null,
-          e.error ?? null,
-          e.id,
+    return this.eachIdOnce(
+      all,
+      async (ends) =>
+        this.x.all(this.S.finishFiles, [
+          ends.map((e) => e.id),
+          ends.map((e) => e.state),
+          ends.map((e) => e.finalPath ?? null),
+          ends.map((e) => e.invoicesFound ?? null),
+          ends.map((e) => e.invoicesRejected ?? null),
+          ends.map((e) => e.error ?? null),
           await this.me(),
-        ])) === 1,
-      );
-    return all.map((e) => outcomes.get(e)!);
+        ]),
+      (e) => this.finishFileAlone(e),
+    );
   }
 
-  private async markSentNow(all: { id: number; result: string; progress: string | null }[]): Promise<boolean[]> {
-    const { firsts: sent, again } = firstOfEachId(all);
-    const marked = await this.x.all(this.S.markSentMany, [
-      this.nowIso(),
-      sent.map((s) => s.id),
-      sent.map((s) => s.result),
-      sent.map((s) => s.progress),
-      await this.me(),
-      BATCHED_FORMATS,
-    ]);
-    const ids = new Set(marked.map((r) => num(r['id'])));
-    const outcomes = new Map(sent.map((s) => [s, ids.has(s.id)]));
-    for (const s of again)
-      outcomes.set(s, (await this.x.run(this.S.markSent, [this.nowIso(), s.result, s.progress, s.id, await this.me(), BATCHED_FORMATS])) === 1);
-    return all.map((s) => outcomes.get(s)!);
+  private async markSentNow(all: SentOutcome[]): Promise<boolean[]> {
+    return this.eachIdOnce(
+      all,
+      async (sent) =>
+        this.x.all(this.S.markSentMany, [
+          this.nowIso(),
+          sent.map((s) => s.id),
+          sent.map((s) => s.result),
+          sent.map((s) => s.progress),
+          await this.me(),
+          BATCHED_FORMATS,
+        ]),
+      (s) => this.markSentAlone(s),
+    );
+  }
+
+  /**
+   * Gathered calls written in one statement that answers the ids it changed; a second call for an id
+   * already in the group (a race) runs after it, alone, and finds the row changed.
+   */
+  private async eachIdOnce<T extends { id: number }>(
+    all: T[],
+    together: (firsts: T[]) => Promise<Row[]>,
+    alone: (call: T) => Promise<boolean>,
+  ): Promise<boolean[]> {
+    const { firsts, again } = firstOfEachId(all);
+    const changed = new Set((await together(firsts)).map((r) => num(r['id'])));
+    const outcomes = new Map(firsts.map((call) => [call, changed.has(call.id)]));
+    for (const call of again) outcomes.set(call, await alone(call));
+    return all.map((call) => outcomes.get(call)!);
   }
 
   async amendResult(id: number, result: string, progress?: DeliveryProgress): Promise<void> {

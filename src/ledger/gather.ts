@@ -1,3 +1,10 @@
+/** How a group that failed is retried: each input alone, when the failure may be one input's doing. */
+export interface AloneAfterFailure<In, Out> {
+  run(input: In): Promise<Out>;
+  /** whether this failure of the group is worth trying each input alone (otherwise every caller gets it) */
+  when(err: unknown): boolean;
+}
+
 /**
  * Calls that arrive while one is under way are gathered and run together after it, at most `max` at
  * a time (the pattern of group commit): one round trip for several callers, and a caller alone is
@@ -11,6 +18,8 @@ export class Gatherer<In, Out> {
     /** runs a group; answers one output per input, in order */
     private readonly runGroup: (inputs: In[]) => Promise<Out[]>,
     private readonly max: number,
+    /** with this, one caller's trouble is only its own: a single call, or a group that failed, runs alone */
+    private readonly alone?: AloneAfterFailure<In, Out>,
   ) {}
 
   /** Runs `input` with whatever else is waiting. */
@@ -26,12 +35,19 @@ export class Gatherer<In, Out> {
     try {
       while (this.queue.length) {
         const group = this.queue.splice(0, this.max);
-        try {
-          const outputs = await this.runGroup(group.map((call) => call.input));
-          group.forEach((call, i) => call.resolve(outputs[i]!));
-        } catch (err) {
-          for (const call of group) call.reject(err);
+        if (!this.alone || group.length > 1) {
+          try {
+            const outputs = await this.runGroup(group.map((call) => call.input));
+            group.forEach((call, i) => call.resolve(outputs[i]!));
+            continue;
+          } catch (err) {
+            if (!this.alone?.when(err)) {
+              for (const call of group) call.reject(err);
+              continue;
+            }
+          }
         }
+        for (const call of group) await this.alone!.run(call.input).then(call.resolve, call.reject);
       }
     } finally {
       this.running = false;

@@ -74,6 +74,8 @@ export class FileIntake {
   private readonly waitingFiles = new Set<number>();
   /** inbox files handed to the claim queue and not claimed yet */
   private readonly offered = new Set<string>();
+  /** the processing/ folders made (or found) by this process */
+  private readonly processingDirs = new Set<string>();
   /** how many times files had to wait for the environment in the outage under way (0: none) */
   private filesWaiting = 0;
   private lastOrphanScan = Date.now();
@@ -217,12 +219,24 @@ export class FileIntake {
     // while the environment fails (disk full, ledger unreachable), new files stay in the inbox: the rescan offers them again
     if (this.intakePaused || this.deps.heartbeat.down) return;
     const dir = this.folders.processing(file.folder);
-    await mkdir(dir, { recursive: true });
+    // made once per folder, not for every file of a burst (made again below if someone removed it)
+    if (!this.processingDirs.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      this.processingDirs.add(dir);
+    }
     const processingPath = await freeName(dir, basename(file.path));
     try {
       await rename(file.path, processingPath);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // another node or a rescan took it
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        const gone = await stat(dir).then(
+          () => false,
+          () => true,
+        );
+        if (!gone) return; // another node or a rescan took it
+        this.processingDirs.delete(dir);
+        return this.claim(file);
+      }
       this.log.error('cannot claim file', { file: basename(file.path), error: errorMessage(err) });
       return;
     }
