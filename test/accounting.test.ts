@@ -13,7 +13,8 @@ import type { CalculatedInvoice } from '../src/model/invoice.js';
 import { standardsHome } from '../src/validation/artefacts.js';
 import { prepareAll } from './helpers/config.js';
 import { CLI, GOLDEN, ROOT, SAMPLES } from './helpers/paths.js';
-import { filesIn, membersAreCustomers, membersCsv, query, startService, stopService, waitFor, workspace } from './helpers/service.js';
+import { filesIn, membersAreCustomers, membersCsv, startService, stopService, waitFor, workspace } from './helpers/service.js';
+import { bookedNumbers, countDeliveries, listEvents } from './helpers/ledger-view.js';
 
 const require = createRequire(import.meta.url);
 const { validateXML } = require('xsd-schema-validator') as { validateXML(xml: string, schema: string): Promise<{ valid: boolean }> };
@@ -112,7 +113,7 @@ describe('accounting import files', function () {
     try {
       writeFileSync(join(ws.inbox, 'members', 'contributie_a.csv'), csv(7000, 120));
       writeFileSync(join(ws.inbox, 'members', 'contributie_b.csv'), csv(8000, 80));
-      await waitFor('200 exported', () => Number(query(ws, 'SELECT COUNT(*) n FROM exports')[0]?.['n']) === 200, 60_000, 100);
+      await waitFor('200 exported', async () => (await bookedNumbers(ws)).length === 200, 60_000, 100);
     } finally {
       await stopService(service);
     }
@@ -136,13 +137,13 @@ describe('accounting import files', function () {
     assert.equal(xml('devries').length + xml('lobbers').length, 2);
 
     // an explicit reexport puts one invoice in the next file, and is logged
-    const [row] = query<{ invoice_number: string }>(ws, "SELECT invoice_number FROM exports WHERE administration = 'lobbers' LIMIT 1");
+    const [booked] = await bookedNumbers(ws, 'lobbers');
     const r = spawnSync(
       process.execPath,
       [
         CLI,
         'reexport',
-        row!.invoice_number,
+        booked!,
         '--format',
         'exact-online',
         '--administration',
@@ -163,7 +164,7 @@ describe('accounting import files', function () {
     } finally {
       await stopService(service);
     }
-    assert.match(String(query(ws, "SELECT detail FROM events WHERE kind = 'reexport'")[0]?.['detail']), /import failed/);
+    assert.match(JSON.stringify((await listEvents(ws, 'reexport'))[0]?.detail), /import failed/);
   });
 
   it('a crash between writing the file and recording it: finished on restart, no second file', async () => {
@@ -179,7 +180,7 @@ describe('accounting import files', function () {
     // run once so invoices and deliveries exist, then simulate the crash: a batch recorded, its file written, not finished
     let service = startService(ws);
     writeFileSync(join(ws.inbox, 'members', 'contributie_c.csv'), membersCsv(5).replace(/;Amersfoort;/g, ';Amersfoort;'));
-    await waitFor('exported', () => Number(query(ws, 'SELECT COUNT(*) n FROM exports')[0]?.['n']) === 5, 30_000);
+    await waitFor('exported', async () => (await bookedNumbers(ws)).length === 5, 30_000);
     await stopService(service);
     const files = filesIn(join(ws.out, 'devries'), (n) => n.endsWith('.csv'));
     assert.equal(files.length, 1);
@@ -191,12 +192,12 @@ describe('accounting import files', function () {
     db.close();
     service = startService(ws);
     try {
-      await waitFor('recovered', () => Number(query(ws, 'SELECT COUNT(*) n FROM exports')[0]?.['n']) === 5, 30_000);
+      await waitFor('recovered', async () => (await bookedNumbers(ws)).length === 5, 30_000);
       await new Promise((r) => setTimeout(r, 1500));
     } finally {
       await stopService(service);
     }
     assert.equal(filesIn(join(ws.out, 'devries'), (n) => n.endsWith('.csv')).length, 1, 'no second file');
-    assert.equal(Number(query(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'sent'")[0]?.['n']), 5);
+    assert.equal(await countDeliveries(ws, 'sent'), 5);
   });
 });

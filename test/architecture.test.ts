@@ -34,6 +34,19 @@ describe('architecture', () => {
     assert.ok(statements.split('\n').filter((line) => SQL.test(line)).length > 40);
   });
 
+  it('the service tests read the ledger through its interface, never with SQL (only the ledger’s own tests and fault injections use SQL)', () => {
+    const query = /\bSELECT\s[^;]*?\sFROM\s/;
+    const tests = sources(join(ROOT, 'test')).filter((file) => !/^ledger[-.]/.test(relative(join(ROOT, 'test'), file)));
+    const reads = tests.flatMap((file) =>
+      readFileSync(file, 'utf-8')
+        .split('\n')
+        .flatMap((line, i) => (query.test(line) ? [`${relative(ROOT, file)}:${i + 1}: ${line.trim().slice(0, 100)}`] : [])),
+    );
+    assert.deepEqual(reads, []);
+    // the check can fail: the ledger's own tests do query
+    assert.ok(readFileSync(join(ROOT, 'test', 'ledger-postgres.test.ts'), 'utf-8').match(query));
+  });
+
   /** The lines of the sources outside `allowed` that match `pattern`, as file:line: text. */
   const linesMatching = (pattern: RegExp, allowed: string[] = []): string[] =>
     sources(src)

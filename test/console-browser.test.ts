@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium, screenshotDir } from './helpers/browser.js';
 import { addConsoleUser, consoleWorkspace } from './helpers/console.js';
-import { membersCsv, query, startService, stopService, waitFor, type Workspace } from './helpers/service.js';
+import { membersCsv, startService, stopService, waitFor, type Workspace } from './helpers/service.js';
+import { bookedNumbers, countDeliveries, countFiles, listDeliveries } from './helpers/ledger-view.js';
 import { startSmtp, type TestSmtp } from './helpers/smtp.js';
 
 /**
@@ -47,8 +48,8 @@ describe('console in a real browser (headless Chromium, real service)', function
     browser = await launchChromium();
     await waitFor('the console to answer', async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok);
     writeFileSync(join(ws.inbox, 'members', 'contributie_m.csv'), membersCsv(3));
-    await waitFor('one dead delivery', () => Number(query(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'dead'")[0]?.['n']) === 1);
-    await waitFor('the accounting file', () => Number(query(ws, 'SELECT COUNT(*) n FROM exports')[0]?.['n']) === 3);
+    await waitFor('one dead delivery', async () => (await countDeliveries(ws, 'dead')) === 1);
+    await waitFor('the accounting file', async () => (await bookedNumbers(ws)).length === 3);
   });
   after(async () => {
     await browser?.close();
@@ -118,7 +119,7 @@ describe('console in a real browser (headless Chromium, real service)', function
   it('tries a file: the verdict with the rejected line, and nothing is stored', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await signIn(context, 'olga', 'operator-password-1');
-    const files = Number(query(ws, 'SELECT COUNT(*) n FROM files')[0]?.['n']);
+    const files = await countFiles(ws);
     await page.goto(`${base}/try`);
     const csv = `${membersCsv(2, 6001)}6999;B.;;Fout;Dorpsstraat;1;3811 AB;Amersfoort;lid6999@example.nl;Senior;geen-bedrag;2027;02-01-2027\n`;
     await page.setInputFiles('input[type=file]', { name: 'contributie_probeer.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
@@ -129,7 +130,7 @@ describe('console in a real browser (headless Chromium, real service)', function
     const error = await page.locator('table.errors tbody tr').first().innerText();
     assert.match(error, /6999\s+4\b/, `the rejected row with its line: ${error}`);
     await shot(page, '06-try-a-file');
-    assert.equal(Number(query(ws, 'SELECT COUNT(*) n FROM files')[0]?.['n']), files, 'nothing stored');
+    assert.equal(await countFiles(ws), files, 'nothing stored');
     await context.close();
   });
 
@@ -141,7 +142,7 @@ describe('console in a real browser (headless Chromium, real service)', function
     assert.equal(await page.locator('#retry-selected').count(), 0, 'no retry button');
     assert.equal(await page.locator('tbody input[type=checkbox]').count(), 0, 'nothing to select');
     await shot(page, '07-viewer-deliveries-nl');
-    const id = Number(query(ws, 'SELECT MIN(id) id FROM deliveries')[0]?.['id']);
+    const id = (await listDeliveries(ws))[0]!.id;
     const token = ((await (await page.request.get(`${base}/api/session`)).json()) as { csrfToken: string }).csrfToken;
     const refused = await page.request.post(`${base}/api/deliveries/retry`, { data: { ids: [id] }, headers: { 'x-csrf-token': token } });
     assert.equal(refused.status(), 403, 'the API refuses a viewer');

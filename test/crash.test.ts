@@ -3,9 +3,8 @@ import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { tempDir } from './helpers/paths.js';
 import { runIssueWorkers, seriesOf } from './helpers/issue-workers.js';
-import { filesIn, membersCsv, query, startService, stopService, waitFor, workspace } from './helpers/service.js';
-
-const count = (ws: ReturnType<typeof workspace>, sql: string) => Number(Object.values(query(ws, sql)[0] ?? { n: 0 })[0]);
+import { filesIn, membersCsv, startService, stopService, waitFor, workspace } from './helpers/service.js';
+import { countDeliveries, countFiles, countInvoices, invoiceNumbers } from './helpers/ledger-view.js';
 
 describe('crash safety and numbering', function () {
   this.timeout(120_000);
@@ -14,26 +13,26 @@ describe('crash safety and numbering', function () {
     const ws = workspace();
     let service = startService(ws);
     writeFileSync(join(ws.inbox, 'members', 'contributie_big.csv'), membersCsv(2000));
-    await waitFor('some invoices stored', () => count(ws, 'SELECT COUNT(*) n FROM invoices') > 0, 30_000, 5);
+    await waitFor('some invoices stored', async () => (await countInvoices(ws)) > 0, 30_000, 5);
     const killed = await stopService(service, 'SIGKILL');
     assert.equal(killed, null, 'the service was killed, not stopped');
-    const atKill = { invoices: count(ws, 'SELECT COUNT(*) n FROM invoices'), sent: count(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'sent'") };
+    const atKill = { invoices: await countInvoices(ws), sent: await countDeliveries(ws, 'sent') };
     assert.ok(atKill.invoices < 2000 || atKill.sent < 2000, `the kill must land mid-batch (invoices ${atKill.invoices}, sent ${atKill.sent})`);
 
     service = startService(ws);
     try {
-      await waitFor('all delivered', () => count(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'sent'") === 2000, 90_000, 100);
-      await waitFor('file finished', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
+      await waitFor('all delivered', async () => (await countDeliveries(ws, 'sent')) === 2000, 90_000, 100);
+      await waitFor('file finished', async () => (await countFiles(ws, 'done')) === 1);
     } finally {
       await stopService(service);
     }
-    const numbers = query<{ number: string }>(ws, 'SELECT number FROM invoices ORDER BY number').map((r) => r.number);
+    const numbers = await invoiceNumbers(ws);
     assert.deepEqual(
       numbers,
       Array.from({ length: 2000 }, (_, i) => `LID2027-${String(i + 1).padStart(4, '0')}`),
       'numbered once, no gap',
     );
-    assert.equal(count(ws, 'SELECT COUNT(*) n FROM deliveries'), 2000, 'one delivery per invoice');
+    assert.equal(await countDeliveries(ws), 2000, 'one delivery per invoice');
     const outputs = filesIn(ws.out, (n) => n.endsWith('.json'))
       .map((p) => basename(p))
       .sort();

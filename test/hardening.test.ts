@@ -21,9 +21,9 @@ import { openDropped, UnsafeFileError } from '../src/util/safe-open.js';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { CLI, ROOT, tempDir } from './helpers/paths.js';
-import { filesIn, membersCsv, query, startService, stopService, todayNl, waitFor, waitForLedger, workspace, type Workspace } from './helpers/service.js';
+import { filesIn, membersCsv, startService, stopService, todayNl, waitFor, workspace, type Workspace } from './helpers/service.js';
+import { countDeliveries, countFiles, countInvoices, invoiceNumbers, listDeliveries, listFiles, listInvoices, waitForLedger } from './helpers/ledger-view.js';
 
-const count = (ws: Workspace, sql: string, ...p: unknown[]) => Number(Object.values(query(ws, sql, ...p)[0] ?? { n: 0 })[0]);
 const cli = (ws: Workspace, ...args: string[]) =>
   spawnSync(process.execPath, [CLI, ...args, '--config', ws.config, '--mappings', ws.mappings], { encoding: 'utf-8', timeout: 60_000 });
 
@@ -62,7 +62,7 @@ describe('no poison files, no silent loops', function () {
     service = startService(ws);
     const deep = `<?xml version="1.0"?><Facturen><Factuur nummer="1">${'<x>'.repeat(150)}${'</x>'.repeat(150)}</Factuur></Facturen>`;
     writeFileSync(join(ws.inbox, 'erp', 'facturen_deep.xml'), deep);
-    await waitFor('file in error/', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'error'") === 1);
+    await waitFor('file in error/', async () => (await countFiles(ws, 'error')) === 1);
     const report = readFileSync(join(ws.data, 'error', 'erp', 'facturen_deep.xml.error.txt'), 'utf-8');
     assert.match(report, /XML could not be read: Maximum nested tags exceeded \(more than 100 elements inside each other at <x>\)/);
     // the place: line 1, the column of the 99th <x>, the 101st element down (two wrapper elements come first)
@@ -76,7 +76,7 @@ describe('no poison files, no silent loops', function () {
     const ws = workspace();
     service = startService(ws);
     writeFileSync(join(ws.inbox, 'members', 'contributie_junk.csv'), membersCsv(3000).replace(/;215,00;/g, ';twee vijftien;'));
-    await waitFor('the file in error/', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'error'") === 1, 60_000);
+    await waitFor('the file in error/', async () => (await countFiles(ws, 'error')) === 1, 60_000);
     const log = readFileSync(join(ws.data, 'gateway.log'), 'utf-8');
     assert.equal(log.split('\n').filter((l) => l.includes('"message":"invoice rejected"')).length, 100);
     assert.match(log, /more invoices rejected than are logged one by one[^\n]*"notLogged":2900/);
@@ -91,7 +91,7 @@ describe('no poison files, no silent loops', function () {
     const db = new Database(join(ws.data, 'ledger.sqlite'), { timeout: 10_000 });
     db.exec("CREATE TRIGGER injected_fault BEFORE INSERT ON invoices BEGIN SELECT RAISE(ABORT, 'injected fault'); END;");
     writeFileSync(join(ws.inbox, 'members', 'contributie_fault.csv'), membersCsv(2));
-    await waitFor('set aside in error/', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'error'") === 1);
+    await waitFor('set aside in error/', async () => (await countFiles(ws, 'error')) === 1);
     const report = JSON.parse(readFileSync(join(ws.data, 'error', 'members', 'contributie_fault.csv.error.json'), 'utf-8')) as {
       rejected: { errors: { error: string; message: string; stack?: string }[] }[];
     };
@@ -104,7 +104,7 @@ describe('no poison files, no silent loops', function () {
     db.exec('DROP TRIGGER injected_fault');
     db.close();
     writeFileSync(join(ws.inbox, 'members', 'contributie_after.csv'), membersCsv(2, 7001));
-    await waitFor('the next file goes through', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
+    await waitFor('the next file goes through', async () => (await countFiles(ws, 'done')) === 1);
   });
 
   it('a regular expression that backtracks for ever: its file is stopped after the deadline and refused; other files and the service go on', async () => {
@@ -121,16 +121,16 @@ describe('no poison files, no silent loops', function () {
     await waitForLedger(ws);
     // one member whose name makes the pattern try 2^40 ways before it fails
     writeFileSync(join(ws.inbox, 'members', 'contributie_evil.csv'), membersCsv(2).replace('Lid 5002', `${'a'.repeat(40)}!`));
-    await waitFor('the evil file taken', () => count(ws, "SELECT COUNT(*) n FROM files WHERE name = 'contributie_evil.csv'") === 1);
+    await waitFor('the evil file taken', async () => (await listFiles(ws)).filter((f) => f.name === 'contributie_evil.csv').length === 1);
     // meanwhile another file goes through: the service is not frozen
     writeFileSync(join(ws.inbox, 'members', 'contributie_good.csv'), membersCsv(2, 6001));
-    await waitFor('the good file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1, 30_000);
-    await waitFor('the evil file refused', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'error'") === 1, 60_000);
+    await waitFor('the good file done', async () => (await countFiles(ws, 'done')) === 1, 30_000);
+    await waitFor('the evil file refused', async () => (await countFiles(ws, 'error')) === 1, 60_000);
     assert.match(
       readFileSync(join(ws.data, 'error', 'members', 'contributie_evil.csv.error.txt'), 'utf-8'),
       /a mapping expression ran for 3 s without finishing an invoice and was stopped \(a regular expression that backtracks/,
     );
-    assert.equal(count(ws, "SELECT COUNT(*) n FROM invoices WHERE number LIKE 'LID%'"), 2, 'only the good file issued');
+    assert.equal((await listInvoices(ws, { number: 'LID' })).length, 2, 'only the good file issued');
     const started = Date.now();
     assert.equal(await stopService(service), 0);
     assert.ok(Date.now() - started < 15_000, 'the stop is prompt');
@@ -149,7 +149,7 @@ describe('no poison files, no silent loops', function () {
     );
     service = startService(ws);
     writeFileSync(join(ws.inbox, 'members', 'contributie_loop.csv'), membersCsv(2));
-    await waitFor('file in error/', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'error'") === 1);
+    await waitFor('file in error/', async () => (await countFiles(ws, 'error')) === 1);
     assert.match(
       readFileSync(join(ws.data, 'error', 'members', 'contributie_loop.csv.error.txt'), 'utf-8'),
       /field buyerReference: expression failed: it (ran longer than|nested deeper than) .* and was stopped/,
@@ -208,16 +208,12 @@ describe('one target down does not stop the others', function () {
     await waitFor('30 folder deliveries', () => filesIn(out2).length === 30, 60_000);
     await waitFor(
       'sftp sends abandoned and waiting for a retry',
-      () => count(ws, "SELECT COUNT(*) n FROM deliveries WHERE route_id LIKE 'json-sftp%' AND state = 'failed' AND attempts >= 2") >= 2,
+      async () => (await listDeliveries(ws, { state: 'failed' })).filter((d) => d.routeId.startsWith('json-sftp') && d.attempts >= 2).length >= 2,
       60_000,
     );
-    assert.equal(
-      count(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'dead'"),
-      0,
-      'a target that is down is not a reason to give up (maxAttempts is for faults)',
-    );
-    const [row] = query<{ last_error: string }>(ws, "SELECT last_error FROM deliveries WHERE route_id LIKE 'json-sftp%' AND last_error IS NOT NULL LIMIT 1");
-    assert.match(row!.last_error, /no answer|no connection came free|Timed out|timed out/i);
+    assert.equal(await countDeliveries(ws, 'dead'), 0, 'a target that is down is not a reason to give up (maxAttempts is for faults)');
+    const failed = (await listDeliveries(ws)).find((d) => d.routeId.startsWith('json-sftp') && d.lastError);
+    assert.match(failed!.lastError!, /no answer|no connection came free|Timed out|timed out/i);
     const stopped = Date.now();
     assert.equal(await stopService(service), 0);
     service = undefined;
@@ -232,17 +228,20 @@ describe('one target down does not stop the others', function () {
       const filler = fillDisk(ws.out);
       service = startService(ws);
       writeFileSync(join(ws.inbox, 'members', 'contributie_full.csv'), membersCsv(3));
-      await waitFor('3 attempts on the full disk', () => count(ws, 'SELECT MIN(attempts) n FROM deliveries') >= 3);
-      const [row] = query<{ last_error: string }>(ws, 'SELECT last_error FROM deliveries LIMIT 1');
-      assert.match(row!.last_error, /ENOSPC|no space/i);
-      assert.equal(count(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'dead'"), 0);
+      await waitFor('3 attempts on the full disk', async () => {
+        const deliveries = await listDeliveries(ws);
+        return deliveries.length > 0 && deliveries.every((d) => d.attempts >= 3);
+      });
+      const [delivery] = await listDeliveries(ws);
+      assert.match(delivery!.lastError!, /ENOSPC|no space/i);
+      assert.equal(await countDeliveries(ws, 'dead'), 0);
       assert.deepEqual(
         readdirSync(ws.out).filter((n) => n.endsWith('.tmp')),
         [],
         'no temporary files left behind',
       );
       rmSync(filler);
-      await waitFor('3 delivered', () => count(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'sent'") === 3);
+      await waitFor('3 delivered', async () => (await countDeliveries(ws, 'sent')) === 3);
       assert.equal(filesIn(ws.out, (n) => n.endsWith('.json')).length, 3);
       await stopService(service);
       service = undefined;
@@ -256,8 +255,8 @@ describe('one target down does not stop the others', function () {
     writeFileSync(ws.out, 'a file where the folder should be');
     service = startService(ws);
     writeFileSync(join(ws.inbox, 'members', 'contributie_w.csv'), membersCsv(1));
-    await waitFor('5 attempts', () => count(ws, 'SELECT MAX(attempts) n FROM deliveries') >= 5);
-    assert.equal(count(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'dead'"), 0);
+    await waitFor('5 attempts', async () => (await listDeliveries(ws)).some((d) => d.attempts >= 5));
+    assert.equal(await countDeliveries(ws, 'dead'), 0);
     assert.deepEqual(
       filesIn(join(ws.root), (n) => n.endsWith('.tmp')),
       [],
@@ -296,7 +295,7 @@ describe('the process survives its environment', function () {
     assert.match(none.stderr, /no ledger at .*: the gateway has not run with this configuration yet/);
     assert.doesNotMatch(none.stderr, /\n\s+at /);
     writeFileSync(join(ws.inbox, 'members', 'contributie_l.csv'), membersCsv(1));
-    await waitFor('first still works', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
+    await waitFor('first still works', async () => (await countFiles(ws, 'done')) === 1);
   });
 
   it('a writer that pauses longer than stableFor with its file open: nothing is taken half-written, every order is invoiced whole', async () => {
@@ -321,9 +320,9 @@ describe('the process survives its environment', function () {
     await new Promise((r) => setTimeout(r, 3_000));
     writeSync(fd, line(7001, 2) + line(7002, 1) + line(7003, 1));
     closeSync(fd);
-    await waitFor('the file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state IN ('done', 'partial', 'error')") === 1, 30_000);
-    assert.equal(count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'"), 1);
-    assert.equal(count(ws, 'SELECT COUNT(*) n FROM invoices WHERE number IS NOT NULL'), 3, 'all three orders invoiced');
+    await waitFor('the file done', async () => (await listFiles(ws)).filter((f) => ['done', 'partial', 'error'].includes(f.state)).length === 1, 30_000);
+    assert.equal(await countFiles(ws, 'done'), 1);
+    assert.equal(await countInvoices(ws, 'issued'), 3, 'all three orders invoiced');
     const archived = filesIn(join(ws.data, 'archive'), (n) => n === 'orders_pause.csv')[0]!;
     const receipt = JSON.parse(readFileSync(`${archived}.receipt.json`, 'utf-8')) as { sha256: string; invoices: { payable: string }[] };
     assert.equal(receipt.sha256, createHash('sha256').update(readFileSync(archived)).digest('hex'), 'the receipt names the content archived');
@@ -334,7 +333,7 @@ describe('the process survives its environment', function () {
     const ws = workspace();
     service = startService(ws);
     writeFileSync(join(ws.inbox, 'members', 'contributie_a.csv'), membersCsv(2));
-    await waitFor('the file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
+    await waitFor('the file done', async () => (await countFiles(ws, 'done')) === 1);
     await stopService(service);
     service = undefined;
     const ledger = join(ws.data, 'ledger.sqlite');
@@ -377,15 +376,15 @@ describe('the process survives its environment', function () {
       'the wait is logged',
       () => existsSync(join(ws.data, 'gateway.log')) && readFileSync(join(ws.data, 'gateway.log'), 'utf-8').includes('the environment failed, not the files'),
     );
-    assert.equal(count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'processing'"), 1, 'the file waits');
-    assert.equal(count(ws, 'SELECT COUNT(*) n FROM invoices'), 0);
+    assert.equal(await countFiles(ws, 'processing'), 1, 'the file waits');
+    assert.equal(await countInvoices(ws), 0);
     assert.ok(!existsSync(join(ws.data, 'error')), 'nothing in error/: an installation problem is not a bad file');
     assert.match(readFileSync(join(ws.data, 'gateway.log'), 'utf-8'), /validation artefacts are not installed/);
     // only files with a UBL route wait for the artefacts: the intake is neither paused nor said to be resumed
     assert.doesNotMatch(readFileSync(join(ws.data, 'gateway.log'), 'utf-8'), /intake paused|intake resumed/);
     assert.equal(await stopService(service), 0);
     service = startService(ws);
-    await waitFor('issued once the artefacts are there', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1, 60_000);
+    await waitFor('issued once the artefacts are there', async () => (await countFiles(ws, 'done')) === 1, 60_000);
     await waitFor('2 UBL files', () => filesIn(ws.out, (n) => n.endsWith('.xml')).length === 2, 60_000);
   });
 
@@ -408,7 +407,7 @@ describe('the process survives its environment', function () {
       child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
       await waitForLedger(ws);
       writeFileSync(join(ws.inbox, 'members', 'contributie_1.csv'), membersCsv(20, 5001));
-      await waitFor('first file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
+      await waitFor('first file done', async () => (await countFiles(ws, 'done')) === 1);
       const filler = fillDisk(ws.data);
       writeFileSync(join(ws.inbox, 'members', 'contributie_2.csv'), membersCsv(20, 6001));
       await waitFor('the gateway says it waits for the environment', () => /environment failed|sending paused|log file cannot be written/.test(stderr), 60_000);
@@ -424,9 +423,9 @@ describe('the process survives its environment', function () {
       assert.ok(existsSync(join(ws.inbox, 'members', 'contributie_3.csv')), 'not taken while the disk is full');
       rmSync(filler);
       // the waiting file and the one held back in the inbox: 20 + 20 + 5 members in all
-      await waitFor('all three files done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 3, 90_000);
+      await waitFor('all three files done', async () => (await countFiles(ws, 'done')) === 3, 90_000);
       await waitFor('45 outputs', () => filesIn(ws.out).length === 45, 60_000);
-      const numbers = query<{ number: string }>(ws, 'SELECT number FROM invoices ORDER BY number').map((r) => r.number);
+      const numbers = await invoiceNumbers(ws);
       assert.deepEqual(
         numbers,
         Array.from({ length: 45 }, (_, i) => `LID2027-${String(i + 1).padStart(4, '0')}`),
@@ -479,7 +478,7 @@ describe('the process survives its environment', function () {
       // a first run leaves a file done, then the disk fills up while the gateway is stopped
       child = startService(ws);
       writeFileSync(join(ws.inbox, 'members', 'contributie_1.csv'), membersCsv(3, 5001));
-      await waitFor('first file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
+      await waitFor('first file done', async () => (await countFiles(ws, 'done')) === 1);
       await stopService(child);
       const filler = fillDisk(ws.data);
       child = spawn(process.execPath, [CLI, 'run', '--config', ws.config, '--mappings', ws.mappings], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -491,10 +490,10 @@ describe('the process survives its environment', function () {
       assert.equal(child.exitCode, null, `still running: ${stderr}`);
       assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
       rmSync(filler);
-      await waitFor('the duplicate set aside', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'duplicate'") === 1, 60_000);
+      await waitFor('the duplicate set aside', async () => (await countFiles(ws, 'duplicate')) === 1, 60_000);
       // the intake is open again: a new file goes through
       writeFileSync(join(ws.inbox, 'members', 'contributie_2.csv'), membersCsv(3, 6001));
-      await waitFor('the new file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 2, 60_000);
+      await waitFor('the new file done', async () => (await countFiles(ws, 'done')) === 2, 60_000);
       assert.equal(await stopService(child), 0);
       child = undefined;
     } finally {
@@ -525,7 +524,7 @@ describe('the process survives its environment', function () {
     await waitForLedger(ws);
     const header = 'Ordernr;Orderdatum;Debiteur;Referentie klant;Regel;Artikel;Omschrijving;Aantal;Eenheid;Prijs excl.;Korting %;BTW %';
     writeFileSync(join(ws.inbox, 'access', 'orders_batch.csv'), `${[header, ...rows].join('\r\n')}\r\n`);
-    await waitFor('file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1, 60_000, 5);
+    await waitFor('file done', async () => (await countFiles(ws, 'done')) === 1, 60_000, 5);
     // the batch is written now, or very soon: stop in the middle of it
     assert.equal(await stopService(child), 0, stderr);
     service = undefined;
@@ -533,7 +532,7 @@ describe('the process survives its environment', function () {
     service = startService(ws);
     await waitFor(
       'every invoice exported',
-      () => count(ws, "SELECT COUNT(*) n FROM deliveries WHERE format = 'exact-online' AND state = 'sent'") === 400,
+      async () => (await listDeliveries(ws, { state: 'sent' })).filter((d) => d.format === 'exact-online').length === 400,
       60_000,
     );
     const files = filesIn(join(ws.root, 'data', 'out', 'accounting', 'devries'), (n) => n.endsWith('.xml'));
@@ -549,7 +548,7 @@ describe('the process survives its environment', function () {
     service = startService(ws);
     // written by the exporting program as it pleases: world-readable
     writeFileSync(join(ws.inbox, 'members', 'contributie_m.csv'), membersCsv(1), { mode: 0o644 });
-    await waitFor('done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
+    await waitFor('done', async () => (await countFiles(ws, 'done')) === 1);
     const archived = filesIn(join(ws.data, 'archive'), (n) => n === 'contributie_m.csv')[0]!;
     for (const file of [join(ws.data, 'ledger.sqlite'), join(logs, 'gateway.log'), archived])
       assert.equal((statSync(file).mode & 0o777).toString(8), '640', file);
@@ -577,7 +576,7 @@ describe('security at the inbox and in the config', function () {
     assert.equal(Buffer.byteLength(long), 251);
     writeFileSync(join(ws.inbox, 'members', long), membersCsv(1, 5001));
     writeFileSync(join(ws.inbox, 'members', 'contributie_\x1b[31mrood\x07.csv'), membersCsv(1, 6001));
-    await waitFor('both done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 2);
+    await waitFor('both done', async () => (await countFiles(ws, 'done')) === 2);
     assert.equal(filesIn(join(ws.data, 'archive'), (n) => n.endsWith('.receipt.json')).length, 2, 'both receipts written');
     await waitFor('console lines', () => console.includes('rood'));
     assert.ok(!console.includes('\x1b[31m'), 'no raw escape sequence reaches the console');
@@ -589,8 +588,8 @@ describe('security at the inbox and in the config', function () {
     service = startService(ws);
     const raw = Buffer.concat([Buffer.from(`${join(ws.inbox, 'members')}/contributie_caf`), Buffer.from([0xe9]), Buffer.from('.csv')]);
     writeFileSync(raw, membersCsv(1));
-    await waitFor('the file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
-    assert.equal(query(ws, 'SELECT name FROM files')[0]?.['name'], 'contributie_café.csv');
+    await waitFor('the file done', async () => (await countFiles(ws, 'done')) === 1);
+    assert.equal((await listFiles(ws))[0]?.name, 'contributie_café.csv');
     assert.match(readFileSync(join(ws.data, 'gateway.log'), 'utf-8'), /file name was not UTF-8: renamed, read as Windows-1252/);
   });
 
@@ -599,9 +598,9 @@ describe('security at the inbox and in the config', function () {
     service = startService(ws);
     symlinkSync('/etc/passwd', join(ws.inbox, 'members', 'contributie_link.csv'));
     writeFileSync(join(ws.inbox, 'members', 'contributie_real.csv'), membersCsv(1));
-    await waitFor('the real file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
+    await waitFor('the real file done', async () => (await countFiles(ws, 'done')) === 1);
     await waitFor('the link reported', () => readFileSync(join(ws.data, 'gateway.log'), 'utf-8').includes('not a regular file'));
-    assert.equal(count(ws, 'SELECT COUNT(*) n FROM files'), 1, 'the link was never claimed');
+    assert.equal(await countFiles(ws), 1, 'the link was never claimed');
     assert.ok(existsSync(join(ws.inbox, 'members', 'contributie_link.csv')), 'left where it is');
     assert.doesNotMatch(
       filesIn(ws.data)
@@ -620,7 +619,7 @@ describe('security at the inbox and in the config', function () {
     symlinkSync(secret, join(ws.inbox, '.processing', 'members', 'contributie_swap.csv'));
     service = startService(ws);
     linkSync(secret, join(ws.inbox, 'members', 'contributie_hard.csv'));
-    await waitFor('both set aside', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'error'") === 2);
+    await waitFor('both set aside', async () => (await countFiles(ws, 'error')) === 2);
     const reports = filesIn(join(ws.data, 'error', 'members'), (n) => n.endsWith('.error.txt')).map((f) => readFileSync(f, 'utf-8'));
     assert.equal(reports.length, 2);
     assert.ok(reports.some((r) => /symbolic link; links are not followed/.test(r)));

@@ -7,7 +7,8 @@ import { selfSignedCertificate } from './helpers/tls.js';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
-import { membersCsv, query, startService, stopService, waitFor, workspace, type Workspace } from './helpers/service.js';
+import { membersCsv, startService, stopService, waitFor, workspace, type Workspace } from './helpers/service.js';
+import { countDeliveries } from './helpers/ledger-view.js';
 import { freePort } from './helpers/net.js';
 
 /** One labelled series of a histogram in the exposition text: its cumulative buckets by `le`, and its count. */
@@ -73,7 +74,7 @@ describe('HTTP endpoint: /healthz, /readyz, /metrics, /api/ (real service, real 
 
   it('metrics in the Prometheus text format: files, invoices, deliveries, queue depth, oldest waiting, and duration histograms', async () => {
     writeFileSync(join(ws.inbox, 'members', 'contributie_m.csv'), membersCsv(3));
-    await waitFor('3 deliveries sent', () => Number(query(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'sent'")[0]?.['n']) === 3);
+    await waitFor('3 deliveries sent', async () => (await countDeliveries(ws, 'sent')) === 3);
     const response = await fetch(`${base}/metrics`);
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);

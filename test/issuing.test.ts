@@ -3,9 +3,9 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, SAMPLES } from './helpers/paths.js';
-import { filesIn, membersCsv, query, startService, stopService, todayNl, waitFor, workspace, type Workspace } from './helpers/service.js';
+import { filesIn, membersCsv, startService, stopService, todayNl, waitFor, workspace, type Workspace } from './helpers/service.js';
+import { countDeliveries, countFiles, countInvoices, listInvoices, numberSeries } from './helpers/ledger-view.js';
 
-const count = (ws: Workspace, sql: string, ...p: unknown[]) => Number(Object.values(query(ws, sql, ...p)[0] ?? { n: 0 })[0]);
 const cli = (ws: Workspace, ...args: string[]) =>
   spawnSync(process.execPath, [CLI, ...args, '--config', ws.config, '--mappings', ws.mappings], { encoding: 'utf-8', timeout: 180_000 });
 
@@ -57,9 +57,9 @@ describe('one issuing path: the same verdict in every mode', function () {
     // the service gives the same verdict
     service = startService(ws);
     writeFileSync(join(ws.inbox, 'access', 'orders_noref.csv'), accessOrders());
-    await waitFor('file in error', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'error'") === 1, 120_000);
+    await waitFor('file in error', async () => (await countFiles(ws, 'error')) === 1, 120_000);
     assert.match(readFileSync(join(ws.data, 'error', 'access', 'orders_noref.csv.error.txt'), 'utf-8'), /PEPPOL-EN16931-R010/);
-    assert.equal(count(ws, 'SELECT COUNT(*) n FROM invoices'), 0);
+    assert.equal(await countInvoices(ws), 0);
   });
 
   it('a held invoice whose moment comes is checked like any other: refused by the UBL rules, it takes no number', async () => {
@@ -72,10 +72,10 @@ describe('one issuing path: the same verdict in every mode', function () {
     // consumers have no Peppol endpoint: PEPPOL-EN16931-R010 refuses the UBL once the order is due
     const order = { ...sample.orders[0]!, created_at: now };
     writeFileSync(join(ws.inbox, 'webshop', 'orders-held.json'), JSON.stringify({ orders: [order] }));
-    await waitFor('held invoice rejected when due', () => count(ws, "SELECT COUNT(*) n FROM invoices WHERE state = 'rejected'") === 1, 120_000);
-    assert.equal(count(ws, 'SELECT COUNT(*) n FROM invoices WHERE number IS NOT NULL'), 0, 'no number was taken');
-    assert.equal(count(ws, 'SELECT COUNT(*) n FROM number_series'), 0, 'no series was advanced');
-    assert.equal(count(ws, 'SELECT COUNT(*) n FROM deliveries'), 0);
+    await waitFor('held invoice rejected when due', async () => (await countInvoices(ws, 'rejected')) === 1, 120_000);
+    assert.equal(await countInvoices(ws, 'issued'), 0, 'no number was taken');
+    assert.deepEqual(await numberSeries(ws), [], 'no series was advanced');
+    assert.equal(await countDeliveries(ws), 0);
     const report = readFileSync(filesIn(join(ws.data, 'error', 'webshop'), (n) => n.endsWith('.error.txt'))[0]!, 'utf-8');
     assert.match(report, /PEPPOL-EN16931-R010/);
     assert.match(report, /held back \(deferred\)/);
@@ -121,15 +121,15 @@ describe('a corrected file issues only what was not issued before', function () 
     service = startService(ws);
     const first = withBadPrice(membersCsv(3));
     writeFileSync(join(ws.inbox, 'members', 'contributie_1.csv'), first);
-    await waitFor('partial', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'partial'") === 1);
+    await waitFor('partial', async () => (await countFiles(ws, 'partial')) === 1);
     const report = readFileSync(join(ws.data, 'error', 'members', 'contributie_1.csv.error.txt'), 'utf-8');
     assert.match(report, /are recognised in the corrected file by their key and are not issued again/);
     assert.match(report, /dropped again unchanged is a duplicate/);
 
     writeFileSync(join(ws.inbox, 'members', 'contributie_1_corrected.csv'), membersCsv(3));
-    await waitFor('corrected file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
+    await waitFor('corrected file done', async () => (await countFiles(ws, 'done')) === 1);
     assert.deepEqual(
-      query(ws, 'SELECT source_key, number FROM invoices ORDER BY number').map((r) => [r['source_key'], r['number']]),
+      (await listInvoices(ws)).sort((a, b) => (a.number ?? '').localeCompare(b.number ?? '')).map((i) => [i.sourceKey, i.number ?? null]),
       [
         ['5001', 'LID2027-0001'],
         ['5003', 'LID2027-0002'],
@@ -149,11 +149,11 @@ describe('a corrected file issues only what was not issued before', function () 
 
     // the first file once more, unchanged: a duplicate, as its report said
     writeFileSync(join(ws.inbox, 'members', 'contributie_1_again.csv'), first);
-    await waitFor('duplicate', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'duplicate'") === 1);
-    assert.equal(count(ws, 'SELECT COUNT(*) n FROM invoices'), 3);
+    await waitFor('duplicate', async () => (await countFiles(ws, 'duplicate')) === 1);
+    assert.equal(await countInvoices(ws), 3);
     // a second failure of the same name keeps the first report
     writeFileSync(join(ws.inbox, 'members', 'contributie_1.csv'), withBadPrice(membersCsv(3, 5001)).replace('5003', '5004'));
-    await waitFor('second partial', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'partial'") === 2);
+    await waitFor('second partial', async () => (await countFiles(ws, 'partial')) === 2);
     assert.deepEqual(
       readdirSync(join(ws.data, 'error', 'members'))
         .filter((n) => n.endsWith('.error.txt'))
@@ -167,19 +167,19 @@ describe('a corrected file issues only what was not issued before', function () 
     appendFileSync(join(ws.mappings, 'members-contribution.yaml'), '\nonIssuedBefore: issue-again\n');
     service = startService(ws);
     writeFileSync(join(ws.inbox, 'members', 'contributie_x.csv'), membersCsv(2));
-    await waitFor('first done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
+    await waitFor('first done', async () => (await countFiles(ws, 'done')) === 1);
     writeFileSync(join(ws.inbox, 'members', 'contributie_y.csv'), `${membersCsv(2)}\n`);
-    await waitFor('second done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 2);
-    assert.equal(count(ws, "SELECT COUNT(*) n FROM invoices WHERE state = 'issued'"), 4);
+    await waitFor('second done', async () => (await countFiles(ws, 'done')) === 2);
+    assert.equal(await countInvoices(ws, 'issued'), 4);
   });
 
   it("next season's run for the same members is a new invoice: the invoicing period is part of the key", async () => {
     const ws = workspace();
     service = startService(ws);
     writeFileSync(join(ws.inbox, 'members', 'contributie_2027.csv'), membersCsv(2, 5001, '2027'));
-    await waitFor('first done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
+    await waitFor('first done', async () => (await countFiles(ws, 'done')) === 1);
     writeFileSync(join(ws.inbox, 'members', 'contributie_2026.csv'), membersCsv(2, 5001, '2026'));
-    await waitFor('second done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 2);
-    assert.equal(count(ws, "SELECT COUNT(*) n FROM invoices WHERE state = 'issued'"), 4);
+    await waitFor('second done', async () => (await countFiles(ws, 'done')) === 2);
+    assert.equal(await countInvoices(ws, 'issued'), 4);
   });
 });

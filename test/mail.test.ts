@@ -6,11 +6,10 @@ import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { parse } from 'yaml';
 import type { CustomersConfig } from '../src/config/types.js';
 import { CLI, ROOT, SAMPLES } from './helpers/paths.js';
-import { filesIn, membersCsv, query, startService, stopService, waitFor, type Workspace } from './helpers/service.js';
+import { filesIn, membersCsv, startService, stopService, waitFor } from './helpers/service.js';
+import { countDeliveries, deliveriesOfKind, listDeliveries, listInvoices } from './helpers/ledger-view.js';
 import { mailWorkspace, startSmtp, type TestSmtp } from './helpers/smtp.js';
 import { openssl, selfSignedCertificate } from './helpers/tls.js';
-
-const count = (ws: Workspace, sql: string) => Number(Object.values(query(ws, sql)[0] ?? { n: 0 })[0]);
 
 describe('PDF invoices by e-mail through a real SMTP server', function () {
   this.timeout(180_000);
@@ -68,27 +67,18 @@ describe('PDF invoices by e-mail through a real SMTP server', function () {
     const service = startService(ws);
     try {
       copyFileSync(join(SAMPLES, 'access', 'offertes_20261130.csv'), join(ws.inbox, 'access', 'offertes_20261130.csv'));
-      await waitFor(
-        '2 quotations mailed',
-        () => count(ws, "SELECT COUNT(*) n FROM deliveries d JOIN invoices i ON i.id = d.invoice_id WHERE i.kind = 'quote' AND d.state = 'sent'") === 2,
-        60_000,
-        100,
-      );
+      await waitFor('2 quotations mailed', async () => (await deliveriesOfKind(ws, 'quote')).filter((d) => d.state === 'sent').length === 2, 60_000, 100);
       copyFileSync(join(SAMPLES, 'access', 'orders_20261130.csv'), join(ws.inbox, 'access', 'orders_20261130.csv'));
       await waitFor(
         '3 invoices mailed, 2 as UBL too',
-        () =>
-          count(
-            ws,
-            "SELECT COUNT(*) n FROM deliveries d JOIN invoices i ON i.id = d.invoice_id WHERE i.kind = 'invoice' AND d.state = 'sent' AND d.format IN ('pdf', 'ubl')",
-          ) === 5,
+        async () => (await deliveriesOfKind(ws, 'invoice')).filter((d) => d.state === 'sent' && ['pdf', 'ubl'].includes(d.format)).length === 5,
         90_000,
         100,
       );
     } finally {
       await stopService(service);
     }
-    const numbers = query<{ kind: string; number: string }>(ws, 'SELECT kind, number FROM invoices ORDER BY id');
+    const numbers = (await listInvoices(ws)).map((i) => ({ kind: i.kind, number: i.number }));
     assert.deepEqual(
       numbers,
       [
@@ -100,11 +90,8 @@ describe('PDF invoices by e-mail through a real SMTP server', function () {
       ],
       'quotations take no invoice number: the invoice series starts at 1 after them',
     );
-    const quoteFormats = query<{ format: string }>(
-      ws,
-      "SELECT DISTINCT d.format FROM deliveries d JOIN invoices i ON i.id = d.invoice_id WHERE i.kind = 'quote'",
-    );
-    assert.deepEqual(quoteFormats, [{ format: 'pdf' }], 'a quotation goes only as PDF');
+    const quoteFormats = new Set((await deliveriesOfKind(ws, 'quote')).map((d) => d.format));
+    assert.deepEqual([...quoteFormats], ['pdf'], 'a quotation goes only as PDF');
     assert.deepEqual(
       filesIn(ws.out, (n) => n.startsWith('OFF')),
       [],
@@ -195,15 +182,14 @@ describe('PDF invoices by e-mail through a real SMTP server', function () {
     const service = startService(ws);
     try {
       writeFileSync(join(ws.inbox, 'members', 'contributie_auth.csv'), membersCsv(2));
-      await waitFor('2 dead deliveries', () => count(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'dead'") === 2, 60_000, 100);
+      await waitFor('2 dead deliveries', async () => (await countDeliveries(ws, 'dead')) === 2, 60_000, 100);
     } finally {
       await stopService(service);
       await secureSmtp.close();
     }
-    const rows = query<{ attempts: number; last_error: string }>(ws, 'SELECT attempts, last_error FROM deliveries');
-    for (const row of rows) {
-      assert.equal(row.attempts, 1, 'an authentication failure is not retried');
-      assert.match(row.last_error, /mail: authentication failed/);
+    for (const delivery of await listDeliveries(ws)) {
+      assert.equal(delivery.attempts, 1, 'an authentication failure is not retried');
+      assert.match(delivery.lastError!, /mail: authentication failed/);
     }
     assert.equal(secureSmtp.received.length, 0);
   });
@@ -216,8 +202,8 @@ describe('PDF invoices by e-mail through a real SMTP server', function () {
     const service = startService(ws);
     try {
       writeFileSync(join(ws.inbox, 'members', 'contributie_g.csv'), membersCsv(4));
-      await waitFor('a temporary failure recorded', () => count(ws, "SELECT COUNT(*) n FROM deliveries WHERE last_error LIKE '%451%'") > 0, 30_000);
-      await waitFor('4 sent', () => count(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'sent'") === 4, 60_000, 100);
+      await waitFor('a temporary failure recorded', async () => (await listDeliveries(ws)).some((d) => d.lastError?.includes('451')), 30_000);
+      await waitFor('4 sent', async () => (await countDeliveries(ws, 'sent')) === 4, 60_000, 100);
     } finally {
       await stopService(service);
     }
@@ -233,18 +219,12 @@ describe('PDF invoices by e-mail through a real SMTP server', function () {
     const service = startService(ws);
     try {
       writeFileSync(join(ws.inbox, 'members', 'contributie_d.csv'), membersCsv(3));
-      await waitFor(
-        '2 sent, 1 dead',
-        () =>
-          count(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'sent'") === 2 &&
-          count(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'dead'") === 1,
-        60_000,
-      );
+      await waitFor('2 sent, 1 dead', async () => (await countDeliveries(ws, 'sent')) === 2 && (await countDeliveries(ws, 'dead')) === 1, 60_000);
     } finally {
       await stopService(service);
     }
-    const [dead] = query<{ last_error: string; attempts: number }>(ws, "SELECT last_error, attempts FROM deliveries WHERE state = 'dead'");
-    assert.match(dead!.last_error, /550 Mailbox unavailable/);
+    const [dead] = await listDeliveries(ws, { state: 'dead' });
+    assert.match(dead!.lastError!, /550 Mailbox unavailable/);
     assert.equal(dead!.attempts, 1, 'a 5xx answer is not retried');
     const toMembers = smtp.received.filter((m) => !JSON.stringify(m.to).includes('lid5002'));
     assert.equal(toMembers.length, 2, 'the two others arrived');
@@ -259,7 +239,7 @@ describe('PDF invoices by e-mail through a real SMTP server', function () {
     assert.ok(smtp.received.length < 500, `killed mid-run (${smtp.received.length} received)`);
     service = startService(ws);
     try {
-      await waitFor('all sent', () => count(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'sent'") === 500, 120_000, 200);
+      await waitFor('all sent', async () => (await countDeliveries(ws, 'sent')) === 500, 120_000, 200);
       const st = spawnSync(process.execPath, [CLI, 'status', '--config', ws.config, '--mappings', ws.mappings], { encoding: 'utf-8' });
       assert.match(st.stdout, /contributie_bulk.csv: 500\/500 sent \(complete\)/);
     } finally {

@@ -8,7 +8,8 @@ import { CLI } from './helpers/paths.js';
 import { addConsoleUser, ApiClient } from './helpers/console.js';
 import { freePort } from './helpers/net.js';
 import { FakeSml, FakeSmp, serviceMetadata, signMetadata, testSmpPki } from './helpers/peppol-network.js';
-import { filesIn, membersCsv, query, startService, stopService, waitFor, workspace, type Workspace } from './helpers/service.js';
+import { filesIn, membersCsv, startService, stopService, waitFor, workspace, type Workspace } from './helpers/service.js';
+import { listDeliveries, listInvoices } from './helpers/ledger-view.js';
 
 /** Members 5001–5009 have the Peppol id 0106:1000<member>; 5001, 5002, 5004 and 5005 are registered on the (fake) network. */
 const REGISTERED = ['0106:10005001', '0106:10005002', '0106:10005004', '0106:10005005'];
@@ -72,20 +73,13 @@ describe('delivery over Peppol through an access point (local SML, SMP and acces
     return ws;
   }
   const env = { PHASE4_TOKEN: phase4.token, STORECOVE_API_KEY: storecove.apiKey };
-  const deliveries = (ws: Workspace) =>
-    query<{
-      id: number;
-      route_id: string;
-      state: string;
-      transport: string;
-      last_error: string | null;
-      result: string | null;
-      progress: string | null;
-      key: string;
-    }>(
-      ws,
-      'SELECT d.id, d.route_id, d.state, d.transport, d.last_error, d.result, d.progress, i.source_key AS key FROM deliveries d JOIN invoices i ON i.id = d.invoice_id ORDER BY i.source_key',
-    );
+  /** Deliveries with the source key of their invoice, in source-key order. */
+  const deliveries = async (ws: Workspace) => {
+    const keys = new Map((await listInvoices(ws)).map((i) => [i.id, i.sourceKey]));
+    return (await listDeliveries(ws))
+      .map((d) => ({ ...d, progress: d.progress ?? null, key: keys.get(d.invoiceId) ?? '' }))
+      .sort((a, b) => a.key.localeCompare(b.key));
+  };
 
   it('check-config: a Peppol route needs an access point target and the SMP CA to trust', () => {
     const ws = workspace(
@@ -106,10 +100,10 @@ describe('delivery over Peppol through an access point (local SML, SMP and acces
     storecove.behaviour.downFor = 2;
     service = startService(ws, env);
     writeFileSync(join(ws.inbox, 'members', 'contributie_p.csv'), membersCsv(3, 5001));
-    await waitFor('three deliveries sent', () => deliveries(ws).filter((d) => d.state === 'sent').length === 3, 120_000);
-    const rows = deliveries(ws);
+    await waitFor('three deliveries sent', async () => (await deliveries(ws)).filter((d) => d.state === 'sent').length === 3, 120_000);
+    const rows = await deliveries(ws);
     assert.deepEqual(
-      rows.map((d) => [d.route_id, d.transport]),
+      rows.map((d) => [d.routeId, d.transport]),
       [
         ['ubl-peppol-1', 'peppol'],
         ['ubl-peppol-1', 'peppol'],
@@ -144,13 +138,13 @@ describe('delivery over Peppol through an access point (local SML, SMP and acces
     }
     // once Storecove has its sending evidence, the deliveries say they were delivered
     storecove.transmitAll();
-    await waitFor('delivered according to the evidence', () =>
-      deliveries(ws)
+    await waitFor('delivered according to the evidence', async () =>
+      (await deliveries(ws))
         .filter((d) => d.transport === 'peppol')
         .every((d) => /delivered over Peppol according to Storecove's sending evidence \(peppol, to 0106:1000500[12], message as4-sc-/.test(d.result ?? '')),
     );
     assert.deepEqual(
-      deliveries(ws).map((d) => [d.state, d.progress]),
+      (await deliveries(ws)).map((d) => [d.state, d.progress]),
       [
         ['sent', 'delivered'],
         ['sent', 'delivered'],
@@ -189,17 +183,17 @@ describe('delivery over Peppol through an access point (local SML, SMP and acces
     const before = phase4.sent.length;
     service = startService(ws, env);
     writeFileSync(join(ws.inbox, 'members', 'contributie_q.csv'), membersCsv(2, 5004));
-    await waitFor('one sent, one dead', () => {
-      const states = deliveries(ws).map((d) => d.state);
+    await waitFor('one sent, one dead', async () => {
+      const states = (await deliveries(ws)).map((d) => d.state);
       return states.includes('sent') && states.includes('dead');
     });
-    const [ok, refused] = deliveries(ws);
+    const [ok, refused] = await deliveries(ws);
     assert.equal(ok!.state, 'sent');
     assert.equal(ok!.progress, 'delivered', "phase4 answers once the receiver's access point has it");
     assert.match(ok!.result!, /delivered to the receiver's access point https:\/\/ap\.receiver\.test\/as4 \(AS4 message \d+@phase4\.stub\)/);
     assert.equal(refused!.state, 'dead');
     assert.match(
-      refused!.last_error!,
+      refused!.lastError!,
       /the receiver's access point refused the invoice: EBMS:0004 Other PEPPOL-EN16931-R001 business process missing at the receiver/,
     );
     const mine = phase4.sent.slice(before).find((s) => s.receiver === '0106:10005004')!;
@@ -220,7 +214,7 @@ describe('delivery over Peppol through an access point (local SML, SMP and acces
     await waitFor('the submission is taken', () => storecove.submissions.size === submissionsBefore + 1);
     await stopService(service, 'SIGKILL');
     service = startService(sc, env);
-    await waitFor('sent after the restart', () => deliveries(sc)[0]?.state === 'sent', 120_000);
+    await waitFor('sent after the restart', async () => (await deliveries(sc))[0]?.state === 'sent', 120_000);
     assert.equal(storecove.submissions.size, submissionsBefore + 1, 'one submission: the second POST carried the same idempotencyGuid');
     // two POSTs: the one the kill cut off and the one after the restart (the follow-up's evidence requests aside)
     assert.equal(storecove.submitCalls, callsBefore + 2);
@@ -235,17 +229,14 @@ describe('delivery over Peppol through an access point (local SML, SMP and acces
     await waitFor('the document is taken', () => phase4.sent.length === sentBefore + 1);
     await stopService(service, 'SIGKILL');
     service = startService(p4, env);
-    await waitFor('stopped with the reason', () => deliveries(p4)[0]?.state === 'dead', 120_000);
-    const stopped = deliveries(p4)[0]!;
-    assert.match(
-      stopped.last_error!,
-      /an earlier attempt may have reached phase4 before the gateway stopped, and this access point cannot tell whether it did/,
-    );
+    await waitFor('stopped with the reason', async () => (await deliveries(p4))[0]?.state === 'dead', 120_000);
+    const stopped = (await deliveries(p4))[0]!;
+    assert.match(stopped.lastError!, /an earlier attempt may have reached phase4 before the gateway stopped, and this access point cannot tell whether it did/);
     assert.equal(phase4.sent.length, sentBefore + 1, 'no second copy');
     // the operator checked the access point's log and decides to send it
     const retry = spawnSync(process.execPath, [CLI, 'retry', String(stopped.id), '--config', p4.config, '--mappings', p4.mappings], { encoding: 'utf-8' });
     assert.equal(retry.status, 0, retry.stderr);
-    await waitFor('sent after the retry', () => deliveries(p4)[0]?.state === 'sent');
+    await waitFor('sent after the retry', async () => (await deliveries(p4))[0]?.state === 'sent');
     assert.equal(phase4.sent.length, sentBefore + 2);
   });
 });

@@ -4,10 +4,10 @@ import { existsSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, 
 import { basename, join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { CLI, SAMPLES } from './helpers/paths.js';
-import { filesIn, membersCsv, query, startService, stopService, waitFor, waitForLedger, workspace, type Workspace } from './helpers/service.js';
+import { filesIn, membersCsv, startService, stopService, waitFor, workspace, type Workspace } from './helpers/service.js';
+import { countDeliveries, countFiles, countInvoices, invoiceNumbers, listDeliveries, listEvents, listInvoices, waitForLedger } from './helpers/ledger-view.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const count = (ws: Workspace, sql: string, ...p: unknown[]) => Number(Object.values(query(ws, sql, ...p)[0] ?? { n: 0 })[0]);
 const outputs = (ws: Workspace) => filesIn(ws.out, (n) => n.endsWith('.json'));
 
 describe('gateway service (real files, real processes)', function () {
@@ -31,9 +31,9 @@ describe('gateway service (real files, real processes)', function () {
       await sleep(200);
     }
     closeSync(fd);
-    await waitFor('file archived', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
-    assert.equal(count(ws, 'SELECT COUNT(*) n FROM invoices'), 40, 'all 40 members, not a prefix of the file');
-    assert.equal(count(ws, 'SELECT COUNT(*) n FROM files'), 1);
+    await waitFor('file archived', async () => (await countFiles(ws, 'done')) === 1);
+    assert.equal(await countInvoices(ws), 40, 'all 40 members, not a prefix of the file');
+    assert.equal(await countFiles(ws), 1);
   });
 
   it('ignores a temporary name and takes the file after the rename', async () => {
@@ -43,10 +43,10 @@ describe('gateway service (real files, real processes)', function () {
     writeFileSync(tmp, membersCsv(5));
     // A file written after the .tmp one shows that the watcher has looked at the folder since.
     writeFileSync(join(ws.inbox, 'members', 'contributie_later.csv'), membersCsv(1, 6001));
-    await waitFor('the later file archived', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
-    assert.equal(count(ws, 'SELECT COUNT(*) n FROM files'), 1, 'a .tmp file is never taken');
+    await waitFor('the later file archived', async () => (await countFiles(ws, 'done')) === 1);
+    assert.equal(await countFiles(ws), 1, 'a .tmp file is never taken');
     renameSync(tmp, join(ws.inbox, 'members', 'contributie_a.csv'));
-    await waitFor('file archived', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 2);
+    await waitFor('file archived', async () => (await countFiles(ws, 'done')) === 2);
     await waitFor('6 outputs', () => outputs(ws).length === 6);
   });
 
@@ -54,8 +54,8 @@ describe('gateway service (real files, real processes)', function () {
     ws = workspace();
     service = startService(ws);
     for (let i = 0; i < 500; i++) writeFileSync(join(ws.inbox, 'members', `contributie_${i}.csv`), membersCsv(1, 10000 + i));
-    await waitFor('500 files archived', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 500, 60_000);
-    const numbers = query<{ number: string }>(ws, 'SELECT number FROM invoices ORDER BY number').map((r) => r.number);
+    await waitFor('500 files archived', async () => (await countFiles(ws, 'done')) === 500, 60_000);
+    const numbers = await invoiceNumbers(ws);
     assert.equal(numbers.length, 500);
     assert.deepEqual(
       numbers,
@@ -70,16 +70,16 @@ describe('gateway service (real files, real processes)', function () {
     service = startService(ws);
     const text = membersCsv(3);
     writeFileSync(join(ws.inbox, 'members', 'contributie_x.csv'), text);
-    await waitFor('first processed', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
+    await waitFor('first processed', async () => (await countFiles(ws, 'done')) === 1);
     writeFileSync(join(ws.inbox, 'members', 'contributie_x.csv'), text);
-    await waitFor('second marked duplicate', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'duplicate'") === 1);
+    await waitFor('second marked duplicate', async () => (await countFiles(ws, 'duplicate')) === 1);
     const notes = filesIn(join(ws.data, 'duplicates'), (n) => n.endsWith('.duplicate.txt'));
     assert.equal(notes.length, 1);
     assert.match(readFileSync(notes[0]!, 'utf-8'), /same content .* as contributie_x.csv/);
     await waitFor('3 outputs', () => outputs(ws).length === 3);
     await sleep(500);
     assert.equal(outputs(ws).length, 3);
-    assert.equal(count(ws, 'SELECT COUNT(*) n FROM invoices'), 3);
+    assert.equal(await countInvoices(ws), 3);
   });
 
   it('waits for the done-marker of a source that writes one', async () => {
@@ -89,10 +89,10 @@ describe('gateway service (real files, real processes)', function () {
     // A later file with its marker shows that the watcher has looked at the folder since.
     writeFileSync(join(ws.inbox, 'members', 'contributie_later.csv'), membersCsv(1, 6001));
     writeFileSync(join(ws.inbox, 'members', 'contributie_later.csv.done'), '');
-    await waitFor('the marked file processed', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
-    assert.equal(count(ws, 'SELECT COUNT(*) n FROM files'), 1, 'no marker, no claim');
+    await waitFor('the marked file processed', async () => (await countFiles(ws, 'done')) === 1);
+    assert.equal(await countFiles(ws), 1, 'no marker, no claim');
     writeFileSync(join(ws.inbox, 'members', 'contributie_m.csv.done'), '');
-    await waitFor('processed', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 2);
+    await waitFor('processed', async () => (await countFiles(ws, 'done')) === 2);
     await waitFor('marker removed', () => !existsSync(join(ws.inbox, 'members', 'contributie_m.csv.done')));
   });
 
@@ -101,7 +101,7 @@ describe('gateway service (real files, real processes)', function () {
     service = startService(ws);
     writeFileSync(join(ws.inbox, 'erp', 'facturen_bad.xml'), '<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY a "b">]>\n<Facturen/>');
     writeFileSync(join(ws.inbox, 'members', 'contributie_empty.csv'), '');
-    await waitFor('both in error', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'error'") === 2, 15_000);
+    await waitFor('both in error', async () => (await countFiles(ws, 'error')) === 2, 15_000);
     const text = readFileSync(join(ws.data, 'error', 'erp', 'facturen_bad.xml.error.txt'), 'utf-8');
     assert.match(text, /line 2: XML with a <!DOCTYPE> declaration is refused/);
     const json = JSON.parse(readFileSync(join(ws.data, 'error', 'erp', 'facturen_bad.xml.error.json'), 'utf-8')) as {
@@ -111,7 +111,7 @@ describe('gateway service (real files, real processes)', function () {
     assert.ok(existsSync(join(ws.data, 'error', 'erp', 'facturen_bad.xml')), 'the file itself is kept in error/');
     assert.match(readFileSync(join(ws.data, 'error', 'members', 'contributie_empty.csv.error.txt'), 'utf-8'), /the file is empty/);
     writeFileSync(join(ws.inbox, 'members', 'contributie_ok.csv'), membersCsv(1));
-    await waitFor('still processing files', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
+    await waitFor('still processing files', async () => (await countFiles(ws, 'done')) === 1);
   });
 
   it('issues the good invoices of a file with one bad one, and reports the bad one', async () => {
@@ -122,8 +122,8 @@ describe('gateway service (real files, real processes)', function () {
       '5002;A.;;Lid 5002;Dorpsstraat;2;3811 AB;Amersfoort;lid5002@example.nl;Senior;twee',
     );
     writeFileSync(join(ws.inbox, 'members', 'contributie_p.csv'), text);
-    await waitFor('partial', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'partial'") === 1);
-    assert.equal(count(ws, 'SELECT COUNT(*) n FROM invoices'), 2);
+    await waitFor('partial', async () => (await countFiles(ws, 'partial')) === 1);
+    assert.equal(await countInvoices(ws), 2);
     const report = readFileSync(join(ws.data, 'error', 'members', 'contributie_p.csv.error.txt'), 'utf-8');
     assert.match(report, /Invoice 5002.*:\n {2}- line 3, column 'Contributie', field lines\[0\]\.netPrice: not a number: "twee"/);
     const receipt = JSON.parse(readFileSync(filesIn(join(ws.data, 'archive'), (n) => n.endsWith('.receipt.json'))[0]!, 'utf-8')) as {
@@ -137,8 +137,8 @@ describe('gateway service (real files, real processes)', function () {
     ws = workspace({ onRejectedInvoice: 'hold-file' });
     service = startService(ws);
     writeFileSync(join(ws.inbox, 'members', 'contributie_h.csv'), membersCsv(3).replace(';215,00;2027;02-01-2027\n', ';215,00;2027;31-02-2027\n'));
-    await waitFor('error', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'error'") === 1);
-    assert.equal(count(ws, 'SELECT COUNT(*) n FROM invoices'), 0);
+    await waitFor('error', async () => (await countFiles(ws, 'error')) === 1);
+    assert.equal(await countInvoices(ws), 0);
     assert.match(readFileSync(join(ws.data, 'error', 'members', 'contributie_h.csv.error.txt'), 'utf-8'), /hold-file: none of the 2 good invoice\(s\)/);
   });
 
@@ -147,13 +147,13 @@ describe('gateway service (real files, real processes)', function () {
     writeFileSync(ws.out, 'a file where a folder should be'); // the target cannot be written: ENOTDIR / EEXIST
     service = startService(ws);
     writeFileSync(join(ws.inbox, 'members', 'contributie_r.csv'), membersCsv(1));
-    await waitFor('failed at least twice', () => count(ws, "SELECT MAX(attempts) n FROM deliveries WHERE state = 'failed'") >= 2);
-    const [row] = query<{ last_error: string }>(ws, 'SELECT last_error FROM deliveries');
-    assert.match(row!.last_error, /cannot write to/);
+    await waitFor('failed at least twice', async () => (await listDeliveries(ws, { state: 'failed' })).some((d) => d.attempts >= 2));
+    const [delivery] = await listDeliveries(ws);
+    assert.match(delivery!.lastError!, /cannot write to/);
     const st = spawnSync(process.execPath, [CLI, 'status', '--config', ws.config, '--mappings', ws.mappings], { encoding: 'utf-8' });
     assert.match(st.stdout, /recent failures:\n {2}delivery #1 invoice LID2027-0001 json-folder-1: failed after \d attempt/);
     rmSync(ws.out);
-    await waitFor('sent', () => count(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'sent'") === 1, 20_000);
+    await waitFor('sent', async () => (await countDeliveries(ws, 'sent')) === 1, 20_000);
     assert.equal(outputs(ws).length, 1);
   });
 
@@ -162,9 +162,9 @@ describe('gateway service (real files, real processes)', function () {
     service = startService(ws);
     const sample = readFileSync(join(SAMPLES, 'webshop', 'orders-20261130-0600.json'), 'utf-8');
     writeFileSync(join(ws.inbox, 'webshop', 'orders-1.json'), sample);
-    await waitFor('file done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
+    await waitFor('file done', async () => (await countFiles(ws, 'done')) === 1);
     assert.deepEqual(
-      query(ws, 'SELECT source_key, state, number FROM invoices ORDER BY id').map((r) => [r['source_key'], r['state'], r['number'] ? 'numbered' : null]),
+      (await listInvoices(ws)).map((i) => [i.sourceKey, i.state, i.number ? 'numbered' : null]),
       [
         ['WS-100231', 'issued', 'numbered'],
         ['WS-100232', 'held', null],
@@ -173,12 +173,12 @@ describe('gateway service (real files, real processes)', function () {
     );
     const later = { ...JSON.parse(sample), orders: [{ ...JSON.parse(sample).orders[1], status: 'shipped' }] };
     writeFileSync(join(ws.inbox, 'webshop', 'orders-2.json'), JSON.stringify(later));
-    await waitFor('held one issued', () => count(ws, "SELECT COUNT(*) n FROM invoices WHERE state = 'issued'") === 3);
-    const numbers = query<{ number: string }>(ws, 'SELECT number FROM invoices ORDER BY number').map((r) => r.number);
+    await waitFor('held one issued', async () => (await countInvoices(ws, 'issued')) === 3);
+    const numbers = await invoiceNumbers(ws);
     assert.deepEqual(numbers, ['2026-00001', '2026-00002', '2026-00003'], 'the held order got the next number when it was issued');
     await waitFor('3 outputs', () => outputs(ws).length === 3);
     // the drop that issued it says so
-    await waitFor('the second drop done', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 2);
+    await waitFor('the second drop done', async () => (await countFiles(ws, 'done')) === 2);
     const processed = readFileSync(join(ws.data, 'gateway.log'), 'utf-8')
       .split('\n')
       .filter((l) => l.includes('"message":"file processed"') && l.includes('orders-2.json'));
@@ -203,7 +203,7 @@ describe('gateway service (real files, real processes)', function () {
         .sort(),
       ['LID2027-0001-resend-1.json', 'LID2027-0001.json'],
     );
-    assert.match(String(query(ws, "SELECT detail FROM events WHERE kind = 'resend'")[0]?.['detail']), /member lost the mail/);
+    assert.match(JSON.stringify((await listEvents(ws, 'resend'))[0]?.detail), /member lost the mail/);
   });
 
   it('run-once: a bulk file processed in the foreground, progress shown, every member mailed, then it exits', async () => {
@@ -233,7 +233,7 @@ describe('gateway service (real files, real processes)', function () {
     service = startService(ws);
     await waitForLedger(ws);
     writeFileSync(join(ws.inbox, 'members', 'contributie_t.csv'), membersCsv(2));
-    await waitFor('processed', () => count(ws, "SELECT COUNT(*) n FROM files WHERE state = 'done'") === 1);
+    await waitFor('processed', async () => (await countFiles(ws, 'done')) === 1);
     assert.equal(await stopService(service), 0);
     service = undefined;
     assert.match(readFileSync(join(ws.data, 'gateway.log'), 'utf-8'), /"message":"stopped"/);

@@ -6,7 +6,8 @@ import type { DeliveryRecord } from '../src/ledger/ledger.js';
 import type { CalculatedInvoice } from '../src/model/invoice.js';
 import { SftpTransport } from '../src/transports/sftp.js';
 import { TransportError } from '../src/transports/transport.js';
-import { filesIn, membersCsv, query, startService, stopService, todayNl, waitFor, workspace } from './helpers/service.js';
+import { filesIn, membersCsv, startService, stopService, todayNl, waitFor, workspace } from './helpers/service.js';
+import { countDeliveries } from './helpers/ledger-view.js';
 import { currentUser, startSshd, type TestSshd } from './helpers/sshd.js';
 
 function request(name: string, content: string) {
@@ -189,9 +190,9 @@ describe('SFTP against a real OpenSSH server on loopback', function () {
       await sshd.stop();
       const atStop = filesIn(join(sshd.folder, 'batch')).length;
       assert.ok(atStop < 400, `the server must stop mid-batch (${atStop} uploaded)`);
-      await waitFor('failures recorded', () => Number(query(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'failed'")[0]?.['n']) > 0, 30_000);
+      await waitFor('failures recorded', async () => (await countDeliveries(ws, 'failed')) > 0, 30_000);
       await sshd.start();
-      await waitFor('all 400 sent', () => Number(query(ws, "SELECT COUNT(*) n FROM deliveries WHERE state = 'sent'")[0]?.['n']) === 400, 60_000, 200);
+      await waitFor('all 400 sent', async () => (await countDeliveries(ws, 'sent')) === 400, 60_000, 200);
     } finally {
       await stopService(service);
     }

@@ -5,7 +5,8 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { parse, stringify } from 'yaml';
 import { join } from 'node:path';
 import { CLI, ROOT, tempDir } from './helpers/paths.js';
-import { filesIn, membersCsv, query, waitFor, workspace, type Workspace } from './helpers/service.js';
+import { filesIn, membersCsv, waitFor, workspace, type Workspace } from './helpers/service.js';
+import { countDeliveries, countFiles, countInvoices } from './helpers/ledger-view.js';
 import { mailWorkspace, type TestSmtp } from './helpers/smtp.js';
 import { freePort } from './helpers/net.js';
 
@@ -151,12 +152,7 @@ describe('starting and stopping as users do', function () {
     const started = startInGroup(process.execPath, [CLI, 'run', '--config', ws.config, '--mappings', ws.mappings], ws.root, { ...process.env });
     groups.push(started.child.pid!);
     writeFileSync(join(ws.inbox, 'members', 'contributie_2027.csv'), membersCsv(3));
-    await waitFor(
-      'sends hanging on the silent server',
-      () => Number(query(ws, "SELECT count(*) AS n FROM deliveries WHERE state = 'sending'")[0]?.['n']) > 0,
-      60_000,
-      100,
-    ).catch((err: Error) => {
+    await waitFor('sends hanging on the silent server', async () => (await countDeliveries(ws, 'sending')) > 0, 60_000, 100).catch((err: Error) => {
       throw new Error(`${err.message}\n${started.output()}`);
     });
     return { ws, ...started, server };
@@ -208,7 +204,7 @@ describe('starting and stopping as users do', function () {
     // the helpers freeze: the files are taken and wait for their validation
     for (const h of childrenOf(node.child.pid!).filter((c) => c.command.includes('GatewayValidator'))) process.kill(h.pid, 'SIGSTOP');
     for (let n = 0; n < 3; n++) writeFileSync(join(ws.inbox, 'members', `contributie_${n}.csv`), membersCsv(2, 5001 + 10 * n));
-    await waitFor('three files under way', () => Number(query(ws, "SELECT count(*) AS n FROM files WHERE state = 'processing'")[0]?.['n']) === 3, 60_000, 100);
+    await waitFor('three files under way', async () => (await countFiles(ws, 'processing')) === 3, 60_000, 100);
     killAll(node.child.pid!);
     await exited(node.child, 'the node killed', 10_000);
     // a kill storm: each restart is killed while it waits for its helpers
@@ -221,9 +217,9 @@ describe('starting and stopping as users do', function () {
     }
     node = start();
     groups.push(node.child.pid!);
-    await waitFor('the three files done', () => Number(query(ws, "SELECT count(*) AS n FROM files WHERE state = 'done'")[0]?.['n']) === 3, 120_000, 200);
+    await waitFor('the three files done', async () => (await countFiles(ws, 'done')) === 3, 120_000, 200);
     assert.equal(filesIn(join(ws.data, 'error')).length, 0, 'no file blamed');
-    assert.equal(Number(query(ws, 'SELECT count(*) AS n FROM invoices')[0]?.['n']), 6, 'each invoice once');
+    assert.equal(await countInvoices(ws), 6, 'each invoice once');
     process.kill(node.child.pid!, 'SIGTERM');
     await exited(node.child, 'the node stopped', 60_000);
   });

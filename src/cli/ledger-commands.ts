@@ -134,6 +134,10 @@ export async function statusCommand(opts: CommonOptions & { json?: boolean; demo
   out.push(...environmentLines(dataDir, file));
   out.push(...nodeLines(st.nodes, config.service.ledger.leaseMs, now));
   out.push(`validation rules (by invoice issue date; artefacts in ${standardsHome()}):`, ...releaseSummary());
+  if (st.numberSeries.length) {
+    out.push('number series (the last number taken; the next is one higher):');
+    for (const series of st.numberSeries) out.push(`  ${series.seller} ${series.counter}: ${series.last}`);
+  }
   if (st.oldestPending)
     out.push(`oldest pending delivery: #${st.oldestPending.id} (invoice ${st.oldestPending.invoiceNumber}), since ${ago(st.oldestPending.since, now)}`);
   if (st.runs.length) {

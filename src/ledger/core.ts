@@ -780,6 +780,7 @@ export class LedgerCore implements Ledger {
       filesInError: await this.x.all(STATUS_SQL.filesInError),
       runs: await this.x.all(STATUS_SQL.runs),
       nodes: await this.x.all(this.S.nodes),
+      numberSeries: await this.x.all(STATUS_SQL.numberSeries),
     });
   }
 

@@ -129,6 +129,8 @@ export interface LedgerStatus {
   runs: { fileId: number; name: string; total: number; done: number; dead: number; startedAt: string; lastSentAt?: string }[];
   /** the gateway processes on this ledger: their last heartbeat and whether they are paused */
   nodes: NodeRecord[];
+  /** every number series in use: the last sequence number taken per seller and counter ("2026-{seq:5}") */
+  numberSeries: { seller: string; counter: string; last: number }[];
 }
 
 /** The ledger's counts as /metrics exposes them. */

@@ -339,17 +339,26 @@ export const OPENAPI = {
           },
         },
       },
-      File: { type: 'object', required: ['id', 'source', 'name', 'state'] },
+      File: {
+        type: 'object',
+        required: ['id', 'source', 'name', 'state'],
+        properties: { heldBy: { type: 'string', description: 'the node (id#run) working on it now, under lease' } },
+      },
       InvoiceSummary: {
         type: 'object',
         required: ['id', 'seller', 'state'],
-        properties: { number: { type: 'string' }, payable: { type: 'string', description: 'exact decimal text' } },
+        properties: {
+          number: { type: 'string' },
+          sourceKey: { type: 'string', description: 'what names it in its source file (an order number)' },
+          payable: { type: 'string', description: 'exact decimal text' },
+        },
       },
       Delivery: {
         type: 'object',
         required: ['id', 'invoiceId', 'state', 'attempts'],
         properties: {
           progress: { type: 'string', enum: ['accepted', 'delivered'], description: 'how far a sent delivery got beyond its transport (Peppol)' },
+          heldBy: { type: 'string', description: 'the node (id#run) sending it now, under lease' },
         },
       },
       Batch: { type: 'object', required: ['id', 'format', 'administration', 'fileName'] },

@@ -474,6 +474,11 @@ export function ledgerConformance(name: string, backend: () => Backend): void {
         tally(deliveries, (d) => d.state),
       );
       assert.deepEqual(status.invoices, { issued: 3 });
+      assert.deepEqual(
+        status.numberSeries.map((series) => [series.counter, series.last]),
+        [[`${new Date().getFullYear()}-{seq:5}`, 3]],
+        'the series and the last number it gave',
+      );
       assert.deepEqual(status.files, { done: 2, error: 1 });
       const metrics = await ledger.metrics();
       assert.deepEqual(

@@ -1,8 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { MIGRATIONS } from '../../src/ledger/sql/schema.js';
 import { parse, stringify } from 'yaml';
 import { CLI, ROOT, tempDir } from './paths.js';
 
@@ -102,23 +100,6 @@ export async function waitFor<T>(
     if (value) return value;
     if (Date.now() > until) throw new Error(`timed out waiting for: ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
-/** Waits until the service has created its ledger and applied every migration (the file exists before its tables do). */
-export async function waitForLedger(ws: Workspace): Promise<void> {
-  await waitFor('the ledger migrated', () => Number(query(ws, 'PRAGMA user_version')[0]?.['user_version'] ?? 0) === MIGRATIONS.length);
-}
-
-/** Runs a read-only query on the workspace ledger (the service may be writing: WAL allows it). */
-export function query<T = Record<string, unknown>>(ws: Workspace, sql: string, ...params: unknown[]): T[] {
-  const file = join(ws.data, 'ledger.sqlite');
-  if (!existsSync(file)) return [];
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  try {
-    return db.prepare(sql).all(...params) as T[];
-  } finally {
-    db.close();
   }
 }
 

@@ -34,6 +34,8 @@ export interface FileFilter extends PageRequest {
 export interface FileSummary extends FileRecord {
   finishedAt?: string;
   attempts: number;
+  /** the node (`id#run`) that holds it under lease: working on it now */
+  heldBy?: string;
 }
 
 export interface InvoiceFilter extends PageRequest {
@@ -61,6 +63,8 @@ export interface InvoiceSummary {
   number?: string;
   state: InvoiceState;
   kind: string;
+  /** what names it in its source (order number and the like) */
+  sourceKey: string;
   customer?: string;
   buyerName?: string;
   issueDate?: string;
@@ -82,6 +86,8 @@ export interface DeliverySummary extends DeliveryRecord {
   createdAt: string;
   sentAt?: string;
   result?: string;
+  /** the node (`id#run`) that holds it under lease: sending it now */
+  heldBy?: string;
 }
 
 /** An accounting import file in a list: its record, its state and when it was written. */
@@ -201,6 +207,7 @@ export class BrowseQueries implements LedgerBrowse {
       ...fileFromRow(r),
       attempts: num(r['attempts'] ?? 0),
       ...opt('finishedAt', r['finished_at']),
+      ...opt('heldBy', r['lease_owner']),
     }));
   }
 
@@ -221,13 +228,14 @@ export class BrowseQueries implements LedgerBrowse {
     if (f.max !== undefined) w.add(`${ranged}amount <= ?`, f.max);
     if (f.state) w.add('state = ?', f.state);
     if (f.fileId) w.add('file_id = ?', f.fileId);
-    const columns = 'id, file_id, seller, number, state, kind, customer, buyer_name, issue_date, currency, payable, issued_at';
+    const columns = 'id, file_id, seller, number, state, kind, source_key, customer, buyer_name, issue_date, currency, payable, issued_at';
     return this.page(`SELECT ${columns} FROM invoices`, w, f.limit, (r) => ({
       id: num(r['id']),
       fileId: num(r['file_id']),
       seller: r['seller'] as string,
       state: r['state'] as InvoiceState,
       kind: r['kind'] as string,
+      sourceKey: r['source_key'] as string,
       ...opt('number', r['number']),
       ...opt('customer', r['customer']),
       ...opt('buyerName', r['buyer_name']),
@@ -254,6 +262,7 @@ export class BrowseQueries implements LedgerBrowse {
         createdAt: r['created_at'] as string,
         ...opt('sentAt', r['sent_at']),
         ...opt('result', r['result']),
+        ...opt('heldBy', r['lease_owner']),
       }),
       'd.id',
     );

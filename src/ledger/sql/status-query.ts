@@ -26,6 +26,7 @@ export const STATUS_SQL = {
       SUM(CASE WHEN d.state = 'sent' THEN 1 ELSE 0 END) AS done, SUM(CASE WHEN d.state = 'dead' THEN 1 ELSE 0 END) AS dead, MAX(d.sent_at) AS last_sent
     FROM latest l JOIN files f ON f.id = l.id JOIN invoices i ON i.file_id = f.id JOIN deliveries d ON d.invoice_id = i.id
     GROUP BY f.id, f.name, f.claimed_at ORDER BY f.id DESC`,
+  numberSeries: 'SELECT seller, counter, last_seq FROM number_series ORDER BY seller, counter',
   metricsOldest: `SELECT MIN(created_at) AS since FROM deliveries WHERE state IN ('pending', 'failed', 'sending')`,
 };
 
@@ -53,6 +54,7 @@ export function statusFromRows(
     filesInError: Row[];
     runs: Row[];
     nodes: Row[];
+    numberSeries: Row[];
   },
 ): LedgerStatus {
   return {
@@ -87,5 +89,6 @@ export function statusFromRows(
       ...(run['last_sent'] ? { lastSentAt: run['last_sent'] as string } : {}),
     })),
     nodes: r.nodes.map(nodeFromRow),
+    numberSeries: r.numberSeries.map((row) => ({ seller: row['seller'] as string, counter: row['counter'] as string, last: n(row['last_seq']) })),
   };
 }
