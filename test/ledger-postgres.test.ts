@@ -22,6 +22,19 @@ describe('PostgreSQL server for the ledger tests', function () {
     open: (url, lease) => PostgresLedger.open({ url, poolSize: 4 }, lease),
   }));
 
+  it('a ledger URL may name the server by its Unix socket folder (a gateway on the database machine)', async () => {
+    const url = await server!.createDatabase();
+    const local = url.replace(/@127\.0\.0\.1:(\d+)\/(\w+)$/, (_all, port: string, db: string) => `@/${db}?host=${server!.socketDir}&port=${port}`);
+    assert.notEqual(local, url);
+    const ledger = await PostgresLedger.open({ url: local, poolSize: 1 }, { nodeId: 'a', leaseMs: 60_000 });
+    try {
+      assert.equal(ledger.description, `postgres ${server!.socketDir}:${server!.port}/${url.split('/').pop()}`);
+      assert.ok(await ledger.claimFile({ source: 's', name: 'f.csv', contentHash: 'h', processingPath: '/p/f.csv' }));
+    } finally {
+      await ledger.close();
+    }
+  });
+
   describe('PostgreSQL sessions that hold what others need', () => {
     const request = (fileId: number, seq: number): IssueRequest => ({
       fileId,

@@ -9,6 +9,7 @@ import { prepareFile } from '../service/prepare.js';
 import type { GatewayConfig } from './load.js';
 import { didYouMean } from './suggest.js';
 import { loadYaml } from './yaml-file.js';
+import { postgresPlace, type PostgresPlace } from '../ledger/postgres-url.js';
 
 /** What the run-time check found: errors stop the service from starting, warnings are shown. */
 export interface RuntimeCheck {
@@ -181,13 +182,13 @@ export async function checkRuntime(
   }
   const ledger = config.service.ledger;
   if (ledger.kind === 'postgres' && ledger.url) {
-    const url = new URL(ledger.url);
-    if (url.password) warnings.push(`${gatewayFile}: ledger.url holds the database password; give it in the environment as PGPASSWORD instead`);
-    if (options.reach) {
+    const place = placeOf(ledger.url, errors);
+    if (place?.hasPassword) warnings.push(`${gatewayFile}: ledger.url holds the database password; give it in the environment as PGPASSWORD instead`);
+    if (place && options.reach) {
       // check-config only: the service opens the ledger itself (and waits for it while it is down)
       const reachable = await reachPostgres(ledger.url);
       if (reachable)
-        warnings.push(`${gatewayFile}: the PostgreSQL ledger at ${url.host}${url.pathname} cannot be reached now (${reachable}); the gateway waits for it`);
+        warnings.push(`${gatewayFile}: the PostgreSQL ledger at ${place.description} cannot be reached now (${reachable}); the gateway waits for it`);
     }
   }
   return { errors, warnings };
@@ -205,5 +206,16 @@ async function reachPostgres(url: string): Promise<string | undefined> {
     return (err as Error).message;
   } finally {
     await client.end().catch(() => undefined);
+  }
+}
+
+/** Where the ledger URL points, or undefined with the reason added to `errors`. */
+function placeOf(url: string, errors: ConfigError[]): PostgresPlace | undefined {
+  try {
+    return postgresPlace(url);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    errors.push(err);
+    return undefined;
   }
 }

@@ -386,13 +386,11 @@ export class LedgerCore implements Ledger {
   /** Stores a chunk of requests with a handful of statements: lookups, one number range per series, multi-row inserts. */
   private async issueChunk(tx: SqlRunner, requests: IssueRequest[]): Promise<IssueResult[]> {
     const sellerOf = (r: IssueRequest): string => r.invoice.meta.sellerKey;
+    // what these files stored before (a resumed file), for all of the chunk's files in one statement
     const storedBy = new Map<string, Row>();
-    for (const [file, seqs] of grouped(
-      requests,
-      (r) => String(r.fileId),
-      (r) => r.seqInFile,
-    ))
-      for (const r of await tx.all(this.S.storedOfFile, [Number(file), seqs])) storedBy.set(`${num(r['file_id'])}|${num(r['seq_in_file'])}`, r);
+    const files = [...new Set(requests.map((r) => r.fileId))];
+    const ordinals = [...new Set(requests.map((r) => r.seqInFile))];
+    for (const r of await tx.all(this.S.storedOfFiles, [files, ordinals])) storedBy.set(`${num(r['file_id'])}|${num(r['seq_in_file'])}`, r);
     const beforeBy = new Map<string, Row>();
     for (const [seller, keys] of grouped(
       requests.filter((r) => r.businessKey),
@@ -583,7 +581,16 @@ export class LedgerCore implements Ledger {
 
   async claimDueDeliveries(now: number, limit: number, busyTargets: string[] = [], staleAfter = Number.MAX_SAFE_INTEGER): Promise<DeliveryRecord[]> {
     // SKIP LOCKED (PostgreSQL): a row another node is claiming right now is passed over, never waited for or taken twice
-    const rows = await this.x.all(this.S.claimDueDeliveries, [await this.me(), this.leaseMs, now, staleAfter, BATCHED_FORMATS, busyTargets, limit]);
+    // each state is read a few times the limit deep: rows another node is locking right now are passed over
+    const sendable = [BATCHED_FORMATS, busyTargets, limit * 4];
+    const rows = await this.x.all(this.S.claimDueDeliveries, [
+      await this.me(),
+      this.leaseMs,
+      ...[now, ...sendable],
+      ...[now, staleAfter, ...sendable],
+      ...sendable,
+      ...[now, staleAfter, limit],
+    ]);
     return rows.map(deliveryFromRow).sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.id - b.id);
   }
 

@@ -8,6 +8,8 @@ import { freePort } from './net.js';
 /** A PostgreSQL server of Debian's `postgresql` package, started for the tests in a temporary folder on a loopback port. */
 export interface PgServer {
   port: number;
+  /** the folder of its Unix socket (a node on the same machine may connect through it) */
+  socketDir: string;
   /** a new, empty database on the server, as a connection URL */
   createDatabase(): Promise<string>;
   /** `pg_ctl stop -m fast` (connections are cut, as in a database restart) */
@@ -68,6 +70,7 @@ export async function startPostgres(options: { settings?: string[] } = {}): Prom
   };
   await start();
   return {
+    socketDir: dir,
     port,
     async createDatabase() {
       const name = `igw_${process.pid}_${++counter}`;

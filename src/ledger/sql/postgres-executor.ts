@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { postgresPlace } from '../postgres-url.js';
 import { EnvironmentError } from '../../errors.js';
 import { POSTGRES } from './dialect.js';
 import type { Row, SqlExecutor, SqlRunner } from './executor.js';
@@ -57,8 +58,8 @@ export class PostgresExecutor implements SqlExecutor {
 
   /** A pool for `url`; nothing is connected until the first statement. */
   static create(url: string, options: { poolSize?: number; applicationName: string; limits: SessionLimits }): PostgresExecutor {
-    const parsed = new URL(url);
-    const where = `${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
+    // read as node-postgres reads it: a socket folder (`?host=/var/run/postgresql`) is a host too
+    const where = postgresPlace(url).description;
     const pool = new pg.Pool({
       connectionString: url,
       max: options.poolSize ?? 8,

@@ -1,6 +1,6 @@
 import { SQLITE_HISTORY } from './migrations.js';
 import { PG_HISTORY } from './pg-migrations.js';
-import { consoleSessions, runsAndPeppolState, type Int64 } from './shared-migrations.js';
+import { consoleSessions, runsAndPeppolState, dueInOrder, type Int64 } from './shared-migrations.js';
 
 /**
  * The ledger's schema, one list of steps written once for both databases (each a function of the one
@@ -12,6 +12,8 @@ export const SCHEMA_STEPS: readonly ((int64: Int64) => string)[] = [
   runsAndPeppolState,
   // the console's sessions and their signing key, shared by every node (SQLite 10, PostgreSQL 6)
   consoleSessions,
+  // the outbox's claim reads each state's deliveries in due order (SQLite 11, PostgreSQL 7)
+  dueInOrder,
 ];
 
 /** SQLite's migrations in order; PRAGMA user_version holds how many have run. */

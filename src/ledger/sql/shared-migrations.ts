@@ -37,3 +37,14 @@ export const runsAndPeppolState = (int64: Int64): string => `
     SELECT CAST(substr(key, 17) AS ${int64}), value, expires_at FROM cache WHERE substr(key, 1, 16) = 'peppol-followup:';
   DELETE FROM cache WHERE substr(key, 1, 18) = 'peppol-submission:' OR substr(key, 1, 16) = 'peppol-followup:';
   `;
+
+/**
+ * The outbox's claim reads the deliveries of one state in the order they are due, and stops at its
+ * limit: an ordered scan of this index marks the entries that sent deliveries left behind as dead
+ * as it passes them. Without the id in the index PostgreSQL chose a bitmap scan, which never does,
+ * and read every entry left since the last vacuum on each claim (most of its time on a big run).
+ */
+export const dueInOrder = (): string => `
+  DROP INDEX deliveries_due;
+  CREATE INDEX deliveries_due ON deliveries(state, next_attempt_at, id);
+  `;

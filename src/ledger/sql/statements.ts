@@ -19,6 +19,11 @@ export function ledgerStatements(d: Dialect) {
   /** held by some run of this node id (params: length of the prefix, the prefix `<id>#`) */
   const anyRunOf = `substr(lease_owner, 1, ?) = ?`;
   const batched = d.notInArray('format', 'text');
+  /** the ids of one state's due deliveries that an outbox may send, in due order (params: the condition's, batched formats, busy targets, how many) */
+  const dueOfState = (condition: string): string =>
+    `SELECT id FROM (SELECT id FROM deliveries WHERE ${condition} AND ${batched}
+      AND ${d.notInArray(`(CASE WHEN transport = 'email' THEN 'email' ELSE transport || ':' || target END)`, 'text')}
+      ORDER BY next_attempt_at, id LIMIT ?) AS due`;
   /** params: owner, batched formats */
   const heldOrWaitingForBatch = `((state = 'sending' AND lease_owner = ?) OR (state IN ('pending', 'failed') AND ${d.inArray('format', 'text')} AND ${free}))`;
 
@@ -84,7 +89,8 @@ export function ledgerStatements(d: Dialect) {
 
     // --- invoices and numbers
     lockKeys: `SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest(?::text[]) AS k`,
-    storedOfFile: `SELECT file_id, seq_in_file, id, number FROM invoices WHERE file_id = ? AND ${d.inArray('seq_in_file', 'bigint')}`,
+    /** params: file ids, ordinals; every pair of the two lists, so a caller keeps the pairs it asked for */
+    storedOfFiles: `SELECT file_id, seq_in_file, id, number FROM invoices WHERE ${d.inArray('file_id', 'bigint')} AND ${d.inArray('seq_in_file', 'bigint')}`,
     // with `= ANY(keys)` PostgreSQL looked up the seller only and filtered its rows when its statistics
     // were stale (every invoice of the seller read, per store: a burst slowed down as it went); one
     // lookup per key instead, kept apart by OFFSET 0 so the planner cannot fold it back into one scan
@@ -129,13 +135,20 @@ export function ledgerStatements(d: Dialect) {
     invoicesOfFile: 'SELECT number, state, source_key FROM invoices WHERE file_id = ? ORDER BY seq_in_file',
 
     // --- deliveries
-    /** params: owner, lease ms, now, stale after, batched formats, busy targets, limit */
+    /**
+     * params: owner, lease ms, then per state (pending: now; failed: now, stale after; sending: none)
+     * the batched formats, the busy targets and how many to read, then now, stale after, limit.
+     * Each state's due deliveries are read in order from (state, next_attempt_at, id) and stop at the
+     * limit; the rows are then locked with the whole rule checked again on their latest version.
+     */
     claimDueDeliveries: `UPDATE deliveries SET state = 'sending', attempts = attempts + 1, lease_owner = ?, lease_until = ${leaseUntil} WHERE id IN (
         SELECT id FROM deliveries
-        WHERE ((state IN ('pending', 'failed') AND next_attempt_at <= ?) OR (state = 'failed' AND next_attempt_at > ?)
+        WHERE id IN (
+            ${dueOfState("state = 'pending' AND next_attempt_at <= ?")}
+            UNION ALL ${dueOfState("state = 'failed' AND (next_attempt_at <= ? OR next_attempt_at > ?)")}
+            UNION ALL ${dueOfState(`state = 'sending' AND (lease_until IS NULL OR lease_until < ${d.nowMs})`)})
+          AND ((state IN ('pending', 'failed') AND next_attempt_at <= ?) OR (state = 'failed' AND next_attempt_at > ?)
             OR (state = 'sending' AND (lease_until IS NULL OR lease_until < ${d.nowMs})))
-          AND ${batched}
-          AND ${d.notInArray(`(CASE WHEN transport = 'email' THEN 'email' ELSE transport || ':' || target END)`, 'text')}
         ORDER BY next_attempt_at, id LIMIT ?${skipLocked})
       RETURNING *, (SELECT number FROM invoices i WHERE i.id = deliveries.invoice_id) AS number`,
     /**
