@@ -88,6 +88,7 @@ if (want('service-pg')) {
     seconds: number;
     allSentSeconds: number;
     claimToArchiveP99: number;
+    fileConcurrency: number;
     perFile?: { statements: number; transactions: number };
   };
   const sqlite = runIsolated<ServiceRun>('./service-throughput.js', ['10000', 'sqlite', '1']);
@@ -102,7 +103,7 @@ if (want('service-pg')) {
     ['PostgreSQL, 3 nodes, TCP                ', three],
   ] as const) {
     console.log(
-      `  ${name}: ${fmt(r.filesPerSecond).padStart(4)} files/s (archived in ${fmt(r.seconds, 1)} s, all delivered after ${fmt(r.allSentSeconds, 1)} s; one file's processing p99 ${fmt(r.claimToArchiveP99)} ms); ${fmt(r.filesPerSecond / sqlite.filesPerSecond, 2)} × SQLite${r.perFile ? `; per file ${fmt(r.perFile.statements, 1)} statements, ${fmt(r.perFile.transactions, 1)} transactions` : ''}`,
+      `  ${name}: ${fmt(r.filesPerSecond).padStart(4)} files/s (${r.fileConcurrency} files at a time; archived in ${fmt(r.seconds, 1)} s, all delivered after ${fmt(r.allSentSeconds, 1)} s; one file's processing p99 ${fmt(r.claimToArchiveP99)} ms); ${fmt(r.filesPerSecond / sqlite.filesPerSecond, 2)} × SQLite${r.perFile ? `; per file ${fmt(r.perFile.statements, 1)} statements, ${fmt(r.perFile.transactions, 1)} transactions` : ''}`,
     );
   }
   console.log(

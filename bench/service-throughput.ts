@@ -50,7 +50,8 @@ const gateway = benchGateway(
     watch: {
       ...(nodeCount > 1 ? { mode: 'scan', rescanEvery: '1s' } : { rescanEvery: '30s' }),
       stableFor: `${stableMs}ms`,
-      concurrency: Number(process.env['BENCH_FILE_CONCURRENCY'] ?? 16),
+      // the gateway's default unless asked: 16 files at a time on SQLite, 32 on PostgreSQL
+      ...(process.env['BENCH_FILE_CONCURRENCY'] ? { concurrency: Number(process.env['BENCH_FILE_CONCURRENCY']) } : {}),
     },
     outbox: { concurrency: 16, pollInterval: '100ms' },
     targets: { ...(base['targets'] as object), out: { kind: 'folder', path: join(root, 'out') } },
@@ -192,5 +193,5 @@ const pct = (p: number) => pctOf(latencies, p);
 const lastArchived = Math.max(...rows.map((r) => Date.parse(r.finished_at)));
 const seconds = (lastArchived - dropStart - stableMs) / 1000;
 process.stdout.write(
-  `${JSON.stringify({ files, kind, nodes: nodeCount, dropSeconds: (dropEnd - dropStart) / 1000, seconds, filesPerSecond: files / seconds, p50: pct(50), p99: pct(99), claimToArchiveP50: pctOf(processing, 50), claimToArchiveP99: pctOf(processing, 99), fileConcurrency: Number(process.env['BENCH_FILE_CONCURRENCY'] ?? 16), allSentSeconds: (lastSent - dropStart - stableMs) / 1000, consolePolls: polls.length, consolePollP95: polls.sort((a, b) => a - b)[Math.floor(polls.length * 0.95)] ?? 0, ...(perFile ? { perFile } : {}) })}\n`,
+  `${JSON.stringify({ files, kind, nodes: nodeCount, dropSeconds: (dropEnd - dropStart) / 1000, seconds, filesPerSecond: files / seconds, p50: pct(50), p99: pct(99), claimToArchiveP50: pctOf(processing, 50), claimToArchiveP99: pctOf(processing, 99), fileConcurrency: Number(process.env['BENCH_FILE_CONCURRENCY'] ?? (url ? 32 : 16)), allSentSeconds: (lastSent - dropStart - stableMs) / 1000, consolePolls: polls.length, consolePollP95: polls.sort((a, b) => a - b)[Math.floor(polls.length * 0.95)] ?? 0, ...(perFile ? { perFile } : {}) })}\n`,
 );

@@ -33,6 +33,17 @@ describe('configuration files', () => {
     );
   });
 
+  it('files in flight: 16 by default, 32 on a PostgreSQL ledger (its round trips want more), or what is set', () => {
+    const { configDir, mappingsDir } = configCopy();
+    const settings = join(configDir, 'gateway.yaml');
+    const shipped = readFileSync(settings, 'utf-8');
+    assert.equal(loadConfig({ configDir, mappingsDir }).service.watch.concurrency, 16);
+    writeFileSync(settings, `${shipped}\nledger:\n  kind: postgres\n  url: postgres://igw@db/gateway\n`);
+    assert.equal(loadConfig({ configDir, mappingsDir }).service.watch.concurrency, 32);
+    writeFileSync(settings, readFileSync(settings, 'utf-8').replace('# concurrency: 16 ', 'concurrency: 12 '));
+    assert.equal(loadConfig({ configDir, mappingsDir }).service.watch.concurrency, 12);
+  });
+
   it('an unknown transport points at file:line:column and suggests the near miss', () => {
     const yaml = 'customers:\n  "1":\n    party: { name: A }\n    routes:\n      - format: ubl\n        transport: sftpp\n';
     assert.deepEqual(

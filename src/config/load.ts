@@ -145,7 +145,8 @@ export function serviceSettings(
       rescanEveryMs: durationMs(w.rescanEvery, mode === 'scan' ? 5_000 : 30_000),
       emptyFileTimeoutMs: durationMs(w.emptyFileTimeout, 60_000),
       doneMarkers: w.doneMarkers ?? [],
-      concurrency: w.concurrency ?? 16,
+      // each file waits for a few round trips to a PostgreSQL ledger: twice the files in flight keep the node busy meanwhile
+      concurrency: w.concurrency ?? (file.ledger?.kind === 'postgres' ? 32 : 16),
     },
     onRejectedInvoice: file.onRejectedInvoice ?? 'continue',
     onDuplicateFile: file.onDuplicateFile ?? 'skip',

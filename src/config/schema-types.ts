@@ -214,6 +214,9 @@ export namespace GatewayFileSchema {
        * sources (mapping names) that write <name>.done or <name>.ok when a file is complete
        */
       doneMarkers?: string[];
+      /**
+       * files processed at the same time (default 16; 32 on a PostgreSQL ledger, whose round trips want more files in flight)
+       */
       concurrency?: number;
     };
     /**
