@@ -234,6 +234,9 @@ export class InboxWatcher {
         return writing.has(path);
       };
       for (const [path, t] of this.tracked) {
+        // seen, and not yet still for stableFor since it last changed: a look now could only find a
+        // change, which the look when the time is up finds as well (a burst is not stat-ed over and over)
+        if (t.size >= 0 && now - t.stableSince < w.stableForMs) continue;
         let info;
         try {
           // lstat: a link is not followed (a link to /etc/passwd must not be read as a CSV)
