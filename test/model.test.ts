@@ -140,6 +140,27 @@ describe('business rules (EN 16931 core, checked on the model)', () => {
   it('needs a due date or terms for an amount due (BR-CO-25)', () => {
     assert.ok(rules(invoice([line({})], { dueDate: undefined })).includes('BR-CO-25'));
   });
+  it('split payment (B, Italy): accepted on a domestic Italian invoice, refused beside another country (BR-B-01) or a standard-rated line (BR-B-02)', () => {
+    const italian = {
+      seller: { name: 'Fornitore S.r.l.', vatId: 'IT01234567897', address: { city: 'Roma', country: 'IT' } },
+      buyer: { name: 'Comune di Roma', address: { city: 'Roma', country: 'IT' } },
+    };
+    assert.deepEqual(checkInvoice(invoice([line({ vatCategory: 'B', vatRate: '22' })], italian)).violations, []);
+    assert.deepEqual(rules(invoice([line({ vatCategory: 'B', vatRate: '22' })])), ['BR-B-01']);
+    assert.deepEqual(rules(invoice([line({ vatCategory: 'B', vatRate: '22' }), line({ id: '2', vatRate: '22' })], italian)), ['BR-B-02']);
+  });
+  it("names each category's rules as the official rules do: K is BR-IC, allowances and charges have their own numbers", () => {
+    const eu = { buyer: { name: 'Acheteur SA', vatId: 'BE0411905847', address: { country: 'BE' } } };
+    assert.deepEqual(rules(invoice([line({ vatCategory: 'K', vatRate: '21' })], eu)), ['BR-IC-05']);
+    assert.deepEqual(rules(invoice([line({ vatCategory: 'K', vatRate: '0' })])), ['BR-IC-02']);
+    const charge = { charge: true, amount: '5', reason: 'Verzending', vatCategory: 'S' as const, vatRate: '0' };
+    assert.deepEqual(rules(invoice([line({})], { allowanceCharges: [charge] })), ['BR-S-07']);
+    assert.deepEqual(rules(invoice([line({})], { allowanceCharges: [{ ...charge, charge: false, reason: 'Korting' }] })), ['BR-S-06']);
+  });
+  it('a VAT category that is not in the code list is BR-CL-18; a missing one is BR-CO-04', () => {
+    assert.deepEqual(rules(invoice([line({ vatCategory: 'X' as never })])), ['BR-CL-18']);
+    assert.deepEqual(rules(invoice([line({ vatCategory: '' as never })])), ['BR-CO-04']);
+  });
   it('a credit note must reference the invoice it credits', () => {
     assert.ok(rules(invoice([line({})], { typeCode: '381' })).includes('GW-CREDIT-REF'));
   });

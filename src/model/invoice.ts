@@ -43,8 +43,8 @@ export const INVOICE_TYPE_CODES = [
 ] as const;
 export type InvoiceTypeCode = string;
 
-/** BT-151 / BT-118 VAT category codes (UNCL 5305 subset of EN 16931). */
-export const VAT_CATEGORIES = ['S', 'Z', 'E', 'AE', 'K', 'G', 'O', 'L', 'M'] as const;
+/** BT-151 / BT-118 VAT category codes: the UNCL 5305 subset EN 16931 allows (B: Italian split payment). */
+export const VAT_CATEGORIES = ['S', 'Z', 'E', 'AE', 'K', 'G', 'O', 'L', 'M', 'B'] as const;
 export type VatCategory = (typeof VAT_CATEGORIES)[number];
 
 /** An identifier with an optional scheme (ISO 6523 ICD for legal ids, EAS for endpoints). */

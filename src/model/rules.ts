@@ -88,41 +88,80 @@ function checkDeclared(f: Findings, declared: string | undefined, computed: stri
   }
 }
 
-/** Checks the category-specific rules BR-S/Z/E/AE/K/G/O for lines and document allowances/charges. */
-function checkVatCategory(f: Findings, invoice: Invoice, category: VatCategory, rate: string | undefined, field: string, source?: SourcePosition): void {
+/** Where a VAT category is given: the official rules number their line, allowance and charge variants 2/3/4 and 5/6/7. */
+type VatPlace = 'line' | 'allowance' | 'charge';
+const VAT_PLACE_OFFSET: Record<VatPlace, number> = { line: 0, allowance: 1, charge: 2 };
+
+/** The group of EN 16931 rules for each category: K is intra-community (IC), L the Canary Islands (IG), M Ceuta and Melilla (IP). */
+const VAT_RULE_GROUP: Record<VatCategory, string> = { S: 'S', Z: 'Z', E: 'E', AE: 'AE', K: 'IC', G: 'G', O: 'O', L: 'IG', M: 'IP', B: 'B' };
+
+/**
+ * Checks the category-specific rules (BR-S, BR-Z, BR-E, BR-AE, BR-IC, BR-G, BR-O, BR-IG, BR-IP) of a
+ * line, document allowance or document charge, under the rule ids the official rules use for it.
+ */
+function checkVatCategory(
+  f: Findings,
+  invoice: Invoice,
+  category: VatCategory,
+  rate: string | undefined,
+  field: string,
+  place: VatPlace,
+  source?: SourcePosition,
+): void {
+  const group = VAT_RULE_GROUP[category];
+  const partyRule = `BR-${group}-0${2 + VAT_PLACE_OFFSET[place]}`;
+  const rateRule = `BR-${group}-0${5 + VAT_PLACE_OFFSET[place]}`;
   const r = rate === undefined ? undefined : decShared(rate);
-  const needsSellerVat = category !== 'O';
   switch (category) {
     case 'S':
       if (r === undefined || !r.gt(0))
-        f.add('BR-S-05', `${field}.vatRate`, `VAT rate must be greater than zero for standard rated (S), got "${rate ?? ''}"`, source);
+        f.add(rateRule, `${field}.vatRate`, `VAT rate must be greater than zero for standard rated (S), got "${rate ?? ''}"`, source);
       break;
     case 'Z':
     case 'E':
     case 'AE':
     case 'K':
     case 'G':
-      if (r === undefined || !r.eq(0))
-        f.add(`BR-${category}-05`, `${field}.vatRate`, `VAT rate must be 0 for category ${category}, got "${rate ?? ''}"`, source);
+      if (r === undefined || !r.eq(0)) f.add(rateRule, `${field}.vatRate`, `VAT rate must be 0 for category ${category}, got "${rate ?? ''}"`, source);
+      break;
+    case 'L':
+    case 'M':
+      if (r === undefined || r.lt(0)) f.add(rateRule, `${field}.vatRate`, `VAT rate must be 0 or more for category ${category}, got "${rate ?? ''}"`, source);
       break;
     case 'O':
-      if (r !== undefined) f.add('BR-O-05', `${field}.vatRate`, `a line outside the scope of VAT (O) must have no VAT rate, got "${rate}"`, source);
+      if (r !== undefined) f.add(rateRule, `${field}.vatRate`, `a line outside the scope of VAT (O) must have no VAT rate, got "${rate}"`, source);
       break;
     default:
+      // B (split payment): its rules concern the whole invoice (see checkSplitPayment)
       break;
   }
-  if (needsSellerVat && !invoice.seller?.vatId && !invoice.seller?.taxRegistrationId) {
-    f.add(`BR-${category}-02`, 'seller.vatId', `category ${category} needs the seller's VAT identifier (BT-31)`, source);
+  if (category === 'B') return;
+  if (category !== 'O' && !invoice.seller?.vatId && !invoice.seller?.taxRegistrationId) {
+    f.add(partyRule, 'seller.vatId', `category ${category} needs the seller's VAT identifier (BT-31)`, source);
   }
   if (category === 'AE' && !invoice.buyer?.vatId && !invoice.buyer?.legalId) {
-    f.add('BR-AE-02', 'buyer.vatId', "reverse charge (AE, btw verlegd) needs the buyer's VAT identifier (BT-48)", source);
+    f.add(partyRule, 'buyer.vatId', "reverse charge (AE, btw verlegd) needs the buyer's VAT identifier (BT-48)", source);
   }
   if (category === 'K' && !invoice.buyer?.vatId) {
-    f.add('BR-IC-02', 'buyer.vatId', "an intra-community supply (K) needs the buyer's VAT identifier (BT-48)", source);
+    f.add(partyRule, 'buyer.vatId', "an intra-community supply (K) needs the buyer's VAT identifier (BT-48)", source);
   }
   if (category === 'O' && invoice.seller?.vatId) {
-    f.add('BR-O-02', 'seller.vatId', 'an invoice outside the scope of VAT (O) must not carry the seller VAT identifier', source);
+    f.add(partyRule, 'seller.vatId', 'an invoice outside the scope of VAT (O) must not carry the seller VAT identifier', source);
   }
+}
+
+/**
+ * Split payment (B) is Italian: every country in the invoice is IT (BR-B-01), and no line,
+ * allowance or charge is standard rated beside it (BR-B-02).
+ */
+function checkSplitPayment(f: Findings, invoice: Invoice): void {
+  const categories = [...invoice.lines.map((l) => l.vatCategory), ...(invoice.allowanceCharges ?? []).map((ac) => ac.vatCategory)];
+  if (!categories.includes('B')) return;
+  const countries = [invoice.seller, invoice.buyer, invoice.taxRepresentative, invoice.delivery].map((party) => party?.address?.country).filter(Boolean);
+  if (countries.some((c) => c !== 'IT'))
+    f.add('BR-B-01', 'vatCategory', `an invoice with split payment (B) must be a domestic Italian invoice; it names ${[...new Set(countries)].join(', ')}`);
+  if (categories.includes('S'))
+    f.add('BR-B-02', 'vatCategory', 'an invoice with split payment (B) must not have a line, allowance or charge that is standard rated (S)');
 }
 
 const UNIT_CODE = /^[A-Z0-9]{2,3}$/;
@@ -189,7 +228,7 @@ export function checkInvoice(invoice: Invoice): InvoiceCheck {
     lineIds.add(line.id);
     // Most lines of a bulk file are plainly fine: only the others get the detailed checks and messages.
     if (lineIsPlainlyValid(line)) {
-      if (!isQuote) checkVatCategory(f, invoice, line.vatCategory, line.vatRate, `lines[${i}]`, src);
+      if (!isQuote) checkVatCategory(f, invoice, line.vatCategory, line.vatRate, `lines[${i}]`, 'line', src);
       continue;
     }
     const at = `lines[${i}]`;
@@ -222,10 +261,12 @@ export function checkInvoice(invoice: Invoice): InvoiceCheck {
       numbersOk = checkDecimal(f, ac.baseAmount, `${at}.allowanceCharges[${j}].baseAmount`, 'Line allowance/charge base amount', src) && numbersOk;
     }
     if (!isQuote) {
-      if (!VAT_CATEGORIES.includes(line.vatCategory)) {
-        f.add('BR-CO-04', `${at}.vatCategory`, `VAT category must be one of ${VAT_CATEGORIES.join(', ')}: "${line.vatCategory ?? ''}"`, src);
+      if (!line.vatCategory) {
+        f.add('BR-CO-04', `${at}.vatCategory`, 'Invoiced item VAT category code (BT-151) is missing', src);
+      } else if (!VAT_CATEGORIES.includes(line.vatCategory)) {
+        f.add('BR-CL-18', `${at}.vatCategory`, `VAT category must be one of ${VAT_CATEGORIES.join(', ')}: "${line.vatCategory}"`, src);
       } else if (checkDecimal(f, line.vatRate, `${at}.vatRate`, 'VAT rate (BT-152)', src)) {
-        checkVatCategory(f, invoice, line.vatCategory, line.vatRate, at, src);
+        checkVatCategory(f, invoice, line.vatCategory, line.vatRate, at, 'line', src);
       } else numbersOk = false;
     }
   }
@@ -234,11 +275,15 @@ export function checkInvoice(invoice: Invoice): InvoiceCheck {
     if (!ac.reason && !ac.reasonCode)
       f.add(ac.charge ? 'BR-42' : 'BR-33', `${at}.reason`, `document ${ac.charge ? 'charge' : 'allowance'} needs a reason or reason code`);
     numbersOk = checkDecimal(f, ac.amount === '' ? undefined : ac.amount, `${at}.amount`, 'Document allowance/charge amount', undefined) && numbersOk;
-    if (!VAT_CATEGORIES.includes(ac.vatCategory))
-      f.add(ac.charge ? 'BR-37' : 'BR-32', `${at}.vatCategory`, `VAT category must be one of ${VAT_CATEGORIES.join(', ')}: "${ac.vatCategory ?? ''}"`);
-    else if (checkDecimal(f, ac.vatRate, `${at}.vatRate`, 'VAT rate', undefined)) checkVatCategory(f, invoice, ac.vatCategory, ac.vatRate, at);
+    if (!ac.vatCategory)
+      f.add(ac.charge ? 'BR-37' : 'BR-32', `${at}.vatCategory`, `document ${ac.charge ? 'charge' : 'allowance'} VAT category code is missing`);
+    else if (!VAT_CATEGORIES.includes(ac.vatCategory))
+      f.add('BR-CL-18', `${at}.vatCategory`, `VAT category must be one of ${VAT_CATEGORIES.join(', ')}: "${ac.vatCategory}"`);
+    else if (checkDecimal(f, ac.vatRate, `${at}.vatRate`, 'VAT rate', undefined))
+      checkVatCategory(f, invoice, ac.vatCategory, ac.vatRate, at, ac.charge ? 'charge' : 'allowance');
     else numbersOk = false;
   }
+  if (!isQuote) checkSplitPayment(f, invoice);
   numbersOk = checkDecimal(f, invoice.prepaidAmount, 'prepaidAmount', 'Paid amount (BT-113)') && numbersOk;
   numbersOk = checkDecimal(f, invoice.roundingAmount, 'roundingAmount', 'Rounding amount (BT-114)') && numbersOk;
 

@@ -86,6 +86,8 @@ function vatNote(category: string, l: Labels): string | undefined {
       return l.export;
     case 'O':
       return l.outOfScope;
+    case 'B':
+      return l.splitPayment;
     default:
       return undefined;
   }
