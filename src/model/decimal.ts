@@ -57,11 +57,6 @@ export function amountText(value: Decimal): string {
   return value.toFixed(2, ROUND_HALF_UP);
 }
 
-/** Number of decimals a value is written with (12.50 → 1, trailing zeros do not count). */
-export function decimalPlaces(value: Decimal): number {
-  return Math.max(0, value.c.length - value.e - 1);
-}
-
 /** Value as text without exponent ("0.0000001", "1000000"). */
 export function decimalText(value: Decimal): string {
   return value.toFixed();

@@ -213,7 +213,7 @@ export interface InvoiceLine {
   period?: { start?: IsoDate; end?: IsoDate };
   /** BG-27 / BG-28 */
   allowanceCharges?: LineAllowanceCharge[];
-  /** BT-146 item net price, up to 4 decimals */
+  /** BT-146 item net price, with as many decimals as the source gives (EN 16931 sets no limit) */
   netPrice: DecimalText;
   /** BT-147 price discount (gross price − net price) */
   priceDiscount?: DecimalText;

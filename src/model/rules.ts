@@ -1,5 +1,5 @@
 import { calculateInvoice } from './calculate.js';
-import { dec, decShared, decimalPlaces, isDecimalText } from './decimal.js';
+import { dec, decShared, isDecimalText } from './decimal.js';
 import { VAT_CATEGORIES, type CalculatedInvoice, type Invoice, type Party, type SourcePosition, type VatCategory } from './invoice.js';
 import { quoteValue } from '../errors.js';
 
@@ -246,7 +246,6 @@ export function checkInvoice(invoice: Invoice): InvoiceCheck {
       if (checkDecimal(f, line.netPrice, `${at}.netPrice`, 'Item net price (BT-146)', src)) {
         const price = decShared(line.netPrice);
         if (price.lt(0)) f.add('BR-27', `${at}.netPrice`, `Item net price (BT-146) must not be negative: ${line.netPrice}`, src);
-        if (decimalPlaces(price) > 4) f.add('GW-PRICE-DECIMALS', `${at}.netPrice`, `Item net price has more than 4 decimals: ${line.netPrice}`, src);
       } else numbersOk = false;
     } else numbersOk = false;
     numbersOk = checkDecimal(f, line.baseQuantity, `${at}.baseQuantity`, 'Price base quantity (BT-149)', src) && numbersOk;
