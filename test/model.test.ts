@@ -163,8 +163,11 @@ describe('business rules (EN 16931 core, checked on the model)', () => {
     assert.deepEqual(rules(invoice([line({ vatCategory: 'X' as never })])), ['BR-CL-18']);
     assert.deepEqual(rules(invoice([line({ vatCategory: '' as never })])), ['BR-CO-04']);
   });
-  it('a credit note must reference the invoice it credits', () => {
-    assert.ok(rules(invoice([line({})], { typeCode: '381' })).includes('GW-CREDIT-REF'));
+  it('a credit note of a Dutch seller must reference the invoice it credits (NL-R-001); EN 16931 asks no reference', () => {
+    assert.ok(rules(invoice([line({})], { typeCode: '381' })).includes('NL-R-001'));
+    // EN 16931 asks no reference: a credit note of a seller outside the Netherlands may stand alone
+    const belgian = { name: 'Vendeur SA', vatId: 'BE0411905847', address: { city: 'Bruxelles', country: 'BE' } };
+    assert.deepEqual(rules(invoice([line({})], { typeCode: '381', seller: belgian })), []);
   });
   it('refuses an invoice number that is not a safe file name', () => {
     assert.ok(rules(invoice([line({})], { number: '../../x' })).includes('GW-NUMBER-SAFE'));

@@ -212,8 +212,13 @@ export function checkInvoice(invoice: Invoice): InvoiceCheck {
   }
   checkParty(f, invoice.seller, 'seller', { name: 'BR-06', address: 'BR-08', country: 'BR-09' });
   checkParty(f, invoice.buyer, 'buyer', { name: 'BR-07', address: 'BR-10', country: 'BR-11' });
-  if (invoice.typeCode === '381' && !isQuote && !invoice.precedingInvoices?.length) {
-    f.add('GW-CREDIT-REF', 'precedingInvoices', 'a credit note (381) must name the invoice it credits (BG-3, BT-25); Dutch law requires the reference');
+  // EN 16931 lets a credit note stand alone; the Dutch rules (NL-R-001, and Dutch VAT law) do not, for a seller in the Netherlands
+  if (invoice.typeCode === '381' && !isQuote && !invoice.precedingInvoices?.length && invoice.seller?.address?.country === 'NL') {
+    f.add(
+      'NL-R-001',
+      'precedingInvoices',
+      'for a seller in the Netherlands a credit note must name the invoice it credits (preceding invoice reference, BG-3 / BT-25)',
+    );
   }
   for (const [i, p] of (invoice.precedingInvoices ?? []).entries()) {
     f.require(p.number, 'BR-55', `precedingInvoices[${i}].number`, 'Preceding invoice reference (BT-25)');
