@@ -7,6 +7,7 @@ import { writeUbl } from '../src/formats/ubl/write.js';
 import { formatDecimal } from '../src/model/display.js';
 import type { CalculatedInvoice } from '../src/model/invoice.js';
 import { readUbl } from '../src/readers/ubl.js';
+import { checkInvoice } from '../src/model/rules.js';
 import { numbered } from '../src/ledger/keys.js';
 import { standardsHome } from '../src/validation/artefacts.js';
 import { profileOf, type ProfileName } from '../src/validation/engine.js';
@@ -160,5 +161,31 @@ describe('UBL in and out: the conformance corpus', function () {
     assert.equal(again.businessProcess, 'urn:fdc:peppol.eu:2017:poacc:billing:01:1.0');
     assert.equal(again.seller.taxRegistrationScheme, 'LOC');
     assert.equal(again.seller.taxRegistrationId, 'SE-LOC-1');
+  });
+
+  it('dates with a time zone: calendar dates in the model, written back as they came, judged by the profile (EN 16931 accepts them, Peppol refuses with F001)', async () => {
+    const base = readFileSync(join(standardsHome(), 'peppol-bis-3/rules/examples/base-example.xml'), 'utf-8');
+    const xml = base
+      .replace('<cbc:IssueDate>2017-11-13</cbc:IssueDate>', '<cbc:IssueDate>2017-11-13+01:00</cbc:IssueDate>')
+      .replace('<cbc:ActualDeliveryDate>2017-11-01</cbc:ActualDeliveryDate>', '<cbc:ActualDeliveryDate>2017-11-01Z</cbc:ActualDeliveryDate>');
+    const read = readUbl(xml, { file: 'zoned.xml' });
+    assert.equal(read.issueDate, '2017-11-13');
+    assert.equal(read.delivery?.date, '2017-11-01');
+    assert.equal(read.dueDate, '2017-12-01');
+    assert.deepEqual(read.meta.dateZones, { issueDate: '+01:00', 'delivery.date': 'Z' });
+    assert.deepEqual(
+      checkInvoice(read).violations.map((v) => v.rule),
+      [],
+      "the gateway's own checks take the dates",
+    );
+    for (const profile of ['en16931', 'peppol'] as const) {
+      const written = writeUbl(read, { profile });
+      assert.match(written, /<cbc:IssueDate>2017-11-13\+01:00<\/cbc:IssueDate>/);
+      assert.match(written, /<cbc:ActualDeliveryDate>2017-11-01Z<\/cbc:ActualDeliveryDate>/);
+      assert.match(written, /<cbc:DueDate>2017-12-01<\/cbc:DueDate>/);
+      const fatal = (await engine.validate(written, profile)).filter((f) => f.severity === 'fatal').map((f) => f.rule);
+      if (profile === 'en16931') assert.deepEqual(fatal, [], 'EN 16931 allows a date with a time zone');
+      else assert.deepEqual([...new Set(fatal)], ['PEPPOL-EN16931-F001'], 'Peppol refuses it, under its own rule');
+    }
   });
 });

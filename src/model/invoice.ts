@@ -1,3 +1,4 @@
+import type { DateZones } from './date-zone.js';
 /**
  * The canonical invoice: the EN 16931 semantic model in plain English names.
  * Every amount, quantity, price and rate is a decimal string ("1249.95"), never a number,
@@ -366,6 +367,8 @@ export interface InvoiceMeta {
   language?: string;
   /** free-form values the mapping passes on to routes and templates */
   extra?: Record<string, string>;
+  /** the time zones the dates of a UBL came with, by field (see model/date-zone.ts) */
+  dateZones?: DateZones;
   /**
    * The document states its own line amounts, VAT breakdown and totals (a UBL file): they are kept
    * as the legally binding figures, and the official rules, not a recalculation, judge them.

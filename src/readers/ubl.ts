@@ -1,3 +1,4 @@
+import { calendarDate, type DateZones } from '../model/date-zone.js';
 import { XMLParser } from 'fast-xml-parser';
 import { ReaderError } from '../errors.js';
 import type {
@@ -163,7 +164,7 @@ function allowanceCharge(a: Node): { charge: boolean; amount: string; baseAmount
   });
 }
 
-function line(l: Node, credit: boolean): InvoiceLine & { netAmount: string } {
+function line(l: Node, credit: boolean, at: string, zones: DateZones): InvoiceLine & { netAmount: string } {
   const item = node(l['Item']) ?? {};
   const price = node(l['Price']) ?? {};
   const tax = node(item['ClassifiedTaxCategory']) ?? {};
@@ -181,7 +182,12 @@ function line(l: Node, credit: boolean): InvoiceLine & { netAmount: string } {
     unitCode: attr(qty, 'unitCode') ?? '',
     netAmount: txt(l['LineExtensionAmount']) ?? '0.00',
     accountingReference: txt(l['AccountingCost']),
-    period: period ? compact({ start: txt(period['StartDate']), end: txt(period['EndDate']) }) : undefined,
+    period: period
+      ? compact({
+          start: calendarDate(txt(period['StartDate']), `${at}.period.start`, zones),
+          end: calendarDate(txt(period['EndDate']), `${at}.period.end`, zones),
+        })
+      : undefined,
     orderLineReference: txt(path(node(l['OrderLineReference']), 'LineID')),
     objectIdentifier: objectRef ? ident(objectRef['ID']) : undefined,
     allowanceCharges: list(l['AllowanceCharge']).map((a) => allowanceCharge(a) as LineAllowanceCharge),
@@ -270,7 +276,9 @@ export function readUbl(xml: string, ctx: ReadContext): CalculatedInvoice {
   const main = taxTotals.find((t) => attr(t['TaxAmount'], 'currencyID') === currency) ?? taxTotals[0];
   const accounting = taxTotals.find((t) => t !== main);
   const total = node(doc['LegalMonetaryTotal']) ?? {};
-  const lines = list(doc[credit ? 'CreditNoteLine' : 'InvoiceLine']).map((l) => line(l, credit));
+  // dates are calendar dates in the model; a time zone one came with is kept apart, for the way out
+  const zones: DateZones = {};
+  const lines = list(doc[credit ? 'CreditNoteLine' : 'InvoiceLine']).map((l, i) => line(l, credit, `lines[${i}]`, zones));
   const allowances = list(doc['AllowanceCharge']).map((a) => {
     const ac = allowanceCharge(a);
     const cat = node(a['TaxCategory']) ?? {};
@@ -289,18 +297,18 @@ export function readUbl(xml: string, ctx: ReadContext): CalculatedInvoice {
   });
   const period = list(doc['InvoicePeriod'])[0];
   const delivery = node(doc['Delivery']);
-  const dueDate = txt(doc['DueDate']) ?? txt(path(list(doc['PaymentMeans'])[0], 'PaymentDueDate'));
+  const dueDate = calendarDate(txt(doc['DueDate']) ?? txt(path(list(doc['PaymentMeans'])[0], 'PaymentDueDate')), 'dueDate', zones);
   const docs = list(doc['AdditionalDocumentReference']).map(supportingDocument);
   const projectAsDoc = credit ? docs.find((d) => d.typeCode === '50') : undefined;
   const zero = '0.00';
   const invoice: CalculatedInvoice = compact({
     kind: 'invoice' as const,
     number: txt(doc['ID']),
-    issueDate: txt(doc['IssueDate']) ?? '',
+    issueDate: calendarDate(txt(doc['IssueDate']), 'issueDate', zones) ?? '',
     typeCode: txt(doc[credit ? 'CreditNoteTypeCode' : 'InvoiceTypeCode']) ?? '',
     currency,
     vatCurrency: txt(doc['TaxCurrencyCode']),
-    taxPointDate: txt(doc['TaxPointDate']),
+    taxPointDate: calendarDate(txt(doc['TaxPointDate']), 'taxPointDate', zones),
     dueDate,
     buyerReference: txt(doc['BuyerReference']),
     projectReference: txt(path(list(doc['ProjectReference'])[0] as Node | undefined, 'ID')) ?? projectAsDoc?.id,
@@ -319,7 +327,7 @@ export function readUbl(xml: string, ctx: ReadContext): CalculatedInvoice {
     precedingInvoices: list(doc['BillingReference'])
       .map((b) => node(b['InvoiceDocumentReference']))
       .filter((r): r is Node => r !== undefined)
-      .map((r) => compact({ number: txt(r['ID']) ?? '', issueDate: txt(r['IssueDate']) })),
+      .map((r, i) => compact({ number: txt(r['ID']) ?? '', issueDate: calendarDate(txt(r['IssueDate']), `precedingInvoices[${i}].issueDate`, zones) })),
     seller: party(path(doc, 'AccountingSupplierParty', 'Party')) ?? { name: '' },
     buyer: party(path(doc, 'AccountingCustomerParty', 'Party')) ?? { name: '' },
     payee: payee(doc['PayeeParty']),
@@ -328,11 +336,17 @@ export function readUbl(xml: string, ctx: ReadContext): CalculatedInvoice {
       ? compact({
           partyName: txt(path(node(delivery['DeliveryParty']), 'PartyName', 'Name')),
           locationId: ident(path(node(delivery['DeliveryLocation']), 'ID')),
-          date: txt(delivery['ActualDeliveryDate']),
+          date: calendarDate(txt(delivery['ActualDeliveryDate']), 'delivery.date', zones),
           address: address(path(node(delivery['DeliveryLocation']), 'Address')),
         })
       : undefined,
-    period: period ? compact({ start: txt(period['StartDate']), end: txt(period['EndDate']), descriptionCode: txt(period['DescriptionCode']) }) : undefined,
+    period: period
+      ? compact({
+          start: calendarDate(txt(period['StartDate']), 'period.start', zones),
+          end: calendarDate(txt(period['EndDate']), 'period.end', zones),
+          descriptionCode: txt(period['DescriptionCode']),
+        })
+      : undefined,
     businessProcess: txt(doc['ProfileID']),
     payment: payment(doc, dueDate),
     allowanceCharges: allowances,
@@ -359,6 +373,8 @@ export function readUbl(xml: string, ctx: ReadContext): CalculatedInvoice {
       source: { path: credit ? 'CreditNote' : 'Invoice' },
       amountsDeclared: true,
       numberFromSource: true,
+      // filled while the dates above were read
+      ...(Object.keys(zones).length ? { dateZones: zones } : {}),
     },
   });
   return invoice;

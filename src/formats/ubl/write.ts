@@ -12,6 +12,7 @@ import type {
 } from '../../model/invoice.js';
 import { UBL_PROFILES, type UblProfile } from './profiles.js';
 import { lineBreaks } from '../text.js';
+import { zonedDate, type DateZones } from '../../model/date-zone.js';
 
 const NS = {
   Invoice: 'urn:oasis:names:specification:ubl:schema:xsd:Invoice-2',
@@ -128,7 +129,7 @@ function allowanceCharge(parent: XMLBuilder, ac: LineAllowanceCharge | DocumentA
   if ('vatCategory' in ac) taxCategory(el, 'TaxCategory', ac.vatCategory, ac.vatRate);
 }
 
-function line(parent: XMLBuilder, l: InvoiceLine & { netAmount: string }, currency: string, credit: boolean): void {
+function line(parent: XMLBuilder, l: InvoiceLine & { netAmount: string }, currency: string, credit: boolean, at: string, zones?: DateZones): void {
   const el = parent.ele(PREFIXED, credit ? 'cac:CreditNoteLine' : 'cac:InvoiceLine');
   text(el, 'ID', l.id);
   text(el, 'Note', l.note);
@@ -137,8 +138,8 @@ function line(parent: XMLBuilder, l: InvoiceLine & { netAmount: string }, curren
   text(el, 'AccountingCost', l.accountingReference);
   if (l.period) {
     const p = el.ele(PREFIXED, 'cac:InvoicePeriod');
-    text(p, 'StartDate', l.period.start);
-    text(p, 'EndDate', l.period.end);
+    text(p, 'StartDate', zonedDate(l.period.start, `${at}.period.start`, zones));
+    text(p, 'EndDate', zonedDate(l.period.end, `${at}.period.end`, zones));
   }
   if (l.orderLineReference) el.ele(PREFIXED, 'cac:OrderLineReference').ele(PREFIXED, 'cbc:LineID').txt(l.orderLineReference);
   if (l.objectIdentifier) {
@@ -202,23 +203,25 @@ export function writeUbl(inv: CalculatedInvoice, options: UblOptions = {}): stri
   rootElement.setAttribute('xmlns:cac', NS.cac);
   rootElement.setAttribute('xmlns:cbc', NS.cbc);
   const cur = inv.currency;
+  // dates as they came in a UBL passed through (with a time zone): the profile's rules judge them
+  const zones = inv.meta.dateZones;
   text(doc, 'CustomizationID', profile.customizationId);
   text(doc, 'ProfileID', inv.businessProcess ?? profile.profileId);
   text(doc, 'ID', inv.number ?? '');
-  text(doc, 'IssueDate', inv.issueDate);
-  if (!credit) text(doc, 'DueDate', inv.dueDate);
-  if (credit) text(doc, 'TaxPointDate', inv.taxPointDate);
+  text(doc, 'IssueDate', zonedDate(inv.issueDate, 'issueDate', zones));
+  if (!credit) text(doc, 'DueDate', zonedDate(inv.dueDate, 'dueDate', zones));
+  if (credit) text(doc, 'TaxPointDate', zonedDate(inv.taxPointDate, 'taxPointDate', zones));
   text(doc, credit ? 'CreditNoteTypeCode' : 'InvoiceTypeCode', inv.typeCode);
   for (const note of inv.notes ?? []) text(doc, 'Note', note);
-  if (!credit) text(doc, 'TaxPointDate', inv.taxPointDate);
+  if (!credit) text(doc, 'TaxPointDate', zonedDate(inv.taxPointDate, 'taxPointDate', zones));
   text(doc, 'DocumentCurrencyCode', cur);
   text(doc, 'TaxCurrencyCode', inv.vatCurrency);
   text(doc, 'AccountingCost', inv.accountingReference);
   text(doc, 'BuyerReference', inv.buyerReference);
   if (inv.period) {
     const p = doc.ele(PREFIXED, 'cac:InvoicePeriod');
-    text(p, 'StartDate', inv.period.start);
-    text(p, 'EndDate', inv.period.end);
+    text(p, 'StartDate', zonedDate(inv.period.start, 'period.start', zones));
+    text(p, 'EndDate', zonedDate(inv.period.end, 'period.end', zones));
     text(p, 'DescriptionCode', inv.period.descriptionCode);
   }
   if (inv.orderReference || inv.salesOrderReference) {
@@ -226,10 +229,10 @@ export function writeUbl(inv: CalculatedInvoice, options: UblOptions = {}): stri
     text(o, 'ID', inv.orderReference ?? 'NA');
     text(o, 'SalesOrderID', inv.salesOrderReference);
   }
-  for (const p of inv.precedingInvoices ?? []) {
+  for (const [i, p] of (inv.precedingInvoices ?? []).entries()) {
     const ref = doc.ele(PREFIXED, 'cac:BillingReference').ele(PREFIXED, 'cac:InvoiceDocumentReference');
     text(ref, 'ID', p.number);
-    text(ref, 'IssueDate', p.issueDate);
+    text(ref, 'IssueDate', zonedDate(p.issueDate, `precedingInvoices[${i}].issueDate`, zones));
   }
   const simpleRef = (name: string, id: string | undefined): void => {
     if (id) doc.ele(PREFIXED, `cac:${name}`).ele(PREFIXED, 'cbc:ID').txt(id);
@@ -274,7 +277,7 @@ export function writeUbl(inv: CalculatedInvoice, options: UblOptions = {}): stri
   }
   if (inv.delivery) {
     const d = doc.ele(PREFIXED, 'cac:Delivery');
-    text(d, 'ActualDeliveryDate', inv.delivery.date);
+    text(d, 'ActualDeliveryDate', zonedDate(inv.delivery.date, 'delivery.date', zones));
     if (inv.delivery.locationId || inv.delivery.address) {
       const loc = d.ele(PREFIXED, 'cac:DeliveryLocation');
       identifier(loc, 'ID', inv.delivery.locationId);
@@ -285,7 +288,7 @@ export function writeUbl(inv: CalculatedInvoice, options: UblOptions = {}): stri
   if (inv.payment) {
     const pm = doc.ele(PREFIXED, 'cac:PaymentMeans');
     text(pm, 'PaymentMeansCode', inv.payment.meansCode, { name: inv.payment.meansText });
-    if (credit) text(pm, 'PaymentDueDate', inv.dueDate);
+    if (credit) text(pm, 'PaymentDueDate', zonedDate(inv.dueDate, 'dueDate', zones));
     text(pm, 'PaymentID', inv.payment.paymentReference);
     if (inv.payment.card) {
       const card = pm.ele(PREFIXED, 'cac:CardAccount');
@@ -305,7 +308,7 @@ export function writeUbl(inv: CalculatedInvoice, options: UblOptions = {}): stri
     for (const extra of inv.payment.additionalAccounts ?? []) {
       const more = doc.ele(PREFIXED, 'cac:PaymentMeans');
       text(more, 'PaymentMeansCode', extra.meansCode);
-      if (credit) text(more, 'PaymentDueDate', inv.dueDate);
+      if (credit) text(more, 'PaymentDueDate', zonedDate(inv.dueDate, 'dueDate', zones));
       text(more, 'PaymentID', inv.payment.paymentReference);
       payeeAccount(more, extra.meansCode, extra.iban, extra.accountName, extra.bic, nlcius);
     }
@@ -341,6 +344,6 @@ export function writeUbl(inv: CalculatedInvoice, options: UblOptions = {}): stri
   if (t.prepaidAmount !== '0.00') amount(total, 'PrepaidAmount', t.prepaidAmount, cur);
   if (t.roundingAmount !== '0.00') amount(total, 'PayableRoundingAmount', t.roundingAmount, cur);
   amount(total, 'PayableAmount', t.payableAmount, cur);
-  for (const l of inv.lines) line(doc, l, cur, credit);
+  for (const [i, l] of inv.lines.entries()) line(doc, l, cur, credit, `lines[${i}]`, zones);
   return doc.end({ prettyPrint: true });
 }
