@@ -1,8 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import iconv from 'iconv-lite';
 import { GatewayError } from '../src/errors.js';
+import type { DeliveryRecord } from '../src/ledger/ledger.js';
+import { documentBaseName } from '../src/service/outbox.js';
 import { prepareAll } from './helpers/config.js';
 import { SAMPLES as SAMPLES_DIR, tempDir } from './helpers/paths.js';
 
@@ -75,24 +77,25 @@ describe('bad input: every rejection names file, place, field and reason', () =>
     );
   });
 
-  it('an invoice number that is not a safe file name is refused', async () => {
+  it('an invoice number with characters no file name may hold is kept as it is; its files and mails get a safe name', async () => {
     const xml =
-      '<Facturen><Factuur nummer="../../x" soort="FACTUUR"><Datum>2026-11-27</Datum><Vervaldatum>2026-12-27</Vervaldatum><Debiteur code="10003"/><Regels><Regel nr="1"><Omschrijving>Pen</Omschrijving><Aantal eenheid="C62">1</Aantal><Prijs>1.00</Prijs><Btw code="HOOG" perc="21"/></Regel></Regels></Factuur></Facturen>';
-    const file = drop('erp', 'facturen_bad.xml', xml);
-    const [item] = await prepareAll(file);
-    assert.ok(item && !item.ok);
-    assert.equal(item.key, '../../x');
-    assert.match(item.errors[0]!.describe(), /facturen_bad.xml, at Facturen\/Factuur\[1\], field number: invoice number "..\/..\/x" may only hold/);
+      '<Facturen><Factuur nummer="../../2026/x" soort="FACTUUR"><Datum>2026-11-27</Datum><Vervaldatum>2026-12-27</Vervaldatum><Debiteur code="10003"/><Regels><Regel nr="1"><Omschrijving>Pen</Omschrijving><Aantal eenheid="C62">1</Aantal><Prijs>1.00</Prijs><Btw code="HOOG" perc="21"/></Regel></Regels></Factuur></Facturen>';
+    const [item] = await prepareAll(drop('erp', 'facturen_slash.xml', xml));
+    if (!item?.ok) assert.fail(item?.errors.map((e) => e.describe()).join('\n'));
+    assert.equal(item.invoice.number, '../../2026/x', 'the number as the source gave it (EN 16931 allows any text)');
+    const name = documentBaseName({ invoiceNumber: item.invoice.number, idempotencyKey: `s.${item.invoice.number}.ubl-1` } as DeliveryRecord);
+    assert.equal(name, '~2E.~2F..~2F2026~2Fx', 'one file name, in no other folder');
+    assert.equal(basename(name), name);
   });
 
-  it('an unsafe invoice number is reported together with the other errors of the record', async () => {
+  it('a control character in an invoice number is reported together with the other errors of the record', async () => {
     const xml =
-      '<Facturen><Factuur nummer="../../x" soort="FACTUUR"><Datum>2026-11-27</Datum><Vervaldatum>2026-12-27</Vervaldatum><Debiteur code="10003"/><Regels><Regel nr="1"><Omschrijving>Pen</Omschrijving><Aantal eenheid="C62">1</Aantal><Prijs>een</Prijs><Btw code="HOOG" perc="21"/></Regel></Regels></Factuur></Facturen>';
+      '<Facturen><Factuur nummer="A\u00011" soort="FACTUUR"><Datum>2026-11-27</Datum><Vervaldatum>2026-12-27</Vervaldatum><Debiteur code="10003"/><Regels><Regel nr="1"><Omschrijving>Pen</Omschrijving><Aantal eenheid="C62">1</Aantal><Prijs>een</Prijs><Btw code="HOOG" perc="21"/></Regel></Regels></Factuur></Facturen>';
     const [item] = await prepareAll(drop('erp', 'facturen_bad2.xml', xml));
     assert.ok(item && !item.ok);
     const described = item.errors.map((e) => e.describe()).join('\n');
     assert.match(described, /not a number: "een"/);
-    assert.match(described, /field number: invoice number "..\/..\/x" may only hold/);
+    assert.match(described, /field number: invoice number .* holds a control character/);
   });
 
   it('every missing column is named, not only the first', async () => {

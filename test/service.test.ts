@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { CLI, SAMPLES } from './helpers/paths.js';
 import { filesIn, membersCsv, startService, stopService, waitFor, workspace, type Workspace } from './helpers/service.js';
@@ -48,6 +48,23 @@ describe('gateway service (real files, real processes)', function () {
     renameSync(tmp, join(ws.inbox, 'members', 'contributie_a.csv'));
     await waitFor('file archived', async () => (await countFiles(ws, 'done')) === 2);
     await waitFor('6 outputs', () => outputs(ws).length === 6);
+  });
+
+  it('an invoice number with a slash (EN 16931 allows any text) is kept in the invoice, and its file is named safely in the target folder', async () => {
+    const route = { format: 'json', transport: 'folder', target: 'out' };
+    const party = { name: 'Drukkerij Visser B.V.', address: { line1: 'Kerkstraat 1', city: 'Utrecht', postalCode: '3511 AA', country: 'NL' } };
+    ws = workspace({}, { defaults: { paymentTermsDays: 30, routes: [route] }, customers: { '10003': { party, routes: [route] } } });
+    service = startService(ws);
+    writeFileSync(
+      join(ws.inbox, 'erp', 'facturen_slash.xml'),
+      '<Facturen><Factuur nummer="2026/0042" soort="FACTUUR"><Datum>2026-11-27</Datum><Vervaldatum>2026-12-27</Vervaldatum><Debiteur code="10003"/><Regels><Regel nr="1"><Omschrijving>Pen</Omschrijving><Aantal eenheid="C62">1</Aantal><Prijs>1.00</Prijs><Btw code="HOOG" perc="21"/></Regel></Regels></Factuur></Facturen>',
+    );
+    await waitFor('the output', () => outputs(ws).length === 1);
+    const [output] = outputs(ws);
+    assert.equal(basename(output!), '2026~2F0042.json');
+    assert.equal(dirname(output!), ws.out, 'in the target folder, not in a folder the number names');
+    assert.equal((JSON.parse(readFileSync(output!, 'utf-8')) as { number: string }).number, '2026/0042');
+    assert.deepEqual(await invoiceNumbers(ws), ['2026/0042']);
   });
 
   it('handles 500 files dropped at once: each once, numbers without gaps, every output delivered', async () => {

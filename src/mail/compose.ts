@@ -1,3 +1,4 @@
+import { safeName } from '../util/safe-name.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Handlebars from 'handlebars';
@@ -88,7 +89,7 @@ export class MailTemplates {
       subject: template.subject(values).trim(),
       text: template.text(values),
       ...(template.html ? { html: template.html(values) } : {}),
-      messageId: `<${delivery.idempotencyKey.replace(/[^A-Za-z0-9._-]/g, '_')}@${domain}>`,
+      messageId: `<${safeName(delivery.idempotencyKey)}@${domain}>`,
       attachments: [document, ...(document.attachments ?? [])].map((d) => ({ filename: d.fileName, content: d.content, contentType: d.mediaType })),
     };
   }

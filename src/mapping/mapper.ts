@@ -6,7 +6,7 @@ import { assembleAllowanceCharge, assembleInvoice, assembleLine, type FieldValue
 import type { CompiledField, CompiledMapping } from './compile.js';
 import { didYouMean } from '../config/suggest.js';
 import { ValueProblem } from './value.js';
-import { SAFE_INVOICE_NUMBER, unsafeNumberMessage } from '../model/rules.js';
+import { UNWRITABLE_NUMBER, unwritableNumberMessage } from '../model/rules.js';
 
 /** The outcome for one group of records: a canonical invoice, or the reasons it could not be made. */
 export type MappedGroup =
@@ -99,11 +99,17 @@ async function mapGroup(group: RecordGroup, mapping: CompiledMapping, master: Ma
     ? (invoiceValues.get('number') ?? invoiceValues.get('salesOrderReference') ?? invoiceValues.get('orderReference') ?? group.key)
     : group.key;
   if (errors.length) {
-    // the record's other problems are all reported at once, an unsafe invoice number among them
+    // the record's other problems are all reported at once, an unwritable invoice number among them
     const number = invoiceValues.get('number');
-    if (typeof number === 'string' && number !== '' && !SAFE_INVOICE_NUMBER.test(number)) {
+    if (typeof number === 'string' && UNWRITABLE_NUMBER.test(number)) {
       errors.push(
-        new MappingError(unsafeNumberMessage(number), { file: ctx.file, attachment: ctx.attachment, line: source.line, path: source.path, field: 'number' }),
+        new MappingError(unwritableNumberMessage(number), {
+          file: ctx.file,
+          attachment: ctx.attachment,
+          line: source.line,
+          path: source.path,
+          field: 'number',
+        }),
       );
     }
     return { ok: false, key, source, errors };

@@ -21,12 +21,17 @@ export interface InvoiceCheck {
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 const CURRENCY = /^[A-Z]{3}$/;
 const COUNTRY = /^[A-Z]{2}$/;
-/** Invoice numbers become file names and e-mail headers, so only a safe set of characters is allowed. */
-export const SAFE_INVOICE_NUMBER = /^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/;
+/**
+ * An invoice number may hold any text EN 16931 allows ("1316/85"); the files and mails it names are
+ * made safe where they are named (util/safe-name.ts). Control characters are refused: no XML
+ * document or mail header can carry them.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what it finds
+export const UNWRITABLE_NUMBER = /[\u0000-\u001f\u007f]/;
 
 /** Why an invoice number is refused. */
-export function unsafeNumberMessage(number: string): string {
-  return `invoice number ${quoteValue(number)} may only hold letters, digits, ".", "_" and "-" (at most 40, starting with a letter or digit), because it names files and mails`;
+export function unwritableNumberMessage(number: string): string {
+  return `invoice number ${quoteValue(number)} holds a control character, which no UBL document or mail can carry`;
 }
 
 /** Collects violations with the invoice's source position as the default location. */
@@ -195,8 +200,8 @@ export function checkInvoice(invoice: Invoice): InvoiceCheck {
   const f = new Findings(invoice.meta.source);
   const isQuote = invoice.kind === 'quote';
 
-  if (invoice.number !== undefined && !SAFE_INVOICE_NUMBER.test(invoice.number)) {
-    f.add('GW-NUMBER-SAFE', 'number', unsafeNumberMessage(invoice.number));
+  if (invoice.number !== undefined && UNWRITABLE_NUMBER.test(invoice.number)) {
+    f.add('GW-NUMBER-TEXT', 'number', unwritableNumberMessage(invoice.number));
   }
   if (f.require(invoice.issueDate, 'BR-03', 'issueDate', 'Invoice issue date (BT-2)'))
     checkDate(f, invoice.issueDate, 'issueDate', 'Invoice issue date (BT-2)');

@@ -1,3 +1,4 @@
+import { safeName } from '../util/safe-name.js';
 import type { ServiceSettings } from '../config/load.js';
 import { errorMessage, failureKind } from '../errors.js';
 import { withTimeout } from '../util/timeout.js';
@@ -19,7 +20,9 @@ export function retryDelay(attempt: number, firstMs: number, maxMs: number, rand
 /** The file name of a delivery's document: the invoice number, and a suffix for a deliberate resend. */
 export function documentBaseName(delivery: DeliveryRecord): string {
   const resend = resendOf(delivery.idempotencyKey);
-  return resend !== undefined ? `${delivery.invoiceNumber}-resend-${resend}` : delivery.invoiceNumber;
+  // a number may hold any character EN 16931 allows ("1316/85"): its file names are made safe, never cut short
+  const base = safeName(delivery.invoiceNumber);
+  return resend !== undefined ? `${base}-resend-${resend}` : base;
 }
 
 /** The target a delivery occupies: every mail shares the one mail server, other routes their own target. */

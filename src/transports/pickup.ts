@@ -1,3 +1,4 @@
+import { safeName } from '../util/safe-name.js';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import { writeOnce } from './folder.js';
@@ -20,7 +21,7 @@ export class PickupTransport implements Transport {
     // archive Bcc must stay in the file (the server removes it when it sends)
     mail.keepBcc = true;
     const message = await mail.build();
-    const name = `${request.delivery.idempotencyKey.replace(/[^A-Za-z0-9._-]/g, '_')}.eml`;
+    const name = `${safeName(request.delivery.idempotencyKey)}.eml`;
     try {
       const outcome = await writeOnce(this.dir, name, message, { sameNameIsEnough: true });
       return `${name} (${outcome})`;

@@ -21,8 +21,9 @@ export function remoteName(pattern: string | undefined, fileName: string): strin
     .replace(/\{number\}/g, stem)
     .replace(/\{ext\}/g, ext)
     .replace(/\{name\}/g, fileName);
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$/.test(name))
-    throw new TransportError(`remote file name "${name}" has unsafe characters (allowed: letters, digits, . _ -)`, true);
+  // "~" is how a number's other characters are written (see safeName)
+  if (!/^[A-Za-z0-9~][A-Za-z0-9._~-]{0,160}$/.test(name))
+    throw new TransportError(`remote file name "${name}" has unsafe characters (allowed: letters, digits, . _ - ~)`, true);
   return name;
 }
 

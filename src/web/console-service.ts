@@ -1,3 +1,4 @@
+import { safeName } from '../util/safe-name.js';
 import type { CustomerConfig } from '../config/types.js';
 import type { PeppolDirectory } from '../peppol/lookup.js';
 import { routeLabel } from '../routing/route.js';
@@ -391,7 +392,7 @@ export class ConsoleService {
   async pdf(id: number): Promise<{ content: Buffer; fileName: string }> {
     const record = await this.issued(id);
     const route = record.deliveries.find((d) => d.format === 'pdf');
-    const doc = await renderDocument('pdf', record.invoice, route?.options ?? {}, record.number ?? `invoice-${id}`);
+    const doc = await renderDocument('pdf', record.invoice, route?.options ?? {}, record.number ? safeName(record.number) : `invoice-${id}`);
     return { content: doc.content, fileName: doc.fileName };
   }
 
@@ -400,7 +401,11 @@ export class ConsoleService {
     const record = await this.issued(id);
     if (record.invoice.kind !== 'invoice') throw new ActionError(409, 'a quotation has no UBL');
     const profile = this.profilesOf(record)[0]!;
-    return { content: Buffer.from(writeUbl(record.invoice, { profile })), fileName: `${record.number ?? `invoice-${id}`}.xml`, profile };
+    return {
+      content: Buffer.from(writeUbl(record.invoice, { profile })),
+      fileName: `${record.number ? safeName(record.number) : `invoice-${id}`}.xml`,
+      profile,
+    };
   }
 
   /** The official rules' findings on the invoice's UBL, for each profile its routes use. */
