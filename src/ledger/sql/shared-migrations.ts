@@ -39,10 +39,11 @@ export const runsAndPeppolState = (int64: Int64): string => `
   `;
 
 /**
- * The outbox's claim reads the deliveries of one state in the order they are due, and stops at its
- * limit: an ordered scan of this index marks the entries that sent deliveries left behind as dead
- * as it passes them. Without the id in the index PostgreSQL chose a bitmap scan, which never does,
- * and read every entry left since the last vacuum on each claim (most of its time on a big run).
+ * The outbox's claim asks for the deliveries of one state in the order they are due, up to its
+ * limit, and this index holds that order. Its one query over all states made PostgreSQL read the
+ * state index with a bitmap scan, which never marks the entries sent deliveries left behind as dead,
+ * so every claim read all of them since the last vacuum (most of the server's time on a big run).
+ * The planner may still choose a bitmap while its statistics are young; the claim then reads less.
  */
 export const dueInOrder = (): string => `
   DROP INDEX deliveries_due;

@@ -138,8 +138,9 @@ export function ledgerStatements(d: Dialect) {
     /**
      * params: owner, lease ms, then per state (pending: now; failed: now, stale after; sending: none)
      * the batched formats, the busy targets and how many to read, then now, stale after, limit.
-     * Each state's due deliveries are read in order from (state, next_attempt_at, id) and stop at the
-     * limit; the rows are then locked with the whole rule checked again on their latest version.
+     * Each state's due deliveries are asked for in due order, up to a limit (the index (state,
+     * next_attempt_at, id) holds that order); the rows are then locked with the whole rule checked
+     * again on their latest version.
      */
     claimDueDeliveries: `UPDATE deliveries SET state = 'sending', attempts = attempts + 1, lease_owner = ?, lease_until = ${leaseUntil} WHERE id IN (
         SELECT id FROM deliveries
