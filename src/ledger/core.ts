@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { Gatherer } from './gather.js';
 import { hostname } from 'node:os';
 import type { CalculatedInvoice } from '../model/invoice.js';
 import type { Delivery } from '../routing/route.js';
@@ -40,6 +39,7 @@ import {
 } from './rows.js';
 import { metricsFromRows, STATUS_SQL, statusFromRows } from './sql/status-query.js';
 import type { Row, SqlExecutor, SqlRunner } from './sql/executor.js';
+import { Gatherer } from './gather.js';
 import { insertRows, ledgerStatements, type LedgerStatements } from './sql/statements.js';
 
 /** The first call for each id, and the calls for an id seen before (run after, one by one). */

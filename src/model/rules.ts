@@ -113,6 +113,8 @@ function checkVatCategory(
   place: VatPlace,
   source?: SourcePosition,
 ): void {
+  // B (split payment): its rules concern the whole invoice (see checkSplitPayment)
+  if (category === 'B') return;
   const group = VAT_RULE_GROUP[category];
   const partyRule = `BR-${group}-0${2 + VAT_PLACE_OFFSET[place]}`;
   const rateRule = `BR-${group}-0${5 + VAT_PLACE_OFFSET[place]}`;
@@ -137,10 +139,8 @@ function checkVatCategory(
       if (r !== undefined) f.add(rateRule, `${field}.vatRate`, `a line outside the scope of VAT (O) must have no VAT rate, got "${rate}"`, source);
       break;
     default:
-      // B (split payment): its rules concern the whole invoice (see checkSplitPayment)
       break;
   }
-  if (category === 'B') return;
   if (category !== 'O' && !invoice.seller?.vatId && !invoice.seller?.taxRegistrationId) {
     f.add(partyRule, 'seller.vatId', `category ${category} needs the seller's VAT identifier (BT-31)`, source);
   }

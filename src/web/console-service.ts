@@ -192,6 +192,11 @@ const STATUS_FRESH_MS = 2_000;
 /** Older counts, up to this age, are shown while new ones are counted in the background. */
 const STATUS_STALE_MS = 60_000;
 
+/** A download's file name: the invoice number made safe, or the ledger id for one without a number. */
+function downloadName(number: string | undefined, id: number): string {
+  return number ? safeName(number) : `invoice-${id}`;
+}
+
 /**
  * The console's operations: every page and every API endpoint calls these, so the rules live in
  * one place. Reads go through the ledger's browse interface; actions through the same ledger
@@ -392,7 +397,7 @@ export class ConsoleService {
   async pdf(id: number): Promise<{ content: Buffer; fileName: string }> {
     const record = await this.issued(id);
     const route = record.deliveries.find((d) => d.format === 'pdf');
-    const doc = await renderDocument('pdf', record.invoice, route?.options ?? {}, record.number ? safeName(record.number) : `invoice-${id}`);
+    const doc = await renderDocument('pdf', record.invoice, route?.options ?? {}, downloadName(record.number, id));
     return { content: doc.content, fileName: doc.fileName };
   }
 
@@ -403,7 +408,7 @@ export class ConsoleService {
     const profile = this.profilesOf(record)[0]!;
     return {
       content: Buffer.from(writeUbl(record.invoice, { profile })),
-      fileName: `${record.number ? safeName(record.number) : `invoice-${id}`}.xml`,
+      fileName: `${downloadName(record.number, id)}.xml`,
       profile,
     };
   }
@@ -501,12 +506,12 @@ export class ConsoleService {
     if (options.mapping && !config.mappings.some((m) => m.name === options.mapping)) throw new ActionError(400, `no mapping named "${options.mapping}"`);
     const dir = await mkdtemp(join(tmpdir(), 'igw-try-'));
     const folder = options.folder || config.mappings.find((m) => m.name === options.mapping)?.definition.match.folder || 'upload';
-    const safeName = basename(upload.name).replace(/[^\w.\- ]/g, '_') || 'upload';
-    const path = join(dir, folder, safeName);
+    const uploadName = basename(upload.name).replace(/[^\w.\- ]/g, '_') || 'upload';
+    const path = join(dir, folder, uploadName);
     try {
       await writeFile(await mkdirFor(path), upload.content);
-      const result = await tryFile(path, config, issuer, { ...(options.mapping ? { mapping: options.mapping } : {}), folder, name: safeName });
-      await this.deps.ledger.logEvent('try-file', { file: safeName, bytes: upload.content.length, mapping: result.mapping ?? null, by });
+      const result = await tryFile(path, config, issuer, { ...(options.mapping ? { mapping: options.mapping } : {}), folder, name: uploadName });
+      await this.deps.ledger.logEvent('try-file', { file: uploadName, bytes: upload.content.length, mapping: result.mapping ?? null, by });
       return {
         file: result.file,
         ...(result.mapping ? { mapping: result.mapping } : {}),

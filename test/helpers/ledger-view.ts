@@ -92,25 +92,28 @@ export async function countDeliveries(at: LedgerAt, state?: DeliveryState): Prom
   return inState((await counts(at)).deliveries, state);
 }
 
+/** Every page of a browse list on an open ledger, newest first. */
+async function pagesOf<T extends { id: number }, F extends { before?: number; limit?: number }>(
+  ledger: Ledger,
+  list: (ledger: Ledger, filter: F) => Promise<Page<T>>,
+  filter: F,
+): Promise<T[]> {
+  const items: T[] = [];
+  for (let before: number | undefined; ;) {
+    const page = await list(ledger, { ...filter, before, limit: 200 });
+    items.push(...page.items);
+    if (page.next === undefined) return items;
+    before = page.next;
+  }
+}
+
 /** Every page of a browse list, newest first. */
 async function allPages<T extends { id: number }, F extends { before?: number; limit?: number }>(
   at: LedgerAt,
   list: (ledger: Ledger, filter: F) => Promise<Page<T>>,
   filter: F,
 ): Promise<T[]> {
-  return readLedger(
-    at,
-    async (ledger) => {
-      const items: T[] = [];
-      for (let before: number | undefined; ;) {
-        const page = await list(ledger, { ...filter, before, limit: 200 });
-        items.push(...page.items);
-        if (page.next === undefined) return items;
-        before = page.next;
-      }
-    },
-    [],
-  );
+  return readLedger(at, (ledger) => pagesOf(ledger, list, filter), []);
 }
 
 /** The files the ledger knows, oldest first. */
@@ -155,18 +158,16 @@ export async function bookedNumbers(at: LedgerAt, administration?: string): Prom
   return readLedger(
     at,
     async (ledger) => {
+      const batches = (await pagesOf(ledger, (l, f) => l.browse.batches(f), {})).filter(
+        (b) => b.state === 'done' && (!administration || b.administration === administration),
+      );
       const numbers: string[] = [];
-      for (let before: number | undefined; ;) {
-        const page = await ledger.browse.batches({ before, limit: 200 });
-        for (const batch of page.items.filter((b) => b.state === 'done' && (!administration || b.administration === administration))) {
-          for (let at = 0; at < batch.deliveryIds.length; at += 200) {
-            const { items } = await ledger.browse.deliveries({ ids: batch.deliveryIds.slice(at, at + 200), limit: 200 });
-            numbers.push(...items.map((d) => d.invoiceNumber));
-          }
+      for (const batch of batches)
+        for (let from = 0; from < batch.deliveryIds.length; from += 200) {
+          const ids = batch.deliveryIds.slice(from, from + 200);
+          numbers.push(...(await pagesOf<DeliverySummary, DeliveryFilter>(ledger, (l, f) => l.browse.deliveries(f), { ids })).map((d) => d.invoiceNumber));
         }
-        if (page.next === undefined) return numbers.sort();
-        before = page.next;
-      }
+      return numbers.sort();
     },
     [],
   );
