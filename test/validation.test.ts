@@ -250,4 +250,25 @@ describe('validation with the official artefacts', function () {
     assert.ok(report.findings.some((f) => f.rule === 'BR-CO-16' && f.severity === 'fatal' && f.location === '/Invoice[1]/LegalMonetaryTotal[1]'));
     assert.equal(run(broken).status, 2);
   });
+
+  it('validate command: the rules come from the whole document, so a 6 KB extension before CustomizationID does not hide them', () => {
+    const dir = tempDir();
+    const nlcius = readFileSync(join(standardsHome(), 'nlcius/examples/SI-UBL-2.0/SI-UBL-2.0_BR-NL-10_error_empty.xml'), 'utf-8');
+    // an extension as signing tools write them, with an IssueDate of its own inside (not the header's)
+    const extension =
+      '<ext:UBLExtensions xmlns:ext="urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2"><ext:UBLExtension><ext:ExtensionContent>' +
+      `<x:Signed xmlns:x="urn:example:signature"><cbc:IssueDate>2030-01-01</cbc:IssueDate><x:Value>${'A'.repeat(6_000)}</x:Value></x:Signed>` +
+      '</ext:ExtensionContent></ext:UBLExtension></ext:UBLExtensions>';
+    const file = join(dir, 'extended.xml');
+    writeFileSync(file, nlcius.replace(/(<Invoice[^>]*>)/, `$1\n    ${extension}`));
+    const result = spawnSync(process.execPath, [CLI, 'validate', '--json', file], { encoding: 'utf-8' });
+    const report = JSON.parse(result.stdout) as { profile: string; valid: boolean; release: string; findings: Finding[] };
+    assert.equal(report.profile, 'nlcius');
+    assert.equal(report.valid, false);
+    assert.ok(
+      report.findings.some((f) => f.rule === 'BR-NL-10' && f.severity === 'fatal'),
+      JSON.stringify(report.findings),
+    );
+    assert.equal(result.status, 1);
+  });
 });

@@ -26,8 +26,9 @@ export async function validateCommand(
   try {
     for (const file of files) {
       try {
-        const xml = readFileSync(file, 'utf-8');
-        rejectDoctype(xml, { file: basename(file) });
+        // bytes as they are: the validator honours the encoding the XML declaration names
+        const xml = readFileSync(file);
+        rejectDoctype(xml.toString('latin1'), { file: basename(file) });
         const report = await validateDocument(engine, xml, opts.profile ?? profileOf(xml), opts.release ? { release: opts.release } : {});
         worst = Math.max(worst, report.valid ? 0 : 1);
         if (opts.json) reports.push({ file, ...report });

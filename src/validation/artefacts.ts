@@ -112,7 +112,7 @@ export function rulesetNamed(profile: ProfileName, release: string, state = inst
 }
 
 /** The release a document is validated with: the one named, else the one in force on its issue date. */
-export function rulesetForDocument(xml: string, profile: ProfileName, options: ValidateOptions = {}): Ruleset {
+export function rulesetForDocument(xml: string | Buffer, profile: ProfileName, options: ValidateOptions = {}): Ruleset {
   return options.release ? rulesetNamed(profile, options.release) : rulesetFor(profile, issueDateOf(xml));
 }
 

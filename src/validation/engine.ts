@@ -1,3 +1,5 @@
+import { documentHeader } from './header.js';
+
 /** One result of validation: an XSD error or a fired schematron rule. */
 export interface Finding {
   /** the rule id (BR-CO-15, PEPPOL-EN16931-R003, BR-NL-1), "XSD" for schema errors, "ENGINE" when the rules could not run */
@@ -40,9 +42,10 @@ export interface ValidationEngine {
   close(): Promise<void>;
 }
 
-/** The document's own issue date (cbc:IssueDate, the first one: the header's), if it has one. */
-export function issueDateOf(xml: string): string | undefined {
-  return /<(?:\w+:)?IssueDate>\s*(\d{4}-\d{2}-\d{2})\s*</.exec(xml.slice(0, 20_000))?.[1];
+/** The document's own issue date (the header's cbc:IssueDate, wherever it sits), if it has a valid one. */
+export function issueDateOf(xml: string | Buffer): string | undefined {
+  const date = documentHeader(xml).issueDate;
+  return date && /^\d{4}-\d{2}-\d{2}/.test(date) ? date.slice(0, 10) : undefined;
 }
 
 /** How long a validation helper may keep requests waiting without a sign of life (a cold JVM on a busy machine is slow). */
@@ -52,8 +55,8 @@ export const INVOICE_XSD = 'ubl-2.1/xsdrt/maindoc/UBL-Invoice-2.1.xsd';
 export const CREDIT_NOTE_XSD = 'ubl-2.1/xsdrt/maindoc/UBL-CreditNote-2.1.xsd';
 
 /** The profile a document declares in its CustomizationID (NLCIUS, Peppol, else plain EN 16931). */
-export function profileOf(xml: string): ProfileName {
-  const id = /<(?:\w+:)?CustomizationID[^>]*>([^<]*)</.exec(xml.slice(0, 5000))?.[1] ?? '';
+export function profileOf(xml: string | Buffer): ProfileName {
+  const id = documentHeader(xml).customizationId ?? '';
   if (id.includes('nlcius')) return 'nlcius';
   if (id.includes('peppol.eu:2017:poacc:billing')) return 'peppol';
   return 'en16931';

@@ -27,7 +27,7 @@ export async function validateDocument(
   options: ValidateOptions = {},
 ): Promise<ValidationReport> {
   const findings = await engine.validate(xml, profile, options);
-  const ruleset = rulesetForDocument((Buffer.isBuffer(xml) ? xml.subarray(0, 20_000) : xml).toString(), profile, options);
+  const ruleset = rulesetForDocument(xml, profile, options);
   return {
     profile,
     engine: engine.name,

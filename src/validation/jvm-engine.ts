@@ -283,7 +283,7 @@ export class JvmEngine implements ValidationEngine {
   async validate(xml: string | Buffer, profile: ProfileName, options: ValidateOptions = {}): Promise<Finding[]> {
     if (this.closed) throw new EnvironmentError('the validation engine is stopped', {});
     const bytes = Buffer.isBuffer(xml) ? xml : Buffer.from(xml, 'utf-8');
-    const key = `${profile}@${rulesetForDocument(bytes.subarray(0, 20_000).toString('utf-8'), profile, options).release}`;
+    const key = `${profile}@${rulesetForDocument(bytes, profile, options).release}`;
     // the least busy helper
     let helper = this.helpers[this.next++ % this.helpers.length]!;
     for (const h of this.helpers) if (h.pending.size < helper.pending.size) helper = h;

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { validateXML, type XMLFileInfo } from 'xmllint-wasm';
 import { artefact, rulesetForDocument } from './artefacts.js';
+import { documentHeader } from './header.js';
 import { sefPath } from './manifest.js';
 import {
   CREDIT_NOTE_XSD,
@@ -60,7 +61,7 @@ export class SaxonJsEngine implements ValidationEngine {
   async validate(xml: string | Buffer, profile: ProfileName, options: ValidateOptions = {}): Promise<Finding[]> {
     const text = Buffer.isBuffer(xml) ? xml.toString('utf-8') : xml;
     const ruleset = rulesetForDocument(text, profile, options);
-    const root = /<(?:\w+:)?CreditNote[\s>]/.test(text.slice(0, 3000)) ? CREDIT_NOTE_XSD : INVOICE_XSD;
+    const root = documentHeader(text).root === 'CreditNote' ? CREDIT_NOTE_XSD : INVOICE_XSD;
     const main = root.split('/').pop()!;
     const xsd = options.rulesOnly
       ? { valid: true, errors: [] }
