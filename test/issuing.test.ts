@@ -62,6 +62,23 @@ describe('one issuing path: the same verdict in every mode', function () {
     assert.equal(await countInvoices(ws), 0);
   });
 
+  it('a hybrid PDF is refused before numbering when the UBL inside it breaks the rules, as a UBL route would be', async () => {
+    const customers = structuredClone(UBL_CUSTOMERS);
+    customers.customers['20001'].routes = [{ format: 'pdf', transport: 'folder', target: 'out', hybrid: true, profile: 'peppol' } as never];
+    const ws = workspace({}, customers);
+    const file = join(ws.root, 'orders_hybrid.csv');
+    writeFileSync(file, accessOrders());
+    const dry = cli(ws, 'dry-run', file, '--folder', 'access');
+    assert.equal(dry.status, 1, `dry-run must refuse it: ${dry.stderr}`);
+    assert.match(dry.stderr, /PEPPOL-EN16931-R010/);
+    service = startService(ws);
+    writeFileSync(join(ws.inbox, 'access', 'orders_hybrid.csv'), accessOrders());
+    await waitFor('file in error', async () => (await countFiles(ws, 'error')) === 1, 120_000);
+    assert.match(readFileSync(join(ws.data, 'error', 'access', 'orders_hybrid.csv.error.txt'), 'utf-8'), /PEPPOL-EN16931-R010/);
+    assert.equal(await countInvoices(ws), 0);
+    assert.deepEqual(await numberSeries(ws), [], 'no number was taken');
+  });
+
   it('a held invoice whose moment comes is checked like any other: refused by the UBL rules, it takes no number', async () => {
     const ws = workspace({}, UBL_CUSTOMERS);
     const mapping = join(ws.mappings, 'webshop-orders.yaml');

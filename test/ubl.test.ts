@@ -1,8 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { configureFormats, renderDocument } from '../src/formats/index.js';
+import { carriedUbl, carriedUblProfile } from '../src/formats/carried-ubl.js';
 import { writeUbl } from '../src/formats/ubl/write.js';
 import { formatDecimal } from '../src/model/display.js';
 import type { CalculatedInvoice } from '../src/model/invoice.js';
@@ -123,6 +125,35 @@ describe('UBL in and out: the conformance corpus', function () {
     assert.ok(text.includes(formatDecimal(invoice.totals.payableAmount, 'nl')), `the PDF shows the amount due ${invoice.totals.payableAmount}`);
     // the reader keeps it as a supporting document, so a hybrid invoice dropped back in loses nothing
     assert.ok(readUbl(xml, { file: 'hybrid.xml' }).attachments?.some((a) => a.mimeCode === 'application/pdf'));
+  });
+
+  it('a hybrid PDF carries its UBL where every reader finds it, and the gate finds the same UBL in it and beside it', async () => {
+    const config = shippedConfig();
+    configureFormats(config.sellers.sellers, config.configDir);
+    const item = (await prepareAll(join(SAMPLES, 'access', 'orders_20261130.csv'), undefined, { folder: 'access' })).find((i) => i.ok);
+    assert.ok(item && item.ok);
+    const invoice = numbered(item.invoice, '2026-00043');
+    const options = { profile: 'peppol' as const, hybrid: true, attachUbl: true };
+    assert.equal(carriedUblProfile({ format: 'pdf', options }, invoice), 'peppol');
+    assert.equal(carriedUblProfile({ format: 'pdf', options: { profile: 'nlcius' } }, invoice), undefined, 'a plain PDF carries none');
+    const rendered = await renderDocument('pdf', invoice, options, '2026-00043');
+    const carried = await carriedUbl(rendered, 'pdf');
+    assert.deepEqual(
+      carried.map((c) => c.where),
+      ['2026-00043.xml embedded in 2026-00043.pdf', '2026-00043.xml attached'],
+    );
+    const expected = writeUbl(invoice, { profile: 'peppol' });
+    for (const c of carried) assert.equal(c.content.toString('utf-8'), expected);
+    // poppler, which knows nothing of our reader, sees the same embedded file
+    const dir = mkdtempSync(join(tmpdir(), 'hybrid-'));
+    writeFileSync(join(dir, 'hybrid.pdf'), rendered.content);
+    const detach = spawnSync('pdfdetach', ['-saveall', '-o', dir, join(dir, 'hybrid.pdf')], { encoding: 'utf-8' });
+    assert.equal(detach.status, 0, detach.stderr);
+    assert.equal(readFileSync(join(dir, '2026-00043.xml'), 'utf-8'), expected);
+    assert.deepEqual(
+      (await engine.validate(carried[0]!.content, 'peppol')).filter((f) => f.severity === 'fatal'),
+      [],
+    );
   });
 
   it('the shipped webshop order for a Belgian business passes Peppol once it has shipped', async () => {

@@ -8,6 +8,7 @@ import { TransportError } from '../transports/transport.js';
 import type { Transports } from '../transports/index.js';
 import type { Logger } from '../observability/log.js';
 import { findingsToErrors, type UblGate } from '../validation/gate.js';
+import { carriedUbl, carriedUblProfile } from '../formats/carried-ubl.js';
 import { resendOf } from '../ledger/keys.js';
 import type { DurationObserver } from '../observability/metrics.js';
 
@@ -162,12 +163,17 @@ export class Outbox {
       const record = known ?? (await this.ledger.invoiceById(delivery.invoiceId));
       if (!record) throw new TransportError(`invoice ${delivery.invoiceId} is not in the ledger`, true);
       const document = await renderDocument(delivery.format, record.invoice, delivery.options, documentBaseName(delivery));
-      if (delivery.format === 'ubl' && this.gate) {
-        // the final gate: the document as it will leave, with its real number
-        const profile = delivery.options.profile ?? 'peppol';
-        const errors = findingsToErrors(await this.gate.findings(document.content, profile), record.invoice, profile);
-        if (errors.length)
-          throw new FormatError(`the UBL fails the official ${profile} rules: ${errors.map((e) => `[${e.code}] ${e.message}`).join('; ')}`, {});
+      const profile = this.gate && carriedUblProfile(delivery, record.invoice);
+      if (this.gate && profile) {
+        // the final gate: every UBL as it will leave, with its real number, wherever it sits
+        for (const ubl of await carriedUbl(document, delivery.format)) {
+          const errors = findingsToErrors(await this.gate.findings(ubl.content, profile), record.invoice, profile);
+          if (errors.length)
+            throw new FormatError(
+              `the UBL (${ubl.where}) fails the official ${profile} rules: ${errors.map((e) => `[${e.code}] ${e.message}`).join('; ')}`,
+              {},
+            );
+        }
       }
       const timeoutS = Math.round(this.settings.sendTimeoutMs / 1000);
       const outcome = await withTimeout(

@@ -1,4 +1,5 @@
 import { EnvironmentError, GatewayError, RuleError } from '../errors.js';
+import { carriedUblProfile } from '../formats/carried-ubl.js';
 import { writeUbl } from '../formats/ubl/write.js';
 import { numbered } from '../ledger/keys.js';
 import type { UblProfile } from '../formats/ubl/profiles.js';
@@ -55,7 +56,8 @@ export class UblGate {
 
   /** Fatal findings of every UBL profile the invoice's routes use (empty when none or all pass). */
   async check(invoice: CalculatedInvoice, deliveries: Delivery[]): Promise<RuleError[]> {
-    const profiles = [...new Set(deliveries.filter((d) => d.format === 'ubl').map((d) => (d.options.profile ?? 'peppol') as UblProfile))];
+    // every UBL that leaves, wherever it sits: sent as UBL, embedded in a hybrid PDF, attached to a mail
+    const profiles = [...new Set(deliveries.map((d) => carriedUblProfile(d, invoice)).filter((p): p is UblProfile => p !== undefined))];
     if (!profiles.length) return [];
     // written as it will be numbered: a provisional number, and the payment reference the ledger will give it
     const provisional: CalculatedInvoice = invoice.number ? invoice : numbered(invoice, 'PROVISIONAL-1');
