@@ -7,6 +7,7 @@ import { readFixedWidth } from '../src/readers/fixed-width.js';
 import { readJson } from '../src/readers/json.js';
 import type { SourceRecord } from '../src/readers/record.js';
 import { readXml } from '../src/readers/xml.js';
+import { declaredXmlEncoding, xmlBytesToText } from '../src/readers/xml-text.js';
 
 const ctx = { file: 'test-file' };
 
@@ -71,6 +72,27 @@ describe('CSV reader', () => {
 });
 
 describe('XML reader', () => {
+  it('decodes character references and entities once, and CDATA not at all', async () => {
+    const xml =
+      '<?xml version="1.0"?><Root><Inv note="A&amp;amp;B &#x2013;"><Text>s&#252;&#xDF; &amp;amp; &lt;b&gt;</Text><Raw><![CDATA[a &amp; <b>]]></Raw></Inv></Root>';
+    const [row] = await all(readXml(Buffer.from(xml), { format: 'xml', records: 'Root/Inv' }, ctx));
+    assert.equal(row!.values['@note'], 'A&amp;B –');
+    assert.equal(row!.values['Text'], 'süß &amp; <b>');
+    assert.equal(row!.values['Raw'], 'a &amp; <b>');
+  });
+
+  it('a UBL is read in the encoding its declaration names; bad UTF-8 is reported with its line, never replaced in silence', () => {
+    const latin1 = Buffer.from('<?xml version="1.0" encoding="ISO-8859-1"?>\n<Invoice>Müller</Invoice>', 'latin1');
+    assert.equal(declaredXmlEncoding(latin1), 'iso-8859-1');
+    assert.match(xmlBytesToText(latin1, ctx), /Müller/);
+    const broken = Buffer.concat([Buffer.from('<?xml version="1.0" encoding="UTF-8"?>\n<Invoice>\nM'), Buffer.from([0xfc]), Buffer.from('ller</Invoice>')]);
+    assert.throws(
+      () => xmlBytesToText(broken, ctx),
+      (err: unknown) => err instanceof ReaderError && err.location.line === 3 && /byte 0xfc/.test(err.message) && /declare the encoding/.test(err.message),
+    );
+    assert.equal(declaredXmlEncoding(Buffer.from('<Invoice/>')), 'utf-8', 'no declaration: UTF-8, as XML says');
+  });
+
   it('selects records by path, with attributes and namespace prefixes removed, values as text', async () => {
     const xml = '<?xml version="1.0"?><x:Root xmlns:x="urn:x"><x:Inv nr="7"><x:Amount>0012.50</x:Amount><x:Line>a</x:Line></x:Inv><x:Inv nr="8"/></x:Root>';
     const rows = await all(readXml(Buffer.from(xml), { format: 'xml', records: 'Root/Inv', arrays: ['Line'] }, ctx));

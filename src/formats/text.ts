@@ -12,3 +12,12 @@ export function withLineBreaks<T>(value: T, as: '\n' | ' '): T {
   }
   return value;
 }
+
+/**
+ * Text for xmlbuilder2's txt(): its serializer leaves an "&" alone when what follows looks like an
+ * entity or character reference ("&amp;", "&#39;"), so a literal "AT&amp;T" in the data would come out
+ * as "AT&T". Those ampersands are escaped here; every other one the serializer escapes itself.
+ */
+export function literal(value: string): string {
+  return value.includes('&') ? value.replace(/&(?=[A-Za-z]+;|#\d+;)/g, '&amp;') : value;
+}

@@ -28,7 +28,7 @@ export async function* mapUblFile(
 ): AsyncGenerator<MappedGroup> {
   const bytes = await readAll(input, 50 * 1024 * 1024, () => new ReaderError('UBL file larger than 50 MB', { file: ctx.file }));
   if (!bytes.length) throw new ReaderError('the file is empty', { file: ctx.file, attachment: ctx.attachment });
-  const invoice: CalculatedInvoice = readUbl(bytes.toString('utf-8'), ctx);
+  const invoice: CalculatedInvoice = readUbl(bytes, ctx);
   const source = invoice.meta.source;
   const sellerKey = Object.entries(master.sellers).find(([, s]) => sameParty(s, invoice.seller))?.[0] ?? mapping.definition.defaults?.seller;
   if (!sellerKey || !own(master.sellers, sellerKey)) {

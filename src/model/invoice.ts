@@ -44,6 +44,18 @@ export const INVOICE_TYPE_CODES = [
 ] as const;
 export type InvoiceTypeCode = string;
 
+/**
+ * BT-3 codes that make a document a credit note (UNTDID 1001, the codes EN 16931 allows in a UBL
+ * CreditNote): written as a CreditNote, booked as a credit, numbered in the credit-note series.
+ */
+export const CREDIT_NOTE_TYPE_CODES: ReadonlySet<string> = new Set(['81', '83', '261', '262', '296', '308', '381', '396', '420', '458', '532']);
+
+/** Whether a document is a credit note: as it came (a UBL CreditNote stays one), else by its type code. */
+export function isCreditNote(invoice: Pick<Invoice, 'typeCode' | 'meta'>): boolean {
+  const root = invoice.meta?.ubl?.root;
+  return root ? root === 'CreditNote' : CREDIT_NOTE_TYPE_CODES.has(invoice.typeCode);
+}
+
 /** BT-151 / BT-118 VAT category codes: the UNCL 5305 subset EN 16931 allows (B: Italian split payment). */
 export const VAT_CATEGORIES = ['S', 'Z', 'E', 'AE', 'K', 'G', 'O', 'L', 'M', 'B'] as const;
 export type VatCategory = (typeof VAT_CATEGORIES)[number];
@@ -52,6 +64,8 @@ export type VatCategory = (typeof VAT_CATEGORIES)[number];
 export interface Identifier {
   id: string;
   scheme?: string;
+  /** the scheme's version (BT-158's listVersionID) */
+  schemeVersion?: string;
 }
 
 /** BG-5 / BG-8 postal address. */
@@ -141,7 +155,16 @@ export interface PaymentInstructions {
   /** BG-18 payment card */
   card?: { accountNumber: string; network: string; holder?: string };
   /** BG-16 repeated: more accounts the buyer may pay to (each a further PaymentMeans in UBL) */
-  additionalAccounts?: { meansCode: string; iban: string; accountName?: string; bic?: string }[];
+  additionalAccounts?: {
+    meansCode: string;
+    iban: string;
+    accountName?: string;
+    bic?: string;
+    /** BT-83 of this payment means, when it has its own */
+    paymentReference?: string;
+    /** a credit note's due date as this payment means states it */
+    dueDate?: IsoDate;
+  }[];
 }
 
 /** BG-24 additional supporting document (or BT-18 invoiced object with typeCode 130). */
@@ -222,6 +245,13 @@ export interface InvoiceLine {
   grossPrice?: DecimalText;
   /** BT-149 price base quantity (default 1) */
   baseQuantity?: DecimalText;
+  /** BT-150 the base quantity's unit, when the source states one (it may differ from BT-130's) */
+  baseQuantityUnitCode?: string;
+  /**
+   * The price adjustment (priceDiscount's amount) is a surcharge on the gross price, not a discount:
+   * UBL's ChargeIndicator true, which EN 16931's syntax allows and Peppol refuses (PEPPOL-EN16931-R044)
+   */
+  priceCharge?: boolean;
   /** BT-151 */
   vatCategory: VatCategory;
   /** BT-152 rate in percent; absent for category O */
@@ -369,11 +399,29 @@ export interface InvoiceMeta {
   extra?: Record<string, string>;
   /** the time zones the dates of a UBL came with, by field (see model/date-zone.ts) */
   dateZones?: DateZones;
+  /** how a UBL passed through was written, where the model alone cannot say it (see UblForm) */
+  ubl?: UblForm;
   /**
    * The document states its own line amounts, VAT breakdown and totals (a UBL file): they are kept
    * as the legally binding figures, and the official rules, not a recalculation, judge them.
    */
   amountsDeclared?: boolean;
+}
+
+/**
+ * The form a UBL came in, kept so that one passed through goes out as it came: the same root
+ * element, the optional totals it stated (even as zero), BT-111's own currency.
+ */
+export interface UblForm {
+  root: 'Invoice' | 'CreditNote';
+  /** the optional LegalMonetaryTotal elements it stated (AllowanceTotalAmount, ChargeTotalAmount, PrepaidAmount, PayableRoundingAmount) */
+  statedTotals?: string[];
+  /** the currency of the VAT total in accounting currency (BT-111) when no TaxCurrencyCode (BT-6) names it */
+  accountingTaxCurrency?: string;
+  /** the first payment means states the credit note's due date (a CreditNote has no DueDate of its own) */
+  dueDateInPaymentMeans?: boolean;
+  /** ids of the lines whose object identifier (BT-128) came without its DocumentTypeCode 130 */
+  untypedLineObjects?: string[];
 }
 
 /** BG-23 VAT breakdown per category and rate. */

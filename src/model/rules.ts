@@ -1,6 +1,6 @@
 import { calculateInvoice } from './calculate.js';
 import { dec, decShared, isDecimalText } from './decimal.js';
-import { VAT_CATEGORIES, type CalculatedInvoice, type Invoice, type Party, type SourcePosition, type VatCategory } from './invoice.js';
+import { isCreditNote, VAT_CATEGORIES, type CalculatedInvoice, type Invoice, type Party, type SourcePosition, type VatCategory } from './invoice.js';
 import { quoteValue } from '../errors.js';
 
 /** One broken business rule: its EN 16931 id (or GW-* for the gateway's own), the field and where it came from. */
@@ -218,7 +218,7 @@ export function checkInvoice(invoice: Invoice): InvoiceCheck {
   checkParty(f, invoice.seller, 'seller', { name: 'BR-06', address: 'BR-08', country: 'BR-09' });
   checkParty(f, invoice.buyer, 'buyer', { name: 'BR-07', address: 'BR-10', country: 'BR-11' });
   // EN 16931 lets a credit note stand alone; the Dutch rules (NL-R-001, and Dutch VAT law) do not, for a seller in the Netherlands
-  if (invoice.typeCode === '381' && !isQuote && !invoice.precedingInvoices?.length && invoice.seller?.address?.country === 'NL') {
+  if (isCreditNote(invoice) && !isQuote && !invoice.precedingInvoices?.length && invoice.seller?.address?.country === 'NL') {
     f.add(
       'NL-R-001',
       'precedingInvoices',

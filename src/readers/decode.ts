@@ -68,7 +68,7 @@ class StrictUtf8Decoder extends Transform {
 }
 
 /** Index of the first byte that starts an invalid UTF-8 sequence (or the chunk's length). */
-function firstInvalidUtf8(bytes: Buffer): number {
+export function firstInvalidUtf8(bytes: Buffer): number {
   let i = 0;
   while (i < bytes.length) {
     const b = bytes[i]!;

@@ -11,10 +11,12 @@ import type {
   PaymentInstructions,
   PostalAddress,
   SupportingDocument,
+  UblForm,
   VatBreakdown,
   VatCategory,
 } from '../model/invoice.js';
 import { rejectDoctype } from './xml.js';
+import { cdataAsText, XML_VALUE_DECODING, xmlBytesToText } from './xml-text.js';
 import type { ReadContext } from './record.js';
 
 type Node = Record<string, unknown>;
@@ -45,9 +47,8 @@ const parser = new XMLParser({
   ignoreAttributes: false,
   attributeNamePrefix: '@',
   removeNSPrefix: true,
-  // only the five predefined entities can occur: a DOCTYPE (which could define others) is refused first
-  processEntities: true,
-  htmlEntities: false,
+  // character references and the five predefined entities, decoded once; a DOCTYPE (which could define others) is refused first
+  ...XML_VALUE_DECODING,
   parseTagValue: false,
   parseAttributeValue: false,
   trimValues: true,
@@ -73,11 +74,17 @@ function attr(v: unknown, name: string): string | undefined {
   const a = n?.[`@${name}`];
   return typeof a === 'string' ? a : undefined;
 }
-function ident(v: unknown, schemeAttr = 'schemeID'): Identifier | undefined {
+function ident(v: unknown, schemeAttr = 'schemeID', versionAttr?: string): Identifier | undefined {
   const id = txt(v);
   if (id === undefined) return undefined;
   const scheme = attr(v, schemeAttr);
-  return scheme ? { id, scheme } : { id };
+  const schemeVersion = versionAttr ? attr(v, versionAttr) : undefined;
+  return compact({ id, scheme, schemeVersion });
+}
+/** xsd:boolean: "true" or "1" (and "false" or "0"). */
+function bool(v: unknown): boolean {
+  const t = txt(v)?.trim();
+  return t === 'true' || t === '1';
 }
 function path(n: Node | undefined, ...steps: string[]): unknown {
   let cur: unknown = n;
@@ -109,7 +116,8 @@ function party(n: unknown): Party | undefined {
   const vat =
     schemes.find((s) => txt(path(s, 'TaxScheme', 'ID')) === 'VAT') ??
     (schemes.length === 1 && !txt(path(schemes[0], 'TaxScheme', 'ID')) ? schemes[0] : undefined);
-  const fiscal = schemes.find((s) => s !== vat);
+  // a tax scheme with no CompanyID registers nothing (BT-32 is the CompanyID)
+  const fiscal = schemes.find((s) => s !== vat && txt(s['CompanyID']) !== undefined);
   const legal = node(p['PartyLegalEntity']);
   const contact = node(p['Contact']);
   const name = txt(legal?.['RegistrationName']) ?? txt(path(list(p['PartyName'])[0], 'Name')) ?? '';
@@ -155,7 +163,7 @@ function taxRepresentative(n: unknown): Party | undefined {
 
 function allowanceCharge(a: Node): { charge: boolean; amount: string; baseAmount?: string; percentage?: string; reason?: string; reasonCode?: string } {
   return compact({
-    charge: txt(a['ChargeIndicator']) === 'true',
+    charge: bool(a['ChargeIndicator']),
     amount: txt(a['Amount']) ?? '0',
     baseAmount: txt(a['BaseAmount']),
     percentage: txt(a['MultiplierFactorNumeric']),
@@ -171,7 +179,7 @@ function line(l: Node, credit: boolean, at: string, zones: DateZones): InvoiceLi
   const qty = credit ? l['CreditedQuantity'] : l['InvoicedQuantity'];
   const priceAc = node(price['AllowanceCharge']);
   const classes = list(item['CommodityClassification'])
-    .map((c) => ident(c['ItemClassificationCode'], 'listID'))
+    .map((c) => ident(c['ItemClassificationCode'], 'listID', 'listVersionID'))
     .filter((c): c is Identifier => c !== undefined);
   const period = list(l['InvoicePeriod'])[0];
   const objectRef = list(l['DocumentReference']).find((d) => txt(d['DocumentTypeCode']) === '130') ?? list(l['DocumentReference'])[0];
@@ -193,8 +201,10 @@ function line(l: Node, credit: boolean, at: string, zones: DateZones): InvoiceLi
     allowanceCharges: list(l['AllowanceCharge']).map((a) => allowanceCharge(a) as LineAllowanceCharge),
     netPrice: txt(price['PriceAmount']) ?? '',
     priceDiscount: priceAc ? txt(priceAc['Amount']) : undefined,
+    priceCharge: priceAc && bool(priceAc['ChargeIndicator']) ? true : undefined,
     grossPrice: priceAc ? txt(priceAc['BaseAmount']) : undefined,
     baseQuantity: txt(price['BaseQuantity']),
+    baseQuantityUnitCode: attr(price['BaseQuantity'], 'unitCode'),
     vatCategory: (txt(tax['ID']) ?? '') as VatCategory,
     vatRate: txt(tax['Percent']),
     itemName: txt(item['Name']) ?? '',
@@ -209,13 +219,12 @@ function line(l: Node, credit: boolean, at: string, zones: DateZones): InvoiceLi
   }) as InvoiceLine & { netAmount: string };
 }
 
-function payment(doc: Node, dueDateFallback: string | undefined): PaymentInstructions | undefined {
+function payment(doc: Node, zones: DateZones): PaymentInstructions | undefined {
   const means = list(doc['PaymentMeans']);
   const pm = means[0];
   if (!pm) return undefined;
   const card = node(pm['CardAccount']);
   const mandate = node(pm['PaymentMandate']);
-  void dueDateFallback;
   return compact({
     meansCode: txt(pm['PaymentMeansCode']) ?? '',
     meansText: attr(pm['PaymentMeansCode'], 'name'),
@@ -231,12 +240,15 @@ function payment(doc: Node, dueDateFallback: string | undefined): PaymentInstruc
     additionalAccounts: means
       .slice(1)
       .filter((m) => txt(path(m, 'PayeeFinancialAccount', 'ID')))
-      .map((m) =>
+      .map((m, i) =>
         compact({
           meansCode: txt(m['PaymentMeansCode']) ?? '',
           iban: txt(path(m, 'PayeeFinancialAccount', 'ID')) ?? '',
           accountName: txt(path(m, 'PayeeFinancialAccount', 'Name')),
           bic: txt(path(m, 'PayeeFinancialAccount', 'FinancialInstitutionBranch', 'ID')),
+          // each means its own reference and due date, as stated: none is copied from the first
+          paymentReference: txt(m['PaymentID']),
+          dueDate: calendarDate(txt(m['PaymentDueDate']), `payment.additionalAccounts[${i}].dueDate`, zones),
         }),
       ),
   }) as PaymentInstructions;
@@ -260,11 +272,13 @@ function supportingDocument(d: Node): SupportingDocument {
  * Reads a UBL 2.1 Invoice or CreditNote into the canonical model, keeping the amounts, VAT
  * breakdown and totals the document states (they are the legally binding ones).
  */
-export function readUbl(xml: string, ctx: ReadContext): CalculatedInvoice {
+export function readUbl(source: string | Buffer, ctx: ReadContext): CalculatedInvoice {
+  // bytes are read in the encoding the document declares (an ISO-8859-1 invoice keeps its umlauts)
+  const xml = Buffer.isBuffer(source) ? xmlBytesToText(source, ctx) : source;
   rejectDoctype(xml, ctx);
   let parsed: Node;
   try {
-    parsed = parser.parse(xml) as Node;
+    parsed = parser.parse(cdataAsText(xml)) as Node;
   } catch (err) {
     throw new ReaderError(`UBL is not well-formed XML: ${(err as Error).message}`, { file: ctx.file, attachment: ctx.attachment });
   }
@@ -276,6 +290,17 @@ export function readUbl(xml: string, ctx: ReadContext): CalculatedInvoice {
   const main = taxTotals.find((t) => attr(t['TaxAmount'], 'currencyID') === currency) ?? taxTotals[0];
   const accounting = taxTotals.find((t) => t !== main);
   const total = node(doc['LegalMonetaryTotal']) ?? {};
+  const statedTotals = ['AllowanceTotalAmount', 'ChargeTotalAmount', 'PrepaidAmount', 'PayableRoundingAmount'].filter((name) => total[name] !== undefined);
+  const accountingTaxCurrency = accounting ? attr(accounting['TaxAmount'], 'currencyID') : undefined;
+  const form: UblForm = compact({
+    root: credit ? ('CreditNote' as const) : ('Invoice' as const),
+    statedTotals,
+    accountingTaxCurrency: accountingTaxCurrency && accountingTaxCurrency !== txt(doc['TaxCurrencyCode']) ? accountingTaxCurrency : undefined,
+    dueDateInPaymentMeans: txt(path(list(doc['PaymentMeans'])[0], 'PaymentDueDate')) !== undefined ? true : undefined,
+    untypedLineObjects: list(doc[credit ? 'CreditNoteLine' : 'InvoiceLine'])
+      .filter((l) => list(l['DocumentReference']).length && !list(l['DocumentReference']).some((d) => txt(d['DocumentTypeCode'])))
+      .map((l) => txt(l['ID']) ?? ''),
+  });
   // dates are calendar dates in the model; a time zone one came with is kept apart, for the way out
   const zones: DateZones = {};
   const lines = list(doc[credit ? 'CreditNoteLine' : 'InvoiceLine']).map((l, i) => line(l, credit, `lines[${i}]`, zones));
@@ -348,7 +373,7 @@ export function readUbl(xml: string, ctx: ReadContext): CalculatedInvoice {
         })
       : undefined,
     businessProcess: txt(doc['ProfileID']),
-    payment: payment(doc, dueDate),
+    payment: payment(doc, zones),
     allowanceCharges: allowances,
     prepaidAmount: txt(total['PrepaidAmount']),
     roundingAmount: txt(total['PayableRoundingAmount']),
@@ -373,6 +398,7 @@ export function readUbl(xml: string, ctx: ReadContext): CalculatedInvoice {
       source: { path: credit ? 'CreditNote' : 'Invoice' },
       amountsDeclared: true,
       numberFromSource: true,
+      ubl: form,
       // filled while the dates above were read
       ...(Object.keys(zones).length ? { dateZones: zones } : {}),
     },

@@ -1,6 +1,7 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { ReaderError } from '../errors.js';
 import { decodeToText } from './decode.js';
+import { cdataAsText, XML_VALUE_DECODING } from './xml-text.js';
 import { itemsAt, splitPath } from './path.js';
 import { readAll, type ReadContext, type ReaderInput, type SourceRecord } from './record.js';
 
@@ -80,9 +81,8 @@ export function parseXmlText(
     ignoreAttributes: false,
     attributeNamePrefix: '@',
     removeNSPrefix: options.removeNamespacePrefixes ?? true,
-    // &amp; &lt; and the other predefined entities are decoded; a DOCTYPE that could define more was refused above
-    processEntities: true,
-    htmlEntities: false,
+    // character references and the predefined entities, decoded once; a DOCTYPE that could define more was refused above
+    ...XML_VALUE_DECODING,
     parseTagValue: false,
     parseAttributeValue: false,
     trimValues: true,
@@ -93,7 +93,7 @@ export function parseXmlText(
     isArray: options.arrays ? (_name, jpath) => options.arrays!(String(jpath)) : undefined,
   });
   try {
-    return parser.parse(text) as Record<string, unknown>;
+    return parser.parse(cdataAsText(text)) as Record<string, unknown>;
   } catch (err) {
     // the parser's own limits (nesting depth, entity expansion) throw plain errors: they are about this file
     const deep = /nested tags/i.test((err as Error).message) ? tooDeepAt(text, MAX_NESTED_TAGS) : undefined;

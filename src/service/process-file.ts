@@ -6,7 +6,7 @@ import { failureKind, GatewayError, InternalError, LeaseLostError, MappingError 
 import { leaseLost } from '../ledger/rows.js';
 import type { FileRecord, IssueRequest, IssueResult, Ledger } from '../ledger/ledger.js';
 import { businessKeyOf, orderKeyOf } from '../ledger/keys.js';
-import type { CalculatedInvoice } from '../model/invoice.js';
+import { isCreditNote, type CalculatedInvoice } from '../model/invoice.js';
 import { errorReportJson, renderErrorReport, type RejectedItem } from '../report/error-report.js';
 import { Folders, freeReportBase, hashFile, moveInto, sidecar, writeBeside, writeErrorReports } from './folders.js';
 import type { Issuer } from './issuing.js';
@@ -28,7 +28,7 @@ export function numberFormatFor(invoice: CalculatedInvoice, settings: ServiceSet
   const ownSeries = own(settings.numbering.sellers, invoice.meta.sellerKey) ?? {};
   const base = settings.numbering.default;
   if (invoice.kind === 'quote') return ownSeries.quote ?? base.quote;
-  if (invoice.typeCode === '381') return ownSeries.creditNote || base.creditNote || ownSeries.invoice || base.invoice;
+  if (isCreditNote(invoice)) return ownSeries.creditNote || base.creditNote || ownSeries.invoice || base.invoice;
   return ownSeries.invoice ?? base.invoice;
 }
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { PeppolTargetConfig } from '../config/types.js';
 import { EnvironmentError, errorMessage } from '../errors.js';
 import type { PeppolBook } from '../ledger/ledger.js';
-import type { CalculatedInvoice } from '../model/invoice.js';
+import { isCreditNote, type CalculatedInvoice } from '../model/invoice.js';
 import { accessPointFor, UncertainSubmissionError, type AccessPoint, type SubmissionState } from '../peppol/access-points.js';
 import { BILLING_PROCESS, DOCUMENT_TYPES, type PeppolDocumentKind } from '../peppol/identifiers.js';
 import type { PeppolDirectory } from '../peppol/lookup.js';
@@ -30,7 +30,7 @@ export function receiverOf(invoice: CalculatedInvoice, participant: string | und
 
 /** Invoice or credit note, as Peppol tells them apart. */
 export function documentKindOf(invoice: CalculatedInvoice): PeppolDocumentKind {
-  return invoice.typeCode === '381' ? 'credit-note' : 'invoice';
+  return isCreditNote(invoice) ? 'credit-note' : 'invoice';
 }
 
 /** Our instance id of a delivery (a UUID from its idempotency key): the same on every attempt. */

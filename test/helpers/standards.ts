@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { processEnvironment } from '../../src/environment.js';
 import { join } from 'node:path';
 import { standardsHome } from '../../src/validation/artefacts.js';
 
@@ -58,6 +59,27 @@ export function exampleDocuments(options: { nlciusOkOnly?: boolean } = {}): stri
     for (const name of names.filter((n) => /\.xml$/i.test(n)).sort()) {
       if (options.nlciusOkOnly && folder.startsWith('nlcius') && !name.includes('_ok')) continue;
       out.push(join(standardsHome(), folder, name));
+    }
+  }
+  return out;
+}
+
+/**
+ * The UBL instances shipped with the KoSIT XRechnung rules, without those of the XRechnung extension
+ * (sub-invoice lines, prepaid payments: terms beyond EN 16931 that the canonical model does not hold).
+ */
+export function xrechnungUblInstances(): string[] {
+  // not installed with the rules the gateway runs (yet): read from the offline mirror of the official artefacts
+  const places = [standardsHome(), ...(processEnvironment().standardsMirror ?? '').split(';').filter((p) => p && !/^https?:/.test(p))];
+  const home = places.find((p) => existsSync(join(p, 'xrechnung/test/instances/ubl-inv')));
+  if (!home) return [];
+  const out: string[] = [];
+  for (const folder of ['xrechnung/test/instances/ubl-inv', 'xrechnung/test/instances/ubl-cn']) {
+    for (const name of readdirSync(join(home, folder))
+      .filter((n) => n.endsWith('.xml'))
+      .sort()) {
+      const file = join(home, folder, name);
+      if (!/CustomizationID>[^<]*#conformant#urn:xeinkauf\.de:kosit:extension/.test(readFileSync(file, 'utf-8').slice(0, 4000))) out.push(file);
     }
   }
   return out;

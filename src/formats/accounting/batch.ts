@@ -2,11 +2,11 @@ import iconv from 'iconv-lite';
 import { create } from 'xmlbuilder2';
 import type { XMLBuilder } from 'xmlbuilder2/lib/interfaces.js';
 import { dec } from '../../model/decimal.js';
-import type { CalculatedInvoice } from '../../model/invoice.js';
+import { isCreditNote, type CalculatedInvoice } from '../../model/invoice.js';
 import { BATCHED_FORMATS, type BatchedFormat } from '../batched.js';
 import { outputFormat } from '../../kinds/formats.js';
 import { bookingLines, debtorCodeOf, ExportError, periodOf, type AdministrationConfig, type BookingLine } from './admin.js';
-import { lineBreaks } from '../text.js';
+import { lineBreaks, literal } from '../text.js';
 
 /** The accounting formats. */
 export type AccountingFormat = BatchedFormat;
@@ -39,7 +39,7 @@ export interface BatchContext {
   debtorCodes: Record<string, string | undefined>;
 }
 
-const isCredit = (inv: CalculatedInvoice) => inv.typeCode === '381';
+const isCredit = (inv: CalculatedInvoice) => isCreditNote(inv);
 /** Signed for the package: an invoice's revenue is a credit, a credit note's a debit. */
 const signed = (amount: string, credit: boolean) => (credit ? amount : dec(amount).neg().toFixed(2));
 
@@ -114,27 +114,27 @@ export function exactOnlineXml(invoices: CalculatedInvoice[], ctx: BatchContext)
     const tx = parent.ele('GLTransaction');
     tx.ele('TransactionType', { number: credit ? '21' : '20' });
     tx.ele('Journal', { code: ctx.admin.journal });
-    tx.ele('Date').txt(invoice.issueDate);
+    tx.ele('Date').txt(literal(invoice.issueDate));
     tx.ele('FinYear', { number: String(year) });
     tx.ele('FinPeriod', { number: String(period) });
-    tx.ele('Description').txt(`${credit ? 'Creditnota' : 'Factuur'} ${invoice.number} ${invoice.buyer.name}`.slice(0, 255));
+    tx.ele('Description').txt(literal(`${credit ? 'Creditnota' : 'Factuur'} ${invoice.number} ${invoice.buyer.name}`.slice(0, 255)));
     lines.forEach((l, i) => {
       const line = tx.ele('GLTransactionLine', { type: credit ? '21' : '20', line: String(i + 1), status: '20' });
-      line.ele('Date').txt(invoice.issueDate);
+      line.ele('Date').txt(literal(invoice.issueDate));
       line.ele('FinYear', { number: String(year) });
       line.ele('FinPeriod', { number: String(period) });
       line.ele('GLAccount', { code: l.account });
-      line.ele('Description').txt(lineBreaks(l.description, ' ').slice(0, 255));
-      if (invoice.dueDate) line.ele('DueDate').txt(invoice.dueDate);
+      line.ele('Description').txt(literal(lineBreaks(l.description, ' ').slice(0, 255)));
+      if (invoice.dueDate) line.ele('DueDate').txt(literal(invoice.dueDate));
       line.ele('Account', { code: debtor });
       const amount = line.ele('Amount');
       amount.ele('Currency', { code: invoice.currency });
-      amount.ele('Value').txt(signed(l.amount, credit));
+      amount.ele('Value').txt(literal(signed(l.amount, credit)));
       amount.ele('VAT', { code: l.vatCode });
       const refs = line.ele('References');
-      refs.ele('InvoiceNumber').txt(invoice.number ?? '');
+      refs.ele('InvoiceNumber').txt(literal(invoice.number ?? ''));
       const yourRef = invoice.buyerReference ?? invoice.orderReference;
-      if (yourRef) refs.ele('YourRef').txt(yourRef);
+      if (yourRef) refs.ele('YourRef').txt(literal(yourRef));
     });
   });
   return { extension: outputFormat('exact-online')!.extension, content: Buffer.from(xml), summary: summarise('exact-online', ctx, entries) };
@@ -149,34 +149,34 @@ export function exactGlobeXml(invoices: CalculatedInvoice[], ctx: BatchContext):
     if (debtor.length > 20)
       throw new ExportError(`invoice ${invoice.number}: debtor code ${debtor} is too long for Exact Globe (20)`, { field: 'customer' }, invoice.number);
     const entry = parent.ele('GLEntry', { status: 'E' });
-    entry.ele('Description').txt(`${credit ? 'Creditnota' : 'Factuur'} ${invoice.number}`.slice(0, 60));
-    entry.ele('Date').txt(invoice.issueDate);
-    entry.ele('DocumentDate').txt(invoice.issueDate);
+    entry.ele('Description').txt(literal(`${credit ? 'Creditnota' : 'Factuur'} ${invoice.number}`.slice(0, 60)));
+    entry.ele('Date').txt(literal(invoice.issueDate));
+    entry.ele('DocumentDate').txt(literal(invoice.issueDate));
     entry.ele('Journal', { code: ctx.admin.journal, type: 'V' });
     lines.forEach((l, i) => {
       const line = entry.ele('FinEntryLine', { number: String(i + 1), type: 'N', subtype: credit ? 'C' : 'K' });
-      line.ele('Date').txt(invoice.issueDate);
+      line.ele('Date').txt(literal(invoice.issueDate));
       line.ele('FinYear', { number: String(year) });
       line.ele('FinPeriod', { number: String(period) });
       line.ele('GLAccount', { code: l.account });
-      line.ele('Description').txt(lineBreaks(l.description, ' ').slice(0, 60));
+      line.ele('Description').txt(literal(lineBreaks(l.description, ' ').slice(0, 60)));
       line.ele('Debtor', { code: debtor });
       const amount = line.ele('Amount');
       amount.ele('Currency', { code: invoice.currency });
       // an invoice's revenue is a credit, a credit note's a debit; an allowance line turns it round
       const revenueCredit = credit ? dec(l.amount).lt(0) : !dec(l.amount).lt(0);
       const abs = dec(l.amount).abs().toFixed(2);
-      amount.ele('Debit').txt(revenueCredit ? '0' : abs);
-      amount.ele('Credit').txt(revenueCredit ? abs : '0');
+      amount.ele('Debit').txt(literal(revenueCredit ? '0' : abs));
+      amount.ele('Credit').txt(literal(revenueCredit ? abs : '0'));
       amount.ele('VAT', { code: l.vatCode });
       const vat = line.ele('VATTransaction', { code: l.vatCode });
-      vat.ele('VATAmount').txt(dec(l.vatAmount).abs().toFixed(2));
-      vat.ele('VATBaseAmount').txt(abs);
+      vat.ele('VATAmount').txt(literal(dec(l.vatAmount).abs().toFixed(2)));
+      vat.ele('VATBaseAmount').txt(literal(abs));
       const pay = line.ele('Payment');
-      if (invoice.dueDate) pay.ele('InvoiceDueDate').txt(invoice.dueDate);
+      if (invoice.dueDate) pay.ele('InvoiceDueDate').txt(literal(invoice.dueDate));
       const refs = line.ele('FinReferences', { TransactionOrigin: 'I' });
-      refs.ele('YourRef').txt(invoice.number ?? '');
-      refs.ele('DocumentDate').txt(invoice.issueDate);
+      refs.ele('YourRef').txt(literal(invoice.number ?? ''));
+      refs.ele('DocumentDate').txt(literal(invoice.issueDate));
     });
   });
   return { extension: outputFormat('exact-globe')!.extension, content: Buffer.from(xml), summary: summarise('exact-globe', ctx, entries) };

@@ -6,7 +6,7 @@ import * as fontkit from 'fontkit';
 import PDFDocument from 'pdfkit';
 import { dec } from '../../model/decimal.js';
 import { formatDate, formatDecimal, formatMoney } from '../../model/display.js';
-import type { CalculatedInvoice, Party } from '../../model/invoice.js';
+import { isCreditNote, type CalculatedInvoice, type Party } from '../../model/invoice.js';
 import { fill, LABELS, type Labels } from './labels.js';
 
 const require = createRequire(import.meta.url);
@@ -106,7 +106,7 @@ export async function renderPdf(invoice: CalculatedInvoice, options: PdfOptions 
   const cur = inv.currency;
   const money = (v: string) => formatMoney(v, cur, lang);
   const isQuote = inv.kind === 'quote';
-  const isCredit = inv.typeCode === '381';
+  const isCredit = isCreditNote(inv);
   const title = isQuote ? l.quote : isCredit ? l.creditNote : l.invoice;
   const { body, bold } = fonts();
   const doc = new PDFDocument({

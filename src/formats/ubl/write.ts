@@ -10,8 +10,9 @@ import type {
   PostalAddress,
   SupportingDocument,
 } from '../../model/invoice.js';
+import { isCreditNote } from '../../model/invoice.js';
 import { UBL_PROFILES, type UblProfile } from './profiles.js';
-import { lineBreaks } from '../text.js';
+import { lineBreaks, literal } from '../text.js';
 import { zonedDate, type DateZones } from '../../model/date-zone.js';
 
 const NS = {
@@ -37,12 +38,12 @@ export interface UblOptions {
 
 function text(parent: XMLBuilder, name: string, value: string | undefined, attrs?: Record<string, string | undefined>): void {
   if (value === undefined || value === '') return;
-  const clean = attrs ? (Object.fromEntries(Object.entries(attrs).filter(([, v]) => v !== undefined && v !== '')) as Record<string, string>) : undefined;
-  parent.ele(PREFIXED, `cbc:${name}`, clean).txt(lineBreaks(value, '\n'));
+  const clean = attrs ? compactAttrs(Object.fromEntries(Object.entries(attrs).filter(([, v]) => v !== ''))) : undefined;
+  parent.ele(PREFIXED, `cbc:${name}`, clean).txt(literal(lineBreaks(value, '\n')));
 }
 
 function amount(parent: XMLBuilder, name: string, value: string, currency: string): void {
-  parent.ele(PREFIXED, `cbc:${name}`, { currencyID: currency }).txt(value);
+  parent.ele(PREFIXED, `cbc:${name}`, { currencyID: currency }).txt(literal(value));
 }
 
 function address(parent: XMLBuilder, name: string, a: PostalAddress | undefined): void {
@@ -53,13 +54,13 @@ function address(parent: XMLBuilder, name: string, a: PostalAddress | undefined)
   text(el, 'CityName', a.city);
   text(el, 'PostalZone', a.postalCode);
   text(el, 'CountrySubentity', a.countrySubdivision);
-  if (a.line3) el.ele(PREFIXED, 'cac:AddressLine').ele(PREFIXED, 'cbc:Line').txt(a.line3);
-  if (a.country) el.ele(PREFIXED, 'cac:Country').ele(PREFIXED, 'cbc:IdentificationCode').txt(a.country);
+  if (a.line3) el.ele(PREFIXED, 'cac:AddressLine').ele(PREFIXED, 'cbc:Line').txt(literal(a.line3));
+  if (a.country) el.ele(PREFIXED, 'cac:Country').ele(PREFIXED, 'cbc:IdentificationCode').txt(literal(a.country));
 }
 
-function identifier(parent: XMLBuilder, name: string, id: Identifier | undefined, schemeAttr = 'schemeID'): void {
+function identifier(parent: XMLBuilder, name: string, id: Identifier | undefined, schemeAttr = 'schemeID', versionAttr?: string): void {
   if (!id) return;
-  text(parent, name, id.id, { [schemeAttr]: id.scheme });
+  text(parent, name, id.id, { [schemeAttr]: id.scheme, ...(versionAttr ? { [versionAttr]: id.schemeVersion } : {}) });
 }
 
 /** BG-4 / BG-7 as cac:Party, in the order of the UBL schema. */
@@ -68,12 +69,12 @@ function party(parent: XMLBuilder, wrapper: string, p: Party, role: 'seller' | '
   identifier(el, 'EndpointID', p.endpoint);
   const ids = [...(p.identifiers ?? [])];
   for (const id of ids) identifier(el.ele(PREFIXED, 'cac:PartyIdentification'), 'ID', id);
-  if (p.tradingName) el.ele(PREFIXED, 'cac:PartyName').ele(PREFIXED, 'cbc:Name').txt(p.tradingName);
+  if (p.tradingName) el.ele(PREFIXED, 'cac:PartyName').ele(PREFIXED, 'cbc:Name').txt(literal(p.tradingName));
   address(el, 'PostalAddress', p.address ?? {});
   if (p.vatId) {
     const tax = el.ele(PREFIXED, 'cac:PartyTaxScheme');
     text(tax, 'CompanyID', p.vatId);
-    tax.ele(PREFIXED, 'cac:TaxScheme').ele(PREFIXED, 'cbc:ID').txt('VAT');
+    tax.ele(PREFIXED, 'cac:TaxScheme').ele(PREFIXED, 'cbc:ID').txt(literal('VAT'));
   }
   if (p.taxRegistrationId) {
     const tax = el.ele(PREFIXED, 'cac:PartyTaxScheme');
@@ -81,7 +82,7 @@ function party(parent: XMLBuilder, wrapper: string, p: Party, role: 'seller' | '
     tax
       .ele(PREFIXED, 'cac:TaxScheme')
       .ele(PREFIXED, 'cbc:ID')
-      .txt(p.taxRegistrationScheme ?? 'FC');
+      .txt(literal(p.taxRegistrationScheme ?? 'FC'));
   }
   const legal = el.ele(PREFIXED, 'cac:PartyLegalEntity');
   text(legal, 'RegistrationName', p.name);
@@ -97,28 +98,38 @@ function party(parent: XMLBuilder, wrapper: string, p: Party, role: 'seller' | '
 
 /**
  * BG-17 payee account. NLCIUS advises against the account name (BR-NL-30) and, for SEPA payments,
- * the BIC (BR-NL-31): they are left out there, so its warnings never reach the buyer.
+ * the BIC (BR-NL-31): the gateway's own invoices leave them out there, so its warnings never reach
+ * the buyer; a UBL passed through keeps what it states (`spare` false).
  */
-function payeeAccount(parent: XMLBuilder, meansCode: string, iban: string, name: string | undefined, bic: string | undefined, nlcius: boolean): void {
+function payeeAccount(parent: XMLBuilder, meansCode: string, iban: string, name: string | undefined, bic: string | undefined, spare: boolean): void {
   const acct = parent.ele(PREFIXED, 'cac:PayeeFinancialAccount');
   text(acct, 'ID', iban);
-  if (!nlcius) text(acct, 'Name', name);
-  if (bic && !(nlcius && (meansCode === '58' || meansCode === '59'))) acct.ele(PREFIXED, 'cac:FinancialInstitutionBranch').ele(PREFIXED, 'cbc:ID').txt(bic);
+  if (!spare) text(acct, 'Name', name);
+  if (bic && !(spare && (meansCode === '58' || meansCode === '59')))
+    acct.ele(PREFIXED, 'cac:FinancialInstitutionBranch').ele(PREFIXED, 'cbc:ID').txt(literal(bic));
 }
 
-function taxCategory(parent: XMLBuilder, name: string, category: string, rate: string | undefined, exemption?: { reason?: string; code?: string }): void {
+/** A tax category; category O has no rate in the gateway's own invoices (BR-O-05), one passed through keeps what it states (`asStated`). */
+function taxCategory(
+  parent: XMLBuilder,
+  name: string,
+  category: string,
+  rate: string | undefined,
+  asStated: boolean,
+  exemption?: { reason?: string; code?: string },
+): void {
   const el = parent.ele(PREFIXED, `cac:${name}`);
   text(el, 'ID', category);
-  if (category !== 'O' && rate !== undefined) text(el, 'Percent', rate);
+  if ((category !== 'O' || asStated) && rate !== undefined) text(el, 'Percent', rate);
   if (exemption) {
     text(el, 'TaxExemptionReasonCode', exemption.code);
     text(el, 'TaxExemptionReason', exemption.reason);
   }
-  el.ele(PREFIXED, 'cac:TaxScheme').ele(PREFIXED, 'cbc:ID').txt('VAT');
+  el.ele(PREFIXED, 'cac:TaxScheme').ele(PREFIXED, 'cbc:ID').txt(literal('VAT'));
 }
 
 /** cac:AllowanceCharge of a line (BG-27/28) or, with its tax category, of the document (BG-20/21). */
-function allowanceCharge(parent: XMLBuilder, ac: LineAllowanceCharge | DocumentAllowanceCharge, currency: string): void {
+function allowanceCharge(parent: XMLBuilder, ac: LineAllowanceCharge | DocumentAllowanceCharge, currency: string, asStated: boolean): void {
   const el = parent.ele(PREFIXED, 'cac:AllowanceCharge');
   text(el, 'ChargeIndicator', ac.charge ? 'true' : 'false');
   text(el, 'AllowanceChargeReasonCode', ac.reasonCode);
@@ -126,10 +137,18 @@ function allowanceCharge(parent: XMLBuilder, ac: LineAllowanceCharge | DocumentA
   text(el, 'MultiplierFactorNumeric', ac.percentage);
   amount(el, 'Amount', ac.amount, currency);
   if (ac.baseAmount) amount(el, 'BaseAmount', ac.baseAmount, currency);
-  if ('vatCategory' in ac) taxCategory(el, 'TaxCategory', ac.vatCategory, ac.vatRate);
+  if ('vatCategory' in ac) taxCategory(el, 'TaxCategory', ac.vatCategory, ac.vatRate, asStated);
 }
 
-function line(parent: XMLBuilder, l: InvoiceLine & { netAmount: string }, currency: string, credit: boolean, at: string, zones?: DateZones): void {
+function line(
+  parent: XMLBuilder,
+  l: InvoiceLine & { netAmount: string },
+  currency: string,
+  credit: boolean,
+  at: string,
+  form: { zones?: DateZones; passedThrough: boolean; untypedObject: boolean },
+): void {
+  const zones = form.zones;
   const el = parent.ele(PREFIXED, credit ? 'cac:CreditNoteLine' : 'cac:InvoiceLine');
   text(el, 'ID', l.id);
   text(el, 'Note', l.note);
@@ -141,24 +160,24 @@ function line(parent: XMLBuilder, l: InvoiceLine & { netAmount: string }, curren
     text(p, 'StartDate', zonedDate(l.period.start, `${at}.period.start`, zones));
     text(p, 'EndDate', zonedDate(l.period.end, `${at}.period.end`, zones));
   }
-  if (l.orderLineReference) el.ele(PREFIXED, 'cac:OrderLineReference').ele(PREFIXED, 'cbc:LineID').txt(l.orderLineReference);
+  if (l.orderLineReference) el.ele(PREFIXED, 'cac:OrderLineReference').ele(PREFIXED, 'cbc:LineID').txt(literal(l.orderLineReference));
   if (l.objectIdentifier) {
     const ref = el.ele(PREFIXED, 'cac:DocumentReference');
     identifier(ref, 'ID', l.objectIdentifier);
-    text(ref, 'DocumentTypeCode', '130');
+    if (!form.untypedObject) text(ref, 'DocumentTypeCode', '130');
   }
-  for (const ac of l.allowanceCharges ?? []) allowanceCharge(el, ac, currency);
+  for (const ac of l.allowanceCharges ?? []) allowanceCharge(el, ac, currency, form.passedThrough);
   const item = el.ele(PREFIXED, 'cac:Item');
   text(item, 'Description', l.description);
   text(item, 'Name', l.itemName);
-  if (l.buyerItemId) item.ele(PREFIXED, 'cac:BuyersItemIdentification').ele(PREFIXED, 'cbc:ID').txt(l.buyerItemId);
-  if (l.sellerItemId) item.ele(PREFIXED, 'cac:SellersItemIdentification').ele(PREFIXED, 'cbc:ID').txt(l.sellerItemId);
+  if (l.buyerItemId) item.ele(PREFIXED, 'cac:BuyersItemIdentification').ele(PREFIXED, 'cbc:ID').txt(literal(l.buyerItemId));
+  if (l.sellerItemId) item.ele(PREFIXED, 'cac:SellersItemIdentification').ele(PREFIXED, 'cbc:ID').txt(literal(l.sellerItemId));
   if (l.standardItemId) identifier(item.ele(PREFIXED, 'cac:StandardItemIdentification'), 'ID', l.standardItemId);
-  if (l.originCountry) item.ele(PREFIXED, 'cac:OriginCountry').ele(PREFIXED, 'cbc:IdentificationCode').txt(l.originCountry);
+  if (l.originCountry) item.ele(PREFIXED, 'cac:OriginCountry').ele(PREFIXED, 'cbc:IdentificationCode').txt(literal(l.originCountry));
   for (const c of [l.classification, ...(l.moreClassifications ?? [])]) {
-    if (c) identifier(item.ele(PREFIXED, 'cac:CommodityClassification'), 'ItemClassificationCode', c, 'listID');
+    if (c) identifier(item.ele(PREFIXED, 'cac:CommodityClassification'), 'ItemClassificationCode', c, 'listID', 'listVersionID');
   }
-  taxCategory(item, 'ClassifiedTaxCategory', l.vatCategory, l.vatRate);
+  taxCategory(item, 'ClassifiedTaxCategory', l.vatCategory, l.vatRate, form.passedThrough);
   for (const a of l.attributes ?? []) {
     const prop = item.ele(PREFIXED, 'cac:AdditionalItemProperty');
     text(prop, 'Name', a.name);
@@ -166,10 +185,11 @@ function line(parent: XMLBuilder, l: InvoiceLine & { netAmount: string }, curren
   }
   const price = el.ele(PREFIXED, 'cac:Price');
   amount(price, 'PriceAmount', l.netPrice, currency);
-  if (l.baseQuantity) text(price, 'BaseQuantity', l.baseQuantity, { unitCode: l.unitCode });
+  // BT-150 as stated; the gateway's own lines price per their own unit
+  if (l.baseQuantity) text(price, 'BaseQuantity', l.baseQuantity, { unitCode: l.baseQuantityUnitCode ?? (form.passedThrough ? undefined : l.unitCode) });
   if (l.grossPrice || l.priceDiscount) {
     const a = price.ele(PREFIXED, 'cac:AllowanceCharge');
-    text(a, 'ChargeIndicator', 'false');
+    text(a, 'ChargeIndicator', l.priceCharge ? 'true' : 'false');
     amount(a, 'Amount', l.priceDiscount ?? '0.00', currency);
     if (l.grossPrice) amount(a, 'BaseAmount', l.grossPrice, currency);
   }
@@ -182,21 +202,25 @@ function supportingDocument(parent: XMLBuilder, d: SupportingDocument): void {
   text(ref, 'DocumentDescription', d.description);
   if (d.content || d.uri) {
     const att = ref.ele(PREFIXED, 'cac:Attachment');
-    if (d.content) att.ele(PREFIXED, 'cbc:EmbeddedDocumentBinaryObject', compactAttrs({ mimeCode: d.mimeCode, filename: d.fileName })).txt(d.content);
-    if (d.uri) att.ele(PREFIXED, 'cac:ExternalReference').ele(PREFIXED, 'cbc:URI').txt(d.uri);
+    if (d.content) att.ele(PREFIXED, 'cbc:EmbeddedDocumentBinaryObject', compactAttrs({ mimeCode: d.mimeCode, filename: d.fileName })).txt(literal(d.content));
+    if (d.uri) att.ele(PREFIXED, 'cac:ExternalReference').ele(PREFIXED, 'cbc:URI').txt(literal(d.uri));
   }
 }
 
+/** The attributes that have a value, each as literal text (see literal()). */
 function compactAttrs(attrs: Record<string, string | undefined>): Record<string, string> {
-  return Object.fromEntries(Object.entries(attrs).filter(([, v]) => v !== undefined)) as Record<string, string>;
+  return Object.fromEntries(Object.entries(attrs).flatMap(([k, v]) => (v === undefined ? [] : [[k, literal(v)]]))) as Record<string, string>;
 }
 
-/** Writes a canonical invoice as UBL 2.1 Invoice or CreditNote (381), elements in schema order. */
+/** Writes a canonical invoice as UBL 2.1 Invoice or CreditNote (a credit note type code, or as it came), elements in schema order. */
 export function writeUbl(inv: CalculatedInvoice, options: UblOptions = {}): string {
-  const credit = inv.typeCode === '381';
+  const credit = isCreditNote(inv);
   const root = credit ? 'CreditNote' : 'Invoice';
   const profile = UBL_PROFILES[options.profile ?? 'peppol'];
-  const nlcius = options.profile === 'nlcius';
+  // a UBL passed through goes out as it came; the gateway's own invoices follow its conventions
+  const form = inv.meta.ubl;
+  const passedThrough = form !== undefined;
+  const spareNlcius = options.profile === 'nlcius' && !passedThrough;
   const doc = create({ version: '1.0', encoding: 'UTF-8' }).ele(PREFIXED, root);
   const rootElement = doc.node as unknown as { setAttribute(name: string, value: string): void };
   rootElement.setAttribute('xmlns', NS[root]);
@@ -235,7 +259,7 @@ export function writeUbl(inv: CalculatedInvoice, options: UblOptions = {}): stri
     text(ref, 'IssueDate', zonedDate(p.issueDate, `precedingInvoices[${i}].issueDate`, zones));
   }
   const simpleRef = (name: string, id: string | undefined): void => {
-    if (id) doc.ele(PREFIXED, `cac:${name}`).ele(PREFIXED, 'cbc:ID').txt(id);
+    if (id) doc.ele(PREFIXED, `cac:${name}`).ele(PREFIXED, 'cbc:ID').txt(literal(id));
   };
   simpleRef('DespatchDocumentReference', inv.despatchReference);
   simpleRef('ReceiptDocumentReference', inv.receiptReference);
@@ -254,7 +278,7 @@ export function writeUbl(inv: CalculatedInvoice, options: UblOptions = {}): stri
   if (inv.projectReference) {
     // a CreditNote has no ProjectReference: Peppol carries the project as a document reference of type 50
     if (credit) supportingDocument(doc, { id: inv.projectReference, typeCode: '50' });
-    else doc.ele(PREFIXED, 'cac:ProjectReference').ele(PREFIXED, 'cbc:ID').txt(inv.projectReference);
+    else doc.ele(PREFIXED, 'cac:ProjectReference').ele(PREFIXED, 'cbc:ID').txt(literal(inv.projectReference));
   }
   if (credit) simpleRef('OriginatorDocumentReference', inv.tenderReference);
   party(doc, 'AccountingSupplierParty', inv.seller, 'seller');
@@ -262,17 +286,17 @@ export function writeUbl(inv: CalculatedInvoice, options: UblOptions = {}): stri
   if (inv.payee) {
     const p = doc.ele(PREFIXED, 'cac:PayeeParty');
     for (const id of inv.payee.identifiers ?? []) identifier(p.ele(PREFIXED, 'cac:PartyIdentification'), 'ID', id);
-    p.ele(PREFIXED, 'cac:PartyName').ele(PREFIXED, 'cbc:Name').txt(inv.payee.name);
+    p.ele(PREFIXED, 'cac:PartyName').ele(PREFIXED, 'cbc:Name').txt(literal(inv.payee.name));
     if (inv.payee.legalId) identifier(p.ele(PREFIXED, 'cac:PartyLegalEntity'), 'CompanyID', inv.payee.legalId);
   }
   if (inv.taxRepresentative) {
     const p = doc.ele(PREFIXED, 'cac:TaxRepresentativeParty');
-    p.ele(PREFIXED, 'cac:PartyName').ele(PREFIXED, 'cbc:Name').txt(inv.taxRepresentative.name);
+    p.ele(PREFIXED, 'cac:PartyName').ele(PREFIXED, 'cbc:Name').txt(literal(inv.taxRepresentative.name));
     address(p, 'PostalAddress', inv.taxRepresentative.address ?? {});
     if (inv.taxRepresentative.vatId) {
       const tax = p.ele(PREFIXED, 'cac:PartyTaxScheme');
       text(tax, 'CompanyID', inv.taxRepresentative.vatId);
-      tax.ele(PREFIXED, 'cac:TaxScheme').ele(PREFIXED, 'cbc:ID').txt('VAT');
+      tax.ele(PREFIXED, 'cac:TaxScheme').ele(PREFIXED, 'cbc:ID').txt(literal('VAT'));
     }
   }
   if (inv.delivery) {
@@ -283,12 +307,13 @@ export function writeUbl(inv: CalculatedInvoice, options: UblOptions = {}): stri
       identifier(loc, 'ID', inv.delivery.locationId);
       address(loc, 'Address', inv.delivery.address);
     }
-    if (inv.delivery.partyName) d.ele(PREFIXED, 'cac:DeliveryParty').ele(PREFIXED, 'cac:PartyName').ele(PREFIXED, 'cbc:Name').txt(inv.delivery.partyName);
+    if (inv.delivery.partyName)
+      d.ele(PREFIXED, 'cac:DeliveryParty').ele(PREFIXED, 'cac:PartyName').ele(PREFIXED, 'cbc:Name').txt(literal(inv.delivery.partyName));
   }
   if (inv.payment) {
     const pm = doc.ele(PREFIXED, 'cac:PaymentMeans');
     text(pm, 'PaymentMeansCode', inv.payment.meansCode, { name: inv.payment.meansText });
-    if (credit) text(pm, 'PaymentDueDate', zonedDate(inv.dueDate, 'dueDate', zones));
+    if (credit || form?.dueDateInPaymentMeans) text(pm, 'PaymentDueDate', zonedDate(inv.dueDate, 'dueDate', zones));
     text(pm, 'PaymentID', inv.payment.paymentReference);
     if (inv.payment.card) {
       const card = pm.ele(PREFIXED, 'cac:CardAccount');
@@ -296,25 +321,26 @@ export function writeUbl(inv: CalculatedInvoice, options: UblOptions = {}): stri
       text(card, 'NetworkID', inv.payment.card.network);
       text(card, 'HolderName', inv.payment.card.holder);
     }
-    if (inv.payment.iban && inv.payment.meansCode !== '49' && inv.payment.meansCode !== '59') {
-      payeeAccount(pm, inv.payment.meansCode, inv.payment.iban, inv.payment.accountName, inv.payment.bic, nlcius);
+    // a direct debit names the payer's account, not the seller's; one passed through keeps what it states
+    if (inv.payment.iban && (passedThrough || (inv.payment.meansCode !== '49' && inv.payment.meansCode !== '59'))) {
+      payeeAccount(pm, inv.payment.meansCode, inv.payment.iban, inv.payment.accountName, inv.payment.bic, spareNlcius);
     }
     if (inv.payment.mandateReference) {
       const m = pm.ele(PREFIXED, 'cac:PaymentMandate');
       text(m, 'ID', inv.payment.mandateReference);
-      if (inv.payment.debitedAccount) m.ele(PREFIXED, 'cac:PayerFinancialAccount').ele(PREFIXED, 'cbc:ID').txt(inv.payment.debitedAccount);
+      if (inv.payment.debitedAccount) m.ele(PREFIXED, 'cac:PayerFinancialAccount').ele(PREFIXED, 'cbc:ID').txt(literal(inv.payment.debitedAccount));
     }
-    // BG-16 repeated: one more PaymentMeans per further account, with the same payment reference
-    for (const extra of inv.payment.additionalAccounts ?? []) {
+    // BG-16 repeated: one more PaymentMeans per further account, each with its own reference and due date as stated
+    for (const [i, extra] of (inv.payment.additionalAccounts ?? []).entries()) {
       const more = doc.ele(PREFIXED, 'cac:PaymentMeans');
       text(more, 'PaymentMeansCode', extra.meansCode);
-      if (credit) text(more, 'PaymentDueDate', zonedDate(inv.dueDate, 'dueDate', zones));
-      text(more, 'PaymentID', inv.payment.paymentReference);
-      payeeAccount(more, extra.meansCode, extra.iban, extra.accountName, extra.bic, nlcius);
+      text(more, 'PaymentDueDate', zonedDate(extra.dueDate, `payment.additionalAccounts[${i}].dueDate`, zones));
+      text(more, 'PaymentID', extra.paymentReference);
+      payeeAccount(more, extra.meansCode, extra.iban, extra.accountName, extra.bic, spareNlcius);
     }
   }
-  if (inv.paymentTerms) doc.ele(PREFIXED, 'cac:PaymentTerms').ele(PREFIXED, 'cbc:Note').txt(inv.paymentTerms);
-  for (const ac of inv.allowanceCharges ?? []) allowanceCharge(doc, ac, cur);
+  if (inv.paymentTerms) doc.ele(PREFIXED, 'cac:PaymentTerms').ele(PREFIXED, 'cbc:Note').txt(literal(inv.paymentTerms));
+  for (const ac of inv.allowanceCharges ?? []) allowanceCharge(doc, ac, cur, passedThrough);
   const tax = doc.ele(PREFIXED, 'cac:TaxTotal');
   amount(tax, 'TaxAmount', inv.totals.taxAmount, cur);
   for (const b of inv.vatBreakdown) {
@@ -326,24 +352,33 @@ export function writeUbl(inv: CalculatedInvoice, options: UblOptions = {}): stri
       'TaxCategory',
       b.category,
       b.rate,
-      b.category === 'S' || b.category === 'Z' || b.category === 'L' || b.category === 'M'
+      passedThrough,
+      !passedThrough && (b.category === 'S' || b.category === 'Z' || b.category === 'L' || b.category === 'M')
         ? undefined
         : { reason: b.exemptionReason, code: b.exemptionReasonCode },
     );
   }
-  if (inv.vatCurrency && inv.vatTotalInAccountingCurrency !== undefined) {
-    amount(doc.ele(PREFIXED, 'cac:TaxTotal'), 'TaxAmount', inv.vatTotalInAccountingCurrency, inv.vatCurrency);
+  // BT-111 in its own currency (BT-6), never the document's
+  const accountingCurrency = inv.vatCurrency ?? form?.accountingTaxCurrency;
+  if (accountingCurrency && inv.vatTotalInAccountingCurrency !== undefined) {
+    amount(doc.ele(PREFIXED, 'cac:TaxTotal'), 'TaxAmount', inv.vatTotalInAccountingCurrency, accountingCurrency);
   }
   const t = inv.totals;
   const total = doc.ele(PREFIXED, 'cac:LegalMonetaryTotal');
   amount(total, 'LineExtensionAmount', t.lineNetAmount, cur);
   amount(total, 'TaxExclusiveAmount', t.taxExclusiveAmount, cur);
   amount(total, 'TaxInclusiveAmount', t.taxInclusiveAmount, cur);
-  if ((inv.allowanceCharges ?? []).some((a) => !a.charge) || !/^0(\.0+)?$/.test(t.allowanceTotal)) amount(total, 'AllowanceTotalAmount', t.allowanceTotal, cur);
-  if ((inv.allowanceCharges ?? []).some((a) => a.charge) || !/^0(\.0+)?$/.test(t.chargeTotal)) amount(total, 'ChargeTotalAmount', t.chargeTotal, cur);
-  if (t.prepaidAmount !== '0.00') amount(total, 'PrepaidAmount', t.prepaidAmount, cur);
-  if (t.roundingAmount !== '0.00') amount(total, 'PayableRoundingAmount', t.roundingAmount, cur);
+  // the optional totals when they say something, or when the document passed through stated them (even as zero)
+  const stated = (name: string): boolean => form?.statedTotals?.includes(name) ?? false;
+  const zero = (v: string): boolean => /^[+-]?0(\.0+)?$/.test(v);
+  if ((inv.allowanceCharges ?? []).some((a) => !a.charge) || !zero(t.allowanceTotal) || stated('AllowanceTotalAmount'))
+    amount(total, 'AllowanceTotalAmount', t.allowanceTotal, cur);
+  if ((inv.allowanceCharges ?? []).some((a) => a.charge) || !zero(t.chargeTotal) || stated('ChargeTotalAmount'))
+    amount(total, 'ChargeTotalAmount', t.chargeTotal, cur);
+  if (!zero(t.prepaidAmount) || stated('PrepaidAmount')) amount(total, 'PrepaidAmount', t.prepaidAmount, cur);
+  if (!zero(t.roundingAmount) || stated('PayableRoundingAmount')) amount(total, 'PayableRoundingAmount', t.roundingAmount, cur);
   amount(total, 'PayableAmount', t.payableAmount, cur);
-  for (const [i, l] of inv.lines.entries()) line(doc, l, cur, credit, `lines[${i}]`, zones);
+  for (const [i, l] of inv.lines.entries())
+    line(doc, l, cur, credit, `lines[${i}]`, { zones, passedThrough, untypedObject: form?.untypedLineObjects?.includes(l.id) ?? false });
   return doc.end({ prettyPrint: true });
 }
