@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { documentHeader } from '../src/validation/header.js';
+import { documentHeader, syntaxOfRoot } from '../src/validation/header.js';
 import { issueDateOf, profileOf } from '../src/validation/engine.js';
 
 const NLCIUS = 'urn:cen.eu:en16931:2017#compliant#urn:fdc:nen.nl:nlcius:v1.0';
@@ -15,6 +15,16 @@ describe('the header that picks a document’s rules', () => {
     assert.deepEqual(documentHeader(Buffer.from(xml, 'utf-8')), documentHeader(xml));
     assert.equal(profileOf(xml), 'nlcius');
     assert.equal(issueDateOf(xml), '2026-03-01');
+  });
+
+  it('reads a CII document’s guideline and issue date (format 102) from where CII puts them', () => {
+    const xml =
+      '<rsm:CrossIndustryInvoice xmlns:rsm="r" xmlns:ram="a" xmlns:udt="u"><rsm:ExchangedDocumentContext><ram:BusinessProcessSpecifiedDocumentContextParameter><ram:ID>A1</ram:ID></ram:BusinessProcessSpecifiedDocumentContextParameter>' +
+      '<ram:GuidelineSpecifiedDocumentContextParameter><ram:ID>urn:cen.eu:en16931:2017</ram:ID></ram:GuidelineSpecifiedDocumentContextParameter></rsm:ExchangedDocumentContext>' +
+      '<rsm:ExchangedDocument><ram:ID>1</ram:ID><ram:TypeCode>380</ram:TypeCode><ram:IssueDateTime><udt:DateTimeString format="102">20260401</udt:DateTimeString></ram:IssueDateTime></rsm:ExchangedDocument></rsm:CrossIndustryInvoice>';
+    assert.deepEqual(documentHeader(xml), { root: 'CrossIndustryInvoice', customizationId: 'urn:cen.eu:en16931:2017', issueDate: '2026-04-01' });
+    assert.equal(syntaxOfRoot('CrossIndustryInvoice'), 'cii');
+    assert.equal(issueDateOf(xml), '2026-04-01');
   });
 
   it('says nothing it does not find (then the plain EN 16931 rules and today’s release apply)', () => {

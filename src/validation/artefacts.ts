@@ -3,7 +3,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvironmentError } from '../errors.js';
 import { processEnvironment } from '../environment.js';
-import { issueDateOf, type ProfileName, type ValidateOptions } from './engine.js';
+import { issueDateOf, type Finding, type ProfileName, type ValidateOptions } from './engine.js';
+import type { InvoiceSyntax } from './header.js';
 import { componentDigest, componentFiles, componentOf, manifest, rulesetComponents, type Ruleset } from './manifest.js';
 
 /** The artefacts are missing or altered: an installation problem, never the sender's. */
@@ -109,6 +110,21 @@ export function rulesetNamed(profile: ProfileName, release: string, state = inst
   const found = installedRulesets(profile, state).find((r) => r.release === release);
   if (!found) throw new ArtefactError(`release ${release} of the ${profile} rules is not installed in ${standardsHome()}`);
   return found;
+}
+
+/** The stylesheets of a release for a syntax, or undefined when the profile has no binding for it (Peppol BIS and NLCIUS are UBL only). */
+export function stylesheetsFor(ruleset: Ruleset, syntax: InvoiceSyntax): string[] | undefined {
+  return syntax === 'ubl' ? ruleset.stylesheets : ruleset.ciiStylesheets;
+}
+
+/** The finding for a document in a syntax its profile has no rules for. */
+export function noBindingFinding(profile: ProfileName, ruleset: Ruleset, syntax: InvoiceSyntax): Finding {
+  return {
+    rule: 'SYNTAX',
+    severity: 'fatal',
+    message: `the ${profile} rules (${ruleset.label}) have no ${syntax.toUpperCase()} binding; a CII document is validated with the EN 16931 rules (profile en16931)`,
+    source: 'engine',
+  };
 }
 
 /** The release a document is validated with: the one named, else the one in force on its issue date. */

@@ -1,4 +1,4 @@
-import { documentHeader } from './header.js';
+import { documentHeader, type InvoiceSyntax } from './header.js';
 
 /** One result of validation: an XSD error or a fired schematron rule. */
 export interface Finding {
@@ -17,6 +17,8 @@ export type ProfileName = 'en16931' | 'peppol' | 'nlcius';
 /** The result for one document. */
 export interface ValidationReport {
   profile: ProfileName;
+  /** the document's syntax, by its root element */
+  syntax: InvoiceSyntax;
   engine: string;
   artefacts: string;
   /** the release of the profile's rules used (by the document's issue date unless one was named) */
@@ -53,6 +55,11 @@ export const DEFAULT_VALIDATION_TIMEOUT_MS = 180_000;
 
 export const INVOICE_XSD = 'ubl-2.1/xsdrt/maindoc/UBL-Invoice-2.1.xsd';
 export const CREDIT_NOTE_XSD = 'ubl-2.1/xsdrt/maindoc/UBL-CreditNote-2.1.xsd';
+/** the UN/CEFACT D16B schema EN 16931's CII binding uses (installed with the CEN rules) */
+export const CII_XSD = 'en16931/cii/schema/D16B SCRDM (Subset)/uncoupled clm/CII/uncefact/data/standard/CrossIndustryInvoice_100pD16B.xsd';
+
+/** The schema of each root element the gateway validates, by installed path. */
+export const SCHEMA_OF_ROOT: Record<string, string> = { Invoice: INVOICE_XSD, CreditNote: CREDIT_NOTE_XSD, CrossIndustryInvoice: CII_XSD };
 
 /** The profile a document declares in its CustomizationID (NLCIUS, Peppol, else plain EN 16931). */
 export function profileOf(xml: string | Buffer): ProfileName {

@@ -2,6 +2,7 @@ import { processEnvironment } from '../environment.js';
 import { JvmEngine, jvmUnavailable } from './jvm-engine.js';
 import { SaxonJsPool } from './saxonjs-pool.js';
 import { rulesetForDocument } from './artefacts.js';
+import { documentHeader, syntaxOfRoot } from './header.js';
 import type { ProfileName, ValidateOptions, ValidationEngine, ValidationReport } from './engine.js';
 
 /** Picks the engine: Saxon-HE on Java where present (reference speed and correctness), else SaxonJS. */
@@ -28,10 +29,12 @@ export async function validateDocument(
 ): Promise<ValidationReport> {
   const findings = await engine.validate(xml, profile, options);
   const ruleset = rulesetForDocument(xml, profile, options);
+  const syntax = syntaxOfRoot(documentHeader(xml).root) ?? 'ubl';
   return {
     profile,
+    syntax,
     engine: engine.name,
-    artefacts: `UBL 2.1 XSD; ${ruleset.label}`,
+    artefacts: `${syntax === 'cii' ? 'UN/CEFACT CII D16B XSD' : 'UBL 2.1 XSD'}; ${ruleset.label}`,
     release: ruleset.release,
     valid: !findings.some((f) => f.severity === 'fatal'),
     findings,

@@ -7,11 +7,11 @@ import { fileURLToPath } from 'node:url';
 import { processEnvironment } from '../environment.js';
 import { EnvironmentError } from '../errors.js';
 import { PROJECT_ROOT } from '../paths.js';
-import { artefact, installedRulesets, rulesetForDocument } from './artefacts.js';
+import { artefact, installedRulesets, noBindingFinding, rulesetForDocument, stylesheetsFor } from './artefacts.js';
+import { documentHeader, syntaxOfRoot } from './header.js';
 import {
-  CREDIT_NOTE_XSD,
   DEFAULT_VALIDATION_TIMEOUT_MS,
-  INVOICE_XSD,
+  SCHEMA_OF_ROOT,
   ruleIdOf,
   shortLocation,
   type Finding,
@@ -230,9 +230,15 @@ export class JvmEngine implements ValidationEngine {
    */
   private command(): string[] {
     const profiles = (['en16931', 'peppol', 'nlcius'] as const).flatMap((name) =>
-      installedRulesets(name).map((r) => `${name}@${r.release}=${r.stylesheets.map((s) => artefact(s)).join(',')}`),
+      installedRulesets(name).flatMap((r) => [
+        `${name}@${r.release}=${r.stylesheets.map((s) => artefact(s)).join(',')}`,
+        ...(r.ciiStylesheets ? [`${name}+cii@${r.release}=${r.ciiStylesheets.map((s) => artefact(s)).join(',')}`] : []),
+      ]),
     );
-    return ['-XX:+UseSerialGC', '-Xss8m', '-cp', this.classPath, 'GatewayValidator', artefact(INVOICE_XSD), artefact(CREDIT_NOTE_XSD), ...profiles];
+    const schemas = Object.entries(SCHEMA_OF_ROOT)
+      .filter(([, path]) => existsSync(artefact(path)))
+      .map(([root, path]) => `xsd:${root}=${artefact(path)}`);
+    return ['-XX:+UseSerialGC', '-Xss8m', '-cp', this.classPath, 'GatewayValidator', ...schemas, ...profiles];
   }
 
   /** Kills the helpers that have kept requests waiting longer than the limit without a sign of life. */
@@ -283,7 +289,10 @@ export class JvmEngine implements ValidationEngine {
   async validate(xml: string | Buffer, profile: ProfileName, options: ValidateOptions = {}): Promise<Finding[]> {
     if (this.closed) throw new EnvironmentError('the validation engine is stopped', {});
     const bytes = Buffer.isBuffer(xml) ? xml : Buffer.from(xml, 'utf-8');
-    const key = `${profile}@${rulesetForDocument(bytes, profile, options).release}`;
+    const ruleset = rulesetForDocument(bytes, profile, options);
+    const syntax = syntaxOfRoot(documentHeader(bytes).root) ?? 'ubl';
+    if (!stylesheetsFor(ruleset, syntax)) return [noBindingFinding(profile, ruleset, syntax)];
+    const key = `${profile}${syntax === 'cii' ? '+cii' : ''}@${ruleset.release}`;
     // the least busy helper
     let helper = this.helpers[this.next++ % this.helpers.length]!;
     for (const h of this.helpers) if (h.pending.size < helper.pending.size) helper = h;

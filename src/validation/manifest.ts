@@ -34,6 +34,8 @@ export interface Ruleset {
   label: string;
   effective: string;
   stylesheets: string[];
+  /** the same rules for UN/CEFACT CII documents, where the profile has a CII binding */
+  ciiStylesheets?: string[];
 }
 
 /** Where newer releases of a profile's rules are announced (an Atom feed of tags) and how a tag reads. */
@@ -98,10 +100,10 @@ export function componentOf(path: string, m = manifest()): string | undefined {
   return best;
 }
 
-/** The components a ruleset needs: the UBL schemas and those holding its stylesheets. */
+/** The components a ruleset needs: the UBL schemas and those holding its stylesheets (the CII ones hold their schema). */
 export function rulesetComponents(ruleset: Ruleset, m = manifest()): string[] {
   const ids = new Set(['ubl-2.1']);
-  for (const sheet of ruleset.stylesheets) {
+  for (const sheet of [...ruleset.stylesheets, ...(ruleset.ciiStylesheets ?? [])]) {
     const id = componentOf(sheet, m);
     if (id) ids.add(id);
   }

@@ -1,11 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { validateXML, type XMLFileInfo } from 'xmllint-wasm';
-import { artefact, rulesetForDocument } from './artefacts.js';
-import { documentHeader } from './header.js';
+import { artefact, noBindingFinding, rulesetForDocument, stylesheetsFor } from './artefacts.js';
+import { documentHeader, syntaxOfRoot } from './header.js';
 import { sefPath } from './manifest.js';
 import {
+  CII_XSD,
   CREDIT_NOTE_XSD,
   INVOICE_XSD,
   ruleIdOf,
@@ -58,18 +59,29 @@ export class SaxonJsEngine implements ValidationEngine {
     return this.schemaFiles;
   }
 
+  /** The XSD check of a document against a main schema: UBL's beside its common/ folder, CII's beside the files it includes. */
+  private schemaRequest(text: string, schema: string): Parameters<typeof validateXML>[0] {
+    const main = { fileName: basename(schema), contents: readFileSync(artefact(schema), 'utf-8') };
+    if (schema === CII_XSD) {
+      const folder = dirname(artefact(schema));
+      const preload = readdirSync(folder)
+        .filter((n) => n.endsWith('.xsd') && n !== main.fileName)
+        .map((n) => ({ fileName: n, contents: readFileSync(join(folder, n), 'utf-8') }));
+      return { xml: [{ fileName: 'document.xml', contents: text }], schema: [main], preload };
+    }
+    return { xml: [{ fileName: 'document.xml', contents: text }], schema: [{ ...main, fileName: `maindoc/${main.fileName}` }], preload: this.schemas() };
+  }
+
   async validate(xml: string | Buffer, profile: ProfileName, options: ValidateOptions = {}): Promise<Finding[]> {
     const text = Buffer.isBuffer(xml) ? xml.toString('utf-8') : xml;
     const ruleset = rulesetForDocument(text, profile, options);
-    const root = documentHeader(text).root === 'CreditNote' ? CREDIT_NOTE_XSD : INVOICE_XSD;
-    const main = root.split('/').pop()!;
+    const rootName = documentHeader(text).root;
+    const syntax = syntaxOfRoot(rootName) ?? 'ubl';
+    const stylesheets = stylesheetsFor(ruleset, syntax);
+    if (!stylesheets) return [noBindingFinding(profile, ruleset, syntax)];
     const xsd = options.rulesOnly
       ? { valid: true, errors: [] }
-      : await validateXML({
-          xml: [{ fileName: 'document.xml', contents: text }],
-          schema: [{ fileName: `maindoc/${main}`, contents: readFileSync(artefact(root), 'utf-8') }],
-          preload: this.schemas(),
-        });
+      : await validateXML(this.schemaRequest(text, syntax === 'cii' ? CII_XSD : rootName === 'CreditNote' ? CREDIT_NOTE_XSD : INVOICE_XSD));
     if (!xsd.valid) {
       return xsd.errors.map((e) => ({
         rule: 'XSD',
@@ -80,7 +92,7 @@ export class SaxonJsEngine implements ValidationEngine {
       }));
     }
     const findings: Finding[] = [];
-    for (const sheet of ruleset.stylesheets) {
+    for (const sheet of stylesheets) {
       try {
         const svrl = this.saxon.transform({ stylesheetInternal: this.sef(sheet), sourceText: text, destination: 'document' }, 'sync').principalResult;
         const nodes = this.saxon.XPath.evaluate('//(svrl:failed-assert|svrl:successful-report)', svrl, {

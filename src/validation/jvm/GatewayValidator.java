@@ -1,7 +1,8 @@
 // A long-lived validation helper for invoice-gateway: keeps the UBL XSD and the compiled official
 // schematron stylesheets (Saxon-HE s9api) loaded and answers requests over stdin/stdout.
 //
-// Start:    java -cp Saxon-HE.jar:<classes> GatewayValidator <invoice.xsd> <creditnote.xsd> <profile>=<xslt>[,<xslt>...] ...
+// Start:    java -cp Saxon-HE.jar:<classes> GatewayValidator xsd:<root>=<xsd> ... <profile>=<xslt>[,<xslt>...] ...
+//           (one schema per root element: Invoice, CreditNote, CrossIndustryInvoice)
 // Request:  one line "<id> <profile> <byteCount>\n" followed by exactly byteCount bytes of XML (UTF-8)
 // Answer:   one line of JSON: {"id":"..","findings":[{"rule","severity","message","location","source"}],"micros":n}
 // Stylesheets are compiled on first use of their profile; "READY" is printed when the XSD is loaded.
@@ -19,17 +20,15 @@ public class GatewayValidator {
   static final Processor processor = new Processor(false);
   static final Map<String, List<String>> profilePaths = new HashMap<>();
   static final Map<String, List<XsltExecutable>> compiled = new HashMap<>();
-  static Schema invoiceSchema;
-  static Schema creditNoteSchema;
+  static final Map<String, Schema> schemas = new HashMap<>();
   static XPathExecutable findingsPath;
 
   public static void main(String[] args) throws Exception {
     SchemaFactory factory = SchemaFactory.newInstance(XMLConstants.W3C_XML_SCHEMA_NS_URI);
-    invoiceSchema = factory.newSchema(new File(args[0]));
-    creditNoteSchema = factory.newSchema(new File(args[1]));
-    for (int i = 2; i < args.length; i++) {
-      String[] parts = args[i].split("=", 2);
-      profilePaths.put(parts[0], Arrays.asList(parts[1].split(",")));
+    for (String arg : args) {
+      String[] parts = arg.split("=", 2);
+      if (parts[0].startsWith("xsd:")) schemas.put(parts[0].substring(4), factory.newSchema(new File(parts[1])));
+      else profilePaths.put(parts[0], Arrays.asList(parts[1].split(",")));
     }
     XPathCompiler xpath = processor.newXPathCompiler();
     xpath.declareNamespace("svrl", "http://purl.oclc.org/dsdl/svrl");
@@ -98,7 +97,11 @@ public class GatewayValidator {
     }
     String root = "";
     for (XdmNode child : doc.children()) if (child.getNodeKind() == XdmNodeKind.ELEMENT) root = child.getNodeName().getLocalName();
-    Schema schema = root.equals("CreditNote") ? creditNoteSchema : invoiceSchema;
+    Schema schema = schemas.get(root);
+    if (!rulesOnly && schema == null) {
+      findings.add(finding("XSD", "fatal", "the root element " + root + " is neither a UBL Invoice or CreditNote nor a CII CrossIndustryInvoice (or its schema is not installed)", "", "xsd"));
+      return findings;
+    }
     if (!rulesOnly) try {
       Validator validator = schema.newValidator();
       try {
