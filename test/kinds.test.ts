@@ -27,7 +27,7 @@ describe('kinds: formats, transports and readers described once', () => {
     assert.throws(
       () =>
         parseYaml(
-          'customers:\n  "1":\n    party: { name: A }\n    routes:\n      - format: ubl\n        transport: peppol\n        fallback: { format: cii, transport: email }\n',
+          'customers:\n  "1":\n    party: { name: A }\n    routes:\n      - format: ubl\n        transport: peppol\n        fallback: { format: edifact, transport: email }\n',
           'customers',
           'customers.yaml',
         ),

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { configureFormats, renderDocument } from '../src/formats/index.js';
-import { carriedUbl, carriedUblProfile } from '../src/formats/carried-ubl.js';
+import { carriedEInvoice, carriedXml } from '../src/formats/carried-xml.js';
 import { writeUbl } from '../src/formats/ubl/write.js';
 import { formatDecimal } from '../src/model/display.js';
 import { isCreditNote, type CalculatedInvoice } from '../src/model/invoice.js';
@@ -256,10 +256,10 @@ describe('UBL in and out: the conformance corpus', function () {
     assert.ok(item && item.ok);
     const invoice = numbered(item.invoice, '2026-00043');
     const options = { profile: 'peppol' as const, hybrid: true, attachUbl: true };
-    assert.equal(carriedUblProfile({ format: 'pdf', options }, invoice), 'peppol');
-    assert.equal(carriedUblProfile({ format: 'pdf', options: { profile: 'nlcius' } }, invoice), undefined, 'a plain PDF carries none');
+    assert.equal(carriedEInvoice({ format: 'pdf', options }, invoice)?.label, 'peppol UBL');
+    assert.equal(carriedEInvoice({ format: 'pdf', options: { profile: 'nlcius' } }, invoice), undefined, 'a plain PDF carries none');
     const rendered = await renderDocument('pdf', invoice, options, '2026-00043');
-    const carried = await carriedUbl(rendered, 'pdf');
+    const carried = await carriedXml(rendered);
     assert.deepEqual(
       carried.map((c) => c.where),
       ['2026-00043.xml embedded in 2026-00043.pdf', '2026-00043.xml attached'],

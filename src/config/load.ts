@@ -1,3 +1,4 @@
+import { carriedEInvoice } from '../formats/carried-xml.js';
 import type { PeppolSettings } from '../peppol/lookup.js';
 import { configuredRoutes } from '../routing/route.js';
 import { existsSync, readdirSync } from 'node:fs';
@@ -103,9 +104,13 @@ export interface GatewayConfig {
   accounting: Record<string, AdministrationConfig>;
 }
 
-/** Whether any route of the configuration (or a UBL source folder) needs the UBL validator. */
+/** Whether any route of the configuration (UBL, CII, a hybrid PDF) or an e-invoice source folder needs the validator. */
 export function usesUblValidation(config: GatewayConfig): boolean {
-  return configuredRoutes(config.customers).some((r) => r.format === 'ubl') || config.mappings.some((m) => m.definition.reader.format === 'ubl');
+  return (
+    configuredRoutes(config.customers).some(
+      ({ format, transport: _t, target: _g, ...options }) => carriedEInvoice({ format, options }, { kind: 'invoice' }) !== undefined,
+    ) || config.mappings.some((m) => m.definition.reader.format === 'ubl')
+  );
 }
 
 /** Fills in defaults and makes paths absolute (relative to the folder above config/). */

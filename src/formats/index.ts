@@ -2,6 +2,7 @@ import { GatewayError } from '../errors.js';
 import type { CalculatedInvoice } from '../model/invoice.js';
 import type { Delivery } from '../routing/route.js';
 import type { Format, RenderedDocument } from './document.js';
+import { ciiFormat } from './cii/index.js';
 import { jsonFormat } from './json.js';
 import { setPdfRenderer, ublFormat } from './ubl/index.js';
 import { pdfFormat } from './pdf/index.js';
@@ -19,6 +20,7 @@ export function registerFormat(format: Format): void {
 }
 registerFormat(jsonFormat);
 registerFormat(ublFormat);
+registerFormat(ciiFormat);
 
 let pdfPool: PdfRenderPool | undefined;
 
@@ -31,6 +33,7 @@ export function configureFormats(sellers: Record<string, SellerConfig>, configDi
   pdfPool = renderThreads > 0 ? new PdfRenderPool(renderThreads, sellers, configDir) : undefined;
   const pdf = pdfFormat(sellers, configDir, pdfPool);
   registerFormat(pdf);
+  registerFormat(pdfFormat(sellers, configDir, pdfPool, 'factur-x'));
   setPdfRenderer(async (invoice, options) => pdf.render(invoice, options));
 }
 

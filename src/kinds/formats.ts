@@ -17,6 +17,8 @@ export interface OutputFormatDescriptor {
 export const OUTPUT_FORMATS = [
   { name: 'pdf', label: 'PDF', extension: 'pdf', mediaType: 'application/pdf', batched: false },
   { name: 'ubl', label: 'UBL (Peppol BIS 3, NLCIUS, EN 16931)', extension: 'xml', mediaType: 'application/xml', batched: false },
+  { name: 'cii', label: 'UN/CEFACT CII (EN 16931)', extension: 'xml', mediaType: 'application/xml', batched: false },
+  { name: 'factur-x', label: 'Factur-X / ZUGFeRD (PDF/A-3 with the CII inside, EN 16931)', extension: 'pdf', mediaType: 'application/pdf', batched: false },
   { name: 'exact-online', label: 'Exact Online import (XML)', extension: 'xml', mediaType: 'application/xml', batched: true },
   { name: 'exact-globe', label: 'Exact Globe import (XML)', extension: 'xml', mediaType: 'application/xml', batched: true },
   { name: 'accountview', label: 'AccountView import (CSV)', extension: 'csv', mediaType: 'text/csv', batched: true },

@@ -14,7 +14,7 @@ export const READERS = [
   { name: 'xml', label: 'XML', wholeDocument: false },
   { name: 'json', label: 'JSON', wholeDocument: false },
   { name: 'fixed-width', label: 'fixed-width text', wholeDocument: false },
-  { name: 'ubl', label: 'UBL invoice or credit note', wholeDocument: true },
+  { name: 'ubl', label: 'e-invoice: UBL, UN/CEFACT CII, or a Factur-X / ZUGFeRD PDF', wholeDocument: true },
 ] as const satisfies readonly ReaderDescriptor[];
 
 /** A reader's name, as in a mapping's `reader.format`. */

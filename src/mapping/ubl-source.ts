@@ -2,7 +2,7 @@ import type { CustomersConfig, SellerConfig } from '../config/types.js';
 import { MappingError, ReaderError } from '../errors.js';
 import type { CalculatedInvoice, Party } from '../model/invoice.js';
 import { readAll, type ReadContext, type ReaderInput } from '../readers/record.js';
-import { readUbl } from '../readers/ubl.js';
+import { readEInvoice } from '../readers/e-invoice.js';
 import type { CompiledMapping } from './compile.js';
 import type { MappedGroup } from './mapper.js';
 import { own } from '../util/own.js';
@@ -17,7 +17,7 @@ function sameParty(a: Party, b: Party): boolean {
 }
 
 /**
- * A UBL invoice dropped by a system that already writes UBL: read whole, its seller and customer
+ * An e-invoice dropped by a system that already writes one (UBL, CII, a Factur-X PDF): read whole, its seller and customer
  * recognised in the master data by VAT id, legal id or Peppol endpoint, its own number kept.
  */
 export async function* mapUblFile(
@@ -28,7 +28,7 @@ export async function* mapUblFile(
 ): AsyncGenerator<MappedGroup> {
   const bytes = await readAll(input, 50 * 1024 * 1024, () => new ReaderError('UBL file larger than 50 MB', { file: ctx.file }));
   if (!bytes.length) throw new ReaderError('the file is empty', { file: ctx.file, attachment: ctx.attachment });
-  const invoice: CalculatedInvoice = readUbl(bytes, ctx);
+  const invoice: CalculatedInvoice = await readEInvoice(bytes, ctx);
   const source = invoice.meta.source;
   const sellerKey = Object.entries(master.sellers).find(([, s]) => sameParty(s, invoice.seller))?.[0] ?? mapping.definition.defaults?.seller;
   if (!sellerKey || !own(master.sellers, sellerKey)) {

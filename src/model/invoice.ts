@@ -52,7 +52,7 @@ export const CREDIT_NOTE_TYPE_CODES: ReadonlySet<string> = new Set(['81', '83', 
 
 /** Whether a document is a credit note: as it came (a UBL CreditNote stays one), else by its type code. */
 export function isCreditNote(invoice: Pick<Invoice, 'typeCode' | 'meta'>): boolean {
-  const root = invoice.meta?.ubl?.root;
+  const root = invoice.meta?.form?.root;
   return root ? root === 'CreditNote' : CREDIT_NOTE_TYPE_CODES.has(invoice.typeCode);
 }
 
@@ -399,8 +399,8 @@ export interface InvoiceMeta {
   extra?: Record<string, string>;
   /** the time zones the dates of a UBL came with, by field (see model/date-zone.ts) */
   dateZones?: DateZones;
-  /** how a UBL passed through was written, where the model alone cannot say it (see UblForm) */
-  ubl?: UblForm;
+  /** how an e-invoice passed through (UBL or CII) was written, where the model alone cannot say it */
+  form?: SourceForm;
   /**
    * The document states its own line amounts, VAT breakdown and totals (a UBL file): they are kept
    * as the legally binding figures, and the official rules, not a recalculation, judge them.
@@ -409,19 +409,26 @@ export interface InvoiceMeta {
 }
 
 /**
- * The form a UBL came in, kept so that one passed through goes out as it came: the same root
- * element, the optional totals it stated (even as zero), BT-111's own currency.
+ * The form an e-invoice passed through came in, kept so that it goes out as it came: the same root
+ * element (UBL), the optional totals it stated (even as zero), BT-111's own currency.
  */
-export interface UblForm {
-  root: 'Invoice' | 'CreditNote';
-  /** the optional LegalMonetaryTotal elements it stated (AllowanceTotalAmount, ChargeTotalAmount, PrepaidAmount, PayableRoundingAmount) */
+export interface SourceForm {
+  /** the syntax it came in */
+  syntax: 'ubl' | 'cii';
+  /** a UBL's root element */
+  root?: 'Invoice' | 'CreditNote';
+  /** the optional totals it stated, by their UBL names (AllowanceTotalAmount, ChargeTotalAmount, PrepaidAmount, PayableRoundingAmount) */
   statedTotals?: string[];
   /** the currency of the VAT total in accounting currency (BT-111) when no TaxCurrencyCode (BT-6) names it */
   accountingTaxCurrency?: string;
   /** the first payment means states the credit note's due date (a CreditNote has no DueDate of its own) */
   dueDateInPaymentMeans?: boolean;
-  /** ids of the lines whose object identifier (BT-128) came without its DocumentTypeCode 130 */
+  /** ids of the lines whose object identifier (BT-128) came without its type code 130 */
   untypedLineObjects?: string[];
+  /** a CII's gross price base quantity by line id, where it differs from the net price's (CII states both) */
+  grossBasis?: Record<string, { quantity?: string; unitCode?: string }>;
+  /** a CII stated no VAT total (BT-110 is optional there; UBL always states it) */
+  noTaxTotal?: boolean;
 }
 
 /** BG-23 VAT breakdown per category and rate. */

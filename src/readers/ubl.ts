@@ -11,7 +11,7 @@ import type {
   PaymentInstructions,
   PostalAddress,
   SupportingDocument,
-  UblForm,
+  SourceForm,
   VatBreakdown,
   VatCategory,
 } from '../model/invoice.js';
@@ -292,7 +292,8 @@ export function readUbl(source: string | Buffer, ctx: ReadContext): CalculatedIn
   const total = node(doc['LegalMonetaryTotal']) ?? {};
   const statedTotals = ['AllowanceTotalAmount', 'ChargeTotalAmount', 'PrepaidAmount', 'PayableRoundingAmount'].filter((name) => total[name] !== undefined);
   const accountingTaxCurrency = accounting ? attr(accounting['TaxAmount'], 'currencyID') : undefined;
-  const form: UblForm = compact({
+  const form: SourceForm = compact({
+    syntax: 'ubl' as const,
     root: credit ? ('CreditNote' as const) : ('Invoice' as const),
     statedTotals,
     accountingTaxCurrency: accountingTaxCurrency && accountingTaxCurrency !== txt(doc['TaxCurrencyCode']) ? accountingTaxCurrency : undefined,
@@ -398,7 +399,7 @@ export function readUbl(source: string | Buffer, ctx: ReadContext): CalculatedIn
       source: { path: credit ? 'CreditNote' : 'Invoice' },
       amountsDeclared: true,
       numberFromSource: true,
-      ubl: form,
+      form,
       // filled while the dates above were read
       ...(Object.keys(zones).length ? { dateZones: zones } : {}),
     },

@@ -43,7 +43,8 @@ export function routeInvoice(invoice: Invoice, customers: CustomersConfig): Deli
   const email = invoice.buyer.contact?.email ?? customer?.email;
   const deliveries: Delivery[] = [];
   routes.forEach((route, i) => {
-    if (invoice.kind === 'quote' && (route.format === 'ubl' || isBatchedFormat(route.format))) return;
+    // a quotation is no invoice: it never goes out as an e-invoice or into the books
+    if (invoice.kind === 'quote' && (route.format === 'ubl' || route.format === 'cii' || route.format === 'factur-x' || isBatchedFormat(route.format))) return;
     const { format, transport, target, ...options } = route;
     let resolved = target;
     if (transport === 'email') resolved = target ?? email;

@@ -8,7 +8,7 @@ import { TransportError } from '../transports/transport.js';
 import type { Transports } from '../transports/index.js';
 import type { Logger } from '../observability/log.js';
 import { findingsToErrors, type UblGate } from '../validation/gate.js';
-import { carriedUbl, carriedUblProfile } from '../formats/carried-ubl.js';
+import { carriedEInvoice, carriedXml } from '../formats/carried-xml.js';
 import { resendOf } from '../ledger/keys.js';
 import type { DurationObserver } from '../observability/metrics.js';
 
@@ -163,14 +163,14 @@ export class Outbox {
       const record = known ?? (await this.ledger.invoiceById(delivery.invoiceId));
       if (!record) throw new TransportError(`invoice ${delivery.invoiceId} is not in the ledger`, true);
       const document = await renderDocument(delivery.format, record.invoice, delivery.options, documentBaseName(delivery));
-      const profile = this.gate && carriedUblProfile(delivery, record.invoice);
-      if (this.gate && profile) {
-        // the final gate: every UBL as it will leave, with its real number, wherever it sits
-        for (const ubl of await carriedUbl(document, delivery.format)) {
-          const errors = findingsToErrors(await this.gate.findings(ubl.content, profile), record.invoice, profile);
+      const carried = this.gate && carriedEInvoice(delivery, record.invoice);
+      if (this.gate && carried) {
+        // the final gate: every e-invoice as it will leave, with its real number, wherever it sits
+        for (const xml of await carriedXml(document)) {
+          const errors = findingsToErrors(await this.gate.findings(xml.content, carried.profile), record.invoice, carried.label);
           if (errors.length)
             throw new FormatError(
-              `the UBL (${ubl.where}) fails the official ${profile} rules: ${errors.map((e) => `[${e.code}] ${e.message}`).join('; ')}`,
+              `the ${carried.label} (${xml.where}) fails the official rules: ${errors.map((e) => `[${e.code}] ${e.message}`).join('; ')}`,
               {},
             );
         }

@@ -1,23 +1,22 @@
 import { EnvironmentError, GatewayError, RuleError } from '../errors.js';
-import { carriedUblProfile } from '../formats/carried-ubl.js';
-import { writeUbl } from '../formats/ubl/write.js';
+import { carriedEInvoice, type CarriedEInvoice } from '../formats/carried-xml.js';
+import { CiiCannotCarry } from '../formats/cii/write.js';
 import { numbered } from '../ledger/keys.js';
-import type { UblProfile } from '../formats/ubl/profiles.js';
 import type { CalculatedInvoice } from '../model/invoice.js';
 import type { Delivery } from '../routing/route.js';
 import type { DurationObserver } from '../observability/metrics.js';
 import type { Logger } from '../observability/log.js';
-import type { Finding, ValidationEngine } from './engine.js';
+import type { Finding, ProfileName, ValidationEngine } from './engine.js';
 import { createEngine } from './index.js';
 
 /** Findings as errors for an error report, at the invoice's place in its file. */
-export function findingsToErrors(findings: Finding[], invoice: CalculatedInvoice, profile: string): RuleError[] {
+export function findingsToErrors(findings: Finding[], invoice: CalculatedInvoice, what: string): RuleError[] {
   return findings
     .filter((f) => f.severity === 'fatal')
     .map(
       (f) =>
         new RuleError(
-          `${profile} UBL: ${f.message}${f.location ? ` (at ${f.location})` : ''}`,
+          `${what}: ${f.message}${f.location ? ` (at ${f.location})` : ''}`,
           {
             file: invoice.meta.sourceFile,
             line: invoice.meta.source.line,
@@ -54,26 +53,40 @@ export class UblGate {
     return this.engine;
   }
 
-  /** Fatal findings of every UBL profile the invoice's routes use (empty when none or all pass). */
+  /** Fatal findings of every e-invoice (UBL profile, CII) the invoice's routes send (empty when none or all pass). */
   async check(invoice: CalculatedInvoice, deliveries: Delivery[]): Promise<RuleError[]> {
-    // every UBL that leaves, wherever it sits: sent as UBL, embedded in a hybrid PDF, attached to a mail
-    const profiles = [...new Set(deliveries.map((d) => carriedUblProfile(d, invoice)).filter((p): p is UblProfile => p !== undefined))];
-    if (!profiles.length) return [];
+    // every e-invoice that leaves, wherever it sits: sent as UBL or CII, embedded in a hybrid PDF, attached to a mail
+    const carried = new Map<string, CarriedEInvoice>();
+    for (const d of deliveries) {
+      const e = carriedEInvoice(d, invoice);
+      if (e) carried.set(e.label, e);
+    }
+    if (!carried.size) return [];
     // written as it will be numbered: a provisional number, and the payment reference the ledger will give it
     const provisional: CalculatedInvoice = invoice.number ? invoice : numbered(invoice, 'PROVISIONAL-1');
     const errors: RuleError[] = [];
-    for (const profile of profiles) {
-      const findings = await this.findings(writeUbl(provisional, { profile }), profile);
-      errors.push(...findingsToErrors(findings, invoice, profile));
+    for (const e of carried.values()) {
+      let document: string;
+      try {
+        document = e.write(provisional);
+      } catch (err) {
+        // a syntax that cannot carry this invoice whole: refused before it takes a number, never cut
+        if (!(err instanceof CiiCannotCarry)) throw err;
+        errors.push(
+          new RuleError(err.message, { file: invoice.meta.sourceFile, line: invoice.meta.source.line, path: invoice.meta.source.path }, 'GW-CII-CARRY'),
+        );
+        continue;
+      }
+      errors.push(...findingsToErrors(await this.findings(document, e.profile), invoice, e.label));
     }
     return errors;
   }
 
-  /** Validates a UBL document; an engine that cannot run is an EnvironmentError (what waits for it is not to blame). */
+  /** Validates an e-invoice (UBL or CII); an engine that cannot run is an EnvironmentError (what waits for it is not to blame). */
   async findings(document: Buffer | string, profile: string): Promise<Finding[]> {
     try {
       const started = performance.now();
-      const findings = await this.validator().validate(document, profile as UblProfile);
+      const findings = await this.validator().validate(document, profile as ProfileName);
       this.durations?.validated(profile, (performance.now() - started) / 1000);
       return findings;
     } catch (err) {

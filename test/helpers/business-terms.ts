@@ -4,9 +4,9 @@ import { DOMParser } from '@xmldom/xmldom';
  * The business terms a UBL document states, as a multiset of "path[attributes]=value" for each
  * element that holds a value: element order and namespace prefixes do not count, decimals count by
  * value ("1.50" is "1.5"), xsd:booleans by meaning. Left out, as they are not business terms or are
- * set by the route: CustomizationID (BT-24 is the route's profile), UBLVersionID, UBLExtensions,
+ * set by the route: BT-24 (UBL's CustomizationID, CII's guideline: the route's profile), UBLVersionID, UBLExtensions,
  * schemaLocation, the scheme attributes of VAT scheme and category ids (fixed by the syntax binding),
- * a tax scheme with no CompanyID beside it, and the UBL elements EN 16931's syntax binding does not use.
+ * a tax scheme with no CompanyID beside it, elements with no value, and the UBL elements EN 16931's syntax binding does not use.
  */
 export function businessTerms(xml: string): Map<string, number> {
   const doc = new DOMParser({ errorHandler: () => undefined }).parseFromString(xml, 'text/xml');
@@ -35,9 +35,10 @@ export function businessTerms(xml: string): Map<string, number> {
       for (const c of children) walk(c, path);
       return;
     }
-    if (name === 'CustomizationID' || name === 'UBLVersionID') return;
+    if (name === 'CustomizationID' || name === 'UBLVersionID' || path.endsWith('GuidelineSpecifiedDocumentContextParameter/ID')) return;
     let value = (el.textContent ?? '').trim().replace(/\s+/g, ' ');
-    if (!value && !attrs.length) return;
+    // an element with no value states nothing, whatever its attributes
+    if (!value) return;
     if (path.endsWith('PartyTaxScheme/TaxScheme/ID')) {
       const scheme = el.parentNode?.parentNode;
       const hasCompanyId = Array.from(scheme?.childNodes ?? []).some((c) => (c as Element).localName === 'CompanyID');

@@ -2,11 +2,12 @@ import type { SellerConfig } from '../../config/types.js';
 import type { CalculatedInvoice } from '../../model/invoice.js';
 import type { Delivery } from '../../routing/route.js';
 import { serveRequests, WorkerPool, workerSetup } from '../../workers/pool.js';
-import { pdfFor } from './for-route.js';
+import { pdfFor, type PdfKind } from './for-route.js';
 
 interface Job {
   invoice: CalculatedInvoice;
   options: Delivery['options'];
+  kind: PdfKind;
 }
 interface Setup {
   sellers: Record<string, SellerConfig>;
@@ -18,8 +19,8 @@ const setup = workerSetup<Setup>(ROLE);
 if (setup) {
   // A worker: fonts and logos loaded once, PDFs rendered in turn and moved (not copied) back.
   const { sellers, configDir } = setup;
-  serveRequests<Job, Uint8Array>(async ({ invoice, options }) => {
-    const bytes = new Uint8Array(await pdfFor(invoice, options, sellers, configDir));
+  serveRequests<Job, Uint8Array>(async ({ invoice, options, kind }) => {
+    const bytes = new Uint8Array(await pdfFor(invoice, options, sellers, configDir, kind));
     return { result: bytes, transfer: [bytes.buffer] };
   });
 }
@@ -36,8 +37,8 @@ export class PdfRenderPool {
   }
 
   /** The PDF of an invoice for a route, rendered on a worker. */
-  async render(invoice: CalculatedInvoice, options: Delivery['options']): Promise<Buffer> {
-    const bytes = await this.pool.call({ invoice, options });
+  async render(invoice: CalculatedInvoice, options: Delivery['options'], kind: PdfKind = 'pdf'): Promise<Buffer> {
+    const bytes = await this.pool.call({ invoice, options, kind });
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 

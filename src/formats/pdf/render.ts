@@ -35,7 +35,35 @@ export interface PdfOptions {
   logo?: string;
   /** the invoice's UBL, embedded as the machine-readable alternative (a hybrid invoice) */
   ubl?: { fileName: string; content: Buffer };
+  /** the invoice's CII, embedded as factur-x.xml with the Factur-X metadata: a Factur-X / ZUGFeRD invoice */
+  facturX?: { cii: Buffer; conformanceLevel: FacturXLevel };
   website?: string;
+}
+
+/** Factur-X 1.0's conformance levels the gateway writes (the model carries every EN 16931 term, so no subset is needed). */
+export type FacturXLevel = 'EN 16931';
+
+/** The name Factur-X and ZUGFeRD 2 give the embedded invoice. */
+export const FACTUR_X_FILE = 'factur-x.xml';
+
+/** The XMP a Factur-X reader looks for: the fx properties, and the PDF/A extension schema that declares them. */
+function facturXMetadata(level: FacturXLevel): string {
+  const fx = 'urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#';
+  const property = (name: string, description: string): string =>
+    `<rdf:li rdf:parseType="Resource"><pdfaProperty:name>${name}</pdfaProperty:name><pdfaProperty:valueType>Text</pdfaProperty:valueType>` +
+    `<pdfaProperty:category>external</pdfaProperty:category><pdfaProperty:description>${description}</pdfaProperty:description></rdf:li>`;
+  return (
+    `<rdf:Description rdf:about="" xmlns:fx="${fx}"><fx:DocumentType>INVOICE</fx:DocumentType><fx:DocumentFileName>${FACTUR_X_FILE}</fx:DocumentFileName>` +
+    `<fx:Version>1.0</fx:Version><fx:ConformanceLevel>${level}</fx:ConformanceLevel></rdf:Description>\n` +
+    `<rdf:Description rdf:about="" xmlns:pdfaExtension="http://www.aiim.org/pdfa/ns/extension/" xmlns:pdfaSchema="http://www.aiim.org/pdfa/ns/schema#" xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#">` +
+    `<pdfaExtension:schemas><rdf:Bag><rdf:li rdf:parseType="Resource"><pdfaSchema:schema>Factur-X PDFA Extension Schema</pdfaSchema:schema>` +
+    `<pdfaSchema:namespaceURI>${fx}</pdfaSchema:namespaceURI><pdfaSchema:prefix>fx</pdfaSchema:prefix><pdfaSchema:property><rdf:Seq>` +
+    property('DocumentFileName', 'The name of the embedded XML document') +
+    property('DocumentType', 'The type of the hybrid document in capital letters, e.g. INVOICE or ORDER') +
+    property('Version', 'The actual version of the standard applying to the embedded XML document') +
+    property('ConformanceLevel', 'The conformance level of the embedded XML document') +
+    `</rdf:Seq></pdfaSchema:property></rdf:li></rdf:Bag></pdfaExtension:schemas></rdf:Description>`
+  );
 }
 
 const PAGE = { width: 595.28, height: 841.89, margin: 50 };
@@ -348,6 +376,18 @@ export async function renderPdf(invoice: CalculatedInvoice, options: PdfOptions 
       lineBreak: false,
       height: 10,
     });
+  }
+  if (options.facturX) {
+    const written = new Date();
+    doc.file(options.facturX.cii, {
+      name: FACTUR_X_FILE,
+      type: 'text/xml',
+      relationship: 'Alternative',
+      description: `${title} ${inv.number ?? ''} (Factur-X)`,
+      creationDate: written,
+      modifiedDate: written,
+    } as Parameters<PDFKit.PDFDocument['file']>[1]);
+    (doc as unknown as { appendXML(xml: string): void }).appendXML(facturXMetadata(options.facturX.conformanceLevel));
   }
   if (options.ubl) {
     // PDF/A-3 (and Factur-X readers) want the embedded file's dates in its Params

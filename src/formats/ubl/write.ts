@@ -218,7 +218,7 @@ export function writeUbl(inv: CalculatedInvoice, options: UblOptions = {}): stri
   const root = credit ? 'CreditNote' : 'Invoice';
   const profile = UBL_PROFILES[options.profile ?? 'peppol'];
   // a UBL passed through goes out as it came; the gateway's own invoices follow its conventions
-  const form = inv.meta.ubl;
+  const form = inv.meta.form;
   const passedThrough = form !== undefined;
   const spareNlcius = options.profile === 'nlcius' && !passedThrough;
   const doc = create({ version: '1.0', encoding: 'UTF-8' }).ele(PREFIXED, root);
