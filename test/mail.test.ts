@@ -137,7 +137,8 @@ describe('PDF invoices by e-mail through a real SMTP server', function () {
         dkim: { domainName: 'tvdelobbers.nl', keySelector: 'igw2026', privateKeyFile: join(certs, 'dkim.pem') },
         messagesPerMinute: 60,
       },
-      { defaults: { paymentTermsDays: 30, routes: [{ format: 'pdf', transport: 'email', template: 'membership', attachUbl: true }] } },
+      // members have no Peppol endpoint: the UBL beside the PDF follows the plain EN 16931 rules (Peppol's would refuse it, R010)
+      { defaults: { paymentTermsDays: 30, routes: [{ format: 'pdf', transport: 'email', template: 'membership', attachUbl: true, profile: 'en16931' }] } },
     );
     const service = startService(ws);
     try {

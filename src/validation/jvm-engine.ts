@@ -126,6 +126,8 @@ class Helper {
         this.readyAt = Date.now();
         continue;
       }
+      // compiling a stylesheet: at work, not stopped (the time limit is for a helper that says nothing)
+      if (line === 'BUSY') continue;
       const answer = JSON.parse(line) as { id: string; findings: Finding[] };
       const p = this.pending.get(answer.id);
       if (!p) continue;

@@ -5,7 +5,9 @@
 //           (one schema per root element: Invoice, CreditNote, CrossIndustryInvoice)
 // Request:  one line "<id> <profile> <byteCount>\n" followed by exactly byteCount bytes of XML (UTF-8)
 // Answer:   one line of JSON: {"id":"..","findings":[{"rule","severity","message","location","source"}],"micros":n}
-// Stylesheets are compiled on first use of their profile; "READY" is printed when the XSD is loaded.
+// Stylesheets are compiled on first use of their profile; "READY" is printed when the XSD is loaded;
+// "BUSY" every second while the schemas load or a stylesheet compiles (seconds on a loaded machine), so the supervisor
+// tells a helper at work from one that stopped.
 
 import java.io.*;
 import java.nio.charset.StandardCharsets;
@@ -22,37 +24,47 @@ public class GatewayValidator {
   static final Map<String, List<XsltExecutable>> compiled = new HashMap<>();
   static final Map<String, Schema> schemas = new HashMap<>();
   static XPathExecutable findingsPath;
+  static PrintStream out;
+  static volatile boolean busy = false;
 
   public static void main(String[] args) throws Exception {
+    out = new PrintStream(new BufferedOutputStream(System.out, 1 << 16), false, "UTF-8");
+    Thread heartbeat = new Thread(() -> {
+      for (;;) {
+        try { Thread.sleep(1000); } catch (InterruptedException e) { return; }
+        if (busy) synchronized (out) { out.println("BUSY"); out.flush(); }
+      }
+    });
+    heartbeat.setDaemon(true);
+    heartbeat.start();
+    busy = true;
     SchemaFactory factory = SchemaFactory.newInstance(XMLConstants.W3C_XML_SCHEMA_NS_URI);
     for (String arg : args) {
       String[] parts = arg.split("=", 2);
       if (parts[0].startsWith("xsd:")) schemas.put(parts[0].substring(4), factory.newSchema(new File(parts[1])));
       else profilePaths.put(parts[0], Arrays.asList(parts[1].split(",")));
     }
+    busy = false;
     XPathCompiler xpath = processor.newXPathCompiler();
     xpath.declareNamespace("svrl", "http://purl.oclc.org/dsdl/svrl");
     findingsPath = xpath.compile("//(svrl:failed-assert|svrl:successful-report)");
 
     BufferedInputStream in = new BufferedInputStream(System.in, 1 << 16);
-    PrintStream out = new PrintStream(new BufferedOutputStream(System.out, 1 << 16), false, "UTF-8");
-    out.println("READY");
-    out.flush();
+    synchronized (out) { out.println("READY"); out.flush(); }
     for (;;) {
       String header = readLine(in);
       if (header == null) return;
       if (header.isEmpty()) continue;
       String[] h = header.split(" ");
       byte[] xml = in.readNBytes(Integer.parseInt(h[2]));
-      if (h[1].equals("_warmup")) { out.println("{\"id\":\"" + h[0] + "\",\"findings\":[]}"); out.flush(); continue; }
+      if (h[1].equals("_warmup")) { synchronized (out) { out.println("{\"id\":\"" + h[0] + "\",\"findings\":[]}"); out.flush(); } continue; }
       long started = System.nanoTime();
       StringBuilder json = new StringBuilder();
       json.append("{\"id\":").append(quote(h[0])).append(",\"findings\":[");
       List<String> findings = validate(h[1], xml);
       json.append(String.join(",", findings));
       json.append("],\"micros\":").append((System.nanoTime() - started) / 1000).append("}");
-      out.println(json);
-      out.flush();
+      synchronized (out) { out.println(json); out.flush(); }
     }
   }
 
@@ -71,7 +83,12 @@ public class GatewayValidator {
       if (paths == null) throw new IllegalArgumentException("unknown profile " + profile);
       list = new ArrayList<>();
       XsltCompiler compiler = processor.newXsltCompiler();
-      for (String path : paths) list.add(compiler.compile(new StreamSource(new File(path))));
+      busy = true;
+      try {
+        for (String path : paths) list.add(compiler.compile(new StreamSource(new File(path))));
+      } finally {
+        busy = false;
+      }
       compiled.put(profile, list);
     }
     return list;
