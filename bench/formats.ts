@@ -1,6 +1,6 @@
 /**
  * Format and transport throughput, one measurement per process:
- *   node dist/bench/formats.js ubl|exact|pdf|pdf-workers|validate-jvm|validate-saxonjs|sftp|sftp-one|sftp-openssh|mail <count>
+ *   node dist/bench/formats.js ubl|cii|factur-x|read-ubl|read-cii|exact|pdf|pdf-workers|validate-jvm|validate-saxonjs|sftp|sftp-one|sftp-openssh|mail <count>
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -9,6 +9,9 @@ import { loadConfig } from '../src/config/load.js';
 import { importFile } from '../src/formats/accounting/batch.js';
 import { pdfFor } from '../src/formats/pdf/index.js';
 import { writeUbl } from '../src/formats/ubl/write.js';
+import { writeCii } from '../src/formats/cii/write.js';
+import { readCii } from '../src/readers/cii.js';
+import { readUbl } from '../src/readers/ubl.js';
 import type { CalculatedInvoice } from '../src/model/invoice.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { prepareFile } from '../src/service/prepare.js';
@@ -65,6 +68,20 @@ switch (mode) {
   case 'ubl':
     result = { ...(await time(count, (i) => writeUbl(variant(inv, i), { profile: 'peppol' }))), lines: inv.lines.length };
     break;
+  case 'cii':
+    result = { ...(await time(count, (i) => writeCii(variant(inv, i)))), lines: inv.lines.length };
+    break;
+  case 'factur-x':
+    // the PDF with its CII inside, on this one thread (the service spreads PDFs over worker threads)
+    result = { ...(await time(count, (i) => pdfFor(variant(inv, i), {}, config.sellers.sellers, config.configDir, 'factur-x'))), lines: inv.lines.length };
+    break;
+  case 'read-ubl':
+  case 'read-cii': {
+    // the same invoices, written before the clock starts, read back into the canonical model
+    const documents = Array.from({ length: count }, (_, i) => Buffer.from(mode === 'read-ubl' ? writeUbl(variant(inv, i), { profile: 'peppol' }) : writeCii(variant(inv, i))));
+    result = { ...(await time(count, (i) => (mode === 'read-ubl' ? readUbl(documents[i]!, { file: 'bench.xml' }) : readCii(documents[i]!, { file: 'bench.xml' })))), lines: inv.lines.length };
+    break;
+  }
   case 'e-invoice-eu': {
     // the same invoices through @e-invoice-eu/core (a bench-only dev dependency), for comparison;
     // each is handed over in its own JSON format, converted from our UBL before the clock starts

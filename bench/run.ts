@@ -212,6 +212,19 @@ if (want('ubl')) {
   }
 }
 
+if (want('cii')) {
+  console.log('== CII and Factur-X beside UBL: the same 6-line invoices, written and read on one core each');
+  type Rate = { count: number; perSecond: number; peakRssMb: number };
+  const ubl = runIsolated<Rate>('./formats.js', ['ubl', '10000']);
+  const cii = runIsolated<Rate>('./formats.js', ['cii', '10000']);
+  const facturX = runIsolated<Rate>('./formats.js', ['factur-x', '500']);
+  const readUblRate = runIsolated<Rate>('./formats.js', ['read-ubl', '10000']);
+  const readCiiRate = runIsolated<Rate>('./formats.js', ['read-cii', '10000']);
+  console.log(`  written: UBL ${fmt(ubl.perSecond)}/s, CII ${fmt(cii.perSecond)}/s (${fmt(cii.perSecond / ubl.perSecond, 2)} × UBL), Factur-X PDF ${fmt(facturX.perSecond, 1)}/s on one thread`);
+  console.log(`  read:    UBL ${fmt(readUblRate.perSecond)}/s, CII ${fmt(readCiiRate.perSecond)}/s (${fmt(readCiiRate.perSecond / readUblRate.perSecond, 2)} × UBL)`);
+  console.log(`  target: CII written ≥ 2,000/s as UBL is: ${target(cii.perSecond >= 2000)}`);
+}
+
 if (want('exact')) {
   console.log('== Exact Online XML for 10,000 invoices, then one XSD validation of the batch file');
   const r = runIsolated<{ perSecond: number; genSeconds: number; validateSeconds: number; valid: boolean; bytes: number; peakRssMb: number }>('./formats.js', [

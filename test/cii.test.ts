@@ -16,6 +16,7 @@ import { standardsHome } from '../src/validation/artefacts.js';
 import { profileOf } from '../src/validation/engine.js';
 import { UblGate } from '../src/validation/gate.js';
 import { JvmEngine } from '../src/validation/jvm-engine.js';
+import { SaxonJsPool } from '../src/validation/saxonjs-pool.js';
 import { businessTerms, termsDiff } from './helpers/business-terms.js';
 import { prepareAll, shippedConfig } from './helpers/config.js';
 import { CLI, SAMPLES } from './helpers/paths.js';
@@ -69,6 +70,21 @@ describe('UN/CEFACT CII and Factur-X, in and out', function () {
     assert.deepEqual(failures, []);
     assert.ok(valid >= 12, `${valid} valid CII examples`);
     console.log(`      CII round trip: ${valid} valid official examples, every business term kept`);
+  });
+
+  it('both engines judge CII alike: the examples valid, a schema error caught by each, and Peppol rules (UBL only) answer with SYNTAX', async () => {
+    const xml = readFileSync(join(standardsHome(), 'en16931/cii/examples/CII_example1.xml'), 'utf-8');
+    const broken = xml.replace('<ram:TypeCode>380</ram:TypeCode>', '<ram:TypeCode>380</ram:TypeCode><ram:Bogus>1</ram:Bogus>');
+    const pool = new SaxonJsPool(1);
+    try {
+      for (const validator of [engine, pool]) {
+        assert.deepEqual(fatal(await validator.validate(xml, 'en16931')), [], validator.name);
+        assert.deepEqual(fatal(await validator.validate(broken, 'en16931')), ['XSD'], validator.name);
+        assert.deepEqual(fatal(await validator.validate(xml, 'peppol')), ['SYNTAX'], validator.name);
+      }
+    } finally {
+      await pool.close();
+    }
   });
 
   it('every valid UBL example goes UBL → canonical → CII (valid) → canonical → UBL with the same business terms', async () => {
