@@ -16,6 +16,7 @@ import { consoleUserCommand } from './console-user.js';
 import { installStandardsCommand } from './install-standards.js';
 import { peppolLookupCommand } from './peppol.js';
 import { validateCommand } from './validate.js';
+import type { ProfileName } from '../validation/engine.js';
 import { runOnceCommand } from './run-once.js';
 
 /** "invoice-gateway 0.1.0 (Node.js v20.19.0)" from the package's own package.json. */
@@ -107,16 +108,16 @@ program
 
 program
   .command('validate')
-  .description('validate UBL files with the XSD and the official rules; exit 0 valid, 1 invalid, 2 could not validate')
-  .argument('<files...>', 'UBL Invoice or CreditNote files')
-  .option('--profile <name>', 'en16931, peppol or nlcius (default: from the CustomizationID)')
+  .description(
+    'validate e-invoices (UBL, CII, the invoice inside a Factur-X PDF) with the XSD and the official rules; exit 0 valid, 1 invalid, 2 could not validate',
+  )
+  .argument('<files...>', 'UBL Invoice or CreditNote, CII CrossIndustryInvoice, or Factur-X / ZUGFeRD PDF files')
+  .option('--profile <name>', 'en16931, peppol, nlcius or xrechnung (default: from the CustomizationID)')
   .option('--engine <name>', 'jvm (Saxon-HE) or saxon-js (default: jvm where Java and Saxon-HE are installed)')
   .option('--release <release>', "a release of the profile's rules (e.g. 3.0.19; default: the one in force on the invoice's issue date)")
   .option('--json', 'a JSON report for tools')
   .action(
-    action((files: string[], opts: { profile?: 'en16931' | 'peppol' | 'nlcius'; json?: boolean; engine?: 'jvm' | 'saxon-js'; release?: string }) =>
-      validateCommand(files, opts),
-    ),
+    action((files: string[], opts: { profile?: ProfileName; json?: boolean; engine?: 'jvm' | 'saxon-js'; release?: string }) => validateCommand(files, opts)),
   );
 
 program

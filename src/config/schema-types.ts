@@ -5,7 +5,7 @@ export namespace CustomersFileSchema {
   /**
    * the output format (the list is the gateway's own: src/kinds/formats.ts)
    */
-  export type Format = 'pdf' | 'ubl' | 'cii' | 'factur-x' | 'exact-online' | 'exact-globe' | 'accountview' | 'json';
+  export type Format = 'pdf' | 'ubl' | 'cii' | 'xrechnung-ubl' | 'xrechnung-cii' | 'factur-x' | 'exact-online' | 'exact-globe' | 'accountview' | 'json';
   /**
    * how the document travels (src/kinds/transports.ts)
    */
@@ -13,7 +13,7 @@ export namespace CustomersFileSchema {
   /**
    * for format ubl: the customisation written and checked
    */
-  export type UblProfile = 'peppol' | 'nlcius' | 'en16931';
+  export type UblProfile = 'peppol' | 'nlcius' | 'en16931' | 'xrechnung';
 
   export interface CustomersFile {
     defaults?: {

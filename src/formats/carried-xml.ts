@@ -1,7 +1,7 @@
 import type { CalculatedInvoice } from '../model/invoice.js';
 import type { Delivery } from '../routing/route.js';
 import type { ProfileName } from '../validation/engine.js';
-import { writeCii } from './cii/write.js';
+import { writeCii, XRECHNUNG_GUIDELINE } from './cii/write.js';
 import type { RenderedDocument } from './document.js';
 import { embeddedFiles } from './pdf/embedded-files.js';
 import type { UblProfile } from './ubl/profiles.js';
@@ -31,6 +31,9 @@ export function carriedEInvoice(
 ): CarriedEInvoice | undefined {
   if (delivery.format === 'cii') return { label: 'en16931 CII', profile: 'en16931', write: (inv) => writeCii(inv) };
   if (delivery.format === 'factur-x') return { label: 'en16931 CII (Factur-X)', profile: 'en16931', write: (inv) => writeCii(inv) };
+  if (delivery.format === 'xrechnung-ubl') return { label: 'xrechnung UBL', profile: 'xrechnung', write: (inv) => writeUbl(inv, { profile: 'xrechnung' }) };
+  if (delivery.format === 'xrechnung-cii')
+    return { label: 'xrechnung CII', profile: 'xrechnung', write: (inv) => writeCii(inv, { guideline: XRECHNUNG_GUIDELINE }) };
   const carriesUbl =
     delivery.format === 'ubl' || (delivery.format === 'pdf' && invoice.kind === 'invoice' && Boolean(delivery.options.hybrid || delivery.options.attachUbl));
   if (!carriesUbl) return undefined;

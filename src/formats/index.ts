@@ -2,9 +2,9 @@ import { GatewayError } from '../errors.js';
 import type { CalculatedInvoice } from '../model/invoice.js';
 import type { Delivery } from '../routing/route.js';
 import type { Format, RenderedDocument } from './document.js';
-import { ciiFormat } from './cii/index.js';
+import { ciiFormat, xrechnungCiiFormat } from './cii/index.js';
 import { jsonFormat } from './json.js';
-import { setPdfRenderer, ublFormat } from './ubl/index.js';
+import { setPdfRenderer, ublFormat, xrechnungUblFormat } from './ubl/index.js';
 import { pdfFormat } from './pdf/index.js';
 import { PdfRenderPool } from './pdf/pool.js';
 import type { SellerConfig } from '../config/types.js';
@@ -21,6 +21,8 @@ export function registerFormat(format: Format): void {
 registerFormat(jsonFormat);
 registerFormat(ublFormat);
 registerFormat(ciiFormat);
+registerFormat(xrechnungUblFormat);
+registerFormat(xrechnungCiiFormat);
 
 let pdfPool: PdfRenderPool | undefined;
 

@@ -1,6 +1,7 @@
 import type { CustomersConfig, RouteConfig } from '../config/types.js';
 import { RoutingError } from '../errors.js';
 import { isBatchedFormat } from '../formats/batched.js';
+import { carriedEInvoice } from '../formats/carried-xml.js';
 import type { Invoice } from '../model/invoice.js';
 import { own } from '../util/own.js';
 
@@ -44,7 +45,11 @@ export function routeInvoice(invoice: Invoice, customers: CustomersConfig): Deli
   const deliveries: Delivery[] = [];
   routes.forEach((route, i) => {
     // a quotation is no invoice: it never goes out as an e-invoice or into the books
-    if (invoice.kind === 'quote' && (route.format === 'ubl' || route.format === 'cii' || route.format === 'factur-x' || isBatchedFormat(route.format))) return;
+    if (
+      invoice.kind === 'quote' &&
+      ((route.format !== 'pdf' && carriedEInvoice({ format: route.format, options: {} }, { kind: 'invoice' })) || isBatchedFormat(route.format))
+    )
+      return;
     const { format, transport, target, ...options } = route;
     let resolved = target;
     if (transport === 'email') resolved = target ?? email;

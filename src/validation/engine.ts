@@ -12,7 +12,10 @@ export interface Finding {
 }
 
 /** A validation profile: which official rule sets apply. */
-export type ProfileName = 'en16931' | 'peppol' | 'nlcius';
+export type ProfileName = 'en16931' | 'peppol' | 'nlcius' | 'xrechnung';
+
+/** Every profile, in the order reports list them. */
+export const PROFILE_NAMES: readonly ProfileName[] = ['en16931', 'peppol', 'nlcius', 'xrechnung'];
 
 /** The result for one document. */
 export interface ValidationReport {
@@ -65,6 +68,7 @@ export const SCHEMA_OF_ROOT: Record<string, string> = { Invoice: INVOICE_XSD, Cr
 export function profileOf(xml: string | Buffer): ProfileName {
   const id = documentHeader(xml).customizationId ?? '';
   if (id.includes('nlcius')) return 'nlcius';
+  if (id.includes('xeinkauf.de:kosit:xrechnung')) return 'xrechnung';
   if (id.includes('peppol.eu:2017:poacc:billing')) return 'peppol';
   return 'en16931';
 }

@@ -21,8 +21,8 @@ import { errorMessage } from '../errors.js';
 import { ArtefactError, componentInstalled, installedState, standardsHome, STATE_FILE, verifyComponent, type InstalledState } from './artefacts.js';
 import { eachZipEntry } from './archives.js';
 import { defaultDownloadPolicy, type DownloadPolicy } from './download.js';
-import { componentDigest, componentFiles, manifest, sefPath, type ManifestFile, type ManifestPart } from './manifest.js';
-import { compileSef } from './sef.js';
+import { componentDigest, componentFiles, componentOf, manifest, sefPath, type ManifestFile, type ManifestPart } from './manifest.js';
+import { compileSchematron, compileSef } from './sef.js';
 import { parseSources, scratchFor, type ArtefactSource, type Progress } from './sources.js';
 
 export interface InstallOptions {
@@ -213,16 +213,38 @@ export async function installStandards(options: InstallOptions = {}): Promise<In
         if (!collector.done) problems.push(...collector.missing(searched));
       }
       const sef: Record<string, string> = {};
+      const record = (rel: string): void => {
+        written.push(rel);
+        sef[rel] = createHash('sha256')
+          .update(readFileSync(join(tree, rel)))
+          .digest('hex');
+      };
+      if (!problems.length) {
+        for (const rules of component.schematron ?? []) {
+          const output = `${component.folder}${rules.output}`;
+          // the compiler is another component: newly written in this tree, or installed before
+          const pipeline = [join(tree, rules.pipeline), join(home, rules.pipeline)].find((p) => existsSync(p));
+          if (!pipeline) {
+            problems.push(`the Schematron compiler ${rules.pipeline} is not installed (component ${componentOf(rules.pipeline) ?? '?'})`);
+            continue;
+          }
+          progress(`compiling the Schematron ${component.folder}${rules.source} to XSLT (SchXslt)`);
+          try {
+            mkdirSync(dirname(join(tree, output)), { recursive: true });
+            await compileSchematron(pipeline, join(tree, component.folder, rules.source), join(tree, output));
+            record(output);
+          } catch (err) {
+            problems.push(errorMessage(err));
+          }
+        }
+      }
       if (!problems.length) {
         for (const sheet of component.compile ?? []) {
           const xslt = `${component.folder}${sheet}`;
           progress(`compiling ${xslt} for SaxonJS (the first time takes up to a minute)`);
           try {
             await compileSef(join(tree, xslt), join(tree, sefPath(xslt)));
-            written.push(sefPath(xslt));
-            sef[sefPath(xslt)] = createHash('sha256')
-              .update(readFileSync(join(tree, sefPath(xslt))))
-              .digest('hex');
+            record(sefPath(xslt));
           } catch (err) {
             problems.push(errorMessage(err));
           }

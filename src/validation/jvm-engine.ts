@@ -11,6 +11,7 @@ import { artefact, installedRulesets, noBindingFinding, rulesetForDocument, styl
 import { documentHeader, syntaxOfRoot } from './header.js';
 import {
   DEFAULT_VALIDATION_TIMEOUT_MS,
+  PROFILE_NAMES,
   SCHEMA_OF_ROOT,
   ruleIdOf,
   shortLocation,
@@ -231,7 +232,7 @@ export class JvmEngine implements ValidationEngine {
    * install-standards knows what was installed meanwhile.
    */
   private command(): string[] {
-    const profiles = (['en16931', 'peppol', 'nlcius'] as const).flatMap((name) =>
+    const profiles = PROFILE_NAMES.flatMap((name) =>
       installedRulesets(name).flatMap((r) => [
         `${name}@${r.release}=${r.stylesheets.map((s) => artefact(s)).join(',')}`,
         ...(r.ciiStylesheets ? [`${name}+cii@${r.release}=${r.ciiStylesheets.map((s) => artefact(s)).join(',')}`] : []),

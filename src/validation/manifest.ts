@@ -26,6 +26,11 @@ export interface ManifestComponent {
   parts: ManifestPart[];
   /** stylesheets (relative to `folder`) compiled to SaxonJS SEF at install time */
   compile?: string[];
+  /**
+   * Rules shipped only as ISO Schematron: each `source` (relative to `folder`) is compiled to XSLT at
+   * `output` (relative to `folder`) at install time, with the compiler at `pipeline` (an installed path)
+   */
+  schematron?: { source: string; output: string; pipeline: string }[];
 }
 
 /** A release of a profile's rules and the issue date from which it applies. */

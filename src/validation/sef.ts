@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -51,4 +51,22 @@ export async function compileSef(xslt: string, target: string): Promise<'compile
     // a cache that cannot be written only costs time at the next install
   }
   return 'compiled';
+}
+
+/**
+ * Compiles rules shipped only as ISO Schematron to XSLT, with SchXslt's pipeline run by xslt3 (no
+ * Java needed). SchXslt stamps the compile time into its output; that stamp is taken out, so the
+ * same rules always give the same stylesheet (and its SEF comes from the cache).
+ */
+export async function compileSchematron(pipeline: string, source: string, target: string): Promise<void> {
+  const { script, version } = compiler();
+  try {
+    await run(process.execPath, ['--max-old-space-size=2048', script, `-xsl:${pipeline}`, `-s:${source}`, `-o:${target}`], { maxBuffer: 64 * 1024 * 1024 });
+    const xslt = readFileSync(target, 'utf-8').replace(/<dct:created>\d{4}-\d{2}-\d{2}T[^<]*<\/dct:created>/g, '');
+    writeFileSync(target, xslt);
+  } catch (err) {
+    throw new ArtefactError(
+      `could not compile the Schematron ${source} with SchXslt on xslt3 ${version}: ${(err as { stderr?: string }).stderr || (err as Error).message}`,
+    );
+  }
 }

@@ -22,6 +22,9 @@ export const CII_NS = {
 /** BT-24 of a plain EN 16931 document; Factur-X and XRechnung name their own. */
 export const EN16931_GUIDELINE = 'urn:cen.eu:en16931:2017';
 
+/** BT-24 of an XRechnung 3.0 document (the same in UBL and CII). */
+export const XRECHNUNG_GUIDELINE = 'urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0';
+
 /** What a CII document is written as: its guideline (BT-24). */
 export interface CiiOptions {
   guideline?: string;

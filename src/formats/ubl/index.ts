@@ -12,6 +12,12 @@ export function setPdfRenderer(render: typeof embeddedPdf): void {
   embeddedPdf = render;
 }
 
+/** XRechnung 3.0 in UBL: the German CIUS, checked with the KoSIT rules. */
+export const xrechnungUblFormat: Format = {
+  ...describedAs('xrechnung-ubl'),
+  render: (invoice) => Buffer.from(writeUbl(invoice, { profile: 'xrechnung' })),
+};
+
 /** UBL 2.1 (Peppol BIS 3 by default, NLCIUS or plain EN 16931 per route). */
 export const ublFormat: Format = {
   ...describedAs('ubl'),

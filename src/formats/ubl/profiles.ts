@@ -12,6 +12,11 @@ export const UBL_PROFILES = {
     customizationId: 'urn:cen.eu:en16931:2017',
     profileId: undefined,
   },
+  // the German CIUS; the Peppol process id, as XRechnung over Peppol and most German receivers expect
+  xrechnung: {
+    customizationId: 'urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0',
+    profileId: 'urn:fdc:peppol.eu:2017:poacc:billing:01:1.0',
+  },
 } as const;
 
 export type UblProfile = keyof typeof UBL_PROFILES;
