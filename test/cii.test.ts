@@ -19,7 +19,7 @@ import { JvmEngine } from '../src/validation/jvm-engine.js';
 import { SaxonJsPool } from '../src/validation/saxonjs-pool.js';
 import { businessTerms, termsDiff } from './helpers/business-terms.js';
 import { prepareAll, shippedConfig } from './helpers/config.js';
-import { CLI, SAMPLES } from './helpers/paths.js';
+import { CLI, ROOT, SAMPLES } from './helpers/paths.js';
 import { exampleDocuments } from './helpers/standards.js';
 
 const fatal = (findings: { severity: string; rule: string }[]) => findings.filter((f) => f.severity === 'fatal').map((f) => f.rule);
@@ -155,6 +155,17 @@ describe('UN/CEFACT CII and Factur-X, in and out', function () {
     const validate = spawnSync(process.execPath, [CLI, 'validate', pdf], { encoding: 'utf-8' });
     assert.equal(validate.status, 0, validate.stdout + validate.stderr);
     assert.match(validate.stdout, /VALID[\s\S]*syntax: UN\/CEFACT CII \(CrossIndustryInvoice\) \(factur-x\.xml in the PDF\)/);
+    const dry = spawnSync(process.execPath, [CLI, 'dry-run', pdf, '--mapping', 'ubl-invoices', '--summary'], {
+      encoding: 'utf-8',
+      cwd: ROOT,
+      timeout: 180_000,
+    });
+    assert.equal(dry.status, 0, dry.stdout + dry.stderr);
+    assert.equal((JSON.parse(dry.stdout) as { readAs: string }).readAs, 'UN/CEFACT CII (factur-x.xml in 2026-00077.pdf)');
+    assert.match(
+      dry.stderr,
+      /1 invoice\(s\) in 2026-00077\.pdf, mapping ubl-invoices \(read as UN\/CEFACT CII \(factur-x\.xml in 2026-00077\.pdf\)\): all accepted/,
+    );
   });
 
   it('the gate checks the CII of a cii or factur-x route before numbering: an invoice whose figures break EN 16931 is refused with the rule', async () => {

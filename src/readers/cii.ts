@@ -459,7 +459,7 @@ export function readCii(source: string | Buffer, ctx: ReadContext): CalculatedIn
       sellerKey: 'cii',
       sourceFile: ctx.file,
       sourceKey: txt(header['ID']) ?? '',
-      source: { path: 'CrossIndustryInvoice' },
+      source: { path: 'CrossIndustryInvoice', ...(ctx.attachment ? { attachment: ctx.attachment } : {}) },
       amountsDeclared: true,
       numberFromSource: true,
       form,

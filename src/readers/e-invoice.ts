@@ -39,7 +39,7 @@ export async function readEInvoice(bytes: Buffer, ctx: ReadContext): Promise<Cal
   if (isPdf(bytes)) {
     const embedded = await embeddedInvoice(bytes, ctx);
     content = embedded.content;
-    where = { ...ctx, attachment: embedded.name };
+    where = { ...ctx, attachment: `${embedded.name} in ${ctx.attachment ?? ctx.file}` };
   }
   const root = documentHeader(content).root;
   const syntax = syntaxOfRoot(root);

@@ -396,7 +396,7 @@ export function readUbl(source: string | Buffer, ctx: ReadContext): CalculatedIn
       sellerKey: 'ubl',
       sourceFile: ctx.file,
       sourceKey: txt(doc['ID']) ?? '',
-      source: { path: credit ? 'CreditNote' : 'Invoice' },
+      source: { path: credit ? 'CreditNote' : 'Invoice', ...(ctx.attachment ? { attachment: ctx.attachment } : {}) },
       amountsDeclared: true,
       numberFromSource: true,
       form,
