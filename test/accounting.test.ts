@@ -10,6 +10,7 @@ import { importFile, neutraliseFormula, type AccountingFormat } from '../src/for
 import { ExportError } from '../src/formats/accounting/admin.js';
 import Database from 'better-sqlite3';
 import type { CalculatedInvoice } from '../src/model/invoice.js';
+import { checkXsd, type XsdVerdict } from '../src/service/xsd-check.js';
 import { standardsHome } from '../src/validation/artefacts.js';
 import { prepareAll } from './helpers/config.js';
 import { CLI, GOLDEN, ROOT, SAMPLES } from './helpers/paths.js';
@@ -67,6 +68,22 @@ describe('accounting import files', function () {
       vatBreakdown: [{ category: 'S' as const, rate: '13', taxableAmount: '1.00', taxAmount: '0.13' }],
     };
     assert.throws(() => importFile('exact-online', [odd], ctx), /no VAT code for category S at 13%/);
+  });
+
+  it('the Exact XSD check whose JVM dies says so and leaves the gateway running (no stray pipe error)', async () => {
+    const schema = join(standardsHome(), 'exact', 'exact-online-eExact-XML.xsd');
+    // a document big enough that the JVM is still reading it when it is killed
+    const xml = `<?xml version="1.0"?><eExact>${'<GLTransactions>'.repeat(1)}${'<!-- filler -->'.repeat(400_000)}</GLTransactions></eExact>`;
+    const checking = checkXsd(xml, schema);
+    let verdict: XsdVerdict | undefined;
+    void checking.then((v) => (verdict = v));
+    while (!verdict) {
+      spawnSync('pkill', ['-KILL', '-f', 'support.XMLValidator']);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok('failed' in verdict || 'valid' in verdict, JSON.stringify(verdict));
+    // a check afterwards runs normally: the process lives on
+    assert.deepEqual(await checkXsd('<eExact xmlns="urn:x"/>', schema).then((v) => 'failed' in v), false);
   });
 
   it('neutralises CSV formula injection', () => {

@@ -124,7 +124,7 @@ describe('no poison files, no silent loops', function () {
     await waitFor('the evil file taken', async () => (await listFiles(ws)).filter((f) => f.name === 'contributie_evil.csv').length === 1);
     // meanwhile another file goes through: the service is not frozen
     writeFileSync(join(ws.inbox, 'members', 'contributie_good.csv'), membersCsv(2, 6001));
-    await waitFor('the good file done', async () => (await countFiles(ws, 'done')) === 1, 30_000);
+    await waitFor('the good file done', async () => (await countFiles(ws, 'done')) === 1, 120_000);
     await waitFor('the evil file refused', async () => (await countFiles(ws, 'error')) === 1, 60_000);
     assert.match(
       readFileSync(join(ws.data, 'error', 'members', 'contributie_evil.csv.error.txt'), 'utf-8'),

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { GatewayConfig } from '../config/load.js';
 import { EnvironmentError } from '../errors.js';
@@ -15,9 +14,9 @@ import type { Transports } from '../transports/index.js';
 import type { Transport } from '../transports/transport.js';
 import { standardsHome } from '../validation/artefacts.js';
 import { nextDailyTime } from './hold.js';
+import { checkXsd } from './xsd-check.js';
 import type { Logger } from '../observability/log.js';
 
-const require = createRequire(import.meta.url);
 const XSD: Partial<Record<AccountingFormat, string>> = {
   'exact-online': 'exact/exact-online-eExact-XML.xsd',
   'exact-globe': 'exact/exact-globe-eExact-Schema.xsd',
@@ -30,20 +29,16 @@ function exportedOf(deliveries: DeliveryRecord[], invoices: CalculatedInvoice[])
   return deliveries.map((d, i) => ({ invoiceNumber: d.invoiceNumber, contentHash: sha256(JSON.stringify(invoices[i]!.totals)) }));
 }
 
-/** Validates an Exact import file against its XSD in one JVM call (xsd-schema-validator). */
+/** Validates an Exact import file against its XSD in one JVM call (xsd-schema-validator, on a thread of its own). */
 async function validateExactFile(format: AccountingFormat, content: Buffer): Promise<string | undefined> {
   const xsd = XSD[format];
   if (!xsd) return undefined;
-  const { validateXML } = require('xsd-schema-validator') as { validateXML(xml: string, schema: string): Promise<{ valid: boolean }> };
-  try {
-    await validateXML(content.toString('utf-8'), join(standardsHome(), xsd));
-    return undefined;
-  } catch (err) {
-    const messages = (err as { messages?: string[] }).messages;
-    if (messages?.length) return messages.slice(0, 5).join('; ');
-    // no findings: the validator itself could not run (no Java, no schema); the batch waits for it
-    throw new EnvironmentError(`the ${format} file cannot be checked against its XSD: ${(err as Error).message}`, {});
+  const verdict = await checkXsd(content.toString('utf-8'), join(standardsHome(), xsd));
+  if ('failed' in verdict) {
+    // no findings: the validator itself could not run (no Java, no schema, a JVM that died); the batch waits for it
+    throw new EnvironmentError(`the ${format} file cannot be checked against its XSD: ${verdict.failed}`, {});
   }
+  return verdict.valid ? undefined : verdict.messages.slice(0, 5).join('; ');
 }
 
 /**
