@@ -78,8 +78,13 @@ switch (mode) {
   case 'read-ubl':
   case 'read-cii': {
     // the same invoices, written before the clock starts, read back into the canonical model
-    const documents = Array.from({ length: count }, (_, i) => Buffer.from(mode === 'read-ubl' ? writeUbl(variant(inv, i), { profile: 'peppol' }) : writeCii(variant(inv, i))));
-    result = { ...(await time(count, (i) => (mode === 'read-ubl' ? readUbl(documents[i]!, { file: 'bench.xml' }) : readCii(documents[i]!, { file: 'bench.xml' })))), lines: inv.lines.length };
+    const documents = Array.from({ length: count }, (_, i) =>
+      Buffer.from(mode === 'read-ubl' ? writeUbl(variant(inv, i), { profile: 'peppol' }) : writeCii(variant(inv, i))),
+    );
+    result = {
+      ...(await time(count, (i) => (mode === 'read-ubl' ? readUbl(documents[i]!, { file: 'bench.xml' }) : readCii(documents[i]!, { file: 'bench.xml' })))),
+      lines: inv.lines.length,
+    };
     break;
   }
   case 'e-invoice-eu': {

@@ -220,8 +220,12 @@ if (want('cii')) {
   const facturX = runIsolated<Rate>('./formats.js', ['factur-x', '500']);
   const readUblRate = runIsolated<Rate>('./formats.js', ['read-ubl', '10000']);
   const readCiiRate = runIsolated<Rate>('./formats.js', ['read-cii', '10000']);
-  console.log(`  written: UBL ${fmt(ubl.perSecond)}/s, CII ${fmt(cii.perSecond)}/s (${fmt(cii.perSecond / ubl.perSecond, 2)} × UBL), Factur-X PDF ${fmt(facturX.perSecond, 1)}/s on one thread`);
-  console.log(`  read:    UBL ${fmt(readUblRate.perSecond)}/s, CII ${fmt(readCiiRate.perSecond)}/s (${fmt(readCiiRate.perSecond / readUblRate.perSecond, 2)} × UBL)`);
+  console.log(
+    `  written: UBL ${fmt(ubl.perSecond)}/s, CII ${fmt(cii.perSecond)}/s (${fmt(cii.perSecond / ubl.perSecond, 2)} × UBL), Factur-X PDF ${fmt(facturX.perSecond, 1)}/s on one thread`,
+  );
+  console.log(
+    `  read:    UBL ${fmt(readUblRate.perSecond)}/s, CII ${fmt(readCiiRate.perSecond)}/s (${fmt(readCiiRate.perSecond / readUblRate.perSecond, 2)} × UBL)`,
+  );
   console.log(`  target: CII written ≥ 2,000/s as UBL is: ${target(cii.perSecond >= 2000)}`);
 }
 
