@@ -49,7 +49,8 @@ const parser = new XMLParser({
   ...XML_VALUE_DECODING,
   parseTagValue: false,
   parseAttributeValue: false,
-  trimValues: true,
+  // free text keeps its whitespace (rawTxt); everything else is trimmed as it is read (txt)
+  trimValues: false,
   textNodeName: '#text',
   isArray: (name) => REPEATING.has(name),
 });
@@ -62,12 +63,17 @@ function node(v: unknown): Node | undefined {
 function list(v: unknown): Node[] {
   return v === undefined ? [] : Array.isArray(v) ? (v as Node[]) : [v as Node];
 }
-function txt(v: unknown): string | undefined {
+/** A value as stated, its surrounding whitespace kept: free text (notes, payment terms), whose line breaks can matter (XRechnung's BR-DE-18). */
+function rawTxt(v: unknown): string | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v === 'string') return v === '' ? undefined : v;
-  if (Array.isArray(v)) return txt(v[0]);
-  if (typeof v === 'object') return txt((v as Node)['#text']);
+  if (typeof v === 'string') return v.trim() === '' ? undefined : v;
+  if (Array.isArray(v)) return rawTxt(v[0]);
+  if (typeof v === 'object') return rawTxt((v as Node)['#text']);
   return String(v);
+}
+/** A value without its surrounding whitespace (codes, amounts, dates, names). */
+function txt(v: unknown): string | undefined {
+  return rawTxt(v)?.trim();
 }
 function attr(v: unknown, name: string): string | undefined {
   const a = node(v)?.[`@${name}`];
@@ -200,7 +206,7 @@ function line(item: Node, at: string, ctx: ReadContext): InvoiceLine & { netAmou
   const object = objects.find((d) => txt(d['TypeCode']) === '130') ?? objects[0];
   return compact({
     id: txt(lineDoc['LineID']) ?? '',
-    note: txt(path(list(lineDoc['IncludedNote'])[0], 'Content')),
+    note: rawTxt(path(list(lineDoc['IncludedNote'])[0], 'Content')),
     quantity: txt(quantity) ?? '',
     unitCode: attr(quantity, 'unitCode') ?? '',
     netAmount: txt(path(settlement, 'SpecifiedTradeSettlementLineMonetarySummation', 'LineTotalAmount')) ?? '0.00',
@@ -340,7 +346,7 @@ export function readCii(source: string | Buffer, ctx: ReadContext): CalculatedIn
   const payee = node(settlement['PayeeTradeParty']);
   const zero = '0.00';
   const ciiNote = (n: Node): string | undefined => {
-    const content = txt(n['Content']);
+    const content = rawTxt(n['Content']);
     const subject = txt(n['SubjectCode']);
     return content === undefined ? undefined : subject ? `#${subject}#${content}` : content;
   };
@@ -365,7 +371,7 @@ export function readCii(source: string | Buffer, ctx: ReadContext): CalculatedIn
     despatchReference: txt(path(delivery, 'DespatchAdviceReferencedDocument', 'IssuerAssignedID')),
     tenderReference: tender?.id,
     attachments: docs.filter((d) => d !== tender),
-    paymentTerms: txt(path(terms[0], 'Description')),
+    paymentTerms: rawTxt(path(terms[0], 'Description')),
     notes: list(header['IncludedNote'])
       .map(ciiNote)
       .filter((n): n is string => n !== undefined),

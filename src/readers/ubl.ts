@@ -51,7 +51,8 @@ const parser = new XMLParser({
   ...XML_VALUE_DECODING,
   parseTagValue: false,
   parseAttributeValue: false,
-  trimValues: true,
+  // free text keeps its whitespace (rawTxt); everything else is trimmed as it is read (txt)
+  trimValues: false,
   textNodeName: '#text',
   isArray: (name) => REPEATING.has(name),
 });
@@ -62,12 +63,17 @@ function node(v: unknown): Node | undefined {
 function list(v: unknown): Node[] {
   return v === undefined ? [] : Array.isArray(v) ? (v as Node[]) : [v as Node];
 }
-function txt(v: unknown): string | undefined {
+/** A value as stated, its surrounding whitespace kept: free text (notes, payment terms), whose line breaks can matter (XRechnung's BR-DE-18). */
+function rawTxt(v: unknown): string | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v === 'string') return v === '' ? undefined : v;
-  if (Array.isArray(v)) return txt(v[0]);
-  if (typeof v === 'object') return txt((v as Node)['#text']);
+  if (typeof v === 'string') return v.trim() === '' ? undefined : v;
+  if (Array.isArray(v)) return rawTxt(v[0]);
+  if (typeof v === 'object') return rawTxt((v as Node)['#text']);
   return String(v);
+}
+/** A value without its surrounding whitespace (codes, amounts, dates, names). */
+function txt(v: unknown): string | undefined {
+  return rawTxt(v)?.trim();
 }
 function attr(v: unknown, name: string): string | undefined {
   const n = node(v);
@@ -185,7 +191,7 @@ function line(l: Node, credit: boolean, at: string, zones: DateZones): InvoiceLi
   const objectRef = list(l['DocumentReference']).find((d) => txt(d['DocumentTypeCode']) === '130') ?? list(l['DocumentReference'])[0];
   return compact({
     id: txt(l['ID']) ?? '',
-    note: txt(list(l['Note'])[0]),
+    note: rawTxt(list(l['Note'])[0]),
     quantity: txt(qty) ?? '',
     unitCode: attr(qty, 'unitCode') ?? '',
     netAmount: txt(l['LineExtensionAmount']) ?? '0.00',
@@ -346,9 +352,9 @@ export function readUbl(source: string | Buffer, ctx: ReadContext): CalculatedIn
     despatchReference: txt(path(node(doc['DespatchDocumentReference']), 'ID')),
     tenderReference: txt(path(node(doc['OriginatorDocumentReference']), 'ID')),
     attachments: docs.filter((d) => d !== projectAsDoc),
-    paymentTerms: txt(path(list(doc['PaymentTerms'])[0], 'Note')),
+    paymentTerms: rawTxt(path(list(doc['PaymentTerms'])[0], 'Note')),
     notes: list(doc['Note'])
-      .map((n) => txt(n))
+      .map((n) => rawTxt(n))
       .filter((n): n is string => n !== undefined),
     precedingInvoices: list(doc['BillingReference'])
       .map((b) => node(b['InvoiceDocumentReference']))
