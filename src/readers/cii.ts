@@ -1,4 +1,3 @@
-import { XMLParser } from 'fast-xml-parser';
 import { ReaderError } from '../errors.js';
 import type {
   CalculatedInvoice,
@@ -17,9 +16,8 @@ import type {
 import { VAT_POINT_CODE_UBL_TO_CII } from '../formats/cii/write.js';
 import type { ReadContext } from './record.js';
 import { rejectDoctype } from './xml.js';
-import { cdataAsText, XML_VALUE_DECODING, xmlBytesToText } from './xml-text.js';
-
-type Node = Record<string, unknown>;
+import { cdataAsText, xmlBytesToText } from './xml-text.js';
+import { attr, bool, compact, eInvoiceParser, ident, list, node, path, rawTxt, txt, type XmlNode as Node } from './xml-tree.js';
 
 /** Elements of CII that may repeat, read as lists. */
 const REPEATING = new Set([
@@ -42,59 +40,12 @@ const REPEATING = new Set([
   'ReceivableSpecifiedTradeAccountingAccount',
 ]);
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  removeNSPrefix: true,
-  ...XML_VALUE_DECODING,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  // free text keeps its whitespace (rawTxt); everything else is trimmed as it is read (txt)
-  trimValues: false,
-  textNodeName: '#text',
-  isArray: (name) => REPEATING.has(name),
-});
+const parser = eInvoiceParser(REPEATING);
 
 const CII_TO_UBL_VAT_POINT = Object.fromEntries(Object.entries(VAT_POINT_CODE_UBL_TO_CII).map(([ubl, cii]) => [cii, ubl]));
 
-function node(v: unknown): Node | undefined {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Node) : Array.isArray(v) ? (v[0] as Node | undefined) : undefined;
-}
-function list(v: unknown): Node[] {
-  return v === undefined ? [] : Array.isArray(v) ? (v as Node[]) : [v as Node];
-}
-/** A value as stated, its surrounding whitespace kept: free text (notes, payment terms), whose line breaks can matter (XRechnung's BR-DE-18). */
-function rawTxt(v: unknown): string | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v === 'string') return v.trim() === '' ? undefined : v;
-  if (Array.isArray(v)) return rawTxt(v[0]);
-  if (typeof v === 'object') return rawTxt((v as Node)['#text']);
-  return String(v);
-}
-/** A value without its surrounding whitespace (codes, amounts, dates, names). */
-function txt(v: unknown): string | undefined {
-  return rawTxt(v)?.trim();
-}
-function attr(v: unknown, name: string): string | undefined {
-  const a = node(v)?.[`@${name}`];
-  return typeof a === 'string' ? a : undefined;
-}
-function path(n: unknown, ...steps: string[]): unknown {
-  let cur: unknown = n;
-  for (const s of steps) cur = node(cur)?.[s];
-  return cur;
-}
-function compact<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))) as T;
-}
-function ident(v: unknown, schemeAttr = 'schemeID', versionAttr?: string): Identifier | undefined {
-  const id = txt(v);
-  if (id === undefined) return undefined;
-  return compact({ id, scheme: attr(v, schemeAttr), schemeVersion: versionAttr ? attr(v, versionAttr) : undefined });
-}
 function indicator(v: unknown): boolean {
-  const t = txt(path(v, 'Indicator'));
-  return t === 'true' || t === '1';
+  return bool(path(v, 'Indicator'));
 }
 
 /** A CII date (format 102, yyyymmdd) as yyyy-mm-dd; other formats are refused with the place. */

@@ -1,5 +1,4 @@
 import { calendarDate, type DateZones } from '../model/date-zone.js';
-import { XMLParser } from 'fast-xml-parser';
 import { ReaderError } from '../errors.js';
 import type {
   CalculatedInvoice,
@@ -16,10 +15,9 @@ import type {
   VatCategory,
 } from '../model/invoice.js';
 import { rejectDoctype } from './xml.js';
-import { cdataAsText, XML_VALUE_DECODING, xmlBytesToText } from './xml-text.js';
+import { cdataAsText, xmlBytesToText } from './xml-text.js';
+import { attr, bool, compact, eInvoiceParser, ident, list, node, path, rawTxt, txt, type XmlNode as Node } from './xml-tree.js';
 import type { ReadContext } from './record.js';
-
-type Node = Record<string, unknown>;
 
 /** Elements that may repeat, so they are always read as lists. */
 const REPEATING = new Set([
@@ -43,63 +41,7 @@ const REPEATING = new Set([
   'InvoicePeriod',
 ]);
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  removeNSPrefix: true,
-  // character references and the five predefined entities, decoded once; a DOCTYPE (which could define others) is refused first
-  ...XML_VALUE_DECODING,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  // free text keeps its whitespace (rawTxt); everything else is trimmed as it is read (txt)
-  trimValues: false,
-  textNodeName: '#text',
-  isArray: (name) => REPEATING.has(name),
-});
-
-function node(v: unknown): Node | undefined {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Node) : Array.isArray(v) ? (v[0] as Node | undefined) : undefined;
-}
-function list(v: unknown): Node[] {
-  return v === undefined ? [] : Array.isArray(v) ? (v as Node[]) : [v as Node];
-}
-/** A value as stated, its surrounding whitespace kept: free text (notes, payment terms), whose line breaks can matter (XRechnung's BR-DE-18). */
-function rawTxt(v: unknown): string | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v === 'string') return v.trim() === '' ? undefined : v;
-  if (Array.isArray(v)) return rawTxt(v[0]);
-  if (typeof v === 'object') return rawTxt((v as Node)['#text']);
-  return String(v);
-}
-/** A value without its surrounding whitespace (codes, amounts, dates, names). */
-function txt(v: unknown): string | undefined {
-  return rawTxt(v)?.trim();
-}
-function attr(v: unknown, name: string): string | undefined {
-  const n = node(v);
-  const a = n?.[`@${name}`];
-  return typeof a === 'string' ? a : undefined;
-}
-function ident(v: unknown, schemeAttr = 'schemeID', versionAttr?: string): Identifier | undefined {
-  const id = txt(v);
-  if (id === undefined) return undefined;
-  const scheme = attr(v, schemeAttr);
-  const schemeVersion = versionAttr ? attr(v, versionAttr) : undefined;
-  return compact({ id, scheme, schemeVersion });
-}
-/** xsd:boolean: "true" or "1" (and "false" or "0"). */
-function bool(v: unknown): boolean {
-  const t = txt(v)?.trim();
-  return t === 'true' || t === '1';
-}
-function path(n: Node | undefined, ...steps: string[]): unknown {
-  let cur: unknown = n;
-  for (const s of steps) cur = node(cur)?.[s];
-  return cur;
-}
-function compact<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))) as T;
-}
+const parser = eInvoiceParser(REPEATING);
 
 function address(n: unknown): PostalAddress | undefined {
   const a = node(n);

@@ -1,3 +1,5 @@
+import { cdataAsText, decodeXmlReferences } from '../readers/xml-text.js';
+
 /** The syntax of an e-invoice: UBL 2.1 (Invoice, CreditNote) or UN/CEFACT CII D16B (CrossIndustryInvoice). */
 export type InvoiceSyntax = 'ubl' | 'cii';
 
@@ -15,15 +17,9 @@ export function syntaxOfRoot(root: string | undefined): InvoiceSyntax | undefine
   return root === 'Invoice' || root === 'CreditNote' ? 'ubl' : root === 'CrossIndustryInvoice' ? 'cii' : undefined;
 }
 
-const PREDEFINED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
-
+/** The text of an element: CDATA as it stands, references decoded once, trimmed. */
 function decodeText(raw: string): string {
-  return raw
-    .replace(/<!\[CDATA\[([\s\S]*?)\]\]>/g, '$1')
-    .replace(/&(?:#x([0-9a-fA-F]+)|#(\d+)|(amp|lt|gt|quot|apos));/g, (_m, hex: string, dec: string, name: string) =>
-      hex ? String.fromCodePoint(parseInt(hex, 16)) : dec ? String.fromCodePoint(Number(dec)) : PREDEFINED[name]!,
-    )
-    .trim();
+  return decodeXmlReferences(cdataAsText(raw)).trim();
 }
 
 /** Where BT-24 and BT-2 sit below the root, per syntax (local names). */
