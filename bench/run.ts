@@ -91,23 +91,37 @@ if (want('service-pg')) {
     fileConcurrency: number;
     perFile?: { statements: number; transactions: number };
   };
-  const sqlite = runIsolated<ServiceRun>('./service-throughput.js', ['10000', 'sqlite', '1']);
-  const one = runIsolated<ServiceRun>('./service-throughput.js', ['10000', 'postgres', '1']);
+  // runs on this machine differ by 10–20 % from one to the next: the three compared by the targets are
+  // run twice each, in turn, and each is judged by its better run (all are printed)
+  const sqlites: ServiceRun[] = [];
+  const ones: ServiceRun[] = [];
+  const threes: ServiceRun[] = [];
+  for (let round = 0; round < 2; round++) {
+    sqlites.push(runIsolated<ServiceRun>('./service-throughput.js', ['10000', 'sqlite', '1']));
+    ones.push(runIsolated<ServiceRun>('./service-throughput.js', ['10000', 'postgres', '1']));
+    threes.push(runIsolated<ServiceRun>('./service-throughput.js', ['10000', 'postgres', '3']));
+  }
+  const better = (runs: ServiceRun[]) => runs.reduce((a, b) => (b.filesPerSecond > a.filesPerSecond ? b : a));
+  const sqlite = better(sqlites);
+  const one = better(ones);
+  const three = better(threes);
   // a gateway on the database's own machine connects over its Unix socket (Debian's default for local connections)
   const local = runIsolated<ServiceRun>('./service-throughput.js', ['10000', 'postgres', '1'], { BENCH_PG_SOCKET: '1' });
-  const three = runIsolated<ServiceRun>('./service-throughput.js', ['10000', 'postgres', '3']);
   for (const [name, r] of [
-    ['SQLite, 1 node (anchor)                 ', sqlite],
-    ['PostgreSQL, 1 node, TCP                 ', one],
+    ['SQLite, 1 node (anchor), run 1          ', sqlites[0]!],
+    ['SQLite, 1 node (anchor), run 2          ', sqlites[1]!],
+    ['PostgreSQL, 1 node, TCP, run 1          ', ones[0]!],
+    ['PostgreSQL, 1 node, TCP, run 2          ', ones[1]!],
     ['PostgreSQL, 1 node, Unix socket         ', local],
-    ['PostgreSQL, 3 nodes, TCP                ', three],
+    ['PostgreSQL, 3 nodes, TCP, run 1         ', threes[0]!],
+    ['PostgreSQL, 3 nodes, TCP, run 2         ', threes[1]!],
   ] as const) {
     console.log(
-      `  ${name}: ${fmt(r.filesPerSecond).padStart(4)} files/s (${r.fileConcurrency} files at a time; archived in ${fmt(r.seconds, 1)} s, all delivered after ${fmt(r.allSentSeconds, 1)} s; one file's processing p99 ${fmt(r.claimToArchiveP99)} ms); ${fmt(r.filesPerSecond / sqlite.filesPerSecond, 2)} × SQLite${r.perFile ? `; per file ${fmt(r.perFile.statements, 1)} statements, ${fmt(r.perFile.transactions, 1)} transactions` : ''}`,
+      `  ${name}: ${fmt(r.filesPerSecond).padStart(4)} files/s (${r.fileConcurrency} files at a time; archived in ${fmt(r.seconds, 1)} s, all delivered after ${fmt(r.allSentSeconds, 1)} s; one file's processing p99 ${fmt(r.claimToArchiveP99)} ms); ${fmt(r.filesPerSecond / sqlite.filesPerSecond, 2)} × SQLite's better run${r.perFile ? `; per file ${fmt(r.perFile.statements, 1)} statements, ${fmt(r.perFile.transactions, 1)} transactions` : ''}`,
     );
   }
   console.log(
-    `  targets: PostgreSQL 1 node ≥ 0.9 × SQLite: over TCP ${target(one.filesPerSecond >= 0.9 * sqlite.filesPerSecond)}, over the Unix socket ${target(local.filesPerSecond >= 0.9 * sqlite.filesPerSecond)}; 3 nodes ≥ 1.0 × 1 node: ${target(three.filesPerSecond >= one.filesPerSecond)} (${fmt(three.filesPerSecond / one.filesPerSecond, 2)} ×)`,
+    `  targets: PostgreSQL 1 node ≥ 0.9 × SQLite: over TCP ${target(one.filesPerSecond >= 0.9 * sqlite.filesPerSecond)}, over the Unix socket ${target(local.filesPerSecond >= 0.9 * sqlite.filesPerSecond)}; 3 nodes ≥ 1.0 × 1 node: ${target(three.filesPerSecond >= one.filesPerSecond)} (${fmt(three.filesPerSecond / one.filesPerSecond, 2)} ×, the better run of each)`,
   );
 }
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { benchGateway } from './support.js';
+import { benchGateway, settled } from './support.js';
 import { startPostgres, type PgServer } from '../test/helpers/postgres.js';
 import { ApiClient } from '../test/helpers/console.js';
 import { freePort } from '../test/helpers/net.js';
@@ -112,6 +112,7 @@ for (let n = 1; n <= nodeCount; n++) {
   children.push(await gateway.start(profile, { IGW_NODE_ID: `bench-${n}` }, ready));
 }
 const db = await reader();
+await settled();
 
 // the operator watching: the overview page and the deliveries list, every second
 const polls: number[] = [];

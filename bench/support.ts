@@ -20,6 +20,30 @@ export function runIsolated<T>(script: string, args: string[], env: NodeJS.Proce
   return JSON.parse(last) as T;
 }
 
+/** The machine's busy and total CPU time so far (jiffies, from /proc/stat). */
+function cpuTimes(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf-8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = fields[3]! + (fields[4] ?? 0);
+  const total = fields.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
+/**
+ * Waits until the machine is calm (under a fifth of its CPU busy for a second, at most a minute):
+ * nodes that just started still load code and their validation helpers compile for a while after
+ * they answer, which would otherwise be measured as part of the first files (more of it the more
+ * nodes start).
+ */
+export async function settled(): Promise<void> {
+  const until = Date.now() + 60_000;
+  while (Date.now() < until) {
+    const before = cpuTimes();
+    await new Promise((r) => setTimeout(r, 1000));
+    const after = cpuTimes();
+    if ((after.busy - before.busy) / Math.max(1, after.total - before.total) < 0.2) return;
+  }
+}
+
 /** A number with thousands separators, for printing. */
 export function fmt(n: number, decimals = 0): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: decimals, minimumFractionDigits: decimals });
@@ -31,9 +55,9 @@ export interface BenchGateway {
   config: string;
   ledgerFile: string;
   /**
-   * Starts `invoice-gateway run` (with `env`, e.g. IGW_NODE_ID) and resolves once `ready` says so
-   * (default: its /healthz answers, which it does once it takes files: after its validation helpers
-   * started) and it watches the inbox.
+   * Starts `invoice-gateway run` (with `env`, e.g. IGW_NODE_ID) and resolves once it is on the
+   * ledger (`ready`; default: the SQLite file is there) and its /healthz answers, which it does once
+   * it takes files: after its validation helpers started and it watches the inbox.
    */
   start(extraNodeArgs?: string[], env?: NodeJS.ProcessEnv, ready?: () => Promise<boolean>): Promise<ChildProcess>;
 }
@@ -68,7 +92,9 @@ export function benchGateway(
       // measured from when the node takes files (its validation helpers answer): its /healthz answers from then on
       const port = env['IGW_CONSOLE_PORT'] ?? String(await freePort());
       env = { IGW_CONSOLE_PORT: port, ...env };
-      const ready = given ?? (async () => existsSync(ledgerFile) && (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok === true);
+      // `given` says the node is on the ledger (a shared one has no file to look for); /healthz that it takes files
+      const onLedger = given ?? (async () => existsSync(ledgerFile));
+      const ready = async () => (await onLedger()) && (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok === true;
       const child = spawn(
         process.execPath,
         [

@@ -83,7 +83,9 @@ export class GatewayService {
     this.heartbeat = new NodeHeartbeat(this.ledger, s.ledger.leaseMs, this.log, {
       paused: () => this.intake.intakePaused,
       renewed: async () => {
-        if (!this.stopping) await this.intake.takeOverExpired();
+        if (this.stopping) return;
+        await this.intake.refreshShare();
+        await this.intake.takeOverExpired();
       },
       reachableAgain: () => this.outbox.wake(),
       replaced: (err) => this.replaced(err),
@@ -122,6 +124,7 @@ export class GatewayService {
     await this.ledger.renewLeases();
     const released = await this.ledger.releaseOwnSending();
     if (released) this.log.warn('deliveries interrupted by a stop are due again', { count: released });
+    this.mappingThreads.warmUp();
     await this.warmUpValidation();
     if (this.stopping) return;
     await this.intake.recover();

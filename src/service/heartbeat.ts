@@ -15,6 +15,11 @@ export interface HeartbeatEvents {
   replaced(err: NodeReplacedError): void;
 }
 
+/** How often a node renews its leases and heartbeat: a third of the lease, at most every 2 s. */
+export function heartbeatEveryMs(leaseMs: number): number {
+  return Math.max(200, Math.min(2000, Math.floor(leaseMs / 3)));
+}
+
 /**
  * This node's leases and heartbeat: renewed every third of the lease time (at most every 2 s, so a
  * node paused for its ledger notices soon that it is back). When a shared ledger cannot be reached
@@ -37,8 +42,7 @@ export class NodeHeartbeat {
   }
 
   start(): void {
-    const every = Math.max(200, Math.min(2000, Math.floor(this.leaseMs / 3)));
-    this.timer = setInterval(() => void this.renew(), every);
+    this.timer = setInterval(() => void this.renew(), heartbeatEveryMs(this.leaseMs));
   }
 
   /** A file went through: the ledger answers, whatever the last renewal said. */

@@ -8,6 +8,8 @@ import { UnsafeFileError } from '../util/safe-open.js';
 import { standardsInstalled } from '../validation/artefacts.js';
 import { arrivalOf, freeName, hashFile, moveInto, sidecar, writeBeside, writeErrorReports, type Folders } from './folders.js';
 import { FileStillWrittenError, type FileOutcome, type FileProcessor } from './process-file.js';
+import { heartbeatEveryMs } from './heartbeat.js';
+import { InboxShare } from './inbox-share.js';
 import { SoloGate } from './solo-gate.js';
 import { InboxWatcher, type ReadyFile } from './watcher.js';
 
@@ -79,6 +81,8 @@ export class FileIntake {
   /** how many times files had to wait for the environment in the outage under way (0: none) */
   private filesWaiting = 0;
   private lastOrphanScan = Date.now();
+  /** several nodes on one ledger: which inbox files this one takes first (undefined for a single node) */
+  private readonly share?: InboxShare;
   /** called after each file, for run-once, tests and the bench */
   onFileDone?: (file: FileRecord, outcome: FileOutcome | 'duplicate') => void;
 
@@ -95,11 +99,29 @@ export class FileIntake {
     this.log = deps.log;
     this.processor = deps.processor;
     this.limiter = new Limiter(deps.config.service.watch.concurrency);
+    // a node that misses three heartbeats is given no new files: the others share the inbox without it
+    if (!deps.ledger.singleNode) this.share = new InboxShare(deps.ledger.nodeId, 3 * heartbeatEveryMs(deps.config.service.ledger.leaseMs));
+  }
+
+  /** Learns which nodes share the inbox now (after each heartbeat); a ledger that does not answer leaves the last list. */
+  async refreshShare(): Promise<void> {
+    if (this.share) this.share.update(await this.ledger.nodes());
   }
 
   /** Starts watching the inbox folders; ready files are offered to the claim queue. */
   async watch(): Promise<void> {
-    this.watcher = new InboxWatcher(this.config.service, this.deps.sourceFolders(), (f) => this.enqueue(f), this.log, this.offered);
+    const w = this.config.service.watch;
+    const own = this.share;
+    const share = own && {
+      mine: (name: string) => own.mine(name),
+      get generation() {
+        return own.generation;
+      },
+      othersAfterMs: Math.max(5_000, 4 * w.stableForMs),
+      room: () => w.concurrency - this.offered.size,
+    };
+    if (share) await this.refreshShare().catch(() => undefined);
+    this.watcher = new InboxWatcher(this.config.service, this.deps.sourceFolders(), (f) => this.enqueue(f), this.log, this.offered, share);
     await this.watcher.start();
   }
 

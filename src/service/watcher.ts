@@ -23,6 +23,17 @@ export interface OfferedFiles {
   readonly size: number;
 }
 
+/** Which files this node looks at first when several nodes watch the folder (see InboxShare). */
+export interface WatchShare {
+  mine(name: string): boolean;
+  /** changes when the nodes sharing the folder change (who owns a file is then asked again) */
+  readonly generation: number;
+  /** a file another node should take is this node's too once it has lain in the inbox this long ... */
+  othersAfterMs: number;
+  /** ... and this node has room for it: how many more it may take (it helps when idle, it does not race the owner for a whole burst) */
+  room(): number;
+}
+
 /** A file that is complete and may be claimed. */
 export interface ReadyFile {
   path: string;
@@ -48,6 +59,10 @@ interface Tracked {
  */
 export class InboxWatcher {
   private readonly tracked = new Map<string, Tracked>();
+  /** files another node is to take first: not looked at until their owner is gone or late (see sweepOthers) */
+  private readonly others = new Map<string, Tracked>();
+  private othersSweptAt = 0;
+  private othersGeneration = -1;
   /** links, pipes and devices seen in the inbox: reported once, never read */
   private readonly refused = new Set<string>();
   /** names that are not UTF-8 and could not be renamed: said once */
@@ -69,6 +84,8 @@ export class InboxWatcher {
     private readonly log: Logger,
     /** what onReady was given and is still waiting for a claim */
     private readonly offered: OfferedFiles = new Set<string>(),
+    /** several nodes on the folder: another node's files are left to it for a while (not even stat-ed) */
+    private readonly share?: WatchShare,
   ) {
     for (const f of folders) this.folderByDir.set(join(settings.inbox, f.folder), f.folder);
   }
@@ -120,16 +137,24 @@ export class InboxWatcher {
   async rescan(): Promise<void> {
     for (const dir of this.folderByDir.keys()) {
       let names: Buffer[];
+      const listedAt = Date.now();
       try {
         names = await readdir(dir, { encoding: 'buffer' });
       } catch {
         continue;
       }
+      const listed = new Set<string>();
       for (const raw of names) {
         const name = raw.toString('utf-8');
-        if (Buffer.from(name, 'utf-8').equals(raw)) this.track(join(dir, name));
-        else await this.renameToUtf8(dir, raw);
+        if (Buffer.from(name, 'utf-8').equals(raw)) {
+          listed.add(name);
+          this.track(join(dir, name));
+        } else await this.renameToUtf8(dir, raw);
       }
+      // a file that left the folder (another node claimed it) is forgotten without a look at it
+      if (this.share)
+        for (const files of [this.tracked, this.others])
+          for (const [path, t] of files) if (t.firstSeen < listedAt && dirname(path) === dir && !listed.has(basename(path))) files.delete(path);
     }
   }
 
@@ -175,8 +200,30 @@ export class InboxWatcher {
       return;
     }
     const folder = this.folderByDir.get(dirname(path));
-    if (folder === undefined || this.tracked.has(path) || this.refused.has(path) || this.offered.has(path)) return;
-    this.tracked.set(path, { folder, size: -1, mtimeMs: -1, stableSince: Date.now(), firstSeen: Date.now() });
+    if (folder === undefined || this.tracked.has(path) || this.others.has(path) || this.refused.has(path) || this.offered.has(path)) return;
+    const entry = { folder, size: -1, mtimeMs: -1, stableSince: Date.now(), firstSeen: Date.now() };
+    (this.share && !this.share.mine(name) ? this.others : this.tracked).set(path, entry);
+  }
+
+  /**
+   * Once a second, another node's files become this node's to look at: all of them whose owner
+   * changed to this node (a node left), and, as far as this node has room, those that have waited
+   * longer than `othersAfterMs` (their owner is slow or stalled).
+   */
+  private sweepOthers(now: number): void {
+    const share = this.share;
+    if (!share || !this.others.size || now - this.othersSweptAt < 1000) return;
+    this.othersSweptAt = now;
+    const reassigned = share.generation !== this.othersGeneration;
+    this.othersGeneration = share.generation;
+    let room = share.room();
+    for (const [path, t] of this.others) {
+      const late = room > 0 && now - t.firstSeen >= share.othersAfterMs;
+      if (!late && !(reassigned && share.mine(basename(path)))) continue;
+      if (late && !share.mine(basename(path))) room--;
+      this.others.delete(path);
+      this.tracked.set(path, t);
+    }
   }
 
   private async markerOf(path: string): Promise<string | undefined> {
@@ -200,7 +247,7 @@ export class InboxWatcher {
   private async adjustForBurst(): Promise<void> {
     if (this.settings.watch.mode === 'scan') return;
     const dirs = [...this.folderByDir.keys()];
-    const waiting = this.tracked.size + this.offered.size;
+    const waiting = this.tracked.size + this.others.size + this.offered.size;
     if (!this.bursting && waiting > BURST_FILES) {
       this.bursting = true;
       // closed, not unwatched: a read under way would read the folder again and again (chokidar re-reads
@@ -226,6 +273,7 @@ export class InboxWatcher {
     try {
       await this.adjustForBurst();
       const now = Date.now();
+      this.sweepOthers(now);
       const w = this.settings.watch;
       // looked up once per round, and only when some file has been still long enough to be taken
       let writing: Set<string> | undefined;
