@@ -147,6 +147,7 @@ describe('several nodes on one inbox folder', function () {
           return othersAfterMs;
         },
         room: () => limit - offered.size,
+        sweepEveryMs: 100,
       },
     );
     const names = Array.from({ length: 40 }, (_, i) => `f${i}.csv`);
@@ -156,14 +157,14 @@ describe('several nodes on one inbox folder', function () {
     await watcher.start();
     try {
       await waitFor('node-a’s own files offered', () => offers.length === own.length);
-      // a few rounds later, node-b's files (node-b is alive, not late) are still left to it
-      await new Promise((r) => setTimeout(r, 1500));
+      // a few sweeps later, node-b's files (node-b is alive, not late) are still left to it
+      await new Promise((r) => setTimeout(r, 500));
       assert.deepEqual([...offers].sort(), [...own].sort());
       // node-b is late with its files: node-a helps with as many as it has room for, each once
       limit = offered.size + 3;
       othersAfterMs = 0;
       await waitFor('three of node-b’s files offered', () => offers.length === own.length + 3);
-      await new Promise((r) => setTimeout(r, 1500));
+      await new Promise((r) => setTimeout(r, 500));
       assert.equal(offers.length, own.length + 3, 'no more than the room');
       // node-b is gone: every file left is node-a's, each offered once
       share.update([node('node-a'), node('node-b', 60_000)]);

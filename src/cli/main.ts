@@ -61,7 +61,8 @@ program
 program
   .command('check-config')
   .description('check every YAML file under config/ and mappings/')
-  .action(action(() => checkConfigCommand(program.opts())));
+  .option('--online', 'also sign in to the mail targets (Microsoft 365 via Graph or XOAUTH2, SMTP) and open the mailbox')
+  .action(action((opts: { online?: boolean }) => checkConfigCommand({ ...program.opts(), ...opts })));
 
 program
   .command('run')

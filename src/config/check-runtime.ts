@@ -61,8 +61,34 @@ export async function checkRuntime(
           ? [
               ['caFile', target.caFile],
               ['dkim.privateKeyFile', target.dkim?.privateKeyFile],
+              ['oauth2.caFile', target.oauth2?.caFile],
+              ['oauth2.certificate.certificateFile', target.oauth2?.certificate?.certificateFile],
+              ['oauth2.certificate.privateKeyFile', target.oauth2?.certificate?.privateKeyFile],
             ]
-          : [];
+          : target.kind === 'graph'
+            ? [
+                ['caFile', target.caFile],
+                ['certificate.certificateFile', target.certificate?.certificateFile],
+                ['certificate.privateKeyFile', target.certificate?.privateKeyFile],
+              ]
+            : [];
+    const signIn =
+      target.kind === 'graph'
+        ? { at: `targets.${name}`, s: target }
+        : target.kind === 'smtp' && target.oauth2
+          ? { at: `targets.${name}.oauth2`, s: target.oauth2 }
+          : undefined;
+    if (signIn && !signIn.s.clientSecret && !signIn.s.certificate)
+      errors.push(
+        new ConfigError(`${signIn.at}: the app cannot sign in: set clientSecret (as \${ENVIRONMENT_VARIABLE}) or, better, certificate`, {
+          file: gatewayFile,
+          path: signIn.at,
+        }),
+      );
+    if (target.kind === 'smtp' && target.oauth2 && !target.user)
+      errors.push(
+        new ConfigError(`targets.${name}.user: OAuth 2.0 sign-in needs user, the mailbox that sends`, { file: gatewayFile, path: `targets.${name}.user` }),
+      );
     for (const [key, raw] of files) {
       if (!raw) continue;
       const file = raw.replace(SECRET, (_m, v: string) => env.variable(v) ?? '');
@@ -87,9 +113,9 @@ export async function checkRuntime(
           path: 'email.server',
         }),
       );
-    else if (target.kind !== 'smtp' && target.kind !== 'pickup') {
+    else if (target.kind !== 'smtp' && target.kind !== 'pickup' && target.kind !== 'graph') {
       errors.push(
-        new ConfigError(`email.server names target '${server}' of kind ${target.kind}; it must be of kind smtp or pickup`, {
+        new ConfigError(`email.server names target '${server}' of kind ${target.kind}; it must be of kind smtp, graph or pickup`, {
           file: gatewayFile,
           path: 'email.server',
         }),

@@ -113,6 +113,39 @@ export function usesUblValidation(config: GatewayConfig): boolean {
   );
 }
 
+/** A target with its folders and key files made absolute (relative paths are read from the folder above config/, as check-config reads them). */
+function withAbsolutePaths(t: TargetConfig, abs: (p: string) => string): TargetConfig {
+  const opt = (p: string | undefined): string | undefined => (p === undefined || p.includes('${') ? p : abs(p));
+  const cert = <C extends { certificateFile: string; privateKeyFile: string } | undefined>(c: C): C =>
+    (c ? { ...c, certificateFile: opt(c.certificateFile), privateKeyFile: opt(c.privateKeyFile) } : c) as C;
+  switch (t.kind) {
+    case 'folder':
+    case 'pickup':
+      return { ...t, path: abs(t.path) };
+    case 'sftp':
+      return { ...t, ...(t.privateKeyFile ? { privateKeyFile: opt(t.privateKeyFile)! } : {}) };
+    case 'graph':
+      return { ...t, ...(t.caFile ? { caFile: opt(t.caFile)! } : {}), ...(t.certificate ? { certificate: cert(t.certificate) } : {}) };
+    case 'smtp':
+      return {
+        ...t,
+        ...(t.caFile ? { caFile: opt(t.caFile)! } : {}),
+        ...(t.dkim ? { dkim: { ...t.dkim, privateKeyFile: opt(t.dkim.privateKeyFile)! } } : {}),
+        ...(t.oauth2
+          ? {
+              oauth2: {
+                ...t.oauth2,
+                ...(t.oauth2.caFile ? { caFile: opt(t.oauth2.caFile)! } : {}),
+                ...(t.oauth2.certificate ? { certificate: cert(t.oauth2.certificate) } : {}),
+              },
+            }
+          : {}),
+      };
+    default:
+      return t;
+  }
+}
+
 /** Fills in defaults and makes paths absolute (relative to the folder above config/). */
 export function serviceSettings(
   file: GatewayFileConfig,
@@ -124,7 +157,7 @@ export function serviceSettings(
   const dataDir = abs(file.dataDir ?? './data');
   const targets: Record<string, TargetConfig> = {};
   for (const [name, t] of Object.entries(file.targets ?? {})) {
-    targets[name] = t.kind === 'folder' || t.kind === 'pickup' ? { ...t, path: abs(t.path) } : t;
+    targets[name] = withAbsolutePaths(t, abs);
   }
   const w = file.watch ?? {};
   const o = file.outbox ?? {};

@@ -265,7 +265,7 @@ export namespace GatewayFileSchema {
     };
     email?: {
       /**
-       * name of the smtp or pickup target used for e-mail routes
+       * name of the smtp, graph or pickup target used for e-mail routes
        */
       server?: string;
     };

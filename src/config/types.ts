@@ -41,6 +41,10 @@ export interface SellersConfig {
   sellers: Record<string, SellerConfig>;
 }
 
+/** How an app signs in to Microsoft Entra ID (client credentials). */
+export type { AppSignIn } from '../transports/oauth.js';
+import type { AppSignIn } from '../transports/oauth.js';
+
 /** A delivery target in gateway.yaml. */
 export type TargetConfig =
   | { kind: 'folder'; path: string; fileName?: string }
@@ -75,8 +79,25 @@ export type TargetConfig =
       tlsRejectUnauthorized?: boolean;
       /** PEM file of the CA the server's certificate must chain to (an in-house mail server) */
       caFile?: string;
+      /** XOAUTH2 instead of a password (Microsoft 365): the app's sign-in, and the token's scope */
+      oauth2?: AppSignIn & { scope?: string };
     }
+  | GraphTargetConfig
   | PeppolTargetConfig;
+
+/** A Microsoft 365 mailbox that sends through Microsoft Graph, signed in as an app. */
+export interface GraphTargetConfig extends AppSignIn {
+  kind: 'graph';
+  /** the mailbox that sends (a user's or a shared one): its Sent Items keep the copy */
+  mailbox: string;
+  graphEndpoint?: string;
+  /** send (default), or draft: the mail waits in Drafts for someone to check and send it */
+  mode?: 'send' | 'draft';
+  from?: string;
+  replyTo?: string;
+  bcc?: string;
+  messagesPerMinute?: number;
+}
 
 /** An access point the gateway hands Peppol documents to. */
 export interface PeppolTargetConfig {

@@ -11,7 +11,7 @@ export interface TransportDescriptor {
 }
 
 export const TRANSPORTS = [
-  { name: 'email', label: 'e-mail', targetKinds: ['smtp', 'pickup'] },
+  { name: 'email', label: 'e-mail', targetKinds: ['smtp', 'graph', 'pickup'] },
   { name: 'sftp', label: 'SFTP', targetKinds: ['sftp'] },
   { name: 'folder', label: 'folder', targetKinds: ['folder'] },
   { name: 'peppol', label: 'Peppol (access point)', targetKinds: ['peppol'] },

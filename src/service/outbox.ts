@@ -190,7 +190,9 @@ export class Outbox {
       // a target that is down, a full disk, a server answering 4xx: the environment heals, so the delivery waits for it
       const waits = !permanent && (err instanceof TransportError || failureKind(err) === 'environment');
       const dead = permanent || (!waits && delivery.attempts >= this.settings.maxAttempts);
-      const next = Date.now() + retryDelay(delivery.attempts, this.settings.firstRetryAfterMs, this.settings.maxRetryAfterMs);
+      // a service that says when to come back (Graph's 429 Retry-After) is asked again then, not after the backoff
+      const asked = err instanceof TransportError ? err.retryAfterMs : undefined;
+      const next = Date.now() + (asked ?? retryDelay(delivery.attempts, this.settings.firstRetryAfterMs, this.settings.maxRetryAfterMs));
       const reason = errorMessage(err);
       this.durations?.delivered(delivery.transport, dead ? 'dead' : 'failed', took());
       await this.record(() => this.ledger.markFailed(delivery.id, reason, next, dead), log);

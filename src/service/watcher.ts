@@ -32,6 +32,8 @@ export interface WatchShare {
   othersAfterMs: number;
   /** ... and this node has room for it: how many more it may take (it helps when idle, it does not race the owner for a whole burst) */
   room(): number;
+  /** how often the files of other nodes are looked over (default every second) */
+  sweepEveryMs?: number;
 }
 
 /** A file that is complete and may be claimed. */
@@ -206,13 +208,13 @@ export class InboxWatcher {
   }
 
   /**
-   * Once a second, another node's files become this node's to look at: all of them whose owner
+   * Once a second (`sweepEveryMs`), another node's files become this node's to look at: all of them whose owner
    * changed to this node (a node left), and, as far as this node has room, those that have waited
    * longer than `othersAfterMs` (their owner is slow or stalled).
    */
   private sweepOthers(now: number): void {
     const share = this.share;
-    if (!share || !this.others.size || now - this.othersSweptAt < 1000) return;
+    if (!share || !this.others.size || now - this.othersSweptAt < (share.sweepEveryMs ?? 1000)) return;
     this.othersSweptAt = now;
     const reassigned = share.generation !== this.othersGeneration;
     this.othersGeneration = share.generation;

@@ -5,6 +5,7 @@ import { FolderTransport } from './folder.js';
 import { PickupTransport } from './pickup.js';
 import { SftpTransport } from './sftp.js';
 import { SmtpTransport } from './smtp.js';
+import { GraphMailTransport } from './graph.js';
 import { PeppolTransport } from './peppol.js';
 import { PeppolDirectory } from '../peppol/lookup.js';
 import type { KeyValueCache, PeppolBook } from '../ledger/ledger.js';
@@ -32,7 +33,7 @@ export class Transports {
   /** The transport for a delivery, by its route's transport and target. */
   for(delivery: DeliveryRecord): Transport {
     const targetName = delivery.transport === 'email' ? this.settings.email.server : delivery.target;
-    if (!targetName) throw new TransportError('no mail server: set email.server in gateway.yaml to a target of kind smtp or pickup', true);
+    if (!targetName) throw new TransportError('no mail server: set email.server in gateway.yaml to a target of kind smtp, graph or pickup', true);
     return this.forTarget(targetName);
   }
 
@@ -47,6 +48,7 @@ export class Transports {
     else if (target.kind === 'pickup') transport = new PickupTransport(target.path, (req) => this.templates.build(req, target));
     else if (target.kind === 'sftp') transport = new SftpTransport(targetName, target);
     else if (target.kind === 'smtp') transport = new SmtpTransport(targetName, target, this.templates);
+    else if (target.kind === 'graph') transport = new GraphMailTransport(targetName, target, this.templates);
     else if (target.kind === 'peppol') {
       if (!this.keep) throw new TransportError('Peppol delivery needs the ledger (for its lookups and submission markers)', true);
       transport = new PeppolTransport(targetName, target, this.peppolDirectory(), this.keep);

@@ -3,6 +3,7 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { TargetConfig } from '../config/types.js';
 import type { MailTemplates } from '../mail/compose.js';
+import { AppTokens, httpsAgent } from './oauth.js';
 import { fromEnvironment, TransportError, type SendRequest, type Transport } from './transport.js';
 
 type SmtpTarget = Extract<TargetConfig, { kind: 'smtp' }>;
@@ -40,6 +41,10 @@ function replyCode(err: unknown): number | undefined {
 export class SmtpTransport implements Transport {
   private readonly transporter: Transporter<SMTPPool.SentMessageInfo>;
   private readonly limiter: RateLimiter;
+  /** the app's sign-in when the server takes XOAUTH2 (Microsoft 365) instead of a password */
+  private readonly oauth?: { tokens: AppTokens; close(): Promise<void> };
+  /** why the last token request failed (nodemailer passes on only its text, not whether waiting helps) */
+  private tokenFailure?: TransportError;
 
   constructor(
     private readonly name: string,
@@ -48,6 +53,30 @@ export class SmtpTransport implements Transport {
   ) {
     const user = fromEnvironment(target.user, `target ${name} user`);
     const pass = fromEnvironment(target.password, `target ${name} password`);
+    let auth: object | undefined = user ? { user, pass: pass ?? '' } : undefined;
+    if (target.oauth2) {
+      if (!user) throw new TransportError(`target ${name}: oauth2 needs user (the mailbox that sends)`, true);
+      const agent = httpsAgent(target.oauth2.caFile);
+      const tokens = new AppTokens(`target ${name}`, target.oauth2, agent);
+      const scope = target.oauth2.scope ?? 'https://outlook.office365.com/.default';
+      this.oauth = { tokens, close: () => agent.close() };
+      // nodemailer asks again with renew = true when the server refused the token it had
+      auth = {
+        type: 'OAuth2',
+        user,
+        provisionCallback: (_user: string, renew: boolean, done: (err: Error | null, token?: string) => void) =>
+          void tokens.token(scope, { fresh: renew }).then(
+            (token) => {
+              this.tokenFailure = undefined;
+              done(null, token);
+            },
+            (err: Error) => {
+              if (err instanceof TransportError) this.tokenFailure = err;
+              done(err);
+            },
+          ),
+      };
+    }
     this.transporter = nodemailer.createTransport({
       pool: true,
       host: target.host,
@@ -55,7 +84,7 @@ export class SmtpTransport implements Transport {
       secure: target.secure ?? false,
       requireTLS: target.requireTLS ?? false,
       maxConnections: target.maxConnections ?? 3,
-      ...(user ? { auth: { user, pass: pass ?? '' } } : {}),
+      ...(auth ? { auth } : {}),
       ...(target.dkim
         ? { dkim: { domainName: target.dkim.domainName, keySelector: target.dkim.keySelector, privateKey: readFileSync(target.dkim.privateKeyFile, 'utf-8') } }
         : {}),
@@ -89,6 +118,7 @@ export class SmtpTransport implements Transport {
       const code = replyCode(err);
       const text = (err as { response?: string }).response ?? (err as Error).message;
       // a refused login is permanent (a wrong password does not heal), a 454 "try later" is not
+      if ((err as { code?: string }).code === 'EAUTH' && this.tokenFailure) throw this.tokenFailure;
       if ((err as { code?: string }).code === 'EAUTH')
         throw new TransportError(`${this.name}: authentication failed: ${text}`, code === undefined || code >= 500);
       if (code !== undefined && code >= 500) throw new TransportError(`${this.name}: the mail server refused the message: ${text}`, true);
@@ -96,7 +126,18 @@ export class SmtpTransport implements Transport {
     }
   }
 
+  /** check-config --online: a token for XOAUTH2 (when used) and a login at the server; what stands in the way, or undefined. */
+  async check(): Promise<string | undefined> {
+    try {
+      await this.transporter.verify();
+      return undefined;
+    } catch (err) {
+      return this.tokenFailure?.message ?? `${this.name}: ${(err as Error).message}`;
+    }
+  }
+
   async close(): Promise<void> {
     this.transporter.close();
+    await this.oauth?.close();
   }
 }

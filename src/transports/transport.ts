@@ -10,6 +10,8 @@ export class TransportError extends GatewayError {
     message: string,
     readonly permanent: boolean,
     location = {},
+    /** the service asked us to come back this much later (HTTP 429 Retry-After): the next try waits that long */
+    readonly retryAfterMs?: number,
   ) {
     super(message, location);
   }

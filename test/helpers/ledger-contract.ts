@@ -21,7 +21,7 @@ export interface Backend {
 /** Long enough that nothing expires during a test step on a busy machine, unless a test waits for it. */
 const LEASE = 60_000;
 /** Short, for the tests that wait for a dead node's lease to expire. */
-const SHORT_LEASE = 3_000;
+const SHORT_LEASE = 2_000;
 
 /**
  * The ledger's contract, written against the interface: SQLite and PostgreSQL pass the same tests.

@@ -1,0 +1,257 @@
+import addressparser from 'nodemailer/lib/addressparser/index.js';
+import type Mail from 'nodemailer/lib/mailer/index.js';
+import type { Agent } from 'undici';
+import { fetch } from 'undici';
+import type { GraphTargetConfig } from '../config/types.js';
+import type { MailTemplates } from '../mail/compose.js';
+import { AppTokens, httpsAgent } from './oauth.js';
+import { RateLimiter } from './smtp.js';
+import { fromEnvironment, TransportError, type SendRequest, type SendOutcome, type Transport } from './transport.js';
+
+type GraphTarget = GraphTargetConfig;
+
+const GRAPH_SCOPE = '.default';
+/** Attachments up to this size go in the request that creates the message; larger ones through an upload session (Graph: 3 MB). */
+const INLINE_LIMIT = 3 * 1024 * 1024;
+/** Upload session chunks: a multiple of 320 KiB, as Graph asks, below its 4 MB request limit. */
+const CHUNK = 10 * 320 * 1024;
+/** Exchange Online lets one mailbox send 30 messages a minute. */
+export const M365_MESSAGES_PER_MINUTE = 30;
+
+interface GraphAddress {
+  emailAddress: { address: string; name?: string };
+}
+interface GraphMessage {
+  id: string;
+  isDraft?: boolean;
+}
+interface Attachment {
+  name: string;
+  contentType: string;
+  content: Buffer;
+}
+
+/** The mail's attachments as bytes. */
+function attachmentsOf(mail: Mail.Options): Attachment[] {
+  return (mail.attachments ?? []).map((a) => ({
+    name: String(a.filename ?? 'attachment'),
+    contentType: String(a.contentType ?? 'application/octet-stream'),
+    content: Buffer.isBuffer(a.content) ? a.content : Buffer.from(String(a.content ?? '')),
+  }));
+}
+
+/** Recipients in Graph's form, from an address field ("Name <a@b.nl>, c@d.nl"). */
+function recipients(field: Mail.Options['to']): GraphAddress[] {
+  const list = Array.isArray(field) ? field : field ? [field] : [];
+  return list.flatMap((a) =>
+    typeof a === 'string'
+      ? addressparser(a, { flatten: true }).map((p) => ({ emailAddress: { address: p.address, ...(p.name ? { name: p.name } : {}) } }))
+      : 'address' in a
+        ? [{ emailAddress: { address: a.address ?? '', ...(a.name ? { name: a.name } : {}) } }]
+        : recipients(a as Mail.Options['to']),
+  );
+}
+
+/** An OData string literal: a quote is doubled. */
+const odata = (text: string): string => `'${text.replace(/'/g, "''")}'`;
+
+/**
+ * E-mail from a Microsoft 365 mailbox through Microsoft Graph, signed in as an app (client
+ * credentials; a secret or, better, a certificate). Each mail is made as a draft carrying our
+ * deterministic Message-ID, its large attachments uploaded in chunks, and then sent: Exchange keeps
+ * the copy in Sent Items. In `mode: draft` it stays in Drafts for someone to check and send from
+ * Outlook. A mail tried before (the process stopped between the send and its record) is looked up by
+ * its Message-ID first, so the customer never gets it twice. 429 and 503 answers wait as long as
+ * Graph's Retry-After says; a 401 gets a fresh token once.
+ */
+export class GraphMailTransport implements Transport {
+  private readonly agent: Agent;
+  private readonly tokens: AppTokens;
+  private readonly base: string;
+  private readonly mailbox: string;
+  private readonly limiter: RateLimiter;
+  private readonly scope: string;
+
+  constructor(
+    private readonly name: string,
+    private readonly target: GraphTarget,
+    private readonly templates: MailTemplates,
+  ) {
+    this.agent = httpsAgent(target.caFile);
+    this.tokens = new AppTokens(`target ${name}`, target, this.agent);
+    const endpoint = (target.graphEndpoint ?? 'https://graph.microsoft.com').replace(/\/+$/, '');
+    this.scope = `${endpoint}/${GRAPH_SCOPE}`;
+    this.mailbox = fromEnvironment(target.mailbox, `target ${name} mailbox`)!;
+    this.base = `${endpoint}/v1.0/users/${encodeURIComponent(this.mailbox)}`;
+    this.limiter = new RateLimiter(target.messagesPerMinute ?? M365_MESSAGES_PER_MINUTE);
+  }
+
+  /** One Graph call with the app's token; a 401 is tried once more with a fresh token. Errors say what Graph said. */
+  private async call<T>(method: string, path: string, body?: unknown, fresh = false): Promise<{ status: number; json: T }> {
+    const token = await this.tokens.token(this.scope, { fresh });
+    let response;
+    try {
+      response = await fetch(path.startsWith('https://') ? path : `${this.base}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? null : JSON.stringify(body),
+        dispatcher: this.agent,
+        signal: AbortSignal.timeout(120_000),
+      });
+    } catch (err) {
+      throw new TransportError(`${this.name}: Microsoft Graph did not answer: ${(err as Error).message}`, false);
+    }
+    const text = await response.text();
+    if (response.status === 401 && !fresh) return this.call(method, path, body, true);
+    if (response.ok) return { status: response.status, json: (text ? JSON.parse(text) : {}) as T };
+    throw this.failure(response.status, response.headers.get('retry-after'), text);
+  }
+
+  /** Graph's error answer as a TransportError: whether waiting helps, and for how long Graph asked us to wait. */
+  private failure(status: number, retryAfter: string | null, text: string): TransportError {
+    let detail = text.slice(0, 300);
+    try {
+      const e = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
+      if (e) detail = `${e.code ?? ''}: ${e.message ?? ''}`;
+    } catch {
+      // not JSON: the text as it came
+    }
+    const seconds = Number(retryAfter);
+    const waitMs = Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
+    if (status === 429 || status === 503 || status === 504)
+      return new TransportError(`${this.name}: Microsoft Graph asks to wait (${status} ${detail})`, false, {}, waitMs ?? 60_000);
+    if (status === 403)
+      return new TransportError(
+        `${this.name}: the app may not use mailbox ${this.mailbox} (${detail}); give it the Mail.Send application permission and include the mailbox in its application access policy`,
+        true,
+      );
+    if (status === 404) return new TransportError(`${this.name}: mailbox ${this.mailbox} was not found (${detail})`, true);
+    if (status === 401) return new TransportError(`${this.name}: Microsoft Graph refused the app's token twice (${detail})`, false);
+    return new TransportError(`${this.name}: Microsoft Graph answered ${status} (${detail})`, status >= 400 && status < 500);
+  }
+
+  /** Our message in a folder of the mailbox (SentItems, Drafts), found by its Message-ID. */
+  private async find(folder: 'SentItems' | 'Drafts', messageId: string): Promise<GraphMessage | undefined> {
+    const query = `?$filter=${encodeURIComponent(`internetMessageId eq ${odata(messageId)}`)}&$select=id,isDraft&$top=1`;
+    const { json } = await this.call<{ value?: GraphMessage[] }>('GET', `/mailFolders/${folder}/messages${query}`);
+    return json.value?.[0];
+  }
+
+  async send(request: SendRequest): Promise<SendOutcome> {
+    const mail = this.templates.build(request, { ...this.target, from: this.target.from ?? this.mailbox });
+    const messageId = String(mail.messageId);
+    const files = attachmentsOf(mail);
+    const draftOnly = this.target.mode === 'draft';
+    // tried before: the mail may have gone out, or its draft may wait, from the attempt a stop interrupted
+    if (request.delivery.attempts > 1) {
+      if (await this.find('SentItems', messageId)) return { result: `${this.name}: ${messageId} was sent from ${this.mailbox} before (found in Sent Items)` };
+      const left = await this.find('Drafts', messageId);
+      if (left && (await this.whole(left.id, files)))
+        return draftOnly ? { result: `${this.name}: draft ${messageId} placed in ${this.mailbox} Drafts` } : this.sendDraft(left.id, messageId);
+      // a draft whose upload was cut off lacks an attachment: it is made again, never sent as it is
+      if (left) await this.call('DELETE', `/messages/${encodeURIComponent(left.id)}`);
+    }
+    if (!draftOnly) await this.limiter.wait();
+    const draft = await this.createDraft(mail, messageId, files);
+    if (draftOnly) return { result: `${this.name}: draft ${messageId} placed in ${this.mailbox} Drafts` };
+    return this.sendDraft(draft.id, messageId);
+  }
+
+  private async sendDraft(id: string, messageId: string): Promise<SendOutcome> {
+    try {
+      await this.call('POST', `/messages/${encodeURIComponent(id)}/send`);
+    } catch (err) {
+      // the draft left Drafts meanwhile: the earlier send went through after all
+      if (err instanceof TransportError && /not found/.test(err.message) && (await this.find('SentItems', messageId)))
+        return { result: `${this.name}: ${messageId} was sent from ${this.mailbox} before (found in Sent Items)` };
+      throw err;
+    }
+    return { result: `${this.name}: ${messageId} sent from ${this.mailbox} (copy in Sent Items)` };
+  }
+
+  /** The message as a draft with our Message-ID; attachments over 3 MB (or past the request limit) are uploaded after it. */
+  private async createDraft(mail: Mail.Options, messageId: string, files: Attachment[]): Promise<GraphMessage> {
+    const total = files.reduce((sum, f) => sum + f.content.length, 0);
+    // all in the first request when it stays within Graph's 4 MB (base64 grows by a third); else each on its own
+    const inline = total <= INLINE_LIMIT ? files : [];
+    const html = typeof mail.html === 'string' ? mail.html : undefined;
+    const { json: draft } = await this.call<GraphMessage>('POST', '/messages', {
+      subject: mail.subject,
+      body: html ? { contentType: 'HTML', content: html } : { contentType: 'Text', content: String(mail.text ?? '') },
+      toRecipients: recipients(mail.to),
+      ...(mail.cc ? { ccRecipients: recipients(mail.cc) } : {}),
+      ...(mail.bcc ? { bccRecipients: recipients(mail.bcc) } : {}),
+      ...(mail.replyTo ? { replyTo: recipients(mail.replyTo) } : {}),
+      ...(this.target.from ? { from: recipients(this.target.from)[0] } : {}),
+      internetMessageId: messageId,
+      attachments: inline.map((f) => ({
+        '@odata.type': '#microsoft.graph.fileAttachment',
+        name: f.name,
+        contentType: f.contentType,
+        contentBytes: f.content.toString('base64'),
+      })),
+    });
+    if (!inline.length)
+      for (const f of files) {
+        if (f.content.length < INLINE_LIMIT)
+          await this.call('POST', `/messages/${encodeURIComponent(draft.id)}/attachments`, {
+            '@odata.type': '#microsoft.graph.fileAttachment',
+            name: f.name,
+            contentType: f.contentType,
+            contentBytes: f.content.toString('base64'),
+          });
+        else await this.upload(draft.id, f);
+      }
+    return draft;
+  }
+
+  /** Whether a draft left by an earlier attempt holds every attachment (an upload that was cut off adds none). */
+  private async whole(draftId: string, files: Attachment[]): Promise<boolean> {
+    const { json } = await this.call<{ value?: { name: string; size: number }[] }>(
+      'GET',
+      `/messages/${encodeURIComponent(draftId)}/attachments?$select=name,size`,
+    );
+    const present = json.value ?? [];
+    return files.every((f) => present.some((p) => p.name === f.name && p.size >= f.content.length));
+  }
+
+  /** A large attachment through an upload session, in chunks (the upload URL carries its own authorisation). */
+  private async upload(draftId: string, file: Attachment): Promise<void> {
+    const { json: session } = await this.call<{ uploadUrl: string }>('POST', `/messages/${encodeURIComponent(draftId)}/attachments/createUploadSession`, {
+      AttachmentItem: { attachmentType: 'file', name: file.name, size: file.content.length, contentType: file.contentType },
+    });
+    const size = file.content.length;
+    for (let start = 0; start < size; start += CHUNK) {
+      const chunk = file.content.subarray(start, Math.min(size, start + CHUNK));
+      let response;
+      try {
+        response = await fetch(session.uploadUrl, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/octet-stream', 'content-range': `bytes ${start}-${start + chunk.length - 1}/${size}` },
+          body: chunk,
+          dispatcher: this.agent,
+          signal: AbortSignal.timeout(120_000),
+        });
+      } catch (err) {
+        throw new TransportError(`${this.name}: the upload of ${file.name} was cut off: ${(err as Error).message}`, false);
+      }
+      const text = await response.text();
+      if (!response.ok) throw this.failure(response.status, response.headers.get('retry-after'), text);
+    }
+  }
+
+  /** check-config --online: signs in and opens the mailbox's Sent Items; what stands in the way, or undefined. */
+  async check(): Promise<string | undefined> {
+    try {
+      await this.call('GET', '/mailFolders/SentItems?$select=id');
+      await this.call('GET', '/mailFolders/Drafts?$select=id');
+      return undefined;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}

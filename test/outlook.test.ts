@@ -1,0 +1,309 @@
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SMTPServer } from 'smtp-server';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import type { AddressInfo } from 'node:net';
+import { parse, stringify } from 'yaml';
+import type { GraphTargetConfig } from '../src/config/types.js';
+import type { DeliveryRecord } from '../src/ledger/ledger.js';
+import { MailTemplates } from '../src/mail/compose.js';
+import { GraphMailTransport } from '../src/transports/graph.js';
+import { TransportError } from '../src/transports/transport.js';
+import { minimalInvoice } from './helpers/invoice.js';
+import { listDeliveries } from './helpers/ledger-view.js';
+import { startMicrosoftStub, type MicrosoftStub } from './helpers/microsoft.js';
+import { CLI, ROOT } from './helpers/paths.js';
+import { membersCsv, startService, stopService, waitFor, workspace, type Workspace } from './helpers/service.js';
+import { MEMBERSHIP_CUSTOMERS } from './helpers/smtp.js';
+import { selfSignedCertificate } from './helpers/tls.js';
+
+const MAILBOX = 'facturen@devries-kantoor.nl';
+
+/** The secrets as an operator gives them: in the environment, never in the YAML. */
+function signInEnv(ms: MicrosoftStub): Record<string, string> {
+  return { M365_TENANT_ID: ms.tenant, M365_CLIENT_ID: ms.clientId, M365_CLIENT_SECRET: ms.clientSecret };
+}
+
+/** A workspace whose mail goes out through the stub's Graph from the invoicing mailbox. */
+function graphWorkspace(ms: MicrosoftStub, target: Record<string, unknown> = {}, customers: Record<string, unknown> = MEMBERSHIP_CUSTOMERS): Workspace {
+  const ws = workspace({ email: { server: 'm365' } }, customers);
+  const file = join(ws.config, 'gateway.yaml');
+  const settings = parse(readFileSync(file, 'utf-8')) as { targets: Record<string, unknown> };
+  settings.targets['m365'] = {
+    kind: 'graph',
+    mailbox: MAILBOX,
+    tenant: '${M365_TENANT_ID}',
+    clientId: '${M365_CLIENT_ID}',
+    clientSecret: '${M365_CLIENT_SECRET}',
+    authorityHost: ms.base,
+    graphEndpoint: ms.base,
+    caFile: ms.caFile,
+    bcc: 'archief@devries-kantoor.nl',
+    messagesPerMinute: 0,
+    ...target,
+  };
+  writeFileSync(file, stringify(settings));
+  return ws;
+}
+
+/** The CLI run without blocking this process (the stub answers from it). */
+async function cli(ws: Workspace, args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args, '--config', ws.config, '--mappings', ws.mappings], { env: { ...process.env, ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const status = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { status, stdout, stderr };
+}
+
+const toOf = (m: { toRecipients: { emailAddress: { address: string } }[] }): string => m.toRecipients.map((r) => r.emailAddress.address).join(',');
+
+describe('mail from a Microsoft 365 mailbox through Microsoft Graph (a local stub of Entra ID and Graph)', function () {
+  this.timeout(180_000);
+  let ms: MicrosoftStub;
+  beforeEach(async () => {
+    ms = await startMicrosoftStub();
+  });
+  afterEach(async () => {
+    await ms.close();
+  });
+
+  it('sends each member the PDF from the invoicing mailbox with a copy in Sent Items, signed in once with a client secret from the environment', async () => {
+    const ws = graphWorkspace(ms);
+    const service = startService(ws, signInEnv(ms));
+    try {
+      writeFileSync(join(ws.inbox, 'members', 'contributie_m.csv'), membersCsv(3));
+      await waitFor('3 mails sent', () => ms.sent.length === 3, 60_000);
+      await waitFor('3 deliveries recorded', async () => (await listDeliveries(ws)).filter((d) => d.state === 'sent').length === 3);
+    } finally {
+      await stopService(service);
+    }
+    const first = ms.sent.find((m) => toOf(m) === 'lid5001@example.nl')!;
+    assert.ok(first, 'a mail to the first member');
+    assert.equal(first.subject, 'Contributie Tennisvereniging De Lobbers: factuur LID2027-0001');
+    // Graph carries one body: the template's HTML
+    assert.equal(first.body.contentType, 'HTML');
+    assert.match(first.body.content, /Wilt u <strong>€ 215,00<\/strong> vóór 01-02-2027 overmaken/);
+    assert.equal(first.internetMessageId, '<lobbers.LID2027-0001.pdf-email-1@devries-kantoor.nl>');
+    assert.deepEqual(first.bccRecipients, [{ emailAddress: { address: 'archief@devries-kantoor.nl' } }]);
+    const pdf = first.attachments.find((a) => a.contentType === 'application/pdf')!;
+    assert.equal(pdf.name, 'LID2027-0001.pdf');
+    assert.equal(pdf.content.subarray(0, 5).toString(), '%PDF-');
+    // Exchange keeps the copy: every mail is in the mailbox's Sent Items, none left in Drafts
+    assert.equal(ms.folders.get(`${MAILBOX}|SentItems`)?.length, 3);
+    assert.equal(ms.folders.get(`${MAILBOX}|Drafts`)?.length ?? 0, 0);
+    assert.equal(ms.tokenRequests, 1, 'one token for all mails (kept until it expires)');
+    const deliveries = await listDeliveries(ws);
+    assert.ok(
+      deliveries.every((d) => /sent from facturen@devries-kantoor\.nl \(copy in Sent Items\)/.test(d.result ?? '')),
+      JSON.stringify(deliveries),
+    );
+  });
+
+  it('the gateway killed between the send and its record: after the restart the mail is found in Sent Items, and nobody gets it twice', async () => {
+    const ws = graphWorkspace(ms);
+    const env = signInEnv(ms);
+    let service = startService(ws, env);
+    // the second mail goes out, and the process dies before Graph's answer reaches it
+    ms.onSend = () => {
+      if (ms.sent.length === 2) service.kill('SIGKILL');
+    };
+    writeFileSync(join(ws.inbox, 'members', 'contributie_m.csv'), membersCsv(4));
+    await waitFor('the kill', () => service.exitCode !== null || service.signalCode !== null, 60_000);
+    ms.onSend = undefined;
+    service = startService(ws, env);
+    try {
+      await waitFor('4 deliveries sent', async () => (await listDeliveries(ws)).filter((d) => d.state === 'sent').length === 4, 90_000, 200);
+    } finally {
+      await stopService(service);
+    }
+    const ids = ms.sent.map((m) => m.internetMessageId);
+    assert.equal(ms.sent.length, 4, `sent: ${ids.join(', ')}`);
+    assert.equal(new Set(ids).size, 4, 'no mail twice');
+    const results = (await listDeliveries(ws)).map((d) => d.result ?? '');
+    assert.ok(
+      results.some((r) => /found in Sent Items/.test(r)),
+      `the interrupted one was recognised: ${results.join(' | ')}`,
+    );
+  });
+
+  it('quotes in draft mode wait in the mailbox’s Drafts for a person to send them from Outlook; they are never sent by the gateway', async () => {
+    const ws = graphWorkspace(ms, { mode: 'draft' });
+    const service = startService(ws, signInEnv(ms));
+    try {
+      writeFileSync(join(ws.inbox, 'members', 'contributie_m.csv'), membersCsv(2));
+      await waitFor('2 deliveries recorded', async () => (await listDeliveries(ws)).filter((d) => d.state === 'sent').length === 2, 60_000);
+    } finally {
+      await stopService(service);
+    }
+    assert.equal(ms.sent.length, 0, 'nothing sent');
+    const drafts = ms.folders.get(`${MAILBOX}|Drafts`) ?? [];
+    assert.equal(drafts.length, 2);
+    assert.ok(drafts.every((d) => d.attachments.some((a) => a.contentType === 'application/pdf')));
+    assert.ok((await listDeliveries(ws)).every((d) => /draft .* placed in facturen@devries-kantoor\.nl Drafts/.test(d.result ?? '')));
+  });
+
+  it('a mailbox the app may not use, or a wrong secret: the delivery is dead with the reason an administrator can act on', async () => {
+    ms.mailboxes.clear();
+    const ws = graphWorkspace(ms);
+    let service = startService(ws, signInEnv(ms));
+    try {
+      writeFileSync(join(ws.inbox, 'members', 'contributie_m.csv'), membersCsv(1));
+      await waitFor('dead', async () => (await listDeliveries(ws)).find((d) => d.state === 'dead'), 60_000);
+    } finally {
+      await stopService(service);
+    }
+    const [refused] = await listDeliveries(ws);
+    assert.match(refused!.lastError ?? '', /the app may not use mailbox facturen@devries-kantoor\.nl \(ErrorAccessDenied.*application access policy/);
+    const other = graphWorkspace(ms);
+    service = startService(other, { ...signInEnv(ms), M365_CLIENT_SECRET: 'an-old-secret' });
+    try {
+      writeFileSync(join(other.inbox, 'members', 'contributie_m.csv'), membersCsv(1));
+      await waitFor('dead', async () => (await listDeliveries(other)).find((d) => d.state === 'dead'), 60_000);
+    } finally {
+      await stopService(service);
+    }
+    const [wrong] = await listDeliveries(other);
+    assert.match(wrong!.lastError ?? '', /sign-in to Microsoft Entra ID failed: invalid_client.*AADSTS7000215/);
+    assert.equal(ms.sent.length, 0);
+  });
+
+  it('check-config: a sign-in without secret or certificate is named; --online signs in and names a mailbox the app may not use', async () => {
+    const env = signInEnv(ms);
+    const bare = graphWorkspace(ms, { clientSecret: undefined });
+    const offline = await cli(bare, ['check-config'], env);
+    assert.equal(offline.status, 1, offline.stdout);
+    assert.match(offline.stderr, /targets\.m365: the app cannot sign in: set clientSecret .* or, better, certificate/);
+    const ws = graphWorkspace(ms);
+    const good = await cli(ws, ['check-config', '--online'], env);
+    assert.equal(good.status, 0, good.stderr);
+    assert.match(good.stdout, /targets\.m365: signed in, mailbox facturen@devries-kantoor\.nl can be used/);
+    ms.mailboxes.clear();
+    const refused = await cli(ws, ['check-config', '--online'], env);
+    assert.equal(refused.status, 1, refused.stdout);
+    assert.match(refused.stderr, /targets\.m365: m365: the app may not use mailbox facturen@devries-kantoor\.nl \(ErrorAccessDenied/);
+    const wrong = await cli(ws, ['check-config', '--online'], { ...env, M365_CLIENT_SECRET: 'an-old-secret' });
+    assert.equal(wrong.status, 1);
+    assert.match(wrong.stderr, /AADSTS7000215/);
+  });
+
+  it('signed in with a certificate: a 35 MB attachment goes up in chunks; throttling waits as long as Graph says; an expired token is renewed', async () => {
+    const cert = selfSignedCertificate();
+    ms.registerCertificate(readFileSync(cert.cert, 'utf-8'));
+    const target: GraphTargetConfig = {
+      kind: 'graph',
+      mailbox: MAILBOX,
+      tenant: ms.tenant,
+      clientId: ms.clientId,
+      certificate: { certificateFile: cert.cert, privateKeyFile: cert.key },
+      authorityHost: ms.base,
+      graphEndpoint: ms.base,
+      caFile: ms.caFile,
+      messagesPerMinute: 0,
+    };
+    const transport = new GraphMailTransport('m365', target, new MailTemplates(join(ROOT, 'config')));
+    const big = Buffer.alloc(35 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 4096) big.writeUInt32BE(i, i);
+    const request = (n: number, attempts = 1) => ({
+      delivery: { id: n, idempotencyKey: `devries.2026-0000${n}.pdf-email-1`, target: 'inkoop@klant.nl', options: {}, attempts } as unknown as DeliveryRecord,
+      document: { fileName: `2026-0000${n}.pdf`, mediaType: 'application/pdf', content: big },
+      invoice: minimalInvoice('devries', `k${n}`, { number: `2026-0000${n}`, totals: { payableAmount: '10.00', taxInclusiveAmount: '10.00' } } as never),
+    });
+    try {
+      // throttled: a TransportError that waits for the time Graph asked, never a dead delivery
+      ms.throttle(1, 7);
+      const throttled = await transport.send(request(1)).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      assert.ok(throttled instanceof TransportError, String(throttled));
+      assert.equal(throttled.permanent, false);
+      assert.equal(throttled.retryAfterMs, 7000);
+      assert.match(throttled.message, /Microsoft Graph asks to wait \(429 ApplicationThrottled/);
+      // the token expired meanwhile: one 401, a fresh token, and the send goes through
+      ms.expireTokens();
+      const outcome = await transport.send(request(1, 2));
+      assert.match(outcome.result, /sent from facturen@devries-kantoor\.nl/);
+      assert.equal(ms.tokenRequests, 2);
+      assert.equal(ms.sent.length, 1);
+      const [mail] = ms.sent;
+      assert.equal(mail!.uploadedInChunks, 1, 'the 35 MB file went through an upload session');
+      assert.ok(mail!.attachments[0]!.content.equals(big), 'the attachment arrived whole, byte for byte');
+      assert.ok(
+        ms.requests.filter((r) => r.method === 'POST' || r.method === 'PUT').every((r) => r.status !== 413),
+        'no request over Graph’s 4 MB limit',
+      );
+      // asked again for the same mail (its record was lost): found in Sent Items, not sent again
+      const again = await transport.send(request(1, 3));
+      assert.match(again.result, /found in Sent Items/);
+      assert.equal(ms.sent.length, 1);
+    } finally {
+      await transport.close();
+    }
+  });
+});
+
+describe('SMTP with OAuth 2.0 (XOAUTH2) instead of a password, the token from the same app sign-in', function () {
+  this.timeout(120_000);
+
+  it('signs in to the mail server with an access token from Entra ID and gets a new one when the server refuses the old', async () => {
+    const ms = await startMicrosoftStub();
+    const tls = selfSignedCertificate();
+    const received: ParsedMail[] = [];
+    const tokensSeen: string[] = [];
+    let refuseNext = true;
+    const server = new SMTPServer({
+      key: readFileSync(tls.key),
+      cert: readFileSync(tls.cert),
+      authMethods: ['XOAUTH2'],
+      logger: false,
+      onAuth(auth, _session, callback) {
+        tokensSeen.push(auth.accessToken ?? '');
+        // the first token "expired" on the server's side: XOAUTH2's error answer, then the client asks again
+        if (auth.method !== 'XOAUTH2' || auth.username !== MAILBOX || !auth.accessToken?.startsWith('stub-') || refuseNext) {
+          refuseNext = false;
+          callback(null, { data: { status: '401', schemes: 'bearer', scope: 'https://outlook.office365.com/.default' } });
+          return;
+        }
+        callback(null, { user: auth.username });
+      },
+      onData(stream, _session, callback) {
+        void simpleParser(stream).then((mail) => {
+          received.push(mail);
+          callback();
+        }, callback);
+      },
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const ws = workspace({ email: { server: 'm365-smtp' } }, MEMBERSHIP_CUSTOMERS);
+    const file = join(ws.config, 'gateway.yaml');
+    const settings = parse(readFileSync(file, 'utf-8')) as { targets: Record<string, unknown> };
+    settings.targets['m365-smtp'] = {
+      kind: 'smtp',
+      host: '127.0.0.1',
+      port: (server.server.address() as AddressInfo).port,
+      requireTLS: true,
+      caFile: tls.cert,
+      user: MAILBOX,
+      from: `De Vries <${MAILBOX}>`,
+      oauth2: { tenant: '${M365_TENANT_ID}', clientId: '${M365_CLIENT_ID}', clientSecret: '${M365_CLIENT_SECRET}', authorityHost: ms.base, caFile: ms.caFile },
+    };
+    writeFileSync(file, stringify(settings));
+    const service = startService(ws, signInEnv(ms));
+    try {
+      writeFileSync(join(ws.inbox, 'members', 'contributie_m.csv'), membersCsv(2));
+      await waitFor('2 mails', () => received.length === 2, 60_000);
+    } finally {
+      await stopService(service);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await ms.close();
+    }
+    assert.deepEqual(received.map((m) => (m.to as { text: string }).text).sort(), ['lid5001@example.nl', 'lid5002@example.nl']);
+    // the refused token was asked for again (skipping the cache); connections opened meanwhile may still use the old one
+    assert.equal(new Set(tokensSeen).size, 2, `a fresh token after the refusal: ${tokensSeen.join(', ')}`);
+    assert.equal(ms.tokenRequests, 2);
+  });
+});
