@@ -62,6 +62,7 @@ export async function checkRuntime(
               ['caFile', target.caFile],
               ['dkim.privateKeyFile', target.dkim?.privateKeyFile],
               ['oauth2.caFile', target.oauth2?.caFile],
+              ['imap.caFile', target.imap?.caFile],
               ['oauth2.certificate.certificateFile', target.oauth2?.certificate?.certificateFile],
               ['oauth2.certificate.privateKeyFile', target.oauth2?.certificate?.privateKeyFile],
             ]
@@ -83,6 +84,13 @@ export async function checkRuntime(
         new ConfigError(`${signIn.at}: the app cannot sign in: set clientSecret (as \${ENVIRONMENT_VARIABLE}) or, better, certificate`, {
           file: gatewayFile,
           path: signIn.at,
+        }),
+      );
+    if (target.kind === 'smtp' && target.mode === 'draft' && !target.imap)
+      errors.push(
+        new ConfigError(`targets.${name}.mode: draft needs imap: the mailbox whose Drafts folder gets the mails`, {
+          file: gatewayFile,
+          path: `targets.${name}.mode`,
         }),
       );
     if (target.kind === 'smtp' && target.oauth2 && !target.user)

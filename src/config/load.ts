@@ -131,6 +131,7 @@ function withAbsolutePaths(t: TargetConfig, abs: (p: string) => string): TargetC
         ...t,
         ...(t.caFile ? { caFile: opt(t.caFile)! } : {}),
         ...(t.dkim ? { dkim: { ...t.dkim, privateKeyFile: opt(t.dkim.privateKeyFile)! } } : {}),
+        ...(t.imap?.caFile ? { imap: { ...t.imap, caFile: opt(t.imap.caFile)! } } : {}),
         ...(t.oauth2
           ? {
               oauth2: {

@@ -44,6 +44,7 @@ export interface SellersConfig {
 /** How an app signs in to Microsoft Entra ID (client credentials). */
 export type { AppSignIn } from '../transports/oauth.js';
 import type { AppSignIn } from '../transports/oauth.js';
+import type { ImapSettings } from '../transports/imap-mailbox.js';
 
 /** A delivery target in gateway.yaml. */
 export type TargetConfig =
@@ -81,6 +82,10 @@ export type TargetConfig =
       caFile?: string;
       /** XOAUTH2 instead of a password (Microsoft 365): the app's sign-in, and the token's scope */
       oauth2?: AppSignIn & { scope?: string };
+      /** the account's mailbox over IMAP: a copy of each sent mail in Sent, and drafts */
+      imap?: ImapSettings;
+      /** send (default), or draft: the mail goes into the mailbox's Drafts (needs imap) */
+      mode?: 'send' | 'draft';
     }
   | GraphTargetConfig
   | PeppolTargetConfig;

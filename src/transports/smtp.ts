@@ -3,6 +3,10 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { TargetConfig } from '../config/types.js';
 import type { MailTemplates } from '../mail/compose.js';
+import addressparser from 'nodemailer/lib/addressparser/index.js';
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import type Mail from 'nodemailer/lib/mailer/index.js';
+import { ImapMailbox } from './imap-mailbox.js';
 import { AppTokens, httpsAgent } from './oauth.js';
 import { fromEnvironment, TransportError, type SendRequest, type Transport } from './transport.js';
 
@@ -25,6 +29,15 @@ export class RateLimiter {
   }
 }
 
+/** Who the server is told the mail is from and for: every To, Cc and Bcc address (the raw message carries no Bcc). */
+function envelopeOf(mail: Mail.Options): { from: string; to: string[] } {
+  const addresses = (field: unknown): string[] =>
+    (Array.isArray(field) ? field : field ? [field] : []).flatMap((a: unknown) =>
+      typeof a === 'string' ? addressparser(a, { flatten: true }).map((p) => p.address) : [String((a as { address?: string }).address ?? '')],
+    );
+  return { from: addresses(mail.from)[0] ?? '', to: [...addresses(mail.to), ...addresses(mail.cc), ...addresses(mail.bcc)].filter(Boolean) };
+}
+
 /** An SMTP reply code from a nodemailer error, if the server gave one. */
 function replyCode(err: unknown): number | undefined {
   const e = err as { responseCode?: number; response?: string };
@@ -43,6 +56,8 @@ export class SmtpTransport implements Transport {
   private readonly limiter: RateLimiter;
   /** the app's sign-in when the server takes XOAUTH2 (Microsoft 365) instead of a password */
   private readonly oauth?: { tokens: AppTokens; close(): Promise<void> };
+  /** the account's mailbox over IMAP: a copy of each mail in Sent, or drafts (mode: draft) */
+  private readonly mailbox?: ImapMailbox;
   /** why the last token request failed (nodemailer passes on only its text, not whether waiting helps) */
   private tokenFailure?: TransportError;
 
@@ -94,11 +109,36 @@ export class SmtpTransport implements Transport {
       socketTimeout: 60_000,
     } as SMTPPool.Options);
     this.limiter = new RateLimiter(target.messagesPerMinute ?? 0);
+    if (target.imap) this.mailbox = new ImapMailbox(`target ${name}`, target.imap);
+    else if (target.mode === 'draft') throw new TransportError(`target ${name}: mode draft needs imap (the mailbox whose Drafts folder gets the mails)`, true);
   }
 
   async send(request: SendRequest): Promise<string> {
-    await this.limiter.wait();
     const mail = this.templates.build(request, this.target);
+    if (!this.mailbox) return this.submit(mail);
+    // with the account's mailbox: the message is built once, so the copy in Sent is the very message sent
+    const messageId = String(mail.messageId);
+    const raw = await new MailComposer(mail).compile().build();
+    if (this.target.mode === 'draft') {
+      const placed = await this.mailbox.place('drafts', raw, messageId);
+      return `${this.name}: draft ${messageId} ${placed ? 'placed in' : 'was already in'} the mailbox's Drafts`;
+    }
+    // tried before: the copy in Sent is made after the server took the mail, so finding it means it went out
+    if (request.delivery.attempts > 1 && (await this.mailbox.holds('sent', messageId)))
+      return `${this.name}: ${messageId} was sent before (found in the mailbox's Sent folder)`;
+    const result = await this.submit({ envelope: envelopeOf(mail), raw });
+    try {
+      await this.mailbox.place('sent', raw, messageId);
+      return `${result} (copy in Sent)`;
+    } catch (err) {
+      // the customer has the mail: it is sent; only the copy is missing, which the result and the log say
+      return `${result} (no copy in Sent: ${(err as Error).message})`;
+    }
+  }
+
+  /** Hands the mail to the server (at our pace); refusals become TransportErrors that say whether waiting helps. */
+  private async submit(mail: Mail.Options): Promise<string> {
+    await this.limiter.wait();
     try {
       const info = await this.transporter.sendMail(mail);
       const rejected = (info.rejected ?? []).map(String);

@@ -1,0 +1,138 @@
+import { strict as assert } from 'node:assert';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ImapFlow } from 'imapflow';
+import { simpleParser } from 'mailparser';
+import type { DeliveryRecord } from '../src/ledger/ledger.js';
+import { MailTemplates } from '../src/mail/compose.js';
+import { SmtpTransport } from '../src/transports/smtp.js';
+import { startDovecot, type TestDovecot } from './helpers/dovecot.js';
+import { minimalInvoice } from './helpers/invoice.js';
+import { listDeliveries } from './helpers/ledger-view.js';
+import { ROOT } from './helpers/paths.js';
+import { membersCsv, startService, stopService, waitFor } from './helpers/service.js';
+import { mailWorkspace, startSmtp, type TestSmtp } from './helpers/smtp.js';
+
+/** What a folder of the Dovecot mailbox holds: each message's Message-ID, flags and parsed content. */
+async function folderOf(dovecot: TestDovecot, path: string) {
+  const client = new ImapFlow({ host: '127.0.0.1', port: dovecot.port, secure: false, auth: { user: dovecot.user, pass: dovecot.password }, logger: false });
+  await client.connect();
+  const out: { messageId: string; flags: string[]; subject: string; to: string; pdf?: Buffer }[] = [];
+  const lock = await client.getMailboxLock(path);
+  try {
+    for await (const m of client.fetch('1:*', { source: true, flags: true }, { uid: false })) {
+      const parsed = await simpleParser(m.source!);
+      out.push({
+        messageId: parsed.messageId ?? '',
+        flags: [...(m.flags ?? [])],
+        subject: parsed.subject ?? '',
+        to: (parsed.to as { text: string } | undefined)?.text ?? '',
+        ...(parsed.attachments[0] ? { pdf: parsed.attachments[0].content } : {}),
+      });
+    }
+  } catch (err) {
+    // an empty folder has no message 1
+    if (!/Invalid messageset|No matching messages/i.test(String((err as { responseText?: string }).responseText ?? err))) throw err;
+  } finally {
+    lock.release();
+    await client.logout();
+  }
+  return out;
+}
+
+describe('the mailbox behind an SMTP account, over IMAP (real Dovecot): a copy in Sent, drafts for review', function () {
+  this.timeout(180_000);
+  let smtp: TestSmtp;
+  let dovecot: TestDovecot;
+  beforeEach(async () => {
+    smtp = await startSmtp();
+    dovecot = await startDovecot();
+  });
+  afterEach(async () => {
+    await smtp.close();
+    await dovecot.stop();
+  });
+
+  const imap = () => ({ host: '127.0.0.1', port: dovecot.port, user: dovecot.user, password: '${IMAP_PASSWORD}' });
+  const env = () => ({ IMAP_PASSWORD: dovecot.password });
+
+  it('puts the very message it sent into the Sent folder the server marks \\Sent, once per mail', async () => {
+    const ws = mailWorkspace(smtp, { imap: imap() });
+    const service = startService(ws, env());
+    try {
+      writeFileSync(join(ws.inbox, 'members', 'contributie_m.csv'), membersCsv(3));
+      await waitFor('3 deliveries recorded', async () => (await listDeliveries(ws)).filter((d) => d.state === 'sent').length === 3, 60_000);
+    } finally {
+      await stopService(service);
+    }
+    const sent = await folderOf(dovecot, 'Sent');
+    const received = smtp.received.filter((m) => (m.to as { text: string }).text !== 'archief@tvdelobbers.nl');
+    assert.equal(sent.length, 3, dovecot.log());
+    assert.deepEqual(
+      sent.map((m) => m.messageId).sort(),
+      [...new Set(received.map((m) => m.messageId ?? ''))].sort(),
+      'the same Message-IDs as the mails the server took',
+    );
+    const first = sent.find((m) => m.to === 'lid5001@example.nl')!;
+    const got = received.find((m) => m.messageId === first.messageId)!;
+    assert.equal(first.subject, got.subject);
+    assert.ok(first.pdf?.equals(got.attachments[0]!.content), 'the same PDF, byte for byte');
+    assert.ok(first.flags.includes('\\Seen'));
+    // the archive Bcc got its copy over SMTP (the envelope), and the message itself names no Bcc
+    assert.equal(smtp.envelopes.filter((e) => e.to.includes('archief@tvdelobbers.nl')).length, 3);
+    assert.ok((await listDeliveries(ws)).every((d) => /\(copy in Sent\)$/.test(d.result ?? '')));
+  });
+
+  it('asked again for a mail whose record was lost: the copy in Sent shows it went out, so it is not sent again', async () => {
+    const target = {
+      kind: 'smtp' as const,
+      host: '127.0.0.1',
+      port: smtp.port,
+      from: 'De Vries <facturen@devries-kantoor.nl>',
+      imap: { ...imap(), password: dovecot.password },
+    };
+    const transport = new SmtpTransport('mail', target, new MailTemplates(join(ROOT, 'config')));
+    const request = (attempts: number) => ({
+      delivery: { id: 1, idempotencyKey: 'devries.2026-00001.pdf-email-1', target: 'inkoop@klant.nl', options: {}, attempts } as unknown as DeliveryRecord,
+      document: { fileName: '2026-00001.pdf', mediaType: 'application/pdf', content: Buffer.from('%PDF-1.7 test') },
+      invoice: minimalInvoice('devries', 'k1', { number: '2026-00001', totals: { payableAmount: '10.00', taxInclusiveAmount: '10.00' } } as never),
+    });
+    try {
+      assert.match(await transport.send(request(1)), /\(copy in Sent\)$/);
+      assert.match(await transport.send(request(2)), /was sent before \(found in the mailbox's Sent folder\)/);
+    } finally {
+      await transport.close();
+    }
+    assert.equal(smtp.received.length, 1, 'one mail, not two');
+    assert.equal((await folderOf(dovecot, 'Sent')).length, 1, 'one copy');
+  });
+
+  it('mode draft: each mail waits in Drafts, flagged \\Draft, for a person to check and send; nothing goes out over SMTP', async () => {
+    const ws = mailWorkspace(smtp, { imap: imap(), mode: 'draft' });
+    const service = startService(ws, env());
+    try {
+      writeFileSync(join(ws.inbox, 'members', 'contributie_m.csv'), membersCsv(2));
+      await waitFor('2 deliveries recorded', async () => (await listDeliveries(ws)).filter((d) => d.state === 'sent').length === 2, 60_000);
+    } finally {
+      await stopService(service);
+    }
+    assert.equal(smtp.received.length, 0, 'nothing sent');
+    const drafts = await folderOf(dovecot, 'Drafts');
+    assert.equal(drafts.length, 2);
+    assert.ok(drafts.every((d) => d.flags.includes('\\Draft') && d.pdf?.subarray(0, 5).toString() === '%PDF-'));
+    assert.ok((await listDeliveries(ws)).every((d) => /draft .* placed in the mailbox's Drafts/.test(d.result ?? '')));
+  });
+
+  it('a wrong IMAP password with mode draft: dead, naming the mailbox and the server’s refusal', async () => {
+    const ws = mailWorkspace(smtp, { imap: imap(), mode: 'draft' });
+    const service = startService(ws, { IMAP_PASSWORD: 'wrong' });
+    try {
+      writeFileSync(join(ws.inbox, 'members', 'contributie_m.csv'), membersCsv(1));
+      await waitFor('dead', async () => (await listDeliveries(ws)).find((d) => d.state === 'dead'), 60_000);
+    } finally {
+      await stopService(service);
+    }
+    const [d] = await listDeliveries(ws);
+    assert.match(d!.lastError ?? '', /the IMAP mailbox facturen@devries-kantoor\.nl@127\.0\.0\.1 refused the login/);
+  });
+});
