@@ -8,6 +8,7 @@ import { MailTemplates } from './mail/compose.js';
 import type { Logger } from './observability/log.js';
 import { GatewayMetrics } from './observability/metrics.js';
 import { PeppolFollowUp } from './peppol/follow-up.js';
+import { BounceWatch } from './service/bounce-watch.js';
 import { ExportBatcher } from './service/exports.js';
 import { Folders } from './service/folders.js';
 import { GatewayService } from './service/gateway.js';
@@ -37,6 +38,7 @@ export interface NodeParts {
   scheduler: Scheduler;
   exports: ExportBatcher;
   peppolFollowUp: PeppolFollowUp;
+  bounces: BounceWatch;
 }
 
 /**
@@ -126,5 +128,6 @@ function parts(config: GatewayConfig, log: Logger, opened: OpenLedger, folders: 
     scheduler: new Scheduler(ledger, issuer, folders, s.scheduler.checkEveryMs, log, wake),
     exports: new ExportBatcher(config, ledger, log, () => false, transports),
     peppolFollowUp: new PeppolFollowUp(ledger, transports, log, s.peppol.followUpEveryMs),
+    bounces: new BounceWatch(s, ledger, log),
   };
 }

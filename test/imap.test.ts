@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
@@ -6,10 +7,11 @@ import { simpleParser } from 'mailparser';
 import type { DeliveryRecord } from '../src/ledger/ledger.js';
 import { MailTemplates } from '../src/mail/compose.js';
 import { SmtpTransport } from '../src/transports/smtp.js';
+import { postfixBounce } from './helpers/dsn-samples.js';
 import { startDovecot, type TestDovecot } from './helpers/dovecot.js';
 import { minimalInvoice } from './helpers/invoice.js';
 import { listDeliveries } from './helpers/ledger-view.js';
-import { ROOT } from './helpers/paths.js';
+import { CLI, ROOT } from './helpers/paths.js';
 import { membersCsv, startService, stopService, waitFor } from './helpers/service.js';
 import { mailWorkspace, startSmtp, type TestSmtp } from './helpers/smtp.js';
 
@@ -38,6 +40,14 @@ async function folderOf(dovecot: TestDovecot, path: string) {
     await client.logout();
   }
   return out;
+}
+
+/** Puts a message into the Dovecot user's inbox, as the mail system delivering it would. */
+async function deliverToInbox(dovecot: TestDovecot, raw: string): Promise<void> {
+  const client = new ImapFlow({ host: '127.0.0.1', port: dovecot.port, secure: false, auth: { user: dovecot.user, pass: dovecot.password }, logger: false });
+  await client.connect();
+  await client.append('INBOX', Buffer.from(raw.replace(/\r?\n/g, '\r\n')), []);
+  await client.logout();
 }
 
 describe('the mailbox behind an SMTP account, over IMAP (real Dovecot): a copy in Sent, drafts for review', function () {
@@ -134,5 +144,59 @@ describe('the mailbox behind an SMTP account, over IMAP (real Dovecot): a copy i
     }
     const [d] = await listDeliveries(ws);
     assert.match(d!.lastError ?? '', /the IMAP mailbox facturen@devries-kantoor\.nl@127\.0\.0\.1 refused the login/);
+  });
+
+  it('a bounce in the inbox: that delivery becomes bounced with the server’s reason; an out-of-office and a reply are not bounces; retry --to sends it to the corrected address', async () => {
+    const ws = mailWorkspace(smtp, { imap: { ...imap(), checkBouncesEvery: '1s' } });
+    const service = startService(ws, env());
+    try {
+      writeFileSync(join(ws.inbox, 'members', 'contributie_m.csv'), membersCsv(3));
+      await waitFor('3 deliveries sent', async () => (await listDeliveries(ws)).filter((d) => d.state === 'sent').length === 3, 60_000);
+      const byMember = (n: number) => smtp.received.find((m) => (m.to as { text: string }).text === `lid${n}@example.nl`)!;
+      await deliverToInbox(dovecot, postfixBounce(byMember(5002).messageId!, 'lid5002@example.nl'));
+      await deliverToInbox(
+        dovecot,
+        `From: lid5003@example.nl\nTo: facturen@devries-kantoor.nl\nSubject: Afwezig: Contributie\nAuto-Submitted: auto-replied\nIn-Reply-To: ${byMember(5003).messageId}\nMessage-ID: <ooo-1@example.nl>\n\nIk ben tot 4 januari afwezig.\n`,
+      );
+      await deliverToInbox(
+        dovecot,
+        `From: lid5001@example.nl\nTo: facturen@devries-kantoor.nl\nSubject: Re: Contributie\nIn-Reply-To: ${byMember(5001).messageId}\nMessage-ID: <reply-1@example.nl>\n\nIs betaald, dank!\n`,
+      );
+      const bounced = await waitFor('the bounce recorded', async () => (await listDeliveries(ws)).find((d) => d.state === 'bounced'), 30_000);
+      assert.equal(bounced.target, 'lid5002@example.nl');
+      assert.match(
+        bounced.lastError ?? '',
+        /bounced: lid5002@example\.nl: smtp; 550 5\.1\.1 <lid5002@example\.nl>: Recipient address rejected: User unknown in virtual mailbox table/,
+      );
+      // the watch reads each message once: a few more rounds change nothing
+      await new Promise((r) => setTimeout(r, 2500));
+      const states = (await listDeliveries(ws)).map((d) => `${d.target}:${d.state}`).sort();
+      assert.deepEqual(states, ['lid5001@example.nl:sent', 'lid5002@example.nl:bounced', 'lid5003@example.nl:sent']);
+      // the people reading the mailbox still see the reply as unread
+      const inbox = await folderOf(dovecot, 'INBOX');
+      assert.ok(
+        inbox.find((m) => m.messageId === '<reply-1@example.nl>')!.flags.every((f) => f !== '\\Seen'),
+        JSON.stringify(inbox),
+      );
+      // the operator corrects the address: the same delivery goes to the new one
+      const retry = spawn(process.execPath, [
+        CLI,
+        'retry',
+        String(bounced.id),
+        '--to',
+        'lid5002-nieuw@example.nl',
+        '--config',
+        ws.config,
+        '--mappings',
+        ws.mappings,
+      ]);
+      let out = '';
+      retry.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      assert.equal(await new Promise((r) => retry.once('exit', r)), 0, out);
+      await waitFor('sent to the corrected address', () => smtp.received.some((m) => (m.to as { text: string }).text === 'lid5002-nieuw@example.nl'), 30_000);
+      await waitFor('recorded as sent', async () => (await listDeliveries(ws)).find((d) => d.id === bounced.id && d.state === 'sent'));
+    } finally {
+      await stopService(service);
+    }
   });
 });

@@ -165,12 +165,14 @@ function cliActor(): string {
 }
 
 /** `invoice-gateway retry <delivery|file>`: makes failed or dead deliveries due now. */
-export async function retryCommand(what: string, opts: CommonOptions & { file?: boolean; demo?: boolean }): Promise<number> {
+export async function retryCommand(what: string, opts: CommonOptions & { file?: boolean; to?: string; demo?: boolean }): Promise<number> {
   const id = Number(what.replace(/^#/, ''));
   if (!Number.isInteger(id)) throw new Error(`expected a delivery id (or a file id with --file), got "${what}"`);
+  if (opts.to !== undefined && (opts.file || !/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/.test(opts.to)))
+    throw new ConfigError(opts.file ? '--to goes with one delivery, not a file' : `--to ${opts.to} is not an e-mail address`, { field: 'to' });
   const count = await withLedger(opts, async (ledger) => {
-    const n = await ledger.retry(opts.file ? { fileId: id } : { deliveryId: id });
-    await ledger.logEvent('retry', { [opts.file ? 'file' : 'delivery']: id, deliveries: n, by: cliActor() });
+    const n = await ledger.retry(opts.file ? { fileId: id } : { deliveryId: id, ...(opts.to ? { to: opts.to } : {}) });
+    await ledger.logEvent('retry', { [opts.file ? 'file' : 'delivery']: id, deliveries: n, by: cliActor(), ...(opts.to ? { to: opts.to } : {}) });
     return n;
   });
   process.stdout.write(`${count} deliver${count === 1 ? 'y' : 'ies'} due again; the running service sends ${count === 1 ? 'it' : 'them'} within seconds\n`);

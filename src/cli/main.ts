@@ -92,11 +92,12 @@ program
 
 program
   .command('retry')
-  .description("make a failed or dead delivery due again (or all of a file's with --file)")
+  .description("make a failed, dead or bounced delivery due again (or all of a file's with --file)")
   .argument('<id>', 'delivery id (see status), or file id with --file')
   .option('--file', 'the id is a file id')
+  .option('--to <address>', 'an e-mail delivery: send it to this corrected address (a bounce); correct customers.yaml too')
   .option('--demo', 'the demo ledger (data/demo)')
-  .action(action((id: string, opts: { file?: boolean; demo?: boolean }) => retryCommand(id, { ...program.opts(), ...opts })));
+  .action(action((id: string, opts: { file?: boolean; to?: string; demo?: boolean }) => retryCommand(id, { ...program.opts(), ...opts })));
 
 program
   .command('resend')

@@ -661,11 +661,22 @@ export class LedgerCore implements Ledger {
     return (await this.x.run(this.S.markFailed, [dead ? 'dead' : 'failed', error, nextAttemptAt, id, await this.me(), BATCHED_FORMATS])) === 1;
   }
 
+  async markBounced(idempotencyKey: string, reason: string): Promise<number | undefined> {
+    return this.x.transaction(async (tx) => {
+      const [row] = await tx.all(this.S.markBounced, [reason, idempotencyKey]);
+      if (!row) return undefined;
+      await this.event(tx, 'bounced', { delivery: num(row['id']), reason });
+      return num(row['id']);
+    });
+  }
+
   async releaseOwnSending(): Promise<number> {
     return this.x.run(this.S.releaseOwnSending, [...this.anyRun(), BATCHED_FORMATS]);
   }
 
-  async retry(selector: { deliveryId?: number; fileId?: number }): Promise<number> {
+  async retry(selector: { deliveryId?: number; fileId?: number; to?: string }): Promise<number> {
+    if (selector.deliveryId !== undefined && selector.to !== undefined)
+      return this.x.run(this.S.retryDeliveryTo, [selector.to, this.now(), selector.deliveryId]);
     if (selector.deliveryId !== undefined) return this.x.run(this.S.retryDelivery, [this.now(), selector.deliveryId]);
     if (selector.fileId !== undefined) return this.x.run(this.S.retryFile, [this.now(), selector.fileId]);
     return 0;

@@ -7,7 +7,7 @@ export type FileState = 'processing' | 'done' | 'partial' | 'error' | 'duplicate
 /** States of an invoice: held back (deferred, no number yet), issued (numbered), or rejected when its moment came. */
 export type InvoiceState = 'held' | 'issued' | 'rejected';
 /** States of one delivery in the outbox. */
-export type DeliveryState = 'pending' | 'sending' | 'sent' | 'failed' | 'dead';
+export type DeliveryState = 'pending' | 'sending' | 'sent' | 'failed' | 'dead' | 'bounced';
 
 /** A file as the ledger knows it. */
 export interface FileRecord {
@@ -281,8 +281,14 @@ export interface DeliveryQueue {
   markFailed(id: number, error: string, nextAttemptAt: number, dead: boolean): Promise<boolean>;
   /** At start: this node's deliveries left in "sending" become due again (their idempotency key prevents a second copy); other nodes' are left alone. */
   releaseOwnSending(): Promise<number>;
-  /** Makes failed or dead deliveries due now, by delivery id or by file; returns how many. */
-  retry(selector: { deliveryId?: number; fileId?: number }): Promise<number>;
+  /** Makes failed, dead or bounced deliveries due now, by delivery id or by file (an e-mail one to the corrected address `to`); returns how many. */
+  retry(selector: { deliveryId?: number; fileId?: number; to?: string }): Promise<number>;
+  /**
+   * A sent mail reported undeliverable (a bounce read from the sender's mailbox), by its delivery
+   * key: the delivery becomes "bounced" with the reason, logged; undefined when no sent e-mail
+   * delivery has that key (not ours, or already marked).
+   */
+  markBounced(idempotencyKey: string, reason: string): Promise<number | undefined>;
   /** New deliveries for an issued invoice (explicit resend): new idempotency keys, logged. */
   resend(seller: string, invoiceNumber: string, reason: string, by?: string): Promise<number>;
   deliveriesOfInvoice(invoiceId: number): Promise<DeliveryRecord[]>;

@@ -16,6 +16,7 @@ import type { Scheduler } from './scheduler.js';
 import type { Issuer } from './issuing.js';
 import { checkRuntime } from '../config/check-runtime.js';
 import type { PeppolFollowUp } from '../peppol/follow-up.js';
+import type { BounceWatch } from './bounce-watch.js';
 import { ConfigErrors } from '../config/yaml-file.js';
 import type { ExportBatcher } from './exports.js';
 import { FileIntake } from './intake.js';
@@ -45,6 +46,7 @@ export class GatewayService {
   private readonly outbox: Outbox;
   private readonly scheduler: Scheduler;
   private readonly peppolFollowUp: PeppolFollowUp;
+  private readonly bounces: BounceWatch;
   /** the file intake: claims, processing, waits for the environment, take-overs */
   readonly intake: FileIntake;
   private readonly gate: UblGate;
@@ -80,6 +82,7 @@ export class GatewayService {
     this.scheduler = parts.scheduler;
     this.exports = parts.exports;
     this.peppolFollowUp = parts.peppolFollowUp;
+    this.bounces = parts.bounces;
     this.heartbeat = new NodeHeartbeat(this.ledger, s.ledger.leaseMs, this.log, {
       paused: () => this.intake.intakePaused,
       renewed: async () => {
@@ -133,6 +136,7 @@ export class GatewayService {
     this.scheduler.start();
     this.exports.start();
     this.peppolFollowUp.start();
+    this.bounces.start();
     await this.intake.watch();
     await this.startWeb();
     this.log.info('gateway running', {
@@ -318,6 +322,7 @@ export class GatewayService {
     await until(this.web?.app.close(), 1_000);
     await until(this.scheduler.stop(), 1_000);
     this.peppolFollowUp.stop();
+    this.bounces.stop();
     const filesDone = await until(Promise.allSettled([...this.intake.inFlight]));
     if (!filesDone) {
       const left = [...this.intake.activeFiles];

@@ -16,7 +16,12 @@ export interface ImapSettings {
   draftsFolder?: string;
   /** PEM file with the CA the server's certificate must chain to (an in-house server) */
   caFile?: string;
+  /** how often the inbox is read for bounces (e.g. 2m, the default; 0s: never) */
+  checkBouncesEvery?: string;
 }
+
+/** The keyword a message read for bounces gets (not \Seen: people read this mailbox too). */
+const CHECKED = '$InvoiceGatewayChecked';
 
 /**
  * A copy of each mail the gateway sent, in the mailbox's Sent folder (so the mail client shows what
@@ -98,6 +103,28 @@ export class ImapMailbox {
     } finally {
       lock.release();
     }
+  }
+
+  /**
+   * The inbox's messages of the last `days` days not yet looked at by the gateway, each handed to
+   * `look` and then marked with a keyword of ours (never \Seen: people read this mailbox too).
+   */
+  async readNew(days: number, look: (raw: Buffer) => Promise<void>): Promise<number> {
+    return this.within(async (client) => {
+      const lock = await client.getMailboxLock('INBOX');
+      try {
+        const uids = await client.search({ since: new Date(Date.now() - days * 86_400_000), unKeyword: CHECKED }, { uid: true });
+        if (!Array.isArray(uids) || !uids.length) return 0;
+        for (const uid of uids) {
+          const message = await client.fetchOne(String(uid), { source: true }, { uid: true });
+          if (message && message.source) await look(message.source);
+          await client.messageFlagsAdd(String(uid), [CHECKED], { uid: true });
+        }
+        return uids.length;
+      } finally {
+        lock.release();
+      }
+    });
   }
 
   /** Puts the raw message into the folder unless one with its Message-ID is there; true when it was put there now. */

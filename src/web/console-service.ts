@@ -51,7 +51,7 @@ export interface ConsoleDependencies {
 
 /** A condition that needs a person; acknowledgeable ones stay until someone handles or acknowledges them. */
 export interface Alert {
-  kind: 'dead-deliveries' | 'files-in-error' | 'held-overdue' | 'validation' | 'disk' | 'inbox' | 'ledger';
+  kind: 'dead-deliveries' | 'bounced' | 'files-in-error' | 'held-overdue' | 'validation' | 'disk' | 'inbox' | 'ledger';
   severity: 'error' | 'warning';
   count?: number;
   detail?: string;
@@ -251,6 +251,7 @@ export class ConsoleService {
     const alerts: Alert[] = [];
     if (counts.deadDeliveries)
       alerts.push({ kind: 'dead-deliveries', severity: 'error', count: counts.deadDeliveries, link: '/deliveries?state=dead', acknowledge: true });
+    if (counts.bounced) alerts.push({ kind: 'bounced', severity: 'error', count: counts.bounced, link: '/deliveries?state=bounced' });
     if (counts.filesInError)
       alerts.push({ kind: 'files-in-error', severity: 'error', count: counts.filesInError, link: '/files?state=error', acknowledge: true });
     if (counts.heldOverdue) alerts.push({ kind: 'held-overdue', severity: 'warning', count: counts.heldOverdue, link: '/invoices?state=held' });

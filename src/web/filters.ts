@@ -7,7 +7,7 @@ export type Query = Record<string, string | string[] | undefined>;
 
 export const FILE_STATES: FileState[] = ['processing', 'done', 'partial', 'error', 'duplicate'];
 export const INVOICE_STATES: InvoiceState[] = ['issued', 'held', 'rejected'];
-export const DELIVERY_STATES: DeliveryState[] = ['pending', 'sending', 'sent', 'failed', 'dead'];
+export const DELIVERY_STATES: DeliveryState[] = ['pending', 'sending', 'sent', 'failed', 'dead', 'bounced'];
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 

@@ -111,6 +111,10 @@ const TEXTS: Record<string, { nl: string; en: string }> = {
   'alerts.none': { nl: 'Geen meldingen: alles loopt.', en: 'No alerts: all is running.' },
   'alert.dead-deliveries': { nl: '{n} verzending(en) definitief mislukt', en: '{n} delivery(ies) failed for good' },
   'alert.files-in-error': { nl: '{n} bestand(en) afgekeurd', en: '{n} file(s) in error' },
+  'alert.bounced': {
+    nl: '{n} mail(s) onbestelbaar teruggekomen: verbeter het adres en verstuur opnieuw',
+    en: '{n} mail(s) bounced: correct the address and send again',
+  },
   'alert.held-overdue': { nl: '{n} uitgestelde factu(u)r(en) over hun tijd', en: '{n} held invoices past their time' },
   'alert.validation': { nl: 'Validatie-artefacten ontbreken of zijn verouderd', en: 'Validation artefacts missing or outdated' },
   'alert.disk': { nl: 'Schijf van de datamap bijna vol', en: 'Data folder disk almost full' },

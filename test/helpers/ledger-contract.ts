@@ -352,6 +352,28 @@ export function ledgerConformance(name: string, backend: () => Backend): void {
       assert.deepEqual(await ledger.pendingExports('exact-online', 'adm', Date.now()), []);
     });
 
+    it('a bounce read later turns a sent mail into bounced, once and logged; retry --to sends it to the corrected address', async () => {
+      await ledger.issue([request(1, invoice('a', '1'), { deliveries: [route('pdf-email-1', 'email', 'jan@example.nl', 'pdf'), route('json-folder-2')] })]);
+      const claimed = await ledger.claimDueDeliveries(Date.now(), 10);
+      for (const d of claimed) await ledger.markSent(d.id, 'sent');
+      const mail = claimed.find((d) => d.transport === 'email')!;
+      const file = claimed.find((d) => d.transport === 'folder')!;
+      assert.equal(await ledger.markBounced(file.idempotencyKey, 'bounced: not a mail'), undefined, 'only an e-mail delivery bounces');
+      assert.equal(await ledger.markBounced(mail.idempotencyKey, 'bounced: jan@example.nl: smtp; 550 5.1.1 user unknown'), mail.id);
+      assert.equal(await ledger.markBounced(mail.idempotencyKey, 'bounced: read again by another node'), undefined, 'recorded once');
+      const after = (await ledger.deliveryById(mail.id))!;
+      assert.equal(after.state, 'bounced');
+      assert.equal(after.lastError, 'bounced: jan@example.nl: smtp; 550 5.1.1 user unknown');
+      assert.equal((await ledger.browse.alerts({ deadAfter: 0, errorAfter: 0 }, Date.now())).bounced, 1);
+      assert.equal((await ledger.browse.events({ kinds: ['bounced'], limit: 5 })).items.length, 1);
+      assert.equal(await ledger.retry({ deliveryId: file.id, to: 'x@example.nl' }), 0, 'a file delivery has no address to correct');
+      assert.equal(await ledger.retry({ deliveryId: mail.id, to: 'jan.jansen@example.nl' }), 1);
+      const [again] = await ledger.claimDueDeliveries(Date.now(), 10);
+      assert.equal(again!.id, mail.id);
+      assert.equal(again!.target, 'jan.jansen@example.nl');
+      assert.equal(again!.idempotencyKey, mail.idempotencyKey);
+    });
+
     it('a resend is a new copy with its own key, logged', async () => {
       await ledger.issue([request(1, invoice('a', '1'))]);
       assert.equal(await ledger.resend('a', '2026-00001', 'lost'), 1);
@@ -430,8 +452,18 @@ export function ledgerConformance(name: string, backend: () => Backend): void {
         [[d!.id, d!.invoiceNumber, '550 mailbox unknown']],
       );
       assert.equal((await ledger.browse.deliveries({ transport: 'folder' })).items.length, 2);
-      assert.deepEqual(await ledger.browse.alerts({ deadAfter: 0, errorAfter: 0 }, Date.now()), { deadDeliveries: 1, filesInError: 1, heldOverdue: 0 });
-      assert.deepEqual(await ledger.browse.alerts({ deadAfter: d!.id, errorAfter: other }, Date.now()), { deadDeliveries: 0, filesInError: 0, heldOverdue: 0 });
+      assert.deepEqual(await ledger.browse.alerts({ deadAfter: 0, errorAfter: 0 }, Date.now()), {
+        deadDeliveries: 1,
+        filesInError: 1,
+        heldOverdue: 0,
+        bounced: 0,
+      });
+      assert.deepEqual(await ledger.browse.alerts({ deadAfter: d!.id, errorAfter: other }, Date.now()), {
+        deadDeliveries: 0,
+        filesInError: 0,
+        heldOverdue: 0,
+        bounced: 0,
+      });
       await ledger.logEvent('retry', { delivery: d!.id, by: 'anna' });
       await ledger.logEvent('acknowledge', { alert: 'dead', upTo: d!.id, by: 'anna' });
       assert.deepEqual(

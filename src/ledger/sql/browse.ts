@@ -122,6 +122,8 @@ export interface AlertCounts {
   deadDeliveries: number;
   filesInError: number;
   heldOverdue: number;
+  /** mails reported undeliverable: the alert stays until each is sent again to a corrected address */
+  bounced: number;
 }
 
 /** The read side of the ledger used by the console and the API. */
@@ -320,6 +322,7 @@ export class BrowseQueries implements LedgerBrowse {
       deadDeliveries: await count(`SELECT COUNT(*) AS n FROM deliveries WHERE state = 'dead' AND id > ?`, [ack.deadAfter]),
       filesInError: await count(`SELECT COUNT(*) AS n FROM files WHERE state = 'error' AND id > ?`, [ack.errorAfter]),
       heldOverdue: await count(`SELECT COUNT(*) AS n FROM invoices WHERE state = 'held' AND hold_until < ?`, [overdueBefore]),
+      bounced: await count(`SELECT COUNT(*) AS n FROM deliveries WHERE state = 'bounced'`, []),
     };
   }
 }

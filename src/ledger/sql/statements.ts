@@ -171,9 +171,14 @@ export function ledgerStatements(d: Dialect) {
     /** params: prefix length, prefix, batched formats */
     releaseOwnSending: `UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_until = NULL
       WHERE state = 'sending' AND (lease_owner IS NULL OR ${anyRunOf}) AND ${batched}`,
-    retryDelivery: `UPDATE deliveries SET state = 'pending', next_attempt_at = ?, attempts = 0 WHERE state IN ('failed', 'dead') AND id = ?`,
+    retryDelivery: `UPDATE deliveries SET state = 'pending', next_attempt_at = ?, attempts = 0 WHERE state IN ('failed', 'dead', 'bounced') AND id = ?`,
+    /** an e-mail delivery sent again to a corrected address (params: address, now, id) */
+    retryDeliveryTo: `UPDATE deliveries SET target = ?, state = 'pending', next_attempt_at = ?, attempts = 0
+      WHERE transport = 'email' AND state IN ('failed', 'dead', 'bounced') AND id = ?`,
     retryFile: `UPDATE deliveries SET state = 'pending', next_attempt_at = ?, attempts = 0
-      WHERE state IN ('failed', 'dead') AND invoice_id IN (SELECT id FROM invoices WHERE file_id = ?)`,
+      WHERE state IN ('failed', 'dead', 'bounced') AND invoice_id IN (SELECT id FROM invoices WHERE file_id = ?)`,
+    /** a mail reported undeliverable after it was sent (params: reason, idempotency key); answers the delivery's id */
+    markBounced: `UPDATE deliveries SET state = 'bounced', last_error = ? WHERE idempotency_key = ? AND transport = 'email' AND state = 'sent' RETURNING id`,
     countCopies: 'SELECT COUNT(*) AS n FROM deliveries WHERE invoice_id = ? AND route_id = ?',
     deliveryById: 'SELECT d.*, i.number FROM deliveries d JOIN invoices i ON i.id = d.invoice_id WHERE d.id = ?',
     deliveryStatesOfFile: `SELECT COUNT(*) AS total, SUM(CASE WHEN d.state = 'sent' THEN 1 ELSE 0 END) AS sent,
