@@ -1,3 +1,4 @@
+import { mailPlan } from '../service/mail-plan.js';
 import { releaseSummary } from './install-standards.js';
 import { releaseLines } from '../validation/releases.js';
 import { standardsHome } from '../validation/artefacts.js';
@@ -111,13 +112,14 @@ export async function statusCommand(opts: CommonOptions & { json?: boolean; demo
   const now = Date.now();
   const config = loadCommandConfig(opts);
   const dataDir = opts.demo ? `${config.service.dataDir}/demo` : config.service.dataDir;
-  const { st, file, where } = await withLedger(opts, async (ledger, sqliteFile) => ({
+  const { st, file, where, mail } = await withLedger(opts, async (ledger, sqliteFile) => ({
     st: await ledger.status(now),
     file: sqliteFile,
     where: ledger.description,
+    mail: await mailPlan(config.service, ledger, now),
   }));
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ ...st, validationReleases: releaseLines() }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ ...st, validationReleases: releaseLines(), ...(mail ? { mail } : {}) }, null, 2)}\n`);
     return 0;
   }
   const counts = (r: Record<string, number>): string =>
@@ -128,6 +130,7 @@ export async function statusCommand(opts: CommonOptions & { json?: boolean; demo
   out.push(`files:      ${counts(st.files)}`);
   out.push(`invoices:   ${counts(st.invoices)}`);
   out.push(`deliveries: ${counts(st.deliveries)}`);
+  if (mail) out.push(`e-mail:     ${mail.text}`);
   if (st.files['processing'])
     out.push(`files waiting in processing/: ${st.files['processing']} (the log says why: being processed, or waiting for the environment)`);
   out.push(`ledger:     ${where}`);

@@ -86,6 +86,8 @@ export type TargetConfig =
       imap?: ImapSettings;
       /** send (default), or draft: the mail goes into the mailbox's Drafts (needs imap) */
       mode?: 'send' | 'draft';
+      /** the provider's limit of recipients in any 24 hours (none unless set) */
+      recipientsPerDay?: number;
     }
   | GraphTargetConfig
   | PeppolTargetConfig;
@@ -102,6 +104,8 @@ export interface GraphTargetConfig extends AppSignIn {
   replyTo?: string;
   bcc?: string;
   messagesPerMinute?: number;
+  /** recipients in any 24 hours (Exchange Online: 10,000, the default) */
+  recipientsPerDay?: number;
 }
 
 /** An access point the gateway hands Peppol documents to. */

@@ -661,6 +661,17 @@ export class LedgerCore implements Ledger {
     return (await this.x.run(this.S.markFailed, [dead ? 'dead' : 'failed', error, nextAttemptAt, id, await this.me(), BATCHED_FORMATS])) === 1;
   }
 
+  async markDeferred(id: number, note: string, nextAttemptAt: number): Promise<boolean> {
+    return (await this.x.run(this.S.markDeferred, [note, nextAttemptAt, id, await this.me(), BATCHED_FORMATS])) === 1;
+  }
+
+  async mailActivity(since: string): Promise<{ sent: number; first?: string; waiting: number }> {
+    const [row] = await this.x.all(this.S.mailSince, [since]);
+    const [waiting] = await this.x.all(this.S.mailWaiting);
+    const first = row?.['first'];
+    return { sent: num(row?.['n'] ?? 0), ...(first ? { first: String(first) } : {}), waiting: num(waiting?.['n'] ?? 0) };
+  }
+
   async markBounced(idempotencyKey: string, reason: string): Promise<number | undefined> {
     return this.x.transaction(async (tx) => {
       const [row] = await tx.all(this.S.markBounced, [reason, idempotencyKey]);

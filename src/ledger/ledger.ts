@@ -279,6 +279,13 @@ export interface DeliveryQueue {
   amendResult(id: number, result: string, progress?: DeliveryProgress): Promise<void>;
   /** Records a failed send and when to try again; false when the outcome is stale (as markSent). */
   markFailed(id: number, error: string, nextAttemptAt: number, dead: boolean): Promise<boolean>;
+  /**
+   * Not a failure: the target asked us to come back later (a mailbox's daily limit, throttling).
+   * The delivery is pending again at `nextAttemptAt` with the note, and the attempt is not counted.
+   */
+  markDeferred(id: number, note: string, nextAttemptAt: number): Promise<boolean>;
+  /** E-mail since a time (ISO): how many went out, when the first of them did, and how many wait to go. */
+  mailActivity(since: string): Promise<{ sent: number; first?: string; waiting: number }>;
   /** At start: this node's deliveries left in "sending" become due again (their idempotency key prevents a second copy); other nodes' are left alone. */
   releaseOwnSending(): Promise<number>;
   /** Makes failed, dead or bounced deliveries due now, by delivery id or by file (an e-mail one to the corrected address `to`); returns how many. */

@@ -186,13 +186,18 @@ export class Outbox {
       await this.record(() => this.ledger.markSent(delivery.id, result, progress), log);
       log.info('delivery sent', { result, attempt: delivery.attempts, ...(progress ? { progress } : {}) });
     } catch (err) {
+      if (err instanceof TransportError && !err.permanent && err.retryAfterMs !== undefined) {
+        // asked to come back at a time (a daily limit, throttling): not a failure, the attempt does not count
+        const at = Date.now() + err.retryAfterMs;
+        await this.record(() => this.ledger.markDeferred(delivery.id, errorMessage(err), at), log);
+        log.info('delivery waits as the target asked', { reason: errorMessage(err), until: new Date(at).toISOString() });
+        return;
+      }
       const permanent = err instanceof FormatError || (err instanceof TransportError && err.permanent);
       // a target that is down, a full disk, a server answering 4xx: the environment heals, so the delivery waits for it
       const waits = !permanent && (err instanceof TransportError || failureKind(err) === 'environment');
       const dead = permanent || (!waits && delivery.attempts >= this.settings.maxAttempts);
-      // a service that says when to come back (Graph's 429 Retry-After) is asked again then, not after the backoff
-      const asked = err instanceof TransportError ? err.retryAfterMs : undefined;
-      const next = Date.now() + (asked ?? retryDelay(delivery.attempts, this.settings.firstRetryAfterMs, this.settings.maxRetryAfterMs));
+      const next = Date.now() + retryDelay(delivery.attempts, this.settings.firstRetryAfterMs, this.settings.maxRetryAfterMs);
       const reason = errorMessage(err);
       this.durations?.delivered(delivery.transport, dead ? 'dead' : 'failed', took());
       await this.record(() => this.ledger.markFailed(delivery.id, reason, next, dead), log);

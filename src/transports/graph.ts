@@ -1,10 +1,11 @@
-import addressparser from 'nodemailer/lib/addressparser/index.js';
+import { recipientCount, recipients } from '../mail/addresses.js';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import type { Agent } from 'undici';
 import { fetch } from 'undici';
 import type { GraphTargetConfig } from '../config/types.js';
 import type { MailTemplates } from '../mail/compose.js';
 import { AppTokens, httpsAgent } from './oauth.js';
+import type { MailQuota } from './mail-quota.js';
 import { RateLimiter } from './smtp.js';
 import { fromEnvironment, TransportError, type SendRequest, type SendOutcome, type Transport } from './transport.js';
 
@@ -17,10 +18,9 @@ const INLINE_LIMIT = 3 * 1024 * 1024;
 const CHUNK = 10 * 320 * 1024;
 /** Exchange Online lets one mailbox send 30 messages a minute. */
 export const M365_MESSAGES_PER_MINUTE = 30;
+/** ... and 10,000 recipients in any 24 hours. */
+export const M365_RECIPIENTS_PER_DAY = 10_000;
 
-interface GraphAddress {
-  emailAddress: { address: string; name?: string };
-}
 interface GraphMessage {
   id: string;
   isDraft?: boolean;
@@ -38,18 +38,6 @@ function attachmentsOf(mail: Mail.Options): Attachment[] {
     contentType: String(a.contentType ?? 'application/octet-stream'),
     content: Buffer.isBuffer(a.content) ? a.content : Buffer.from(String(a.content ?? '')),
   }));
-}
-
-/** Recipients in Graph's form, from an address field ("Name <a@b.nl>, c@d.nl"). */
-function recipients(field: Mail.Options['to']): GraphAddress[] {
-  const list = Array.isArray(field) ? field : field ? [field] : [];
-  return list.flatMap((a) =>
-    typeof a === 'string'
-      ? addressparser(a, { flatten: true }).map((p) => ({ emailAddress: { address: p.address, ...(p.name ? { name: p.name } : {}) } }))
-      : 'address' in a
-        ? [{ emailAddress: { address: a.address ?? '', ...(a.name ? { name: a.name } : {}) } }]
-        : recipients(a as Mail.Options['to']),
-  );
 }
 
 /** An OData string literal: a quote is doubled. */
@@ -76,6 +64,8 @@ export class GraphMailTransport implements Transport {
     private readonly name: string,
     private readonly target: GraphTarget,
     private readonly templates: MailTemplates,
+    /** the mailbox's recipients per 24 hours, counted in the ledger */
+    private readonly quota?: MailQuota,
   ) {
     this.agent = httpsAgent(target.caFile);
     this.tokens = new AppTokens(`target ${name}`, target, this.agent);
@@ -146,18 +136,23 @@ export class GraphMailTransport implements Transport {
     if (request.delivery.attempts > 1) {
       if (await this.find('SentItems', messageId)) return { result: `${this.name}: ${messageId} was sent from ${this.mailbox} before (found in Sent Items)` };
       const left = await this.find('Drafts', messageId);
-      if (left && (await this.whole(left.id, files)))
-        return draftOnly ? { result: `${this.name}: draft ${messageId} placed in ${this.mailbox} Drafts` } : this.sendDraft(left.id, messageId);
+      if (left && (await this.whole(left.id, files))) {
+        if (draftOnly) return { result: `${this.name}: draft ${messageId} placed in ${this.mailbox} Drafts` };
+        await this.quota?.admit(recipientCount(mail));
+        return this.sendDraft(left.id, messageId);
+      }
       // a draft whose upload was cut off lacks an attachment: it is made again, never sent as it is
       if (left) await this.call('DELETE', `/messages/${encodeURIComponent(left.id)}`);
     }
-    if (!draftOnly) await this.limiter.wait();
+    if (!draftOnly) await this.quota?.admit(recipientCount(mail));
     const draft = await this.createDraft(mail, messageId, files);
     if (draftOnly) return { result: `${this.name}: draft ${messageId} placed in ${this.mailbox} Drafts` };
     return this.sendDraft(draft.id, messageId);
   }
 
   private async sendDraft(id: string, messageId: string): Promise<SendOutcome> {
+    // paced where the mail leaves: Exchange counts sends, not drafts
+    await this.limiter.wait();
     try {
       await this.call('POST', `/messages/${encodeURIComponent(id)}/send`);
     } catch (err) {

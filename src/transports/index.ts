@@ -5,7 +5,8 @@ import { FolderTransport } from './folder.js';
 import { PickupTransport } from './pickup.js';
 import { SftpTransport } from './sftp.js';
 import { SmtpTransport } from './smtp.js';
-import { GraphMailTransport } from './graph.js';
+import { GraphMailTransport, M365_RECIPIENTS_PER_DAY } from './graph.js';
+import { MailQuota, type MailActivity } from './mail-quota.js';
 import { PeppolTransport } from './peppol.js';
 import { PeppolDirectory } from '../peppol/lookup.js';
 import type { KeyValueCache, PeppolBook } from '../ledger/ledger.js';
@@ -20,8 +21,8 @@ export class Transports {
   constructor(
     private readonly settings: ServiceSettings,
     private readonly templates: MailTemplates,
-    /** where Peppol lookups, submissions and follow-ups are kept (the ledger) */
-    private readonly keep?: KeyValueCache & PeppolBook,
+    /** where Peppol lookups, submissions and follow-ups are kept, and the mails of the last day counted (the ledger) */
+    private readonly keep?: KeyValueCache & PeppolBook & { mailActivity: MailActivity },
   ) {}
 
   /** The Peppol directory, made on first use, its answers kept in the ledger. */
@@ -47,14 +48,21 @@ export class Transports {
     if (target.kind === 'folder') transport = new FolderTransport(target.path);
     else if (target.kind === 'pickup') transport = new PickupTransport(target.path, (req) => this.templates.build(req, target));
     else if (target.kind === 'sftp') transport = new SftpTransport(targetName, target);
-    else if (target.kind === 'smtp') transport = new SmtpTransport(targetName, target, this.templates);
-    else if (target.kind === 'graph') transport = new GraphMailTransport(targetName, target, this.templates);
+    else if (target.kind === 'smtp') transport = new SmtpTransport(targetName, target, this.templates, this.quota(targetName, target.recipientsPerDay));
+    else if (target.kind === 'graph')
+      transport = new GraphMailTransport(targetName, target, this.templates, this.quota(targetName, target.recipientsPerDay ?? M365_RECIPIENTS_PER_DAY));
     else if (target.kind === 'peppol') {
       if (!this.keep) throw new TransportError('Peppol delivery needs the ledger (for its lookups and submission markers)', true);
       transport = new PeppolTransport(targetName, target, this.peppolDirectory(), this.keep);
     } else throw new TransportError(`transport kind '${(target as { kind: string }).kind}' is not available in this gateway`, true);
     this.cache.set(targetName, transport);
     return transport;
+  }
+
+  /** A mailbox's daily allowance, counted in the ledger (none without a ledger or a limit). */
+  private quota(name: string, perDay: number | undefined): MailQuota | undefined {
+    const keep = this.keep;
+    return keep && perDay ? new MailQuota(`target ${name}`, perDay, (since) => keep.mailActivity(since)) : undefined;
   }
 
   async close(): Promise<void> {

@@ -3,10 +3,11 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import type { TargetConfig } from '../config/types.js';
 import type { MailTemplates } from '../mail/compose.js';
-import addressparser from 'nodemailer/lib/addressparser/index.js';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type Mail from 'nodemailer/lib/mailer/index.js';
+import { envelopeOf, recipientCount } from '../mail/addresses.js';
 import { ImapMailbox } from './imap-mailbox.js';
+import type { MailQuota } from './mail-quota.js';
 import { AppTokens, httpsAgent } from './oauth.js';
 import { fromEnvironment, TransportError, type SendRequest, type Transport } from './transport.js';
 
@@ -27,15 +28,6 @@ export class RateLimiter {
     this.next = at + interval;
     if (at > now) await new Promise((r) => setTimeout(r, at - now));
   }
-}
-
-/** Who the server is told the mail is from and for: every To, Cc and Bcc address (the raw message carries no Bcc). */
-function envelopeOf(mail: Mail.Options): { from: string; to: string[] } {
-  const addresses = (field: unknown): string[] =>
-    (Array.isArray(field) ? field : field ? [field] : []).flatMap((a: unknown) =>
-      typeof a === 'string' ? addressparser(a, { flatten: true }).map((p) => p.address) : [String((a as { address?: string }).address ?? '')],
-    );
-  return { from: addresses(mail.from)[0] ?? '', to: [...addresses(mail.to), ...addresses(mail.cc), ...addresses(mail.bcc)].filter(Boolean) };
 }
 
 /** An SMTP reply code from a nodemailer error, if the server gave one. */
@@ -65,6 +57,8 @@ export class SmtpTransport implements Transport {
     private readonly name: string,
     private readonly target: SmtpTarget,
     private readonly templates: MailTemplates,
+    /** the account's recipients per 24 hours, when its provider limits them (recipientsPerDay) */
+    private readonly quota?: MailQuota,
   ) {
     const user = fromEnvironment(target.user, `target ${name} user`);
     const pass = fromEnvironment(target.password, `target ${name} password`);
@@ -138,6 +132,7 @@ export class SmtpTransport implements Transport {
 
   /** Hands the mail to the server (at our pace); refusals become TransportErrors that say whether waiting helps. */
   private async submit(mail: Mail.Options): Promise<string> {
+    await this.quota?.admit(mail.envelope ? (mail.envelope as { to: string[] }).to.length : recipientCount(mail));
     await this.limiter.wait();
     try {
       const info = await this.transporter.sendMail(mail);

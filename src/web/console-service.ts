@@ -1,3 +1,4 @@
+import { mailPlan, type MailPlan } from '../service/mail-plan.js';
 import { safeName } from '../util/safe-name.js';
 import type { CustomerConfig } from '../config/types.js';
 import type { PeppolDirectory } from '../peppol/lookup.js';
@@ -75,6 +76,8 @@ export interface Overview {
   alerts: Alert[];
   /** the gateway nodes as an operator reads them: running, paused (and why), or not heard from */
   nodes: NodeView[];
+  /** a mailbox with a daily limit: where today's mails stand and when the waiting ones go */
+  mail?: MailPlan;
 }
 
 /** A gateway node on the overview: its state from its heartbeat's age on the database's clock. */
@@ -222,7 +225,11 @@ export class ConsoleService {
     const { ledger } = this.deps;
     const since = new Date(now - 23 * HOUR);
     since.setUTCMinutes(0, 0, 0);
-    const [status, counted] = await Promise.all([this.status(now), ledger.browse.activity(since.toISOString())]);
+    const [status, counted, mail] = await Promise.all([
+      this.status(now),
+      ledger.browse.activity(since.toISOString()),
+      mailPlan(this.deps.config.service, ledger, now),
+    ]);
     const activity = Array.from({ length: 24 }, (_, i) => {
       const hour = new Date(since.getTime() + i * HOUR).toISOString().slice(0, 13);
       return counted.find((h) => h.hour === hour) ?? { hour, invoices: 0, files: 0 };
@@ -237,6 +244,7 @@ export class ConsoleService {
       alerts: await this.alerts(now),
       // read now, not with the counts (which may be a minute old): a node's state is about the last seconds
       nodes: nodeViews(await ledger.nodes(), this.deps.config.service.ledger.leaseMs, now),
+      ...(mail ? { mail } : {}),
     };
   }
 

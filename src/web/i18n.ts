@@ -111,6 +111,7 @@ const TEXTS: Record<string, { nl: string; en: string }> = {
   'alerts.none': { nl: 'Geen meldingen: alles loopt.', en: 'No alerts: all is running.' },
   'alert.dead-deliveries': { nl: '{n} verzending(en) definitief mislukt', en: '{n} delivery(ies) failed for good' },
   'alert.files-in-error': { nl: '{n} bestand(en) afgekeurd', en: '{n} file(s) in error' },
+  'mail.plan': { nl: 'E-mail vandaag', en: 'E-mail today' },
   'alert.bounced': {
     nl: '{n} mail(s) onbestelbaar teruggekomen: verbeter het adres en verstuur opnieuw',
     en: '{n} mail(s) bounced: correct the address and send again',

@@ -62,6 +62,8 @@ export interface StubMessage {
   attachments: { id: string; name: string; contentType: string; content: Buffer }[];
   /** attachments uploaded in chunks through an upload session */
   uploadedInChunks: number;
+  /** when it was sent (epoch ms) */
+  sentAt?: number;
 }
 
 const GRAPH_LIMIT = 4 * 1024 * 1024;
@@ -292,6 +294,7 @@ export async function startMicrosoftStub(): Promise<MicrosoftStub> {
       const [message] = drafts.splice(at, 1);
       message!.folder = 'SentItems';
       folder(mailbox, 'SentItems').push(message!);
+      message!.sentAt = Date.now();
       stub.sent.push(message!);
       stub.onSend?.(message!);
       record(202);

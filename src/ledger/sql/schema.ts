@@ -1,6 +1,6 @@
 import { SQLITE_HISTORY } from './migrations.js';
 import { PG_HISTORY } from './pg-migrations.js';
-import { consoleSessions, runsAndPeppolState, dueInOrder, type Int64 } from './shared-migrations.js';
+import { consoleSessions, runsAndPeppolState, dueInOrder, mailSentAt, type Int64 } from './shared-migrations.js';
 
 /**
  * The ledger's schema, one list of steps written once for both databases (each a function of the one
@@ -14,6 +14,8 @@ export const SCHEMA_STEPS: readonly ((int64: Int64) => string)[] = [
   consoleSessions,
   // the outbox's claim reads each state's deliveries in due order (SQLite 11, PostgreSQL 7)
   dueInOrder,
+  // a mailbox's mails of the last 24 hours, for its daily limit (SQLite 12, PostgreSQL 8)
+  mailSentAt,
 ];
 
 /** SQLite's migrations in order; PRAGMA user_version holds how many have run. */

@@ -45,6 +45,11 @@ export const runsAndPeppolState = (int64: Int64): string => `
  * so every claim read all of them since the last vacuum (most of the server's time on a big run).
  * The planner may still choose a bitmap while its statistics are young; the claim then reads less.
  */
+/** A mailbox's daily sending limit counts the mails sent in the last 24 hours: this index finds them. */
+export const mailSentAt = (): string => `
+  CREATE INDEX deliveries_mail_sent_at ON deliveries(transport, sent_at);
+  `;
+
 export const dueInOrder = (): string => `
   DROP INDEX deliveries_due;
   CREATE INDEX deliveries_due ON deliveries(state, next_attempt_at, id);

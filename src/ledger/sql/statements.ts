@@ -167,6 +167,12 @@ export function ledgerStatements(d: Dialect) {
       : '',
     markFailed: `UPDATE deliveries SET state = ?, last_error = ?, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL
       WHERE id = ? AND ${heldOrWaitingForBatch}`,
+    /** not a failure: the target asked us to come later (a daily limit, throttling); the attempt is not counted */
+    markDeferred: `UPDATE deliveries SET state = 'pending', last_error = ?, next_attempt_at = ?, attempts = ${d.greatest('attempts - 1', '0')},
+      lease_owner = NULL, lease_until = NULL WHERE id = ? AND ${heldOrWaitingForBatch}`,
+    /** e-mail: how many went out since a time (params: since, ISO), the first of them, and how many wait */
+    mailSince: `SELECT COUNT(*) AS n, MIN(sent_at) AS first FROM deliveries WHERE transport = 'email' AND sent_at >= ?`,
+    mailWaiting: `SELECT COUNT(*) AS n FROM deliveries WHERE transport = 'email' AND state IN ('pending', 'failed', 'sending')`,
     amendResult: `UPDATE deliveries SET result = ?, progress = COALESCE(?, progress) WHERE id = ? AND state = 'sent'`,
     /** params: prefix length, prefix, batched formats */
     releaseOwnSending: `UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_until = NULL
