@@ -272,9 +272,21 @@ describe('mail from a Microsoft 365 mailbox through Microsoft Graph (a local stu
     const transport = new GraphMailTransport('m365', target, new MailTemplates(join(ROOT, 'config')));
     const big = Buffer.alloc(35 * 1024 * 1024);
     for (let i = 0; i < big.length; i += 4096) big.writeUInt32BE(i, i);
+    // beside it a file that still goes in a request of its own, and one just under 3 MiB, whose base64 in
+    // such a request would pass Graph's 4 MiB: every request must stay under it
+    const nearLimit = Buffer.alloc(2_999_000, 7);
+    const justUnder3MiB = Buffer.alloc(3_145_600, 9);
     const request = (n: number, attempts = 1) => ({
       delivery: { id: n, idempotencyKey: `devries.2026-0000${n}.pdf-email-1`, target: 'inkoop@klant.nl', options: {}, attempts } as unknown as DeliveryRecord,
-      document: { fileName: `2026-0000${n}.pdf`, mediaType: 'application/pdf', content: big },
+      document: {
+        fileName: `2026-0000${n}.pdf`,
+        mediaType: 'application/pdf',
+        content: big,
+        attachments: [
+          { fileName: `2026-0000${n}.xml`, mediaType: 'application/xml', content: nearLimit },
+          { fileName: `2026-0000${n}-bijlage.pdf`, mediaType: 'application/pdf', content: justUnder3MiB },
+        ],
+      },
       invoice: minimalInvoice('devries', `k${n}`, { number: `2026-0000${n}`, totals: { payableAmount: '10.00', taxInclusiveAmount: '10.00' } } as never),
     });
     try {
@@ -295,8 +307,10 @@ describe('mail from a Microsoft 365 mailbox through Microsoft Graph (a local stu
       assert.equal(ms.tokenRequests, 2);
       assert.equal(ms.sent.length, 1);
       const [mail] = ms.sent;
-      assert.equal(mail!.uploadedInChunks, 1, 'the 35 MB file went through an upload session');
-      assert.ok(mail!.attachments[0]!.content.equals(big), 'the attachment arrived whole, byte for byte');
+      assert.equal(mail!.uploadedInChunks, 2, 'the 35 MB file and the one just under 3 MiB went through upload sessions');
+      assert.ok(mail!.attachments.find((a) => a.name === '2026-00001.pdf')!.content.equals(big), 'the attachment arrived whole, byte for byte');
+      assert.ok(mail!.attachments.find((a) => a.name === '2026-00001.xml')!.content.equals(nearLimit), 'and the ones beside it');
+      assert.ok(mail!.attachments.find((a) => a.name === '2026-00001-bijlage.pdf')!.content.equals(justUnder3MiB));
       assert.ok(
         ms.requests.filter((r) => r.method === 'POST' || r.method === 'PUT').every((r) => r.status !== 413),
         'no request over Graph’s 4 MB limit',

@@ -12,8 +12,12 @@ import { fromEnvironment, TransportError, type SendRequest, type SendOutcome, ty
 type GraphTarget = GraphTargetConfig;
 
 const GRAPH_SCOPE = '.default';
-/** Attachments up to this size go in the request that creates the message; larger ones through an upload session (Graph: 3 MB). */
-const INLINE_LIMIT = 3 * 1024 * 1024;
+/**
+ * Attachments up to this size go in the request that creates the message; larger ones through an
+ * upload session (Graph: "3 MB"). Read as 3,000,000 bytes: in base64 that is 4,000,000, which leaves
+ * room for the rest of the message under Graph's limit of 4 MiB a request (3 MiB would fill it).
+ */
+const INLINE_LIMIT = 3_000_000;
 /** Upload session chunks: a multiple of 320 KiB, as Graph asks, below its 4 MB request limit. */
 const CHUNK = 10 * 320 * 1024;
 /** Exchange Online lets one mailbox send 30 messages a minute. */
