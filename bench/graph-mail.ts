@@ -7,7 +7,7 @@
  */
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startMicrosoftStub } from '../test/helpers/microsoft.js';
+import { signInEnv, startMicrosoftStub, stubGraphTarget } from '../test/helpers/microsoft.js';
 import { membersCsv } from '../test/helpers/service.js';
 import { benchGateway } from './support.js';
 
@@ -25,14 +25,7 @@ const gateway = benchGateway(
     targets: {
       ...(base['targets'] as object),
       m365: {
-        kind: 'graph',
-        mailbox: 'penningmeester@tvdelobbers.nl',
-        tenant: '${M365_TENANT_ID}',
-        clientId: '${M365_CLIENT_ID}',
-        clientSecret: '${M365_CLIENT_SECRET}',
-        authorityHost: ms.base,
-        graphEndpoint: ms.base,
-        caFile: ms.caFile,
+        ...stubGraphTarget(ms, 'penningmeester@tvdelobbers.nl'),
         // 0: as fast as the gateway and the stub go; the daily limit out of the way
         messagesPerMinute: perMinute,
         recipientsPerDay: 1_000_000,
@@ -46,7 +39,7 @@ const inbox = join(root, 'inbox', 'members');
 mkdirSync(inbox, { recursive: true });
 const staged = join(root, 'contributie_bulk.csv');
 writeFileSync(staged, membersCsv(invoices));
-const child = await gateway.start([], { M365_TENANT_ID: ms.tenant, M365_CLIENT_ID: ms.clientId, M365_CLIENT_SECRET: ms.clientSecret });
+const child = await gateway.start([], signInEnv(ms));
 
 const dropAt = Date.now();
 renameSync(staged, join(inbox, 'contributie_bulk.csv'));

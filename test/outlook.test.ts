@@ -13,7 +13,7 @@ import { GraphMailTransport } from '../src/transports/graph.js';
 import { TransportError } from '../src/transports/transport.js';
 import { minimalInvoice } from './helpers/invoice.js';
 import { listDeliveries } from './helpers/ledger-view.js';
-import { startMicrosoftStub, type MicrosoftStub } from './helpers/microsoft.js';
+import { signInEnv, startMicrosoftStub, stubGraphTarget, type MicrosoftStub } from './helpers/microsoft.js';
 import { CLI, ROOT } from './helpers/paths.js';
 import { membersCsv, startService, stopService, waitFor, workspace, type Workspace } from './helpers/service.js';
 import { MEMBERSHIP_CUSTOMERS } from './helpers/smtp.js';
@@ -21,25 +21,13 @@ import { selfSignedCertificate } from './helpers/tls.js';
 
 const MAILBOX = 'facturen@devries-kantoor.nl';
 
-/** The secrets as an operator gives them: in the environment, never in the YAML. */
-function signInEnv(ms: MicrosoftStub): Record<string, string> {
-  return { M365_TENANT_ID: ms.tenant, M365_CLIENT_ID: ms.clientId, M365_CLIENT_SECRET: ms.clientSecret };
-}
-
 /** A workspace whose mail goes out through the stub's Graph from the invoicing mailbox. */
 function graphWorkspace(ms: MicrosoftStub, target: Record<string, unknown> = {}, customers: Record<string, unknown> = MEMBERSHIP_CUSTOMERS): Workspace {
   const ws = workspace({ email: { server: 'm365' } }, customers);
   const file = join(ws.config, 'gateway.yaml');
   const settings = parse(readFileSync(file, 'utf-8')) as { targets: Record<string, unknown> };
   settings.targets['m365'] = {
-    kind: 'graph',
-    mailbox: MAILBOX,
-    tenant: '${M365_TENANT_ID}',
-    clientId: '${M365_CLIENT_ID}',
-    clientSecret: '${M365_CLIENT_SECRET}',
-    authorityHost: ms.base,
-    graphEndpoint: ms.base,
-    caFile: ms.caFile,
+    ...stubGraphTarget(ms, MAILBOX),
     bcc: 'archief@devries-kantoor.nl',
     messagesPerMinute: 0,
     ...target,

@@ -128,6 +128,11 @@ describe('several nodes on one inbox folder', function () {
     const offers: string[] = [];
     // the claim queue's limit: room is what it has left (files offered stay there, the test claims none)
     let limit = 1000;
+    let sweeps = 0;
+    const moreSweeps = async (n: number): Promise<void> => {
+      const from = sweeps;
+      await waitFor(`${n} more sweeps`, () => sweeps >= from + n);
+    };
     let othersAfterMs = 60_000;
     const watcher = new InboxWatcher(
       settings,
@@ -146,7 +151,11 @@ describe('several nodes on one inbox folder', function () {
         get othersAfterMs() {
           return othersAfterMs;
         },
-        room: () => limit - offered.size,
+        // asked once a sweep: the test counts sweeps by it
+        room: () => {
+          sweeps++;
+          return limit - offered.size;
+        },
         sweepEveryMs: 100,
       },
     );
@@ -158,13 +167,13 @@ describe('several nodes on one inbox folder', function () {
     try {
       await waitFor('node-a’s own files offered', () => offers.length === own.length);
       // a few sweeps later, node-b's files (node-b is alive, not late) are still left to it
-      await new Promise((r) => setTimeout(r, 500));
+      await moreSweeps(3);
       assert.deepEqual([...offers].sort(), [...own].sort());
       // node-b is late with its files: node-a helps with as many as it has room for, each once
       limit = offered.size + 3;
       othersAfterMs = 0;
       await waitFor('three of node-b’s files offered', () => offers.length === own.length + 3);
-      await new Promise((r) => setTimeout(r, 500));
+      await moreSweeps(3);
       assert.equal(offers.length, own.length + 3, 'no more than the room');
       // node-b is gone: every file left is node-a's, each offered once
       share.update([node('node-a'), node('node-b', 60_000)]);

@@ -2,8 +2,7 @@ import type { ServiceSettings } from '../config/load.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { recipients } from '../mail/addresses.js';
 import { M365_MESSAGES_PER_MINUTE, M365_RECIPIENTS_PER_DAY } from '../transports/graph.js';
-
-const DAY_MS = 86_400_000;
+import { DAY_MS } from '../transports/mail-quota.js';
 
 /** Where the mails of a mailbox with a daily limit stand, and when the waiting ones will have gone. */
 export interface MailPlan {

@@ -138,10 +138,10 @@ export class GraphMailTransport implements Transport {
     const draftOnly = this.target.mode === 'draft';
     // tried before: the mail may have gone out, or its draft may wait, from the attempt a stop interrupted
     if (request.delivery.attempts > 1) {
-      if (await this.find('SentItems', messageId)) return { result: `${this.name}: ${messageId} was sent from ${this.mailbox} before (found in Sent Items)` };
+      if (await this.find('SentItems', messageId)) return this.sentBefore(messageId);
       const left = await this.find('Drafts', messageId);
       if (left && (await this.whole(left.id, files))) {
-        if (draftOnly) return { result: `${this.name}: draft ${messageId} placed in ${this.mailbox} Drafts` };
+        if (draftOnly) return this.placed(messageId);
         await this.quota?.admit(recipientCount(mail));
         return this.sendDraft(left.id, messageId);
       }
@@ -150,8 +150,18 @@ export class GraphMailTransport implements Transport {
     }
     if (!draftOnly) await this.quota?.admit(recipientCount(mail));
     const draft = await this.createDraft(mail, messageId, files);
-    if (draftOnly) return { result: `${this.name}: draft ${messageId} placed in ${this.mailbox} Drafts` };
+    if (draftOnly) return this.placed(messageId);
     return this.sendDraft(draft.id, messageId);
+  }
+
+  /** The outcome of a mail found in Sent Items: an earlier attempt sent it. */
+  private sentBefore(messageId: string): SendOutcome {
+    return { result: `${this.name}: ${messageId} was sent from ${this.mailbox} before (found in Sent Items)` };
+  }
+
+  /** The outcome of mode draft: the mail waits in Drafts for a person. */
+  private placed(messageId: string): SendOutcome {
+    return { result: `${this.name}: draft ${messageId} placed in ${this.mailbox} Drafts` };
   }
 
   private async sendDraft(id: string, messageId: string): Promise<SendOutcome> {
@@ -161,8 +171,7 @@ export class GraphMailTransport implements Transport {
       await this.call('POST', `/messages/${encodeURIComponent(id)}/send`);
     } catch (err) {
       // the draft left Drafts meanwhile: the earlier send went through after all
-      if (err instanceof TransportError && /not found/.test(err.message) && (await this.find('SentItems', messageId)))
-        return { result: `${this.name}: ${messageId} was sent from ${this.mailbox} before (found in Sent Items)` };
+      if (err instanceof TransportError && /not found/.test(err.message) && (await this.find('SentItems', messageId))) return this.sentBefore(messageId);
       throw err;
     }
     return { result: `${this.name}: ${messageId} sent from ${this.mailbox} (copy in Sent Items)` };

@@ -1,6 +1,7 @@
 import { TransportError } from './transport.js';
 
-const DAY_MS = 86_400_000;
+/** The window a mailbox's daily limit counts over. */
+export const DAY_MS = 86_400_000;
 /** The ledger's count is read again after this long (other nodes send from the same mailbox too). */
 const REFRESH_MS = 60_000;
 

@@ -46,8 +46,8 @@ function replyCode(err: unknown): number | undefined {
 export class SmtpTransport implements Transport {
   private readonly transporter: Transporter<SMTPPool.SentMessageInfo>;
   private readonly limiter: RateLimiter;
-  /** the app's sign-in when the server takes XOAUTH2 (Microsoft 365) instead of a password */
-  private readonly oauth?: { tokens: AppTokens; close(): Promise<void> };
+  /** ends the app sign-in's HTTPS client when the server takes XOAUTH2 (Microsoft 365) instead of a password */
+  private readonly closeOAuth?: () => Promise<void>;
   /** the account's mailbox over IMAP: a copy of each mail in Sent, or drafts (mode: draft) */
   private readonly mailbox?: ImapMailbox;
   /** why the last token request failed (nodemailer passes on only its text, not whether waiting helps) */
@@ -68,7 +68,7 @@ export class SmtpTransport implements Transport {
       const agent = httpsAgent(target.oauth2.caFile);
       const tokens = new AppTokens(`target ${name}`, target.oauth2, agent);
       const scope = target.oauth2.scope ?? 'https://outlook.office365.com/.default';
-      this.oauth = { tokens, close: () => agent.close() };
+      this.closeOAuth = () => agent.close();
       // nodemailer asks again with renew = true when the server refused the token it had
       auth = {
         type: 'OAuth2',
@@ -109,7 +109,7 @@ export class SmtpTransport implements Transport {
 
   async send(request: SendRequest): Promise<string> {
     const mail = this.templates.build(request, this.target);
-    if (!this.mailbox) return this.submit(mail);
+    if (!this.mailbox) return this.submit(mail, recipientCount(mail));
     // with the account's mailbox: the message is built once, so the copy in Sent is the very message sent
     const messageId = String(mail.messageId);
     const raw = await new MailComposer(mail).compile().build();
@@ -120,7 +120,7 @@ export class SmtpTransport implements Transport {
     // tried before: the copy in Sent is made after the server took the mail, so finding it means it went out
     if (request.delivery.attempts > 1 && (await this.mailbox.holds('sent', messageId)))
       return `${this.name}: ${messageId} was sent before (found in the mailbox's Sent folder)`;
-    const result = await this.submit({ envelope: envelopeOf(mail), raw });
+    const result = await this.submit({ envelope: envelopeOf(mail), raw }, recipientCount(mail));
     try {
       await this.mailbox.place('sent', raw, messageId);
       return `${result} (copy in Sent)`;
@@ -131,8 +131,8 @@ export class SmtpTransport implements Transport {
   }
 
   /** Hands the mail to the server (at our pace); refusals become TransportErrors that say whether waiting helps. */
-  private async submit(mail: Mail.Options): Promise<string> {
-    await this.quota?.admit(mail.envelope ? (mail.envelope as { to: string[] }).to.length : recipientCount(mail));
+  private async submit(mail: Mail.Options, recipients: number): Promise<string> {
+    await this.quota?.admit(recipients);
     await this.limiter.wait();
     try {
       const info = await this.transporter.sendMail(mail);
@@ -173,6 +173,6 @@ export class SmtpTransport implements Transport {
 
   async close(): Promise<void> {
     this.transporter.close();
-    await this.oauth?.close();
+    await this.closeOAuth?.();
   }
 }

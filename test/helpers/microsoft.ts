@@ -66,6 +66,25 @@ export interface StubMessage {
   sentAt?: number;
 }
 
+/** The app's ids and secret as an operator gives them: in the environment, never in the YAML. */
+export function signInEnv(ms: MicrosoftStub): Record<string, string> {
+  return { M365_TENANT_ID: ms.tenant, M365_CLIENT_ID: ms.clientId, M365_CLIENT_SECRET: ms.clientSecret };
+}
+
+/** A graph target in gateway.yaml that sends from `mailbox` through the stub, signed in from signInEnv. */
+export function stubGraphTarget(ms: MicrosoftStub, mailbox: string): Record<string, unknown> {
+  return {
+    kind: 'graph',
+    mailbox,
+    tenant: '${M365_TENANT_ID}',
+    clientId: '${M365_CLIENT_ID}',
+    clientSecret: '${M365_CLIENT_SECRET}',
+    authorityHost: ms.base,
+    graphEndpoint: ms.base,
+    caFile: ms.caFile,
+  };
+}
+
 const GRAPH_LIMIT = 4 * 1024 * 1024;
 const CHUNK_UNIT = 320 * 1024;
 
