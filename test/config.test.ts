@@ -61,6 +61,22 @@ describe('configuration files', () => {
     assert.match(errors[0]!, /access-orders.yaml:\d+:3, at line: unknown key 'netPrise' in line, did you mean 'netPrice'\?/);
   });
 
+  it("a reader option of another format is named against the mapping's own format", () => {
+    const { mappingsDir, configDir } = configCopy();
+    const file = join(mappingsDir, 'access-orders.yaml');
+    writeFileSync(file, readFileSync(file, 'utf-8').replace('  format: csv\n', '  format: csv\n  records: orders\n'));
+    const errors = configErrors(() => loadConfig({ configDir, mappingsDir }));
+    assert.equal(errors.length, 1, errors.join('\n'));
+    assert.match(errors[0]!, /access-orders.yaml:\d+:3, at reader: unknown key 'records' in reader for format csv \(known keys: format, encoding, delimiter/);
+  });
+
+  it('an XML reader without records, and a target setting of another kind, are refused by the schema', () => {
+    const missing = configErrors(() => parseYaml('source: x\nmatch: { folder: x }\nreader: { format: xml }\n', 'mapping', 'x.yaml'));
+    assert.deepEqual(missing, ["x.yaml:3:9, at reader: reader needs 'records'"]);
+    const target = configErrors(() => parseYaml('targets:\n  out: { kind: folder, path: /tmp, host: x }\n', 'gateway', 'gateway.yaml'));
+    assert.match(target.join('\n'), /unknown key 'host' in targets.out for kind folder/);
+  });
+
   it('a value with two sources, an undefined lookup and a bad date format are each reported at their line', () => {
     const { mappingsDir, configDir } = configCopy();
     const file = join(mappingsDir, 'access-orders.yaml');

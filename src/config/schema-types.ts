@@ -273,9 +273,7 @@ export namespace GatewayFileSchema {
       [k: string]: unknown;
     };
     targets?: {
-      [k: string]: {
-        [k: string]: unknown;
-      };
+      [k: string]: FolderTarget | SftpTarget | SmtpTarget | GraphTarget | PickupTarget | PeppolTarget;
     };
     logging?: {
       level?: 'error' | 'warn' | 'info' | 'debug';
@@ -365,31 +363,276 @@ export namespace GatewayFileSchema {
       followUpEvery?: string;
     };
   }
+  export interface FolderTarget {
+    kind: 'folder';
+    path: string;
+    fileName?: string;
+  }
+  export interface SftpTarget {
+    kind: 'sftp';
+    host: string;
+    port?: number;
+    user: string;
+    privateKeyFile?: string;
+    password?: string;
+    folder: string;
+    fileName?: string;
+    hostKeySha256: string;
+    maxConnections?: number;
+    localFolder?: string;
+    /**
+     * how long a connection attempt, one file operation or a wait for a free connection may take (default 30000)
+     */
+    timeoutMs?: number;
+  }
+  export interface SmtpTarget {
+    kind: 'smtp';
+    host: string;
+    port?: number;
+    secure?: boolean;
+    requireTLS?: boolean;
+    user?: string;
+    password?: string;
+    from?: string;
+    replyTo?: string;
+    bcc?: string;
+    messagesPerMinute?: number;
+    maxConnections?: number;
+    dkim?: {
+      domainName: string;
+      keySelector: string;
+      privateKeyFile: string;
+    };
+    tlsRejectUnauthorized?: boolean;
+    /**
+     * PEM file with the CA (or self-signed certificate) the mail server's certificate must chain to
+     */
+    caFile?: string;
+    /**
+     * sign in with OAuth 2.0 (XOAUTH2) instead of a password: Microsoft 365 (smtp.office365.com) with an app registration; user is the mailbox
+     */
+    oauth2?: {
+      /**
+       * the Microsoft Entra directory (tenant) id or domain, e.g. ${M365_TENANT_ID}
+       */
+      tenant: string;
+      /**
+       * the app registration's application (client) id, e.g. ${M365_CLIENT_ID}
+       */
+      clientId: string;
+      /**
+       * the app's client secret, as ${ENVIRONMENT_VARIABLE} (or use certificate)
+       */
+      clientSecret?: string;
+      /**
+       * sign in with a certificate uploaded to the app registration (better than a secret)
+       */
+      certificate?: {
+        /**
+         * PEM certificate
+         */
+        certificateFile: string;
+        /**
+         * PEM private key (not encrypted)
+         */
+        privateKeyFile: string;
+      };
+      /**
+       * where the app signs in; https://login.microsoftonline.com unless a national cloud
+       */
+      authorityHost?: string;
+      /**
+       * PEM file with extra CAs to trust (a proxy that inspects TLS)
+       */
+      caFile?: string;
+      /**
+       * the token's scope; https://outlook.office365.com/.default for Microsoft 365
+       */
+      scope?: string;
+    };
+    /**
+     * the account's mailbox over IMAP: a copy of each mail the gateway sent goes to its Sent folder (and a retry finds it there), drafts (mode: draft) to its Drafts
+     */
+    imap?: {
+      host: string;
+      port?: number;
+      /**
+       * TLS from the start (993); otherwise STARTTLS
+       */
+      secure?: boolean;
+      user: string;
+      /**
+       * as ${ENVIRONMENT_VARIABLE}
+       */
+      password?: string;
+      /**
+       * default: the folder the server marks \Sent
+       */
+      sentFolder?: string;
+      /**
+       * default: the folder the server marks \Drafts
+       */
+      draftsFolder?: string;
+      caFile?: string;
+      /**
+       * how often the inbox is read for bounces (default 2m; 0s: never)
+       */
+      checkBouncesEvery?: string;
+    };
+    /**
+     * send (default), or draft: the mail goes into the mailbox's Drafts for someone to check and send (needs imap)
+     */
+    mode?: 'send' | 'draft';
+    /**
+     * the provider's limit of recipients in any 24 hours (none unless set); mails over it wait, they do not fail
+     */
+    recipientsPerDay?: number;
+  }
+  export interface GraphTarget {
+    kind: 'graph';
+    /**
+     * the mailbox that sends (a user's or a shared mailbox such as facturen@...): its Sent Items keep the copy
+     */
+    mailbox: string;
+    /**
+     * the Microsoft Entra directory (tenant) id or domain, e.g. ${M365_TENANT_ID}
+     */
+    tenant: string;
+    /**
+     * the app registration's application (client) id, e.g. ${M365_CLIENT_ID}
+     */
+    clientId: string;
+    /**
+     * the app's client secret, as ${ENVIRONMENT_VARIABLE} (or use certificate)
+     */
+    clientSecret?: string;
+    /**
+     * sign in with a certificate uploaded to the app registration (better than a secret)
+     */
+    certificate?: {
+      /**
+       * PEM certificate
+       */
+      certificateFile: string;
+      /**
+       * PEM private key (not encrypted)
+       */
+      privateKeyFile: string;
+    };
+    /**
+     * where the app signs in; https://login.microsoftonline.com unless a national cloud
+     */
+    authorityHost?: string;
+    /**
+     * PEM file with extra CAs to trust (a proxy that inspects TLS)
+     */
+    caFile?: string;
+    /**
+     * https://graph.microsoft.com unless a national cloud
+     */
+    graphEndpoint?: string;
+    /**
+     * send (default), or draft: the mail waits in the mailbox's Drafts for someone to check and send it from Outlook
+     */
+    mode?: 'send' | 'draft';
+    /**
+     * another address to send as (needs Send As rights on it); the mailbox itself by default
+     */
+    from?: string;
+    replyTo?: string;
+    bcc?: string;
+    /**
+     * pace of this mailbox (Exchange Online allows 30 a minute; default 30)
+     */
+    messagesPerMinute?: number;
+    /**
+     * recipients in any 24 hours (Exchange Online allows 10,000, the default); mails over it wait for the next window
+     */
+    recipientsPerDay?: number;
+  }
+  export interface PickupTarget {
+    kind: 'pickup';
+    path: string;
+    from?: string;
+    replyTo?: string;
+    bcc?: string;
+  }
+  export interface PeppolTarget {
+    kind: 'peppol';
+    /**
+     * the access point's API: phase4 (the open-source phase4 Peppol server's /sendas4 API) or storecove (Storecove's document submissions)
+     */
+    accessPoint: 'phase4' | 'storecove';
+    /**
+     * the API's base address (phase4: where /sendas4 lives; storecove: https://api.storecove.com)
+     */
+    url: string;
+    /**
+     * the API key or token, as ${ENVIRONMENT_VARIABLE} (phase4: X-Token; storecove: Bearer key)
+     */
+    token?: string;
+    /**
+     * phase4: our own Peppol participant id (scheme:id)
+     */
+    sender?: string;
+    /**
+     * phase4: the sender's country (C1), default NL
+     */
+    countryC1?: string;
+    /**
+     * storecove: the legal entity that sends
+     */
+    legalEntityId?: number;
+    /**
+     * how long one API call may take (default 60000)
+     */
+    timeoutMs?: number;
+  }
 }
 
 export namespace MappingFileSchema {
   export type NumberFormat = 'nl' | 'en' | 'plain';
   export type Transform =
     | ('trim' | 'upper' | 'lower' | 'digits' | 'strip-leading-zeros' | 'collapse-spaces' | 'negate')
-    | {
-        /**
-         * @minItems 2
-         * @maxItems 2
-         */
-        replace?: string[];
-        prefix?: string;
-        suffix?: string;
-        lookup?: string;
-        number?: NumberFormat;
-        date?: string;
-        default?: unknown;
-        divide?: string | number;
-        multiply?: string | number;
-        pad?: {
-          length: number;
-          with?: string;
-        };
-      };
+    | (
+        | {
+            /**
+             * @minItems 2
+             * @maxItems 2
+             */
+            replace: string[];
+          }
+        | {
+            prefix: string;
+          }
+        | {
+            suffix: string;
+          }
+        | {
+            lookup: string;
+          }
+        | {
+            number: NumberFormat;
+          }
+        | {
+            date: string;
+          }
+        | {
+            default: unknown;
+          }
+        | {
+            divide: string | number;
+          }
+        | {
+            multiply: string | number;
+          }
+        | {
+            pad: {
+              length: number;
+              with?: string;
+            };
+          }
+      );
 
   export interface MappingFile {
     /**
@@ -409,37 +652,10 @@ export namespace MappingFileSchema {
        */
       files?: string[];
     };
-    reader: {
-      format: 'csv' | 'xml' | 'json' | 'fixed-width' | 'ubl';
-      encoding?: string;
-      delimiter?: string;
-      quote?: string;
-      header?: boolean;
-      skipLines?: number;
-      relaxColumnCount?: boolean;
-      skipEmptyLines?: boolean;
-      records?: string;
-      arrays?: string[];
-      removeNamespacePrefixes?: boolean;
-      maxBytes?: number;
-      columns?: {
-        name: string;
-        start: number;
-        length: number;
-      }[];
-      recordType?: {
-        start: number;
-        length: number;
-      };
-      layouts?: {
-        [k: string]: {
-          name: string;
-          start: number;
-          length: number;
-        }[];
-      };
-      ignoreTypes?: string[];
-    };
+    /**
+     * how the file is read; the options depend on the format
+     */
+    reader: CsvReader | XmlReader | JsonReader | FixedWidthReader | EInvoiceReader;
     defaults?: {
       numberFormat?: NumberFormat;
       dateFormat?: string;
@@ -582,6 +798,118 @@ export namespace MappingFileSchema {
      * a sample file of this source, relative to the mappings folder: check-config maps it (every expression evaluated once, time-limited)
      */
     sample?: string;
+  }
+  export interface CsvReader {
+    format: 'csv';
+    /**
+     * character set of the file, e.g. windows-1252 (default utf-8; a BOM is honoured)
+     */
+    encoding?: string;
+    /**
+     * field separator; default ";" (what Dutch Excel and MS Access write)
+     */
+    delimiter?: string;
+    /**
+     * quote character; default "
+     */
+    quote?: string;
+    /**
+     * true: the first row names the columns; false: columns are numbered 1, 2, 3 ... (default true)
+     */
+    header?: boolean;
+    /**
+     * rows to skip before the header (title lines some exports write); default 0
+     */
+    skipLines?: number;
+    /**
+     * allow rows with fewer or more fields than the header; default false
+     */
+    relaxColumnCount?: boolean;
+    /**
+     * skip blank lines; default true
+     */
+    skipEmptyLines?: boolean;
+  }
+  export interface XmlReader {
+    format: 'xml';
+    /**
+     * path of the element that is one record (one invoice), e.g. Facturen/Factuur
+     */
+    records: string;
+    /**
+     * element names that always form a list (e.g. Regel), so one line is not mistaken for a value
+     */
+    arrays?: string[];
+    /**
+     * drop namespace prefixes (inv:Factuur becomes Factuur); default true
+     */
+    removeNamespacePrefixes?: boolean;
+    /**
+     * character set of the file, e.g. windows-1252 (default utf-8; a BOM is honoured)
+     */
+    encoding?: string;
+    /**
+     * refuse files larger than this many bytes (default 100 MB)
+     */
+    maxBytes?: number;
+  }
+  export interface JsonReader {
+    format: 'json';
+    /**
+     * path of the array of records (e.g. orders); empty or $ for a top-level array or a single object
+     */
+    records?: string;
+    /**
+     * character set of the file, e.g. windows-1252 (default utf-8; a BOM is honoured)
+     */
+    encoding?: string;
+    /**
+     * refuse files larger than this many bytes (default 100 MB)
+     */
+    maxBytes?: number;
+  }
+  export interface FixedWidthReader {
+    format: 'fixed-width';
+    /**
+     * character set of the file, e.g. windows-1252 (default utf-8; a BOM is honoured)
+     */
+    encoding?: string;
+    /**
+     * one layout for every line
+     */
+    columns?: {
+      name: string;
+      start: number;
+      length: number;
+    }[];
+    /**
+     * where the record type code stands, for files with several layouts (header H, line R)
+     */
+    recordType?: {
+      start: number;
+      length: number;
+    };
+    /**
+     * layouts keyed by record type code
+     */
+    layouts?: {
+      [k: string]: {
+        name: string;
+        start: number;
+        length: number;
+      }[];
+    };
+    /**
+     * record types to skip silently (e.g. a trailer T)
+     */
+    ignoreTypes?: string[];
+  }
+  export interface EInvoiceReader {
+    format: 'ubl';
+    /**
+     * refuse files larger than this many bytes (default 100 MB)
+     */
+    maxBytes?: number;
   }
   /**
    * Where a canonical field gets its value: exactly one of column, path, const, template, expr; then transforms.

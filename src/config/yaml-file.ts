@@ -61,13 +61,21 @@ function keyNode(doc: Document, steps: readonly (string | number)[], property: s
   return pair && isNode(pair.key) ? pair.key : undefined;
 }
 
+/** " for format csv" when the keys that failed belong to one kind's branch of the schema (a reader, a target). */
+function kindOf(err: ErrorObject): string {
+  if (!(err.parentSchema as { title?: string } | undefined)?.title || !err.data || typeof err.data !== 'object') return '';
+  const data = err.data as Record<string, unknown>;
+  const tag = ['format', 'kind'].find((key) => typeof data[key] === 'string');
+  return tag ? ` for ${tag} ${String(data[tag])}` : '';
+}
+
 function describe(err: ErrorObject): string {
   const where = err.instancePath ? pointerSteps(err.instancePath).join('.') : 'top level';
   switch (err.keyword) {
     case 'additionalProperties': {
       const name = String((err.params as { additionalProperty: string }).additionalProperty);
       const known = Object.keys((err.parentSchema as { properties?: object } | undefined)?.properties ?? {});
-      const scope = err.instancePath ? `in ${where}` : 'at the top level';
+      const scope = (err.instancePath ? `in ${where}` : 'at the top level') + kindOf(err);
       return `unknown key '${name}' ${scope}${didYouMean(name, known)}${known.length && !didYouMean(name, known) ? ` (known keys: ${known.join(', ')})` : ''}`;
     }
     case 'enum': {

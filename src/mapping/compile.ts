@@ -181,12 +181,9 @@ export function compileMapping(yaml: YamlSource<MappingDefinition>): CompiledMap
   if (def.reader.format !== 'ubl' && (!def.invoice || !def.line)) c.problem(`a ${def.reader.format} mapping needs invoice: and line: sections`, []);
   def.invoice ??= {};
   def.line ??= {};
-  const invoiceFields = c.tree(def.invoice, '', ['invoice'], new Set(['charges', 'allowances']));
-  const lineFields = c.tree(def.line, '', ['line'], new Set(['skipWhen']));
-  const allowanceCharges = [
-    ...c.allowanceCharges(def.invoice['charges'] as DocumentAllowanceChargeSpec[] | undefined, true),
-    ...c.allowanceCharges(def.invoice['allowances'] as DocumentAllowanceChargeSpec[] | undefined, false),
-  ];
+  const invoiceFields = c.tree(def.invoice as FieldTree, '', ['invoice'], new Set(['charges', 'allowances']));
+  const lineFields = c.tree(def.line as FieldTree, '', ['line'], new Set(['skipWhen']));
+  const allowanceCharges = [...c.allowanceCharges(def.invoice.charges, true), ...c.allowanceCharges(def.invoice.allowances, false)];
   const skipLine = def.line.skipWhen ? c.condition(def.line.skipWhen, ['line', 'skipWhen']) : undefined;
   const fmt = def.reader.format;
   if ((def.group?.headerType || def.group?.lineType) && fmt !== 'fixed-width')
@@ -194,7 +191,7 @@ export function compileMapping(yaml: YamlSource<MappingDefinition>): CompiledMap
   if (def.group?.headerType && !def.group.lineType) c.problem('group.headerType needs group.lineType too', ['group']);
   if (def.group?.lines && (fmt === 'csv' || fmt === 'fixed-width'))
     c.problem('group.lines only applies to XML and JSON records; use group.by for CSV', ['group', 'lines']);
-  if (fmt === 'xml' && !(def.reader as { records?: string }).records) c.problem('an XML reader needs records: the path of one invoice element', ['reader']);
+  if (def.reader.format === 'xml' && !def.reader.records) c.problem('an XML reader needs records: the path of one invoice element', ['reader']);
   for (const col of [def.group?.by ?? []].flat()) c.columns.add(col);
   if (c.problems.length) throw new ConfigErrors(c.problems);
   return { definition: def, file: yaml.file, name: def.source, invoiceFields, lineFields, allowanceCharges, skipLine, columns: c.columns };

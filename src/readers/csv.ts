@@ -4,25 +4,10 @@ import { ReaderError } from '../errors.js';
 import { decodeToText } from './decode.js';
 import type { SourcePosition } from '../model/invoice.js';
 import type { ReadContext, ReaderInput, SourceRecord } from './record.js';
+import type { MappingFileSchema } from '../config/schema-types.js';
 
-/** CSV reader options as written in a mapping's `reader:` block. */
-export interface CsvReaderOptions {
-  format: 'csv';
-  /** default "utf-8" (a BOM is allowed) */
-  encoding?: string;
-  /** default ";" (what Dutch Excel and MS Access write) */
-  delimiter?: string;
-  /** default '"' */
-  quote?: string;
-  /** true: first row names the columns; false: columns are numbered 1, 2, 3 ... ; default true */
-  header?: boolean;
-  /** rows to skip before the header (title lines some exports write), default 0 */
-  skipLines?: number;
-  /** allow rows with fewer or more fields than the header, default false */
-  relaxColumnCount?: boolean;
-  /** skip blank lines, default true */
-  skipEmptyLines?: boolean;
-}
+/** A CSV reader's options, as in a mapping's `reader:` block (the schema's shape). */
+export type CsvReaderOptions = MappingFileSchema.CsvReader;
 
 /** Line breaks inside a record's fields (quoted newlines): CRLF counts once, like a text editor. */
 function lineBreaksIn(cells: string[]): number {

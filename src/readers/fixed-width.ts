@@ -2,27 +2,13 @@ import { createInterface } from 'node:readline';
 import { ReaderError } from '../errors.js';
 import { decodeToText } from './decode.js';
 import type { ReadContext, ReaderInput, SourceRecord } from './record.js';
+import type { MappingFileSchema } from '../config/schema-types.js';
+
+/** A fixed-width reader's options (the schema's shape). */
+export type FixedWidthReaderOptions = MappingFileSchema.FixedWidthReader;
 
 /** One field of a fixed-width layout; positions are 1-based as in the source system's documentation. */
-export interface FixedWidthColumn {
-  name: string;
-  start: number;
-  length: number;
-}
-
-/** Fixed-width reader options as written in a mapping's `reader:` block. */
-export interface FixedWidthReaderOptions {
-  format: 'fixed-width';
-  encoding?: string;
-  /** one layout for every line */
-  columns?: FixedWidthColumn[];
-  /** where the record type code stands, for files with several layouts (header "H", line "R") */
-  recordType?: { start: number; length: number };
-  /** layouts keyed by record type code */
-  layouts?: Record<string, FixedWidthColumn[]>;
-  /** record types to skip silently (e.g. a trailer "T") */
-  ignoreTypes?: string[];
-}
+export type FixedWidthColumn = NonNullable<FixedWidthReaderOptions['columns']>[number];
 
 function cut(line: string, col: FixedWidthColumn): string {
   return line.slice(col.start - 1, col.start - 1 + col.length).trim();

@@ -1,12 +1,13 @@
 import { ReaderError } from '../errors.js';
-import { readCsv, type CsvReaderOptions } from './csv.js';
-import { readFixedWidth, type FixedWidthReaderOptions } from './fixed-width.js';
-import { readJson, type JsonReaderOptions } from './json.js';
+import { readCsv } from './csv.js';
+import { readFixedWidth } from './fixed-width.js';
+import { readJson } from './json.js';
+import type { MappingFileSchema } from '../config/schema-types.js';
 import type { ReadContext, ReaderInput, SourceRecord } from './record.js';
-import { readXml, type XmlReaderOptions } from './xml.js';
+import { readXml } from './xml.js';
 
 /** Reader options of any format, as in a mapping's `reader:` block. */
-export type ReaderOptions = CsvReaderOptions | XmlReaderOptions | JsonReaderOptions | FixedWidthReaderOptions | { format: 'ubl'; maxBytes?: number };
+export type ReaderOptions = MappingFileSchema.MappingFile['reader'];
 
 /** Reads records of the mapping's format; every reader reports errors as ReaderError with a location. */
 export function readRecords(input: ReaderInput, options: ReaderOptions, ctx: ReadContext): AsyncGenerator<SourceRecord> {

@@ -3,15 +3,10 @@ import { decodeToText } from './decode.js';
 import { itemsAt, splitPath } from './path.js';
 import { readAll, type ReadContext, type ReaderInput, type SourceRecord } from './record.js';
 import { streamToString } from './xml.js';
+import type { MappingFileSchema } from '../config/schema-types.js';
 
-/** JSON reader options as written in a mapping's `reader:` block. */
-export interface JsonReaderOptions {
-  format: 'json';
-  /** path of the array of records (e.g. "orders"); empty or "$" for a top-level array or a single object */
-  records?: string;
-  encoding?: string;
-  maxBytes?: number;
-}
+/** A JSON reader's options (the schema's shape). */
+export type JsonReaderOptions = MappingFileSchema.JsonReader;
 
 /** Line and column of a character offset, for JSON syntax errors. */
 function lineColumn(text: string, offset: number): { line: number; column: number } {

@@ -4,21 +4,10 @@ import { decodeToText } from './decode.js';
 import { cdataAsText, XML_VALUE_DECODING } from './xml-text.js';
 import { itemsAt, splitPath } from './path.js';
 import { readAll, type ReadContext, type ReaderInput, type SourceRecord } from './record.js';
+import type { MappingFileSchema } from '../config/schema-types.js';
 
-/** XML reader options as written in a mapping's `reader:` block. */
-export interface XmlReaderOptions {
-  format: 'xml';
-  /** path of the element that is one record (one invoice), e.g. "Facturen/Factuur" */
-  records: string;
-  /** element names that always form a list (e.g. "Regel"), so one line is not mistaken for a value */
-  arrays?: string[];
-  /** drop namespace prefixes (inv:Factuur → Factuur); default true */
-  removeNamespacePrefixes?: boolean;
-  /** default "utf-8"; the XML declaration's encoding is not trusted blindly */
-  encoding?: string;
-  /** refuse files larger than this (bytes); default 100 MB */
-  maxBytes?: number;
-}
+/** An XML reader's options (the schema's shape). */
+export type XmlReaderOptions = MappingFileSchema.XmlReader;
 
 const DEFAULT_MAX_BYTES = 100 * 1024 * 1024;
 

@@ -1,24 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { ImapFlow } from 'imapflow';
+import type { GatewayFileSchema } from '../config/schema-types.js';
 import { fromEnvironment, TransportError } from './transport.js';
 
-/** The mailbox behind an SMTP account, over IMAP: where the copy of a sent mail and the drafts go. */
-export interface ImapSettings {
-  host: string;
-  port?: number;
-  /** TLS from the start (993); otherwise STARTTLS when the server offers it */
-  secure?: boolean;
-  user: string;
-  password?: string;
-  /** the folder for copies of sent mails; by default the one the server marks \Sent, else "Sent" */
-  sentFolder?: string;
-  /** the folder for drafts; by default the one marked \Drafts, else "Drafts" */
-  draftsFolder?: string;
-  /** PEM file with the CA the server's certificate must chain to (an in-house server) */
-  caFile?: string;
-  /** how often the inbox is read for bounces (e.g. 2m, the default; 0s: never) */
-  checkBouncesEvery?: string;
-}
+/** The mailbox behind an SMTP account, over IMAP: where the copy of a sent mail and the drafts go (the schema's shape). */
+export type ImapSettings = NonNullable<GatewayFileSchema.SmtpTarget['imap']>;
 
 /** The keyword a message read for bounces gets (not \Seen: people read this mailbox too). */
 const CHECKED = '$InvoiceGatewayChecked';

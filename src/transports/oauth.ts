@@ -2,23 +2,11 @@ import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { ConfidentialClientApplication, type Configuration } from '@azure/msal-node';
 import { Agent, fetch } from 'undici';
+import type { GatewayFileSchema } from '../config/schema-types.js';
 import { fromEnvironment, TransportError } from './transport.js';
 
-/** How an app signs in to Microsoft Entra ID (client-credentials flow), as gateway.yaml states it. */
-export interface AppSignIn {
-  /** the directory (tenant) id or its domain, e.g. ${M365_TENANT_ID} */
-  tenant: string;
-  /** the app registration's application (client) id */
-  clientId: string;
-  /** a client secret, as ${ENVIRONMENT_VARIABLE} */
-  clientSecret?: string;
-  /** better than a secret: the app's certificate (PEM) and its private key (PEM) */
-  certificate?: { certificateFile: string; privateKeyFile: string };
-  /** https://login.microsoftonline.com unless a national cloud (or a test) says otherwise */
-  authorityHost?: string;
-  /** PEM file with extra CAs to trust (a proxy that inspects TLS; a test's own server) */
-  caFile?: string;
-}
+/** How an app signs in to Microsoft Entra ID (client-credentials flow), as gateway.yaml states it (its schema's shape). */
+export type AppSignIn = Pick<GatewayFileSchema.GraphTarget, 'tenant' | 'clientId' | 'clientSecret' | 'certificate' | 'authorityHost' | 'caFile'>;
 
 /** An HTTPS client that trusts the system's CAs and, when given, the CAs of `caFile`. */
 export function httpsAgent(caFile?: string): Agent {
