@@ -10,6 +10,7 @@ import type { GatewayConfig } from './load.js';
 import { didYouMean } from './suggest.js';
 import { loadYaml } from './yaml-file.js';
 import { postgresPlace, type PostgresPlace } from '../ledger/postgres-url.js';
+import type { MailTemplatesFileSchema } from './schema-types.js';
 
 /** What the run-time check found: errors stop the service from starting, warnings are shown. */
 export interface RuntimeCheck {
@@ -133,7 +134,7 @@ export async function checkRuntime(
 
   const templatesFile = join(config.configDir, 'mail-templates.yaml');
   const templates = existsSync(templatesFile)
-    ? (loadYaml<{ templates: Record<string, Record<string, Record<string, string>>> }>(templatesFile, 'mail-templates').value.templates ?? {})
+    ? (loadYaml<MailTemplatesFileSchema.MailTemplatesFile>(templatesFile, 'mail-templates').value.templates ?? {})
     : {};
   for (const [name, languages] of Object.entries(templates)) {
     for (const [language, parts] of Object.entries(languages ?? {})) {

@@ -990,3 +990,108 @@ export namespace MappingFileSchema {
     when?: string;
   }
 }
+
+export namespace SellersFileSchema {
+  export interface SellersFile {
+    sellers: {
+      [k: string]: {
+        name: string;
+        tradingName?: string;
+        vatId?: string;
+        taxRegistrationId?: string;
+        legalInfo?: string;
+        legalId?: Identifier;
+        endpoint?: Identifier;
+        identifiers?: Identifier[];
+        address: Address;
+        contact?: Contact;
+        payment?: {
+          meansCode: string;
+          iban?: string;
+          bic?: string;
+          accountName?: string;
+          meansText?: string;
+        };
+        logo?: string;
+        website?: string;
+      };
+    };
+  }
+  export interface Identifier {
+    id: string | number;
+    scheme?: string;
+  }
+  export interface Address {
+    line1?: string;
+    line2?: string;
+    line3?: string;
+    city?: string;
+    postalCode?: string;
+    countrySubdivision?: string;
+    country?: string;
+  }
+  export interface Contact {
+    name?: string;
+    phone?: string;
+    email?: string;
+  }
+}
+
+export namespace AccountingFileSchema {
+  export interface AccountingFile {
+    administrations: {
+      [k: string]: {
+        pickupFolder: string;
+        batch?: 'per-run' | 'hourly' | 'daily';
+        at?: string;
+        journal: string;
+        accountViewJournal?: string;
+        periods?: 'calendar' | '13';
+        /**
+         * @minItems 1
+         */
+        vatCodes: {
+          category: 'S' | 'Z' | 'E' | 'AE' | 'K' | 'G' | 'O' | 'L' | 'M' | 'B';
+          rate?: string;
+          code: string;
+          inclusive?: boolean;
+        }[];
+        revenueAccounts: {
+          [k: string]: string;
+        };
+        itemGroupAccounts?: {
+          [k: string]: string;
+        };
+        /**
+         * write an Exact Accounts file for customers before the entries
+         */
+        debtorMasterData?: boolean;
+        accountView?: {
+          encoding?: string;
+          separator?: string;
+          decimalMark?: '.' | ',';
+          dateFormat?: string;
+        };
+      };
+    };
+  }
+}
+
+export namespace MailTemplatesFileSchema {
+  export interface MailTemplatesFile {
+    templates: {
+      [k: string]: {
+        nl?: {
+          subject: string;
+          text: string;
+          html?: string;
+        };
+        en?: {
+          subject: string;
+          text: string;
+          html?: string;
+        };
+      };
+    };
+  }
+}

@@ -1,8 +1,8 @@
-import type { Identifier, Party, PaymentInstructions } from '../model/invoice.js';
+import type { Party } from '../model/invoice.js';
 
 import type { FormatName } from '../kinds/formats.js';
 import type { TransportKind } from '../kinds/transports.js';
-import type { CustomersFileSchema, GatewayFileSchema } from './schema-types.js';
+import type { CustomersFileSchema, GatewayFileSchema, SellersFileSchema } from './schema-types.js';
 
 export type { FormatName, TransportKind };
 
@@ -28,18 +28,13 @@ export type CustomersConfig = Omit<CustomersFile, 'customers' | 'defaults'> & {
   customers?: Record<string, CustomerConfig>;
 };
 
-/** A seller in config/sellers.yaml: the issuing company and how it is paid. */
-export interface SellerConfig extends Party {
-  payment?: Omit<PaymentInstructions, 'paymentReference'>;
-  logo?: string;
-  website?: string;
-  legalId?: Identifier;
-}
+type SellerEntry = SellersFileSchema.SellersFile['sellers'][string];
 
-/** config/sellers.yaml */
-export interface SellersConfig {
-  sellers: Record<string, SellerConfig>;
-}
+/** A seller in config/sellers.yaml: the issuing company (read into the model's party) and how it is paid. */
+export type SellerConfig = Party & Pick<SellerEntry, 'payment' | 'logo' | 'website'>;
+
+/** config/sellers.yaml, as its schema describes it. */
+export type SellersConfig = { sellers: Record<string, SellerConfig> };
 
 /** How an app signs in to Microsoft Entra ID (client credentials). */
 export type { AppSignIn } from '../transports/oauth.js';

@@ -8,15 +8,10 @@ import { dec } from '../model/decimal.js';
 import { formatDate, formatMoney } from '../model/display.js';
 import type { CalculatedInvoice } from '../model/invoice.js';
 import type { SendRequest } from '../transports/transport.js';
+import type { MailTemplatesFileSchema } from '../config/schema-types.js';
 
-interface TemplateText {
-  subject: string;
-  text: string;
-  html?: string;
-}
-interface TemplatesFile {
-  templates: Record<string, Partial<Record<'nl' | 'en', TemplateText>>>;
-}
+/** config/mail-templates.yaml (its schema's shape). */
+type TemplatesFile = MailTemplatesFileSchema.MailTemplatesFile;
 interface Compiled {
   subject: HandlebarsTemplateDelegate;
   text: HandlebarsTemplateDelegate;

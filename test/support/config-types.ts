@@ -48,7 +48,14 @@ function forTypes(node: unknown): unknown {
 }
 
 /** schema file → the name of its root type */
-const SCHEMAS: Record<string, string> = { customers: 'CustomersFile', gateway: 'GatewayFile', mapping: 'MappingFile' };
+const SCHEMAS: Record<string, string> = {
+  customers: 'CustomersFile',
+  gateway: 'GatewayFile',
+  mapping: 'MappingFile',
+  sellers: 'SellersFile',
+  accounting: 'AccountingFile',
+  'mail-templates': 'MailTemplatesFile',
+};
 
 export const TYPES_FILE = join(ROOT, 'src', 'config', 'schema-types.ts');
 

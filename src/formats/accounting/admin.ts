@@ -1,21 +1,10 @@
+import type { AccountingFileSchema } from '../../config/schema-types.js';
 import { GatewayError, type ErrorLocation } from '../../errors.js';
 import { dec, decShared } from '../../model/decimal.js';
 import type { CalculatedInvoice, InvoiceLine, VatCategory } from '../../model/invoice.js';
 
-/** One administration in config/accounting.yaml. */
-export interface AdministrationConfig {
-  pickupFolder: string;
-  batch?: 'per-run' | 'hourly' | 'daily';
-  at?: string;
-  journal: string;
-  accountViewJournal?: string;
-  periods?: 'calendar' | '13';
-  vatCodes: { category: VatCategory; rate?: string; code: string; inclusive?: boolean }[];
-  revenueAccounts: Record<string, string>;
-  itemGroupAccounts?: Record<string, string>;
-  debtorMasterData?: boolean;
-  accountView?: { encoding?: string; separator?: string; decimalMark?: '.' | ','; dateFormat?: string };
-}
+/** One administration in config/accounting.yaml (its schema's shape). */
+export type AdministrationConfig = AccountingFileSchema.AccountingFile['administrations'][string];
 
 /** An invoice that cannot be expressed in the target (no VAT code, a number too long): never truncated. */
 export class ExportError extends GatewayError {
