@@ -7,8 +7,8 @@ import { simpleParser } from 'mailparser';
 import type { DeliveryRecord } from '../src/ledger/ledger.js';
 import { MailTemplates } from '../src/mail/compose.js';
 import { SmtpTransport } from '../src/transports/smtp.js';
-import { postfixBounce } from './helpers/dsn-samples.js';
 import { startDovecot, type TestDovecot } from './helpers/dovecot.js';
+import { startPostfix } from './helpers/postfix.js';
 import { minimalInvoice } from './helpers/invoice.js';
 import { listDeliveries } from './helpers/ledger-view.js';
 import { CLI, ROOT } from './helpers/paths.js';
@@ -146,28 +146,43 @@ describe('the mailbox behind an SMTP account, over IMAP (real Dovecot): a copy i
     assert.match(d!.lastError ?? '', /the IMAP mailbox facturen@devries-kantoor\.nl@127\.0\.0\.1 refused the login/);
   });
 
-  it('a bounce in the inbox: that delivery becomes bounced with the server’s reason; an out-of-office and a reply are not bounces; retry --to sends it to the corrected address', async () => {
-    const ws = mailWorkspace(smtp, { imap: { ...imap(), checkBouncesEvery: '1s' } });
+  it('a real Postfix bounces an unknown recipient: its DSN reaches the mailbox, that delivery becomes bounced with the reason; an out-of-office and a reply are not bounces; retry --to sends it to the corrected address', async () => {
+    // Postfix is the members' mail server: it accepts every example.nl recipient, delivers the ones it
+    // knows and bounces lid5002 with a DSN to the sender, whose mailbox is the Dovecot one read below
+    const postfix = await startPostfix({
+      domains: ['example.nl', 'tvdelobbers.nl'],
+      mailboxes: {
+        'lid5001@example.nl': true,
+        'lid5003@example.nl': true,
+        'lid5002-nieuw@example.nl': true,
+        'archief@tvdelobbers.nl': true,
+        'penningmeester@tvdelobbers.nl': dovecot.maildir,
+      },
+    });
+    const ws = mailWorkspace(postfix, { imap: { ...imap(), checkBouncesEvery: '1s' } });
     const service = startService(ws, env());
     try {
       writeFileSync(join(ws.inbox, 'members', 'contributie_m.csv'), membersCsv(3));
       await waitFor('3 deliveries sent', async () => (await listDeliveries(ws)).filter((d) => d.state === 'sent').length === 3, 60_000);
-      const byMember = (n: number) => smtp.received.find((m) => (m.to as { text: string }).text === `lid${n}@example.nl`)!;
-      await deliverToInbox(dovecot, postfixBounce(byMember(5002).messageId!, 'lid5002@example.nl'));
+      const [toMember] = await waitFor('lid5001 has its mail', async () => {
+        const mails = await postfix.delivered('lid5001@example.nl');
+        return mails.length ? mails : undefined;
+      });
+      assert.match(toMember!.subject ?? '', /Contributie/);
+      const sent = await folderOf(dovecot, 'Sent');
+      const messageIdTo = (n: number) => sent.find((m) => m.to === `lid${n}@example.nl`)!.messageId;
       await deliverToInbox(
         dovecot,
-        `From: lid5003@example.nl\nTo: facturen@devries-kantoor.nl\nSubject: Afwezig: Contributie\nAuto-Submitted: auto-replied\nIn-Reply-To: ${byMember(5003).messageId}\nMessage-ID: <ooo-1@example.nl>\n\nIk ben tot 4 januari afwezig.\n`,
+        `From: lid5003@example.nl\nTo: penningmeester@tvdelobbers.nl\nSubject: Afwezig: Contributie\nAuto-Submitted: auto-replied\nIn-Reply-To: ${messageIdTo(5003)}\nMessage-ID: <ooo-1@example.nl>\n\nIk ben tot 4 januari afwezig.\n`,
       );
       await deliverToInbox(
         dovecot,
-        `From: lid5001@example.nl\nTo: facturen@devries-kantoor.nl\nSubject: Re: Contributie\nIn-Reply-To: ${byMember(5001).messageId}\nMessage-ID: <reply-1@example.nl>\n\nIs betaald, dank!\n`,
+        `From: lid5001@example.nl\nTo: penningmeester@tvdelobbers.nl\nSubject: Re: Contributie\nIn-Reply-To: ${messageIdTo(5001)}\nMessage-ID: <reply-1@example.nl>\n\nIs betaald, dank!\n`,
       );
       const bounced = await waitFor('the bounce recorded', async () => (await listDeliveries(ws)).find((d) => d.state === 'bounced'), 30_000);
       assert.equal(bounced.target, 'lid5002@example.nl');
-      assert.match(
-        bounced.lastError ?? '',
-        /bounced: lid5002@example\.nl: smtp; 550 5\.1\.1 <lid5002@example\.nl>: Recipient address rejected: User unknown in virtual mailbox table/,
-      );
+      // Postfix's own words, from its DSN
+      assert.match(bounced.lastError ?? '', /^bounced: lid5002@example\.nl: 5\.1\.1 X-Postfix; unknown user: "lid5002@example\.nl"$/, bounced.lastError);
       // the watch has read every message (each carries its keyword), and read each once: the bounce stays the only change
       await waitFor('every inbox message read', async () => {
         const read = await folderOf(dovecot, 'INBOX');
@@ -196,10 +211,11 @@ describe('the mailbox behind an SMTP account, over IMAP (real Dovecot): a copy i
       let out = '';
       retry.stdout.on('data', (d: Buffer) => (out += d.toString()));
       assert.equal(await new Promise((r) => retry.once('exit', r)), 0, out);
-      await waitFor('sent to the corrected address', () => smtp.received.some((m) => (m.to as { text: string }).text === 'lid5002-nieuw@example.nl'), 30_000);
-      await waitFor('recorded as sent', async () => (await listDeliveries(ws)).find((d) => d.id === bounced.id && d.state === 'sent'));
+      await waitFor('recorded as sent', async () => (await listDeliveries(ws)).find((d) => d.id === bounced.id && d.state === 'sent'), 30_000);
+      await waitFor('delivered to the corrected address', async () => (await postfix.delivered('lid5002-nieuw@example.nl')).length === 1, 30_000);
     } finally {
       await stopService(service);
+      await postfix.stop();
     }
   });
 });

@@ -59,7 +59,11 @@ export class BounceWatch {
         if (message.kind !== 'bounce') return;
         const { bounce } = message;
         const key = keyOfMessageId(bounce.originalMessageId);
-        const reason = [bounce.recipient && `${bounce.recipient}:`, bounce.diagnostic ?? bounce.status ?? 'undeliverable'].filter(Boolean).join(' ');
+        // the status code leads when the server's words leave it out (Postfix's own "X-Postfix; unknown user")
+        const status = bounce.status && !bounce.diagnostic?.includes(bounce.status) ? bounce.status : undefined;
+        const reason = [bounce.recipient && `${bounce.recipient}:`, status, bounce.diagnostic ?? (status ? undefined : 'undeliverable')]
+          .filter(Boolean)
+          .join(' ');
         const delivery = key ? await this.ledger.markBounced(key, `bounced: ${reason}`) : undefined;
         if (delivery !== undefined)
           this.log.error('mail bounced: the address must be corrected and the mail sent again', {
