@@ -128,6 +128,6 @@ function parts(config: GatewayConfig, log: Logger, opened: OpenLedger, folders: 
     scheduler: new Scheduler(ledger, issuer, folders, s.scheduler.checkEveryMs, log, wake),
     exports: new ExportBatcher(config, ledger, log, () => false, transports),
     peppolFollowUp: new PeppolFollowUp(ledger, transports, log, s.peppol.followUpEveryMs),
-    bounces: new BounceWatch(s, ledger, log),
+    bounces: new BounceWatch(s, ledger, log, transports),
   };
 }

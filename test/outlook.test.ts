@@ -11,6 +11,7 @@ import type { DeliveryRecord } from '../src/ledger/ledger.js';
 import { MailTemplates } from '../src/mail/compose.js';
 import { GraphMailTransport } from '../src/transports/graph.js';
 import { TransportError } from '../src/transports/transport.js';
+import { exchangeNdr } from './helpers/dsn-samples.js';
 import { minimalInvoice } from './helpers/invoice.js';
 import { listDeliveries } from './helpers/ledger-view.js';
 import { signInEnv, startMicrosoftStub, stubGraphTarget, type MicrosoftStub } from './helpers/microsoft.js';
@@ -116,6 +117,44 @@ describe('mail from a Microsoft 365 mailbox through Microsoft Graph (a local stu
       results.some((r) => /found in Sent Items/.test(r)),
       `the interrupted one was recognised: ${results.join(' | ')}`,
     );
+  });
+
+  it('an Exchange non-delivery report in the mailbox is read over Graph: that delivery becomes bounced; a reply and an out-of-office are not; each message is read once and left unread for people', async () => {
+    const ws = graphWorkspace(ms, { checkBouncesEvery: '1s' });
+    const service = startService(ws, signInEnv(ms));
+    try {
+      writeFileSync(join(ws.inbox, 'members', 'contributie_m.csv'), membersCsv(3));
+      await waitFor('3 deliveries sent', async () => (await listDeliveries(ws)).filter((d) => d.state === 'sent').length === 3, 60_000);
+      const idOf = (n: number) => ms.sent.find((m) => toOf(m) === `lid${n}@example.nl`)!.internetMessageId;
+      ms.deliver(MAILBOX, exchangeNdr(idOf(5002), 'lid5002@example.nl'));
+      ms.deliver(
+        MAILBOX,
+        `From: lid5003@example.nl\nTo: ${MAILBOX}\nSubject: Automatic reply: Contributie\nAuto-Submitted: auto-replied\nIn-Reply-To: ${idOf(5003)}\nMessage-ID: <ooo-2@example.nl>\n\nAfwezig.\n`,
+      );
+      ms.deliver(
+        MAILBOX,
+        `From: lid5001@example.nl\nTo: ${MAILBOX}\nSubject: Re: Contributie\nIn-Reply-To: ${idOf(5001)}\nMessage-ID: <reply-2@example.nl>\n\nBetaald.\n`,
+      );
+      const bounced = await waitFor('the bounce recorded', async () => (await listDeliveries(ws)).find((d) => d.state === 'bounced'), 30_000);
+      assert.equal(bounced.target, 'lid5002@example.nl');
+      assert.match(bounced.lastError ?? '', /^bounced: lid5002@example\.nl: smtp;550 5\.1\.10 RESOLVER\.ADR\.RecipientNotFound/);
+      // every message carries our mark (an extended property Outlook does not show): none is read twice
+      await waitFor('every inbox message marked', () => (ms.inbox.get(MAILBOX) ?? []).every((m) => m.properties.size === 1));
+      const reads = () => ms.requests.filter((r) => r.path.endsWith('/$value')).length;
+      const before = reads();
+      const lists = ms.requests.filter((r) => /mailFolders\/inbox\/messages$/i.test(r.path)).length;
+      await waitFor('the inbox listed twice more', () => ms.requests.filter((r) => /mailFolders\/inbox\/messages$/i.test(r.path)).length >= lists + 2);
+      assert.equal(reads(), before, 'no message fetched again');
+      assert.equal(before, 3);
+      assert.ok(
+        (ms.inbox.get(MAILBOX) ?? []).every((m) => !m.isRead),
+        'the people working in the mailbox still see them as unread',
+      );
+      const states = (await listDeliveries(ws)).map((d) => `${d.target}:${d.state}`).sort();
+      assert.deepEqual(states, ['lid5001@example.nl:sent', 'lid5002@example.nl:bounced', 'lid5003@example.nl:sent']);
+    } finally {
+      await stopService(service);
+    }
   });
 
   it('quotes in draft mode wait in the mailbox’s Drafts for a person to send them from Outlook; they are never sent by the gateway', async () => {

@@ -549,6 +549,10 @@ export namespace GatewayFileSchema {
      * recipients in any 24 hours (Exchange Online allows 10,000, the default); mails over it wait for the next window
      */
     recipientsPerDay?: number;
+    /**
+     * how often the inbox is read for bounces (Exchange non-delivery reports) over Graph (default 2m; 0s: never); needs Mail.ReadWrite
+     */
+    checkBouncesEvery?: string;
   }
   export interface PickupTarget {
     kind: 'pickup';

@@ -4,13 +4,14 @@ import { errorMessage } from '../errors.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { keyOfMessageId, readMailboxMessage } from '../mail/dsn.js';
 import type { Logger } from '../observability/log.js';
-import { ImapMailbox } from '../transports/imap-mailbox.js';
+import type { Inbox, Transports } from '../transports/index.js';
 
 /** Bounces come within minutes, at worst days: messages older than this are not looked at. */
 const LOOK_BACK_DAYS = 14;
 
 /**
- * Reads the inbox of each mail account that has `imap:` for bounces: a delivery status notification
+ * Reads the inbox of each mail account for bounces (an smtp target's `imap:` mailbox, a graph target's
+ * own mailbox over Graph): a delivery status notification
  * for one of our mails (found by the Message-ID it returns) turns that delivery from "sent" into
  * "bounced" with the remote server's reason, logged as an error and shown in the console, so that
  * someone corrects the address and sends it again (`retry <delivery> --to`). Delay notices and
@@ -26,21 +27,30 @@ export class BounceWatch {
     private readonly settings: ServiceSettings,
     private readonly ledger: Ledger,
     private readonly log: Logger,
+    private readonly transports: Transports,
   ) {}
 
-  /** The accounts whose inbox is read, with how often. */
-  private accounts(): { name: string; mailbox: ImapMailbox; everyMs: number }[] {
+  /** The accounts whose inbox is read, with how often (default every 2 minutes; 0s: never). */
+  private accounts(): { name: string; everyMs: number }[] {
     return Object.entries(this.settings.targets).flatMap(([name, t]) => {
-      if (t.kind !== 'smtp' || !t.imap) return [];
-      const everyMs = durationMs(t.imap.checkBouncesEvery, 120_000);
-      return everyMs > 0 ? [{ name, mailbox: new ImapMailbox(`target ${name}`, t.imap), everyMs }] : [];
+      const every = t.kind === 'graph' ? t.checkBouncesEvery : t.kind === 'smtp' && t.imap ? t.imap.checkBouncesEvery : '0s';
+      const everyMs = durationMs(every, 120_000);
+      return everyMs > 0 ? [{ name, everyMs }] : [];
     });
   }
 
   start(): void {
-    for (const account of this.accounts()) {
-      void this.check(account.name, account.mailbox);
-      this.timers.push(setInterval(() => void this.check(account.name, account.mailbox), account.everyMs));
+    for (const { name, everyMs } of this.accounts()) {
+      let inbox;
+      try {
+        inbox = this.transports.inboxOf(name);
+      } catch (err) {
+        // the sign-in is not set up (its deliveries say so too): nothing to read with
+        this.log.warn('the mailbox cannot be read for bounces', { target: name, error: errorMessage(err) });
+      }
+      if (!inbox) continue;
+      void this.check(name, inbox);
+      this.timers.push(setInterval(() => void this.check(name, inbox), everyMs));
     }
   }
 
@@ -50,7 +60,7 @@ export class BounceWatch {
   }
 
   /** One look at one inbox; a mailbox that cannot be reached is said and looked at next time. */
-  async check(name: string, mailbox: ImapMailbox): Promise<void> {
+  async check(name: string, mailbox: Inbox): Promise<void> {
     if (this.running.has(name)) return;
     this.running.add(name);
     try {

@@ -1,17 +1,16 @@
 import { recipientCount, recipients } from '../mail/addresses.js';
 import type Mail from 'nodemailer/lib/mailer/index.js';
-import type { Agent } from 'undici';
 import { fetch } from 'undici';
 import type { GraphTargetConfig } from '../config/types.js';
 import type { MailTemplates } from '../mail/compose.js';
-import { AppTokens, httpsAgent } from './oauth.js';
+import { GraphClient, odata } from './graph-client.js';
+import { GraphInbox } from './graph-inbox.js';
 import type { MailQuota } from './mail-quota.js';
 import { RateLimiter } from './smtp.js';
-import { fromEnvironment, TransportError, type SendRequest, type SendOutcome, type Transport } from './transport.js';
+import { TransportError, type SendRequest, type SendOutcome, type Transport } from './transport.js';
 
 type GraphTarget = GraphTargetConfig;
 
-const GRAPH_SCOPE = '.default';
 /**
  * Attachments up to this size go in the request that creates the message; larger ones through an
  * upload session (Graph: "3 MB"). Read as 3,000,000 bytes: in base64 that is 4,000,000, which leaves
@@ -44,9 +43,6 @@ function attachmentsOf(mail: Mail.Options): Attachment[] {
   }));
 }
 
-/** An OData string literal: a quote is doubled. */
-const odata = (text: string): string => `'${text.replace(/'/g, "''")}'`;
-
 /**
  * E-mail from a Microsoft 365 mailbox through Microsoft Graph, signed in as an app (client
  * credentials; a secret or, better, a certificate). Each mail is made as a draft carrying our
@@ -57,12 +53,9 @@ const odata = (text: string): string => `'${text.replace(/'/g, "''")}'`;
  * Graph's Retry-After says; a 401 gets a fresh token once.
  */
 export class GraphMailTransport implements Transport {
-  private readonly agent: Agent;
-  private readonly tokens: AppTokens;
-  private readonly base: string;
+  private readonly graph: GraphClient;
   private readonly mailbox: string;
   private readonly limiter: RateLimiter;
-  private readonly scope: string;
 
   constructor(
     private readonly name: string,
@@ -71,63 +64,15 @@ export class GraphMailTransport implements Transport {
     /** the mailbox's recipients per 24 hours, counted in the ledger */
     private readonly quota?: MailQuota,
   ) {
-    this.agent = httpsAgent(target.caFile);
-    this.tokens = new AppTokens(`target ${name}`, target, this.agent);
-    const endpoint = (target.graphEndpoint ?? 'https://graph.microsoft.com').replace(/\/+$/, '');
-    this.scope = `${endpoint}/${GRAPH_SCOPE}`;
-    this.mailbox = fromEnvironment(target.mailbox, `target ${name} mailbox`)!;
-    this.base = `${endpoint}/v1.0/users/${encodeURIComponent(this.mailbox)}`;
+    this.graph = new GraphClient(name, target);
+    this.mailbox = this.graph.mailbox;
     this.limiter = new RateLimiter(target.messagesPerMinute ?? M365_MESSAGES_PER_MINUTE);
-  }
-
-  /** One Graph call with the app's token; a 401 is tried once more with a fresh token. Errors say what Graph said. */
-  private async call<T>(method: string, path: string, body?: unknown, fresh = false): Promise<{ status: number; json: T }> {
-    const token = await this.tokens.token(this.scope, { fresh });
-    let response;
-    try {
-      response = await fetch(path.startsWith('https://') ? path : `${this.base}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? null : JSON.stringify(body),
-        dispatcher: this.agent,
-        signal: AbortSignal.timeout(120_000),
-      });
-    } catch (err) {
-      throw new TransportError(`${this.name}: Microsoft Graph did not answer: ${(err as Error).message}`, false);
-    }
-    const text = await response.text();
-    if (response.status === 401 && !fresh) return this.call(method, path, body, true);
-    if (response.ok) return { status: response.status, json: (text ? JSON.parse(text) : {}) as T };
-    throw this.failure(response.status, response.headers.get('retry-after'), text);
-  }
-
-  /** Graph's error answer as a TransportError: whether waiting helps, and for how long Graph asked us to wait. */
-  private failure(status: number, retryAfter: string | null, text: string): TransportError {
-    let detail = text.slice(0, 300);
-    try {
-      const e = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
-      if (e) detail = `${e.code ?? ''}: ${e.message ?? ''}`;
-    } catch {
-      // not JSON: the text as it came
-    }
-    const seconds = Number(retryAfter);
-    const waitMs = Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
-    if (status === 429 || status === 503 || status === 504)
-      return new TransportError(`${this.name}: Microsoft Graph asks to wait (${status} ${detail})`, false, {}, waitMs ?? 60_000);
-    if (status === 403)
-      return new TransportError(
-        `${this.name}: the app may not use mailbox ${this.mailbox} (${detail}); give it the Mail.Send application permission and include the mailbox in its application access policy`,
-        true,
-      );
-    if (status === 404) return new TransportError(`${this.name}: mailbox ${this.mailbox} was not found (${detail})`, true);
-    if (status === 401) return new TransportError(`${this.name}: Microsoft Graph refused the app's token twice (${detail})`, false);
-    return new TransportError(`${this.name}: Microsoft Graph answered ${status} (${detail})`, status >= 400 && status < 500);
   }
 
   /** Our message in a folder of the mailbox (SentItems, Drafts), found by its Message-ID. */
   private async find(folder: 'SentItems' | 'Drafts', messageId: string): Promise<GraphMessage | undefined> {
     const query = `?$filter=${encodeURIComponent(`internetMessageId eq ${odata(messageId)}`)}&$select=id,isDraft&$top=1`;
-    const { json } = await this.call<{ value?: GraphMessage[] }>('GET', `/mailFolders/${folder}/messages${query}`);
+    const { json } = await this.graph.call<{ value?: GraphMessage[] }>('GET', `/mailFolders/${folder}/messages${query}`);
     return json.value?.[0];
   }
 
@@ -146,7 +91,7 @@ export class GraphMailTransport implements Transport {
         return this.sendDraft(left.id, messageId);
       }
       // a draft whose upload was cut off lacks an attachment: it is made again, never sent as it is
-      if (left) await this.call('DELETE', `/messages/${encodeURIComponent(left.id)}`);
+      if (left) await this.graph.call('DELETE', `/messages/${encodeURIComponent(left.id)}`);
     }
     if (!draftOnly) await this.quota?.admit(recipientCount(mail));
     const draft = await this.createDraft(mail, messageId, files);
@@ -168,7 +113,7 @@ export class GraphMailTransport implements Transport {
     // paced where the mail leaves: Exchange counts sends, not drafts
     await this.limiter.wait();
     try {
-      await this.call('POST', `/messages/${encodeURIComponent(id)}/send`);
+      await this.graph.call('POST', `/messages/${encodeURIComponent(id)}/send`);
     } catch (err) {
       // the draft left Drafts meanwhile: the earlier send went through after all
       if (err instanceof TransportError && /not found/.test(err.message) && (await this.find('SentItems', messageId))) return this.sentBefore(messageId);
@@ -183,7 +128,7 @@ export class GraphMailTransport implements Transport {
     // all in the first request when it stays within Graph's 4 MB (base64 grows by a third); else each on its own
     const inline = total <= INLINE_LIMIT ? files : [];
     const html = typeof mail.html === 'string' ? mail.html : undefined;
-    const { json: draft } = await this.call<GraphMessage>('POST', '/messages', {
+    const { json: draft } = await this.graph.call<GraphMessage>('POST', '/messages', {
       subject: mail.subject,
       body: html ? { contentType: 'HTML', content: html } : { contentType: 'Text', content: String(mail.text ?? '') },
       toRecipients: recipients(mail.to),
@@ -202,7 +147,7 @@ export class GraphMailTransport implements Transport {
     if (!inline.length)
       for (const f of files) {
         if (f.content.length < INLINE_LIMIT)
-          await this.call('POST', `/messages/${encodeURIComponent(draft.id)}/attachments`, {
+          await this.graph.call('POST', `/messages/${encodeURIComponent(draft.id)}/attachments`, {
             '@odata.type': '#microsoft.graph.fileAttachment',
             name: f.name,
             contentType: f.contentType,
@@ -215,7 +160,7 @@ export class GraphMailTransport implements Transport {
 
   /** Whether a draft left by an earlier attempt holds every attachment (an upload that was cut off adds none). */
   private async whole(draftId: string, files: Attachment[]): Promise<boolean> {
-    const { json } = await this.call<{ value?: { name: string; size: number }[] }>(
+    const { json } = await this.graph.call<{ value?: { name: string; size: number }[] }>(
       'GET',
       `/messages/${encodeURIComponent(draftId)}/attachments?$select=name,size`,
     );
@@ -225,7 +170,7 @@ export class GraphMailTransport implements Transport {
 
   /** A large attachment through an upload session, in chunks (the upload URL carries its own authorisation). */
   private async upload(draftId: string, file: Attachment): Promise<void> {
-    const { json: session } = await this.call<{ uploadUrl: string }>('POST', `/messages/${encodeURIComponent(draftId)}/attachments/createUploadSession`, {
+    const { json: session } = await this.graph.call<{ uploadUrl: string }>('POST', `/messages/${encodeURIComponent(draftId)}/attachments/createUploadSession`, {
       AttachmentItem: { attachmentType: 'file', name: file.name, size: file.content.length, contentType: file.contentType },
     });
     const size = file.content.length;
@@ -237,22 +182,27 @@ export class GraphMailTransport implements Transport {
           method: 'PUT',
           headers: { 'content-type': 'application/octet-stream', 'content-range': `bytes ${start}-${start + chunk.length - 1}/${size}` },
           body: chunk,
-          dispatcher: this.agent,
+          dispatcher: this.graph.agent,
           signal: AbortSignal.timeout(120_000),
         });
       } catch (err) {
         throw new TransportError(`${this.name}: the upload of ${file.name} was cut off: ${(err as Error).message}`, false);
       }
       const text = await response.text();
-      if (!response.ok) throw this.failure(response.status, response.headers.get('retry-after'), text);
+      if (!response.ok) throw this.graph.failure(response.status, response.headers.get('retry-after'), text);
     }
+  }
+
+  /** The mailbox's inbox, read for bounces with this transport's sign-in. */
+  inbox(): GraphInbox {
+    return new GraphInbox(this.graph);
   }
 
   /** check-config --online: signs in and opens the mailbox's Sent Items; what stands in the way, or undefined. */
   async check(): Promise<string | undefined> {
     try {
-      await this.call('GET', '/mailFolders/SentItems?$select=id');
-      await this.call('GET', '/mailFolders/Drafts?$select=id');
+      await this.graph.call('GET', '/mailFolders/SentItems?$select=id');
+      await this.graph.call('GET', '/mailFolders/Drafts?$select=id');
       return undefined;
     } catch (err) {
       return (err as Error).message;
@@ -260,6 +210,6 @@ export class GraphMailTransport implements Transport {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.graph.close();
   }
 }

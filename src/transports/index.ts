@@ -10,7 +10,13 @@ import { MailQuota, type MailActivity } from './mail-quota.js';
 import { PeppolTransport } from './peppol.js';
 import { PeppolDirectory } from '../peppol/lookup.js';
 import type { KeyValueCache, PeppolBook } from '../ledger/ledger.js';
+import { ImapMailbox } from './imap-mailbox.js';
 import { TransportError, type Transport } from './transport.js';
+
+/** A mailbox whose new messages can be read once each (for bounces): over IMAP, or over Graph for a Microsoft 365 one. */
+export interface Inbox {
+  readNew(days: number, look: (raw: Buffer) => Promise<void>): Promise<number>;
+}
 
 /** Creates and caches one transport per target; the outbox asks it for the transport of a delivery. */
 export class Transports {
@@ -57,6 +63,14 @@ export class Transports {
     } else throw new TransportError(`transport kind '${(target as { kind: string }).kind}' is not available in this gateway`, true);
     this.cache.set(targetName, transport);
     return transport;
+  }
+
+  /** The inbox a mail target's bounces come back to: a graph target's own mailbox, an smtp target's `imap:` one. */
+  inboxOf(targetName: string): Inbox | undefined {
+    const target = this.settings.targets[targetName];
+    if (target?.kind === 'graph') return (this.forTarget(targetName) as GraphMailTransport).inbox();
+    if (target?.kind === 'smtp' && target.imap) return new ImapMailbox(`target ${targetName}`, target.imap);
+    return undefined;
   }
 
   /** A mailbox's daily allowance, counted in the ledger (none without a ledger or a limit). */

@@ -38,6 +38,10 @@ export interface MicrosoftStub {
   folders: Map<string, StubMessage[]>;
   /** messages sent (what the recipients get), in order */
   sent: StubMessage[];
+  /** mail that arrived in a mailbox's inbox: its MIME source, and the extended properties the app set on it */
+  inbox: Map<string, InboxMessage[]>;
+  /** a message arrives in the mailbox's inbox (a bounce Exchange made, a customer's reply) */
+  deliver(mailbox: string, raw: string): void;
   /** the next `count` Graph requests answer 429 with Retry-After `seconds` */
   throttle(count: number, seconds: number): void;
   /** every token issued so far stops working (they expired) */
@@ -64,6 +68,16 @@ export interface StubMessage {
   uploadedInChunks: number;
   /** when it was sent (epoch ms) */
   sentAt?: number;
+}
+
+export interface InboxMessage {
+  id: string;
+  receivedDateTime: string;
+  raw: Buffer;
+  /** singleValueExtendedProperties by id */
+  properties: Map<string, string>;
+  /** what Outlook shows as read */
+  isRead: boolean;
 }
 
 /** The app's ids and secret as an operator gives them: in the environment, never in the YAML. */
@@ -117,6 +131,18 @@ export async function startMicrosoftStub(): Promise<MicrosoftStub> {
     requests: [],
     folders: new Map(),
     sent: [],
+    inbox: new Map(),
+    deliver(mailbox, raw) {
+      const list = stub.inbox.get(mailbox.toLowerCase()) ?? [];
+      list.push({
+        id: randomUUID(),
+        receivedDateTime: new Date().toISOString(),
+        raw: Buffer.from(raw.replace(/\r?\n/g, '\r\n')),
+        properties: new Map(),
+        isRead: false,
+      });
+      stub.inbox.set(mailbox.toLowerCase(), list);
+    },
     throttle(count, seconds) {
       throttled = count;
       retryAfter = seconds;
@@ -326,6 +352,38 @@ export async function startMicrosoftStub(): Promise<MicrosoftStub> {
       drafts.splice(at, 1);
       record(204);
       return json(res, 204, undefined);
+    }
+    // the inbox, as Graph lists it: $filter on receivedDateTime, our extended property expanded where set, pages of $top
+    if (/^\/mailFolders\/inbox\/messages$/i.test(rest) && req.method === 'GET') {
+      const since = /^receivedDateTime ge (\S+)$/.exec(url.searchParams.get('$filter') ?? '')?.[1];
+      const expand = /^singleValueExtendedProperties\(\$filter=id eq '((?:[^']|'')*)'\)$/.exec(url.searchParams.get('$expand') ?? '')?.[1]?.replace(/''/g, "'");
+      const top = Number(url.searchParams.get('$top') ?? 10);
+      const skip = Number(url.searchParams.get('$skip') ?? 0);
+      const all = (stub.inbox.get(mailbox) ?? []).filter((x) => !since || x.receivedDateTime >= since);
+      const page = all.slice(skip, skip + top).map((x) => {
+        const value = expand === undefined ? undefined : [...x.properties].find(([id]) => id.toLowerCase() === expand.toLowerCase());
+        return { id: x.id, ...(value ? { singleValueExtendedProperties: [{ id: value[0], value: value[1] }] } : {}) };
+      });
+      const next = new URL(url);
+      next.searchParams.set('$skip', String(skip + top));
+      record(200);
+      return json(res, 200, { value: page, ...(skip + top < all.length ? { '@odata.nextLink': next.toString() } : {}) });
+    }
+    const inboxMessage = (id: string) => (stub.inbox.get(mailbox) ?? []).find((x) => x.id === id);
+    if ((r = /^\/messages\/([^/]+)\/\$value$/.exec(rest)) && req.method === 'GET') {
+      const message = inboxMessage(r[1]!);
+      if (!message) return (record(404), graphError(res, 404, 'ErrorItemNotFound', 'The specified object was not found in the store.'));
+      record(200);
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      return void res.end(message.raw);
+    }
+    if ((r = /^\/messages\/([^/]+)$/.exec(rest)) && req.method === 'PATCH') {
+      const message = inboxMessage(r[1]!);
+      if (!message) return (record(404), graphError(res, 404, 'ErrorItemNotFound', 'The specified object was not found in the store.'));
+      for (const p of (parsed['singleValueExtendedProperties'] as { id: string; value: string }[] | undefined) ?? []) message.properties.set(p.id, p.value);
+      if (typeof parsed['isRead'] === 'boolean') message.isRead = parsed['isRead'];
+      record(200);
+      return json(res, 200, { id: message.id });
     }
     if ((r = /^\/mailFolders\/(SentItems|Drafts)\/messages$/.exec(rest)) && req.method === 'GET') {
       const filter = /^internetMessageId eq '((?:[^']|'')*)'$/.exec(url.searchParams.get('$filter') ?? '');

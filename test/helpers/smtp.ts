@@ -82,7 +82,11 @@ export const MEMBERSHIP_CUSTOMERS = { defaults: { paymentTermsDays: 30, routes: 
  * A workspace whose mail goes to `smtp` as TV De Lobbers (Reply-To and archive BCC set); `target`
  * overrides settings of that SMTP target.
  */
-export function mailWorkspace(smtp: { port: number }, target: Record<string, unknown> = {}, customers: Record<string, unknown> = MEMBERSHIP_CUSTOMERS): Workspace {
+export function mailWorkspace(
+  smtp: { port: number },
+  target: Record<string, unknown> = {},
+  customers: Record<string, unknown> = MEMBERSHIP_CUSTOMERS,
+): Workspace {
   const ws = workspace({ email: { server: 'mail' } }, customers);
   const file = join(ws.config, 'gateway.yaml');
   const settings = parse(readFileSync(file, 'utf-8')) as { targets: Record<string, unknown> };
