@@ -233,6 +233,17 @@ describe('console API: every endpoint, roles and CSRF (real service, real HTTP)'
       smtp.received.some((m) => JSON.stringify(m.to).includes('lid5001@example.nl')),
       'the member got the mail',
     );
+    // to a corrected address: only an operator, only a real address, only a mail that bounced or failed
+    // (the browser test sends a bounced one to its corrected address)
+    cover('POST', '/api/deliveries/{id}/retry-to');
+    const retryTo = (client: ApiClient, to: string) => client.request('POST', `/api/deliveries/${dead.id}/retry-to`, { json: { to } });
+    assert.equal((await retryTo(viewer, 'lid5001@example.nl')).status, 403);
+    const typo = await retryTo(operator, 'lid5001@example');
+    assert.equal(typo.status, 400);
+    assert.match(((await typo.json()) as { error: string }).error, /"lid5001@example" is not an e-mail address/);
+    const sentAlready = await retryTo(operator, 'lid5001-nieuw@example.nl');
+    assert.equal(sentAlready.status, 409);
+    assert.match(((await sentAlready.json()) as { error: string }).error, /is not an e-mail that bounced or failed/);
 
     assert.equal((await operator.request('POST', `/api/invoices/${dead.invoiceId}/resend`, { json: { reason: ' ' } })).status, 400, 'a resend needs a reason');
     const resent = await operator.request('POST', `/api/invoices/${dead.invoiceId}/resend`, { json: { reason: 'member asked for a copy' } });

@@ -15,6 +15,9 @@ import { exchangeNdr } from './helpers/dsn-samples.js';
 import { minimalInvoice } from './helpers/invoice.js';
 import { listDeliveries } from './helpers/ledger-view.js';
 import { signInEnv, startMicrosoftStub, stubGraphTarget, type MicrosoftStub } from './helpers/microsoft.js';
+import { launchChromium } from './helpers/browser.js';
+import { addConsoleUser } from './helpers/console.js';
+import { freePort } from './helpers/net.js';
 import { CLI, ROOT } from './helpers/paths.js';
 import { membersCsv, startService, stopService, waitFor, workspace, type Workspace } from './helpers/service.js';
 import { MEMBERSHIP_CUSTOMERS } from './helpers/smtp.js';
@@ -119,9 +122,14 @@ describe('mail from a Microsoft 365 mailbox through Microsoft Graph (a local stu
     );
   });
 
-  it('an Exchange non-delivery report in the mailbox is read over Graph: that delivery becomes bounced; a reply and an out-of-office are not; each message is read once and left unread for people', async () => {
+  it('an Exchange non-delivery report in the mailbox is read over Graph: that delivery becomes bounced; a reply and an out-of-office are not; each message is read once and left unread for people; an operator sends it to the corrected address from the console (Chromium)', async () => {
     const ws = graphWorkspace(ms, { checkBouncesEvery: '1s' });
+    const port = await freePort();
+    const settings = join(ws.config, 'gateway.yaml');
+    writeFileSync(settings, `${readFileSync(settings, 'utf-8')}console:\n  port: ${port}\n`);
+    addConsoleUser(ws, 'olga', 'operator', 'operator-password-1', 'nl');
     const service = startService(ws, signInEnv(ms));
+    const browser = await launchChromium();
     try {
       writeFileSync(join(ws.inbox, 'members', 'contributie_m.csv'), membersCsv(3));
       await waitFor('3 deliveries sent', async () => (await listDeliveries(ws)).filter((d) => d.state === 'sent').length === 3, 60_000);
@@ -152,7 +160,31 @@ describe('mail from a Microsoft 365 mailbox through Microsoft Graph (a local stu
       );
       const states = (await listDeliveries(ws)).map((d) => `${d.target}:${d.state}`).sort();
       assert.deepEqual(states, ['lid5001@example.nl:sent', 'lid5002@example.nl:bounced', 'lid5003@example.nl:sent']);
+
+      // the operator sees the alert, types the corrected address on the bounced row and sends it again
+      const page = await (await browser.newContext()).newPage();
+      await page.goto(`http://127.0.0.1:${port}/login`);
+      await page.fill('input[name=name]', 'olga');
+      await page.fill('input[name=password]', 'operator-password-1');
+      await page.click('button[type=submit]');
+      await page.waitForURL(`http://127.0.0.1:${port}/`);
+      await page.locator('[data-alert=bounced] a').click();
+      await page.waitForURL(/\/deliveries\?state=bounced/);
+      const row = page.locator('tr.state-bounced');
+      assert.equal(await row.count(), 1);
+      assert.match(await row.innerText(), /RecipientNotFound/);
+      await row.locator('input[name=to]').fill('lid5002@example');
+      await row.locator('.retry-to button').click();
+      // the page comes back (the same address) with what was wrong
+      await page.locator('.flash', { hasText: '"lid5002@example" is not an e-mail address' }).waitFor();
+      await page.locator('tr.state-bounced input[name=to]').fill('lid5002.nieuw@example.nl');
+      await page.locator('tr.state-bounced .retry-to button').click();
+      await page.locator('.flash', { hasText: 'gaat nu naar lid5002.nieuw@example.nl. Pas het adres ook aan in customers.yaml' }).waitFor();
+      await waitFor('sent to the corrected address', () => ms.sent.some((m) => toOf(m) === 'lid5002.nieuw@example.nl'), 30_000);
+      await waitFor('that delivery sent', async () => (await listDeliveries(ws)).find((d) => d.id === bounced.id && d.state === 'sent'));
+      assert.equal(ms.sent.length, 4, 'only that mail went out again');
     } finally {
+      await browser.close();
       await stopService(service);
     }
   });

@@ -13,6 +13,7 @@ import { printable } from '../observability/log.js';
 import { ConfigError, EnvironmentError } from '../errors.js';
 import { LedgerLock } from '../ledger/sql/lock.js';
 import { openLedger, type OpenLedger } from '../ledger/open.js';
+import { isMailAddress } from '../mail/addresses.js';
 
 /**
  * Opens the configured ledger for a command (the running service may have it open too: SQLite's
@@ -171,7 +172,7 @@ function cliActor(): string {
 export async function retryCommand(what: string, opts: CommonOptions & { file?: boolean; to?: string; demo?: boolean }): Promise<number> {
   const id = Number(what.replace(/^#/, ''));
   if (!Number.isInteger(id)) throw new Error(`expected a delivery id (or a file id with --file), got "${what}"`);
-  if (opts.to !== undefined && (opts.file || !/^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/.test(opts.to)))
+  if (opts.to !== undefined && (opts.file || !isMailAddress(opts.to)))
     throw new ConfigError(opts.file ? '--to goes with one delivery, not a file' : `--to ${opts.to} is not an e-mail address`, { field: 'to' });
   const count = await withLedger(opts, async (ledger) => {
     const n = await ledger.retry(opts.file ? { fileId: id } : { deliveryId: id, ...(opts.to ? { to: opts.to } : {}) });

@@ -28,3 +28,8 @@ export function envelopeOf(mail: Mail.Options): { from: string; to: string[] } {
   const to = [...recipients(mail.to), ...recipients(mail.cc), ...recipients(mail.bcc)].map((r) => r.emailAddress.address).filter(Boolean);
   return { from: recipients(mail.from as Mail.Options['to'])[0]?.emailAddress.address ?? '', to };
 }
+
+/** Whether a person typed one plain e-mail address (a corrected recipient): local part, @, a dotted domain. */
+export function isMailAddress(text: string): boolean {
+  return /^[^\s@<>,;]+@[^\s@<>,;]+\.[^\s@<>,;]+$/.test(text);
+}

@@ -117,6 +117,9 @@ export function registerApi(app: FastifyInstance, ctx: ConsoleContext): void {
 
   app.get('/api/deliveries', viewer, async (request) => service.deliveries(deliveryFilter(request.query as Query)));
   app.post('/api/deliveries/retry', operator, async (request) => ({ due: await service.retry(deliveryIds(body(request)), who(request)) }));
+  app.post('/api/deliveries/:id/retry-to', operator, async (request) => ({
+    due: await service.retryTo(idParam(request.params), str(body(request)['to']), who(request)),
+  }));
 
   app.get('/api/runs', viewer, async () => (await service.status()).runs);
   app.get('/api/batches', viewer, async (request) => service.batches(pageOf(request.query as Query)));

@@ -35,6 +35,7 @@ import { summariseInvoice, tryFile } from '../service/try-file.js';
 import { freeBytes, LOW_DISK_BYTES } from '../util/disk.js';
 import type { UblGate } from '../validation/gate.js';
 import type { ReadinessCheck } from './server.js';
+import { isMailAddress } from '../mail/addresses.js';
 
 /** What the console needs from the running service. */
 export interface ConsoleDependencies {
@@ -458,6 +459,21 @@ export class ConsoleService {
     await this.deps.ledger.logEvent('retry', { deliveries: ids, due: count, by });
     this.changed();
     if (count) this.deps.wake();
+    return count;
+  }
+
+  /**
+   * Sends a bounced (or failed) e-mail delivery again, to the address an operator corrected; the
+   * customer's address in customers.yaml is for them to correct too (the next invoices use it).
+   */
+  async retryTo(id: number, to: string, by: string): Promise<number> {
+    const address = to.trim();
+    if (!isMailAddress(address)) throw new ActionError(400, `"${address}" is not an e-mail address`);
+    const count = await this.deps.ledger.retry({ deliveryId: id, to: address });
+    if (!count) throw new ActionError(409, `delivery #${id} is not an e-mail that bounced or failed, so it is not sent again`);
+    await this.deps.ledger.logEvent('retry', { delivery: id, deliveries: count, by, to: address });
+    this.changed();
+    this.deps.wake();
     return count;
   }
 

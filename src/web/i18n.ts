@@ -61,6 +61,12 @@ const TEXTS: Record<string, { nl: string; en: string }> = {
   'progress.delivered': { nl: 'afgeleverd bij de ontvanger', en: 'delivered to the receiver' },
   retry: { nl: 'Opnieuw proberen', en: 'Retry' },
   'retry.selected': { nl: 'Geselecteerde opnieuw proberen', en: 'Retry selected' },
+  'retry.to': { nl: 'Verstuur naar', en: 'Send to' },
+  'retry.to.send': { nl: 'Opnieuw versturen', en: 'Send again' },
+  'retried.to': {
+    nl: 'Verzending #{id} gaat nu naar {to}. Pas het adres ook aan in customers.yaml (of in het bronsysteem), dan gaan de volgende facturen er ook heen.',
+    en: 'Delivery #{id} now goes to {to}. Correct the address in customers.yaml (or in the source system) too, so the next invoices go there.',
+  },
   retried: { nl: '{n} verzending(en) staan weer klaar; de gateway verstuurt ze nu.', en: '{n} deliveries are due again; the gateway sends them now.' },
   resend: { nl: 'Opnieuw versturen', en: 'Resend' },
   resent: { nl: '{n} nieuwe verzending(en) in de wachtrij (gelogd).', en: '{n} new deliveries queued (logged).' },

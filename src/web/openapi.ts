@@ -205,6 +205,20 @@ export const OPENAPI = {
         responses: { '200': json('how many became due', { type: 'object', properties: { due: { type: 'integer' } } }), ...refused, ...badRequest },
       },
     },
+    '/api/deliveries/{id}/retry-to': {
+      post: {
+        summary: 'Send a bounced or failed e-mail delivery again, to a corrected address (correct customers.yaml too)',
+        'x-role': 'operator',
+        parameters: [idParam('delivery'), csrf],
+        requestBody: body({ type: 'object', required: ['to'], properties: { to: { type: 'string', format: 'email' } } }),
+        responses: {
+          '200': json('due again', { type: 'object', properties: { due: { type: 'integer' } } }),
+          '409': json('not an e-mail delivery that bounced or failed', ref('Error')),
+          ...refused,
+          ...badRequest,
+        },
+      },
+    },
     '/api/runs': get('Bulk runs: done/total per file with deliveries under way', 'viewer', json('runs', { type: 'array' })),
     '/api/batches': {
       get: {

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { actorOf, LOGIN_RATE_LIMIT, logIn, requireRole, startSession } from './auth.js';
 import { mayDownload, removeUser, saveUser, sendDocument, sendOriginal, uploadOf, type ConsoleContext } from './api.js';
-import type { Overview } from './console-service.js';
+import { ActionError, type Overview } from './console-service.js';
 import {
   DELIVERY_STATES,
   deliveryFilter,
@@ -234,6 +234,20 @@ export function registerPages(app: FastifyInstance, ctx: ConsoleContext, views: 
   app.post('/deliveries/retry', { preHandler: requireRole(users, 'operator') }, async (request, reply) => {
     const n = await service.retry(deliveryIds(form(request)), who(request));
     flash(request, translate(lang(request), 'retried', { n }));
+    return reply.redirect(back(request, '/deliveries'));
+  });
+
+  app.post('/deliveries/:id/retry-to', { preHandler: requireRole(users, 'operator') }, async (request, reply) => {
+    const to = field(request, 'to').trim();
+    const id = idParam(request.params);
+    try {
+      await service.retryTo(id, to, who(request));
+      flash(request, translate(lang(request), 'retried.to', { id, to }));
+    } catch (err) {
+      // a mistyped address: said on the page the operator came from, to type it again
+      if (!(err instanceof ActionError)) throw err;
+      flash(request, err.message, true);
+    }
     return reply.redirect(back(request, '/deliveries'));
   });
 

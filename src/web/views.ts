@@ -47,6 +47,7 @@ export class Views {
     hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
     hb.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).join(''));
     hb.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
+    hb.registerHelper('and', (...args: unknown[]) => args.slice(0, -1).every(Boolean));
     hb.registerHelper('json', (v: unknown) => JSON.stringify(v, null, 2));
     hb.registerHelper('time', (iso: string | undefined) => (iso ? iso.replace('T', ' ').slice(0, 19) : ''));
     hb.registerHelper('pct', (part: number, whole: number) => (whole ? Math.round((100 * part) / whole) : 0));
