@@ -16,6 +16,7 @@ import { minimalInvoice } from './helpers/invoice.js';
 import { listDeliveries } from './helpers/ledger-view.js';
 import { signInEnv, startMicrosoftStub, stubGraphTarget, type MicrosoftStub } from './helpers/microsoft.js';
 import { launchChromium } from './helpers/browser.js';
+import { startGoogleStub } from './helpers/google.js';
 import { addConsoleUser } from './helpers/console.js';
 import { freePort } from './helpers/net.js';
 import { CLI, ROOT } from './helpers/paths.js';
@@ -443,5 +444,75 @@ describe('SMTP with OAuth 2.0 (XOAUTH2) instead of a password, the token from th
     // the refused token was asked for again (skipping the cache); connections opened meanwhile may still use the old one
     assert.equal(new Set(tokensSeen).size, 2, `a fresh token after the refusal: ${tokensSeen.join(', ')}`);
     assert.equal(ms.tokenRequests, 2);
+  });
+
+  it('Google Workspace: signs in as a service account acting for the mailbox (domain-wide delegation); without the delegation the mail is dead with what the administrator must do, and a retry after it is granted sends it', async () => {
+    const google = await startGoogleStub();
+    const tls = selfSignedCertificate();
+    const received: ParsedMail[] = [];
+    const server = new SMTPServer({
+      key: readFileSync(tls.key),
+      cert: readFileSync(tls.cert),
+      authMethods: ['XOAUTH2'],
+      logger: false,
+      onAuth(auth, _session, callback) {
+        // smtp.gmail.com takes a token Google issued for this very mailbox and the mail scope
+        const issued = google.issued.get(auth.accessToken ?? '');
+        if (auth.method !== 'XOAUTH2' || !issued || issued.sub !== auth.username || issued.scope !== 'https://mail.google.com/' || auth.username !== MAILBOX) {
+          callback(null, { data: { status: '400', schemes: 'Bearer', scope: 'https://mail.google.com/' } });
+          return;
+        }
+        callback(null, { user: auth.username });
+      },
+      onData(stream, _session, callback) {
+        void simpleParser(stream).then((mail) => {
+          received.push(mail);
+          callback();
+        }, callback);
+      },
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const ws = workspace({ email: { server: 'workspace' } }, MEMBERSHIP_CUSTOMERS);
+    const file = join(ws.config, 'gateway.yaml');
+    const settings = parse(readFileSync(file, 'utf-8')) as { targets: Record<string, unknown> };
+    settings.targets['workspace'] = {
+      kind: 'smtp',
+      host: '127.0.0.1',
+      port: (server.server.address() as AddressInfo).port,
+      requireTLS: true,
+      caFile: tls.cert,
+      user: MAILBOX,
+      from: `De Vries <${MAILBOX}>`,
+      googleServiceAccount: { keyFile: '${GOOGLE_KEY_FILE}', caFile: google.caFile },
+    };
+    writeFileSync(file, stringify(settings));
+    const env = { GOOGLE_KEY_FILE: google.keyFile };
+    const service = startService(ws, env);
+    try {
+      writeFileSync(join(ws.inbox, 'members', 'contributie_m.csv'), membersCsv(2));
+      const dead = await waitFor(
+        'both dead: the account may not act as the mailbox yet',
+        async () => {
+          const list = (await listDeliveries(ws)).filter((d) => d.state === 'dead');
+          return list.length === 2 ? list : undefined;
+        },
+        60_000,
+      );
+      assert.match(
+        dead[0]!.lastError ?? '',
+        /sign-in to Google failed: unauthorized_client: Client is unauthorized.*give the service account domain-wide delegation for https:\/\/mail\.google\.com\//,
+      );
+      assert.equal(received.length, 0);
+      // the administrator grants it; an operator sends them again
+      google.delegated.set(MAILBOX, 'https://mail.google.com/');
+      for (const d of dead) assert.equal((await cli(ws, ['retry', String(d.id)], env)).status, 0);
+      await waitFor('2 mails', () => received.length === 2, 60_000);
+    } finally {
+      await stopService(service);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await google.close();
+    }
+    assert.deepEqual(received.map((m) => (m.to as { text: string }).text).sort(), ['lid5001@example.nl', 'lid5002@example.nl']);
+    assert.equal(google.issued.size, 1, 'one token for both mails');
   });
 });

@@ -66,6 +66,8 @@ export async function checkRuntime(
               ['imap.caFile', target.imap?.caFile],
               ['oauth2.certificate.certificateFile', target.oauth2?.certificate?.certificateFile],
               ['oauth2.certificate.privateKeyFile', target.oauth2?.certificate?.privateKeyFile],
+              ['googleServiceAccount.keyFile', target.googleServiceAccount?.keyFile],
+              ['googleServiceAccount.caFile', target.googleServiceAccount?.caFile],
             ]
           : target.kind === 'graph'
             ? [
@@ -94,9 +96,16 @@ export async function checkRuntime(
           path: `targets.${name}.mode`,
         }),
       );
-    if (target.kind === 'smtp' && target.oauth2 && !target.user)
+    if (target.kind === 'smtp' && (target.oauth2 || target.googleServiceAccount) && !target.user)
       errors.push(
         new ConfigError(`targets.${name}.user: OAuth 2.0 sign-in needs user, the mailbox that sends`, { file: gatewayFile, path: `targets.${name}.user` }),
+      );
+    if (target.kind === 'smtp' && target.oauth2 && target.googleServiceAccount)
+      errors.push(
+        new ConfigError(`targets.${name}: oauth2 (Microsoft 365) and googleServiceAccount (Google Workspace) both set; a mailbox signs in one way`, {
+          file: gatewayFile,
+          path: `targets.${name}`,
+        }),
       );
     for (const [key, raw] of files) {
       if (!raw) continue;

@@ -451,6 +451,19 @@ export namespace GatewayFileSchema {
       scope?: string;
     };
     /**
+     * Google Workspace: sign in with XOAUTH2 as a service account with domain-wide delegation for https://mail.google.com/ (smtp.gmail.com); user is the mailbox it sends as
+     */
+    googleServiceAccount?: {
+      /**
+       * the service account's JSON key file, as the Google Cloud console downloads it (keep it readable by the gateway only)
+       */
+      keyFile: string;
+      /**
+       * PEM file with extra CAs to trust for the token request (a proxy that inspects TLS)
+       */
+      caFile?: string;
+    };
+    /**
      * the account's mailbox over IMAP: a copy of each mail the gateway sent goes to its Sent folder (and a retry finds it there), drafts (mode: draft) to its Drafts
      */
     imap?: {

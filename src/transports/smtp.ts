@@ -38,6 +38,43 @@ function replyCode(err: unknown): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** Google's answers that no retry heals: the account may not act as the mailbox, or its key is not valid. */
+const GOOGLE_REFUSED = /unauthorized_client|invalid_grant|invalid_client|access_denied|invalid_scope/;
+
+/** A refused token request to Google, with what the administrator must do about it. */
+function googleSignInFailure(name: string, text: string): TransportError {
+  const hint = /unauthorized_client/.test(text)
+    ? ' (in the Google Admin console, give the service account domain-wide delegation for https://mail.google.com/)'
+    : '';
+  return new TransportError(`${name}: sign-in to Google failed: ${text}${hint}`, GOOGLE_REFUSED.test(text));
+}
+
+/**
+ * nodemailer's XOAUTH2 as a Google service account (two-legged: a JWT signed with the account's key,
+ * acting as `user` by domain-wide delegation), from the JSON key file Google issues.
+ */
+function googleServiceAuth(name: string, user: string, account: { keyFile: string; caFile?: string }): object {
+  const keyFile = fromEnvironment(account.keyFile, `target ${name} googleServiceAccount.keyFile`)!;
+  let key: { client_email?: string; private_key?: string; token_uri?: string };
+  try {
+    key = JSON.parse(readFileSync(keyFile, 'utf-8')) as typeof key;
+  } catch (err) {
+    // a key file on a share that is away comes back; one that is not JSON does not
+    throw new TransportError(`target ${name}: cannot read the service account key ${keyFile}: ${(err as Error).message}`, err instanceof SyntaxError);
+  }
+  if (!key.client_email || !key.private_key)
+    throw new TransportError(`target ${name}: ${keyFile} is not a service account key (no client_email or private_key)`, true);
+  return {
+    type: 'OAuth2',
+    user,
+    // Google's documentation: iss is the service account's e-mail, aud the token endpoint
+    serviceClient: key.client_email,
+    privateKey: key.private_key,
+    accessUrl: key.token_uri ?? 'https://oauth2.googleapis.com/token',
+    ...(account.caFile ? { tls: { ca: readFileSync(account.caFile) } } : {}),
+  };
+}
+
 /**
  * E-mail over SMTP (nodemailer, pooled connections, STARTTLS/TLS, auth from the environment,
  * optional DKIM). 4xx answers and connection failures are retried through the outbox; 5xx answers
@@ -85,6 +122,10 @@ export class SmtpTransport implements Transport {
             },
           ),
       };
+    }
+    if (target.googleServiceAccount) {
+      if (!user) throw new TransportError(`target ${name}: googleServiceAccount needs user (the mailbox that sends)`, true);
+      auth = googleServiceAuth(name, user, target.googleServiceAccount);
     }
     this.transporter = nodemailer.createTransport({
       pool: true,
@@ -154,11 +195,19 @@ export class SmtpTransport implements Transport {
       const text = (err as { response?: string }).response ?? (err as Error).message;
       // a refused login is permanent (a wrong password does not heal), a 454 "try later" is not
       if ((err as { code?: string }).code === 'EAUTH' && this.tokenFailure) throw this.tokenFailure;
+      const google = this.googleRefusal(err);
+      if (google) throw google;
       if ((err as { code?: string }).code === 'EAUTH')
         throw new TransportError(`${this.name}: authentication failed: ${text}`, code === undefined || code >= 500);
       if (code !== undefined && code >= 500) throw new TransportError(`${this.name}: the mail server refused the message: ${text}`, true);
       throw new TransportError(`${this.name}: ${code ? `temporary failure ${text}` : `could not deliver: ${text}`}`, false);
     }
+  }
+
+  /** A token request Google refused: nodemailer reports it as EAUTH with no reply from the mail server. */
+  private googleRefusal(err: unknown): TransportError | undefined {
+    if (!this.target.googleServiceAccount || (err as { code?: string }).code !== 'EAUTH' || replyCode(err) !== undefined) return undefined;
+    return googleSignInFailure(this.name, (err as Error).message);
   }
 
   /** check-config --online: a token for XOAUTH2 (when used) and a login at the server; what stands in the way, or undefined. */
@@ -167,7 +216,7 @@ export class SmtpTransport implements Transport {
       await this.transporter.verify();
       return undefined;
     } catch (err) {
-      return this.tokenFailure?.message ?? `${this.name}: ${(err as Error).message}`;
+      return this.googleRefusal(err)?.message ?? this.tokenFailure?.message ?? `${this.name}: ${(err as Error).message}`;
     }
   }
 
