@@ -231,6 +231,41 @@ describe('PDF invoices by e-mail through a real SMTP server', function () {
     assert.equal(toMembers.length, 2, 'the two others arrived');
   });
 
+  it("the provider's own sending limit (Gmail's 550 5.4.5, Exchange's quota): the mails wait, as pending with the reason, never dead", async () => {
+    smtp.reject = () => ({
+      code: 550,
+      message: '5.4.5 Daily user sending limit exceeded. For more information on Gmail sending limits go to https://support.google.com/a/answer/166852',
+    });
+    const ws = mailWorkspace(smtp);
+    const service = startService(ws);
+    try {
+      writeFileSync(join(ws.inbox, 'members', 'contributie_q.csv'), membersCsv(2));
+      await waitFor(
+        'both waiting with the reason',
+        async () => {
+          const list = await listDeliveries(ws);
+          return (
+            list.length === 2 &&
+            list.every((d) => d.state === 'pending' && /reached its sending limit .*5\.4\.5 Daily user sending limit exceeded/.test(d.lastError ?? ''))
+          );
+        },
+        60_000,
+      );
+    } finally {
+      await stopService(service);
+    }
+    const list = await listDeliveries(ws);
+    assert.ok(
+      list.every((d) => d.attempts === 0),
+      'a wait is not an attempt',
+    );
+    assert.ok(
+      list.every((d) => d.nextAttemptAt - Date.now() > 50 * 60_000),
+      'tried again in about an hour',
+    );
+    assert.equal(await countDeliveries(ws, 'dead'), 0);
+  });
+
   it('the service killed in the middle of a 500-invoice bulk run: after a restart every member has exactly one mail', async () => {
     const ws = mailWorkspace(smtp);
     let service = startService(ws);

@@ -10,6 +10,7 @@ import type { GraphTargetConfig } from '../src/config/types.js';
 import type { DeliveryRecord } from '../src/ledger/ledger.js';
 import { MailTemplates } from '../src/mail/compose.js';
 import { GraphMailTransport } from '../src/transports/graph.js';
+import { GraphClient } from '../src/transports/graph-client.js';
 import { TransportError } from '../src/transports/transport.js';
 import { exchangeNdr } from './helpers/dsn-samples.js';
 import { minimalInvoice } from './helpers/invoice.js';
@@ -360,6 +361,17 @@ describe('mail from a Microsoft 365 mailbox through Microsoft Graph (a local stu
       assert.equal(throttled.permanent, false);
       assert.equal(throttled.retryAfterMs, 7000);
       assert.match(throttled.message, /Microsoft Graph asks to wait \(429 ApplicationThrottled/);
+      // the mailbox over Exchange's own sending limit: it waits an hour, it is not dead (nor is a full mailbox)
+      const client = new GraphClient('m365', target);
+      const quota = client.failure(
+        403,
+        null,
+        JSON.stringify({ error: { code: 'ErrorQuotaExceeded', message: 'The sender has exceeded the submission quota.' } }),
+      );
+      await client.close();
+      assert.equal(quota.permanent, false);
+      assert.equal(quota.retryAfterMs, 3_600_000);
+      assert.match(quota.message, /reached its sending limit \(ErrorQuotaExceeded/);
       // the token expired meanwhile: one 401, a fresh token, and the send goes through
       ms.expireTokens();
       const outcome = await transport.send(request(1, 2));

@@ -2,6 +2,7 @@ import type { Agent } from 'undici';
 import { fetch } from 'undici';
 import type { GraphTargetConfig } from '../config/types.js';
 import { AppTokens, httpsAgent } from './oauth.js';
+import { providerLimitWait } from './mail-quota.js';
 import { fromEnvironment, TransportError } from './transport.js';
 
 /** An OData string literal: a quote is doubled. */
@@ -75,6 +76,8 @@ export class GraphClient {
     }
     const seconds = Number(retryAfter);
     const waitMs = Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
+    const limit = providerLimitWait(this.name, detail);
+    if (limit) return limit;
     if (status === 429 || status === 503 || status === 504)
       return new TransportError(`${this.name}: Microsoft Graph asks to wait (${status} ${detail})`, false, {}, waitMs ?? 60_000);
     if (status === 403)

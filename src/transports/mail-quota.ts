@@ -5,6 +5,27 @@ export const DAY_MS = 86_400_000;
 /** The ledger's count is read again after this long (other nodes send from the same mailbox too). */
 const REFRESH_MS = 60_000;
 
+/** How long a mail waits when the provider itself says the mailbox reached its sending limit. */
+export const PROVIDER_LIMIT_WAIT_MS = 3_600_000;
+
+/**
+ * The provider's own words for a mailbox over its sending limit: Exchange Online
+ * (SubmissionQuotaExceeded, 5.1.90 "daily limit for message recipients", Graph's ErrorQuotaExceeded),
+ * Gmail (5.4.5 "Daily user sending limit exceeded"). Such a mail waits; it is not undeliverable.
+ */
+const PROVIDER_LIMIT = /SubmissionQuotaExceeded|ErrorQuotaExceeded|daily (user )?sending limit|daily limit for message recipients|\b5\.1\.90\b|\b5\.4\.5\b/i;
+
+/** The wait for a refusal that is the provider's sending limit, or undefined for any other refusal. */
+export function providerLimitWait(what: string, refusal: string): TransportError | undefined {
+  if (!PROVIDER_LIMIT.test(refusal)) return undefined;
+  return new TransportError(
+    `${what}: the provider says the mailbox reached its sending limit (${refusal.slice(0, 200)}); the mail waits an hour and is tried again`,
+    false,
+    {},
+    PROVIDER_LIMIT_WAIT_MS,
+  );
+}
+
 /** What the ledger says about e-mail since a time: how many went out, and when the first of them did. */
 export type MailActivity = (since: string) => Promise<{ sent: number; first?: string }>;
 

@@ -7,7 +7,7 @@ import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import { envelopeOf, recipientCount } from '../mail/addresses.js';
 import { ImapMailbox } from './imap-mailbox.js';
-import type { MailQuota } from './mail-quota.js';
+import { providerLimitWait, type MailQuota } from './mail-quota.js';
 import { AppTokens, httpsAgent } from './oauth.js';
 import { fromEnvironment, TransportError, type SendRequest, type Transport } from './transport.js';
 
@@ -186,6 +186,8 @@ export class SmtpTransport implements Transport {
           .filter(Boolean)
           .join('; ');
         const permanent = errors.every((e) => (e.responseCode ?? 550) >= 500);
+        const limit = providerLimitWait(this.name, reasons || String(info.response));
+        if (limit) throw limit;
         throw new TransportError(`${this.name}: the mail server refused ${rejected.join(', ')}: ${reasons || info.response}`, permanent);
       }
       return `${this.name}: ${info.messageId} ${info.response}`;
@@ -197,6 +199,8 @@ export class SmtpTransport implements Transport {
       if ((err as { code?: string }).code === 'EAUTH' && this.tokenFailure) throw this.tokenFailure;
       const google = this.googleRefusal(err);
       if (google) throw google;
+      const limit = providerLimitWait(this.name, text);
+      if (limit) throw limit;
       if ((err as { code?: string }).code === 'EAUTH')
         throw new TransportError(`${this.name}: authentication failed: ${text}`, code === undefined || code >= 500);
       if (code !== undefined && code >= 500) throw new TransportError(`${this.name}: the mail server refused the message: ${text}`, true);
