@@ -121,6 +121,12 @@ describe('bad input: every rejection names file, place, field and reason', () =>
     assert.deepEqual(await prepareAll(drop('access', 'orders_4.csv', '')), []);
     const err = await fileError(drop('access', 'unknown.txt', 'x'));
     assert.match(err.message, /no mapping applies to 'unknown.txt' in folder 'access'/);
+    // a members file dropped in the Access folder: the mapping that takes its name, and how to use it
+    const astray = await fileError(drop('access', 'contributie_x.csv', 'x'));
+    assert.match(
+      astray.message,
+      /no mapping applies to 'contributie_x.csv' in folder 'access'; members-contribution takes this name in folder 'members': move it there, or name the mapping with --mapping members-contribution/,
+    );
   });
 
   it('a business rule failure names the rule and the field', async () => {

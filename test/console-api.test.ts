@@ -300,6 +300,19 @@ describe('console API: every endpoint, roles and CSRF (real service, real HTTP)'
     assert.equal(verdict.rejected.length, 1);
     assert.equal(verdict.rejected[0]!.errors[0]!.line, 4, 'the error names its line');
     assert.deepEqual((await operator.get<{ files: Record<string, number> }>('/api/status')).files, before, 'nothing stored');
+    // "pick automatically": by the file name, as the service would take it from that mapping's folder ...
+    const auto = async (name: string) => {
+      const f = new FormData();
+      f.set('file', new Blob([csv]), name);
+      const answer = await operator.request('POST', '/api/try', { form: f });
+      assert.equal(answer.status, 200, await answer.clone().text());
+      return (await answer.json()) as { mapping: string; chosenBy: string; accepted: unknown[] };
+    };
+    const byName = await auto('contributie_maart.csv');
+    assert.deepEqual([byName.mapping, byName.chosenBy, byName.accepted.length], ['members-contribution', 'name', 2]);
+    // ... and a name no mapping takes: the mapping that reads the most invoices from the content
+    const byContent = await auto('export (3).csv');
+    assert.deepEqual([byContent.mapping, byContent.chosenBy, byContent.accepted.length], ['members-contribution', 'content', 2]);
   });
 
   it('users: an admin adds, changes and removes; others may not; only hashes are stored', async () => {

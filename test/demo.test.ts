@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, ROOT, tempDir } from './helpers/paths.js';
 import { filesIn, stopService, waitFor } from './helpers/service.js';
@@ -8,6 +8,54 @@ import { freePort } from './helpers/net.js';
 import { buildOfficialMirror, MirrorServer } from './helpers/artefact-mirror.js';
 import { standardsHome } from '../src/validation/artefacts.js';
 import { manifest } from '../src/validation/manifest.js';
+
+/** An amount as shown, in Dutch ("€ 1.234,50", "€ -5,00") or English ("€1,234.50", "-€5.00") notation, as cents. */
+function cents(shown: string, language: 'nl' | 'en'): number {
+  const digits = shown.replace(/[€\s]/g, '');
+  const plain = language === 'nl' ? digits.replace(/\./g, '').replace(',', '.') : digits.replace(/,/g, '');
+  return Math.round(Number(plain) * 100);
+}
+
+/**
+ * The console's invoice page shows every amount of the PDF, in the PDF's order, and they add up: the
+ * subtotal with the document's charges and discounts to the total excluding VAT, the VAT per rate to
+ * the total including VAT, what was paid already to what is due. (The console speaks the reader's
+ * language, here English; the PDF the customer's, Dutch: the amounts are the same.)
+ */
+async function theInvoicePageShowsWhatThePdfShows(base: string, cookie: string, number: string): Promise<void> {
+  const found = (await (await fetch(`${base}/api/invoices?number=${number}`, { headers: { cookie } })).json()) as { items: { id: number }[] };
+  const id = found.items[0]!.id;
+  const html = await (await fetch(`${base}/invoices/${id}`, { headers: { cookie } })).text();
+  const rows = [
+    ...html.matchAll(
+      /<tr class="total( strong)?"><td colspan="6">(?:<b>)?(.*?)(?:<\/b>)?<\/td><td class="num" data-total="\d+">(?:<b>)?(.*?)(?:<\/b>)?<\/td><\/tr>/g,
+    ),
+  ].map((m) => ({ label: m[2]!, cents: cents(m[3]!, 'en') }));
+  const labels = rows.map((r) => r.label);
+  const at = (label: string) => labels.indexOf(label);
+  for (const shown of ['Subtotal', 'Total excl. VAT', 'Total incl. VAT', 'Amount due']) assert.ok(at(shown) >= 0, `${shown} in ${labels.join(' | ')}`);
+  assert.ok(at('Total excl. VAT') > at('Subtotal') + 1, `the order's charges and discounts are shown: ${labels.join(' | ')}`);
+  const sum = (from: number, to: number) => rows.slice(from, to).reduce((s, r) => s + r.cents, 0);
+  assert.equal(sum(at('Subtotal'), at('Total excl. VAT')), rows[at('Total excl. VAT')]!.cents, 'subtotal, charges and discounts add up');
+  assert.equal(sum(at('Total excl. VAT'), at('Total incl. VAT')), rows[at('Total incl. VAT')]!.cents, 'VAT per rate adds up');
+  assert.equal(sum(at('Total incl. VAT'), at('Amount due')), rows[at('Amount due')]!.cents, 'what was paid already, and what is due');
+  // the PDF's rows from its subtotal to what is due: the same amounts, in the same order
+  const pdf = join(tempDir('igw-demo-pdf-'), `${number}.pdf`);
+  writeFileSync(pdf, Buffer.from(await (await fetch(`${base}/invoices/${id}/pdf`, { headers: { cookie } })).arrayBuffer()));
+  const lines = spawnSync('pdftotext', ['-layout', pdf, '-'], { encoding: 'utf-8' }).stdout.split('\n');
+  const from = lines.findIndex((l) => /^\s*Subtotaal\s/.test(l));
+  const to = lines.findIndex((l, i) => i > from && /^\s*Te betalen\s/.test(l));
+  const inPdf = lines
+    .slice(from, to + 1)
+    .map((l) => /(€\s?-?[\d.,]+)\s*$/.exec(l)?.[1])
+    .filter((a): a is string => a !== undefined)
+    .map((a) => cents(a, 'nl'));
+  assert.deepEqual(
+    rows.map((r) => r.cents),
+    inPdf,
+    'the console and the PDF show the same amounts in the same order',
+  );
+}
 
 /**
  * The README's first command: `npm start` runs `invoice-gateway run --demo` on the bundled samples with the
@@ -66,6 +114,7 @@ describe('the demo (npm start) on the bundled inbox-sample', function () {
       assert.equal(overview.status, 200);
       assert.match(await overview.text(), /<h1>Overview/);
       assert.equal((await fetch(link, { redirect: 'manual' })).status, 410, 'the link works once');
+      await theInvoicePageShowsWhatThePdfShows(`http://127.0.0.1:${port}`, cookie, '2026-00001');
     } finally {
       await stopService(child);
       await mirror.stop();

@@ -179,7 +179,12 @@ describe('the mailbox behind an SMTP account, over IMAP (real Dovecot): a copy i
         dovecot,
         `From: lid5001@example.nl\nTo: penningmeester@tvdelobbers.nl\nSubject: Re: Contributie\nIn-Reply-To: ${messageIdTo(5001)}\nMessage-ID: <reply-1@example.nl>\n\nIs betaald, dank!\n`,
       );
-      const bounced = await waitFor('the bounce recorded', async () => (await listDeliveries(ws)).find((d) => d.state === 'bounced'), 30_000);
+      const bounced = await waitFor('the bounce recorded', async () => (await listDeliveries(ws)).find((d) => d.state === 'bounced'), 60_000).catch(
+        (err: Error) => {
+          // what the MTA and the mailbox did, to tell a bounce never made from one never read
+          throw new Error(`${err.message}\n--- postfix ---\n${postfix.log().slice(-4000)}\n--- dovecot ---\n${dovecot.log().slice(-2000)}`);
+        },
+      );
       assert.equal(bounced.target, 'lid5002@example.nl');
       // Postfix's own words, from its DSN
       assert.match(bounced.lastError ?? '', /^bounced: lid5002@example\.nl: 5\.1\.1 X-Postfix; unknown user: "lid5002@example\.nl"$/, bounced.lastError);

@@ -24,8 +24,13 @@ export function selectMapping(mappings: CompiledMapping[], filePath: string, opt
   if (byName.length === 1) return byName[0]!;
   if (byName.length === 0) {
     const folder = options.folder ?? basename(dirname(filePath));
+    // a mapping whose file names take this one, in its own folder: the file is in the wrong place (or meant for it)
+    const elsewhere = mappings.filter((m) => m.definition.match.files?.length && mappingMatches(m, filePath, m.definition.match.folder));
+    const hint = elsewhere.length
+      ? `; ${elsewhere.map((m) => `${m.name} takes this name in folder '${m.definition.match.folder ?? '(any)'}'`).join(', ')}: move it there, or name the mapping with --mapping ${elsewhere[0]!.name}`
+      : '';
     throw new MappingError(
-      `no mapping applies to '${basename(filePath)}' in folder '${folder}'; mappings and their files: ${mappings.map((m) => `${m.name} (${m.definition.match.folder ? `${m.definition.match.folder}/` : ''}${(m.definition.match.files ?? ['*']).join(', ')})`).join('; ')}`,
+      `no mapping applies to '${basename(filePath)}' in folder '${folder}'${hint}; mappings and their files: ${mappings.map((m) => `${m.name} (${m.definition.match.folder ? `${m.definition.match.folder}/` : ''}${(m.definition.match.files ?? ['*']).join(', ')})`).join('; ')}`,
       { file: filePath },
     );
   }

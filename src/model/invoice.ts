@@ -52,8 +52,12 @@ export const CREDIT_NOTE_TYPE_CODES: ReadonlySet<string> = new Set(['81', '83', 
 
 /** Whether a document is a credit note: as it came (a UBL CreditNote stays one), else by its type code. */
 export function isCreditNote(invoice: Pick<Invoice, 'typeCode' | 'meta'>): boolean {
-  const root = invoice.meta?.form?.root;
-  return root ? root === 'CreditNote' : CREDIT_NOTE_TYPE_CODES.has(invoice.typeCode);
+  return isCreditNoteBy(invoice.typeCode, invoice.meta?.form?.root);
+}
+
+/** The same from the stored fields: the type code and, for a document that came as UBL or CII, its root element. */
+export function isCreditNoteBy(typeCode: string, formRoot?: string): boolean {
+  return formRoot ? formRoot === 'CreditNote' : CREDIT_NOTE_TYPE_CODES.has(typeCode);
 }
 
 /** BT-151 / BT-118 VAT category codes: the UNCL 5305 subset EN 16931 allows (B: Italian split payment). */

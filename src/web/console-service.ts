@@ -31,7 +31,8 @@ import type { RejectedItem } from '../report/error-report.js';
 import type { ExportBatcher } from '../service/exports.js';
 import { Folders, sidecar } from '../service/folders.js';
 import type { Issuer } from '../service/issuing.js';
-import { summariseInvoice, tryFile } from '../service/try-file.js';
+import { summariseInvoice, tryFile, type TryResult } from '../service/try-file.js';
+import { mappingMatches } from '../mapping/select.js';
 import { freeBytes, LOW_DISK_BYTES } from '../util/disk.js';
 import type { UblGate } from '../validation/gate.js';
 import type { ReadinessCheck } from './server.js';
@@ -53,7 +54,7 @@ export interface ConsoleDependencies {
 
 /** A condition that needs a person; acknowledgeable ones stay until someone handles or acknowledges them. */
 export interface Alert {
-  kind: 'dead-deliveries' | 'bounced' | 'files-in-error' | 'held-overdue' | 'validation' | 'disk' | 'inbox' | 'ledger';
+  kind: 'dead-deliveries' | 'bounced' | 'files-in-error' | 'files-partial' | 'held-overdue' | 'validation' | 'disk' | 'inbox' | 'ledger';
   severity: 'error' | 'warning';
   count?: number;
   detail?: string;
@@ -144,6 +145,8 @@ export interface FileDetail {
 export interface TryOutcome {
   file: string;
   mapping?: string;
+  /** how "pick automatically" chose the mapping: its file names take this name, or it read the content best */
+  chosenBy?: 'name' | 'content';
   accepted: (Record<string, unknown> & { held: boolean })[];
   rejected: { key: string; errors: Record<string, unknown>[] }[];
 }
@@ -256,13 +259,19 @@ export class ConsoleService {
     const acks = (await ledger.browse.events({ kinds: ['acknowledge'], limit: 50 })).items;
     const acked = (kind: Alert['kind']): number => Number(acks.find((e) => e.detail['alert'] === kind)?.detail['upTo'] ?? 0);
     const overdueBefore = now - Math.max(2 * config.service.scheduler.checkEveryMs, 10 * 60_000);
-    const counts = await ledger.browse.alerts({ deadAfter: acked('dead-deliveries'), errorAfter: acked('files-in-error') }, overdueBefore);
+    const counts = await ledger.browse.alerts(
+      { deadAfter: acked('dead-deliveries'), errorAfter: acked('files-in-error'), partialAfter: acked('files-partial') },
+      overdueBefore,
+    );
     const alerts: Alert[] = [];
     if (counts.deadDeliveries)
       alerts.push({ kind: 'dead-deliveries', severity: 'error', count: counts.deadDeliveries, link: '/deliveries?state=dead', acknowledge: true });
     if (counts.bounced) alerts.push({ kind: 'bounced', severity: 'error', count: counts.bounced, link: '/deliveries?state=bounced' });
     if (counts.filesInError)
       alerts.push({ kind: 'files-in-error', severity: 'error', count: counts.filesInError, link: '/files?state=error', acknowledge: true });
+    // some invoices of these files were rejected: they need a corrected file, the others went out
+    if (counts.filesPartial)
+      alerts.push({ kind: 'files-partial', severity: 'warning', count: counts.filesPartial, link: '/files?state=partial', acknowledge: true });
     if (counts.heldOverdue) alerts.push({ kind: 'held-overdue', severity: 'warning', count: counts.heldOverdue, link: '/invoices?state=held' });
     for (const check of await this.deps.readiness()) {
       if (check.ok) continue;
@@ -279,8 +288,9 @@ export class ConsoleService {
     const { ledger } = this.deps;
     let upTo: number | undefined;
     if (kind === 'dead-deliveries') upTo = (await ledger.browse.deliveries({ state: 'dead', limit: 1 })).items[0]?.id;
-    else if (kind === 'files-in-error') upTo = (await ledger.browse.files({ state: 'error', limit: 1 })).items[0]?.id;
-    else throw new ActionError(400, `only dead-deliveries and files-in-error can be acknowledged, not "${kind}"`);
+    else if (kind === 'files-in-error' || kind === 'files-partial')
+      upTo = (await ledger.browse.files({ state: kind === 'files-in-error' ? 'error' : 'partial', limit: 1 })).items[0]?.id;
+    else throw new ActionError(400, `only dead-deliveries, files-in-error and files-partial can be acknowledged, not "${kind}"`);
     await ledger.logEvent('acknowledge', { alert: kind, upTo: upTo ?? 0, by });
     this.changed();
   }
@@ -530,22 +540,57 @@ export class ConsoleService {
     const { config, issuer } = this.deps;
     if (options.mapping && !config.mappings.some((m) => m.name === options.mapping)) throw new ActionError(400, `no mapping named "${options.mapping}"`);
     const dir = await mkdtemp(join(tmpdir(), 'igw-try-'));
-    const folder = options.folder || config.mappings.find((m) => m.name === options.mapping)?.definition.match.folder || 'upload';
     const uploadName = basename(upload.name).replace(/[^\w.\- ]/g, '_') || 'upload';
-    const path = join(dir, folder, uploadName);
-    try {
+    const at = async (folder: string): Promise<string> => {
+      const path = join(dir, folder, uploadName);
       await writeFile(await mkdirFor(path), upload.content);
-      const result = await tryFile(path, config, issuer, { ...(options.mapping ? { mapping: options.mapping } : {}), folder, name: uploadName });
+      return path;
+    };
+    try {
+      let chosen: { result: TryResult; by?: 'name' | 'content' };
+      if (options.mapping || options.folder) {
+        const folder = options.folder || config.mappings.find((m) => m.name === options.mapping)?.definition.match.folder || 'upload';
+        chosen = {
+          result: await tryFile(await at(folder), config, issuer, { ...(options.mapping ? { mapping: options.mapping } : {}), folder, name: uploadName }),
+        };
+      } else chosen = await this.pickMapping(uploadName, at);
+      const { result } = chosen;
       await this.deps.ledger.logEvent('try-file', { file: uploadName, bytes: upload.content.length, mapping: result.mapping ?? null, by });
       return {
         file: result.file,
         ...(result.mapping ? { mapping: result.mapping } : {}),
+        ...(chosen.by ? { chosenBy: chosen.by } : {}),
         accepted: result.accepted.map((a) => ({ ...summariseInvoice(a.invoice, a.deliveries), held: a.held })),
         rejected: result.rejected.map(rejectedJson),
       };
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * "Pick automatically": the mapping whose file names take this name, as the service would take it
+   * from that mapping's own folder; when none or several do, the one that reads the most invoices from
+   * its content (then the fewest rejections).
+   */
+  private async pickMapping(name: string, at: (folder: string) => Promise<string>): Promise<{ result: TryResult; by?: 'name' | 'content' }> {
+    const { config, issuer } = this.deps;
+    const run = async (m: (typeof config.mappings)[number]) => {
+      const folder = m.definition.match.folder ?? 'upload';
+      return tryFile(await at(folder), config, issuer, { mapping: m.name, folder, name });
+    };
+    const byName = config.mappings.filter((m) => m.definition.match.files?.length && mappingMatches(m, name, m.definition.match.folder));
+    if (byName.length === 1) return { result: await run(byName[0]!), by: 'name' };
+    let best: TryResult | undefined;
+    for (const m of byName.length ? byName : config.mappings) {
+      const result = await run(m);
+      const better =
+        !best ||
+        result.accepted.length > best.accepted.length ||
+        (result.accepted.length === best.accepted.length && result.rejected.length < best.rejected.length);
+      if (better) best = result;
+    }
+    return { result: best!, by: 'content' };
   }
 
   /** check-config's verdict (without reaching servers) and what is configured; never a secret. */

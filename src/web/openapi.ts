@@ -77,7 +77,7 @@ export const OPENAPI = {
       post: {
         summary: 'Mark the dead deliveries or files in error seen so far as handled; the alert returns for newer ones',
         'x-role': 'operator',
-        parameters: [{ name: 'kind', in: 'path', required: true, schema: { enum: ['dead-deliveries', 'files-in-error'] } }, csrf],
+        parameters: [{ name: 'kind', in: 'path', required: true, schema: { enum: ['dead-deliveries', 'files-in-error', 'files-partial'] } }, csrf],
         responses: { '200': json('acknowledged'), ...refused, ...badRequest },
       },
     },

@@ -16,6 +16,7 @@ import {
   pageOf,
   type Query,
 } from './filters.js';
+import { present } from '../formats/pdf/presentation.js';
 import { translate } from './i18n.js';
 import { allows, ROLES, type Language, type Role } from './users.js';
 import type { PageFrame, Views } from './views.js';
@@ -197,6 +198,8 @@ export function registerPages(app: FastifyInstance, ctx: ConsoleContext, views: 
     const profiles = [...new Set(detail.record.deliveries.filter((d) => d.format === 'ubl').map((d) => d.options.profile ?? 'peppol'))];
     return {
       detail,
+      // the lines and totals in the words and order of the PDF (its language: the one the reader chose)
+      shown: present(detail.record.invoice, lang(request)),
       ...(validation ? { validation, validated: true } : {}),
       accountingRoutes,
       profiles: (profiles.length ? profiles : ['en16931']).join(', '),

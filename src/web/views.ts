@@ -4,6 +4,7 @@ import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatMoney, translate } from './i18n.js';
 import type { Language } from './users.js';
+import { formatDate } from '../model/display.js';
 
 /**
  * The folder of the console's page templates (server-rendered Handlebars, HTML-escaped by default),
@@ -49,6 +50,7 @@ export class Views {
     hb.registerHelper('or', (...args: unknown[]) => args.slice(0, -1).some(Boolean));
     hb.registerHelper('and', (...args: unknown[]) => args.slice(0, -1).every(Boolean));
     hb.registerHelper('json', (v: unknown) => JSON.stringify(v, null, 2));
+    hb.registerHelper('date', (iso: string | undefined, options: Handlebars.HelperOptions) => formatDate(iso, (options.data as { root: PageFrame }).root.lang));
     hb.registerHelper('time', (iso: string | undefined) => (iso ? iso.replace('T', ' ').slice(0, 19) : ''));
     hb.registerHelper('pct', (part: number, whole: number) => (whole ? Math.round((100 * part) / whole) : 0));
     hb.registerHelper('entries', (o: Record<string, unknown> | undefined) => Object.entries(o ?? {}).map(([key, value]) => ({ key, value })));

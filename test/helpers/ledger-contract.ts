@@ -364,7 +364,7 @@ export function ledgerConformance(name: string, backend: () => Backend): void {
       const after = (await ledger.deliveryById(mail.id))!;
       assert.equal(after.state, 'bounced');
       assert.equal(after.lastError, 'bounced: jan@example.nl: smtp; 550 5.1.1 user unknown');
-      assert.equal((await ledger.browse.alerts({ deadAfter: 0, errorAfter: 0 }, Date.now())).bounced, 1);
+      assert.equal((await ledger.browse.alerts({ deadAfter: 0, errorAfter: 0, partialAfter: 0 }, Date.now())).bounced, 1);
       assert.equal((await ledger.browse.events({ kinds: ['bounced'], limit: 5 })).items.length, 1);
       assert.equal(await ledger.retry({ deliveryId: file.id, to: 'x@example.nl' }), 0, 'a file delivery has no address to correct');
       assert.equal(await ledger.retry({ deliveryId: mail.id, to: 'jan.jansen@example.nl' }), 1);
@@ -393,7 +393,9 @@ export function ledgerConformance(name: string, backend: () => Backend): void {
             invoice('a', `k${i}`, {
               buyer: { name: buyers[i % 4]! },
               issueDate: `2026-11-${String(10 + i).padStart(2, '0')}`,
-              totals: { payableAmount: `${(i + 1) * 10}.50` },
+              // the last one a credit note; the total (incl. VAT) beside what is due: paid in part
+              ...(i === 11 ? { typeCode: '381' } : {}),
+              totals: { payableAmount: `${(i + 1) * 10}.50`, taxInclusiveAmount: `${(i + 1) * 10 + 5}.50` },
               meta: { sellerKey: 'a', customerKey: `D${i % 3}`, sourceFile: 'f.csv', sourceKey: `k${i}`, source: { line: i + 2 } },
             } as Partial<CalculatedInvoice>),
           ),
@@ -422,6 +424,9 @@ export function ledgerConformance(name: string, backend: () => Backend): void {
       const one = first.items[0]!;
       assert.equal(one.buyerName, '100% Pure');
       assert.equal(one.payable, '120.50');
+      assert.equal(one.total, '125.50', 'the total, read from the stored invoice');
+      assert.equal(one.creditNote, true);
+      assert.equal(first.items[1]!.creditNote, false);
       assert.equal(one.issueDate, '2026-11-21');
     });
 
@@ -452,15 +457,20 @@ export function ledgerConformance(name: string, backend: () => Backend): void {
         [[d!.id, d!.invoiceNumber, '550 mailbox unknown']],
       );
       assert.equal((await ledger.browse.deliveries({ transport: 'folder' })).items.length, 2);
-      assert.deepEqual(await ledger.browse.alerts({ deadAfter: 0, errorAfter: 0 }, Date.now()), {
+      // a file some of whose invoices were rejected
+      const partial = (await ledger.claimFile({ source: 'orders', name: 'p.csv', contentHash: 'hp', processingPath: '/p/p.csv' }))!.id;
+      await ledger.finishFile(partial, 'partial', { invoicesFound: 2, invoicesRejected: 1 });
+      assert.deepEqual(await ledger.browse.alerts({ deadAfter: 0, errorAfter: 0, partialAfter: 0 }, Date.now()), {
         deadDeliveries: 1,
         filesInError: 1,
+        filesPartial: 1,
         heldOverdue: 0,
         bounced: 0,
       });
-      assert.deepEqual(await ledger.browse.alerts({ deadAfter: d!.id, errorAfter: other }, Date.now()), {
+      assert.deepEqual(await ledger.browse.alerts({ deadAfter: d!.id, errorAfter: other, partialAfter: partial }, Date.now()), {
         deadDeliveries: 0,
         filesInError: 0,
+        filesPartial: 0,
         heldOverdue: 0,
         bounced: 0,
       });
@@ -478,7 +488,7 @@ export function ledgerConformance(name: string, backend: () => Backend): void {
       const activity = await ledger.browse.activity(new Date(Date.now() - 3_600_000).toISOString());
       assert.deepEqual(
         activity.find((h) => h.hour === hour),
-        { hour, invoices: 2, files: 2 },
+        { hour, invoices: 2, files: 3 },
       );
       // a finished file takes no more invoices: the third comes with a file of its own
       const third = (await ledger.claimFile({ source: 'members', name: 'c.csv', contentHash: 'h3', processingPath: '/p/c.csv' }))!.id;
@@ -511,13 +521,17 @@ export function ledgerConformance(name: string, backend: () => Backend): void {
         [[`${new Date().getFullYear()}-{seq:5}`, 3]],
         'the series and the last number it gave',
       );
-      assert.deepEqual(status.files, { done: 2, error: 1 });
+      assert.deepEqual(status.files, { done: 2, error: 1, partial: 1 });
       const metrics = await ledger.metrics();
       assert.deepEqual(
         Object.fromEntries(metrics.deliveries.map((m) => [`${m.state}/${m.transport}`, m.n])),
         tally(deliveries, (d) => `${d.state}/${d.transport}`),
       );
-      assert.deepEqual(Object.fromEntries(metrics.files.map((m) => [`${m.source}/${m.state}`, m.n])), { 'members/done': 2, 'orders/error': 1 });
+      assert.deepEqual(Object.fromEntries(metrics.files.map((m) => [`${m.source}/${m.state}`, m.n])), {
+        'members/done': 2,
+        'orders/error': 1,
+        'orders/partial': 1,
+      });
     });
 
     it('stores of several files at once share transactions, and one file taken over fails only its own store', async () => {

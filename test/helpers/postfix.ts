@@ -117,6 +117,10 @@ virtual_uid_maps = static:${MAIL_UID}
 virtual_gid_maps = static:${MAIL_UID}
 virtual_mailbox_limit = 0
 message_size_limit = 104857600
+# a delivery deferred by a busy machine (a daemon slow to answer) is tried again within seconds, not minutes
+queue_run_delay = 1s
+minimal_backoff_time = 1s
+maximal_backoff_time = 2s
 alias_maps =
 alias_database =
 smtputf8_enable = no

@@ -5,9 +5,10 @@ import { dirname, isAbsolute, join } from 'node:path';
 import * as fontkit from 'fontkit';
 import PDFDocument from 'pdfkit';
 import { dec } from '../../model/decimal.js';
-import { formatDate, formatDecimal, formatMoney } from '../../model/display.js';
+import { formatDate, formatMoney } from '../../model/display.js';
 import { isCreditNote, type CalculatedInvoice, type Party } from '../../model/invoice.js';
 import { fill, LABELS, type Labels } from './labels.js';
+import { present } from './presentation.js';
 
 const require = createRequire(import.meta.url);
 /** DejaVu Sans from npm (dejavu-fonts-ttf): euro sign, diacritics and the ĳ ligature, embedded as TrueType. */
@@ -75,20 +76,6 @@ const COLUMNS = [
   { key: 'vat', x: 425, width: 40, align: 'right' as const },
   { key: 'amount', x: 465, width: 80, align: 'right' as const },
 ];
-const UNIT_NAMES: Record<string, { nl: string; en: string }> = {
-  C62: { nl: 'st', en: 'pcs' },
-  H87: { nl: 'st', en: 'pcs' },
-  EA: { nl: 'st', en: 'ea' },
-  KGM: { nl: 'kg', en: 'kg' },
-  HUR: { nl: 'uur', en: 'hr' },
-  XBX: { nl: 'doos', en: 'box' },
-  XPK: { nl: 'pak', en: 'pack' },
-  MTR: { nl: 'm', en: 'm' },
-  LTR: { nl: 'l', en: 'l' },
-  DAY: { nl: 'dag', en: 'day' },
-  MON: { nl: 'mnd', en: 'month' },
-};
-
 function partyLines(p: Party): string[] {
   const a = p.address ?? {};
   return [
@@ -135,7 +122,8 @@ export async function renderPdf(invoice: CalculatedInvoice, options: PdfOptions 
   const money = (v: string) => formatMoney(v, cur, lang);
   const isQuote = inv.kind === 'quote';
   const isCredit = isCreditNote(inv);
-  const title = isQuote ? l.quote : isCredit ? l.creditNote : l.invoice;
+  const shown = present(inv, lang);
+  const title = shown.title;
   const { body, bold } = fonts();
   const doc = new PDFDocument({
     // our font from the start: pdfkit's default Helvetica would be parsed from its AFM file for every document
@@ -249,32 +237,15 @@ export async function renderPdf(invoice: CalculatedInvoice, options: PdfOptions 
   y = header(y + 16);
   const bottom = PAGE.height - PAGE.margin - 40;
   doc.font('body').fontSize(8.5);
-  for (const line of inv.lines) {
-    const description = [
-      line.itemName,
-      line.description,
-      ...(line.allowanceCharges ?? []).map(
-        (ac) =>
-          `${ac.charge ? l.charge : l.discount}${ac.percentage ? ` ${formatDecimal(ac.percentage, lang, 0)}%` : ''}: ${money(ac.amount)}${ac.reason && !/^(korting|toeslag|discount|charge)$/i.test(ac.reason) ? ` (${ac.reason})` : ''}`,
-      ),
-    ]
-      .filter(Boolean)
-      .join('\n');
+  for (const line of shown.lines) {
+    const description = line.texts.join('\n');
     const height = Math.max(doc.heightOfString(description, { width: COLUMNS[0]!.width - 5 }), 11);
     if (y + height > bottom) {
       doc.addPage();
       y = header(PAGE.margin);
       doc.font('body').fontSize(8.5);
     }
-    const unit = UNIT_NAMES[line.unitCode]?.[lang] ?? line.unitCode;
-    const cells: Record<string, string> = {
-      description,
-      quantity: formatDecimal(line.quantity, lang, 0),
-      unit,
-      price: formatDecimal(line.netPrice, lang, 2),
-      vat: line.vatCategory === 'S' || line.vatCategory === 'Z' ? `${formatDecimal(line.vatRate ?? '0', lang, 0)}%` : line.vatCategory,
-      amount: formatDecimal(line.netAmount, lang, 2),
-    };
+    const cells: Record<string, string> = { description, quantity: line.quantity, unit: line.unit, price: line.price, vat: line.vat, amount: line.amount };
     doc.fillColor('black');
     for (const c of COLUMNS) doc.text(cells[c.key] ?? '', c.x, y, { width: c.key === 'description' ? c.width - 5 : c.width, align: c.align });
     y += height + 4;
@@ -288,26 +259,12 @@ export async function renderPdf(invoice: CalculatedInvoice, options: PdfOptions 
   y += 8;
 
   // Document allowances/charges, VAT breakdown and totals
-  const totalRows: [string, string, boolean?][] = [];
-  totalRows.push([l.subtotal, money(inv.totals.lineNetAmount)]);
-  for (const ac of inv.allowanceCharges ?? [])
-    totalRows.push([`${ac.reason ?? (ac.charge ? l.charge : l.discount)}`, money(ac.charge ? ac.amount : `-${ac.amount}`)]);
-  totalRows.push([l.totalExcl, money(inv.totals.taxExclusiveAmount)]);
-  for (const b of inv.vatBreakdown) {
-    const label =
-      b.category === 'S' || b.category === 'Z'
-        ? fill(l.vatOn, { rate: formatDecimal(b.rate ?? '0', lang, 0), base: money(b.taxableAmount) })
-        : fill(l.vatCategory, { category: l[`cat${b.category}` as keyof Labels] ?? b.category, base: money(b.taxableAmount) });
-    totalRows.push([label, money(b.taxAmount)]);
-  }
-  totalRows.push([l.totalIncl, money(inv.totals.taxInclusiveAmount), true]);
-  if (inv.totals.prepaidAmount !== '0.00') totalRows.push([l.paid, money(`-${inv.totals.prepaidAmount}`)]);
-  if (!isQuote) totalRows.push([isCredit ? l.credited : l.due, money(inv.totals.payableAmount), true]);
+  const totalRows = shown.totals;
   if (y + totalRows.length * 14 + 120 > bottom) {
     doc.addPage();
     y = PAGE.margin;
   }
-  for (const [label, value, strong] of totalRows) {
+  for (const { label, amount: value, strong } of totalRows) {
     doc
       .font(strong ? 'bold' : 'body')
       .fontSize(strong ? 10 : 9)

@@ -1,5 +1,6 @@
 import type { DeliveryRecord, DeliveryState, ExportBatch, FileRecord, FileState, InvoiceState } from '../ledger.js';
 import { batchFromRow, deliveryFromRow, fileFromRow, type Row } from '../rows.js';
+import { isCreditNoteBy } from '../../model/invoice.js';
 
 /**
  * Read queries behind the console and the HTTP API: lists with filters and keyset pagination
@@ -70,6 +71,9 @@ export interface InvoiceSummary {
   issueDate?: string;
   currency?: string;
   payable?: string;
+  /** the total including VAT (what the document is worth; payable is what is still due) */
+  total?: string;
+  creditNote: boolean;
   issuedAt?: string;
 }
 
@@ -121,6 +125,8 @@ export interface HourCount {
 export interface AlertCounts {
   deadDeliveries: number;
   filesInError: number;
+  /** files of which some invoices were rejected (the others issued) */
+  filesPartial: number;
   heldOverdue: number;
   /** mails reported undeliverable: the alert stays until each is sent again to a corrected address */
   bounced: number;
@@ -141,7 +147,7 @@ export interface LedgerBrowse {
   /** per hour since `sinceIso` */
   activity(sinceIso: string): Promise<HourCount[]>;
   /** dead deliveries and files in error above the acknowledged ids, held invoices overdue at `now` */
-  alerts(ack: { deadAfter: number; errorAfter: number }, overdueBefore: number): Promise<AlertCounts>;
+  alerts(ack: { deadAfter: number; errorAfter: number; partialAfter: number }, overdueBefore: number): Promise<AlertCounts>;
 }
 
 /** Runs one query with `?` placeholders. */
@@ -230,7 +236,11 @@ export class BrowseQueries implements LedgerBrowse {
     if (f.max !== undefined) w.add(`${ranged}amount <= ?`, f.max);
     if (f.state) w.add('state = ?', f.state);
     if (f.fileId) w.add('file_id = ?', f.fileId);
-    const columns = 'id, file_id, seller, number, state, kind, source_key, customer, buyer_name, issue_date, currency, payable, issued_at';
+    // the total and the document's type are read from the stored invoice: a page is a few dozen rows
+    const field = (path: string[]) =>
+      this.dialect === 'postgres' ? `(document::jsonb #>> '{${path.join(',')}}')` : `json_extract(document, '$.${path.join('.')}')`;
+    const columns = `id, file_id, seller, number, state, kind, source_key, customer, buyer_name, issue_date, currency, payable, issued_at,
+      ${field(['totals', 'taxInclusiveAmount'])} AS total, ${field(['typeCode'])} AS type_code, ${field(['meta', 'form', 'root'])} AS form_root`;
     return this.page(`SELECT ${columns} FROM invoices`, w, f.limit, (r) => ({
       id: num(r['id']),
       fileId: num(r['file_id']),
@@ -244,6 +254,8 @@ export class BrowseQueries implements LedgerBrowse {
       ...opt('issueDate', r['issue_date']),
       ...opt('currency', r['currency']),
       ...opt('payable', r['payable']),
+      ...opt('total', r['total']),
+      creditNote: isCreditNoteBy(String(r['type_code'] ?? ''), r['form_root'] ? String(r['form_root']) : undefined),
       ...opt('issuedAt', r['issued_at']),
     }));
   }
@@ -316,11 +328,12 @@ export class BrowseQueries implements LedgerBrowse {
     return [...hours.values()].sort((a, b) => a.hour.localeCompare(b.hour));
   }
 
-  async alerts(ack: { deadAfter: number; errorAfter: number }, overdueBefore: number): Promise<AlertCounts> {
+  async alerts(ack: { deadAfter: number; errorAfter: number; partialAfter: number }, overdueBefore: number): Promise<AlertCounts> {
     const count = async (sql: string, params: unknown[]): Promise<number> => num((await this.run(sql, params))[0]?.['n'] ?? 0);
     return {
       deadDeliveries: await count(`SELECT COUNT(*) AS n FROM deliveries WHERE state = 'dead' AND id > ?`, [ack.deadAfter]),
       filesInError: await count(`SELECT COUNT(*) AS n FROM files WHERE state = 'error' AND id > ?`, [ack.errorAfter]),
+      filesPartial: await count(`SELECT COUNT(*) AS n FROM files WHERE state = 'partial' AND id > ?`, [ack.partialAfter]),
       heldOverdue: await count(`SELECT COUNT(*) AS n FROM invoices WHERE state = 'held' AND hold_until < ?`, [overdueBefore]),
       bounced: await count(`SELECT COUNT(*) AS n FROM deliveries WHERE state = 'bounced'`, []),
     };
