@@ -5,8 +5,11 @@ import iconv from 'iconv-lite';
 import { GatewayError } from '../src/errors.js';
 import type { DeliveryRecord } from '../src/ledger/ledger.js';
 import { documentBaseName } from '../src/service/outbox.js';
-import { prepareAll } from './helpers/config.js';
-import { SAMPLES as SAMPLES_DIR, tempDir } from './helpers/paths.js';
+import { prepareAll, shippedConfig } from './helpers/config.js';
+import { compileMapping } from '../src/mapping/compile.js';
+import { loadYaml } from '../src/config/yaml-file.js';
+import type { MappingDefinition } from '../src/mapping/definition.js';
+import { ROOT, SAMPLES as SAMPLES_DIR, tempDir } from './helpers/paths.js';
 
 const HEADER = 'Ordernr;Orderdatum;Debiteur;Referentie klant;Regel;Artikel;Omschrijving;Aantal;Eenheid;Prijs excl.;Korting %;BTW %';
 
@@ -127,6 +130,48 @@ describe('bad input: every rejection names file, place, field and reason', () =>
       astray.message,
       /no mapping applies to 'contributie_x.csv' in folder 'access'; members-contribution takes this name in folder 'members': move it there, or name the mapping with --mapping members-contribution/,
     );
+  });
+
+  it("a webshop mapping: a line's VAT rate from its order's tax lines ($record); a lines path that is not in the order is named with what is there", async () => {
+    // WooCommerce's REST export: each item names its tax line by id; the rate is on the order
+    const order = (id: number, items: string) => ({
+      orders: [
+        {
+          order_id: `WC-${id}`,
+          created_at: '2026-11-28',
+          currency: 'EUR',
+          status: 'completed',
+          customer: { customer_id: 'C1', first_name: 'Jan', last_name: 'Jansen', email: 'jan@example.nl' },
+          billing_address: { street: 'Dorpsstraat 1', postcode: '3811 AB', city: 'Amersfoort', country: 'NL' },
+          payment: { status: 'open', amount: 0 },
+          shipping: { price_ex_vat: 0, vat_rate: 21, method: 'PostNL' },
+          tax_lines: [
+            { id: 7, rate: 21 },
+            { id: 8, rate: 9 },
+          ],
+          [items]: [
+            { sku: 'A', name: 'Koffie', qty: 2, price_ex_vat: 5, tax_id: 8 },
+            { sku: 'B', name: 'Mok', qty: 1, price_ex_vat: 10, tax_id: 7 },
+          ],
+        },
+      ],
+    });
+    const config = shippedConfig();
+    const source = loadYaml<MappingDefinition>(join(ROOT, 'mappings', 'webshop-orders.yaml'), 'mapping');
+    const mapping = compileMapping({
+      ...source,
+      value: { ...source.value, line: { ...source.value.line, vatRate: { expr: '($t := tax_id; $record.tax_lines[id = $t].rate)' } } },
+    });
+    const withRates = { ...config, mappings: [mapping] };
+    const [ok] = await prepareAll(drop('webshop', 'orders-1.json', JSON.stringify(order(1, 'items'))), withRates);
+    assert.ok(ok?.ok, JSON.stringify(ok));
+    assert.deepEqual(
+      ok.invoice.lines.map((l) => l.vatRate),
+      ['9', '21'],
+    );
+    const [bad] = await prepareAll(drop('webshop', 'orders-2.json', JSON.stringify(order(2, 'line_items'))), withRates);
+    assert.ok(bad && !bad.ok);
+    assert.match(bad.errors[0]!.describe(), /field group\.lines: group\.lines: 'items' is not in the record \(it has 'order_id', .*'line_items'\)/);
   });
 
   it('a business rule failure names the rule and the field', async () => {

@@ -1,6 +1,6 @@
 import { GatewayError, MappingError } from '../errors.js';
 import type { DocumentAllowanceCharge, Invoice, InvoiceLine, SourcePosition } from '../model/invoice.js';
-import { itemsAt, splitPath } from '../readers/path.js';
+import { itemsAt, missingStep, splitPath } from '../readers/path.js';
 import type { ReadContext, SourceRecord } from '../readers/record.js';
 import { assembleAllowanceCharge, assembleInvoice, assembleLine, type FieldValues, type MasterData } from './assemble.js';
 import type { CompiledField, CompiledMapping } from './compile.js';
@@ -77,8 +77,22 @@ async function mapGroup(group: RecordGroup, mapping: CompiledMapping, master: Ma
     ? itemsAt(group.header.values, splitPath(def.group.lines)).map((values, i) => ({
         values: (typeof values === 'object' && values !== null ? values : { '#text': values }) as Record<string, unknown>,
         position: { ...group.header.position, path: `${group.header.position.path ?? ''}/${splitPath(def.group!.lines!).join('/')}[${i + 1}]` },
+        parent: group.header,
       }))
     : group.lines;
+  // the rows of a grouped file see their first row (the order's) as $record; a reader's record is kept as it is
+  if (!def.group?.lines) for (const record of lineRecords) record.parent = group.header;
+  if (def.group?.lines && !lineRecords.length) {
+    // a lines path that is not in the record: say where it leaves it and what is there instead
+    const gone = missingStep(group.header.values, splitPath(def.group.lines));
+    if (gone)
+      errors.push(
+        new MappingError(
+          `group.lines: '${gone.step}' is not in the ${gone.at ? `record's ${gone.at}` : 'record'}${didYouMean(gone.step, gone.keys)} (it has ${gone.keys.map((k) => `'${k}'`).join(', ')})`,
+          { file: ctx.file, attachment: ctx.attachment, line: group.header.position.line, path: group.header.position.path, field: 'group.lines' },
+        ),
+      );
+  }
   const lines: InvoiceLine[] = [];
   for (const record of lineRecords) {
     if (mapping.skipLine && (await holds(mapping.skipLine, record, ctx, errors, 'line.skipWhen'))) continue;

@@ -196,7 +196,8 @@ export function compileValue(spec: ValueSpec, kind: FieldKind, ctx: ValueContext
       get: async (r) => {
         let result: unknown;
         try {
-          result = await expression.evaluate(r.values);
+          // a line's expressions see its order as $record (the record itself elsewhere)
+          result = await expression.evaluate(r.values, { record: (r.parent ?? r).values });
         } catch (err) {
           throw new ValueProblem(`expression failed: ${expressionFailure(err)}`);
         }
@@ -217,7 +218,7 @@ export function compileCondition(expr: string): (record: SourceRecord) => Promis
   }
   return async (r) => {
     try {
-      return Boolean(await expression.evaluate(r.values));
+      return Boolean(await expression.evaluate(r.values, { record: (r.parent ?? r).values }));
     } catch (err) {
       throw new ValueProblem(`condition failed: ${expressionFailure(err)}`);
     }

@@ -17,6 +17,22 @@ export function getPath(value: unknown, steps: readonly string[]): unknown {
   return current;
 }
 
+/**
+ * Where a path leaves the record: the first step that is not there, with the keys that are there
+ * instead (for "`lineitems` is not in the record; it has `line_items`"), or undefined when it is whole.
+ */
+export function missingStep(value: unknown, steps: readonly string[]): { step: string; at: string; keys: string[] } | undefined {
+  let current: unknown = value;
+  for (const [i, step] of steps.entries()) {
+    if (Array.isArray(current)) current = current[0];
+    if (current === null || typeof current !== 'object') return undefined;
+    const keys = Object.keys(current as object);
+    if (!keys.includes(step)) return { step, at: steps.slice(0, i).join('/'), keys };
+    current = (current as Record<string, unknown>)[step];
+  }
+  return undefined;
+}
+
 /** The items at a path: the last step may hold one item or an array of them. */
 export function itemsAt(value: unknown, steps: readonly string[]): unknown[] {
   const found = steps.length === 0 ? value : getPath(value, steps);

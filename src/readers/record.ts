@@ -10,6 +10,8 @@ export interface SourceRecord {
   type?: string;
   /** fast access to one column of a flat record, without building `values` */
   cell?(column: string): unknown;
+  /** for a line: the record (the order) it belongs to, `$record` in its expressions */
+  parent?: SourceRecord;
 }
 
 /** Where the bytes come from, for error messages. */
