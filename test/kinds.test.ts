@@ -50,3 +50,12 @@ describe('config types generated from the schemas', () => {
     assert.equal(readFileSync(TYPES_FILE, 'utf-8'), expected);
   });
 });
+
+describe('the mapping reference in the README, generated from the schema', () => {
+  it('every mapping key has a description, and README.md holds the reference the schema gives today: run `npm run docs:mapping` after changing it', async () => {
+    const { mappingReference, readmeWithReference, README } = await import('./support/mapping-reference.js');
+    assert.deepEqual(mappingReference().missing, [], 'keys without a description in schemas/mapping.schema.json');
+    const current = readFileSync(README, 'utf-8');
+    assert.equal(current, readmeWithReference(current));
+  });
+});

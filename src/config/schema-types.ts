@@ -608,44 +608,80 @@ export namespace GatewayFileSchema {
 }
 
 export namespace MappingFileSchema {
-  export type NumberFormat = 'nl' | 'en' | 'plain';
   export type Transform =
     | ('trim' | 'upper' | 'lower' | 'digits' | 'strip-leading-zeros' | 'collapse-spaces' | 'negate')
     | (
         | {
             /**
+             * replace every [this, by that]
+             *
              * @minItems 2
              * @maxItems 2
              */
             replace: string[];
           }
         | {
+            /**
+             * put this before
+             */
             prefix: string;
           }
         | {
+            /**
+             * put this after
+             */
             suffix: string;
           }
         | {
+            /**
+             * look the text up in a table under lookups:
+             */
             lookup: string;
           }
         | {
-            number: NumberFormat;
+            /**
+             * read as a number written this way (nl, en, plain)
+             */
+            number: 'nl' | 'en' | 'plain';
           }
         | {
+            /**
+             * read as a date in this format
+             */
             date: string;
           }
         | {
-            default: unknown;
+            /**
+             * use this when empty
+             */
+            default: {
+              [k: string]: unknown;
+            };
           }
         | {
+            /**
+             * divide by this number (cents to euros: 100)
+             */
             divide: string | number;
           }
         | {
+            /**
+             * multiply by this number
+             */
             multiply: string | number;
           }
         | {
+            /**
+             * left-pad to a length (default with zeros)
+             */
             pad: {
+              /**
+               * the length
+               */
               length: number;
+              /**
+               * the character (default 0)
+               */
               with?: string;
             };
           }
@@ -656,7 +692,13 @@ export namespace MappingFileSchema {
      * name of the source, used in logs and folders
      */
     source: string;
+    /**
+     * what this source is, for people reading the configuration
+     */
     description?: string;
+    /**
+     * which files this mapping takes: its inbox folder and/or file-name globs
+     */
     match: {
       /**
        * inbox subfolder this source writes to
@@ -673,23 +715,59 @@ export namespace MappingFileSchema {
      * how the file is read; the options depend on the format
      */
     reader: CsvReader | XmlReader | JsonReader | FixedWidthReader | EInvoiceReader;
+    /**
+     * values every invoice of this source gets unless the file says otherwise
+     */
     defaults?: {
-      numberFormat?: NumberFormat;
+      /**
+       * how numbers are written: nl (1.234,50), en (1,234.50) or plain (1234.50)
+       */
+      numberFormat?: 'nl' | 'en' | 'plain';
+      /**
+       * how dates are written, e.g. dd-mm-yyyy, yyyymmdd, d/m/yyyy (default yyyy-mm-dd)
+       */
       dateFormat?: string;
+      /**
+       * BT-5 currency when the file names none (default EUR)
+       */
       currency?: string;
+      /**
+       * BT-130 unit when a line names none (default C62, pieces)
+       */
       unitCode?: string;
+      /**
+       * BT-3 document type when the file names none (380 invoice, 381 credit note)
+       */
       typeCode?: string;
+      /**
+       * BT-151 VAT category when a line names none (S standard; Z zero-rated, E exempt, AE reverse charge, ...)
+       */
       vatCategory?: string;
+      /**
+       * the seller (key in sellers.yaml) when the file names none
+       */
       seller?: string;
+      /**
+       * invoice, or quote: quotations get their own number series and go out as PDF only
+       */
       kind?: 'invoice' | 'quote';
     };
+    /**
+     * how invoices of this source are numbered
+     */
     numbering?: {
       /**
        * keep the invoice number the file carries instead of numbering from a series
        */
       keepSourceNumber?: boolean;
+      /**
+       * the number series to number from (a key under the seller's series), e.g. invoice or a series of its own
+       */
       series?: string;
     };
+    /**
+     * how rows or elements make up one invoice
+     */
     group?: {
       /**
        * column(s) whose value groups rows into one invoice; rows of one invoice must be consecutive
@@ -708,89 +786,116 @@ export namespace MappingFileSchema {
        */
       lineType?: string;
     };
+    /**
+     * tables that turn the source's codes into ours (lookup: name on a value); "*" is the fallback
+     */
     lookups?: {
       [k: string]: {
         [k: string]: string | number | boolean;
       };
     };
+    /**
+     * the invoice's fields (EN 16931 terms), each a value spec; required for every format but ubl
+     */
     invoice?: {
       kind?: Value;
-      number?: Value;
-      issueDate?: Value;
-      dueDate?: Value;
-      typeCode?: Value;
-      currency?: Value;
-      taxPointDate?: Value;
-      buyerReference?: Value;
-      orderReference?: Value;
-      salesOrderReference?: Value;
-      projectReference?: Value;
-      contractReference?: Value;
-      accountingReference?: Value;
-      paymentTerms?: Value;
-      note?: Value;
-      customer?: Value;
-      seller?: Value;
-      orderStatus?: Value;
-      paymentReference?: Value;
-      paymentMeansCode?: Value;
-      prepaidAmount?: Value;
-      validUntil?: Value;
-      language?: Value;
+      number?: Value1;
+      issueDate?: Value2;
+      dueDate?: Value3;
+      typeCode?: Value4;
+      currency?: Value5;
+      taxPointDate?: Value6;
+      buyerReference?: Value7;
+      orderReference?: Value8;
+      salesOrderReference?: Value9;
+      projectReference?: Value10;
+      contractReference?: Value11;
+      accountingReference?: Value12;
+      paymentTerms?: Value13;
+      note?: Value14;
+      customer?: Value15;
+      seller?: Value16;
+      orderStatus?: Value17;
+      paymentReference?: Value18;
+      paymentMeansCode?: Value19;
+      prepaidAmount?: Value20;
+      validUntil?: Value21;
+      language?: Value22;
+      /**
+       * BG-3 the invoice a credit note corrects: number (BT-25) and issue date (BT-26)
+       */
       precedingInvoice?: {
-        number?: Value;
-        issueDate?: Value;
+        number?: Value23;
+        issueDate?: Value24;
       };
       buyer?: Party;
+      /**
+       * BG-13 delivery: date (BT-72), party name (BT-70), address (BG-15)
+       */
       delivery?: {
-        date?: Value;
-        partyName?: Value;
-        address?: Address;
+        date?: Value43;
+        partyName?: Value44;
+        address?: Address1;
       };
+      /**
+       * BG-14 invoicing period: start (BT-73) and end (BT-74)
+       */
       period?: {
-        start?: Value;
-        end?: Value;
+        start?: Value45;
+        end?: Value46;
       };
       /**
        * totals the source states; checked against the calculation
        */
       totals?: {
-        netAmount?: Value;
-        vatAmount?: Value;
-        payableAmount?: Value;
+        netAmount?: Value47;
+        vatAmount?: Value48;
+        payableAmount?: Value49;
       };
+      /**
+       * BG-21 document charges (shipping, handling), each with amount, VAT and reason
+       */
       charges?: DocumentAllowanceCharge[];
+      /**
+       * BG-20 document allowances (an order discount), each with amount, VAT and reason
+       */
       allowances?: DocumentAllowanceCharge[];
+      /**
+       * other values kept with the invoice for the mail templates ({{extra.name}})
+       */
       extra?: {
-        [k: string]: Value;
+        [k: string]: Value55;
       };
     };
+    /**
+     * the fields of each invoice line (EN 16931 terms), each a value spec
+     */
     line?: {
-      id?: Value;
-      quantity?: Value;
-      unitCode?: Value;
-      netPrice?: Value;
-      grossPrice?: Value;
-      baseQuantity?: Value;
-      vatCategory?: Value;
-      vatRate?: Value;
-      itemName?: Value;
-      description?: Value;
-      sellerItemId?: Value;
-      buyerItemId?: Value;
-      standardItemId?: Value;
-      itemGroup?: Value;
-      note?: Value;
-      orderLineReference?: Value;
-      accountingReference?: Value;
-      netAmount?: Value;
-      discountAmount?: Value;
-      discountPercentage?: Value;
-      discountReason?: Value;
-      chargeAmount?: Value;
-      chargeReason?: Value;
-      periodStart?: Value;
-      periodEnd?: Value;
+      id?: Value56;
+      quantity?: Value57;
+      unitCode?: Value58;
+      netPrice?: Value59;
+      grossPrice?: Value60;
+      baseQuantity?: Value61;
+      vatCategory?: Value62;
+      vatRate?: Value63;
+      itemName?: Value64;
+      description?: Value65;
+      sellerItemId?: Value66;
+      buyerItemId?: Value67;
+      standardItemId?: Value68;
+      itemGroup?: Value69;
+      note?: Value70;
+      orderLineReference?: Value71;
+      accountingReference?: Value72;
+      netAmount?: Value73;
+      discountAmount?: Value74;
+      discountPercentage?: Value75;
+      discountReason?: Value76;
+      chargeAmount?: Value77;
+      chargeReason?: Value78;
+      periodStart?: Value79;
+      periodEnd?: Value80;
       /**
        * JSONata condition; lines for which it is true are left out (e.g. text-only rows)
        */
@@ -800,10 +905,25 @@ export namespace MappingFileSchema {
      * hold invoices from this source back (deferred invoicing)
      */
     send?: {
+      /**
+       * hold each invoice this long after it came in (e.g. 14d)
+       */
       after?: string;
+      /**
+       * hold until this time of day (HH:MM), e.g. for one run a day
+       */
       at?: string;
+      /**
+       * hold until a later file for the same order has this status
+       */
       when?: {
+        /**
+         * the status (invoice.orderStatus) that releases it, e.g. shipped
+         */
         status: string;
+        /**
+         * issue it anyway after this long (e.g. 14d)
+         */
         maxWait?: string;
       };
     };
@@ -895,15 +1015,30 @@ export namespace MappingFileSchema {
      * one layout for every line
      */
     columns?: {
+      /**
+       * the column's name, as fields refer to it
+       */
       name: string;
+      /**
+       * its first position (1-based, as the source's documentation counts)
+       */
       start: number;
+      /**
+       * its width in characters
+       */
       length: number;
     }[];
     /**
      * where the record type code stands, for files with several layouts (header H, line R)
      */
     recordType?: {
+      /**
+       * first position of the record type code
+       */
       start: number;
+      /**
+       * its width
+       */
       length: number;
     };
     /**
@@ -911,8 +1046,17 @@ export namespace MappingFileSchema {
      */
     layouts?: {
       [k: string]: {
+        /**
+         * the column's name
+         */
         name: string;
+        /**
+         * its first position (1-based)
+         */
         start: number;
+        /**
+         * its width
+         */
         length: number;
       }[];
     };
@@ -929,7 +1073,7 @@ export namespace MappingFileSchema {
     maxBytes?: number;
   }
   /**
-   * Where a canonical field gets its value: exactly one of column, path, const, template, expr; then transforms.
+   * invoice or quote, per record
    */
   export interface Value {
     /**
@@ -954,8 +1098,14 @@ export namespace MappingFileSchema {
      * a JSONata expression over the record
      */
     expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
     transform?: Transform[];
-    number?: NumberFormat;
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
     /**
      * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
      */
@@ -970,41 +1120,4302 @@ export namespace MappingFileSchema {
     default?: {
       [k: string]: unknown;
     };
+    /**
+     * refuse the invoice when this value is empty
+     */
     required?: boolean;
   }
+  /**
+   * BT-1 invoice number (with numbering.keepSourceNumber)
+   */
+  export interface Value1 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-2 issue date
+   */
+  export interface Value2 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-9 payment due date
+   */
+  export interface Value3 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-3 document type (380 invoice, 381 credit note, ...)
+   */
+  export interface Value4 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-5 currency
+   */
+  export interface Value5 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-7 VAT point date
+   */
+  export interface Value6 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-10 buyer reference (Peppol needs it or an order reference)
+   */
+  export interface Value7 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-13 the buyer's purchase order number
+   */
+  export interface Value8 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-14 our sales order number
+   */
+  export interface Value9 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-11 project
+   */
+  export interface Value10 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-12 contract
+   */
+  export interface Value11 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-19 the buyer's accounting reference
+   */
+  export interface Value12 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-20 payment terms as text
+   */
+  export interface Value13 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-22 a note on the invoice
+   */
+  export interface Value14 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * the customer's key in customers.yaml: master data and routes
+   */
+  export interface Value15 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * the seller's key in sellers.yaml
+   */
+  export interface Value16 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * the order's status, for deferred invoicing (send.when.status)
+   */
+  export interface Value17 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-83 payment reference (betalingskenmerk)
+   */
+  export interface Value18 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-81 payment means (30 credit transfer, 58 SEPA credit transfer, 59 SEPA direct debit)
+   */
+  export interface Value19 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-113 amount paid already (a paid webshop order: its total)
+   */
+  export interface Value20 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * a quotation's last valid day
+   */
+  export interface Value21 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * nl or en: the language of the PDF and the mail
+   */
+  export interface Value22 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-25 its number
+   */
+  export interface Value23 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-26 its issue date
+   */
+  export interface Value24 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BG-7 the buyer, when not (or not only) from customers.yaml
+   */
   export interface Party {
-    name?: Value;
-    tradingName?: Value;
-    vatId?: Value;
-    legalId?: Value;
-    legalIdScheme?: Value;
-    endpointId?: Value;
-    endpointScheme?: Value;
-    email?: Value;
-    contactName?: Value;
-    phone?: Value;
-    identifier?: Value;
+    name?: Value25;
+    tradingName?: Value26;
+    vatId?: Value27;
+    legalId?: Value28;
+    legalIdScheme?: Value29;
+    endpointId?: Value30;
+    endpointScheme?: Value31;
+    email?: Value32;
+    contactName?: Value33;
+    phone?: Value34;
+    identifier?: Value35;
     address?: Address;
   }
+  /**
+   * BT-44 name
+   */
+  export interface Value25 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-45 trading name
+   */
+  export interface Value26 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-48 VAT id (NL123456789B01)
+   */
+  export interface Value27 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-47 legal registration, e.g. KvK number
+   */
+  export interface Value28 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * its scheme (0106 KvK)
+   */
+  export interface Value29 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-49 electronic address (Peppol id)
+   */
+  export interface Value30 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * its scheme (EAS: 0106 KvK, 0190 OIN, 9944 NL VAT)
+   */
+  export interface Value31 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * the e-mail address invoices go to
+   */
+  export interface Value32 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-56 contact person
+   */
+  export interface Value33 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-57 contact phone
+   */
+  export interface Value34 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-46 the buyer's id with us (customer number)
+   */
+  export interface Value35 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BG-8 postal address
+   */
   export interface Address {
-    line1?: Value;
-    line2?: Value;
-    line3?: Value;
-    city?: Value;
-    postalCode?: Value;
-    countrySubdivision?: Value;
-    country?: Value;
+    line1?: Value36;
+    line2?: Value37;
+    line3?: Value38;
+    city?: Value39;
+    postalCode?: Value40;
+    countrySubdivision?: Value41;
+    country?: Value42;
+  }
+  /**
+   * street and number (BT-50; BT-75 for a delivery address)
+   */
+  export interface Value36 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * second line (BT-51 / BT-76)
+   */
+  export interface Value37 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * third line (BT-163 / BT-165)
+   */
+  export interface Value38 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * city (BT-52 / BT-77)
+   */
+  export interface Value39 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * postal code (BT-53 / BT-78)
+   */
+  export interface Value40 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * province or state (BT-54 / BT-79)
+   */
+  export interface Value41 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * country code, NL, BE, DE (BT-55 / BT-80)
+   */
+  export interface Value42 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-72 actual delivery date
+   */
+  export interface Value43 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-70 deliver-to party name
+   */
+  export interface Value44 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BG-15 deliver-to address
+   */
+  export interface Address1 {
+    line1?: Value36;
+    line2?: Value37;
+    line3?: Value38;
+    city?: Value39;
+    postalCode?: Value40;
+    countrySubdivision?: Value41;
+    country?: Value42;
+  }
+  /**
+   * BT-73 start date
+   */
+  export interface Value45 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-74 end date
+   */
+  export interface Value46 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-109 total without VAT, as stated
+   */
+  export interface Value47 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-110 total VAT, as stated
+   */
+  export interface Value48 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-115 amount due, as stated
+   */
+  export interface Value49 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
   }
   export interface DocumentAllowanceCharge {
-    amount: Value;
-    vatCategory?: Value;
-    vatRate?: Value;
-    reason?: Value;
-    reasonCode?: Value;
+    amount: Value50;
+    vatCategory?: Value51;
+    vatRate?: Value52;
+    reason?: Value53;
+    reasonCode?: Value54;
     /**
      * JSONata condition; the charge is added only when true
      */
     when?: string;
+  }
+  /**
+   * BT-92 / BT-99 amount without VAT
+   */
+  export interface Value50 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-95 / BT-102 VAT category
+   */
+  export interface Value51 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-96 / BT-103 VAT rate
+   */
+  export interface Value52 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-97 / BT-104 reason, shown on the PDF
+   */
+  export interface Value53 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * BT-98 / BT-105 reason code
+   */
+  export interface Value54 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * Where a canonical field gets its value: exactly one of column, path, const, template, expr; then transforms.
+   */
+  export interface Value55 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * Where a canonical field gets its value: exactly one of column, path, const, template, expr; then transforms.
+   */
+  export interface Value56 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * Where a canonical field gets its value: exactly one of column, path, const, template, expr; then transforms.
+   */
+  export interface Value57 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * Where a canonical field gets its value: exactly one of column, path, const, template, expr; then transforms.
+   */
+  export interface Value58 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * Where a canonical field gets its value: exactly one of column, path, const, template, expr; then transforms.
+   */
+  export interface Value59 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * Where a canonical field gets its value: exactly one of column, path, const, template, expr; then transforms.
+   */
+  export interface Value60 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * Where a canonical field gets its value: exactly one of column, path, const, template, expr; then transforms.
+   */
+  export interface Value61 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * Where a canonical field gets its value: exactly one of column, path, const, template, expr; then transforms.
+   */
+  export interface Value62 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * Where a canonical field gets its value: exactly one of column, path, const, template, expr; then transforms.
+   */
+  export interface Value63 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * Where a canonical field gets its value: exactly one of column, path, const, template, expr; then transforms.
+   */
+  export interface Value64 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * Where a canonical field gets its value: exactly one of column, path, const, template, expr; then transforms.
+   */
+  export interface Value65 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * Where a canonical field gets its value: exactly one of column, path, const, template, expr; then transforms.
+   */
+  export interface Value66 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * Where a canonical field gets its value: exactly one of column, path, const, template, expr; then transforms.
+   */
+  export interface Value67 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * Where a canonical field gets its value: exactly one of column, path, const, template, expr; then transforms.
+   */
+  export interface Value68 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * Where a canonical field gets its value: exactly one of column, path, const, template, expr; then transforms.
+   */
+  export interface Value69 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * Where a canonical field gets its value: exactly one of column, path, const, template, expr; then transforms.
+   */
+  export interface Value70 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * Where a canonical field gets its value: exactly one of column, path, const, template, expr; then transforms.
+   */
+  export interface Value71 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * Where a canonical field gets its value: exactly one of column, path, const, template, expr; then transforms.
+   */
+  export interface Value72 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * Where a canonical field gets its value: exactly one of column, path, const, template, expr; then transforms.
+   */
+  export interface Value73 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * Where a canonical field gets its value: exactly one of column, path, const, template, expr; then transforms.
+   */
+  export interface Value74 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * Where a canonical field gets its value: exactly one of column, path, const, template, expr; then transforms.
+   */
+  export interface Value75 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * Where a canonical field gets its value: exactly one of column, path, const, template, expr; then transforms.
+   */
+  export interface Value76 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * Where a canonical field gets its value: exactly one of column, path, const, template, expr; then transforms.
+   */
+  export interface Value77 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * Where a canonical field gets its value: exactly one of column, path, const, template, expr; then transforms.
+   */
+  export interface Value78 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * Where a canonical field gets its value: exactly one of column, path, const, template, expr; then transforms.
+   */
+  export interface Value79 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
+  }
+  /**
+   * Where a canonical field gets its value: exactly one of column, path, const, template, expr; then transforms.
+   */
+  export interface Value80 {
+    /**
+     * CSV or fixed-width column name as it appears in the file (or its 1-based number without a header)
+     */
+    column?: string | number;
+    /**
+     * path inside the JSON object or XML element of the record, e.g. customer/address/city or @id
+     */
+    path?: string;
+    /**
+     * a fixed value
+     */
+    const?: {
+      [k: string]: unknown;
+    };
+    /**
+     * text with {Column} placeholders
+     */
+    template?: string;
+    /**
+     * a JSONata expression over the record
+     */
+    expr?: string;
+    /**
+     * steps applied in order to the text read: trim, upper, lower, digits, strip-leading-zeros, collapse-spaces, negate, {replace: [a, b]}, {prefix: x}, {suffix: x}, {pad: {length, with}}, {divide: n}, {multiply: n}, {lookup: table}, {number: nl}, {date: format}, {default: x}
+     */
+    transform?: Transform[];
+    /**
+     * read as a number written this way: nl (1.234,50), en (1,234.50) or plain
+     */
+    number?: 'nl' | 'en' | 'plain';
+    /**
+     * date format such as dd-mm-yyyy, yyyymmdd, d/m/yyyy
+     */
+    date?: string;
+    /**
+     * name of a table under lookups:
+     */
+    lookup?: string;
+    /**
+     * used when the value is missing or empty
+     */
+    default?: {
+      [k: string]: unknown;
+    };
+    /**
+     * refuse the invoice when this value is empty
+     */
+    required?: boolean;
   }
 }
 
