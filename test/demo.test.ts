@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { CLI, ROOT, tempDir } from './helpers/paths.js';
 import { filesIn, stopService, waitFor } from './helpers/service.js';
 import { freePort } from './helpers/net.js';
+import { ApiClient } from './helpers/console.js';
 import { buildOfficialMirror, MirrorServer } from './helpers/artefact-mirror.js';
 import { standardsHome } from '../src/validation/artefacts.js';
 import { manifest } from '../src/validation/manifest.js';
@@ -115,6 +116,15 @@ describe('the demo (npm start) on the bundled inbox-sample', function () {
       assert.match(await overview.text(), /<h1>Overview/);
       assert.equal((await fetch(link, { redirect: 'manual' })).status, 410, 'the link works once');
       await theInvoicePageShowsWhatThePdfShows(`http://127.0.0.1:${port}`, cookie, '2026-00001');
+      // signed out (the link is spent), someone can still get in: a user of the running demo's console
+      const added = spawnSync(process.execPath, [CLI, 'console-user', 'add', 'anna', '--role', 'operator', '--password-stdin', '--demo', ...args], {
+        cwd: root,
+        input: 'demo-password-1\n',
+        encoding: 'utf-8',
+      });
+      assert.equal(added.status, 0, added.stderr);
+      const anna = new ApiClient(`http://127.0.0.1:${port}`);
+      assert.equal(await anna.login('anna', 'demo-password-1'), 200);
     } finally {
       await stopService(child);
       await mirror.stop();

@@ -2,10 +2,12 @@ import { ConfigError } from '../errors.js';
 import { consoleSettings } from '../config/load.js';
 import { randomPassword, ROLES, UserStore, type Role } from '../web/users.js';
 import { loadCommandConfig, type CommonOptions } from './options.js';
+import { demoConfig } from './run.js';
 
-/** The users file of the configured console (or its default place when `console:` is not set yet). */
-function storeOf(opts: CommonOptions): UserStore {
-  const config = loadCommandConfig(opts);
+/** The users file of the configured console (or its default place when `console:` is not set yet); --demo: the running demo's. */
+function storeOf(opts: CommonOptions & { demo?: boolean }): UserStore {
+  const loaded = loadCommandConfig(opts);
+  const config = opts.demo ? demoConfig(loaded) : loaded;
   return new UserStore((config.service.console ?? consoleSettings({}, config.configDir)).usersFile);
 }
 
@@ -24,7 +26,7 @@ async function readStdin(): Promise<string> {
 export async function consoleUserCommand(
   action: string,
   name: string | undefined,
-  opts: CommonOptions & { role?: string; passwordStdin?: boolean; language?: string },
+  opts: CommonOptions & { role?: string; passwordStdin?: boolean; language?: string; demo?: boolean },
 ): Promise<number> {
   const store = storeOf(opts);
   if (action === 'list') {

@@ -145,8 +145,9 @@ program
   .option('--role <role>', 'viewer (reads), operator (also retries, resends, reexports, tries files) or admin (also manages users)')
   .option('--password-stdin', 'read the password from standard input (else add makes one up and prints it once)')
   .option('--language <nl|en>', "the console's language for this user")
+  .option('--demo', "the demo's console (npm start): a user to sign in with again after signing out; the demo starts afresh each time")
   .action(
-    action((what: string, name: string | undefined, opts: { role?: string; passwordStdin?: boolean; language?: string }) =>
+    action((what: string, name: string | undefined, opts: { role?: string; passwordStdin?: boolean; language?: string; demo?: boolean }) =>
       consoleUserCommand(what, name, { ...program.opts(), ...opts }),
     ),
   );

@@ -32,7 +32,7 @@ export function demoSettings(settings: ServiceSettings): ServiceSettings {
 }
 
 /** The whole configuration in demo mode: service folders and accounting pick-up folders under data/demo. */
-function demoConfig(config: GatewayConfig): GatewayConfig {
+export function demoConfig(config: GatewayConfig): GatewayConfig {
   const service = demoSettings(config.service);
   const accounting = Object.fromEntries(
     Object.entries(config.accounting).map(([name, a]) => {
