@@ -194,6 +194,11 @@ describe('console in a real browser (headless Chromium, real service)', function
       assert.equal(response?.status(), 200, path);
       await shot(page, name);
     }
+    // a bulk run that is over stays listed, with how it ended (the dead mail was retried and sent)
+    await page.goto(`${base}/runs`);
+    const finished = page.locator('table.runs-finished tr[data-run]');
+    await finished.first().waitFor();
+    assert.match(await finished.first().innerText(), /contributie_m\.csv\s+6\s+6 sent/);
     await context.close();
   });
 });

@@ -25,7 +25,7 @@ import type {
   Page,
   PageRequest,
 } from '../ledger/sql/browse.js';
-import type { EventRecord, InvoiceSummary } from '../ledger/sql/browse.js';
+import type { EventRecord, FinishedRun, InvoiceSummary } from '../ledger/sql/browse.js';
 import type { FileRecord, InvoiceRecord, Ledger, LedgerStatus, NodeRecord } from '../ledger/ledger.js';
 import type { RejectedItem } from '../report/error-report.js';
 import type { ExportBatcher } from '../service/exports.js';
@@ -455,6 +455,11 @@ export class ConsoleService {
     const record = await this.deps.ledger.invoiceById(id);
     if (!record) throw new ActionError(404, `no invoice #${id}`);
     return record;
+  }
+
+  /** Bulk runs that are over, newest first, with how they ended. */
+  finishedRuns(): Promise<FinishedRun[]> {
+    return this.deps.ledger.browse.finishedRuns();
   }
 
   deliveries(filter: DeliveryFilter): Promise<Page<DeliverySummary>> {

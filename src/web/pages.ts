@@ -254,7 +254,12 @@ export function registerPages(app: FastifyInstance, ctx: ConsoleContext, views: 
     return reply.redirect(back(request, '/deliveries'));
   });
 
-  page('/runs', 'viewer', 'runs', 'runs', 'nav.runs', async (request) => ({ runs: withEta((await service.status()).runs, lang(request)) }));
+  page('/runs', 'viewer', 'runs', 'runs', 'nav.runs', async (request) => {
+    const finished = await service.finishedRuns();
+    // status keeps the newest file among its runs even when it is over: here it is listed as finished only
+    const underWay = (await service.status()).runs.filter((r) => !finished.some((f) => f.fileId === r.fileId));
+    return { runs: withEta(underWay, lang(request)), finished };
+  });
   page('/batches', 'viewer', 'batches', 'batches', 'nav.batches', async (request) => {
     const q = request.query as Query;
     return { page: await service.batches(pageOf(q)), ...listPage(q, '/batches') };

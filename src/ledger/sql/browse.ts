@@ -146,8 +146,22 @@ export interface LedgerBrowse {
   lastEvent(kind: string): Promise<EventRecord | undefined>;
   /** per hour since `sinceIso` */
   activity(sinceIso: string): Promise<HourCount[]>;
+  /** bulk runs that are over: the newest files of more than one delivery with none left to send, and how they ended */
+  finishedRuns(limit?: number): Promise<FinishedRun[]>;
   /** dead deliveries and files in error above the acknowledged ids, held invoices overdue at `now` */
   alerts(ack: { deadAfter: number; errorAfter: number; partialAfter: number }, overdueBefore: number): Promise<AlertCounts>;
+}
+
+/** A bulk run that is over: how many of its deliveries were sent, failed for good or bounced, and when. */
+export interface FinishedRun {
+  fileId: number;
+  name: string;
+  total: number;
+  sent: number;
+  dead: number;
+  bounced: number;
+  startedAt: string;
+  lastSentAt?: string;
 }
 
 /** Runs one query with `?` placeholders. */
@@ -280,6 +294,33 @@ export class BrowseQueries implements LedgerBrowse {
       }),
       'd.id',
     );
+  }
+
+  async finishedRuns(limit = 20): Promise<FinishedRun[]> {
+    // among the newest files (a run is a file): those whose deliveries are all settled
+    const rows = await this.run(
+      `SELECT f.id, f.name, f.claimed_at, COUNT(d.id) AS total,
+        SUM(CASE WHEN d.state = 'sent' THEN 1 ELSE 0 END) AS sent, SUM(CASE WHEN d.state = 'dead' THEN 1 ELSE 0 END) AS dead,
+        SUM(CASE WHEN d.state = 'bounced' THEN 1 ELSE 0 END) AS bounced,
+        SUM(CASE WHEN d.state IN ('pending', 'failed', 'sending') THEN 1 ELSE 0 END) AS open, MAX(d.sent_at) AS last_sent
+      FROM files f JOIN invoices i ON i.file_id = f.id JOIN deliveries d ON d.invoice_id = i.id
+      WHERE f.id IN (SELECT id FROM (SELECT id FROM files ORDER BY id DESC LIMIT ?) AS newest)
+      GROUP BY f.id, f.name, f.claimed_at ORDER BY f.id DESC`,
+      [pageSize(limit) * 3],
+    );
+    return rows
+      .filter((r) => num(r['open']) === 0 && num(r['total']) > 1)
+      .slice(0, pageSize(limit))
+      .map((r) => ({
+        fileId: num(r['id']),
+        name: r['name'] as string,
+        total: num(r['total']),
+        sent: num(r['sent']),
+        dead: num(r['dead']),
+        bounced: num(r['bounced']),
+        startedAt: r['claimed_at'] as string,
+        ...opt('lastSentAt', r['last_sent']),
+      }));
   }
 
   async batches(f: PageRequest): Promise<Page<BatchSummary>> {
