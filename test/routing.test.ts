@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { RoutingError } from '../src/errors.js';
 import type { Invoice } from '../src/model/invoice.js';
-import { routeInvoice } from '../src/routing/route.js';
+import { routeInvoice, routesOf } from '../src/routing/route.js';
 import { shippedConfig } from './helpers/config.js';
 
 function invoiceFor(customerKey: string | undefined, kind: Invoice['kind'] = 'invoice', email?: string): Invoice {
@@ -34,6 +34,13 @@ describe('routing', () => {
       ['pdf/email/x@example.nl'],
     );
     assert.match(d[0]!.reason, /not in customers.yaml/);
+  });
+  it("a known customer without routes of its own takes the defaults; the console's configuration page shows them as such (routesOf)", () => {
+    const plain = { ...customers, customers: { ...customers.customers, '77777': { party: { name: 'Zonder Routes B.V.' }, email: 'a@b.nl' } } };
+    assert.deepEqual(routesOf(plain.customers['77777']!, plain), customers.defaults?.routes);
+    assert.deepEqual(routesOf(customers.customers!['10001']!, customers), customers.customers!['10001']!.routes);
+    const d = routeInvoice(invoiceFor('77777'), plain);
+    assert.match(d[0]!.reason, /default routes \(customer 77777 has none of its own\)/);
   });
   it('rejects unknown customers when configured to', () => {
     assert.throws(() => routeInvoice(invoiceFor('55555'), { ...customers, unknownCustomers: 'reject' }), RoutingError);

@@ -1,4 +1,4 @@
-import type { CustomersConfig, RouteConfig } from '../config/types.js';
+import type { CustomerConfig, CustomersConfig, RouteConfig } from '../config/types.js';
 import { RoutingError } from '../errors.js';
 import { isBatchedFormat } from '../formats/batched.js';
 import { carriedEInvoice } from '../formats/carried-xml.js';
@@ -27,12 +27,9 @@ export function routeInvoice(invoice: Invoice, customers: CustomersConfig): Deli
   const where = { file: invoice.meta.sourceFile, line: invoice.meta.source.line, path: invoice.meta.source.path, field: 'customer' };
   let routes: RouteConfig[] | undefined;
   let reason: string;
-  if (customer?.routes?.length) {
-    routes = customer.routes;
-    reason = `routes of customer ${key}`;
-  } else if (customer) {
-    routes = customers.defaults?.routes;
-    reason = `default routes (customer ${key} has none of its own)`;
+  if (customer) {
+    routes = routesOf(customer, customers);
+    reason = customer.routes?.length ? `routes of customer ${key}` : `default routes (customer ${key} has none of its own)`;
   } else {
     if (customers.unknownCustomers === 'reject') {
       throw new RoutingError(`customer '${key ?? '(none)'}' is not in config/customers.yaml and unknownCustomers is 'reject'`, where);
@@ -84,6 +81,11 @@ export function routeInvoice(invoice: Invoice, customers: CustomersConfig): Deli
   });
   if (!deliveries.length) throw new RoutingError(`no route fits this ${invoice.kind}: quotations go by PDF only`, where);
   return deliveries;
+}
+
+/** The routes a known customer's invoices take: its own, or the defaults when it has none. */
+export function routesOf(customer: CustomerConfig, customers: CustomersConfig): RouteConfig[] | undefined {
+  return customer.routes?.length ? customer.routes : customers.defaults?.routes;
 }
 
 /** Every route the customers file names: the defaults' and each customer's. */

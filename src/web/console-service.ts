@@ -2,7 +2,7 @@ import { mailPlan, type MailPlan } from '../service/mail-plan.js';
 import { safeName } from '../util/safe-name.js';
 import type { CustomerConfig } from '../config/types.js';
 import type { PeppolDirectory } from '../peppol/lookup.js';
-import { routeLabel } from '../routing/route.js';
+import { routeLabel, routesOf } from '../routing/route.js';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
@@ -158,7 +158,7 @@ export interface ConfigurationView {
   warnings: string[];
   ledger: string;
   mappings: { name: string; source: string; folder?: string; files?: string[]; kind: string; description?: string }[];
-  customers: { key: string; name: string; routes: string[]; peppol?: { participant: string; answer: string; checkedAt?: string } }[];
+  customers: { key: string; name: string; routes: string[]; defaultRoutes?: true; peppol?: { participant: string; answer: string; checkedAt?: string } }[];
   defaultRoutes: string[];
   sellers: { key: string; name: string; vatId?: string }[];
   administrations: string[];
@@ -619,7 +619,9 @@ export class ConsoleService {
         Object.entries(config.customers.customers ?? {}).map(async ([key, c]) => ({
           key,
           name: c.party.name ?? key,
-          routes: (c.routes ?? []).map(routeLabel),
+          // what its invoices take: its own routes, or the defaults (said as such)
+          routes: (routesOf(c, config.customers) ?? []).map(routeLabel),
+          ...(c.routes?.length ? {} : { defaultRoutes: true }),
           ...(await this.peppolOf(c)),
         })),
       ),
