@@ -7,8 +7,11 @@ import { odata, type GraphClient } from './graph-client.js';
  */
 const CHECKED = 'String {ea9dddcc-0b72-4e2f-bbe8-b8acd07ac7dc} Name InvoiceGatewayChecked';
 
+/** Messages may be filed a little out of order: each look goes back this far before the newest one seen. */
+const OVERLAP_MS = 15 * 60_000;
+
 interface InboxPage {
-  value?: { id: string; singleValueExtendedProperties?: { id: string; value: string }[] }[];
+  value?: { id: string; receivedDateTime?: string; singleValueExtendedProperties?: { id: string; value: string }[] }[];
   '@odata.nextLink'?: string;
 }
 
@@ -18,29 +21,38 @@ interface InboxPage {
  * Mail.ReadWrite permission (read, and set our mark), which drafts need anyway.
  */
 export class GraphInbox {
+  /** after the first look: the newest message seen, so a look lists the last minutes, not the last 14 days */
+  private newest?: number;
+
   /** on the mail transport's client: one sign-in, one token for sending and reading */
   constructor(private readonly graph: GraphClient) {}
 
   /** Each inbox message of the last `days` not read before, as MIME, then marked; how many were read. */
   async readNew(days: number, look: (raw: Buffer) => Promise<void>): Promise<number> {
-    const since = new Date(Date.now() - days * 86_400_000).toISOString();
+    const since = new Date(Math.max(Date.now() - days * 86_400_000, (this.newest ?? 0) - OVERLAP_MS)).toISOString();
     const query = new URLSearchParams({
       $filter: `receivedDateTime ge ${since}`,
-      $select: 'id',
+      $select: 'id,receivedDateTime',
       $expand: `singleValueExtendedProperties($filter=id eq ${odata(CHECKED)})`,
       $top: '50',
     });
     let next: string | undefined = `/mailFolders/inbox/messages?${query.toString()}`;
     const unread: string[] = [];
+    let newest = this.newest ?? 0;
     while (next) {
       const { json }: { json: InboxPage } = await this.graph.call<InboxPage>('GET', next);
-      for (const m of json.value ?? []) if (!m.singleValueExtendedProperties?.some((p) => p.id.toLowerCase() === CHECKED.toLowerCase())) unread.push(m.id);
+      for (const m of json.value ?? []) {
+        newest = Math.max(newest, Date.parse(m.receivedDateTime ?? '') || 0);
+        if (!m.singleValueExtendedProperties?.some((p) => p.id.toLowerCase() === CHECKED.toLowerCase())) unread.push(m.id);
+      }
       next = json['@odata.nextLink'];
     }
     for (const id of unread) {
       await look(await this.graph.raw(`/messages/${encodeURIComponent(id)}/$value`));
       await this.graph.call('PATCH', `/messages/${encodeURIComponent(id)}`, { singleValueExtendedProperties: [{ id: CHECKED, value: 'checked' }] });
     }
+    // only once every message listed was read and marked: a look cut short lists them all again
+    this.newest = newest || undefined;
     return unread.length;
   }
 }

@@ -362,7 +362,7 @@ export async function startMicrosoftStub(): Promise<MicrosoftStub> {
       const all = (stub.inbox.get(mailbox) ?? []).filter((x) => !since || x.receivedDateTime >= since);
       const page = all.slice(skip, skip + top).map((x) => {
         const value = expand === undefined ? undefined : [...x.properties].find(([id]) => id.toLowerCase() === expand.toLowerCase());
-        return { id: x.id, ...(value ? { singleValueExtendedProperties: [{ id: value[0], value: value[1] }] } : {}) };
+        return { id: x.id, receivedDateTime: x.receivedDateTime, ...(value ? { singleValueExtendedProperties: [{ id: value[0], value: value[1] }] } : {}) };
       });
       const next = new URL(url);
       next.searchParams.set('$skip', String(skip + top));
