@@ -149,6 +149,13 @@ describe('JSON reader', () => {
   it('reports a truncated file', async () => {
     await rejects(readJson(Buffer.from('{"orders": [{"id": 1}'), { format: 'json', records: 'orders' }, ctx), /truncated/);
   });
+  it('records: a path that is not in the file is named with what is there; an empty list is said as such', async () => {
+    await rejects(
+      readJson(Buffer.from('{"export": {"orders": [{"id": 1}]}}'), { format: 'json', records: 'export/order' }, ctx),
+      /no records: 'order' is not in the file's export, did you mean 'orders'\? \(it has 'orders'\); reader.records in the mapping says where they are/,
+    );
+    await rejects(readJson(Buffer.from('{"orders": []}'), { format: 'json', records: 'orders' }, ctx), /no records: the list at "orders" is empty/);
+  });
 });
 
 describe('fixed-width reader', () => {

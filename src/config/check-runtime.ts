@@ -163,6 +163,13 @@ export async function checkRuntime(
     ...Object.entries(config.customers.customers ?? {}).flatMap(([key, c]) => (c.routes ?? []).map((r, i) => ({ r, where: `customers.${key}.routes.${i}` }))),
   ];
   const peppolRoutes = routes.filter(({ r }) => r.transport === 'peppol');
+  // a customer's own Peppol route with nowhere to send to: only a file that carries the buyer's endpoint can use it
+  for (const [key, c] of Object.entries(config.customers.customers ?? {}))
+    for (const [i, r] of (c.routes ?? []).entries())
+      if (r.transport === 'peppol' && !r.participant && !(c.party.endpoint?.id && c.party.endpoint.scheme))
+        warnings.push(
+          `${customersFile}: customers.${key}.routes.${i}: a Peppol route without the buyer's Peppol id; put it under customers.${key}.party.endpoint (e.g. { id: "12345678", scheme: "0106" } for a KvK number) or as participant: on the route, unless every file of this customer carries it (buyer.endpointId)`,
+        );
   for (const { r, where } of peppolRoutes) {
     const target = r.target ? targets[r.target] : undefined;
     if (!target || target.kind !== 'peppol')

@@ -1,6 +1,7 @@
 import { ReaderError } from '../errors.js';
 import { decodeToText } from './decode.js';
-import { itemsAt, splitPath } from './path.js';
+import { itemsAt, missingStep, splitPath } from './path.js';
+import { didYouMean } from '../config/suggest.js';
 import { readAll, type ReadContext, type ReaderInput, type SourceRecord } from './record.js';
 import { streamToString } from './xml.js';
 import type { MappingFileSchema } from '../config/schema-types.js';
@@ -45,7 +46,12 @@ export async function* readJson(input: ReaderInput, options: JsonReaderOptions, 
   const steps = splitPath(options.records ?? '');
   const records = itemsAt(doc, steps);
   if (records.length === 0) {
-    throw new ReaderError(`no records at "${options.records ?? '$'}"; check reader.records in the mapping`, {
+    // the real cause: a step of the path that is not in the file (with what is there), or an empty list
+    const gone = missingStep(doc, steps);
+    const why = gone
+      ? `'${gone.step}' is not in the ${gone.at ? `file's ${gone.at}` : 'file'}${didYouMean(gone.step, gone.keys)} (it has ${gone.keys.map((k) => `'${k}'`).join(', ') || 'nothing'})`
+      : `the list at "${options.records ?? '$'}" is empty`;
+    throw new ReaderError(`no records: ${why}; reader.records in the mapping says where they are`, {
       file: ctx.file,
       attachment: ctx.attachment,
       path: options.records,
