@@ -124,7 +124,10 @@ describe('configuration files', () => {
     const customers = readFileSync(join(configDir, 'customers.yaml'), 'utf-8')
       .replace('- { format: pdf, transport: email }', '- { format: pdf, transport: email, template: herinering }')
       // a Peppol customer whose Peppol id is nowhere
-      .replace(/^customers:\n/m, 'customers:\n  "88888":\n    party: { name: Zonder Peppol-id B.V. }\n    routes:\n      - { format: ubl, transport: peppol, target: ap }\n');
+      .replace(
+        /^customers:\n/m,
+        'customers:\n  "88888":\n    party: { name: Zonder Peppol-id B.V. }\n    routes:\n      - { format: ubl, transport: peppol, target: ap }\n',
+      );
     writeFileSync(join(configDir, 'customers.yaml'), customers);
     const mapping = join(mappingsDir, 'members-contribution.yaml');
     writeFileSync(
@@ -147,7 +150,10 @@ describe('configuration files', () => {
     assert.match(r.stderr, /template 'herinering' is not in mail-templates\.yaml/);
     assert.match(r.stderr, /members-contribution\.yaml.*on its sample: .*buyerReference: expression failed: it (ran longer|nested deeper)/);
     assert.match(r.stderr, /warning: .*targets\.drop\.password is written in the YAML/);
-    assert.match(r.stderr, /warning: .*customers\.88888\.routes\.0: a Peppol route without the buyer's Peppol id; put it under customers\.88888\.party\.endpoint/);
+    assert.match(
+      r.stderr,
+      /warning: .*customers\.88888\.routes\.0: a Peppol route without the buyer's Peppol id; put it under customers\.88888\.party\.endpoint/,
+    );
     // the service refuses to start with the same problems, before it takes a file
     const run = spawnSync(process.execPath, [CLI, 'run', '--config', configDir, '--mappings', mappingsDir, '--quiet'], {
       encoding: 'utf-8',
