@@ -4,12 +4,11 @@
  * Prints mails/s from the drop to the last mail accepted, and the gateway's peak RSS.
  *   node dist/bench/bulk-mail.js [invoices]
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
-import { membersCsv } from '../test/helpers/service.js';
-import { benchGateway } from './support.js';
+import { mailRun } from './support.js';
 
 const invoices = Number(process.argv[2] ?? 2000);
 
@@ -43,33 +42,21 @@ const server = new SMTPServer({
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const port = (server.server.address() as AddressInfo).port;
 
-const gateway = benchGateway(
+// no messagesPerMinute: the run goes as fast as the gateway can render and the server can take
+const gateway = mailRun(
   'bulk-mail',
-  (_root, base) => ({
-    watch: { stableFor: '200ms', rescanEvery: '30s' },
-    email: { server: 'mail' },
-    targets: {
-      ...(base['targets'] as object),
-      // no messagesPerMinute: the run goes as fast as the gateway can render and the server can take
-      mail: {
-        kind: 'smtp',
-        host: '127.0.0.1',
-        port,
-        secure: false,
-        from: 'TV De Lobbers <penningmeester@tvdelobbers.nl>',
-        tlsRejectUnauthorized: false,
-        maxConnections: 4,
-      },
-    },
-  }),
-  { defaults: { paymentTermsDays: 30, routes: [{ format: 'pdf', transport: 'email', template: 'membership' }] } },
+  {
+    kind: 'smtp',
+    host: '127.0.0.1',
+    port,
+    secure: false,
+    from: 'TV De Lobbers <penningmeester@tvdelobbers.nl>',
+    tlsRejectUnauthorized: false,
+    maxConnections: 4,
+  },
+  invoices,
 );
 const root = gateway.root;
-
-const inbox = join(root, 'inbox', 'members');
-mkdirSync(inbox, { recursive: true });
-const staged = join(root, 'contributie_bulk.csv');
-writeFileSync(staged, membersCsv(invoices));
 const child = await gateway.start();
 
 /** The gateway's peak resident memory so far (VmHWM), in MB. */
@@ -78,8 +65,7 @@ function childPeakRssMb(): number {
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
 }
 
-const dropAt = Date.now();
-renameSync(staged, join(inbox, 'contributie_bulk.csv'));
+const dropAt = gateway.drop();
 const firstMailAt = await (async () => {
   while (received.size === 0) await new Promise((r) => setTimeout(r, 5));
   return Date.now();

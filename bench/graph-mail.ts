@@ -5,44 +5,31 @@
  * With a pace (mails a minute) it prints the busiest second instead, to show the pace held.
  *   node dist/bench/graph-mail.js [invoices] [perMinute]
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { signInEnv, startMicrosoftStub, stubGraphTarget } from '../test/helpers/microsoft.js';
-import { membersCsv } from '../test/helpers/service.js';
-import { benchGateway } from './support.js';
+import { mailRun } from './support.js';
 
 const invoices = Number(process.argv[2] ?? 1000);
 const perMinute = Number(process.argv[3] ?? 0);
 
 const ms = await startMicrosoftStub();
 ms.mailboxes.add('penningmeester@tvdelobbers.nl');
-const gateway = benchGateway(
+const gateway = mailRun(
   `graph-mail-${perMinute}`,
-  (_root, base) => ({
-    watch: { stableFor: '200ms', rescanEvery: '30s' },
-    email: { server: 'm365' },
-    outbox: { concurrency: 8, pollInterval: '100ms' },
-    targets: {
-      ...(base['targets'] as object),
-      m365: {
-        ...stubGraphTarget(ms, 'penningmeester@tvdelobbers.nl'),
-        // 0: as fast as the gateway and the stub go; the daily limit out of the way
-        messagesPerMinute: perMinute,
-        recipientsPerDay: 1_000_000,
-      },
-    },
-  }),
-  { defaults: { paymentTermsDays: 30, routes: [{ format: 'pdf', transport: 'email', template: 'membership' }] } },
+  {
+    ...stubGraphTarget(ms, 'penningmeester@tvdelobbers.nl'),
+    // 0: as fast as the gateway and the stub go; the daily limit out of the way
+    messagesPerMinute: perMinute,
+    recipientsPerDay: 1_000_000,
+  },
+  invoices,
+  { outbox: { concurrency: 8, pollInterval: '100ms' } },
 );
 const root = gateway.root;
-const inbox = join(root, 'inbox', 'members');
-mkdirSync(inbox, { recursive: true });
-const staged = join(root, 'contributie_bulk.csv');
-writeFileSync(staged, membersCsv(invoices));
 const child = await gateway.start([], signInEnv(ms));
 
-const dropAt = Date.now();
-renameSync(staged, join(inbox, 'contributie_bulk.csv'));
+const dropAt = gateway.drop();
 while (ms.sent.length < invoices) {
   if (Date.now() - dropAt > 900_000) throw new Error(`timeout: ${ms.sent.length} of ${invoices} mails`);
   if (child.exitCode !== null) throw new Error(`the gateway stopped; see ${join(root, 'data', 'gateway.log')}`);

@@ -6,41 +6,29 @@
  * drop to the last mail Postfix queued (its cleanup log line, which names our Message-ID).
  *   node dist/bench/postfix-mail.js [invoices]
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startPostfix } from '../test/helpers/postfix.js';
-import { membersCsv } from '../test/helpers/service.js';
-import { benchGateway } from './support.js';
+import { mailRun } from './support.js';
 
 const invoices = Number(process.argv[2] ?? 1000);
 
 const postfix = await startPostfix({ domains: [], mailboxes: {}, discard: ['example.nl', 'tvdelobbers.nl'] });
-const gateway = benchGateway(
+const gateway = mailRun(
   'postfix-mail',
-  (_root, base) => ({
-    watch: { stableFor: '200ms', rescanEvery: '30s' },
-    email: { server: 'mail' },
-    targets: {
-      ...(base['targets'] as object),
-      mail: {
-        kind: 'smtp',
-        host: '127.0.0.1',
-        port: postfix.port,
-        secure: false,
-        from: 'TV De Lobbers <penningmeester@tvdelobbers.nl>',
-        bcc: 'archief@tvdelobbers.nl',
-        tlsRejectUnauthorized: false,
-        maxConnections: 4,
-      },
-    },
-  }),
-  { defaults: { paymentTermsDays: 30, routes: [{ format: 'pdf', transport: 'email', template: 'membership' }] } },
+  {
+    kind: 'smtp',
+    host: '127.0.0.1',
+    port: postfix.port,
+    secure: false,
+    from: 'TV De Lobbers <penningmeester@tvdelobbers.nl>',
+    bcc: 'archief@tvdelobbers.nl',
+    tlsRejectUnauthorized: false,
+    maxConnections: 4,
+  },
+  invoices,
 );
 const root = gateway.root;
-const inbox = join(root, 'inbox', 'members');
-mkdirSync(inbox, { recursive: true });
-const staged = join(root, 'contributie_bulk.csv');
-writeFileSync(staged, membersCsv(invoices));
 const child = await gateway.start();
 
 /** The Message-ID of each mail Postfix took into its queue. */
@@ -48,8 +36,7 @@ function queued(): string[] {
   return [...postfix.log().matchAll(/ postfix\/cleanup\[\d+\]: \w+: message-id=(<[^>]+>)$/gm)].map((m) => m[1]!);
 }
 
-const dropAt = Date.now();
-renameSync(staged, join(inbox, 'contributie_bulk.csv'));
+const dropAt = gateway.drop();
 let mails = queued();
 while (mails.length < invoices) {
   if (Date.now() - dropAt > 900_000) throw new Error(`timeout: ${mails.length} of ${invoices} mails`);

@@ -1,10 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { freePort } from '../test/helpers/net.js';
+import { membersCsv } from '../test/helpers/service.js';
 
 /** Peak resident memory of this process so far, in MB. */
 export function peakRssMb(): number {
@@ -118,6 +119,42 @@ export function benchGateway(
       }
       await new Promise((r) => setTimeout(r, 500));
       return child;
+    },
+  };
+}
+
+/** A bulk mail run: a gateway whose members' invoices go out as PDF by mail, and their file staged beside its inbox. */
+export interface MailRun extends BenchGateway {
+  /** moves the members file into the inbox at once; the moment it did */
+  drop(): number;
+}
+
+/**
+ * The gateway of a mail bench: every invoice a PDF by e-mail through target `name` (its settings
+ * `target`, over gateway.yaml's own targets), and a members file of `invoices` invoices written next
+ * to the inbox, so that the drop is one rename.
+ */
+export function mailRun(name: string, target: Record<string, unknown>, invoices: number, settings: Record<string, unknown> = {}): MailRun {
+  const gateway = benchGateway(
+    name,
+    (_root, base) => ({
+      watch: { stableFor: '200ms', rescanEvery: '30s' },
+      email: { server: 'mail' },
+      ...settings,
+      targets: { ...(base['targets'] as object), mail: target },
+    }),
+    { defaults: { paymentTermsDays: 30, routes: [{ format: 'pdf', transport: 'email', template: 'membership' }] } },
+  );
+  const inbox = join(gateway.root, 'inbox', 'members');
+  mkdirSync(inbox, { recursive: true });
+  const staged = join(gateway.root, 'contributie_bulk.csv');
+  writeFileSync(staged, membersCsv(invoices));
+  return {
+    ...gateway,
+    drop: () => {
+      const at = Date.now();
+      renameSync(staged, join(inbox, 'contributie_bulk.csv'));
+      return at;
     },
   };
 }
