@@ -53,6 +53,57 @@ async function cli(ws: Workspace, args: string[], env: Record<string, string>): 
   return { status, stdout, stderr };
 }
 
+/** A mail server (STARTTLS) that takes only XOAUTH2 logins `accepts` approves; another gets XOAUTH2's error answer with `scope`. */
+async function xoauth2Server(
+  scope: string,
+  accepts: (user: string, token: string) => boolean,
+): Promise<{ port: number; caFile: string; received: ParsedMail[]; close(): Promise<void> }> {
+  const tls = selfSignedCertificate();
+  const received: ParsedMail[] = [];
+  const server = new SMTPServer({
+    key: readFileSync(tls.key),
+    cert: readFileSync(tls.cert),
+    authMethods: ['XOAUTH2'],
+    logger: false,
+    onAuth(auth, _session, callback) {
+      if (auth.method === 'XOAUTH2' && accepts(auth.username ?? '', auth.accessToken ?? '')) return callback(null, { user: auth.username });
+      callback(null, { data: { status: '401', schemes: 'bearer', scope } });
+    },
+    onData(stream, _session, callback) {
+      void simpleParser(stream).then((mail) => {
+        received.push(mail);
+        callback();
+      }, callback);
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.server.address() as AddressInfo).port,
+    caFile: tls.cert,
+    received,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** A workspace whose mail goes to that server from the invoicing mailbox, signing in as `signIn` says. */
+function xoauth2Workspace(server: { port: number; caFile: string }, signIn: Record<string, unknown>): Workspace {
+  const ws = workspace({ email: { server: 'oauth-smtp' } }, MEMBERSHIP_CUSTOMERS);
+  const file = join(ws.config, 'gateway.yaml');
+  const settings = parse(readFileSync(file, 'utf-8')) as { targets: Record<string, unknown> };
+  settings.targets['oauth-smtp'] = {
+    kind: 'smtp',
+    host: '127.0.0.1',
+    port: server.port,
+    requireTLS: true,
+    caFile: server.caFile,
+    user: MAILBOX,
+    from: `De Vries <${MAILBOX}>`,
+    ...signIn,
+  };
+  writeFileSync(file, stringify(settings));
+  return ws;
+}
+
 const toOf = (m: { toRecipients: { emailAddress: { address: string } }[] }): string => m.toRecipients.map((r) => r.emailAddress.address).join(',');
 
 describe('mail from a Microsoft 365 mailbox through Microsoft Graph (a local stub of Entra ID and Graph)', function () {
@@ -402,54 +453,26 @@ describe('SMTP with OAuth 2.0 (XOAUTH2) instead of a password, the token from th
 
   it('signs in to the mail server with an access token from Entra ID and gets a new one when the server refuses the old', async () => {
     const ms = await startMicrosoftStub();
-    const tls = selfSignedCertificate();
-    const received: ParsedMail[] = [];
     const tokensSeen: string[] = [];
     let refuseNext = true;
-    const server = new SMTPServer({
-      key: readFileSync(tls.key),
-      cert: readFileSync(tls.cert),
-      authMethods: ['XOAUTH2'],
-      logger: false,
-      onAuth(auth, _session, callback) {
-        tokensSeen.push(auth.accessToken ?? '');
-        // the first token "expired" on the server's side: XOAUTH2's error answer, then the client asks again
-        if (auth.method !== 'XOAUTH2' || auth.username !== MAILBOX || !auth.accessToken?.startsWith('stub-') || refuseNext) {
-          refuseNext = false;
-          callback(null, { data: { status: '401', schemes: 'bearer', scope: 'https://outlook.office365.com/.default' } });
-          return;
-        }
-        callback(null, { user: auth.username });
-      },
-      onData(stream, _session, callback) {
-        void simpleParser(stream).then((mail) => {
-          received.push(mail);
-          callback();
-        }, callback);
-      },
+    // the first token "expired" on the server's side: XOAUTH2's error answer, then the client asks again
+    const server = await xoauth2Server('https://outlook.office365.com/.default', (user, token) => {
+      tokensSeen.push(token);
+      const ok = user === MAILBOX && token.startsWith('stub-') && !refuseNext;
+      refuseNext = false;
+      return ok;
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const ws = workspace({ email: { server: 'm365-smtp' } }, MEMBERSHIP_CUSTOMERS);
-    const file = join(ws.config, 'gateway.yaml');
-    const settings = parse(readFileSync(file, 'utf-8')) as { targets: Record<string, unknown> };
-    settings.targets['m365-smtp'] = {
-      kind: 'smtp',
-      host: '127.0.0.1',
-      port: (server.server.address() as AddressInfo).port,
-      requireTLS: true,
-      caFile: tls.cert,
-      user: MAILBOX,
-      from: `De Vries <${MAILBOX}>`,
+    const { received } = server;
+    const ws = xoauth2Workspace(server, {
       oauth2: { tenant: '${M365_TENANT_ID}', clientId: '${M365_CLIENT_ID}', clientSecret: '${M365_CLIENT_SECRET}', authorityHost: ms.base, caFile: ms.caFile },
-    };
-    writeFileSync(file, stringify(settings));
+    });
     const service = startService(ws, signInEnv(ms));
     try {
       writeFileSync(join(ws.inbox, 'members', 'contributie_m.csv'), membersCsv(2));
       await waitFor('2 mails', () => received.length === 2, 60_000);
     } finally {
       await stopService(service);
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.close();
       await ms.close();
     }
     assert.deepEqual(received.map((m) => (m.to as { text: string }).text).sort(), ['lid5001@example.nl', 'lid5002@example.nl']);
@@ -460,44 +483,13 @@ describe('SMTP with OAuth 2.0 (XOAUTH2) instead of a password, the token from th
 
   it('Google Workspace: signs in as a service account acting for the mailbox (domain-wide delegation); without the delegation the mail is dead with what the administrator must do, and a retry after it is granted sends it', async () => {
     const google = await startGoogleStub();
-    const tls = selfSignedCertificate();
-    const received: ParsedMail[] = [];
-    const server = new SMTPServer({
-      key: readFileSync(tls.key),
-      cert: readFileSync(tls.cert),
-      authMethods: ['XOAUTH2'],
-      logger: false,
-      onAuth(auth, _session, callback) {
-        // smtp.gmail.com takes a token Google issued for this very mailbox and the mail scope
-        const issued = google.issued.get(auth.accessToken ?? '');
-        if (auth.method !== 'XOAUTH2' || !issued || issued.sub !== auth.username || issued.scope !== 'https://mail.google.com/' || auth.username !== MAILBOX) {
-          callback(null, { data: { status: '400', schemes: 'Bearer', scope: 'https://mail.google.com/' } });
-          return;
-        }
-        callback(null, { user: auth.username });
-      },
-      onData(stream, _session, callback) {
-        void simpleParser(stream).then((mail) => {
-          received.push(mail);
-          callback();
-        }, callback);
-      },
+    // smtp.gmail.com takes a token Google issued for this very mailbox and the mail scope
+    const server = await xoauth2Server('https://mail.google.com/', (user, token) => {
+      const issued = google.issued.get(token);
+      return user === MAILBOX && issued?.sub === user && issued.scope === 'https://mail.google.com/';
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const ws = workspace({ email: { server: 'workspace' } }, MEMBERSHIP_CUSTOMERS);
-    const file = join(ws.config, 'gateway.yaml');
-    const settings = parse(readFileSync(file, 'utf-8')) as { targets: Record<string, unknown> };
-    settings.targets['workspace'] = {
-      kind: 'smtp',
-      host: '127.0.0.1',
-      port: (server.server.address() as AddressInfo).port,
-      requireTLS: true,
-      caFile: tls.cert,
-      user: MAILBOX,
-      from: `De Vries <${MAILBOX}>`,
-      googleServiceAccount: { keyFile: '${GOOGLE_KEY_FILE}', caFile: google.caFile },
-    };
-    writeFileSync(file, stringify(settings));
+    const { received } = server;
+    const ws = xoauth2Workspace(server, { googleServiceAccount: { keyFile: '${GOOGLE_KEY_FILE}', caFile: google.caFile } });
     const env = { GOOGLE_KEY_FILE: google.keyFile };
     const service = startService(ws, env);
     try {
@@ -521,7 +513,7 @@ describe('SMTP with OAuth 2.0 (XOAUTH2) instead of a password, the token from th
       await waitFor('2 mails', () => received.length === 2, 60_000);
     } finally {
       await stopService(service);
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await server.close();
       await google.close();
     }
     assert.deepEqual(received.map((m) => (m.to as { text: string }).text).sort(), ['lid5001@example.nl', 'lid5002@example.nl']);
