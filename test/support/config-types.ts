@@ -25,6 +25,9 @@ type Branch = { if?: { properties?: Record<string, { const?: string }> }; then?:
 function forTypes(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(forTypes);
   if (!node || typeof node !== 'object') return node;
+  // a reference with a description beside it would make the generator copy the referenced type at every
+  // use (thousands of lines for the mapping's fields): the type is the reference; the text is for the README
+  if ('$ref' in node) return { $ref: (node as Json)['$ref'] };
   const out: Json = Object.fromEntries(Object.entries(node).map(([key, value]) => [key, forTypes(value)]));
   const branches = out['allOf'] as Branch[] | undefined;
   const tag = branches?.[0]?.if?.properties && Object.keys(branches[0].if.properties)[0];
