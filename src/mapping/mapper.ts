@@ -1,6 +1,6 @@
 import { GatewayError, MappingError } from '../errors.js';
 import type { DocumentAllowanceCharge, Invoice, InvoiceLine, SourcePosition } from '../model/invoice.js';
-import { itemsAt, missingStep, splitPath } from '../readers/path.js';
+import { itemsAt, splitPath, whereMissing } from '../readers/path.js';
 import type { ReadContext, SourceRecord } from '../readers/record.js';
 import { assembleAllowanceCharge, assembleInvoice, assembleLine, type FieldValues, type MasterData } from './assemble.js';
 import type { CompiledField, CompiledMapping } from './compile.js';
@@ -84,13 +84,16 @@ async function mapGroup(group: RecordGroup, mapping: CompiledMapping, master: Ma
   if (!def.group?.lines) for (const record of lineRecords) record.parent = group.header;
   if (def.group?.lines && !lineRecords.length) {
     // a lines path that is not in the record: say where it leaves it and what is there instead
-    const gone = missingStep(group.header.values, splitPath(def.group.lines));
+    const gone = whereMissing(group.header.values, splitPath(def.group.lines), 'record');
     if (gone)
       errors.push(
-        new MappingError(
-          `group.lines: '${gone.step}' is not in the ${gone.at ? `record's ${gone.at}` : 'record'}${didYouMean(gone.step, gone.keys)} (it has ${gone.keys.map((k) => `'${k}'`).join(', ')})`,
-          { file: ctx.file, attachment: ctx.attachment, line: group.header.position.line, path: group.header.position.path, field: 'group.lines' },
-        ),
+        new MappingError(`group.lines: ${gone}`, {
+          file: ctx.file,
+          attachment: ctx.attachment,
+          line: group.header.position.line,
+          path: group.header.position.path,
+          field: 'group.lines',
+        }),
       );
   }
   const lines: InvoiceLine[] = [];

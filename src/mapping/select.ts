@@ -12,6 +12,11 @@ export function mappingMatches(mapping: CompiledMapping, filePath: string, folde
   return match.files.some((glob) => picomatch.isMatch(name, glob, { nocase: true, dot: false }));
 }
 
+/** The mappings whose file-name globs take this name, wherever the file lies (as if it were in each one's own folder). */
+export function mappingsTakingName(mappings: CompiledMapping[], filePath: string): CompiledMapping[] {
+  return mappings.filter((m) => m.definition.match.files?.length && mappingMatches(m, filePath, m.definition.match.folder));
+}
+
 /** Picks the one mapping for a file; none or several is an error that names the candidates. */
 export function selectMapping(mappings: CompiledMapping[], filePath: string, options: { folder?: string; mapping?: string } = {}): CompiledMapping {
   if (options.mapping) {
@@ -25,7 +30,7 @@ export function selectMapping(mappings: CompiledMapping[], filePath: string, opt
   if (byName.length === 0) {
     const folder = options.folder ?? basename(dirname(filePath));
     // a mapping whose file names take this one, in its own folder: the file is in the wrong place (or meant for it)
-    const elsewhere = mappings.filter((m) => m.definition.match.files?.length && mappingMatches(m, filePath, m.definition.match.folder));
+    const elsewhere = mappingsTakingName(mappings, filePath);
     const hint = elsewhere.length
       ? `; ${elsewhere.map((m) => `${m.name} takes this name in folder '${m.definition.match.folder ?? '(any)'}'`).join(', ')}: move it there, or name the mapping with --mapping ${elsewhere[0]!.name}`
       : '';

@@ -1,7 +1,6 @@
 import { ReaderError } from '../errors.js';
 import { decodeToText } from './decode.js';
-import { itemsAt, missingStep, splitPath } from './path.js';
-import { didYouMean } from '../config/suggest.js';
+import { itemsAt, splitPath, whereMissing } from './path.js';
 import { readAll, type ReadContext, type ReaderInput, type SourceRecord } from './record.js';
 import { streamToString } from './xml.js';
 import type { MappingFileSchema } from '../config/schema-types.js';
@@ -47,10 +46,7 @@ export async function* readJson(input: ReaderInput, options: JsonReaderOptions, 
   const records = itemsAt(doc, steps);
   if (records.length === 0) {
     // the real cause: a step of the path that is not in the file (with what is there), or an empty list
-    const gone = missingStep(doc, steps);
-    const why = gone
-      ? `'${gone.step}' is not in the ${gone.at ? `file's ${gone.at}` : 'file'}${didYouMean(gone.step, gone.keys)} (it has ${gone.keys.map((k) => `'${k}'`).join(', ') || 'nothing'})`
-      : `the list at "${options.records ?? '$'}" is empty`;
+    const why = whereMissing(doc, steps, 'file') ?? `the list at "${options.records ?? '$'}" is empty`;
     throw new ReaderError(`no records: ${why}; reader.records in the mapping says where they are`, {
       file: ctx.file,
       attachment: ctx.attachment,

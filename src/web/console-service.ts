@@ -32,7 +32,7 @@ import type { ExportBatcher } from '../service/exports.js';
 import { Folders, sidecar } from '../service/folders.js';
 import type { Issuer } from '../service/issuing.js';
 import { summariseInvoice, tryFile, type TryResult } from '../service/try-file.js';
-import { mappingMatches } from '../mapping/select.js';
+import { mappingsTakingName } from '../mapping/select.js';
 import { freeBytes, LOW_DISK_BYTES } from '../util/disk.js';
 import type { UblGate } from '../validation/gate.js';
 import type { ReadinessCheck } from './server.js';
@@ -584,7 +584,7 @@ export class ConsoleService {
       const folder = m.definition.match.folder ?? 'upload';
       return tryFile(await at(folder), config, issuer, { mapping: m.name, folder, name });
     };
-    const byName = config.mappings.filter((m) => m.definition.match.files?.length && mappingMatches(m, name, m.definition.match.folder));
+    const byName = mappingsTakingName(config.mappings, name);
     if (byName.length === 1) return { result: await run(byName[0]!), by: 'name' };
     let best: TryResult | undefined;
     for (const m of byName.length ? byName : config.mappings) {

@@ -198,7 +198,7 @@ export function registerPages(app: FastifyInstance, ctx: ConsoleContext, views: 
     const profiles = [...new Set(detail.record.deliveries.filter((d) => d.format === 'ubl').map((d) => d.options.profile ?? 'peppol'))];
     return {
       detail,
-      // the lines and totals in the words and order of the PDF (its language: the one the reader chose)
+      // the lines and totals as the PDF has them, in its order, in the reader's language
       shown: present(detail.record.invoice, lang(request)),
       ...(validation ? { validation, validated: true } : {}),
       accountingRoutes,
