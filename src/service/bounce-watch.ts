@@ -30,25 +30,19 @@ export class BounceWatch {
     private readonly transports: Transports,
   ) {}
 
-  /** The accounts whose inbox is read, with how often (default every 2 minutes; 0s: never). */
-  private accounts(): { name: string; everyMs: number }[] {
-    return Object.entries(this.settings.targets).flatMap(([name, t]) => {
-      const every = t.kind === 'graph' ? t.checkBouncesEvery : t.kind === 'smtp' && t.imap ? t.imap.checkBouncesEvery : '0s';
-      const everyMs = durationMs(every, 120_000);
-      return everyMs > 0 ? [{ name, everyMs }] : [];
-    });
-  }
-
+  /** Reads each mail target's inbox at once, then as often as it says (every 2 minutes unless set; 0s: never). */
   start(): void {
-    for (const { name, everyMs } of this.accounts()) {
-      let inbox;
+    for (const name of Object.keys(this.settings.targets)) {
+      let account;
       try {
-        inbox = this.transports.inboxOf(name);
+        account = this.transports.inboxOf(name);
       } catch (err) {
         // the sign-in is not set up (its deliveries say so too): nothing to read with
         this.log.warn('the mailbox cannot be read for bounces', { target: name, error: errorMessage(err) });
       }
-      if (!inbox) continue;
+      const everyMs = account ? durationMs(account.every, 120_000) : 0;
+      if (!account || everyMs <= 0) continue;
+      const { inbox } = account;
       void this.check(name, inbox);
       this.timers.push(setInterval(() => void this.check(name, inbox), everyMs));
     }

@@ -65,11 +65,14 @@ export class Transports {
     return transport;
   }
 
-  /** The inbox a mail target's bounces come back to: a graph target's own mailbox, an smtp target's `imap:` one. */
-  inboxOf(targetName: string): Inbox | undefined {
+  /**
+   * The inbox a mail target's bounces come back to (a graph target's own mailbox, an smtp target's
+   * `imap:` one) and how often it is to be read (`checkBouncesEvery` as written), or undefined.
+   */
+  inboxOf(targetName: string): { inbox: Inbox; every?: string } | undefined {
     const target = this.settings.targets[targetName];
-    if (target?.kind === 'graph') return (this.forTarget(targetName) as GraphMailTransport).inbox();
-    if (target?.kind === 'smtp' && target.imap) return new ImapMailbox(`target ${targetName}`, target.imap);
+    if (target?.kind === 'graph') return { inbox: (this.forTarget(targetName) as GraphMailTransport).inbox(), every: target.checkBouncesEvery };
+    if (target?.kind === 'smtp' && target.imap) return { inbox: new ImapMailbox(`target ${targetName}`, target.imap), every: target.imap.checkBouncesEvery };
     return undefined;
   }
 
